@@ -1,0 +1,130 @@
+"""BraTS loader: synthetic NIfTI cases (always) and the shared real case in BraTS 2019 layout."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pytest
+
+from minitorch_unet.data import DataError, load_brats, load_dataset
+
+
+def write_volume(path: Path, volume: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nibabel.save(nibabel.Nifti1Image(volume, affine=np.eye(4)), str(path))
+
+
+def write_case(root: Path, case_id: str, seed: int,
+               shape: tuple[int, int, int] = (8, 8, 5)) -> tuple[np.ndarray, np.ndarray]:
+    """A BraTS 2019/2020 case folder with flair, t1 and seg; returns (flair, seg), (X, Y, Z)."""
+    rng = np.random.default_rng(seed)
+    flair = rng.uniform(-2.0, 7.0, shape).astype(np.float32)
+    seg = np.zeros(shape, dtype=np.uint8)
+    seg[2, 5, 1], seg[3, 1, 3], seg[6, 6, 3] = 1, 2, 4
+    write_volume(root / case_id / f"{case_id}_flair.nii.gz", flair)
+    write_volume(root / case_id / f"{case_id}_t1.nii.gz", flair[::-1].copy())
+    write_volume(root / case_id / f"{case_id}_seg.nii.gz", seg)
+    return flair, seg
+
+
+def zip_tree(folder: Path, archive_path: Path) -> Path:
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder.parent).as_posix())
+    return archive_path
+
+
+def test_synthetic_cases_become_axial_slices(tmp_path: Path) -> None:
+    cases = tmp_path / "MICCAI_BraTS2020_TrainingData"
+    flair_a, seg_a = write_case(cases, "BraTS20_Training_001", seed=1)
+    flair_b, seg_b = write_case(cases, "BraTS20_Training_002", seed=2)
+    loaded = load_brats(cases, image_size=8)
+    assert loaded.images.shape == (10, 1, 8, 8) and loaded.masks.shape == (10, 1, 8, 8)
+    assert loaded.patients == ["BraTS20_Training_001"] * 5 + ["BraTS20_Training_002"] * 5
+    assert loaded.slice_index.tolist() == [0, 1, 2, 3, 4] * 2
+    # Slice z of a case is volume[:, :, z] with rows along the second axis (Y) -> (Z, Y, X).
+    assert loaded.masks[1, 0, 5, 2] == 1
+    assert loaded.masks[3, 0, 1, 3] == 1 and loaded.masks[3, 0, 6, 6] == 1
+    assert loaded.masks[:5].sum() == 3 and set(np.unique(loaded.masks)) == {0.0, 1.0}
+    expected = (flair_b - flair_b.min()) / (flair_b.max() - flair_b.min())
+    np.testing.assert_allclose(loaded.images[5:, 0], expected.transpose(2, 1, 0), atol=1e-6)
+    t1 = load_brats(cases, modality="t1", image_size=8)
+    np.testing.assert_allclose(t1.images[:5, 0], loaded.images[:5, 0, :, ::-1], atol=1e-6)
+
+
+def test_single_case_folder_and_zip_give_the_same_slices(tmp_path: Path) -> None:
+    write_case(tmp_path / "cases", "BraTS19_TMC_00001_1", seed=3)
+    from_folder = load_brats(tmp_path / "cases", image_size=8)
+    for other in (load_brats(tmp_path / "cases" / "BraTS19_TMC_00001_1", image_size=8),
+                  load_brats(zip_tree(tmp_path / "cases", tmp_path / "brats.zip"), image_size=8)):
+        assert other.patients == from_folder.patients
+        np.testing.assert_array_equal(other.images, from_folder.images)
+        np.testing.assert_array_equal(other.masks, from_folder.masks)
+
+
+def test_resize_keeps_masks_binary(tmp_path: Path) -> None:
+    write_case(tmp_path, "BraTS19_A", seed=4)
+    loaded = load_brats(tmp_path, image_size=16)
+    assert loaded.images.shape == (5, 1, 16, 16)
+    assert set(np.unique(loaded.masks)) == {0.0, 1.0}
+    assert loaded.masks.sum() == 3 * 4  # each tumour voxel becomes a 2x2 block
+
+
+def test_load_dataset_recognises_brats(tmp_path: Path) -> None:
+    write_case(tmp_path, "BraTS19_A", seed=5)
+    loaded = load_dataset(tmp_path, image_size=8)
+    assert loaded.patients == ["BraTS19_A"] * 5 and loaded.images.shape == (5, 1, 8, 8)
+
+
+def test_missing_modality_or_segmentation(tmp_path: Path) -> None:
+    write_case(tmp_path, "BraTS19_A", seed=6)
+    with pytest.raises(DataError, match="case BraTS19_A has no BraTS19_A_t2.nii.gz"):
+        load_brats(tmp_path, modality="t2")
+    (tmp_path / "BraTS19_A" / "BraTS19_A_seg.nii.gz").unlink()
+    with pytest.raises(DataError, match="case BraTS19_A has no BraTS19_A_seg.nii.gz"):
+        load_brats(tmp_path)
+
+
+def test_corrupt_volume(tmp_path: Path) -> None:
+    write_case(tmp_path, "BraTS19_A", seed=7)
+    broken = tmp_path / "BraTS19_A" / "BraTS19_A_flair.nii.gz"
+    broken.write_bytes(broken.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"BraTS19_A_flair\.nii\.gz: not a readable NIfTI"):
+        load_brats(tmp_path)
+
+
+def test_segmentation_shape_mismatch(tmp_path: Path) -> None:
+    write_case(tmp_path, "BraTS19_A", seed=8)
+    write_volume(tmp_path / "BraTS19_A" / "BraTS19_A_seg.nii.gz", np.zeros((8, 8, 4), np.uint8))
+    with pytest.raises(DataError, match=r"BraTS19_A_seg\.nii\.gz: segmentation is \(8, 8, 4\)"):
+        load_brats(tmp_path)
+
+
+def test_no_cases(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no BraTS cases"):
+        load_brats(tmp_path)
+    with pytest.raises(DataError, match="missing"):
+        load_brats(tmp_path / "missing")
+    with pytest.raises(ValueError, match="modality"):
+        load_brats(tmp_path, modality="dwi")
+
+
+def test_shared_case_in_brats_2019_layout(shared_data_dir: Path, tmp_path: Path) -> None:
+    case_id = "BraTS19_2013_1_1"
+    source = "brats_2013_pat0001_1/"
+    with zipfile.ZipFile(shared_data_dir / "brats" / "brats2015_deepmedic_1case.zip") as archive:
+        for original, kind in (("Flair_subtrMeanDivStd.nii.gz", "flair"),
+                               ("OTMultiClass.nii.gz", "seg")):
+            target = tmp_path / case_id / f"{case_id}_{kind}.nii.gz"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(archive.read(source + original))
+    labels = np.asanyarray(nibabel.load(str(tmp_path / case_id / f"{case_id}_seg.nii.gz")).dataobj)
+    loaded = load_brats(tmp_path, image_size=240)
+    assert loaded.images.shape == (labels.shape[2], 1, 240, 240)
+    assert loaded.patient_ids() == [case_id]
+    assert 0.0 <= loaded.images.min() and loaded.images.max() <= 1.0
+    np.testing.assert_array_equal(loaded.masks.sum(axis=(1, 2, 3)), (labels > 0).sum(axis=(0, 1)))
+    assert loaded.masks.sum() > 0
