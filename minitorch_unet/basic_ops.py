@@ -174,7 +174,7 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx: Context, g):
-        return g * ctx.mask / ctx.mask.sum()
+        return g * ctx.mask / ctx.mask.sum().astype(g.dtype)
 
 
 class MaxDim(Function):
