@@ -17,6 +17,9 @@ from typing import Any
 from . import backend
 from .autograd import Context, Function
 
+# Below this many input channels, stack the kh*kw shifted views into one column matrix.
+THIN_INPUT = 8
+
 
 def _padded_channel_first(x: Any, ph: int, pw: int) -> Any:
     """x: (N, C, H, W) -> zero-padded copy laid out as (C, N, H+2ph, W+2pw)."""
@@ -40,15 +43,23 @@ class Conv2dShifted(Function):
         flat = xpad.reshape(c, -1)
         length = flat.shape[1] - (kh - 1) * wp - (kw - 1)   # last position all shifts reach
         taps = weight.transpose(2, 3, 0, 1).reshape(kh * kw, o, c)  # one (O, C) matrix per offset
+        offsets = [i * wp + j for i in range(kh) for j in range(kw)]
         y = xp.empty((o, flat.shape[1]), dtype=x.dtype)
-        acc, tmp = y[:, :length], xp.empty((o, length), dtype=x.dtype)
-        for k, offset in enumerate(i * wp + j for i in range(kh) for j in range(kw)):
-            xp.matmul(taps[k], flat[:, offset:offset + length], out=acc if k == 0 else tmp)
-            if k:
-                acc += tmp
+        acc = y[:, :length]
+        cols = None
+        if c < THIN_INPUT:  # products with a tiny inner size are slow: stack the shifts instead
+            cols = xp.stack([flat[:, off:off + length] for off in offsets]).reshape(-1, length)
+            xp.matmul(taps.transpose(1, 0, 2).reshape(o, -1), cols, out=acc)
+        else:
+            tmp = xp.empty((o, length), dtype=x.dtype)
+            for k, offset in enumerate(offsets):
+                xp.matmul(taps[k], flat[:, offset:offset + length], out=acc if k == 0 else tmp)
+                if k:
+                    acc += tmp
         if bias:
             acc += bias[0][:, None]
-        ctx.flat, ctx.taps, ctx.shape = flat, taps, (n, c, hp, wp, kh, kw, ph, pw, length)
+        ctx.flat, ctx.cols, ctx.taps = flat, cols, taps
+        ctx.shape = (n, c, hp, wp, kh, kw, ph, pw, length)
         ctx.has_bias = bool(bias)
         ho, wo = hp - kh + 1, wp - kw + 1
         return y.reshape(o, n, hp, wp)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
@@ -73,7 +84,10 @@ class Conv2dShifted(Function):
                 gflat[:, offset:offset + length] += tmp
             gx = gflat.reshape(c, n, hp, wp)[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3)
         if ctx.needs_input_grad[1]:
-            gtaps = xp.stack([gy @ ctx.flat[:, off:off + length].T for off in offsets])
+            if ctx.cols is not None:
+                gtaps = (gy @ ctx.cols.T).reshape(o, kh * kw, c).transpose(1, 0, 2)
+            else:
+                gtaps = xp.stack([gy @ ctx.flat[:, off:off + length].T for off in offsets])
             gw = gtaps.reshape(kh, kw, o, c).transpose(2, 3, 0, 1)
         if ctx.has_bias:
             return gx, gw, gy.sum(axis=1)
