@@ -1,0 +1,312 @@
+"""Time this engine against PyTorch, in one run on the same machine, and print the ratios.
+
+For each distinct layer of a U-Net (32 filters, depth 4): forward + backward, engine time /
+PyTorch time and achieved TFLOP/s. Then one whole training step (U-Net forward, BCE+Dice
+loss, backward, Adam) and its peak memory, each side measured in a fresh process.
+
+    python benchmarks/bench_unet.py                          # CPU: batch 8, 1x128x128
+    python benchmarks/bench_unet.py --device cuda            # GPU: 16x3x256x256 and 8x1x128x128,
+                                                             #      TF32 off and on for both sides
+    python benchmarks/bench_unet.py --json results.json      # also write the numbers
+
+On the GPU every timing synchronises the device, follows warm-up runs and is a median; TF32
+is switched the same way on both sides (CuPy: CUPY_TF32; PyTorch: allow_tf32). Peak memory
+is the process's peak resident memory above its level after setup (CPU), or the allocator's
+peak (GPU). Needs PyTorch (the dev extra). Ratios, not seconds, are the result.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import minitorch_unet as mt  # noqa: E402
+from minitorch_unet import backend, functional as F, losses, optim  # noqa: E402
+from minitorch_unet.unet import UNet  # noqa: E402
+
+BASE, DEPTH = 32, 4
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        import torch
+        backend.xp_for("cuda").cuda.Device().synchronize()
+        torch.cuda.synchronize()
+
+
+def median_time(fn, repeats: int, device: str, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def conv_flops(n: int, c: int, o: int, k: int, h: int, w: int) -> float:
+    """Forward + both backward products of a conv with output (n, o, h, w): 3 x 2nockkhw."""
+    return 3 * 2 * n * o * c * k * k * h * w
+
+
+def layer_cases(batch: int, channels: int, size: int, device: str):
+    """(name, flops, engine fn, torch fn) for every distinct layer shape of the U-Net."""
+    import torch
+    rng = np.random.default_rng(0)
+    cases = []
+
+    def arr(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def add(name, flops, engine_op, torch_op, arrays):
+        e_in = [mt.tensor(a, device=device, requires_grad=True) for a in arrays]
+        t_in = [torch.from_numpy(a).to(device).requires_grad_() for a in arrays]
+
+        def run_engine():
+            for t in e_in:
+                t.grad = None
+            out = engine_op(*e_in)
+            out.backward(mt.tensor(backend.xp_of(out.data).ones(out.shape, np.float32)))
+
+        def run_torch():
+            for t in t_in:
+                t.grad = None
+            out = torch_op(*t_in)
+            out.backward(torch.ones_like(out))
+        cases.append((name, flops, run_engine, run_torch))
+
+    tf = torch.nn.functional
+    widths = [BASE * 2 ** i for i in range(DEPTH + 1)]
+    s, c_in = size, channels
+    for level in range(DEPTH + 1):
+        w = widths[level]
+        for a, b in ((c_in, w), (w, w)):
+            add(f"conv3x3 {a}->{b} @{s}", conv_flops(batch, a, b, 3, s, s),
+                lambda x, k: F.conv2d(x, k, padding=1), lambda x, k: tf.conv2d(x, k, padding=1),
+                [arr(batch, a, s, s), arr(b, a, 3, 3, scale=0.1)])
+        if level == 0:
+            add(f"batchnorm+relu {w} @{s}", 0,
+                lambda x, g, bb: F.relu(F.batch_norm(x, None, None, g, bb, True)),
+                lambda x, g, bb: torch.relu(tf.batch_norm(x, None, None, g, bb, True)),
+                [arr(batch, w, s, s), arr(w), arr(w)])
+        if level < DEPTH:
+            add(f"maxpool2x2 {w} @{s}", 0, lambda x: F.max_pool2d(x, 2),
+                lambda x: tf.max_pool2d(x, 2), [arr(batch, w, s, s)])
+            c_in, s = w, s // 2
+    for level in reversed(range(DEPTH)):
+        w, s = widths[level], s * 2
+        add(f"convT2x2 {2 * w}->{w} @{s // 2}", conv_flops(batch, 2 * w, w, 2, s // 2, s // 2),
+            lambda x, k: F.conv_transpose2d(x, k, stride=2),
+            lambda x, k: tf.conv_transpose2d(x, k, stride=2),
+            [arr(batch, 2 * w, s // 2, s // 2), arr(2 * w, w, 2, 2, scale=0.1)])
+        add(f"cat {w}+{w} @{s}", 0, lambda a, b: F.cat([a, b], 1), lambda a, b: torch.cat([a, b], 1),
+            [arr(batch, w, s, s), arr(batch, w, s, s)])
+        add(f"conv3x3 {2 * w}->{w} @{s}", conv_flops(batch, 2 * w, w, 3, s, s),
+            lambda x, k: F.conv2d(x, k, padding=1), lambda x, k: tf.conv2d(x, k, padding=1),
+            [arr(batch, 2 * w, s, s), arr(w, 2 * w, 3, 3, scale=0.1)])
+    add(f"head conv1x1 {BASE}->1 @{size}", conv_flops(batch, BASE, 1, 1, size, size),
+        lambda x, k: F.conv2d(x, k), lambda x, k: tf.conv2d(x, k),
+        [arr(batch, BASE, size, size), arr(1, BASE, 1, 1)])
+    return cases
+
+
+def step_flops(batch: int, channels: int, size: int) -> float:
+    """Convolution FLOPs of one training step of the U-Net (forward and backward)."""
+    widths = [BASE * 2 ** i for i in range(DEPTH + 1)]
+    total, s, c_in = 0.0, size, channels
+    for level in range(DEPTH + 1):
+        w = widths[level]
+        total += conv_flops(batch, c_in, w, 3, s, s) + conv_flops(batch, w, w, 3, s, s)
+        c_in, s = w, s // 2
+    s *= 2
+    for level in reversed(range(DEPTH)):
+        w, s = widths[level], s * 2
+        total += conv_flops(batch, 2 * w, w, 2, s // 2, s // 2)
+        total += conv_flops(batch, 2 * w, w, 3, s, s) + conv_flops(batch, w, w, 3, s, s)
+    return total + conv_flops(batch, BASE, 1, 1, size, size)
+
+
+def make_step(side: str, batch: int, channels: int, size: int, device: str):
+    """A closure running one training step; both sides start from the engine's initial weights."""
+    mt.manual_seed(0)
+    engine = UNet(in_channels=channels, base_filters=BASE, depth=DEPTH)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, channels, size, size), dtype=np.float32)
+    t = (rng.random((batch, 1, size, size)) > 0.9).astype(np.float32)
+    if side == "engine":
+        engine.to(device)
+        opt = optim.Adam(engine.parameters(), lr=1e-4)
+        xe, te = mt.tensor(x, device=device), mt.tensor(t, device=device)
+
+        def step():
+            opt.zero_grad()
+            loss = losses.bce_dice_loss(engine.logits(xe), te)
+            loss.backward()
+            opt.step()
+        return step
+    import torch
+    from torch_unet import TorchUNet, soft_dice_loss
+    model = TorchUNet(in_channels=channels, base_filters=BASE, depth=DEPTH)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in engine.state_dict().items()})
+    model.to(device)
+    topt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    xt, tt = torch.from_numpy(x).to(device), torch.from_numpy(t).to(device)
+
+    def tstep():
+        topt.zero_grad()
+        logits = model(xt)
+        loss = 0.5 * torch.nn.functional.binary_cross_entropy_with_logits(logits, tt) \
+            + 0.5 * soft_dice_loss(logits, tt)
+        loss.backward()
+        topt.step()
+    return tstep
+
+
+def set_tf32(enabled: bool) -> None:
+    """The same matmul precision on both sides (call before CuPy or PyTorch run on the GPU)."""
+    os.environ["CUPY_TF32"] = "1" if enabled else "0"
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+
+
+def worker(side: str, batch: int, channels: int, size: int, device: str, steps: int) -> dict:
+    """In a fresh process: median step time and peak memory above the post-setup level."""
+    step = make_step(side, batch, channels, size, device)
+    if device == "cuda":
+        import torch
+        step()
+        synchronize(device)
+        pool = backend.xp_for("cuda").get_default_memory_pool()
+        torch.cuda.reset_peak_memory_stats()
+        seconds = median_time(step, steps, device, warmup=1)
+        peak = pool.total_bytes() if side == "engine" else torch.cuda.max_memory_allocated()
+        return {"seconds": seconds, "peak_mb": peak / 2 ** 20}
+    before = current_rss_kb()
+    seconds = median_time(step, steps, device, warmup=1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "peak_mb": (peak - before) / 1024}
+
+
+def current_rss_kb() -> int:
+    """Resident memory now (Linux), in kB; elsewhere the peak so far."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure_step(side: str, batch: int, channels: int, size: int, device: str, steps: int,
+                 tf32: bool) -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, __file__, "--worker", side, "--batch", str(batch), "--channels",
+           str(channels), "--size", str(size), "--device", device, "--steps", str(steps)]
+    out = subprocess.run(cmd + (["--tf32"] if tf32 else []), capture_output=True, text=True,
+                         env=env)
+    if out.returncode:
+        raise RuntimeError(f"{side} step worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, repeats: int,
+               steps: int, layers: bool) -> dict:
+    label = f"{device}, batch {batch}, {channels}x{size}x{size}" + \
+        (f", TF32 {'on' if tf32 else 'off'}" if device == "cuda" else "")
+    print(f"\n== {label}; U-Net base {BASE}, depth {DEPTH}; median of {repeats}")
+    rows = []
+    if layers:
+        print(f"{'layer (forward+backward)':<30}{'engine ms':>10}{'torch ms':>10}{'ratio':>7}"
+              f"{'engine TF/s':>12}{'torch TF/s':>11}")
+        for name, flops, run_engine, run_torch in layer_cases(batch, channels, size, device):
+            te = median_time(run_engine, repeats, device)
+            tt = median_time(run_torch, repeats, device)
+            rows.append({"layer": name, "engine_ms": te * 1e3, "torch_ms": tt * 1e3,
+                         "ratio": te / tt, "engine_tflops": flops / te / 1e12,
+                         "torch_tflops": flops / tt / 1e12})
+            print(f"{name:<30}{te * 1e3:>10.2f}{tt * 1e3:>10.2f}{te / tt:>7.2f}"
+                  f"{flops / te / 1e12:>12.3f}{flops / tt / 1e12:>11.3f}")
+    engine = measure_step("engine", batch, channels, size, device, steps, tf32)
+    torch_ = measure_step("torch", batch, channels, size, device, steps, tf32)
+    flops = step_flops(batch, channels, size)
+    step = {"engine_s": engine["seconds"], "torch_s": torch_["seconds"],
+            "ratio": engine["seconds"] / torch_["seconds"],
+            "engine_tflops": flops / engine["seconds"] / 1e12,
+            "torch_tflops": flops / torch_["seconds"] / 1e12,
+            "engine_peak_mb": engine["peak_mb"], "torch_peak_mb": torch_["peak_mb"],
+            "memory_ratio": engine["peak_mb"] / max(torch_["peak_mb"], 1e-9)}
+    print(f"{'whole training step (Adam)':<30}{engine['seconds'] * 1e3:>10.1f}"
+          f"{torch_['seconds'] * 1e3:>10.1f}{step['ratio']:>7.2f}"
+          f"{step['engine_tflops']:>12.3f}{step['torch_tflops']:>11.3f}")
+    print(f"{'peak memory of a step (MB)':<30}{engine['peak_mb']:>10.0f}{torch_['peak_mb']:>10.0f}"
+          f"{step['memory_ratio']:>7.2f}")
+    return {"config": label, "batch": batch, "channels": channels, "size": size,
+            "device": device, "tf32": tf32, "layers": rows, "step": step}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--batch", type=int, help="one configuration instead of the defaults")
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--tf32", action="store_true", help="GPU: allow TF32 on both sides")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=4, help="timed training steps per side")
+    parser.add_argument("--no-layers", action="store_true", help="time only the whole step")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--worker", choices=["engine", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.device == "cuda":
+        set_tf32(args.tf32)  # before CuPy is imported: it reads CUPY_TF32 then
+        try:
+            backend.check_device("cuda")
+        except backend.DeviceError as err:
+            sys.exit(f"error: {err}")
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.batch, args.channels, args.size, args.device,
+                                args.steps)))
+        return
+    import torch
+    if args.device == "cuda" and args.batch is None:
+        # The issue's four configurations, each in its own process so TF32 is set before import.
+        results = []
+        for tf32 in (False, True):
+            for batch, channels, size in ((16, 3, 256), (8, 1, 128)):
+                out = HERE / f".bench-{os.getpid()}.json"
+                cmd = [sys.executable, __file__, "--device", "cuda", "--batch", str(batch),
+                       "--channels", str(channels), "--size", str(size), "--repeats",
+                       str(args.repeats), "--steps", str(args.steps), "--json", str(out)]
+                cmd += (["--tf32"] if tf32 else []) + (["--no-layers"] if args.no_layers else [])
+                subprocess.run(cmd, check=True)
+                results += json.loads(out.read_text())
+                out.unlink()
+    else:
+        if args.device == "cpu":
+            print(f"CPU: {os.cpu_count()} cores, PyTorch {torch.__version__} with "
+                  f"{torch.get_num_threads()} threads")
+        else:
+            print(f"GPU: {torch.cuda.get_device_name()}, PyTorch {torch.__version__}, "
+                  f"CuPy {backend.xp_for('cuda').__version__}")
+        results = [run_config(args.batch or 8, args.channels, args.size, args.device, args.tf32,
+                              args.repeats, args.steps, not args.no_layers)]
+    if args.json:
+        from minitorch_unet.checkpoint import atomic_write_text
+        atomic_write_text(args.json, json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
