@@ -69,11 +69,14 @@ class Function:
         return result
 
 
-def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+def _unbroadcast(grad: Any, shape: tuple[int, ...], op: str, position: int) -> Any:
     """Sum `grad` over the axes that broadcasting added or stretched to reach `shape`."""
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
+        raise RuntimeError(f"{op}.backward returned a gradient of shape {tuple(grad.shape)} for "
+                           f"input {position}, which has shape {shape}")
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
     grad = grad.sum(axis=axes, keepdims=True) if axes else grad
@@ -234,10 +237,13 @@ class Tensor:
             parent_grads = node._op.backward(node._ctx, g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
-            for parent, pg in zip(node._parents, parent_grads):
+            if len(parent_grads) != len(node._parents):
+                raise RuntimeError(f"{node._op.__name__}.backward returned {len(parent_grads)} "
+                                   f"gradients for {len(node._parents)} inputs")
+            for position, (parent, pg) in enumerate(zip(node._parents, parent_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
-                pg = _unbroadcast(pg, parent.shape)
+                pg = _unbroadcast(pg, parent.shape, node._op.__name__, position)
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
             if not retain_graph:  # free saved arrays as soon as they are used

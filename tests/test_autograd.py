@@ -114,3 +114,26 @@ def test_manual_seed_makes_initialisation_repeatable():
     mt.manual_seed(3)
     b = nn.Conv2d(2, 3, 3).weight.numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_function_returning_a_misshapen_gradient_is_named():
+    class Wrong(mt.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g[:1]
+
+    class TooMany(Wrong):
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    x = t64([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match=r"Wrong.backward returned a gradient of shape \(1,\) "
+                                           r"for input 0, which has shape \(3,\)"):
+        Wrong.apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match=r"TooMany.backward returned 2 gradients for 1 inputs"):
+        TooMany.apply(x).sum().backward()

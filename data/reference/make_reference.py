@@ -403,26 +403,34 @@ def conv_transpose2d() -> Family:
 
 def max_pool2d() -> Family:
     fam = Family("max_pool2d")
-    # (n, c, h, w, kernel, stride, padding, all-negative input)
-    specs: list[tuple[int, int, int, int, Any, Any, Any, bool]] = [
-        (2, 3, 8, 8, 2, None, 0, False),
-        (1, 1, 7, 9, 2, None, 0, False),
-        (2, 2, 9, 7, 3, 2, 1, False),
-        (1, 2, 6, 7, 3, 2, 1, True),
-        (1, 3, 7, 7, 3, 1, 1, True),
-        (2, 2, 9, 10, 3, None, 0, False),
-        (1, 2, 6, 8, 2, 1, 0, False),
-        (1, 2, 8, 9, (2, 3), (2, 1), (1, 1), True),
-        (2, 1, 10, 7, 3, 3, 1, False),
-        (1, 32, 6, 6, 2, None, 0, False),
+    # (n, c, h, w, kernel, stride, padding, input kind)
+    specs: list[tuple[int, int, int, int, Any, Any, Any, str]] = [
+        (2, 3, 8, 8, 2, None, 0, "normal"),
+        (1, 1, 7, 9, 2, None, 0, "normal"),
+        (2, 2, 9, 7, 3, 2, 1, "normal"),
+        (1, 2, 6, 7, 3, 2, 1, "negative"),
+        (1, 3, 7, 7, 3, 1, 1, "negative"),
+        (2, 2, 9, 10, 3, None, 0, "normal"),
+        (1, 2, 6, 8, 2, 1, 0, "normal"),
+        (1, 2, 8, 9, (2, 3), (2, 1), (1, 1), "negative"),
+        (2, 1, 10, 7, 3, 3, 1, "normal"),
+        (1, 32, 6, 6, 2, None, 0, "normal"),
+        (1, 2, 6, 6, 2, None, 0, "ties"),
+        (1, 2, 6, 6, 3, 1, 0, "ties"),
     ]
-    for n, c, h, w, k, s, p, negative in specs:
+    for n, c, h, w, k, s, p, kind in specs:
         case = f"k{tag(k)}_s{tag(s if s is not None else 'none')}_p{tag(p)}_n{n}_c{c}_{h}x{w}" \
-               f"{'_negative' if negative else ''}"
+               f"{'' if kind == 'normal' else '_' + kind}"
         rng = fam.rng(case)
-        # Distinct random floats: no ties inside a window, so the gradient's route is unique.
-        # All-negative inputs catch padding with zeros instead of -inf.
-        x = -np.abs(normal(rng, (n, c, h, w))) - 0.5 if negative else normal(rng, (n, c, h, w))
+        # Random floats have no ties inside a window, so the gradient's route is unique;
+        # all-negative inputs catch padding with zeros instead of -inf; small integers make
+        # ties, where PyTorch routes the gradient to the first maximum of each window.
+        if kind == "ties":
+            x = rng.integers(0, 3, (n, c, h, w)).astype(np.float64)
+        elif kind == "negative":
+            x = -np.abs(normal(rng, (n, c, h, w))) - 0.5
+        else:
+            x = normal(rng, (n, c, h, w))
         params = {"op": "max_pool2d", "kernel_size": k, "stride": s, "padding": p}
         fam.add(case, params, {"input": x.astype(np.float32)},
                 lambda t, k=k, s=s, p=p: {"out": F.max_pool2d(t["input"], k, s, p)}, ["input"])
