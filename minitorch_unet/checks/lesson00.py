@@ -1,0 +1,119 @@
+"""Checks of lesson 00 (the task and the data): Dice of two binary masks.
+
+The expected values come from the engine's metrics (confusion counts, then 2tp / (2tp + fp
++ fn) with 0/0 = 1), a formula independent of the one the learner writes. A wrong answer is
+compared with classic mistakes (IoU instead of Dice, no factor 2, no empty-mask rule).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import metrics
+from .core import CheckFailed, Exercise, Outputs, register
+
+LESSON = "00_task_and_data"
+Masks = tuple[str, np.ndarray, np.ndarray]
+
+
+def returned(value: Any, what: str) -> np.ndarray:
+    """`value` as a float64 array; a CheckFailed naming `what` if it is None."""
+    if value is None:
+        raise CheckFailed(f"{what} returned None: did you forget `return`?")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _box(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    mask[rows, cols] = True
+    return mask
+
+
+@lru_cache(maxsize=None)
+def dice_cases() -> tuple[Masks, ...]:
+    """(description, pred, target): hand-made masks, then random ones of several dtypes."""
+    empty = np.zeros((8, 8), dtype=bool)
+    square = _box((8, 8), slice(2, 6), slice(2, 6))
+    rng = np.random.default_rng(0)
+    blobs = rng.random((3, 1, 16, 16))
+    return (
+        ("both masks empty", empty, empty),
+        ("prediction empty, target not", empty, square),
+        ("target empty, prediction not", square, empty),
+        ("identical masks", square, square.copy()),
+        ("disjoint masks", _box((8, 8), slice(0, 2), slice(0, 8)), square),
+        ("half-overlapping squares", _box((8, 8), slice(0, 4), slice(0, 4)),
+         _box((8, 8), slice(2, 6), slice(0, 4))),
+        ("prediction inside the target", _box((8, 8), slice(3, 5), slice(3, 5)), square),
+        ("float32 0/1 masks (3, 1, 16, 16)", (blobs > 0.6).astype(np.float32),
+         (rng.random((3, 1, 16, 16)) > 0.5).astype(np.float32)),
+        ("uint8 0/1 masks (10, 12)", (rng.random((10, 12)) > 0.3).astype(np.uint8),
+         (rng.random((10, 12)) > 0.7).astype(np.uint8)),
+    )
+
+
+def _probe_dice(dice: Callable[..., Any]) -> Outputs:
+    return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
+            for i, (_, pred, target) in enumerate(dice_cases())}
+
+
+def _counts(pred: np.ndarray, target: np.ndarray) -> metrics.Counts:
+    return metrics.confusion(pred.astype(np.float64), target.astype(np.float64))
+
+
+# Wrong formulas an answer may follow: (what it did, the formula on confusion counts).
+DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
+    ("your values are the IoU |P∩T| / |P∪T|, not Dice; Dice = 2|P∩T| / (|P| + |T|)",
+     lambda c: c.tp / max(c.tp + c.fp + c.fn, 1)),
+    ("the factor 2 is missing: Dice = 2|P∩T| / (|P| + |T|)",
+     lambda c: c.tp / max(2 * c.tp + c.fp + c.fn, 1)),
+    ("your values are the pixel accuracy (the share of pixels that agree), not Dice",
+     lambda c: (c.tp + c.tn) / (c.tp + c.fp + c.fn + c.tn)),
+)
+
+
+def _verdict_dice(outputs: Outputs) -> None:
+    cases = dice_cases()
+    for i, (what, pred, target) in enumerate(cases):
+        got = outputs[f"case{i}"]
+        if got.shape != ():
+            raise CheckFailed(f"dice({what}): expected one number, got an array of shape "
+                              f"{got.shape}; sum over all pixels of both masks")
+    bad = []
+    for i, (what, pred, target) in enumerate(cases):
+        expected = metrics.dice(_counts(pred, target))
+        got = float(outputs[f"case{i}"])
+        if not abs(got - expected) <= 1e-9:
+            bad.append((i, what, expected, got))
+    if not bad:
+        return
+    i, what, expected, got = bad[0]
+    message = f"dice({what}): expected {expected:.6g}, got {got:.6g}"
+    both_empty = not cases[i][1].any() and not cases[i][2].any()
+    if both_empty:
+        raise CheckFailed(message + ". Both masks are empty: 0/0, which counts as a perfect "
+                          "match (1.0): the model rightly found no tumour")
+    if np.isnan(got):
+        raise CheckFailed(message + ". A NaN comes from 0/0: only both-empty masks give "
+                          "|P| + |T| = 0")
+    nonempty = [(j, pred, target) for j, (_, pred, target) in enumerate(cases)
+                if pred.any() or target.any()]
+    for text, formula in DICE_MISTAKES:
+        if all(abs(float(outputs[f"case{j}"]) - formula(_counts(p, t))) <= 1e-9
+               for j, p, t in nonempty):
+            raise CheckFailed(f"{message}: {text}")
+    raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
+                      "Dice = 2|P∩T| / (|P| + |T|) over all pixels, 1.0 when both are empty")
+
+
+register(Exercise(
+    grade_id="check_dice", lesson=LESSON, function="dice",
+    probe=_probe_dice, verdict=_verdict_dice,
+    success="dice is right, empty masks included",
+    points=2,
+    engine_ops=("minitorch_unet.metrics.dice", "minitorch_unet.metrics.confusion",
+                "minitorch_unet.metrics.confusion_per_slice", "minitorch_unet.metrics.dice_overall",
+                "minitorch_unet.metrics.dice_per_slice", "minitorch_unet.metrics.metric_overall"),
+))

@@ -1,0 +1,351 @@
+"""Checks of lesson 01 (autograd): local gradients, topological order, backward, unbroadcast.
+
+Op gradients and unbroadcast are compared with PyTorch's (``data/reference/elementwise.npz``
+and ``activations.npz``). The graph exercises run on the check's own nodes, which have the
+attributes the lesson's ``Value`` has (``data``, ``grad``, ``_prev``, ``_backward``) and
+record the order in which their ``_backward`` is called; the verdict rebuilds the same graphs
+and names the node where the order or a gradient goes wrong.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from ..reference import Case, load_cases
+from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .lesson00 import returned
+
+LESSON = "01_autograd"
+
+
+@lru_cache(maxsize=None)
+def cases(op: str) -> dict[str, Case]:
+    return load_cases(op)
+
+
+def two_numbers(value: Any, what: str) -> np.ndarray:
+    """A returned pair (grad_a, grad_b) as a float64 array of shape (2,)."""
+    pair = returned(value, what)
+    if pair.shape != (2,):
+        raise CheckFailed(f"{what} must return two numbers (grad_a, grad_b), got "
+                          f"{'one number' if pair.shape == () else f'shape {pair.shape}'}")
+    return pair
+
+
+# ---- mul_backward ----------------------------------------------------------------------------
+def _mul_case() -> Case:
+    return cases("elementwise")["mul_2x3_2x3"]
+
+
+def _probe_mul(mul_backward: Callable[..., Any]) -> Outputs:
+    case = _mul_case()
+    pairs = [two_numbers(mul_backward(float(a), float(b), float(g)), "mul_backward")
+             for a, b, g in zip(case["a"].ravel(), case["b"].ravel(), case["grad_out"].ravel())]
+    return {"grad_a": np.array([p[0] for p in pairs]), "grad_b": np.array([p[1] for p in pairs])}
+
+
+def _verdict_mul(outputs: Outputs) -> None:
+    case = _mul_case()
+    a, b, g = (case[k].ravel().astype(np.float64) for k in ("a", "b", "grad_out"))
+    got_a, got_b = outputs["grad_a"], outputs["grad_b"]
+    if np.allclose(got_a, g * a) and np.allclose(got_b, g * b):
+        raise CheckFailed("mul_backward: the two gradients are swapped: d(a*b)/da = b, so "
+                          "grad_a = b * grad, and grad_b = a * grad")
+    if np.allclose(got_a, b) and np.allclose(got_b, a):
+        raise CheckFailed("mul_backward: you return the local derivatives (b, a) but do not "
+                          "multiply them by grad, the gradient arriving from above (chain rule)")
+    expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
+    expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
+
+
+# ---- tanh_backward ---------------------------------------------------------------------------
+TANH_CASES = ("tanh_method_2x3x4", "tanh_method_wide_40")
+
+
+def _probe_tanh(tanh_backward: Callable[..., Any]) -> Outputs:
+    out = {}
+    for name in TANH_CASES:
+        case = cases("activations")[name]
+        out[name] = np.array([float(returned(tanh_backward(float(x), float(g)), "tanh_backward"))
+                              for x, g in zip(case["x"].ravel(), case["grad_out"].ravel())])
+    return out
+
+
+TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("you multiply by 1 - x**2; the derivative is 1 - tanh(x)**2 (square the output t = "
+     "tanh(x), not the input)", lambda x, g: (1 - x ** 2) * g),
+    ("you return the local derivative 1 - tanh(x)**2 without multiplying it by grad "
+     "(chain rule)", lambda x, g: 1 - np.tanh(x) ** 2),
+    ("you multiply by 1 - tanh(x); the derivative is 1 - tanh(x)**2",
+     lambda x, g: (1 - np.tanh(x)) * g),
+    ("you return grad * tanh(x)**2; the derivative is 1 - tanh(x)**2",
+     lambda x, g: np.tanh(x) ** 2 * g),
+)
+
+
+def _verdict_tanh(outputs: Outputs) -> None:
+    for name in TANH_CASES:
+        case = cases("activations")[name]
+        x, g = case["x"].ravel().astype(np.float64), case["grad_out"].ravel().astype(np.float64)
+        got = outputs[name]
+        if np.allclose(got, case["grad_x"].ravel(), rtol=1e-4, atol=1e-5):
+            continue
+        for text, mistake in TANH_MISTAKES:
+            if np.allclose(got, mistake(x, g), rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"tanh_backward: {text}")
+        expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
+
+
+# ---- graphs of scalar nodes ------------------------------------------------------------------
+class Node:
+    """A scalar made by an op (or a leaf): the attributes of the lesson's Value, plus a name
+    and a log of the ``_backward`` calls."""
+
+    def __init__(self, name: str, data: float, prev: tuple["Node", ...], log: list[str]) -> None:
+        self.name, self.data, self.grad, self._prev, self._log = name, float(data), 0.0, prev, log
+        self._backward: Callable[[], None] = lambda: log.append(name)
+
+    def __repr__(self) -> str:
+        return f"Value({self.name}={self.data:g})"
+
+
+class Graph:
+    """A small graph built with add, mul and tanh nodes; nodes are listed in creation order."""
+
+    def __init__(self, title: str) -> None:
+        self.title, self.nodes, self.log = title, [], []
+
+    def leaf(self, name: str, data: float) -> Node:
+        node = Node(name, data, (), self.log)
+        self.nodes.append(node)
+        return node
+
+    def op(self, name: str, kind: str, *inputs: Node) -> Node:
+        data = {"+": lambda: inputs[0].data + inputs[1].data,
+                "*": lambda: inputs[0].data * inputs[1].data,
+                "tanh": lambda: math.tanh(inputs[0].data)}[kind]()
+        out = Node(name, data, inputs, self.log)
+
+        def backward() -> None:
+            self.log.append(name)
+            if kind == "+":
+                inputs[0].grad += out.grad
+                inputs[1].grad += out.grad
+            elif kind == "*":
+                inputs[0].grad += inputs[1].data * out.grad
+                inputs[1].grad += inputs[0].data * out.grad
+            else:
+                inputs[0].grad += (1 - out.data ** 2) * out.grad
+
+        out._backward = backward
+        self.nodes.append(out)
+        return out
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[-1]
+
+    def index(self, node: Any) -> int:
+        """The node's position in this graph, or -1 for an object that is not one of its nodes."""
+        return next((i for i, n in enumerate(self.nodes) if n is node), -1)
+
+
+def graphs() -> list[Graph]:
+    """Fresh graphs: a neuron, shared sub-expressions, an input used twice, a long chain, a leaf."""
+    neuron = Graph("neuron tanh(x1*w1 + x2*w2 + b)")
+    x1, w1 = neuron.leaf("x1", 2.0), neuron.leaf("w1", -3.0)
+    x2, w2 = neuron.leaf("x2", 0.0), neuron.leaf("w2", 1.0)
+    b = neuron.leaf("b", 6.8813735870195432)
+    m1, m2 = neuron.op("x1*w1", "*", x1, w1), neuron.op("x2*w2", "*", x2, w2)
+    neuron.op("o", "tanh", neuron.op("n", "+", neuron.op("s", "+", m1, m2), b))
+
+    shared = Graph("shared: c = a*b; d = c + a; e = c*d; f = e + c")
+    a, b = shared.leaf("a", 1.5), shared.leaf("b", -0.5)
+    c = shared.op("c", "*", a, b)
+    d = shared.op("d", "+", c, a)
+    shared.op("f", "+", shared.op("e", "*", c, d), c)
+
+    twice = Graph("twice: y = x*x; z = y + y")
+    x = twice.leaf("x", 3.0)
+    y = twice.op("y", "*", x, x)
+    twice.op("z", "+", y, y)
+
+    chain = Graph("chain of 40 tanh and + nodes")
+    node = chain.leaf("x", 0.3)
+    for i in range(20):
+        node = chain.op(f"h{i}", "+", chain.op(f"t{i}", "tanh", node), node)
+
+    single = Graph("a single leaf")
+    single.leaf("x", 1.0)
+    return [neuron, shared, twice, chain, single]
+
+
+def reference_backward(graph: Graph) -> list[float]:
+    """The graph's gradients by the reverse of its creation order (a valid topological order)."""
+    graph.root.grad = 1.0
+    for node in reversed(graph.nodes):
+        node._backward()
+    return [n.grad for n in graph.nodes]
+
+
+def _bad_order(graph: Graph, order: list[int]) -> str:
+    """Why `order` (node indices) is not a topological order of `graph`, or ""."""
+    names = [n.name for n in graph.nodes]
+    if -1 in order:
+        return "it holds an object that is not a node of the graph"
+    for i, node in enumerate(graph.nodes):
+        count = order.count(i)
+        if count == 0:
+            return f"'{node.name}' is missing (every node the output depends on belongs in it)"
+        if count > 1:
+            return (f"'{node.name}' appears {count} times: keep a set of visited nodes "
+                    "and add each node once")
+    position = {i: order.index(i) for i in range(len(names))}
+    if len(names) > 1 and order[0] == len(names) - 1:
+        return ("the output comes first: add a node to the list only after all its inputs "
+                "(_prev) have been added, so the output ends up last")
+    for i, node in enumerate(graph.nodes):
+        for parent in node._prev:
+            j = graph.index(parent)
+            if position[j] > position[i]:
+                return (f"'{node.name}' comes before its input '{parent.name}': add a node only "
+                        "after all its inputs (_prev) are in the list")
+    return ""
+
+
+def _order_array(values: Any, graph: Graph, what: str) -> np.ndarray:
+    if values is None:
+        raise CheckFailed(f"{what} returned None: did you forget `return`?")
+    return np.array([graph.index(v) for v in values], dtype=np.int64)
+
+
+def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
+    return {f"graph{i}": _order_array(topological_order(g.root), g, "topological_order")
+            for i, g in enumerate(graphs())}
+
+
+def _verdict_topo(outputs: Outputs) -> None:
+    for i, graph in enumerate(graphs()):
+        why = _bad_order(graph, outputs[f"graph{i}"].tolist())
+        if why:
+            got = [graph.nodes[k].name if k >= 0 else "?" for k in outputs[f"graph{i}"].tolist()]
+            raise CheckFailed(f"topological_order on the graph '{graph.title}': {why}. "
+                              f"Got [{', '.join(got)}]")
+
+
+def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
+    out = {}
+    for i, graph in enumerate(graphs()):
+        backward(graph.root)
+        index = {n.name: k for k, n in enumerate(graph.nodes)}
+        out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
+        out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log], dtype=np.int64)
+    return out
+
+
+def _verdict_backward(outputs: Outputs) -> None:
+    for i, graph in enumerate(graphs()):
+        got = outputs[f"graph{i}_grads"]
+        calls = outputs[f"graph{i}_calls"].tolist()
+        where = f"backward on the graph '{graph.title}'"
+        names = [n.name for n in graph.nodes]
+        if got[-1] != 1.0:
+            raise CheckFailed(f"{where}: the output's grad is {got[-1]:g}, expected 1.0: set "
+                              "root.grad = 1.0 (dL/dL) before walking back")
+        made = [k for k, n in enumerate(graph.nodes) if n._prev]
+        for k in made:
+            if calls.count(k) == 0:
+                raise CheckFailed(f"{where}: '{names[k]}' never sent its gradient back: call "
+                                  "_backward() of every node of topological_order(root)")
+            if calls.count(k) > 1:
+                raise CheckFailed(f"{where}: '{names[k]}' sent its gradient back "
+                                  f"{calls.count(k)} times: call each node's _backward() once")
+        first = {k: calls.index(k) for k in made}
+        for k in made:
+            for parent in graph.nodes[k]._prev:
+                j = graph.index(parent)
+                if j in first and first[j] < first[k]:
+                    raise CheckFailed(
+                        f"{where}: '{names[j]}' sent its gradient back before '{names[k]}', "
+                        f"which uses it, had added its share to {names[j]}.grad: walk the "
+                        "topological order in reverse (output first)")
+        expected = np.array(reference_backward(graph))
+        bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-9, atol=1e-12))
+        if bad.size:
+            k = int(bad[0])
+            raise CheckFailed(f"{where}: {names[k]}.grad is {got[k]:.6g}, expected "
+                              f"{expected[k]:.6g}; gradients must start at 0 and only be added to")
+
+
+# ---- unbroadcast -----------------------------------------------------------------------------
+UNBROADCAST_CASES = ("add_3x1x5_4x5", "add_2x3_2x3", "add_4x5_3x1x5", "add_2x1_1x3",
+                     "add_5_2x3x5", "add_2x3x4_0d", "add_1_3x2")
+
+
+def _probe_unbroadcast(unbroadcast: Callable[..., Any]) -> Outputs:
+    out = {}
+    for name in UNBROADCAST_CASES:
+        case = cases("elementwise")[name]
+        for x in ("a", "b"):
+            out[f"{name}_{x}"] = returned(unbroadcast(case["grad_out"].copy(), case[x].shape),
+                                          "unbroadcast")
+    return out
+
+
+def _verdict_unbroadcast(outputs: Outputs) -> None:
+    for name in UNBROADCAST_CASES:
+        case = cases("elementwise")[name]
+        for x in ("a", "b"):
+            got, expected = outputs[f"{name}_{x}"], case[f"grad_{x}"]
+            grad_shape, shape = case["grad_out"].shape, expected.shape
+            what = f"unbroadcast(grad of shape {grad_shape}, shape={shape})"
+            if got.shape != shape:
+                hint = ""
+                if got.shape == grad_shape:
+                    hint = ("you returned grad unchanged: sum over the axes that broadcasting "
+                            "added in front, and over those where `shape` has 1")
+                elif got.size == expected.size:
+                    hint = "the values may be right: reshape the result to `shape`"
+                elif got.ndim == len(shape):
+                    hint = "sum with keepdims=True over the axes where `shape` has a 1"
+                raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
+                                  + (f"; {hint}" if hint else ""))
+            if expected.size and np.allclose(got * grad_shape_size(grad_shape, shape), expected,
+                                             rtol=1e-4, atol=1e-5) and not np.allclose(got, expected):
+                raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
+                                  "over the broadcast axes (each copy got the whole gradient)")
+            expect_close(what, got, expected)
+
+
+def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    """How many elements of a gradient of `grad_shape` fold onto one element of `shape`."""
+    return int(np.prod(grad_shape)) // max(int(np.prod(shape)), 1)
+
+
+register(Exercise(
+    grade_id="check_mul_backward", lesson=LESSON, function="mul_backward",
+    probe=_probe_mul, verdict=_verdict_mul,
+    success="mul_backward sends b*grad to a and a*grad to b"))
+register(Exercise(
+    grade_id="check_tanh_backward", lesson=LESSON, function="tanh_backward",
+    probe=_probe_tanh, verdict=_verdict_tanh,
+    success="tanh_backward matches PyTorch",
+    engine_ops=("minitorch_unet.basic_ops.Tanh",)))
+register(Exercise(
+    grade_id="check_topological_order", lesson=LESSON, function="topological_order",
+    probe=_probe_topo, verdict=_verdict_topo,
+    success="topological_order lists every node once, after its inputs", points=2,
+    engine_ops=("minitorch_unet.autograd._topological_order",)))
+register(Exercise(
+    grade_id="check_backward", lesson=LESSON, function="backward",
+    probe=_probe_backward, verdict=_verdict_backward,
+    success="backward gets every gradient of every graph right", points=2,
+    engine_ops=("minitorch_unet.autograd._topological_order",)))
+register(Exercise(
+    grade_id="check_unbroadcast", lesson=LESSON, function="unbroadcast",
+    probe=_probe_unbroadcast, verdict=_verdict_unbroadcast,
+    success="unbroadcast matches PyTorch's gradients for broadcast additions", points=2,
+    engine_ops=("minitorch_unet.autograd._unbroadcast", "minitorch_unet.basic_ops._sum_to")))

@@ -1,0 +1,422 @@
+"""Checks of lesson 03 (convolution): the naive loops, im2col, col2im and the full conv2d.
+
+Expected values are PyTorch's (``data/reference/conv2d.npz``). When an answer is wrong,
+the verdict recomputes a few classic mistakes with NumPy (a flipped kernel, a missing bias,
+an output-size formula without its ``+ 1``...) and names the one the answer matches.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import backend, convolution
+from ..autograd import Tensor
+from ..reference import Case, load_cases
+from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+
+LESSON = "03_convolution"
+Pair = tuple[int, int]
+SizeRule = Callable[..., int]  # (H, kernel, stride, padding[, output_padding]) -> size
+
+# Integer or pair paddings: strides 1/2/3, paddings 0/1/2/pairs, odd sizes, batch 1, one
+# channel, no bias, a 1x1 input and the U-Net's own layer shapes.
+CONV2D_CASES = (
+    "k3_s1_p0_n1_c1x1_7x7", "k3_s1_p1_n2_c3x5_9x11", "k3_s2_p1_n2_c2x4_9x10",
+    "k3_s3_p2_n1_c2x3_11x8", "k2_s2_p0_n2_c3x2_8x7", "k3_s2_p0_n1_c2x3_10x10",
+    "k3x5_s2x1_p1x2_n1_c2x3_8x9", "k2x3_s1x3_p0x1_n2_c3x2_9x7", "k1_s1_p0_n1_c4x3_6x5_nobias",
+    "k3_s1_p1_n2_c3x5_9x11_nobias", "k5_s1_p2_n1_c2x2_5x5", "k1_s1_p0_n1_c1x3_1x1",
+    "unet_in_k3_s1_p1_n1_c1x32_8x8", "unet_mid_k3_s1_p1_n1_c32x32_6x6",
+    "unet_dec_k3_s1_p1_n1_c64x32_4x4", "unet_head_k1_s1_p0_n2_c32x1_6x6",
+)
+# The loops are slow: small cases with int stride and padding only.
+NAIVE_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s2_p1_n2_c2x4_9x10", "k3_s3_p2_n1_c2x3_11x8",
+               "k2_s2_p0_n2_c3x2_8x7", "k1_s1_p0_n1_c4x3_6x5_nobias", "k5_s1_p2_n1_c2x2_5x5")
+COLUMN_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s1_p1_n2_c3x5_9x11", "k3_s2_p1_n2_c2x4_9x10",
+                "k2_s2_p0_n2_c3x2_8x7", "k3x5_s2x1_p1x2_n1_c2x3_8x9",
+                "k2x3_s1x3_p0x1_n2_c3x2_9x7", "k3_s3_p2_n1_c2x3_11x8")
+
+CONV2D_ENGINE_OPS = ("minitorch_unet.functional.conv2d", "minitorch_unet.convolution.Conv2d",
+                     "minitorch_unet.fast_conv.Conv2dShifted", "minitorch_unet.nn.Conv2d")
+
+
+@lru_cache(maxsize=None)
+def cases(op: str) -> dict[str, Case]:
+    """The PyTorch reference cases of `op` (loaded once)."""
+    return load_cases(op)
+
+
+def pair(value: Any) -> Pair:
+    """3 -> (3, 3); [2, 1] -> (2, 1)."""
+    return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+
+
+def arg(value: Any) -> int | Pair:
+    """A stored stride/padding as the learner's function receives it: an int or a tuple."""
+    return int(value) if np.ndim(value) == 0 else pair(value)
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A Tensor's data (or an array) as a NumPy array."""
+    return backend.to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
+
+
+def describe(op: str, case: Case, names: tuple[str, ...], **params: Any) -> str:
+    """'conv2d(input (1, 2, 9, 9), weight (3, 2, 3, 3), bias (3,), stride=2, padding=1)'."""
+    shapes = [f"{n} {tuple(case[n].shape)}" for n in names if n in case]
+    shapes += [f"{k}={v}" for k, v in params.items()]
+    return f"{op}({', '.join(shapes)})"
+
+
+def conv_params(case: Case) -> dict[str, int | Pair]:
+    return {"stride": arg(case["params"]["stride"]), "padding": arg(case["params"]["padding"])}
+
+
+def conv_out_size(h: int, k: int, s: int, p: int) -> int:
+    return (h + 2 * p - k) // s + 1
+
+
+# Wrong output-size formulas: (what the answer did, the rule it followed).
+CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
+    ("off by one: your sizes follow (H + 2*padding - k) // stride, the + 1 is missing "
+     "(the first window counts too)", lambda h, k, s, p: (h + 2 * p - k) // s),
+    ("off by one: your sizes follow (H + 2*padding - k) // stride + 2; there is exactly one + 1",
+     lambda h, k, s, p: (h + 2 * p - k) // s + 2),
+    ("the padding is not applied: your sizes follow (H - k) // stride + 1; pad the input by "
+     "`padding` zeros on every side first", lambda h, k, s, p: (h - k) // s + 1),
+    ("the padding is added on one side only: your sizes follow (H + padding - k) // stride + 1; "
+     "pad both sides (H + 2*padding)", lambda h, k, s, p: (h + p - k) // s + 1),
+    ("the stride is ignored: your sizes follow H + 2*padding - k + 1; take every stride-th "
+     "window", lambda h, k, s, p: h + 2 * p - k + 1),
+    ("the division rounds up: your sizes follow ceil((H + 2*padding - k) / stride) + 1; use "
+     "floor division //", lambda h, k, s, p: -(-(h + 2 * p - k) // s) + 1),
+)
+
+
+def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
+                  mistakes: tuple[tuple[str, SizeRule], ...], formula: str) -> None:
+    """Raise CheckFailed if any output shape is wrong, naming a size rule that explains them all.
+
+    items: (call description, got shape, expected shape, [height args, width args]), the
+    args being what the rules of `mistakes` take, e.g. (H, k, s, p).
+    """
+    bad = [item for item in items if tuple(item[1]) != tuple(item[2])]
+    if not bad:
+        return
+    what, got, expected, _ = bad[0]
+    head = f"{what}: wrong output shape: expected {tuple(expected)}, got {tuple(got)}"
+    if len(got) == 4 and got[2:] == expected[2:]:
+        if got[0] != expected[0]:
+            raise CheckFailed(f"{head}: the batch size changed; keep N = input.shape[0]")
+        raise CheckFailed(f"{head}: wrong number of channels; {formula}")
+    for text, rule in mistakes:
+        if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
+            raise CheckFailed(f"{head}: {text}. The rule is {formula}")
+    expect_shape(what, got, expected, hint=f"The rule is {formula}")
+
+
+def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pair,
+                 padding: Pair) -> np.ndarray:
+    """The engine's plain kernels in float64, for diagnosis only: -> (N, O, Ho, Wo)."""
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    (sh, sw), (ph, pw) = stride, padding
+    o, _, kh, kw = w.shape
+    xpad = convolution.pad2d(x, ph, pw)
+    ho, wo = conv_out_size(x.shape[2], kh, sh, ph), conv_out_size(x.shape[3], kw, sw, pw)
+    out = convolution.im2col(xpad, kh, kw, sh, sw) @ w.reshape(o, -1).T
+    out = out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out if b is None else out + b.astype(np.float64)[:, None, None]
+
+
+def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
+    """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    flipped = w[:, :, ::-1, ::-1]
+    out = []
+    if w.shape[2] * w.shape[3] > 1:
+        out.append(("the kernel is flipped: your output is a true convolution (kernel rotated by "
+                    "180 degrees). PyTorch's conv2d is a cross-correlation, "
+                    "out[n, o, i, j] = bias[o] + sum_{c,a,b} x[n, c, s*i + a, s*j + b] w[o, c, a, b], "
+                    "with no flip", conv2d_numpy(x, flipped, b, s, p)))
+    if b is not None:
+        out.append(("the bias is missing: your output equals the convolution without it; add "
+                    "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
+        out.append(("the bias is added twice", conv2d_numpy(x, w, 2 * b, s, p)))
+        if case["out"].shape[3] == b.shape[0]:
+            out.append(("the bias is added along the wrong axis (the last one): bias[o] belongs "
+                        "to output channel o, i.e. bias[None, :, None, None]",
+                        conv2d_numpy(x, w, None, s, p) + b.astype(np.float64)))
+        if w.shape[2] * w.shape[3] > 1:
+            out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
+                        "cross-correlation) and the bias is missing",
+                        conv2d_numpy(x, flipped, None, s, p)))
+    if w.shape[0] == w.shape[1]:
+        out.append(("the weight's first two axes are swapped: weight is (out_channels, "
+                    "in_channels, kh, kw)", conv2d_numpy(x, w.transpose(1, 0, 2, 3), b, s, p)))
+    if w.shape[2] == w.shape[3] > 1:
+        out.append(("the kernel is transposed (rows and columns swapped): weight[o, c, a, b] "
+                    "multiplies x[.., s*i + a, s*j + b]",
+                    conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
+    return out
+
+
+Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
+
+
+def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: Mistakes) -> None:
+    """expect_close, but first name a known mistake (from `mistakes()`) that `got` matches."""
+    close = dict(rtol=1e-4, atol=1e-5)
+    if np.shape(got) == expected.shape and not np.allclose(got, expected, **close):
+        for text, wrong in mistakes():
+            if wrong.shape == expected.shape and np.allclose(got, wrong, **close):
+                raise CheckFailed(f"{what}: right shape but wrong values: {text}")
+    expect_close(what, got, expected)
+
+
+# ---- conv2d_naive --------------------------------------------------------------------------
+def _probe_naive(fn: Callable[..., Any]) -> Outputs:
+    outputs = {}
+    for name in NAIVE_CASES:
+        case = cases("conv2d")[name]
+        out = fn(case["input"], case["weight"], case.get("bias"), **conv_params(case))
+        outputs[f"{name}/out"] = as_array(out)
+    return outputs
+
+
+def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    """Shapes (with size-rule diagnosis), then values (with mistake diagnosis), case by case."""
+    items = []
+    for name in names:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        kh, kw = case["weight"].shape[2:]
+        h, w = case["input"].shape[2:]
+        items.append((describe(op, case, ("input", "weight", "bias"), **conv_params(case)),
+                      outputs[f"{name}/out"].shape, case["out"].shape,
+                      [(h, kh, sh, ph), (w, kw, sw, pw)]))
+    diagnose_size(op, items, CONV_SIZE_MISTAKES,
+                  "out: (N, out_channels, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1")
+    for (what, *_), name in zip(items, names):
+        case = cases("conv2d")[name]
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
+
+
+register(Exercise(
+    grade_id="check_conv2d_naive", lesson=LESSON, function="conv2d_naive",
+    probe=_probe_naive, verdict=lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
+    success="conv2d_naive matches PyTorch's conv2d on 6 cases (strides 1-3, paddings 0-2).",
+    engine_ops=CONV2D_ENGINE_OPS))
+
+
+# ---- im2col ------------------------------------------------------------------------------
+def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
+    outputs = {}
+    for name in COLUMN_CASES:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        kh, kw = case["weight"].shape[2:]
+        xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        outputs[f"{name}/cols"] = as_array(fn(xpad, kh, kw, sh, sw))
+    return outputs
+
+
+def _verdict_im2col(outputs: Outputs) -> None:
+    for name in COLUMN_CASES:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        o, c, kh, kw = case["weight"].shape
+        n, _, h, w = case["input"].shape
+        ho, wo = conv_out_size(h, kh, sh, ph), conv_out_size(w, kw, sw, pw)
+        what = f"im2col(x {(n, c, h + 2 * ph, w + 2 * pw)}, kh={kh}, kw={kw}, sh={sh}, sw={sw})"
+        cols = outputs[f"{name}/cols"]
+        expected_shape = (n * ho * wo, c * kh * kw)
+        if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
+            raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
+                              f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
+                              f"{expected_shape[1]}")
+        expect_shape(what, cols, expected_shape,
+                     hint=f"one row per output pixel: Ho = (H - kh) // sh + 1 = {ho}, "
+                          f"Wo = {wo}; one column per (channel, a, b)")
+        # Through the reference weights, the columns must give PyTorch's convolution.
+        out = cols.astype(np.float64) @ case["weight"].reshape(o, -1).T.astype(np.float64)
+        out = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+        if "bias" in case:
+            out = out + case["bias"][:, None, None]
+        if not np.allclose(out, case["out"], rtol=1e-4, atol=1e-5):
+            engine = convolution.im2col(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
+                                        kh, kw, sh, sw)
+            if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
+                raise CheckFailed(
+                    f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
+                    "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
+                    ".reshape(N*Ho*Wo, C*kh*kw)")
+            raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
+                              "conv2d: a row must hold the (C, kh, kw) window of one output pixel")
+
+
+register(Exercise(
+    grade_id="check_im2col", lesson=LESSON, function="im2col",
+    probe=_probe_im2col, verdict=_verdict_im2col,
+    success="im2col's columns times the weight give PyTorch's conv2d on 7 cases.",
+    engine_ops=("minitorch_unet.convolution.im2col", "minitorch_unet.convolution.windows")))
+
+
+# ---- col2im ------------------------------------------------------------------------------
+def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
+    outputs = {}
+    for name in COLUMN_CASES:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        o, c, kh, kw = case["weight"].shape
+        n, _, h, w = case["input"].shape
+        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
+        outputs[f"{name}/image"] = as_array(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw))
+    return outputs
+
+
+def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                       sw: int) -> np.ndarray:
+    """col2im with `=` instead of `+=`: overlapping windows overwrite (a classic mistake)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] = cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return out
+
+
+def _verdict_col2im(outputs: Outputs) -> None:
+    for name in COLUMN_CASES:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        o, c, kh, kw = case["weight"].shape
+        n, _, h, w = case["input"].shape
+        shape = (n, c, h + 2 * ph, w + 2 * pw)
+        what = f"col2im(cols, shape={shape}, kh={kh}, kw={kw}, sh={sh}, sw={sw})"
+        image = outputs[f"{name}/image"]
+        expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
+        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
+        overwritten = col2im_overwriting(gcols, shape, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]
+        mistakes = [("overlapping windows overwrite each other: col2im must ADD every window's "
+                     "values (+=), where windows overlap the sums pile up", overwritten)]
+        diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
+                        case["grad_input"], lambda: mistakes)
+
+
+register(Exercise(
+    grade_id="check_col2im", lesson=LESSON, function="col2im",
+    probe=_probe_col2im, verdict=_verdict_col2im,
+    success="col2im turns column gradients into PyTorch's input gradient on 7 cases.",
+    engine_ops=("minitorch_unet.convolution.col2im",)))
+
+
+# ---- conv2d (forward and backward) ---------------------------------------------------------
+def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, ...],
+                args: tuple[Any, ...], backward: bool = True) -> Outputs:
+    """Call fn(*tensors, *args) on a reference case and, if `backward`, backward from its
+    grad_out; -> arrays.
+
+    Keys: '<case>/out', '<case>/is_tensor', '<case>/grad_<input>' for each gradient present.
+    A wrongly shaped output gets no backward (its shape is the verdict's to report).
+    """
+    case = cases(op)[name]
+    tensors = {k: Tensor(case[k], requires_grad=True) for k in inputs if k in case}
+    out = fn(*(tensors.get(k) for k in inputs), *args)
+    outputs = {f"{name}/out": as_array(out), f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
+    right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
+    if backward and right_shape and out.requires_grad:
+        out.backward(Tensor(case["grad_out"]))
+        outputs.update({f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items()
+                        if t.grad is not None})
+    return outputs
+
+
+def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
+    outputs: Outputs = {}
+    for name in CONV2D_CASES:
+        p = conv_params(cases("conv2d")[name])
+        outputs.update(probe_layer(fn, "conv2d", name, ("input", "weight", "bias"),
+                                   (p["stride"], p["padding"]), backward))
+    return outputs
+
+
+def check_returns_tensor(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    for name in names:
+        if not outputs[f"{name}/is_tensor"]:
+            raise CheckFailed(f"{op} must return a Tensor made by your Function's .apply(...) "
+                              "(so that backward can reach the inputs), not a raw array")
+
+
+def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
+    """Classic wrong gradients of conv2d for `field` ('grad_input', 'grad_weight', 'grad_bias')."""
+    expected = case[field].astype(np.float64)
+    n, _, ho, wo = case["grad_out"].shape
+    if field == "grad_weight":
+        return [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
+    if field == "grad_bias":
+        return [("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
+                 expected / (n * ho * wo))]
+    return [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
+             "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip", _grad_input_flipped(case))]
+
+
+def _grad_input_flipped(case: Case) -> np.ndarray:
+    o, c, kh, kw = case["weight"].shape
+    (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    n, _, h, w = case["input"].shape
+    w_flip = case["weight"][:, :, ::-1, ::-1].astype(np.float64)
+    gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ w_flip.reshape(o, -1)
+    full = convolution.col2im(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw)
+    return full[:, :, ph:ph + h, pw:pw + w]
+
+
+def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: tuple[str, ...],
+                      mistakes: Callable[[Case, str], list[tuple[str, np.ndarray]]]) -> None:
+    """Each input's gradient against PyTorch's; the message names the input at fault.
+
+    (Autograd has already summed or reshaped each gradient to its input's shape, or raised.)
+    """
+    case = cases(op)[name]
+    for k in inputs:
+        if k not in case:
+            continue
+        field = f"grad_{k}"
+        label = f"{what}: gradient with respect to {k} ({k}.grad)"
+        if f"{name}/{field}" not in outputs:
+            order = ", ".join(i for i in inputs if i in case)
+            raise CheckFailed(f"{label} is None: backward must return one gradient per tensor "
+                              f"input of forward, in the same order ({order})")
+        diagnose_values(label, outputs[f"{name}/{field}"], case[field], lambda: mistakes(case, field))
+
+
+def _verdict_conv2d_forward(outputs: Outputs) -> None:
+    check_returns_tensor("conv2d", CONV2D_CASES, outputs)
+    _forward_verdict("conv2d", CONV2D_CASES, outputs)
+
+
+register(Exercise(
+    grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
+    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=_verdict_conv2d_forward,
+    success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
+    engine_ops=CONV2D_ENGINE_OPS))
+
+
+def _verdict_conv2d(outputs: Outputs) -> None:
+    check_returns_tensor("conv2d", CONV2D_CASES, outputs)
+    _forward_verdict("conv2d", CONV2D_CASES, outputs)
+    for name in CONV2D_CASES:
+        case = cases("conv2d")[name]
+        what = describe("conv2d", case, ("input", "weight", "bias"), **conv_params(case))
+        verdict_gradients("conv2d", name, what, outputs, ("input", "weight", "bias"),
+                          conv2d_grad_mistakes)
+
+
+register(Exercise(
+    grade_id="check_conv2d", lesson=LESSON, function="conv2d",
+    probe=_probe_conv2d, verdict=_verdict_conv2d, points=3,
+    success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
+    engine_ops=CONV2D_ENGINE_OPS))

@@ -1,0 +1,151 @@
+"""Checks of lesson 04 (max pooling): forward (the window maxima) and backward (the routing).
+
+Expected values are PyTorch's (``data/reference/max_pool2d.npz``: strides 1-3 and the
+default, paddings 0/1/pairs, all-negative inputs that catch zero padding). A wrong answer
+is compared with classic mistakes recomputed in NumPy: zero padding, an average instead of
+a maximum, a gradient spread over the window or overwritten where windows overlap.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import convolution
+from ..reference import Case
+from .core import CheckFailed, Exercise, Outputs, register
+from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
+                       diagnose_size, diagnose_values, pair, probe_layer)
+
+LESSON = "04_max_pooling"
+
+
+def pool_params(case: Case) -> dict[str, Any]:
+    """kernel_size, stride (None stays None) and padding as the learner's function gets them."""
+    p = case["params"]
+    return {"kernel_size": arg(p["kernel_size"]),
+            "stride": None if p["stride"] is None else arg(p["stride"]),
+            "padding": arg(p["padding"])}
+
+
+def geometry(case: Case) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(kernel, stride, padding) as pairs; the stride defaults to the kernel."""
+    p = pool_params(case)
+    kernel = pair(p["kernel_size"])
+    return kernel, kernel if p["stride"] is None else pair(p["stride"]), pair(p["padding"])
+
+
+def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
+    """All windows of x padded with `fill`, flattened: (N, C, Ho, Wo, kh*kw)."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    xpad = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    win = convolution.windows(xpad, kh, kw, sh, sw)
+    return win.reshape(win.shape[:4] + (kh * kw,))
+
+
+def route(case: Case, rule: str, overwrite: bool = False) -> np.ndarray:
+    """grad_out sent back into the input's windows by `rule`:
+    'first' / 'last' maximum, 'all' maxima, 'spread' evenly; `overwrite` uses = for +=."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    x, g = case["input"], case["grad_out"].astype(np.float64)
+    win = pool_windows(x, case, -np.inf)
+    first = win.argmax(-1)
+    last = kh * kw - 1 - win[..., ::-1].argmax(-1)
+    n, c, h, w = x.shape
+    ho, wo = g.shape[2:]
+    gx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    for index in range(kh * kw):
+        i, j = divmod(index, kw)
+        share = {"first": first == index, "last": last == index,
+                 "all": win[..., index] == win.max(-1), "spread": np.full(g.shape, 1 / (kh * kw))}[rule]
+        target = (slice(None), slice(None), slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw))
+        if overwrite:
+            gx[target] = g * share
+        else:
+            gx[target] += g * share
+    return gx[:, :, ph:ph + h, pw:pw + w]
+
+
+def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
+    return [("the padding is filled with zeros: pad with -inf, so that padding never wins a "
+             "maximum (these inputs are all negative)", pool_windows(case["input"], case, 0).max(-1)),
+            ("this is the window mean (average pooling), not the maximum",
+             pool_windows(case["input"], case, 0).mean(-1))]
+
+
+def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
+    return [("the gradient is spread evenly over each window (that is average pooling's "
+             "backward); max pooling sends all of it to the window's maximum", route(case, "spread")),
+            ("the gradient went to the LAST maximum of a window; on ties PyTorch routes it to the "
+             "first one (row-major order), as argmax does", route(case, "last")),
+            ("the gradient went to every maximum of a window; on ties PyTorch routes it to the "
+             "first one only (row-major order), as argmax does", route(case, "all")),
+            ("where windows overlap, a later window's gradient overwrote an earlier one: add "
+             "them (+=), an input that is the maximum of two windows gets both",
+             route(case, "first", overwrite=True))]
+
+
+def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
+    outputs: Outputs = {}
+    for name, case in cases("max_pool2d").items():
+        p = pool_params(case)
+        outputs.update(probe_layer(fn, "max_pool2d", name, ("input",),
+                                   (p["kernel_size"], p["stride"], p["padding"]), backward))
+    return outputs
+
+
+def call(case: Case) -> str:
+    """'max_pool2d(input (1, 2, 6, 7), kernel_size=3, stride=2, padding=1)'."""
+    return describe("max_pool2d", case, ("input",), **pool_params(case))
+
+
+def _verdict_forward(outputs: Outputs) -> None:
+    """Output shapes (the size rule, the default stride), then values."""
+    names = tuple(cases("max_pool2d"))
+    check_returns_tensor("max_pool2d", names, outputs)
+    items = []
+    for name in names:
+        case = cases("max_pool2d")[name]
+        (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+        h, w = case["input"].shape[2:]
+        items.append((call(case), outputs[f"{name}/out"].shape, case["out"].shape,
+                      [(h, kh, sh, ph), (w, kw, sw, pw)]))
+    defaults = [cases("max_pool2d")[name]["params"]["stride"] is None for name in names]
+    got_stride_one = [tuple(got[2:]) == tuple((h + 2 * p - k) // (1 if default else s) + 1
+                                              for h, k, s, p in dims)
+                      for (_, got, _, dims), default in zip(items, defaults)]
+    if any(defaults) and all(got_stride_one) and any(g != e for _, g, e, _ in items):
+        raise CheckFailed("max_pool2d: wrong output shape where stride=None: the stride "
+                          "defaults to kernel_size (non-overlapping windows), not 1")
+    diagnose_size("max_pool2d", items, CONV_SIZE_MISTAKES,
+                  "out: (N, C, H_out, W_out), H_out = (H + 2*padding - kernel) // stride + 1, "
+                  "stride = kernel_size when None")
+    for (what, *_), name in zip(items, names):
+        case = cases("max_pool2d")[name]
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
+
+
+def _verdict_max_pool2d(outputs: Outputs) -> None:
+    _verdict_forward(outputs)
+    for name, case in cases("max_pool2d").items():
+        label = f"{call(case)}: gradient with respect to input (input.grad)"
+        if f"{name}/grad_input" not in outputs:
+            raise CheckFailed(f"{label} is None: backward must return the input's gradient")
+        diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],
+                        lambda: backward_mistakes(case))
+
+
+ENGINE_OPS = ("minitorch_unet.functional.max_pool2d", "minitorch_unet.pooling.MaxPool2d",
+              "minitorch_unet.pooling.MaxPool2x2", "minitorch_unet.nn.MaxPool2d")
+
+register(Exercise(
+    grade_id="check_max_pool2d_forward", lesson=LESSON, function="max_pool2d",
+    probe=lambda fn: _probe_max_pool2d(fn, backward=False), verdict=_verdict_forward,
+    success="max_pool2d's forward matches PyTorch on every reference case (the backward comes next).",
+    engine_ops=ENGINE_OPS))
+
+register(Exercise(
+    grade_id="check_max_pool2d", lesson=LESSON, function="max_pool2d",
+    probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
+    success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
+    engine_ops=ENGINE_OPS))

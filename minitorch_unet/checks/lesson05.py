@@ -1,0 +1,200 @@
+"""Checks of lesson 05 (transposed convolution): the output-size rule and conv_transpose2d.
+
+Expected values are PyTorch's (``data/reference/conv_transpose2d.npz``: strides 1-3, paddings,
+output_padding 0-2, pairs, no bias, the U-Net's 2x2 up-convolutions). Wrong sizes are matched
+against classic wrong rules; wrong values against a weight read the wrong way round (in/out
+swapped), a flipped kernel, a missing bias and output_padding put on the wrong side.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import convolution
+from ..reference import Case
+from .core import CheckFailed, Exercise, Outputs, register
+from .lesson03 import (SizeRule, arg, cases, check_returns_tensor, describe, diagnose_size,
+                       diagnose_values, pair, probe_layer, verdict_gradients)
+
+LESSON = "05_transposed_convolution"
+RULE = "H_out = (H - 1) * stride - 2 * padding + kernel + output_padding"
+
+# Wrong output-size rules: (what the answer did, the rule it followed), with op = output_padding.
+SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
+    ("output_padding is ignored: it adds rows/columns at the bottom/right",
+     lambda h, k, s, p, op: (h - 1) * s - 2 * p + k),
+    ("the padding is ignored: a transposed convolution's padding REMOVES 2*padding rows",
+     lambda h, k, s, p, op: (h - 1) * s + k + op),
+    ("the padding is added instead of removed: it is - 2 * padding",
+     lambda h, k, s, p, op: (h - 1) * s + 2 * p + k + op),
+    ("the padding is removed on one side only: it is - 2 * padding",
+     lambda h, k, s, p, op: (h - 1) * s - p + k + op),
+    ("off by one stride: H * stride instead of (H - 1) * stride (the last window starts at "
+     "(H - 1) * stride)", lambda h, k, s, p, op: h * s - 2 * p + k + op),
+    ("that is the convolution's rule (H + 2p - k) // s + 1; the transposed convolution inverts it",
+     lambda h, k, s, p, op: (h + 2 * p - k) // s + 1 + op),
+)
+
+CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
+                               "minitorch_unet.convolution.ConvTranspose2d",
+                               "minitorch_unet.fast_conv.ConvTranspose2dPixelShuffle",
+                               "minitorch_unet.nn.ConvTranspose2d")
+
+
+def transpose_params(case: Case) -> dict[str, Any]:
+    p = case["params"]
+    return {"stride": arg(p["stride"]), "padding": arg(p["padding"]),
+            "output_padding": arg(p["output_padding"])}
+
+
+def size_arguments(case: Case) -> list[tuple[int, int, int, int, int]]:
+    """(H, k, s, p, op) for the height and for the width of a case."""
+    p = case["params"]
+    s, pad, op = pair(p["stride"]), pair(p["padding"]), pair(p["output_padding"])
+    k, hw = case["weight"].shape[2:], case["input"].shape[2:]
+    return [(hw[d], k[d], s[d], pad[d], op[d]) for d in (0, 1)]
+
+
+# ---- the output-size rule ----------------------------------------------------------------------
+def _probe_size(fn: Callable[..., int]) -> Outputs:
+    sizes = [fn(*args) for case in cases("conv_transpose2d").values() for args in size_arguments(case)]
+    return {"sizes": np.asarray(sizes)}
+
+
+def _verdict_size(outputs: Outputs) -> None:
+    arguments = [args for case in cases("conv_transpose2d").values() for args in size_arguments(case)]
+    expected = np.array([case["out"].shape[2 + d] for case in cases("conv_transpose2d").values()
+                         for d in (0, 1)])
+    got = outputs["sizes"]
+    if got.shape != expected.shape or not np.issubdtype(got.dtype, np.integer):
+        raise CheckFailed(f"conv_transpose2d_output_size must return one int per call, got {got.dtype} "
+                          f"values of shape {got.shape}")
+    if (got == expected).all():
+        return
+    first = int(np.argmax(got != expected))
+    h, k, s, p, op = arguments[first]
+    head = (f"conv_transpose2d_output_size(size={h}, kernel={k}, stride={s}, padding={p}, "
+            f"output_padding={op}): expected {expected[first]}, got {got[first]}")
+    for text, rule in SIZE_MISTAKES:
+        if all(rule(*a) == g for a, g in zip(arguments, got)):
+            raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
+    raise CheckFailed(f"{head}. The rule is {RULE}")
+
+
+register(Exercise(
+    grade_id="check_conv_transpose2d_output_size", lesson=LESSON,
+    function="conv_transpose2d_output_size", probe=_probe_size, verdict=_verdict_size,
+    success="conv_transpose2d_output_size gives PyTorch's sizes on every reference case."))
+
+
+# ---- conv_transpose2d --------------------------------------------------------------------------
+def conv_transpose2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                           stride: tuple[int, int], padding: tuple[int, int],
+                           output_padding: tuple[int, int],
+                           extra_top_left: bool = False) -> np.ndarray:
+    """col2im(x @ W) in float64, for diagnosis only; `extra_top_left` puts the output_padding
+    rows/columns on the wrong side. x: (N, C, H, W), w: (C, O, kh, kw) -> (N, O, Ho, Wo)."""
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, wd = x.shape
+    o, kh, kw = w.shape[1:]
+    core = (n, o, (h - 1) * sh + kh, (wd - 1) * sw + kw)
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    cols = x.transpose(0, 2, 3, 1).reshape(-1, c) @ w.reshape(c, -1)
+    full = np.zeros(core[:2] + (core[2] + oph, core[3] + opw))
+    top, left = (oph, opw) if extra_top_left else (0, 0)
+    full[:, :, top:top + core[2], left:left + core[3]] = convolution.col2im(cols, core, kh, kw, sh, sw)
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    return out if b is None else out + b.astype(np.float64)[:, None, None]
+
+
+def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    geo = tuple(pair(case["params"][k]) for k in ("stride", "padding", "output_padding"))
+    out = []
+    if w.shape[0] == w.shape[1]:
+        out.append(("the weight is read the wrong way round (in/out swapped): conv_transpose2d's "
+                    "weight is (in_channels, out_channels, kh, kw), the opposite of conv2d's; "
+                    "multiply x (.., C) by weight.reshape(C, -1)",
+                    conv_transpose2d_numpy(x, w.transpose(1, 0, 2, 3), b, *geo)))
+    if w.shape[2] * w.shape[3] > 1:
+        out.append(("the kernel is flipped: the transposed convolution scatters x[i, j] * "
+                    "weight[c, o, a, b] to output (s*i + a, s*j + b), with no flip",
+                    conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
+    if b is not None:
+        out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
+                    conv_transpose2d_numpy(x, w, None, *geo)))
+        out.append(("the bias is added twice", conv_transpose2d_numpy(x, w, 2 * b, *geo)))
+    if any(geo[2]):
+        out.append(("output_padding is on the wrong side: its extra rows/columns go at the "
+                    "bottom/right", conv_transpose2d_numpy(x, w, b, *geo, extra_top_left=True)))
+    return out
+
+
+def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
+    expected = case[field].astype(np.float64)
+    if field == "grad_weight":
+        return [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
+    if field == "grad_bias":
+        n, _, ho, wo = case["grad_out"].shape
+        return [("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
+                 expected / (n * ho * wo))]
+    return []
+
+
+def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
+    outputs: Outputs = {}
+    for name, case in cases("conv_transpose2d").items():
+        p = transpose_params(case)
+        outputs.update(probe_layer(fn, "conv_transpose2d", name, ("input", "weight", "bias"),
+                                   (p["stride"], p["padding"], p["output_padding"]), backward))
+    return outputs
+
+
+def call(case: Case) -> str:
+    """'conv_transpose2d(input (..), weight (..), bias (..), stride=2, padding=1, output_padding=1)'."""
+    return describe("conv_transpose2d", case, ("input", "weight", "bias"), **transpose_params(case))
+
+
+def _verdict_forward(outputs: Outputs) -> None:
+    """The output's channels (in/out swapped?), its size (which rule?), then its values."""
+    names = tuple(cases("conv_transpose2d"))
+    check_returns_tensor("conv_transpose2d", names, outputs)
+    items = []
+    for name in names:
+        case = cases("conv_transpose2d")[name]
+        what, got = call(case), outputs[f"{name}/out"]
+        c, o = case["weight"].shape[:2]
+        if got.ndim == 4 and got.shape[1] == c != o:
+            raise CheckFailed(f"{what}: the output has {c} channels, expected {o}: the weight is "
+                              "read the wrong way round (in/out swapped). conv_transpose2d's weight "
+                              "is (in_channels, out_channels, kh, kw), the opposite of conv2d's, "
+                              "so out_channels = weight.shape[1]")
+        items.append((what, got.shape, case["out"].shape, size_arguments(case)))
+    diagnose_size("conv_transpose2d", items, SIZE_MISTAKES,
+                  f"out: (N, weight.shape[1], H_out, W_out), {RULE}")
+    for (what, *_), name in zip(items, names):
+        case = cases("conv_transpose2d")[name]
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
+
+
+def _verdict_conv_transpose2d(outputs: Outputs) -> None:
+    _verdict_forward(outputs)
+    for name, case in cases("conv_transpose2d").items():
+        verdict_gradients("conv_transpose2d", name, call(case), outputs,
+                          ("input", "weight", "bias"), grad_mistakes)
+
+
+register(Exercise(
+    grade_id="check_conv_transpose2d_forward", lesson=LESSON, function="conv_transpose2d",
+    probe=lambda fn: _probe_conv_transpose2d(fn, backward=False), verdict=_verdict_forward,
+    success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
+            "comes next).",
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
+
+register(Exercise(
+    grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
+    probe=_probe_conv_transpose2d, verdict=_verdict_conv_transpose2d, points=3,
+    success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
+            "bias) on every reference case.",
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))

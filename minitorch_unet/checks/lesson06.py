@@ -1,0 +1,156 @@
+"""Checks of lesson 06 (concatenation and cropping): cat and center_crop, forward and backward.
+
+Expected values are PyTorch's (``data/reference/cat.npz``, ``center_crop.npz``). A wrong
+crop is located: the verdict finds where in the input the answer's window starts and
+compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one offset is named.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..reference import Case
+from .core import CheckFailed, Exercise, Outputs, expect_shape, register
+from .lesson03 import arg, as_array, cases, check_returns_tensor, diagnose_values, pair, probe_layer
+
+LESSON = "06_concatenation_and_cropping"
+
+
+# ---- cat ---------------------------------------------------------------------------------------
+def input_names(case: Case) -> list[str]:
+    return list(case["params"]["inputs"])
+
+
+def describe_cat(case: Case) -> str:
+    shapes = ", ".join(str(tuple(case[k].shape)) for k in input_names(case))
+    return f"cat([{shapes}], dim={case['params']['dim']})"
+
+
+def _probe_cat(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    for name, case in cases("cat").items():
+        tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
+        out = fn(tensors, case["params"]["dim"])
+        outputs[f"{name}/out"] = as_array(out)
+        outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
+        if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
+            out.backward(Tensor(case["grad_out"]))
+            outputs.update({f"{name}/grad_{k}": as_array(t.grad)
+                            for k, t in zip(input_names(case), tensors) if t.grad is not None})
+    return outputs
+
+
+def _verdict_cat(outputs: Outputs) -> None:
+    names = tuple(cases("cat"))
+    check_returns_tensor("cat", names, outputs)
+    for name in names:
+        case = cases("cat")[name]
+        what, dim = describe_cat(case), case["params"]["dim"]
+        got = outputs[f"{name}/out"]
+        arrays = [case[k] for k in input_names(case)]
+        for other in set(range(arrays[0].ndim)) - {dim % arrays[0].ndim}:
+            try:
+                joined = np.concatenate(arrays, axis=other)
+            except ValueError:  # these inputs cannot be joined along `other`
+                continue
+            if got.shape == joined.shape != case["out"].shape:
+                raise CheckFailed(f"{what}: joined along dim {other} instead of dim {dim}")
+        expect_shape(what, got, case["out"].shape,
+                     hint=f"the sizes along dim {dim} add up; every other size stays")
+        diagnose_values(what, got, case["out"], lambda: [
+            ("the tensors are joined in reverse order", np.concatenate(arrays[::-1], axis=dim))])
+    for name in names:
+        case = cases("cat")[name]
+        keys = input_names(case)
+        for i, k in enumerate(keys):
+            label = f"{describe_cat(case)}: gradient of tensor {i} (tensors[{i}].grad)"
+            if f"{name}/grad_{k}" not in outputs:
+                raise CheckFailed(f"{label} is None: backward must return one gradient per "
+                                  f"input tensor ({len(keys)} here), in order")
+            diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [])
+
+
+register(Exercise(
+    grade_id="check_cat", lesson=LESSON, function="cat",
+    probe=_probe_cat, verdict=_verdict_cat,
+    success="cat matches PyTorch's torch.cat (output and every input's gradient) on every case.",
+    engine_ops=("minitorch_unet.functional.cat", "minitorch_unet.cat",
+                "minitorch_unet.basic_ops.Cat")))
+
+
+# ---- center_crop -------------------------------------------------------------------------------
+def crop_size(case: Case) -> tuple[int, int]:
+    return pair(case["params"]["size"])
+
+
+def describe_crop(case: Case) -> str:
+    return f"center_crop(input {tuple(case['input'].shape)}, size={arg(case['params']['size'])})"
+
+
+def find_offset(image: np.ndarray, window: np.ndarray) -> tuple[int, int] | None:
+    """Where `window` sits in `image` (last two dims), or None."""
+    h, w = window.shape[-2:]
+    for top in range(image.shape[-2] - h + 1):
+        for left in range(image.shape[-1] - w + 1):
+            if np.allclose(image[..., top:top + h, left:left + w], window, rtol=1e-5, atol=1e-6):
+                return top, left
+    return None
+
+
+def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
+    (h, w), (height, width) = crop_size(case), case["input"].shape[-2:]
+    top, left = (height - h) // 2, (width - w) // 2
+    rows = ("" if found[0] == top else
+            f"the top offset is {found[0]}, expected (H - h) // 2 = ({height} - {h}) // 2 = {top}")
+    cols = ("" if found[1] == left else
+            f"the left offset is {found[1]}, expected (W - w) // 2 = ({width} - {w}) // 2 = {left}")
+    off_by_one = (" (off by one: the offset is the leftover // 2, rounded down; an odd leftover "
+                  "leaves its extra row/column at the bottom/right)"
+                  if max(abs(found[0] - top), abs(found[1] - left)) == 1 else "")
+    return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
+
+
+def _probe_center_crop(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    for name, case in cases("center_crop").items():
+        outputs.update(probe_layer(fn, "center_crop", name, ("input",), (arg(case["params"]["size"]),)))
+    return outputs
+
+
+def _verdict_center_crop(outputs: Outputs) -> None:
+    names = tuple(cases("center_crop"))
+    check_returns_tensor("center_crop", names, outputs)
+    for name in names:
+        case = cases("center_crop")[name]
+        what, got = describe_crop(case), outputs[f"{name}/out"]
+        (h, w) = crop_size(case)
+        if got.shape[-2:] == (w, h) != (h, w):
+            raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
+                              "(height, width), in that order")
+        expect_shape(what, got, case["out"].shape,
+                     hint="only the last two dims shrink, to size (an int means a square)")
+        if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):
+            found = find_offset(case["input"], got)
+            if found is not None:
+                raise CheckFailed(offset_message(what, found, case))
+        diagnose_values(what, got, case["out"], lambda: [])
+    for name in names:
+        case = cases("center_crop")[name]
+        label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
+        if f"{name}/grad_input" not in outputs:
+            raise CheckFailed(f"{label} is None: backward must return the input's gradient")
+        got = outputs[f"{name}/grad_input"]
+        if not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
+            found = find_offset(got, case["grad_out"])
+            if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
+                raise CheckFailed(offset_message(label + ": grad_out is put back", found, case))
+        diagnose_values(label, got, case["grad_input"], lambda: [])
+
+
+register(Exercise(
+    grade_id="check_center_crop", lesson=LESSON, function="center_crop",
+    probe=_probe_center_crop, verdict=_verdict_center_crop,
+    success="center_crop matches PyTorch (the crop and its gradient) on every case.",
+    engine_ops=("minitorch_unet.functional.center_crop",)))
