@@ -1,0 +1,461 @@
+"""The grader (``python -m minitorch_unet grade``) against crafted submissions.
+
+Most tests grade a small toy course built in a temporary folder: a copy of the package
+whose only checks are two toy lessons (``99_toy``: ``affine``, 1 point, and ``join``,
+2 points, which must not call the engine's ``cat``; ``98_other``: ``negate``), with their
+own reference file. One class of crafted learners is graded once (``toy_class``); each
+test then looks at one behaviour. ``test_real_course_*`` grades the real lessons (heavier:
+every lesson runs twice, about 30 s on 2 cores).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pytest
+
+from minitorch_unet.grading import GradingError, grade_class, main
+from minitorch_unet.grading import engine_ops, judge, snapshot
+from minitorch_unet.grading.learner_code import learner_cells
+
+REPO = Path(__file__).resolve().parents[1]
+IS_ROOT = os.geteuid() == 0
+TIMEOUT_S = 15
+MEMORY_MB = 1536
+HIDDEN = "HIDDEN_SENTINEL_4711"
+
+TOY_CHECKS = '''"""Toy lessons of the grader's tests."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..reference import load_cases
+from .core import Exercise, Outputs, expect_close, register
+
+
+def case() -> dict[str, Any]:
+    return load_cases("toy")["only"]
+
+
+def as_array(value: Any) -> np.ndarray:
+    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64)
+
+
+def probe_affine(fn: Callable[..., Any]) -> Outputs:
+    return {"out": as_array(fn(case()["x"].copy()))}
+
+
+def probe_join(fn: Callable[..., Any]) -> Outputs:
+    return {"out": as_array(fn(Tensor(case()["a"]), Tensor(case()["b"])))}
+
+
+def probe_negate(fn: Callable[..., Any]) -> Outputs:
+    return {"out": as_array(fn(case()["x"].copy()))}
+
+
+register(Exercise(grade_id="check_affine", lesson="99_toy", function="affine", probe=probe_affine,
+                  verdict=lambda o: expect_close("affine(x)", o["out"], case()["affine"]),
+                  success="affine is 2 x + 1."))
+register(Exercise(grade_id="check_join", lesson="99_toy", function="join", probe=probe_join,
+                  verdict=lambda o: expect_close("join(a, b)", o["out"], case()["joined"]),
+                  success="join concatenates along dim 1.", points=2,
+                  engine_ops=("minitorch_unet.functional.cat",)))
+register(Exercise(grade_id="check_negate", lesson="98_other", function="negate",
+                  probe=probe_negate,
+                  verdict=lambda o: expect_close("negate(x)", o["out"], -case()["x"]),
+                  success="negate is -x."))
+'''
+
+
+def make_course(root: Path) -> Path:
+    """A course folder: this package without its lessons' checks, plus the toy lessons."""
+    shutil.copytree(REPO / "minitorch_unet", root / "minitorch_unet",
+                    ignore=shutil.ignore_patterns("__pycache__", "lesson[0-9]*.py"))
+    (root / "minitorch_unet" / "checks" / "lesson99.py").write_text(TOY_CHECKS)
+    (root / "data" / "reference").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    x, a, b = rng.standard_normal(5), rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    np.savez(root / "data" / "reference" / "toy.npz", **{
+        "only/x": x, "only/affine": 2 * x + 1, "only/a": a.astype(np.float32),
+        "only/b": b.astype(np.float32), "only/joined": np.concatenate([a, b], axis=1)})
+    return root
+
+
+# ---- notebooks in the course's nbgrader format -------------------------------------------------
+def code(source: str, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+    cell = nbformat.v4.new_code_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def exercise(grade_id: str, source: str) -> dict[str, Any]:
+    cell = code(source)
+    cell.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False,
+                                 "grade_id": grade_id, "schema_version": 3}
+    return cell
+
+
+def checked(grade_id: str, function: str, points: int, source: str | None = None) -> dict[str, Any]:
+    cell = code(source or f'check("{grade_id}", {function})')
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                 "grade_id": grade_id, "points": points, "schema_version": 3}
+    return cell
+
+
+SETUP = code("import numpy as np\nimport minitorch_unet as mt\n"
+             "from minitorch_unet import functional as F\nfrom minitorch_unet.checks import check")
+AFFINE = "def affine(x):\n    return 2 * x + 1"
+JOIN = "def join(a, b):\n    return mt.tensor(np.concatenate([a.data, b.data], axis=1))"
+STUB_AFFINE = "def affine(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+STUB_JOIN = "def join(a, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+WRONG_AFFINE = "def affine(x):\n    return 2 * x"
+
+
+def toy_cells(affine: str = AFFINE, join: str = JOIN, between: tuple = (), after: tuple = ()) -> list:
+    return [nbformat.v4.new_markdown_cell("# 99 Toy"), SETUP, exercise("affine", affine),
+            checked("check_affine", "affine", 1,
+                    f'check("check_affine", affine)\n### BEGIN HIDDEN TESTS\n'
+                    f'assert affine(np.zeros(1))[0] == 1.0  # {HIDDEN}\n### END HIDDEN TESTS'),
+            code("import time\ntime.sleep(600)", tags=("demo",)),  # demo cells never run
+            *map(code, between), exercise("join", join), checked("check_join", "join", 2),
+            *map(code, after)]
+
+
+def notebook(cells: list) -> bytes:
+    nb = nbformat.v4.new_notebook(cells=cells)
+    return nbformat.writes(nb).encode()
+
+
+def submit(class_dir: Path, learner: str, lesson: str, content: bytes | None) -> None:
+    folder = class_dir / "submitted" / learner / lesson
+    folder.mkdir(parents=True)
+    if content is not None:
+        (folder / f"{lesson}.ipynb").write_bytes(content)
+
+
+# ---- the crafted class --------------------------------------------------------------------------
+def crafted_class(class_dir: Path, course: Path, out_dir: Path) -> dict[str, dict[str, float]]:
+    """Write the learners' notebooks; return the points each must get per exercise."""
+    learners: dict[str, tuple[bytes | None, dict[str, float]]] = {}
+    full, affine_only = {"check_affine": 1, "check_join": 2}, {"check_affine": 1, "check_join": 0}
+    zero = {"check_affine": 0, "check_join": 0}
+    learners["ref"] = notebook(toy_cells()), full
+    learners["different"] = notebook(toy_cells(
+        affine="def affine(values):\n    return _twice(values) + 1",
+        join=("def join(left, right):\n    rows = []\n    for i in range(left.shape[0]):\n"
+              "        rows.append(list(left.data[i]) + list(right.data[i]))\n"
+              "    return mt.tensor(np.array(rows, dtype=np.float32))"),
+        between=("%time x = 1\n!echo hello\nimport math",  # IPython lines, a helper defined late
+                 "def _twice(v):\n    out = np.empty_like(v)\n    for i, item in enumerate(v):\n"
+                 "        out[i] = item * 2\n    return out"))), full
+    learners["stub"] = notebook(toy_cells(STUB_AFFINE, STUB_JOIN)), zero
+    learners["wrong"] = notebook(toy_cells(WRONG_AFFINE)), {"check_affine": 0, "check_join": 2}
+    cells = toy_cells(WRONG_AFFINE)
+    cells[3] = checked("check_affine", "affine", 1, 'print("\u2714 affine is 2 x + 1.")')
+    del cells[-1]  # join's check cell deleted
+    cells.insert(1, checked("check_join", "join", 2))  # ... and a copy of it moved to the top
+    learners["checks_edited"] = notebook(cells), {"check_affine": 0, "check_join": 2}
+    cells = toy_cells()  # checks first (and twice), join's answer before affine's
+    cells = [cells[0], cells[1], cells[3], cells[6], cells[5], cells[2], cells[4],
+             checked("check_affine", "affine", 1)]
+    learners["reordered"] = notebook(cells), full
+    learners["fake_pass"] = notebook(toy_cells(
+        WRONG_AFFINE, after=(
+            "import numpy.testing\nimport minitorch_unet.checks.core as core\n"
+            "np.allclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+            "core.expect_close = lambda *a, **k: None\n"
+            "def check(*a, **k):\n    print('\u2714 affine is 2 x + 1.')\n"
+            "check('check_affine', affine)\nprint('\u2714 join concatenates along dim 1.')",))), \
+        {"check_affine": 0, "check_join": 2}
+    learners["engine_plain"] = notebook(toy_cells(
+        join="def join(a, b):\n    return F.cat([a, b], dim=1)")), affine_only
+    learners["engine_hidden"] = notebook(toy_cells(
+        join=("def join(a, b):\n    engine = __import__('minitorch_' + 'unet')\n"
+              "    return getattr(engine.functional, 'c' + 'at')([a, b], 1)"))), affine_only
+    learners["engine_class"] = notebook(toy_cells(
+        join="from minitorch_unet.basic_ops import Cat\ndef join(a, b):\n"
+             "    return Cat.apply(a, b, dim=1)")), affine_only
+    learners["engine_elsewhere"] = notebook(toy_cells(  # the engine's cat outside the answer is fine
+        join="def join(a, b):\n    y = np.concatenate([a.data, b.data], axis=1)\n"
+             "    return mt.tensor(y)",
+        after=("y = F.cat([mt.tensor(np.ones((1, 1))), mt.tensor(np.ones((1, 1)))], dim=1)",))), full
+    learners["forever"] = notebook(toy_cells(between=("while True:\n    pass",))), affine_only
+    learners["memory_hog"] = notebook(toy_cells(between=("big = np.ones(5 * 10**9)",))), affine_only
+    learners["exits"] = notebook(toy_cells(between=("import os\nos._exit(3)",))), affine_only
+    learners["segfault"] = notebook(toy_cells(
+        join="def join(a, b):\n    import ctypes\n    return ctypes.string_at(0)")), affine_only
+    learners["not_json"] = b"{this is not json", zero
+    learners["empty"] = b"", zero
+    learners["renamed"] = notebook([SETUP, exercise("negate", "def negate(x):\n    return -x"),
+                                    checked("check_negate", "negate", 1)]), zero
+    learners["missing"] = None, zero
+    vandalism = "\n".join(f"try:\n    {action}\nexcept OSError as err:\n    print(err)" for action in (
+        f"np.savez({str(course / 'data/reference/toy.npz')!r}, **{{'only/x': np.zeros(5), "
+        "'only/affine': np.zeros(5), 'only/a': np.zeros((2, 3)), 'only/b': np.zeros((2, 4)), "
+        "'only/joined': np.zeros((2, 7))})",
+        f"open({str(out_dir / 'grades.csv')!r}, 'w').write('learner,total\\nvandal,99\\n')",
+        f"open({str(class_dir / 'submitted/ref/99_toy/99_toy.ipynb')!r}, 'w').write('')"))
+    learners["vandal"] = notebook(toy_cells(
+        "def affine(x):\n    return 0 * x", between=(vandalism,))), {"check_affine": 0, "check_join": 2}
+    sandbox_checks = " and ".join([
+        "sorted(os.listdir('.')) == ['99_toy.ipynb']", "os.environ.get('MPLBACKEND') == 'Agg'",
+        "'PYTHONPATH' not in os.environ", "os.geteuid() != 0",
+        f"(not os.access(os.path.dirname(mt.__file__), os.W_OK)) == {IS_ROOT}"])
+    learners["sandboxed"] = notebook(toy_cells(
+        "import os\nCONFINED = " + sandbox_checks + "\ndef affine(x):\n"
+        "    return 2 * x + 1 if CONFINED else x")), full
+    expected = {}
+    for learner, (content, points) in learners.items():
+        if learner == "missing":
+            submit(class_dir, learner, "98_other", notebook(toy_cells()))
+        else:
+            submit(class_dir, learner, "99_toy", content)
+        expected[learner] = points
+    return expected
+
+
+@dataclass
+class Graded:
+    class_dir: Path
+    out: Path
+    expected: dict[str, dict[str, float]]
+    rows: dict[str, dict[str, str]]
+    reference_affine: np.ndarray  # as it was before grading
+
+    def feedback(self, learner: str) -> str:
+        return (self.out / "feedback" / learner / "99_toy.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def toy_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    base = tmp_path_factory.mktemp("toy_class")
+    course = make_course(base / "course")
+    class_dir, out = base / "class", base / "grades"
+    expected = crafted_class(class_dir, course, out)
+    with np.load(course / "data" / "reference" / "toy.npz") as npz:
+        reference_affine = npz["only/affine"]
+    stale = out / "feedback" / "someone" / "99_toy.md"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier run")
+    grade_class(class_dir, out, jobs=2, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB,
+                lessons=["99"], course_root=course)
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["learner"]: row for row in csv.DictReader(f)}
+    return Graded(class_dir, out, expected, rows, reference_affine)
+
+
+def test_every_learner_gets_exactly_the_points_of_their_answers(toy_class: Graded) -> None:
+    got = {learner: {k: float(row[k]) for k in ("check_affine", "check_join")}
+           for learner, row in toy_class.rows.items()}
+    assert got == toy_class.expected
+    for row in toy_class.rows.values():
+        assert float(row["99_toy total"]) == float(row["total"]) == \
+            float(row["check_affine"]) + float(row["check_join"])
+
+
+def test_the_gradebook_is_replaced_whole(toy_class: Graded) -> None:
+    assert sorted(toy_class.rows) == sorted(toy_class.expected)  # the vandal's row is gone
+    assert not (toy_class.out / "feedback" / "someone").exists()
+    assert not [p for p in toy_class.out.iterdir() if p.name.startswith(".staging")]
+    assert (toy_class.out / "feedback" / "ref" / "99_toy.md").is_file()
+
+
+@pytest.mark.parametrize("learner, phrases", [
+    ("ref", ["3 / 3 points", "\u2714 pass", "affine is 2 x + 1."]),
+    ("stub", ["0 / 3 points", "`affine` raised NotImplementedError (cell 3, line 3)"]),
+    ("wrong", ["\u2718 fail", "affine(x): right shape but wrong values"]),
+    ("fake_pass", ["affine(x): right shape but wrong values"]),
+    ("engine_plain", ["\u2691 flagged", "no points",
+                      "minitorch_unet.functional.cat (in your code: cell 6, line 2)"]),
+    ("engine_hidden", ["\u2691 flagged", "called while your function was checked"]),
+    ("engine_class", ["\u2691 flagged", "minitorch_unet.basic_ops.Cat"]),
+    ("forever", ["ran out of time (15 s) in cell 6", "not checked"]),
+    ("memory_hog", [f"ran out of memory (limit {MEMORY_MB} MB) in cell 6"]),
+    ("exits", ["exited (code 3) in cell 6"]),
+    ("segfault", ["crashed (segmentation fault)", "while `join` was being checked"]),
+    ("not_json", ["not a valid notebook: the file is not JSON"]),
+    ("empty", ["the notebook file is empty"]),
+    ("renamed", ["this is the notebook of 98_other, not of 99_toy"]),
+])
+def test_feedback_says_what_happened(toy_class: Graded, learner: str, phrases: list[str]) -> None:
+    text = toy_class.feedback(learner)
+    for phrase in phrases:
+        assert phrase in text, f"{learner}: {phrase!r} not in\n{text}"
+
+
+def test_a_vandal_changes_no_grade(toy_class: Graded) -> None:
+    """The vandal tried to rewrite the references, the gradebook and another learner's
+    notebook: as root the sandbox stops the writes; otherwise they happen, to no effect."""
+    course = toy_class.class_dir.parent / "course"
+    with np.load(course / "data" / "reference" / "toy.npz") as npz:
+        references_intact = bool(npz["only/affine"].any())
+    ref_intact = (toy_class.class_dir / "submitted/ref/99_toy/99_toy.ipynb").stat().st_size > 0
+    assert references_intact == ref_intact == IS_ROOT
+    assert toy_class.rows["vandal"]["total"] == "2" and toy_class.rows["ref"]["total"] == "3"
+
+
+def test_feedback_never_shows_hidden_tests_or_reference_values(toy_class: Graded) -> None:
+    expected_values = [f"{v:.6g}" for v in toy_class.reference_affine]
+    for path in (toy_class.out / "feedback").rglob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        assert HIDDEN not in text and "BEGIN HIDDEN" not in text
+        shown = [v for v in expected_values if v in text]
+        assert len(shown) <= 1, f"{path}: reference values beyond the check's message: {shown}"
+
+
+def test_the_report_has_a_line_per_problem_and_the_rest_is_graded(toy_class: Graded) -> None:
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    for line in ("not_json / 99_toy: not a valid notebook",
+                 "empty / 99_toy: the notebook file is empty",
+                 "renamed / 99_toy: this is the notebook of 98_other",
+                 "missing / 99_toy: no notebook submitted",
+                 "forever / 99_toy: the notebook ran out of time",
+                 "engine_plain / 99_toy: flagged (uses the engine's own op): check_join"):
+        assert line in report, report
+    assert "engine_elsewhere" not in report and "ref /" not in report
+
+
+def test_a_snapshot_verifies_file_for_file(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    copy = tmp_path / "copy"
+    hashes = snapshot.take(course, copy)
+    assert "minitorch_unet/checks/lesson99.py" in hashes and "data/reference/toy.npz" in hashes
+    assert snapshot.verify(copy, hashes) == []
+    (copy / "minitorch_unet/checks/lesson99.py").write_text("# changed")
+    (copy / "minitorch_unet/checks/__pycache__").mkdir()
+    (copy / "minitorch_unet/checks/__pycache__/core.cpython-311.pyc").write_bytes(b"planted")
+    (copy / "data/reference/toy.npz").unlink()
+    assert sorted(snapshot.verify(copy, hashes)) == [
+        "added: minitorch_unet/checks/__pycache__/core.cpython-311.pyc",
+        "changed: minitorch_unet/checks/lesson99.py", "missing: data/reference/toy.npz"]
+
+
+def test_the_judge_refuses_a_changed_snapshot(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    hashes = snapshot.take(course, tmp_path / "copy")
+    assert [e["grade_id"] for e in judge.run_clean(tmp_path / "copy", hashes, {"task": "catalog"},
+                                                   tmp_path / "catalog.json", 60)] == \
+        ["check_affine", "check_join", "check_negate"]
+    (tmp_path / "copy/minitorch_unet/checks/lesson99.py").chmod(0o644)
+    with open(tmp_path / "copy/minitorch_unet/checks/lesson99.py", "a") as f:
+        f.write("\nimport numpy\nnumpy.allclose = lambda *a, **k: True\n")
+    with pytest.raises(judge.SnapshotChanged, match="changed: minitorch_unet/checks/lesson99.py"):
+        judge.run_clean(tmp_path / "copy", hashes, {"task": "catalog"}, tmp_path / "c2.json", 60)
+
+
+def test_a_submission_writing_into_the_snapshot_cannot_change_a_grade(tmp_path: Path) -> None:
+    """As root the learner process cannot write the snapshot; otherwise grading is refused."""
+    course = make_course(tmp_path / "course")
+    learners = tmp_path / "learners"  # CLASS_DIR given as the folder of learners itself
+    # the judge, were it to use the changed checks, would compare any answer with itself
+    tamper = ("import pathlib\nchecks = pathlib.Path(mt.__file__).parent / 'checks' / 'lesson99.py'\n"
+              "try:\n    text = checks.read_text().replace('case()[\"affine\"]', 'o[\"out\"]')\n"
+              "    checks.write_text(text)\nexcept OSError:\n    pass")
+    assert 'case()["affine"]' in TOY_CHECKS
+    for learner, affine in (("tamperer", WRONG_AFFINE), ("honest", AFFINE)):
+        folder = learners / learner / "99_toy"
+        folder.mkdir(parents=True)
+        (folder / "99_toy.ipynb").write_bytes(notebook(toy_cells(affine, between=(tamper,))))
+    if IS_ROOT:
+        grades = grade_class(learners, tmp_path / "out", jobs=2, timeout_s=TIMEOUT_S,
+                             memory_mb=MEMORY_MB, course_root=course)
+        assert [(g.learner, g.points) for g in grades] == [("honest", 3), ("tamperer", 2)]
+    else:
+        with pytest.raises(GradingError, match="changed: minitorch_unet/checks/lesson99.py"):
+            grade_class(learners, tmp_path / "out", jobs=2, timeout_s=TIMEOUT_S,
+                        memory_mb=MEMORY_MB, course_root=course)
+        assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+# ---- the parts on their own ----------------------------------------------------------------------
+def test_learner_cells_skip_demo_and_check_code_and_ipython_lines() -> None:
+    nb = json.loads(notebook([
+        code("import numpy as np\n%matplotlib inline"), code("print(1)", tags=("demo",)),
+        checked("check_affine", "affine", 1),
+        code("def affine(x):\n    return x\ncheck('check_affine', affine)"),
+        code("%%bash\nrm -rf /"), code("%%time\ny = 2"), code("for f in [affine]:\n    check('x', f)"),
+        code("x = (1\n% 2)")]))
+    cells = learner_cells(nb)
+    assert [c.number for c in cells] == [1, 4, 6, 8]
+    assert cells[0].source == "import numpy as np\npass"
+    assert cells[1].source == "def affine(x):\n    return x\n"
+    assert cells[2].source == "\ny = 2"
+    assert cells[3].source == "x = (1\n% 2)"
+
+
+@pytest.mark.parametrize("source, flagged", [
+    ("from minitorch_unet import functional as F\ndef join(a, b):\n    return F.cat([a, b], 1)", True),
+    ("import minitorch_unet as mt\nop = mt.cat\ndef join(a, b):\n    return op([a, b], 1)", True),
+    ("def join(a, b):\n    from minitorch_unet.functional import cat as c\n    return c([a, b])", True),
+    ("import minitorch_unet\ndef join(a, b):\n    return getattr(minitorch_unet.functional, 'cat')(a)",
+     True),
+    ("from minitorch_unet.basic_ops import Cat\nclass Mine(Cat):\n    pass\ndef join(a, b):\n"
+     "    return Mine.apply(a, b, dim=1)", True),
+    ("import minitorch_unet as mt\nop = mt.cat\ndef join(a, b):\n    op = list\n    return op(a)",
+     False),
+    ("import minitorch_unet as mt\ny = mt.cat([])\ndef join(a, b):\n    y = 1\n    return y", False),
+    ("import minitorch_unet as mt\ndef join(a, b):\n    return mt.tensor(a.data)[..., :1]", False),
+])
+def test_the_static_scan_follows_the_answer_and_only_it(source: str, flagged: bool) -> None:
+    watched = engine_ops.watched(("minitorch_unet.functional.cat",))
+    assert {label for label, _ in watched} == {"minitorch_unet.functional.cat",
+                                               "minitorch_unet.basic_ops.Cat"}
+    uses = engine_ops.static_uses([(1, source)], "join", watched)
+    assert bool(uses) == flagged, uses
+
+
+def test_the_recorder_sees_every_route_to_a_watched_op() -> None:
+    import minitorch_unet as mt
+    from minitorch_unet import functional as F
+    a = mt.tensor(np.ones((1, 2), np.float32))
+    held = F.cat
+    recorder = engine_ops.Recorder(engine_ops.watched(("minitorch_unet.functional.cat",)))
+    with recorder as calls:
+        held([a, a], dim=1)
+    assert calls == {"minitorch_unet.functional.cat", "minitorch_unet.basic_ops.Cat"}
+    with recorder as calls:
+        (a + a)[..., :1]
+    assert calls == set()
+    assert F.cat([a, a], dim=0).shape == (2, 2)  # restored
+
+
+def test_the_command_line_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "class" / "submitted").mkdir(parents=True)
+    assert main([str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 1
+    assert "no learner folders" in capsys.readouterr().err
+    assert main([str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--lessons", "77_nope"]) == 2
+    assert "unknown lesson '77_nope'" in capsys.readouterr().err
+    assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+
+
+# ---- the real course (heavier: every lesson runs once) ------------------------------------------------
+def test_real_course_solutions_get_full_marks_and_lessons_none(tmp_path: Path) -> None:
+    from minitorch_unet.course import fill_solutions
+    lessons = sorted(p.parent.name for p in (REPO / "lessons").glob("*/*.ipynb")
+                     if (REPO / "solutions" / p.parent.name / p.name).is_file())
+    if not lessons:
+        pytest.skip("no lessons in this checkout")
+    for lesson in lessons:
+        shipped = nbformat.read(REPO / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
+        solved = fill_solutions(shipped, nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb",
+                                                       as_version=4))
+        submit(tmp_path / "class", "solved", lesson, nbformat.writes(solved).encode())
+        submit(tmp_path / "class", "untouched", lesson, nbformat.writes(shipped).encode())
+    grades = grade_class(tmp_path / "class", tmp_path / "out", jobs=2, timeout_s=300)
+    for g in grades:
+        wrong = [(e.grade_id, e.message) for e in g.exercises
+                 if (e.outcome == "pass") != (g.learner == "solved")]
+        assert not wrong, f"{g.learner} / {g.lesson}: {wrong}"
+    from minitorch_unet.checks.core import load_all
+    assert {g.lesson for g in grades} == {e.lesson for e in load_all().values()} & set(lessons)
