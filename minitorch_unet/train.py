@@ -1,0 +1,566 @@
+"""Train a U-Net on FLAIR slices: a resumable loop that checkpoints as it goes.
+
+    config = TrainConfig(epochs=40)              # the embedded 4-patient LGG sample
+    history = train(config, "runs/demo")         # later: train(config, "runs/demo", resume=True)
+
+By default the data is the embedded 4-patient sample of the LGG FLAIR set (TCGA-LGG images
+from The Cancer Imaging Archive, masks by Buda, Saha and Mazurowski, 2019; see
+``data/README.md``).
+
+Patients (never slices) are split into train / validation / test with ``patient_split``.
+Every epoch reports the mean training loss and the mean per-patient (3D volume) Dice on the
+validation patients; the best epoch by that Dice is kept, as in Buda et al. (2019).
+
+RUN_DIR receives, each written atomically (see :mod:`minitorch_unet.checkpoint`):
+
+* ``last.npz``  after every epoch and every ``save_every`` steps within one;
+* ``best.npz``  whenever the validation Dice improves;
+* ``history.json`` and ``curves.png``  (loss and Dice per epoch) after every epoch.
+
+Exact resume. A checkpoint holds the model, optimiser and schedule state, the config, the
+epoch and the step within it, the history and the best score. Every random draw of a
+step is a function of (seed, epoch, step): the loader derives its order and augmentation
+from (seed, epoch), and when the model has dropout its generator is re-seeded from (seed,
+epoch, step) before each step. Resuming, even mid-epoch, replays the epoch's batch stream,
+skips the batches already trained on, and continues with the very same updates.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import backend, losses, optim
+from .autograd import Tensor, no_grad
+from .checkpoint import (CheckpointError, atomic_output, atomic_write_text, load_checkpoint,
+                         save_checkpoint)
+from .data import (EMBEDDED_SAMPLE, Augment, DataError, DataLoader, SliceSet, load_dataset,
+                   load_lgg, patient_split)
+from .metrics import segmentation_metrics
+from .progress import progress
+from .unet import UNet
+
+CHECKPOINT_KIND = "minitorch_unet.train"
+CHECKPOINT_VERSION = 1
+LOG_EVERY = 10  # steps between reads of the loss from the device (progress bar, NaN check)
+
+
+def _option(help: str, choices: tuple[str, ...] | None = None) -> dict[str, Any]:
+    return {"help": help, "choices": choices}
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; each field is also a ``train`` command-line option."""
+
+    data: list[str] | None = field(default=None, metadata=_option(
+        "LGG kaggle_3m folder or zip, or BraTS folder; repeat to combine datasets "
+        "(default: the embedded 4-patient LGG sample)"))
+    image_size: int = field(default=128, metadata=_option("slices are resized to SIZE x SIZE"))
+    channels: str = field(default="flair", metadata=_option(
+        "LGG input channels: FLAIR only, or all three (pre-contrast, FLAIR, post-contrast)",
+        ("flair", "all")))
+    batch_size: int = field(default=4, metadata=_option("slices per training step"))
+    epochs: int = field(default=40, metadata=_option("passes over the training patients"))
+    lr: float = field(default=1e-3, metadata=_option("initial learning rate"))
+    optimizer: str = field(default="adam", metadata=_option("optimiser",
+                                                            ("adam", "adamw", "sgd")))
+    weight_decay: float = field(default=0.0, metadata=_option(
+        "weight decay (L2 for adam and sgd, decoupled for adamw)"))
+    schedule: str = field(default="cosine", metadata=_option(
+        "learning-rate schedule over the epochs (step: x0.1 every third of the run)",
+        ("cosine", "step", "none")))
+    loss: str = field(default="bce_dice", metadata=_option("loss on the logits",
+                                                           tuple(losses.LOSSES)))
+    base_filters: int = field(default=16, metadata=_option("channels of the first level"))
+    depth: int = field(default=4, metadata=_option("number of poolings"))
+    padding: str = field(default="same", metadata=_option(
+        "'same' keeps the size; 'valid' (unpadded, as Ronneberger et al.) shrinks it and the "
+        "mask is center-cropped to match", ("same", "valid")))
+    batch_norm: bool = field(default=True, metadata=_option("batch normalisation after each conv"))
+    dropout: float = field(default=0.0, metadata=_option("dropout probability in the bottleneck"))
+    augment: bool = field(default=True, metadata=_option(
+        "random flip, rotation, shift and zoom of training slices"))
+    seed: int = field(default=0, metadata=_option(
+        "seeds the patient split, initial weights, batch order and augmentation"))
+    device: str = field(default="cpu", metadata=_option("where to train", ("cpu", "cuda")))
+    val_fraction: float = field(default=0.15, metadata=_option(
+        "fraction of patients for validation (at least one)"))
+    test_fraction: float = field(default=0.15, metadata=_option(
+        "fraction of patients held out for testing (0 for none)"))
+    save_every: int = field(default=25, metadata=_option(
+        "also save last.npz every N steps within an epoch (0: only at the end of each epoch)"))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, (str, Path)):
+            self.data = [str(self.data)]
+        elif self.data is not None:
+            self.data = [str(p) for p in self.data]
+            if not self.data:
+                raise ValueError("data (--data): give at least one path, or None for the "
+                                 "embedded sample")
+        for name in ("image_size", "batch_size", "epochs", "base_filters", "depth"):
+            _require(self, name, getattr(self, name) >= 1, "must be a positive integer")
+        _require(self, "save_every", self.save_every >= 0, "must be 0 or a positive integer")
+        _require(self, "lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number")
+        _require(self, "weight_decay", self.weight_decay >= 0, "must be >= 0")
+        _require(self, "dropout", 0 <= self.dropout < 1, "must be in [0, 1)")
+        _require(self, "val_fraction", 0 < self.val_fraction < 1,
+                 "must be in (0, 1): the best epoch is chosen on validation patients")
+        _require(self, "test_fraction", 0 <= self.test_fraction < 1, "must be in [0, 1)")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(f"{f.name} ({_flag(f.name)}) must be one of "
+                                 f"{', '.join(choices)}; got {getattr(self, f.name)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """The config saved in a checkpoint; unknown keys raise ValueError."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}")
+        return cls(**values)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _require(config: TrainConfig, name: str, ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(f"{name} ({_flag(name)}) {what}; got {getattr(config, name)!r}")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (the loss became NaN or infinite); the message says where."""
+
+
+# ---- data and model --------------------------------------------------------------------------
+def load_slices(config: TrainConfig) -> SliceSet:
+    """Every slice of the config's datasets, each patient's volume scaled to [0, 1].
+
+    Returns images (S, C, image_size, image_size), C = 1 (FLAIR) or 3 (channels='all').
+    """
+    paths = config.data or [None]
+    parts = [_load_one(path, config) for path in paths]
+    seen: dict[str, str] = {}
+    for path, part in zip(paths, parts):
+        for patient in part.patient_ids():
+            if patient in seen:
+                raise DataError(f"{path}: patient {patient} is also in {seen[patient]}; "
+                                "give each dataset once")
+            seen[patient] = str(path)
+    slices = parts[0] if len(parts) == 1 else SliceSet(
+        images=np.concatenate([p.images for p in parts]),
+        masks=np.concatenate([p.masks for p in parts]),
+        patients=[patient for p in parts for patient in p.patients],
+        slice_index=np.concatenate([p.slice_index for p in parts]))
+    return normalize_per_patient(slices)
+
+
+def normalize_per_patient(slices: SliceSet) -> SliceSet:
+    """Min-max scale each patient's volume to [0, 1], each channel on its own.
+
+    One scale per volume (as Buda et al. normalise per volume), not per slice: a slice
+    near the top of the head, mostly background, keeps its true brightness instead of
+    being stretched until healthy tissue looks as bright as tumour.
+    """
+    images = np.empty_like(slices.images)
+    patients = np.asarray(slices.patients)
+    for patient in slices.patient_ids():
+        rows = patients == patient
+        volume = slices.images[rows]
+        low = volume.min(axis=(0, 2, 3), keepdims=True)
+        span = volume.max(axis=(0, 2, 3), keepdims=True) - low
+        images[rows] = (volume - low) / np.where(span > 0, span, 1)
+    return dataclasses.replace(slices, images=images)
+
+
+def _load_one(path: str | None, config: TrainConfig) -> SliceSet:
+    if config.channels == "flair":
+        return load_dataset(path, image_size=config.image_size)
+    return load_lgg(EMBEDDED_SAMPLE if path is None else path, channels="all",
+                    image_size=config.image_size)
+
+
+def split_patients(config: TrainConfig, slices: SliceSet) -> dict[str, list[str]]:
+    """{"train": [...], "val": [...], "test": [...]} patient ids, seeded by the config."""
+    return patient_split(slices.patient_ids(), val=config.val_fraction,
+                         test=config.test_fraction, seed=config.seed)
+
+
+def build_model(config: TrainConfig) -> UNet:
+    """The config's U-Net with its seeded initial weights, on the config's device.
+
+    Raises ValueError naming --image-size when the U-Net cannot take that size.
+    """
+    backend.manual_seed(config.seed)
+    model = UNet(in_channels=1 if config.channels == "flair" else 3, out_channels=1,
+                 base_filters=config.base_filters, depth=config.depth, padding=config.padding,
+                 batch_norm=config.batch_norm, dropout=config.dropout)
+    try:
+        model.output_size(config.image_size)
+    except ValueError as err:
+        raise ValueError(f"image_size ({_flag('image_size')}) {config.image_size} does not fit "
+                         f"a U-Net of depth {config.depth} with padding "
+                         f"'{config.padding}': {err}") from err
+    return model.to(backend.check_device(config.device))
+
+
+def build_optimizer(config: TrainConfig, model: UNet) -> optim.Optimizer:
+    if config.optimizer == "sgd":
+        return optim.SGD(model.parameters(), lr=config.lr, momentum=0.9,
+                         weight_decay=config.weight_decay)
+    kind = optim.Adam if config.optimizer == "adam" else optim.AdamW
+    return kind(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def build_schedule(config: TrainConfig, optimizer: optim.Optimizer) -> optim.LRSchedule | None:
+    if config.schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, t_max=config.epochs)
+    if config.schedule == "step":
+        return optim.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
+    return None
+
+
+def center_crop_array(array: np.ndarray, size: int) -> np.ndarray:
+    """(..., H, W) -> (..., size, size), centred as the U-Net crops its skips (a view).
+
+    With padding='valid' the U-Net's output is smaller than its input: the masks (and,
+    for pictures, the images) are cropped to it.
+    """
+    height, width = array.shape[-2:]
+    top, left = (height - size) // 2, (width - size) // 2
+    return array[..., top:top + size, left:left + size]
+
+
+def predict_probabilities(model: UNet, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Tumour probabilities in evaluation mode: images (S, C, H, W) -> (S, 1, H', W') host."""
+    device = model.head.weight.device
+    was_training = model.training
+    model.eval()
+    out = []
+    with no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = Tensor(backend.asarray(images[start:start + batch_size], device))
+            out.append(backend.to_numpy(model(batch).data))
+    model.train(was_training)
+    return np.concatenate(out)
+
+
+def score(model: UNet, slices: SliceSet, batch_size: int) -> dict[str, Any]:
+    """``metrics.segmentation_metrics`` of the model on these slices, per patient and overall."""
+    probabilities = predict_probabilities(model, slices.images, batch_size)
+    target = center_crop_array(slices.masks, probabilities.shape[-1])
+    return segmentation_metrics(probabilities, target, slices.patients)
+
+
+# ---- checkpoints -----------------------------------------------------------------------------
+def _checkpoint_arrays(model: UNet, optimizer: optim.Optimizer) -> dict[str, np.ndarray]:
+    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    for i, state in enumerate(optimizer.state_dict()["state"]):
+        arrays.update({f"optim/{i}/{name}": value for name, value in state.items()})
+    return arrays
+
+
+def read_checkpoint(path: str | Path) -> tuple[TrainConfig, UNet, dict[str, np.ndarray],
+                                                dict[str, Any]]:
+    """Load a training checkpoint -> (its config, model with its weights on the CPU, arrays, meta).
+
+    Raises CheckpointError naming the file when it is not a readable training checkpoint.
+    """
+    arrays, meta = load_checkpoint(path)
+    if meta.get("kind") != CHECKPOINT_KIND:
+        raise CheckpointError(f"checkpoint {path}: not a training checkpoint of this project")
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+        model = build_model(dataclasses.replace(config, device="cpu"))
+        model.load_state_dict({k.removeprefix("model/"): v for k, v in arrays.items()
+                               if k.startswith("model/")})
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {path}: does not match its own config ({err})") from err
+    return config, model, arrays, meta
+
+
+def _restore_optimizer(optimizer: optim.Optimizer, arrays: dict[str, np.ndarray],
+                       meta: dict[str, Any]) -> None:
+    states: list[dict[str, np.ndarray]] = [{} for _ in optimizer.params]
+    for key, value in arrays.items():
+        if key.startswith("optim/"):
+            _, index, name = key.split("/", 2)
+            states[int(index)][name] = value
+    optimizer.load_state_dict({**meta["optimizer"], "state": states})
+
+
+# ---- the run folder --------------------------------------------------------------------------
+def _check_fresh(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--out {run_dir}: exists and is not a folder")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        held = ", ".join(sorted(p.name for p in run_dir.iterdir())[:4])
+        raise ValueError(f"--out {run_dir}: folder is not empty (holds {held}); continue that "
+                         "run with --resume, or choose another --out")
+
+
+def _last_checkpoint(run_dir: Path) -> Path:
+    path = run_dir / "last.npz"
+    if not path.is_file():
+        raise CheckpointError(f"--resume: nothing to resume in {run_dir} (no last.npz there); "
+                              "start the run without --resume")
+    return path
+
+
+def saved_config(run_dir: str | Path) -> TrainConfig:
+    """The config of the run in RUN_DIR (from its last.npz), for ``--resume``."""
+    return read_checkpoint(_last_checkpoint(Path(run_dir)))[0]
+
+
+RESUME_MAY_CHANGE = ("epochs", "device", "save_every")
+
+
+def _check_same_run(saved: TrainConfig, given: TrainConfig, run_dir: Path) -> None:
+    changed = [f.name for f in dataclasses.fields(TrainConfig)
+               if f.name not in RESUME_MAY_CHANGE
+               and getattr(saved, f.name) != getattr(given, f.name)]
+    if changed:
+        detail = "; ".join(f"{_flag(n)} was {getattr(saved, n)!r}, now {getattr(given, n)!r}"
+                           for n in changed)
+        raise ValueError(f"--resume: {run_dir} was trained with other settings ({detail}). "
+                         f"Only {', '.join(_flag(n) for n in RESUME_MAY_CHANGE)} may change "
+                         "on resume; start a new run in another --out to change the rest")
+
+
+def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
+    """Training loss and validation Dice per epoch, as a PNG (atomic)."""
+    epochs = [row["epoch"] for row in history]
+    figure = Figure(figsize=(9, 3.5), layout="constrained")
+    loss_axes, dice_axes = figure.subplots(1, 2)
+    loss_axes.plot(epochs, [row["train_loss"] for row in history], marker=".")
+    loss_axes.set(title="training loss", xlabel="epoch", ylabel="loss")
+    dice_axes.plot(epochs, [row["val_dice"] for row in history], marker=".", color="tab:green")
+    best = max(history, key=lambda row: row["val_dice"])
+    dice_axes.plot([best["epoch"]], [best["val_dice"]], marker="*", markersize=12,
+                   color="tab:red", label=f"best {best['val_dice']:.3f} (epoch {best['epoch']})")
+    dice_axes.set(title="validation Dice (mean per patient)", xlabel="epoch", ylabel="Dice",
+                  ylim=(0, 1))
+    dice_axes.legend(loc="upper left")
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+
+
+# ---- the loop --------------------------------------------------------------------------------
+@dataclass
+class _EpochLoss:
+    """The training loss of the current epoch, summed on the device and read in intervals.
+
+    ``pending`` holds the device scalars (loss x batch size) not yet read back; ``read``
+    copies them to the host in one transfer, checks them, and adds them to the host sums.
+    """
+
+    epoch: int
+    total: float = 0.0
+    images: int = 0
+    read_steps: int = 0
+    pending: list[Any] = field(default_factory=list)
+    pending_images: list[int] = field(default_factory=list)
+
+    def add(self, loss: Tensor, batch: int) -> None:
+        self.pending.append(loss.data * batch)
+        self.pending_images.append(batch)
+
+    def read(self) -> float:
+        """Mean loss so far; raises TrainingError naming the first step whose loss is not finite."""
+        if self.pending:
+            values = backend.to_numpy(backend.xp_of(self.pending[0]).stack(self.pending))
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                step = self.read_steps + int(bad[0]) + 1
+                raise TrainingError(f"the loss became {values[bad[0]]} at epoch {self.epoch}, "
+                                    f"step {step}")
+            self.total += float(values.sum())
+            self.images += sum(self.pending_images)
+            self.read_steps += len(self.pending)
+            self.pending.clear()
+            self.pending_images.clear()
+        return self.total / max(self.images, 1)
+
+
+NO_PARTIAL_EPOCH = {"total": 0.0, "images": 0, "seconds": 0.0}
+
+
+class _Run:
+    """One training run: its model, optimiser, data and RUN_DIR, epoch by epoch."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, model: UNet,
+                 slices: SliceSet, split: dict[str, list[str]]) -> None:
+        self.config, self.run_dir, self.model, self.split = config, run_dir, model, split
+        self.train_set, self.val_set = slices.select(split["train"]), slices.select(split["val"])
+        self.optimizer = build_optimizer(config, model)
+        self.schedule = build_schedule(config, self.optimizer)
+        self.loader = DataLoader(self.train_set, batch_size=config.batch_size, shuffle=True,
+                                 seed=config.seed, augment=Augment() if config.augment else None)
+        self.out_size = model.output_size(config.image_size)
+        self.loss_fn = losses.LOSSES[config.loss]
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.epoch, self.start_step, self.partial = 0, 0, dict(NO_PARTIAL_EPOCH)
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights, optimiser, schedule, history, position."""
+        self.model.load_state_dict({k.removeprefix("model/"): v for k, v in arrays.items()
+                                    if k.startswith("model/")})
+        _restore_optimizer(self.optimizer, arrays, meta)
+        if self.schedule is not None:
+            self.schedule.load_state_dict(meta["schedule"])
+        self.history, self.best = meta["history"], meta["best"]
+        self.epoch, self.start_step, self.partial = meta["epoch"], meta["step"], meta["partial"]
+
+    def summary(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "split": self.split, "epochs": self.history,
+                "best": self.best}
+
+    def save(self, name: str, step: int = 0, partial: dict[str, float] | None = None) -> None:
+        """Checkpoint after `step` steps of epoch ``self.epoch + 1`` (0: at its start)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        optimizer_state = {k: v for k, v in self.optimizer.state_dict().items() if k != "state"}
+        save_checkpoint(self.run_dir / name, _checkpoint_arrays(self.model, self.optimizer), {
+            "kind": CHECKPOINT_KIND, "version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(), "split": self.split, "epoch": self.epoch,
+            "step": step, "partial": partial or NO_PARTIAL_EPOCH, "optimizer": optimizer_state,
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "history": self.history, "best": self.best})
+
+    def train_step(self, step: int, images: np.ndarray, masks: np.ndarray) -> Tensor:
+        """One optimiser step on images (B, C, H, W), masks (B, 1, H, W); returns the loss,
+        left on the device."""
+        config = self.config
+        if config.dropout > 0:
+            backend.manual_seed(_step_seed(config.seed, self.epoch, step))
+        x = Tensor(backend.asarray(images, config.device))
+        y = Tensor(backend.asarray(center_crop_array(masks, self.out_size), config.device))
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model.logits(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def train_epoch(self) -> tuple[float, float]:
+        """One pass over the training slices -> (mean loss, seconds), checkpointing within."""
+        config = self.config
+        self.model.train()
+        self.loader.set_epoch(self.epoch)
+        tracker = _EpochLoss(self.epoch + 1, total=self.partial["total"],
+                             images=self.partial["images"], read_steps=self.start_step)
+        started = time.perf_counter() - self.partial["seconds"]
+        bar = progress(self.loader, total=len(self.loader),
+                       desc=f"epoch {self.epoch + 1}/{config.epochs}")
+        try:
+            # A diverging run overflows on its way to a NaN loss; _EpochLoss reports that
+            # once, naming the step, so NumPy's floating-point warnings are not shown.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for step, (images, masks) in enumerate(bar, start=1):
+                    if step <= self.start_step:
+                        continue  # trained on before an interruption; replayed for its draws
+                    tracker.add(self.train_step(step, images, masks), len(images))
+                    due_save = config.save_every and step % config.save_every == 0
+                    if step % LOG_EVERY == 0 or due_save:
+                        rate = tracker.images / max(time.perf_counter() - started, 1e-9)
+                        bar.set_postfix({"loss": f"{tracker.read():.4f}", "img/s": f"{rate:.1f}"})
+                    if due_save and step < len(self.loader):
+                        self.save("last.npz", step, {"total": tracker.total,
+                                                     "images": tracker.images,
+                                                     "seconds": time.perf_counter() - started})
+            return tracker.read(), time.perf_counter() - started
+        except TrainingError as err:
+            last = self.run_dir / "last.npz"
+            kept = (f"{last} keeps the last good state" if last.is_file()
+                    else "no checkpoint had been saved yet")
+            raise TrainingError(f"training stopped: {err}; {kept}") from None
+        finally:
+            bar.close()
+
+    def finish_epoch(self, train_loss: float, train_seconds: float, started: float) -> str:
+        """Validate, step the schedule, write the run's files; returns the epoch's log line."""
+        validation = score(self.model, self.val_set, self.config.batch_size)
+        self.epoch += 1
+        self.start_step, self.partial = 0, dict(NO_PARTIAL_EPOCH)
+        row = {"epoch": self.epoch, "train_loss": train_loss,
+               "val_dice": validation["dice_per_patient_mean"],
+               "val_dice_per_patient": {p: m["dice"] for p, m in validation["per_patient"].items()},
+               "lr": self.optimizer.lr, "train_seconds": round(train_seconds, 3),
+               "seconds": round(time.perf_counter() - started, 3),
+               "images_per_s": round(len(self.train_set) / max(train_seconds, 1e-9), 2)}
+        self.history.append(row)
+        improved = self.best is None or row["val_dice"] > self.best["val_dice"]
+        if improved:
+            self.best = {"epoch": self.epoch, "val_dice": row["val_dice"]}
+        if self.schedule is not None:
+            self.schedule.step()
+        if improved:
+            self.save("best.npz")
+        self.save("last.npz")
+        atomic_write_text(self.run_dir / "history.json",
+                          json.dumps(self.summary(), indent=2) + "\n")
+        write_curves(self.run_dir / "curves.png", self.history)
+        return (f"epoch {self.epoch}/{self.config.epochs}  loss {train_loss:.4f}  "
+                f"val Dice {row['val_dice']:.4f}{'  (best)' if improved else ''}  "
+                f"lr {row['lr']:.2e}  {row['seconds']:.1f} s  {row['images_per_s']:.1f} img/s")
+
+
+def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train (or resume) the run in RUN_DIR; returns the history (also in history.json).
+
+    History: {"config": {...}, "split": {"train": [...], "val": [...], "test": [...]},
+    "epochs": [{"epoch", "train_loss", "val_dice", "val_dice_per_patient", "lr",
+    "train_seconds", "seconds", "images_per_s"}, ...], "best": {"epoch", "val_dice"}}.
+    Raises ValueError/DataError/CheckpointError/DeviceError on bad input before writing
+    anything, and TrainingError when the loss stops being finite (last.npz keeps the last
+    good state).
+    """
+    run_dir = Path(run_dir)
+    device = backend.check_device(config.device)
+    if resume:
+        saved, _, arrays, meta = read_checkpoint(_last_checkpoint(run_dir))
+        _check_same_run(saved, config, run_dir)
+    else:
+        _check_fresh(run_dir)
+    model = build_model(config)
+    slices = load_slices(config)
+    split = split_patients(config, slices)
+    if resume and meta["split"] != split:
+        raise DataError(f"--resume: the data now splits into other patients than the run's "
+                        f"{meta['split']}; pass the same --data as when the run started")
+    run = _Run(config, run_dir, model, slices, split)
+    if resume:
+        run.restore(arrays, meta)
+        log(f"{run_dir}: all {config.epochs} epochs already done" if run.epoch >= config.epochs
+            else f"resuming {run_dir} at epoch {run.epoch + 1}"
+            + (f", step {run.start_step + 1}" if run.start_step else ""))
+    else:
+        log(f"training on {len(run.train_set)} slices of {len(split['train'])} patients, "
+            f"validating on {len(split['val'])}, testing on {len(split['test'])} "
+            f"({model.num_parameters():,} parameters, device {device})")
+    while run.epoch < config.epochs:
+        started = time.perf_counter() - run.partial["seconds"]
+        train_loss, train_seconds = run.train_epoch()
+        log(run.finish_epoch(train_loss, train_seconds, started))
+    return run.summary()
+
+
+def _step_seed(seed: int, epoch: int, step: int) -> int:
+    """A seed for the dropout masks of one step, from (seed, epoch, step) alone."""
+    return int(np.random.SeedSequence([seed, epoch, step]).generate_state(1)[0])
