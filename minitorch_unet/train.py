@@ -92,9 +92,9 @@ class TrainConfig:
     seed: int = field(default=0, metadata=_option(
         "seeds the patient split, initial weights, batch order and augmentation"))
     device: str = field(default="cpu", metadata=_option("where to train", ("cpu", "cuda")))
-    val_fraction: float = field(default=0.15, metadata=_option(
+    val_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients for validation (at least one)"))
-    test_fraction: float = field(default=0.15, metadata=_option(
+    test_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients held out for testing (0 for none)"))
     save_every: int = field(default=25, metadata=_option(
         "also save last.npz every N steps within an epoch (0: only at the end of each epoch)"))
