@@ -1,0 +1,198 @@
+"""Checks of lesson 07 (modules and the U-Net): the parameter count and the receptive field.
+
+Neither exercise is a layer, so no PyTorch reference applies; each verdict computes the
+expected numbers its own way. The parameter count is checked against a walk over every
+trained tensor of the course's U-Net (the same layers ``torch.nn`` would build), not
+against a closed formula; the receptive field against the backward recursion
+r_in = s * (r_out - 1) + k, not against the forward sum the lesson derives. Wrong answers
+are compared with classic mistakes (a forgotten skip connection, batch-norm buffers
+counted as parameters, strides ignored...).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import CheckFailed, Exercise, Outputs, register
+
+LESSON = "07_modules_and_unet"
+
+# (depth, base_filters, in_channels): shallow and deep, one and three input channels.
+COUNT_CASES = ((1, 1, 1), (1, 2, 1), (2, 4, 1), (3, 8, 1), (4, 16, 1), (4, 32, 1), (2, 4, 3),
+               (5, 2, 2))
+
+
+def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = False,
+                 batch_norm: bool = True, buffers: bool = False, skip: bool = True,
+                 head: bool = True, up_bias: bool = True) -> list[tuple[str, tuple[int, ...]]]:
+    """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
+    channel) as (name, shape); the keyword switches rebuild classic miscounts."""
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    tensors: list[tuple[str, tuple[int, ...]]] = []
+
+    def double_conv(name: str, c_in: int, c_out: int) -> None:
+        for i, c in enumerate((c_in, c_out)):
+            tensors.append((f"{name}.conv{i}.weight", (c_out, c, 3, 3)))
+            if conv_bias:
+                tensors.append((f"{name}.conv{i}.bias", (c_out,)))
+            if batch_norm:
+                tensors.extend([(f"{name}.bn{i}.weight", (c_out,)), (f"{name}.bn{i}.bias", (c_out,))])
+            if buffers:
+                tensors.extend([(f"{name}.bn{i}.running_mean", (c_out,)),
+                                (f"{name}.bn{i}.running_var", (c_out,))])
+
+    for i in range(depth):
+        double_conv(f"enc{i + 1}", in_channels if i == 0 else widths[i - 1], widths[i])
+    double_conv("bottleneck", widths[depth - 1], widths[depth])
+    for i in reversed(range(depth)):
+        tensors.append((f"up{i + 1}.weight", (widths[i + 1], widths[i], 2, 2)))
+        if up_bias:
+            tensors.append((f"up{i + 1}.bias", (widths[i],)))
+        double_conv(f"dec{i + 1}", (2 if skip else 1) * widths[i], widths[i])
+    if head:
+        tensors += [("head.weight", (1, widths[0], 1, 1)), ("head.bias", (1,))]
+    return tensors
+
+
+def count_by_walk(depth: int, base: int, in_channels: int, **variant: Any) -> int:
+    """The number of trained values: the sum of the sizes of every tensor."""
+    return int(sum(np.prod(shape) for _, shape in unet_tensors(depth, base, in_channels, **variant)))
+
+
+COUNT_MISTAKES: tuple[tuple[str, dict[str, Any] | Callable[[int, int, int], int]], ...] = (
+    ("you counted a bias for every 3x3 convolution; a convolution followed by batch norm has "
+     "none (bias=False), since batch norm's own bias (beta) replaces it", {"conv_bias": True}),
+    ("the batch-norm parameters are missing: each batch norm trains a weight (gamma) and a bias "
+     "(beta), one per channel", {"batch_norm": False}),
+    ("you also counted batch norm's running mean and variance; they are buffers (statistics), "
+     "not trained parameters", {"buffers": True}),
+    ("the decoder's first convolution takes w_i input channels in your count, but the skip "
+     "connection is concatenated first: it takes 2 * w_i", {"skip": False}),
+    ("the 1x1 head (w_0 weights + 1 bias) is missing", {"head": False}),
+    ("the transposed convolutions' biases (w_i each) are missing", {"up_bias": False}),
+    ("in_channels is ignored: the first convolution's weight is (base_filters, in_channels, 3, 3)",
+     lambda d, b, c: count_by_walk(d, b, 1)),
+)
+
+
+def _probe_count(fn: Callable[..., Any]) -> Outputs:
+    values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in COUNT_CASES]
+    for value, case in zip(values, COUNT_CASES):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise CheckFailed(f"count_parameters(depth={case[0]}, base_filters={case[1]}, "
+                              f"in_channels={case[2]}) returned {type(value).__name__} "
+                              f"{value!r}; return a Python int")
+    return {"counts": np.array([int(v) for v in values], dtype=np.int64)}
+
+
+def _verdict_count(outputs: Outputs) -> None:
+    got = outputs["counts"]
+    expected = np.array([count_by_walk(*case) for case in COUNT_CASES], dtype=np.int64)
+    if np.shape(got) != expected.shape:
+        raise CheckFailed(f"count_parameters: expected {expected.size} counts, got shape "
+                          f"{np.shape(got)}")
+    if np.array_equal(got, expected):
+        return
+    first = int(np.flatnonzero(got != expected)[0])
+    d, b, c = COUNT_CASES[first]
+    head = (f"count_parameters(depth={d}, base_filters={b}, in_channels={c}): expected "
+            f"{expected[first]:,}, got {got[first]:,} ({got[first] - expected[first]:+,})")
+    for text, variant in COUNT_MISTAKES:
+        wrong = [variant(*case) if callable(variant) else count_by_walk(*case, **variant)
+                 for case in COUNT_CASES]
+        if np.array_equal(got, wrong):
+            raise CheckFailed(f"{head}: {text}")
+    wrong_cases = int((got != expected).sum())
+    raise CheckFailed(f"{head}; {wrong_cases} of {len(COUNT_CASES)} settings are off. Sum, per "
+                      "level, two 3x3 convolutions (no bias) each with a batch norm (2 per "
+                      "channel), the 2x2 transposed convolution (with bias), and the 1x1 head")
+
+
+register(Exercise(
+    grade_id="check_count_parameters", lesson=LESSON, function="count_parameters",
+    probe=_probe_count, verdict=_verdict_count,
+    success="count_parameters matches a layer-by-layer count for every depth and width tried.",
+    engine_ops=("minitorch_unet.nn.Module.num_parameters", "minitorch_unet.unet.UNet")))
+
+
+# ---- receptive field ---------------------------------------------------------------------------
+Layers = tuple[tuple[int, int], ...]
+
+RF_CASES: tuple[Layers, ...] = (
+    ((3, 1),),
+    ((3, 1), (3, 1)),
+    ((2, 2),),
+    ((2, 2), (3, 1)),
+    ((3, 1), (3, 1), (2, 2), (3, 1), (3, 1)),
+    ((7, 2), (3, 2), (3, 1)),
+    ((5, 1), (2, 2), (2, 2), (3, 1)),
+    ((1, 1), (3, 3), (3, 1), (1, 1)),
+    tuple([(3, 1), (3, 1), (2, 2)] * 4 + [(3, 1), (3, 1)]),
+)
+
+
+def rf_backward(layers: Layers) -> int:
+    """Walk from one output pixel back to the input: r <- s * (r - 1) + k at each layer."""
+    r = 1
+    for k, s in reversed(layers):
+        r = s * (r - 1) + k
+    return r
+
+
+def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
+    def jumps(layers: Layers, inclusive: bool) -> list[int]:
+        out, j = [], 1
+        for k, s in layers:
+            out.append(j * s if inclusive else j)
+            j *= s
+        return out
+
+    return [
+        ("the strides are ignored: a layer after a stride-s layer steps s input pixels per "
+         "pixel, so its (k - 1) counts s times (times every earlier stride)",
+         lambda ls: 1 + sum(k - 1 for k, _ in ls)),
+        ("each layer's (k - 1) is multiplied by its own stride too; only the strides of the "
+         "layers *before* it count", lambda ls: 1 + sum((k - 1) * j for (k, _), j in
+                                                        zip(ls, jumps(ls, True)))),
+        ("you summed k instead of k - 1: each layer widens the field by k - 1 (one pixel "
+         "sees k, which is 1 + (k - 1))", lambda ls: 1 + sum(k * j for (k, _), j in
+                                                              zip(ls, jumps(ls, False)))),
+        ("the + 1 is missing: one output pixel of an empty stack already sees 1 input pixel",
+         lambda ls: rf_backward(ls) - 1),
+    ]
+
+
+def _probe_rf(fn: Callable[..., Any]) -> Outputs:
+    values = []
+    for layers in RF_CASES:
+        value = fn([tuple(layer) for layer in layers])
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise CheckFailed(f"receptive_field({list(layers)}) returned "
+                              f"{type(value).__name__} {value!r}; return a Python int")
+        values.append(int(value))
+    return {"fields": np.array(values, dtype=np.int64)}
+
+
+def _verdict_rf(outputs: Outputs) -> None:
+    got = outputs["fields"]
+    expected = np.array([rf_backward(layers) for layers in RF_CASES], dtype=np.int64)
+    if np.shape(got) != expected.shape:
+        raise CheckFailed(f"receptive_field: expected {expected.size} values, got shape "
+                          f"{np.shape(got)}")
+    if np.array_equal(got, expected):
+        return
+    first = int(np.flatnonzero(got != expected)[0])
+    head = (f"receptive_field({list(RF_CASES[first])}): expected {expected[first]}, "
+            f"got {got[first]}")
+    for text, rule in _rf_mistakes():
+        if np.array_equal(got, [rule(layers) for layers in RF_CASES]):
+            raise CheckFailed(f"{head}: {text}")
+    raise CheckFailed(f"{head}. The rule: r = 1 + sum over layers l of (k_l - 1) times the "
+                      "product of the strides of the layers before l")
+
+
+register(Exercise(
+    grade_id="check_receptive_field", lesson=LESSON, function="receptive_field",
+    probe=_probe_rf, verdict=_verdict_rf,
+    success="receptive_field is right for every stack of layers tried, strides included."))

@@ -1,0 +1,223 @@
+"""Checks of lesson 08 (losses): binary cross-entropy from logits, and the soft Dice loss.
+
+BCE is checked against PyTorch (``data/reference/bce_with_logits.npz``: logits up to
+±60, where a naive log(sigmoid) overflows), value and gradient. Soft Dice has no PyTorch
+op; its verdict computes the value and the gradient in closed form with NumPy,
+
+    L = 1 - (2 sum(p t) + s) / (sum(p) + sum(t) + s),   p = sigmoid(x)
+    dL/dx_j = -(2 t_j (P + s) - (2 I + s)) / (P + s)^2 * p_j (1 - p_j),   P = sum(p) + sum(t),
+
+and the probe adds central finite differences of the learner's own function, so that a
+wrong gradient is told apart from a wrong value (a gradient check).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import Tensor
+from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .lesson03 import as_array, cases
+
+LESSON = "08_losses"
+
+
+def _scalar_result(name: str, call: str, out: Any) -> Tensor:
+    """The learner's loss must be a one-element Tensor (so that backward() works)."""
+    if not isinstance(out, Tensor):
+        raise CheckFailed(f"{call} returned {type(out).__name__}; return a Tensor built from "
+                          f"Tensor operations, so that autograd can differentiate {name}")
+    if out.numel() != 1:
+        raise CheckFailed(f"{call}: expected a single number (the mean over every pixel), got "
+                          f"a tensor of shape {out.shape}")
+    return out
+
+
+# ---- binary cross-entropy from logits -----------------------------------------------------------
+def _bce_call(case: dict) -> str:
+    return f"bce_with_logits(logits {case['input'].shape}, target {case['target'].shape})"
+
+
+def _probe_bce(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    for name, case in cases("bce_with_logits").items():
+        x = Tensor(case["input"].copy(), requires_grad=True)
+        out = _scalar_result("the loss", _bce_call(case), fn(x, Tensor(case["target"].copy())))
+        outputs[f"{name}/out"] = as_array(out).reshape(())
+        if out.requires_grad:
+            out.backward(Tensor(np.asarray(case["grad_out"], dtype=out.dtype).reshape(out.shape)))
+        if x.grad is not None:
+            outputs[f"{name}/grad_input"] = as_array(x.grad)
+    return outputs
+
+
+def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
+    x, t = case["input"].astype(np.float64), case["target"].astype(np.float64)
+    stable = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return [("this is the sum over the pixels; the loss is their mean", stable.sum()),
+            ("the sign is flipped: BCE = -[t log p + (1 - t) log(1 - p)] is positive",
+             -stable.mean()),
+            ("the target enters with the wrong sign: the x * t term is subtracted "
+             "(max(x, 0) - x t + log(1 + exp(-|x|)))",
+             (np.maximum(x, 0) + x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
+            ("the log(1 + exp(-|x|)) term is missing",
+             (np.maximum(x, 0) - x * t).mean())]
+
+
+def _verdict_bce(outputs: Outputs) -> None:
+    for name, case in cases("bce_with_logits").items():
+        call = _bce_call(case)
+        got = outputs[f"{name}/out"]
+        if not np.isfinite(got):
+            raise CheckFailed(f"{call}: the loss is {got} for logits up to "
+                              f"{np.abs(case['input']).max():.0f}: log(sigmoid(x)) or exp(-x) "
+                              "overflows there. Use the stable form max(x, 0) - x t + "
+                              "log(1 + exp(-|x|)), whose exp never sees a positive argument")
+        if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
+            for text, wrong in _bce_mistakes(case):
+                if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
+                    raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                      f"{float(case['out']):.6g}): {text}")
+        expect_close(f"{call}: the loss", got, case["out"])
+        key = f"{name}/grad_input"
+        if key not in outputs:
+            raise CheckFailed(f"{call}: logits.grad is None after backward(): the loss is not "
+                              "connected to the logits (did you compute with .data or NumPy?)")
+        expect_close(f"{call}: gradient with respect to the logits", outputs[key],
+                     case["grad_input"], hint="The gradient is (sigmoid(x) - t) / N times the "
+                     "upstream gradient")
+
+
+register(Exercise(
+    grade_id="check_bce_with_logits", lesson=LESSON, function="bce_with_logits",
+    probe=_probe_bce, verdict=_verdict_bce,
+    success="bce_with_logits matches PyTorch (value and gradient), even for logits of ±60.",
+    engine_ops=("minitorch_unet.functional.binary_cross_entropy_with_logits",
+                "minitorch_unet.losses.BCEWithLogits", "minitorch_unet.losses.bce_loss",
+                "minitorch_unet.losses.bce_dice_loss")))
+
+
+# ---- soft Dice -------------------------------------------------------------------------------------
+def _dice_cases() -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+    """(description, logits, target, smooth or None for the default 1.0), float64."""
+    rng = np.random.default_rng(8)
+    mixed = rng.normal(0, 2, (2, 1, 4, 4))
+    spots = (rng.random((2, 1, 4, 4)) < 0.3).astype(np.float64)
+    uneven = np.zeros((3, 1, 3, 3))
+    uneven[0, 0, :2, :2] = 1.0                       # one slice with tumour, two empty
+    return [
+        ("a batch of two 4x4 slices", mixed, spots, None),
+        ("the same two slices", mixed, spots, 0.5),
+        ("an empty target (no tumour) and mostly negative logits",
+         rng.normal(-2, 1, (1, 1, 5, 5)), np.zeros((1, 1, 5, 5)), None),
+        ("three slices, only the first with tumour", rng.normal(0, 1.5, (3, 1, 3, 3)), uneven,
+         None),
+        ("saturated logits of ±30", rng.choice([-30.0, 30.0], (1, 1, 3, 4)) + rng.normal(0, 1, (1, 1, 3, 4)),
+         (rng.random((1, 1, 3, 4)) < 0.5).astype(np.float64), 2.0),
+    ]
+
+
+def _call(fn: Callable[..., Any], x: np.ndarray, t: np.ndarray, smooth: float | None,
+          requires_grad: bool = False) -> tuple[Tensor, Any]:
+    logits = Tensor(x.copy(), requires_grad=requires_grad)
+    target = Tensor(t.copy())
+    out = fn(logits, target) if smooth is None else fn(logits, target, smooth=smooth)
+    return logits, out
+
+
+def _dice_call(x: np.ndarray, smooth: float | None) -> str:
+    return f"soft_dice_loss(logits {x.shape}, target {x.shape}" + \
+        ("" if smooth is None else f", smooth={smooth}") + ")"
+
+
+def _probe_dice(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    eps = 1e-6
+    for i, (_, x, t, smooth) in enumerate(_dice_cases()):
+        logits, out = _call(fn, x, t, smooth, requires_grad=True)
+        out = _scalar_result("the loss", _dice_call(x, smooth), out)
+        outputs[f"{i}/out"] = as_array(out).astype(np.float64).reshape(())
+        if out.requires_grad:
+            out.backward()
+        if logits.grad is not None:
+            outputs[f"{i}/grad"] = as_array(logits.grad)
+        numeric = np.zeros(x.size)
+        for j in range(x.size):
+            values = []
+            for step in (eps, -eps):
+                moved = x.copy().reshape(-1)
+                moved[j] += step
+                values.append(float(as_array(_call(fn, moved.reshape(x.shape), t, smooth)[1])))
+            numeric[j] = (values[0] - values[1]) / (2 * eps)
+        outputs[f"{i}/numeric_grad"] = numeric.reshape(x.shape)
+    return outputs
+
+
+def dice_value_and_grad(x: np.ndarray, t: np.ndarray, smooth: float) -> tuple[float, np.ndarray]:
+    """The closed form: soft Dice loss over the whole batch and its gradient in the logits."""
+    p = 1 / (1 + np.exp(-x))
+    inter, total = (p * t).sum(), p.sum() + t.sum()
+    loss = 1 - (2 * inter + smooth) / (total + smooth)
+    d_p = -(2 * t * (total + smooth) - (2 * inter + smooth)) / (total + smooth) ** 2
+    return float(loss), d_p * p * (1 - p)
+
+
+def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[str, float]]:
+    p = 1 / (1 + np.exp(-x))
+    axes = tuple(range(1, x.ndim))
+    per_slice = 1 - (2 * (p * t).sum(axes) + smooth) / (p.sum(axes) + t.sum(axes) + smooth)
+    value = dice_value_and_grad(x, t, smooth)[0]
+    mistakes = [
+        ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
+        ("the sigmoid is missing: the formula needs probabilities p = sigmoid(logits)",
+         1 - (2 * (x * t).sum() + smooth) / (x.sum() + t.sum() + smooth)),
+        ("smooth is ignored (or fixed at 1.0): add the function's `smooth` argument to the "
+         "numerator and the denominator", dice_value_and_grad(x, t, 1.0)[0]),
+        ("smooth is only added to the denominator; add it to the numerator too",
+         1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth)),
+        ("the intersection is not doubled: Dice = (2 sum(p t) + s) / (sum(p) + sum(t) + s)",
+         1 - ((p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)),
+    ]
+    if x.shape[0] > 1:
+        mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "
+                         "every pixel of the batch into one ratio (sums over the whole tensor)",
+                         float(per_slice.mean())))
+    return [(text, v) for text, v in mistakes if np.isfinite(v) and not np.isclose(v, value)]
+
+
+def _verdict_dice(outputs: Outputs) -> None:
+    for i, (what, x, t, smooth) in enumerate(_dice_cases()):
+        call = f"{_dice_call(x, smooth)} on {what}"
+        value, grad = dice_value_and_grad(x, t, 1.0 if smooth is None else smooth)
+        got = outputs[f"{i}/out"]
+        if not np.isclose(got, value, rtol=1e-6, atol=1e-9):
+            for text, wrong in _dice_mistakes(x, t, 1.0 if smooth is None else smooth):
+                if np.isclose(got, wrong, rtol=1e-6, atol=1e-9):
+                    raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                      f"{value:.6g}): {text}")
+            raise CheckFailed(f"{call}: wrong value {float(got):.6g}, expected {value:.6g}")
+        if f"{i}/grad" not in outputs:
+            raise CheckFailed(f"{call}: logits.grad is None after backward(): the loss is not "
+                              "connected to the logits (did you compute with .data or NumPy?)")
+        analytic, numeric = outputs[f"{i}/grad"], outputs[f"{i}/numeric_grad"]
+        expect_shape(f"{call}: gradient with respect to the logits", analytic, x.shape)
+        if not np.allclose(analytic, grad, rtol=1e-5, atol=1e-8):
+            if np.allclose(numeric, grad, rtol=1e-4, atol=1e-7):
+                worst = np.unravel_index(np.argmax(np.abs(analytic - grad)), x.shape)
+                raise CheckFailed(
+                    f"{call}: the value is right but the gradient backward() produced is not "
+                    f"(gradient check: it differs from finite differences of your own function); "
+                    f"worst at index {tuple(int(k) for k in worst)}: backward gave "
+                    f"{analytic[worst]:.6g}, expected {grad[worst]:.6g}. A hand-written "
+                    "backward or an operation that autograd cannot follow is at fault")
+        expect_close(f"{call}: gradient with respect to the logits", analytic, grad,
+                     rtol=1e-5, atol=1e-8)
+
+
+register(Exercise(
+    grade_id="check_soft_dice_loss", lesson=LESSON, function="soft_dice_loss",
+    probe=_probe_dice, verdict=_verdict_dice, points=2,
+    success="soft_dice_loss is right: its value matches the closed form and its gradient "
+            "passes the gradient check.",
+    engine_ops=("minitorch_unet.losses.soft_dice_loss", "minitorch_unet.losses.bce_dice_loss")))

@@ -1,0 +1,204 @@
+"""Checks of lesson 09 (training): one step of SGD with momentum, and one step of Adam.
+
+The learner's steps work on NumPy arrays. Each verdict recomputes the update in closed form
+(PyTorch's ``torch.optim.SGD`` and ``torch.optim.Adam`` rules, written out), both for single
+steps and along a trajectory of ten steps on a quadratic bowl, where the probe feeds the
+learner's own outputs back in. Wrong answers are compared with classic mistakes (no bias
+correction, epsilon inside the square root, an averaged momentum buffer...).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import CheckFailed, Exercise, Outputs, expect_close, register
+
+LESSON = "09_training"
+BOWL = np.array([[1.0, 4.0, 0.25], [2.0, 0.5, 9.0]])  # f(p) = sum(BOWL * p**2) / 2
+START = np.array([[1.0, -2.0, 0.5], [-1.5, 3.0, 0.2]])
+TRAJECTORY_STEPS = 10
+
+
+def _arrays(fn_name: str, result: Any, count: int, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The learner's tuple of `count` arrays, each of `shape`, as float64."""
+    if not isinstance(result, (tuple, list)) or len(result) != count:
+        raise CheckFailed(f"{fn_name} must return a tuple of {count} arrays, got "
+                          f"{type(result).__name__}" + (f" of length {len(result)}"
+                                                         if isinstance(result, (tuple, list)) else ""))
+    arrays = [np.asarray(r, dtype=np.float64) for r in result]
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
+            raise CheckFailed(f"{fn_name}: returned array {i} has shape {a.shape}; it must keep "
+                              f"the parameter's shape {shape}")
+    return arrays
+
+
+# ---- SGD with momentum -------------------------------------------------------------------------
+SGD_CASES = (  # (label, lr, momentum, buffer scale); the first starts from a zero buffer
+    ("first step (zero buffer), lr=0.1, momentum=0.9", 0.1, 0.9, 0.0),
+    ("lr=0.05, momentum=0.5, with a buffer", 0.05, 0.5, 1.0),
+    ("lr=0.2, momentum=0 (plain SGD)", 0.2, 0.0, 1.0),
+)
+
+
+def _sgd_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(9)
+    return [(rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), scale * rng.normal(size=(3, 4)))
+            for *_, scale in SGD_CASES]
+
+
+def sgd_reference(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float,
+                  momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """torch.optim.SGD (dampening 0, no Nesterov): buf = momentum buf + g; p -= lr buf."""
+    buf = momentum * buf + g
+    return p - lr * buf, buf
+
+
+SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ...] = (
+    ("the buffer is an average, buf = momentum buf + (1 - momentum) grad; PyTorch's is a "
+     "plain sum, buf = momentum buf + grad",
+     lambda p, g, b, lr, m: (p - lr * (m * b + (1 - m) * g), m * b + (1 - m) * g)),
+    ("the parameter moves by the gradient, not by the momentum buffer: p -= lr * buf",
+     lambda p, g, b, lr, m: (p - lr * g, m * b + g)),
+    ("the learning rate went into the buffer (buf = momentum buf + lr grad); keep lr out of "
+     "it: buf = momentum buf + grad, then p -= lr buf",
+     lambda p, g, b, lr, m: (p - (m * b + lr * g), m * b + lr * g)),
+    ("the parameter moves uphill: subtract lr * buf", lambda p, g, b, lr, m: (p + lr * (m * b + g),
+                                                                             m * b + g)),
+)
+
+
+def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    for i, ((_, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
+        outputs[f"step{i}/param"], outputs[f"step{i}/buf"] = _arrays(
+            "sgd_momentum_step", fn(p.copy(), g.copy(), buf.copy(), lr, momentum), 2, p.shape)
+    p, buf = START.copy(), np.zeros_like(START)
+    for _ in range(TRAJECTORY_STEPS):
+        p, buf = _arrays("sgd_momentum_step", fn(p.copy(), BOWL * p, buf.copy(), 0.05, 0.9),
+                         2, START.shape)
+    outputs["trajectory/param"] = p
+    return outputs
+
+
+def _verdict_sgd(outputs: Outputs) -> None:
+    for i, ((label, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
+        got_p, got_buf = outputs[f"step{i}/param"], outputs[f"step{i}/buf"]
+        want_p, want_buf = sgd_reference(p, g, buf, lr, momentum)
+        if not (np.allclose(got_p, want_p) and np.allclose(got_buf, want_buf)):
+            for text, rule in SGD_MISTAKES:
+                wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
+                if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
+                    raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
+        expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
+        expect_close(f"sgd_momentum_step, {label}: new parameter", got_p, want_p, 1e-7, 1e-10)
+    p, buf = START.copy(), np.zeros_like(START)
+    for _ in range(TRAJECTORY_STEPS):
+        p, buf = sgd_reference(p, BOWL * p, buf, 0.05, 0.9)
+    expect_close(f"sgd_momentum_step: the parameter after {TRAJECTORY_STEPS} steps on a "
+                 "quadratic bowl (lr=0.05, momentum=0.9)", outputs["trajectory/param"], p,
+                 1e-7, 1e-10, hint="single steps were right: does your function change its "
+                 "inputs in a way that breaks the next step?")
+
+
+register(Exercise(
+    grade_id="check_sgd_momentum_step", lesson=LESSON, function="sgd_momentum_step",
+    probe=_probe_sgd, verdict=_verdict_sgd,
+    success="sgd_momentum_step follows torch.optim.SGD's rule, step after step.",
+    engine_ops=("minitorch_unet.optim.SGD",)))
+
+
+# ---- Adam ------------------------------------------------------------------------------------------
+ADAM_CASES = (  # (label, t, lr, betas, eps, moments already built up?)
+    ("first step (t=1, zero moments), default hyper-parameters", 1, 1e-3, (0.9, 0.999), 1e-8, False),
+    ("t=5 with moments, lr=0.01", 5, 1e-2, (0.9, 0.999), 1e-8, True),
+    ("t=3, betas=(0.5, 0.7), eps=0.1", 3, 0.1, (0.5, 0.7), 0.1, True),
+)
+
+
+def _adam_inputs() -> list[tuple[np.ndarray, ...]]:
+    rng = np.random.default_rng(10)
+    out = []
+    for *_, built in ADAM_CASES:
+        p, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+        m = 0.3 * rng.normal(size=(4, 3)) if built else np.zeros((4, 3))
+        v = rng.uniform(0.01, 1.0, size=(4, 3)) if built else np.zeros((4, 3))
+        out.append((p, g, m, v))
+    return out
+
+
+def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
+                   betas: tuple[float, float], eps: float, *, correct: bool = True,
+                   eps_inside: bool = False, shift: int = 0) -> tuple[np.ndarray, ...]:
+    """Kingma and Ba's Adam as torch.optim.Adam computes it; the keywords make mistakes."""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat = m / (1 - b1 ** (t + shift)) if correct else m
+    v_hat = v / (1 - b2 ** (t + shift)) if correct else v
+    step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+    return p - lr * step, m, v
+
+
+ADAM_MISTAKES = (
+    ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t) before the update "
+     "(the moments start at zero, so early on they are too small)", {"correct": False}),
+    ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",
+     {"eps_inside": True}),
+    ("the bias correction uses t - 1 instead of t (t counts from 1 at the first step)",
+     {"shift": -1}),
+    ("the bias correction uses t + 1 instead of t (t is already the number of this step)",
+     {"shift": 1}),
+)
+
+
+def _probe_adam(fn: Callable[..., Any]) -> Outputs:
+    outputs: Outputs = {}
+    for i, ((_, t, lr, betas, eps, _), (p, g, m, v)) in enumerate(zip(ADAM_CASES, _adam_inputs())):
+        result = fn(p.copy(), g.copy(), m.copy(), v.copy(), t, lr=lr, betas=betas, eps=eps)
+        (outputs[f"step{i}/param"], outputs[f"step{i}/m"],
+         outputs[f"step{i}/v"]) = _arrays("adam_step", result, 3, p.shape)
+    p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
+    for t in range(1, TRAJECTORY_STEPS + 1):
+        p, m, v = _arrays("adam_step", fn(p.copy(), BOWL * p, m.copy(), v.copy(), t, lr=0.1,
+                                          betas=(0.9, 0.999), eps=1e-8), 3, START.shape)
+    outputs["trajectory/param"] = p
+    return outputs
+
+
+def _verdict_adam(outputs: Outputs) -> None:
+    for i, ((label, t, lr, betas, eps, _), (p, g, m, v)) in enumerate(zip(ADAM_CASES,
+                                                                           _adam_inputs())):
+        want = adam_reference(p, g, m, v, t, lr, betas, eps)
+        got = [outputs[f"step{i}/{k}"] for k in ("param", "m", "v")]
+        if not all(np.allclose(a, b) for a, b in zip(got, want)):
+            if np.allclose(got[1], want[1]) and np.allclose(got[2], want[2]):
+                for text, variant in ADAM_MISTAKES:
+                    wrong = adam_reference(p, g, m, v, t, lr, betas, eps, **variant)
+                    if np.allclose(got[0], wrong[0]):
+                        raise CheckFailed(f"adam_step, {label}: the moments are right but the "
+                                          f"parameter is not: {text}")
+            if np.allclose(got[1], betas[0] * m + (1 - betas[0]) * g * g):
+                raise CheckFailed(f"adam_step, {label}: the first moment m averages grad**2; "
+                                  "m averages the gradient, v its square")
+            if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
+                raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
+                                  "gradient; it averages grad**2")
+        for name, a, b in zip(("new parameter", "new m", "new v"), got, want):
+            expect_close(f"adam_step, {label}: {name}", a, b, 1e-7, 1e-12)
+    p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
+    for t in range(1, TRAJECTORY_STEPS + 1):
+        p, m, v = adam_reference(p, BOWL * p, m, v, t, 0.1, (0.9, 0.999), 1e-8)
+    expect_close(f"adam_step: the parameter after {TRAJECTORY_STEPS} steps on a quadratic bowl "
+                 "(lr=0.1)", outputs["trajectory/param"], p, 1e-7, 1e-12,
+                 hint="single steps were right: does your function change its inputs in a way "
+                 "that breaks the next step?")
+
+
+register(Exercise(
+    grade_id="check_adam_step", lesson=LESSON, function="adam_step",
+    probe=_probe_adam, verdict=_verdict_adam, points=2,
+    success="adam_step follows torch.optim.Adam's rule (bias correction included), "
+            "step after step.",
+    engine_ops=("minitorch_unet.optim.Adam", "minitorch_unet.optim.AdamW")))

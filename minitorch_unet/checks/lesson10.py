@@ -1,0 +1,101 @@
+"""Checks of lesson 10 (the GPU): the work and the memory traffic of one convolution.
+
+``conv2d_cost`` counts the floating-point operations and the bytes moved by a stride-1,
+'same'-padded convolution without bias; their ratio is the arithmetic intensity that
+decides whether a layer is limited by arithmetic or by memory. The verdict counts them
+its own way (per output value, then per tensor) and compares with classic slips: a
+multiply-add counted once, the kernel area forgotten, bytes counted as values.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import CheckFailed, Exercise, Outputs, register
+
+LESSON = "10_gpu"
+
+# (batch, c_in, c_out, height, width, kernel, itemsize): the U-Net's layers and odd shapes.
+COST_CASES = ((1, 1, 1, 1, 1, 1, 4), (2, 3, 5, 7, 9, 3, 4), (16, 1, 32, 256, 256, 3, 4),
+              (16, 256, 512, 16, 16, 3, 4), (8, 64, 32, 64, 64, 1, 2), (4, 16, 16, 10, 12, 5, 8))
+
+
+def cost_by_parts(n: int, c_in: int, c_out: int, h: int, w: int, k: int, itemsize: int,
+                  *, flops_per_mac: int = 2, kernel_area: bool = True, weights: bool = True,
+                  output: bool = True, as_bytes: bool = True, im2col: bool = False
+                  ) -> tuple[int, int]:
+    """(FLOPs, bytes): each output value takes c_in * k * k multiply-adds; the input and the
+    weights are read once and the output written once. The keywords make classic slips."""
+    macs_per_output = c_in * (k * k if kernel_area else 1)
+    outputs = n * c_out * h * w
+    flops = flops_per_mac * macs_per_output * outputs
+    values = n * c_in * h * w * (k * k if im2col else 1)
+    values += c_out * c_in * k * k if weights else 0
+    values += outputs if output else 0
+    return flops, values * (itemsize if as_bytes else 1)
+
+
+COST_MISTAKES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("the FLOPs count each multiply-add once; a multiply-add is 2 floating-point operations",
+     {"flops_per_mac": 1}),
+    ("the FLOPs miss the kernel area: each output value sums c_in * k * k products",
+     {"kernel_area": False}),
+    ("the bytes leave out the weights (c_out * c_in * k * k values)", {"weights": False}),
+    ("the bytes leave out writing the output (N * c_out * H * W values)", {"output": False}),
+    ("the bytes are a count of values: multiply by itemsize (4 for float32)", {"as_bytes": False}),
+    ("the bytes count the input k * k times (an im2col matrix); count the input once: that is "
+     "the least traffic, the one a well-made kernel approaches", {"im2col": True}),
+)
+
+
+def _call(case: tuple[int, ...]) -> str:
+    n, c_in, c_out, h, w, k, itemsize = case
+    return (f"conv2d_cost(n={n}, c_in={c_in}, c_out={c_out}, h={h}, w={w}, k={k}, "
+            f"itemsize={itemsize})")
+
+
+def _probe_cost(fn: Callable[..., Any]) -> Outputs:
+    rows = []
+    for case in COST_CASES:
+        n, c_in, c_out, h, w, k, itemsize = case
+        result = fn(n, c_in, c_out, h, w, k, itemsize=itemsize)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise CheckFailed(f"{_call(case)} returned {result!r}; return a pair "
+                              "(flops, bytes) of ints")
+        for value in result:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise CheckFailed(f"{_call(case)} returned {result!r}; both numbers are whole: "
+                                  "return Python ints")
+        rows.append([int(v) for v in result])
+    return {"costs": np.array(rows, dtype=np.int64)}
+
+
+def _verdict_cost(outputs: Outputs) -> None:
+    got = outputs["costs"]
+    expected = np.array([cost_by_parts(*case) for case in COST_CASES], dtype=np.int64)
+    if np.shape(got) != expected.shape:
+        raise CheckFailed(f"conv2d_cost: expected {expected.shape[0]} (flops, bytes) pairs, got "
+                          f"an array of shape {np.shape(got)}")
+    if np.array_equal(got, expected):
+        return
+    for column, what in ((0, "FLOPs"), (1, "bytes")):
+        bad = np.flatnonzero(got[:, column] != expected[:, column])
+        if not bad.size:
+            continue
+        first = int(bad[0])
+        head = (f"{_call(COST_CASES[first])}: {what}: expected {expected[first, column]:,}, "
+                f"got {got[first, column]:,}")
+        for text, variant in COST_MISTAKES:
+            wrong = np.array([cost_by_parts(*case, **variant) for case in COST_CASES])
+            if np.array_equal(got[:, column], wrong[:, column]) and \
+                    not np.array_equal(wrong[:, column], expected[:, column]):
+                raise CheckFailed(f"{head}: {text}")
+        raise CheckFailed(f"{head}. FLOPs = 2 * N * c_out * H * W * c_in * k * k; bytes = "
+                          "itemsize * (N c_in H W + c_out c_in k k + N c_out H W)")
+
+
+register(Exercise(
+    grade_id="check_conv2d_cost", lesson=LESSON, function="conv2d_cost",
+    probe=_probe_cost, verdict=_verdict_cost,
+    success="conv2d_cost counts the FLOPs and the bytes of a convolution right."))

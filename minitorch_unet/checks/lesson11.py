@@ -1,0 +1,160 @@
+"""Checks of lesson 11 (evaluation): Dice per slice and Dice per patient volume.
+
+The probe scores hand-made masks chosen to separate right from nearly right: a patient
+whose slice Dices average to something else than its volume Dice, a patient with no
+tumour and no prediction (Dice 1 by the course's 0/0 = 1 rule), one with only false
+alarms, one whose tumour is missed, and probabilities exactly at the threshold. The
+verdict recomputes every Dice from the confusion counts with NumPy.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+
+LESSON = "11_evaluation"
+PATIENTS = ["A", "B", "A", "C", "B", "A", "C", "D", "D", "B", "E", "E"]
+
+
+def _masks() -> tuple[np.ndarray, np.ndarray]:
+    """pred (probabilities) and target ({0, 1}), both (12, 1, 6, 6)."""
+    rng = np.random.default_rng(11)
+    target = np.zeros((12, 1, 6, 6))
+    pred = rng.uniform(0.0, 0.45, (12, 1, 6, 6))           # background: below the threshold
+    target[0, 0, 1:5, 1:5] = 1                             # A: a large tumour, well found
+    pred[0, 0, 1:5, 2:6] = 0.9
+    target[2, 0, 0, 0] = 1                                 # A: a one-pixel tumour, missed,
+    pred[2, 0, 5, 5] = 0.8                                 # and one false alarm
+    target[1, 0, 2:4, 2:5] = 1                             # B: probabilities around 0.5
+    pred[1, 0, 2:4, 2:5] = [[0.7, 0.5, 0.51], [0.99, 0.2, 0.5]]
+    target[4, 0, 3:6, 0:2] = 1
+    pred[4, 0, 3:6, 0:3] = 0.6
+    pred[7, 0, 0:2, 0:2] = 0.95                            # D: no tumour, false alarms
+    target[10, 0, 2:5, 2:5] = 1                            # E: the tumour is missed
+    target[11, 0, 2:4, 2:4] = 1
+    return pred, target                                    # C (slices 3, 6): both empty
+
+
+def _counts(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5,
+            strict: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per slice (tp, fp, fn) as float64 arrays (S,)."""
+    p = (pred > threshold) if strict else (pred >= threshold)
+    t = target > 0.5
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    tp = (flat(p) & flat(t)).sum(1).astype(np.float64)
+    return tp, flat(p).sum(1) - tp, flat(t).sum(1) - tp
+
+
+def _dice(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, empty: float = 1.0) -> np.ndarray:
+    den = 2 * tp + fp + fn
+    return np.where(den == 0, empty, 2 * tp / np.where(den == 0, 1, den))
+
+
+def _ids() -> list[str]:
+    return sorted(set(PATIENTS))
+
+
+def _per_patient(values: Callable[[list[int]], float]) -> np.ndarray:
+    return np.array([values([i for i, q in enumerate(PATIENTS) if q == p]) for p in _ids()])
+
+
+# ---- per slice ---------------------------------------------------------------------------------
+def _probe_slice(fn: Callable[..., Any]) -> Outputs:
+    pred, target = _masks()
+    return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
+
+
+def _verdict_slice(outputs: Outputs) -> None:
+    pred, target = _masks()
+    counts = _counts(pred, target)
+    expected = _dice(*counts)
+    got = outputs["dice"]
+    what = "dice_per_slice(pred (12, 1, 6, 6), target (12, 1, 6, 6))"
+    expect_shape(what, got, expected.shape, hint="one Dice per slice: sum over every axis but "
+                 "the first")
+    if np.allclose(got, expected):
+        return
+    empty = np.flatnonzero((2 * counts[0] + counts[1] + counts[2]) == 0)
+    if not np.isfinite(got).all() or np.allclose(got, _dice(*counts, empty=0.0)):
+        raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
+                          f"(0/0), you gave {got[empty].tolist()}: the course scores them 1.0 "
+                          "(a correct 'no tumour')")
+    if np.allclose(got, _dice(*_counts(pred, target, strict=False))):
+        raise CheckFailed(f"{what}: a pixel exactly at the threshold (0.5) counted as tumour; "
+                          "tumour is pred > threshold, strictly")
+    tp, fp, fn = counts
+    iou = np.where(tp + fp + fn == 0, 1.0, tp / np.maximum(tp + fp + fn, 1))
+    if np.allclose(got, iou):
+        raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
+                          "2 tp / (2 tp + fp + fn)")
+    expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+register(Exercise(
+    grade_id="check_dice_per_slice", lesson=LESSON, function="dice_per_slice",
+    probe=_probe_slice, verdict=_verdict_slice,
+    success="dice_per_slice is right, empty slices and the threshold included.",
+    engine_ops=("minitorch_unet.metrics.dice_per_slice", "minitorch_unet.metrics.metric_per_slice",
+                "minitorch_unet.metrics.confusion_per_slice")))
+
+
+# ---- per patient ----------------------------------------------------------------------------------
+def _probe_patient(fn: Callable[..., Any]) -> Outputs:
+    pred, target = _masks()
+    result = fn(pred.copy(), target.copy(), list(PATIENTS))
+    if not isinstance(result, dict):
+        raise CheckFailed(f"dice_per_patient returned {type(result).__name__}; return a dict "
+                          "{patient id: Dice}")
+    unknown = sorted(str(k) for k in result if k not in set(PATIENTS))
+    if unknown:
+        raise CheckFailed(f"dice_per_patient: keys {unknown} are not patient ids; the keys are "
+                          f"the ids given, here {_ids()}")
+    return {"dice": np.array([float(result.get(p, np.nan)) for p in _ids()]),
+            "present": np.array([p in result for p in _ids()])}
+
+
+def _verdict_patient(outputs: Outputs) -> None:
+    pred, target = _masks()
+    what = "dice_per_patient(pred (12, 1, 6, 6), target (12, 1, 6, 6), patients)"
+    missing = [p for p, here in zip(_ids(), outputs["present"]) if not here]
+    if missing:
+        raise CheckFailed(f"{what}: no entry for patients {missing}; every patient gets a Dice")
+    tp, fp, fn = _counts(pred, target)
+    expected = _per_patient(lambda rows: float(_dice(tp[rows].sum(keepdims=True),
+                                                     fp[rows].sum(keepdims=True),
+                                                     fn[rows].sum(keepdims=True))[0]))
+    got = outputs["dice"]
+    if np.allclose(got, expected):
+        return
+    slice_dice = _dice(tp, fp, fn)
+    if np.allclose(got, _per_patient(lambda rows: float(slice_dice[rows].mean()))):
+        raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
+                          "Dice sums tp, fp and fn over the patient's slices first, then takes "
+                          f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
+    loose = _counts(pred, target, strict=False)
+    for i, patient in enumerate(_ids()):
+        if np.isclose(got[i], expected[i]):
+            continue
+        rows = [k for k, q in enumerate(PATIENTS) if q == patient]
+        sums = [float(c[rows].sum()) for c in (tp, fp, fn)]
+        if sum(sums) == 0:
+            note = "it has no tumour and no prediction (0/0), which the course scores 1.0"
+        elif np.isclose(got[i], 2 * loose[0][rows].sum() / (2 * loose[0][rows].sum()
+                                                             + loose[1][rows].sum()
+                                                             + loose[2][rows].sum())):
+            note = "a pixel exactly at the threshold (0.5) counted as tumour; use pred > threshold"
+        else:
+            note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
+        raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
+                          f"{got[i]:.4f}: {note}")
+
+
+register(Exercise(
+    grade_id="check_dice_per_patient", lesson=LESSON, function="dice_per_patient",
+    probe=_probe_patient, verdict=_verdict_patient, points=2,
+    success="dice_per_patient gives every patient's volume Dice.",
+    engine_ops=("minitorch_unet.metrics.dice_per_patient", "minitorch_unet.metrics.metric_per_patient",
+                "minitorch_unet.metrics.patient_counts", "minitorch_unet.metrics.segmentation_metrics",
+                "minitorch_unet.metrics.confusion_per_slice")))
