@@ -137,10 +137,11 @@ def _pad_bottom_right(x: Tensor, top: int, bottom: int, left: int, right: int) -
     """Zero-pad H and W unevenly, differentiably (for 'same' with an even kernel)."""
     xp = backend.xp_of(x.data)
     n, c, h, w = x.shape
-    x = cat([Tensor._wrap(xp.zeros((n, c, top, w), x.dtype)), x,
-             Tensor._wrap(xp.zeros((n, c, bottom, w), x.dtype))], dim=2)
-    return cat([Tensor._wrap(xp.zeros((n, c, x.shape[2], left), x.dtype)), x,
-                Tensor._wrap(xp.zeros((n, c, x.shape[2], right), x.dtype))], dim=3)
+    # Cat.apply, not cat(): internal padding must not go through a learner's override.
+    x = Cat.apply(Tensor._wrap(xp.zeros((n, c, top, w), x.dtype)), x,
+                  Tensor._wrap(xp.zeros((n, c, bottom, w), x.dtype)), dim=2)
+    return Cat.apply(Tensor._wrap(xp.zeros((n, c, x.shape[2], left), x.dtype)), x,
+                     Tensor._wrap(xp.zeros((n, c, x.shape[2], right), x.dtype)), dim=3)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
