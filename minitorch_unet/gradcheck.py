@@ -7,6 +7,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
+from .reference import mismatch
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: list[Tensor], index: int,
@@ -57,13 +58,12 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
             continue
         analytic = np.zeros(t.shape) if t.grad is None else backend.to_numpy(t.grad.data)
         numeric = numerical_grad(fn, inputs, i, eps)
-        error = np.abs(analytic - numeric)
-        allowed = atol + rtol * np.abs(numeric)
-        if (error > allowed).any():
-            worst = np.unravel_index(np.argmax(error - allowed), t.shape)
+        off = mismatch(analytic, numeric, rtol, atol)
+        if off:
+            n_bad, worst = off
             raise AssertionError(
                 f"gradcheck: gradient of input {i} (shape {t.shape}) is wrong; worst at index "
-                f"{tuple(int(k) for k in worst)}: analytic {analytic[worst]:.6g}, numerical "
-                f"{numeric[worst]:.6g}, difference {error[worst]:.3g} "
-                f"({int((error > allowed).sum())} of {error.size} elements off)")
+                f"{worst}: analytic {analytic[worst]:.6g}, numerical {numeric[worst]:.6g}, "
+                f"difference {abs(analytic[worst] - numeric[worst]):.3g} "
+                f"({n_bad} of {numeric.size} elements off)")
     return True

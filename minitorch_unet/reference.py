@@ -94,12 +94,23 @@ def assert_close(actual: Any, expected: np.ndarray, *, case: str, field: str,
         raise AssertionError(f"{where}: value {actual[tuple(bad)]} at index {tuple(bad)}, "
                              f"expected {expected[tuple(bad)]}")
     a64, e64 = actual.astype(np.float64), expected.astype(np.float64)
-    err = np.abs(a64 - e64)
-    allowed = atol + rtol * np.abs(e64)
-    if np.any(err > allowed):
-        worst = np.unravel_index(np.argmax(err - allowed), err.shape) if err.ndim else ()
-        n_bad = int(np.count_nonzero(err > allowed))
+    off = mismatch(a64, e64, rtol, atol)
+    if off:
+        n_bad, worst = off
         raise AssertionError(
-            f"{where}: {n_bad} of {err.size} values off; max abs error {err.max():.3g} "
-            f"(rtol={rtol:g}, atol={atol:g}); worst at index {tuple(int(i) for i in worst)}: "
-            f"got {a64[worst]:.8g}, expected {e64[worst]:.8g}")
+            f"{where}: {n_bad} of {a64.size} values off; max abs error "
+            f"{np.abs(a64 - e64).max():.3g} (rtol={rtol:g}, atol={atol:g}); worst at index "
+            f"{worst}: got {a64[worst]:.8g}, expected {e64[worst]:.8g}")
+
+
+def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float,
+             atol: float) -> tuple[int, tuple[int, ...]] | None:
+    """None when |actual - expected| <= atol + rtol |expected| everywhere; otherwise how many
+    values are off and the index of the one furthest beyond its tolerance."""
+    error = np.abs(actual - expected)
+    allowed = atol + rtol * np.abs(expected)
+    beyond = error > allowed
+    if not beyond.any():
+        return None
+    worst = np.unravel_index(np.argmax(error - allowed), error.shape) if error.ndim else ()
+    return int(beyond.sum()), tuple(int(i) for i in worst)

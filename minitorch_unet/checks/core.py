@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..reference import mismatch
+
 Outputs = dict[str, np.ndarray]
 
 
@@ -93,12 +95,12 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
         bad = np.argwhere(~np.isfinite(got))[0]
         raise CheckFailed(f"{what}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})"
                           + (f". {hint}" if hint else ""))
-    error = np.abs(got - expected)
-    allowed = atol + rtol * np.abs(expected)
-    if (error <= allowed).all():
+    off = mismatch(got, expected, rtol, atol)
+    if off is None:
         return
-    worst = np.unravel_index(np.argmax(error - allowed), expected.shape)
+    n_bad, worst = off
     raise CheckFailed(
-        f"{what}: right shape but wrong values: {int((error > allowed).sum())} of {error.size} off; "
-        f"worst at index {tuple(int(i) for i in worst)}: expected {expected[worst]:.6g}, got "
-        f"{got[worst]:.6g} (off by {error[worst]:.3g})" + (f". {hint}" if hint else ""))
+        f"{what}: right shape but wrong values: {n_bad} of {got.size} off; "
+        f"worst at index {worst}: expected {expected[worst]:.6g}, got "
+        f"{got[worst]:.6g} (off by {abs(got[worst] - expected[worst]):.3g})"
+        + (f". {hint}" if hint else ""))
