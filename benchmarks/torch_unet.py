@@ -135,7 +135,8 @@ def train_torch(config: TrainConfig, model: TorchUNet, train_set: SliceSet, val_
                 test_set: SliceSet | None = None, device: str = "cpu",
                 log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Train the twin as the engine trains; one row per epoch: train_loss, val_dice,
-    test_dice (when a test set is given), train_seconds."""
+    train_seconds and, when a test set is given, test_dice and test_per_patient
+    ({patient: Dice})."""
     model.to(device).train()
     optimizer, loss_fn = _optimizer(config, model), LOSSES[config.loss]
     schedule = _schedule(config, optimizer)
@@ -163,8 +164,9 @@ def train_torch(config: TrainConfig, model: TorchUNet, train_set: SliceSet, val_
                "val_dice": torch_score(model, val_set, config.batch_size,
                                        device)["dice_per_patient_mean"]}
         if test_set is not None:
-            row["test_dice"] = torch_score(model, test_set, config.batch_size,
-                                           device)["dice_per_patient_mean"]
+            test = torch_score(model, test_set, config.batch_size, device)
+            row["test_dice"] = test["dice_per_patient_mean"]
+            row["test_per_patient"] = {p: m["dice"] for p, m in test["per_patient"].items()}
         history.append(row)
         log(f"torch epoch {epoch + 1}/{config.epochs}  loss {train_loss:.4f}  "
             f"val Dice {row['val_dice']:.4f}  {seconds:.1f} s")

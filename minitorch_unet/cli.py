@@ -43,7 +43,8 @@ class Command:
 # ---- train -----------------------------------------------------------------------------------
 _MODEL_OPTIONS = ("image_size", "channels", "base_filters", "depth", "padding", "batch_norm",
                   "dropout")
-_METAVARS = {"image_size": "S", "batch_size": "B", int: "N", float: "X"}
+_METAVARS = {"image_size": "S", "batch_size": "B", "folds": "K", "fold": "k",
+             int: "N", float: "X"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:

@@ -7,7 +7,9 @@ By default the data is the embedded 4-patient sample of the LGG FLAIR set (TCGA-
 from The Cancer Imaging Archive, masks by Buda, Saha and Mazurowski, 2019; see
 ``data/README.md``).
 
-Patients (never slices) are split into train / validation / test with ``patient_split``.
+Patients (never slices) are split into train / validation / test with ``patient_split``,
+or, with ``folds=K``, by fold ``fold`` of a patient-level K-fold cross-validation
+(``patient_folds``): running folds 0 .. K-1 tests every patient once.
 Every epoch reports the mean training loss and the mean per-patient (3D volume) Dice on the
 validation patients; the best epoch by that Dice is kept, as in Buda et al. (2019).
 
@@ -43,7 +45,7 @@ from .autograd import Tensor, no_grad
 from .checkpoint import (CheckpointError, atomic_output, atomic_write_text, load_checkpoint,
                          save_checkpoint)
 from .data import (EMBEDDED_SAMPLE, Augment, DataError, DataLoader, SliceSet, load_dataset,
-                   load_lgg, patient_split)
+                   load_lgg, normalize, patient_folds, patient_split)
 from .metrics import segmentation_metrics
 from .progress import progress
 from .unet import UNet
@@ -68,6 +70,9 @@ class TrainConfig:
     channels: str = field(default="flair", metadata=_option(
         "LGG input channels: FLAIR only, or all three (pre-contrast, FLAIR, post-contrast)",
         ("flair", "all")))
+    normalization: str = field(default="minmax", metadata=_option(
+        "per patient volume and channel: scale to [0, 1], or to zero mean and unit variance",
+        ("minmax", "zscore")))
     batch_size: int = field(default=4, metadata=_option("slices per training step"))
     epochs: int = field(default=40, metadata=_option("passes over the training patients"))
     lr: float = field(default=1e-3, metadata=_option("initial learning rate"))
@@ -96,6 +101,10 @@ class TrainConfig:
         "fraction of patients for validation (at least one)"))
     test_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients held out for testing (0 for none)"))
+    folds: int = field(default=0, metadata=_option(
+        "patient-level K-fold cross-validation instead of the fractions: fold k tests on "
+        "the k-th of K patient groups and validates on the next (0: no folds)"))
+    fold: int = field(default=0, metadata=_option("which fold to run, 0 .. K-1 (with --folds)"))
     save_every: int = field(default=25, metadata=_option(
         "also save last.npz every N steps within an epoch (0: only at the end of each epoch)"))
 
@@ -116,6 +125,10 @@ class TrainConfig:
         _require(self, "val_fraction", 0 < self.val_fraction < 1,
                  "must be in (0, 1): the best epoch is chosen on validation patients")
         _require(self, "test_fraction", 0 <= self.test_fraction < 1, "must be in [0, 1)")
+        _require(self, "folds", self.folds == 0 or self.folds >= 3,
+                 "must be 0 (no cross-validation) or at least 3")
+        _require(self, "fold", 0 <= self.fold < max(self.folds, 1),
+                 f"must be in 0 .. {max(self.folds - 1, 0)} with --folds {self.folds}")
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -150,7 +163,7 @@ class TrainingError(RuntimeError):
 
 # ---- data and model --------------------------------------------------------------------------
 def load_slices(config: TrainConfig) -> SliceSet:
-    """Every slice of the config's datasets, each patient's volume scaled to [0, 1].
+    """Every slice of the config's datasets, each patient's volume normalised as the config says.
 
     Returns images (S, C, image_size, image_size), C = 1 (FLAIR) or 3 (channels='all').
     """
@@ -168,24 +181,26 @@ def load_slices(config: TrainConfig) -> SliceSet:
         masks=np.concatenate([p.masks for p in parts]),
         patients=[patient for p in parts for patient in p.patients],
         slice_index=np.concatenate([p.slice_index for p in parts]))
-    return normalize_per_patient(slices)
+    return normalize_per_patient(slices, config.normalization)
 
 
-def normalize_per_patient(slices: SliceSet) -> SliceSet:
-    """Min-max scale each patient's volume to [0, 1], each channel on its own.
+def normalize_per_patient(slices: SliceSet, method: str = "minmax") -> SliceSet:
+    """Normalise each patient's volume as a whole, each channel on its own.
 
-    One scale per volume (as Buda et al. normalise per volume), not per slice: a slice
-    near the top of the head, mostly background, keeps its true brightness instead of
-    being stretched until healthy tissue looks as bright as tumour.
+    ``"minmax"`` scales it to [0, 1], ``"zscore"`` to zero mean and unit variance (see
+    ``data.normalize``). One scale per volume (as Buda et al. normalise per volume), not per
+    slice: a slice near the top of the head, mostly background, keeps its true brightness
+    instead of being stretched until healthy tissue looks as bright as tumour.
     """
     images = np.empty_like(slices.images)
     patients = np.asarray(slices.patients)
     for patient in slices.patient_ids():
         rows = patients == patient
-        volume = slices.images[rows]
-        low = volume.min(axis=(0, 2, 3), keepdims=True)
-        span = volume.max(axis=(0, 2, 3), keepdims=True) - low
-        images[rows] = (volume - low) / np.where(span > 0, span, 1)
+        volume = slices.images[rows]  # (S, C, H, W) -> one (S*H, W) plane per channel
+        count, channels, height, width = volume.shape
+        planes = volume.transpose(1, 0, 2, 3).reshape(channels, count * height, width)
+        scaled = normalize(planes, method).reshape(channels, count, height, width)
+        images[rows] = scaled.transpose(1, 0, 2, 3)
     return dataclasses.replace(slices, images=images)
 
 
@@ -198,6 +213,8 @@ def _load_one(path: str | None, config: TrainConfig) -> SliceSet:
 
 def split_patients(config: TrainConfig, slices: SliceSet) -> dict[str, list[str]]:
     """{"train": [...], "val": [...], "test": [...]} patient ids, seeded by the config."""
+    if config.folds:
+        return patient_folds(slices.patient_ids(), config.folds, config.fold, seed=config.seed)
     return patient_split(slices.patient_ids(), val=config.val_fraction,
                          test=config.test_fraction, seed=config.seed)
 

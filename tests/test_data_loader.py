@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import minitorch_unet.data as data
 from minitorch_unet.data import (Augment, DataError, DataLoader, SliceSet, load_dataset,
-                                  patient_split)
+                                  patient_folds, patient_split)
 
 
 def numbered_slices(count: int, size: int = 8) -> SliceSet:
@@ -71,6 +71,42 @@ def test_split_rejects_impossible_requests() -> None:
         patient_split(["a", "b", "c"], val=0.6, test=0.5)
     with pytest.raises(ValueError, match="too few"):
         patient_split(["a", "b"], val=0.5, test=0.4)
+
+
+# --- patient_folds ----------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.text(min_size=1, max_size=6), min_size=3, max_size=30), st.integers(3, 10),
+       st.integers(0, 2**32 - 1))
+def test_folds_test_every_patient_exactly_once(ids: set[str], folds: int, seed: int) -> None:
+    folds = min(folds, len(ids))
+    parts = [patient_folds(ids, folds, k, seed=seed) for k in range(folds)]
+    tested = [p for part in parts for p in part["test"]]
+    assert sorted(tested) == sorted(ids)  # each patient is a test patient exactly once
+    for k, part in enumerate(parts):
+        assert sorted(part["train"] + part["val"] + part["test"]) == sorted(ids)
+        assert part["train"] and part["val"] and part["test"]
+        assert part["val"] == parts[(k + 1) % folds]["test"]  # validates on the next group
+    sizes = [len(part["test"]) for part in parts]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_folds_are_deterministic_and_depend_on_the_seed() -> None:
+    ids = [f"TCGA_{i:03d}" for i in range(14)]
+    assert patient_folds(ids, 7, 2, seed=5) == patient_folds(list(reversed(ids)), 7, 2, seed=5)
+    groupings = {tuple(tuple(patient_folds(ids, 7, k, seed=s)["test"]) for k in range(7))
+                 for s in range(3)}
+    assert len(groupings) == 3
+
+
+def test_folds_reject_impossible_requests() -> None:
+    ids = ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="at least 3 folds"):
+        patient_folds(ids, 2, 0)
+    with pytest.raises(ValueError, match=r"fold must be in 0 \.\. 3"):
+        patient_folds(ids, 4, 4)
+    with pytest.raises(ValueError, match="4 patients are too few for 5 folds"):
+        patient_folds(ids, 5, 0)
 
 
 # --- DataLoader -------------------------------------------------------------------------------

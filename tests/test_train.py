@@ -107,6 +107,28 @@ def test_split_is_by_patient_and_seeded(tiny_lgg):
     assert slices.images.min() >= 0 and slices.images.max() <= 1
 
 
+def test_zscore_normalises_each_patient_volume(tiny_lgg):
+    slices = load_slices(tiny_config(tiny_lgg, normalization="zscore"))
+    patients = np.asarray(slices.patients)
+    for patient in slices.patient_ids():
+        volume = slices.images[patients == patient].astype(np.float64)
+        assert abs(volume.mean()) < 1e-4 and abs(volume.std() - 1) < 1e-4
+    minmax = load_slices(tiny_config(tiny_lgg))
+    assert not np.allclose(minmax.images, slices.images)
+
+
+def test_cross_validation_folds_test_each_patient_once(tiny_lgg, tmp_path):
+    config = tiny_config(tiny_lgg, folds=4, epochs=1)
+    slices = load_slices(config)
+    splits = [split_patients(dataclasses.replace(config, fold=k), slices) for k in range(4)]
+    assert sorted(p for split in splits for p in split["test"]) == slices.patient_ids()
+    history = train(dataclasses.replace(config, fold=2), tmp_path / "run", log=quiet)
+    assert history["split"] == splits[2]
+    with pytest.raises(ValueError, match="4 patients are too few for 5 folds"):
+        train(tiny_config(tiny_lgg, folds=5), tmp_path / "five", log=quiet)
+    assert not (tmp_path / "five").exists()
+
+
 def test_resume_at_an_epoch_boundary_continues_exactly(tiny_lgg, tmp_path):
     config = tiny_config(tiny_lgg, epochs=2, dropout=0.2)
     straight = train(config, tmp_path / "straight", log=quiet)
@@ -184,6 +206,7 @@ def test_valid_padding_trains_on_center_cropped_masks(tiny_lgg, tmp_path):
     ({"optimizer": "rmsprop"}, "--optimizer"), ({"lr": 0.0}, "--lr"),
     ({"epochs": 0}, "--epochs"), ({"val_fraction": 0.0}, "--val-fraction"),
     ({"padding": "full"}, "--padding"), ({"dropout": 1.0}, "--dropout"),
+    ({"normalization": "robust"}, "--normalization"), ({"folds": 2}, "--folds"), ({"folds": 5, "fold": 5}, "--fold"), ({"fold": 1}, "--fold"),
 ])
 def test_bad_settings_are_refused_naming_the_option(change, option):
     with pytest.raises(ValueError, match=option):

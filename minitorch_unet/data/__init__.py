@@ -15,11 +15,11 @@ from .lgg import load_lgg
 from .loader import DataLoader
 from .sliceset import SliceSet
 from .source import DataError, FileSource
-from .split import patient_split
+from .split import patient_folds, patient_split
 from .transforms import normalize, resize
 
 __all__ = ["DataError", "SliceSet", "load_lgg", "load_brats", "load_dataset", "patient_split",
-           "normalize", "resize", "Augment", "DataLoader", "EMBEDDED_SAMPLE"]
+           "patient_folds", "normalize", "resize", "Augment", "DataLoader", "EMBEDDED_SAMPLE"]
 
 # The project ships a 4-patient LGG sample in ``<repo>/data/`` (see data/README.md).
 EMBEDDED_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "lgg_sample_4patients.zip"

@@ -33,3 +33,29 @@ def patient_split(patient_ids: Iterable[str], val: float = 0.1, test: float = 0.
     return {"train": sorted(order[n_val + n_test:]),
             "val": sorted(order[n_test:n_test + n_val]),
             "test": sorted(order[:n_test])}
+
+
+def patient_folds(patient_ids: Iterable[str], folds: int, fold: int,
+                  seed: int = 0) -> dict[str, list[str]]:
+    """Fold ``fold`` of a patient-level ``folds``-fold cross-validation.
+
+    The unique ids are shuffled with ``seed`` and cut into ``folds`` groups whose sizes differ
+    by at most one. Fold k tests on group k, validates on group k + 1 (cyclically) and trains on
+    the rest, so over k = 0 .. folds-1 every patient is tested exactly once. Returns
+    {"train": [...], "val": [...], "test": [...]}, each sorted; like ``patient_split`` it
+    depends only on the set of ids and the seed.
+    """
+    ids = sorted(set(patient_ids))
+    if folds < 3:
+        raise ValueError(f"cross-validation needs at least 3 folds (test, validation and "
+                         f"training patients), got folds={folds}")
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold must be in 0 .. {folds - 1} for {folds} folds, got {fold}")
+    if len(ids) < folds:
+        raise ValueError(f"{len(ids)} patients are too few for {folds} folds: each fold "
+                         "needs at least one patient")
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    groups = [list(g) for g in np.array_split(np.array(order, dtype=object), folds)]
+    val = (fold + 1) % folds
+    return {"train": sorted(p for k, g in enumerate(groups) if k not in (fold, val) for p in g),
+            "val": sorted(groups[val]), "test": sorted(groups[fold])}
