@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from minitorch_unet.autograd import Tensor, no_grad  # noqa: E402
-from minitorch_unet.checkpoint import atomic_write_text  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
 from minitorch_unet.data import SliceSet  # noqa: E402
 from minitorch_unet.train import (TrainConfig, build_model, load_slices,  # noqa: E402
                                   read_checkpoint, score, split_patients, train)
@@ -73,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="train the PyTorch twin without oneDNN convolutions in place of "
                              "the engine (CPU): the noise floor of the comparison")
     parser.add_argument("--out", default="train_compare.json", metavar="JSON",
-                        help="where to write the results (default: train_compare.json)")
+                        help="where to write the results (default: train_compare.json), and "
+                             "beside it the same name with .png: Dice and loss pictures")
     return parser.parse_args(argv)
 
 
@@ -226,6 +229,39 @@ def print_summary(summary: dict[str, Any]) -> None:
           f"{seconds['torch']:.2f}; {first} / torch {summary['time_ratio']:.2f}")
 
 
+def write_figure(path: Path, runs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    """Per-patient test Dice of the two sides against each other, and their loss curves (PNG)."""
+    first = summary["first"]
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    dice_axes, loss_axes = figure.subplots(1, 2)
+    pairs = paired_dice(runs, "final", first)
+    for patient, values in pairs.items():
+        dice_axes.scatter(values["torch"], values[first], s=12, color="tab:blue", alpha=0.4)
+    means = summary["final"]["per_patient"].values()
+    dice_axes.scatter([m["torch"] for m in means], [m[first] for m in means], s=40,
+                      color="tab:blue", edgecolor="black", label="mean per patient")
+    dice_axes.plot([0, 1], [0, 1], color="gray", linewidth=1)
+    dice_axes.fill_between([0, 1], [-0.02, 0.98], [0.02, 1.02], color="gray", alpha=0.2,
+                           label="within 0.02")
+    low, high = summary["final"]["difference_95"]
+    dice_axes.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="PyTorch test Dice",
+                  ylabel=f"{first} test Dice",
+                  title=f"last epoch: {first} - PyTorch {summary['final']['difference']:+.3f}\n"
+                        f"(95% interval {low:+.3f} .. {high:+.3f})")
+    dice_axes.legend(loc="upper left")
+    for side, color in ((first, "tab:blue"), ("torch", "tab:orange")):
+        curves = np.array([[row["train_loss"] for row in run["epochs"][side]] for run in runs])
+        epochs = np.arange(1, curves.shape[1] + 1)
+        mean, error = curves.mean(axis=0), curves.std(axis=0) / np.sqrt(len(curves))
+        name = "PyTorch" if side == "torch" else side
+        loss_axes.plot(epochs, mean, color=color, label=f"{name} (mean of {len(curves)} runs)")
+        loss_axes.fill_between(epochs, mean - error, mean + error, color=color, alpha=0.25)
+    loss_axes.set(xlabel="epoch", ylabel="training loss", title="training loss (mean ± s.e.)")
+    loss_axes.legend()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     base = TrainConfig(data=args.data, epochs=args.epochs, image_size=args.image_size,
@@ -246,25 +282,29 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {out} holds a comparison with other settings; "
                              "give another --out")
         runs = saved["runs"]
-        print(f"{out}: {len(runs)} runs done, continuing")
     done = {(run["seed"], run["fold"]) for run in runs}
+    todo = [(seed, fold) for seed in args.seeds for fold in range(max(args.folds, 1))
+            if (seed, fold) not in done]
+    if runs:
+        print(f"{out}: {len(runs)} runs done, " + ("continuing" if todo else "nothing to run"))
+    if not todo:
+        print_summary(summarize(runs, first))
+        return 0
 
     slices = load_slices(base)
-    for seed in args.seeds:
-        for fold in range(max(args.folds, 1)):
-            if (seed, fold) in done:
-                continue
-            config = dataclasses.replace(base, seed=seed, fold=fold)
-            if not split_patients(config, slices)["test"]:
-                raise SystemExit("error: the split has no test patients; combine more data")
-            runs.append(compare_once(config, slices, first))
-            summary = summarize(runs, first)
-            atomic_write_text(out, json.dumps({
-                "settings": settings, "torch_version": torch.__version__,
-                "torch_threads": torch.get_num_threads(), "summary": summary, "runs": runs},
-                indent=1) + "\n")
-            print_summary(summary)
-            print(f"wrote {out}")
+    for seed, fold in todo:
+        config = dataclasses.replace(base, seed=seed, fold=fold)
+        if not split_patients(config, slices)["test"]:
+            raise SystemExit("error: the split has no test patients; combine more data")
+        runs.append(compare_once(config, slices, first))
+        summary = summarize(runs, first)
+        atomic_write_text(out, json.dumps({
+            "settings": settings, "torch_version": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "summary": summary, "runs": runs},
+            indent=1) + "\n")
+        write_figure(out.with_suffix(".png"), runs, summary)
+        print_summary(summary)
+        print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
 
 

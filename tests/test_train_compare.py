@@ -40,6 +40,7 @@ def test_cross_validation_pairs_every_patient_and_resumes(embedded_sample, tmp_p
                                                         for p in per_patient]))
     low, high = final["difference_95"]
     assert low <= final["difference"] <= high
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     capsys.readouterr()
     assert train_compare.main([*argv, "--seeds", "0", "1"]) == 0  # seed 0 is not run again
