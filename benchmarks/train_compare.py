@@ -123,17 +123,19 @@ def chosen(rows: list[dict[str, Any]], selection: str) -> dict[str, Any]:
 def control_run(config: TrainConfig, twin: TorchUNet, sets: dict[str, SliceSet],
                 log) -> list[dict[str, Any]]:
     """The twin trained again with oneDNN convolutions off: only the rounding differs."""
-    torch.backends.mkldnn.enabled = False
+    was_enabled, torch.backends.mkldnn.enabled = torch.backends.mkldnn.enabled, False
     try:
         return train_torch(config, twin, sets["train"], sets["val"], sets["test"],
                            device=config.device, log=lambda line: log(f"plain {line}"))
     finally:
-        torch.backends.mkldnn.enabled = True
+        torch.backends.mkldnn.enabled = was_enabled
 
 
 def compare_once(config: TrainConfig, slices: SliceSet, first: str) -> dict[str, Any]:
     """Train both sides on the config's split; their per-epoch rows and the split."""
     split = split_patients(config, slices)
+    if not split["test"]:
+        raise SystemExit("error: the split has no test patients; combine more data")
     sets = {name: slices.select(ids) for name, ids in split.items()}
     print(f"\n== seed {config.seed}, fold {config.fold}: {len(split['train'])} train, "
           f"{len(split['val'])} val, test {', '.join(split['test'])}; "
@@ -294,8 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     slices = load_slices(base)
     for seed, fold in todo:
         config = dataclasses.replace(base, seed=seed, fold=fold)
-        if not split_patients(config, slices)["test"]:
-            raise SystemExit("error: the split has no test patients; combine more data")
         runs.append(compare_once(config, slices, first))
         summary = summarize(runs, first)
         atomic_write_text(out, json.dumps({
