@@ -106,8 +106,12 @@ def _run_train(args: argparse.Namespace) -> int:
     config = dataclasses.replace(base, **options)
     history = train(config, args.out, resume=args.resume, log=_print_now)
     best = history["best"]
-    print(f"best validation Dice {best['val_dice']:.4f} at epoch {best['epoch']}; "
-          f"checkpoints in {args.out}")
+    if best["val_dice"] is None:
+        print(f"no validation patients: best.npz is the last epoch ({best['epoch']}); "
+              f"checkpoints in {args.out}")
+    else:
+        print(f"best validation Dice {best['val_dice']:.4f} at epoch {best['epoch']}; "
+              f"checkpoints in {args.out}")
     if history["split"]["test"]:
         result = evaluate(Path(args.out) / "best.npz", config.data, "test")
         for patient, row in result["per_patient"].items():

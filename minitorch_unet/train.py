@@ -98,7 +98,8 @@ class TrainConfig:
         "seeds the patient split, initial weights, batch order and augmentation"))
     device: str = field(default="cpu", metadata=_option("where to train", ("cpu", "cuda")))
     val_fraction: float = field(default=0.1, metadata=_option(
-        "fraction of patients for validation (at least one)"))
+        "fraction of patients for validation (at least one); 0 trains on every patient "
+        "(with --test-fraction 0) and keeps the last epoch as best"))
     test_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients held out for testing (0 for none)"))
     folds: int = field(default=0, metadata=_option(
@@ -122,8 +123,9 @@ class TrainConfig:
         _require(self, "lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number")
         _require(self, "weight_decay", self.weight_decay >= 0, "must be >= 0")
         _require(self, "dropout", 0 <= self.dropout < 1, "must be in [0, 1)")
-        _require(self, "val_fraction", 0 < self.val_fraction < 1,
-                 "must be in (0, 1): the best epoch is chosen on validation patients")
+        _require(self, "val_fraction", 0 <= self.val_fraction < 1,
+                 "must be in [0, 1): the best epoch is chosen on validation patients "
+                 "(0: none, the last epoch is kept)")
         _require(self, "test_fraction", 0 <= self.test_fraction < 1, "must be in [0, 1)")
         _require(self, "folds", self.folds == 0 or self.folds >= 3,
                  "must be 0 (no cross-validation) or at least 3")
@@ -361,19 +363,28 @@ def _check_same_run(saved: TrainConfig, given: TrainConfig, run_dir: Path) -> No
 
 
 def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
-    """Training loss and validation Dice per epoch, as a PNG (atomic)."""
+    """Training loss, and validation and test Dice per epoch where there are any, as a PNG
+    (atomic)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(9, 3.5), layout="constrained")
     loss_axes, dice_axes = figure.subplots(1, 2)
     loss_axes.plot(epochs, [row["train_loss"] for row in history], marker=".")
     loss_axes.set(title="training loss", xlabel="epoch", ylabel="loss")
-    dice_axes.plot(epochs, [row["val_dice"] for row in history], marker=".", color="tab:green")
-    best = max(history, key=lambda row: row["val_dice"])
-    dice_axes.plot([best["epoch"]], [best["val_dice"]], marker="*", markersize=12,
-                   color="tab:red", label=f"best {best['val_dice']:.3f} (epoch {best['epoch']})")
-    dice_axes.set(title="validation Dice (mean per patient)", xlabel="epoch", ylabel="Dice",
-                  ylim=(0, 1))
-    dice_axes.legend(loc="upper left")
+    for name, color in (("val", "tab:green"), ("test", "tab:purple")):
+        rows = [row for row in history if row.get(f"{name}_dice") is not None]
+        if rows:
+            dice_axes.plot([row["epoch"] for row in rows], [row[f"{name}_dice"] for row in rows],
+                           marker=".", color=color,
+                           label="validation" if name == "val" else "test")
+    validated = [row for row in history if row.get("val_dice") is not None]
+    if validated:
+        best = max(validated, key=lambda row: row["val_dice"])
+        dice_axes.plot([best["epoch"]], [best["val_dice"]], marker="*", markersize=12,
+                       color="tab:red", linestyle="none",
+                       label=f"best {best['val_dice']:.3f} (epoch {best['epoch']})")
+    dice_axes.set(title="Dice (mean per patient)", xlabel="epoch", ylabel="Dice", ylim=(0, 1))
+    if validated or any(row.get("test_dice") is not None for row in history):
+        dice_axes.legend(loc="upper left")
     with atomic_output(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)
 
@@ -425,6 +436,7 @@ class _Run:
                  slices: SliceSet, split: dict[str, list[str]]) -> None:
         self.config, self.run_dir, self.model, self.split = config, run_dir, model, split
         self.train_set, self.val_set = slices.select(split["train"]), slices.select(split["val"])
+        self.test_set = slices.select(split["test"])
         self.optimizer = build_optimizer(config, model)
         self.schedule = build_schedule(config, self.optimizer)
         self.loader = DataLoader(self.train_set, batch_size=config.batch_size, shuffle=True,
@@ -511,17 +523,17 @@ class _Run:
 
     def finish_epoch(self, train_loss: float, train_seconds: float, started: float) -> str:
         """Validate, step the schedule, write the run's files; returns the epoch's log line."""
-        validation = score(self.model, self.val_set, self.config.batch_size)
         self.epoch += 1
         self.start_step, self.partial = 0, dict(NO_PARTIAL_EPOCH)
         row = {"epoch": self.epoch, "train_loss": train_loss,
-               "val_dice": validation["dice_per_patient_mean"],
-               "val_dice_per_patient": {p: m["dice"] for p, m in validation["per_patient"].items()},
+               **self._dice_columns("val", self.val_set), **self._dice_columns("test", self.test_set),
                "lr": self.optimizer.lr, "train_seconds": round(train_seconds, 3),
                "seconds": round(time.perf_counter() - started, 3),
                "images_per_s": round(len(self.train_set) / max(train_seconds, 1e-9), 2)}
         self.history.append(row)
-        improved = self.best is None or row["val_dice"] > self.best["val_dice"]
+        # Without validation patients the latest epoch is kept as the best.
+        improved = (self.best is None or row["val_dice"] is None
+                    or row["val_dice"] > self.best["val_dice"])
         if improved:
             self.best = {"epoch": self.epoch, "val_dice": row["val_dice"]}
         if self.schedule is not None:
@@ -532,9 +544,19 @@ class _Run:
         atomic_write_text(self.run_dir / "history.json",
                           json.dumps(self.summary(), indent=2) + "\n")
         write_curves(self.run_dir / "curves.png", self.history)
-        return (f"epoch {self.epoch}/{self.config.epochs}  loss {train_loss:.4f}  "
-                f"val Dice {row['val_dice']:.4f}{'  (best)' if improved else ''}  "
+        dice = "".join(f"  {name} Dice {row[name + '_dice']:.4f}" for name in ("val", "test")
+                       if row[name + "_dice"] is not None)
+        return (f"epoch {self.epoch}/{self.config.epochs}  loss {train_loss:.4f}{dice}"
+                f"{'  (best)' if improved and row['val_dice'] is not None else ''}  "
                 f"lr {row['lr']:.2e}  {row['seconds']:.1f} s  {row['images_per_s']:.1f} img/s")
+
+    def _dice_columns(self, name: str, slices: SliceSet) -> dict[str, Any]:
+        """{name_dice, name_dice_per_patient} of the model on these slices; None when empty."""
+        if not len(slices):
+            return {f"{name}_dice": None, f"{name}_dice_per_patient": {}}
+        result = score(self.model, slices, self.config.batch_size)
+        return {f"{name}_dice": result["dice_per_patient_mean"],
+                f"{name}_dice_per_patient": {p: m["dice"] for p, m in result["per_patient"].items()}}
 
 
 def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
@@ -569,7 +591,8 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
             + (f", step {run.start_step + 1}" if run.start_step else ""))
     else:
         log(f"training on {len(run.train_set)} slices of {len(split['train'])} patients, "
-            f"validating on {len(split['val'])}, testing on {len(split['test'])} "
+            f"validating on {len(split['val']) or 'none (the last epoch is kept)'}, "
+            f"testing on {len(split['test'])} "
             f"({model.num_parameters():,} parameters, device {device})")
     while run.epoch < config.epochs:
         started = time.perf_counter() - run.partial["seconds"]

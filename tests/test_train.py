@@ -204,7 +204,7 @@ def test_valid_padding_trains_on_center_cropped_masks(tiny_lgg, tmp_path):
 
 @pytest.mark.parametrize("change, option", [
     ({"optimizer": "rmsprop"}, "--optimizer"), ({"lr": 0.0}, "--lr"),
-    ({"epochs": 0}, "--epochs"), ({"val_fraction": 0.0}, "--val-fraction"),
+    ({"epochs": 0}, "--epochs"), ({"val_fraction": 1.0}, "--val-fraction"),
     ({"padding": "full"}, "--padding"), ({"dropout": 1.0}, "--dropout"),
     ({"normalization": "robust"}, "--normalization"), ({"folds": 2}, "--folds"), ({"folds": 5, "fold": 5}, "--fold"), ({"fold": 1}, "--fold"),
 ])
