@@ -24,6 +24,7 @@ from .backend import DeviceError
 from .checkpoint import CheckpointError
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
+from .pretrained import PRETRAINED, WEIGHTS, export_model, pretrained_meta
 from .train import TrainConfig, TrainingError, build_model, saved_config, train
 
 EXIT_BAD_INPUT = 2
@@ -117,23 +118,40 @@ def _run_train(args: argparse.Namespace) -> int:
         for patient, row in result["per_patient"].items():
             print(f"test patient {patient}: Dice {row['dice']:.4f}")
         print(f"test Dice (mean per patient): {result['dice_per_patient_mean']:.4f}")
+        _compare_with_shipped(config, result)
     return 0
+
+
+def _compare_with_shipped(config: TrainConfig, result: dict) -> None:
+    """Print the shipped model's Dice on the run's test patients beside the run's own."""
+    if not WEIGHTS.is_file():
+        return
+    shipped = pretrained_meta()
+    if shipped["config"]["channels"] != config.channels:
+        return
+    theirs = evaluate(PRETRAINED, config.data, patients=list(result["per_patient"]))
+    trained_on = set(shipped["split"]["train"]) | set(shipped["split"]["val"])
+    seen = [p for p in result["per_patient"] if p in trained_on]
+    print(f"the shipped model (`{PRETRAINED}`, trained on {len(trained_on)} patients"
+          + (f", including {', '.join(seen)}" if seen else "")
+          + f"), same patients: {theirs['dice_per_patient_mean']:.4f}")
 
 
 # ---- evaluate / predict ----------------------------------------------------------------------
 def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a best.npz or last.npz")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help=f"a best.npz or last.npz, or '{PRETRAINED}' for the shipped model")
     parser.add_argument("--data", action="append", metavar="PATH",
                         help="dataset (repeat to combine); default: the data the run used")
-    parser.add_argument("--split", choices=SPLITS, default="test",
-                        help="the run's test or validation patients, or every slice of the "
-                             "data (default: test)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where to run the model (default: cpu)")
 
 
 def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
     _add_checkpoint_arguments(parser)
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="the run's test or validation patients, or every slice of the "
+                             "data (default: test)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
@@ -145,13 +163,49 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 def _configure_predict(parser: argparse.ArgumentParser) -> None:
     _add_checkpoint_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG overlays")
+    parser.description = (
+        "Segment scans: kaggle_3m slices (a folder or zip, with masks or without) or a NIfTI "
+        "FLAIR volume (.nii/.nii.gz). Writes the masks in the input's form (a _mask.tif per "
+        "slice, or a NIfTI mask with the input's affine), overlays/ (PNG) and patients.csv "
+        "(tumour volume per patient; Dice where masks exist).")
+    parser.add_argument("--split", choices=SPLITS, default=None,
+                        help="with --data: every slice (default); without: the run's test "
+                             "(default) or validation patients")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for the masks, overlays/ and patients.csv")
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    written = predict(args.checkpoint, args.data, args.out, args.split, args.device)
-    print(f"wrote {len(written)} overlays to {args.out} "
-          "(grey: FLAIR, green: true outline, red: prediction)")
+    result = predict(args.checkpoint, args.data, args.out, args.split, args.device)
+    for row in result["patients"]:
+        volume = "" if row["tumour_ml"] is None else f" ({row['tumour_ml']:.1f} ml)"
+        dice = "" if row["dice"] is None else f", Dice {row['dice']:.4f}"
+        print(f"{row['patient']}: {row['slices']} slices, tumour {row['tumour_voxels']} "
+              f"voxels{volume}{dice}")
+    slices = sum(row["slices"] for row in result["patients"])
+    print(f"segmented {slices} slices of {len(result['patients'])} patients into {args.out} "
+          "(masks, overlays/: grey FLAIR, green true outline, red prediction; patients.csv)")
+    if result["skipped"]:
+        print(f"skipped {len(result['skipped'])} slices that could not be read:")
+        for reason in result["skipped"][:10]:
+            print(f"  {reason}")
+    return 0
+
+
+def _configure_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a training best.npz or last.npz")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="the model file to write (weights, config, post-processing)")
+    parser.add_argument("--threshold", type=float, default=0.5, metavar="X",
+                        help="probability above which a pixel is tumour (default: 0.5)")
+    parser.add_argument("--min-voxels", type=int, default=0, metavar="N",
+                        help="drop predicted 3-D components smaller than N voxels at the "
+                             "model's resolution (default: 0, keep all)")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    path = export_model(args.checkpoint, args.out, args.threshold, args.min_voxels)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
     return 0
 
 
@@ -192,8 +246,10 @@ COMMANDS: dict[str, Command] = {
                      _configure_train, _run_train),
     "evaluate": Command("per-patient Dice, IoU, precision, recall of a checkpoint",
                         _configure_evaluate, _run_evaluate),
-    "predict": Command("PNG overlays of a checkpoint's predictions", _configure_predict,
-                       _run_predict),
+    "predict": Command("segment scans (with or without masks): masks, overlays, volumes",
+                       _configure_predict, _run_predict),
+    "export": Command("write a checkpoint's model alone, with its post-processing",
+                      _configure_export, _run_export),
     "summary": Command("the U-Net's layers, output shapes and parameter counts",
                        _configure_summary, _run_summary),
     "lessons": Command("regenerate lessons/ from solutions/ (or --check that they are current)",

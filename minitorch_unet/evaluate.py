@@ -1,8 +1,9 @@
-"""Score a trained checkpoint on its held-out patients, and draw its predictions.
+"""Score a trained checkpoint on its held-out patients, and segment scans with it.
 
     result = evaluate("runs/demo/best.npz")             # the run's own data, test patients
     print(format_table(result))
-    predict("runs/demo/best.npz", None, "runs/demo/overlays")
+    evaluate("pretrained", "archive.zip", "all")        # the shipped model on any LGG data
+    predict("pretrained", "new_scans.zip", "out/")      # masks, overlays, a volume table
 
 The split is the one the run was trained with: the checkpoint records which patients the
 seeded ``patient_split`` put in train / val / test, so ``split="test"`` scores exactly the
@@ -21,31 +22,38 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from . import backend
-from .checkpoint import atomic_output
-from .data import DataError, SliceSet
-from .metrics import METRICS, segmentation_metrics
-from .train import (TrainConfig, center_crop_array, load_slices, predict_probabilities,
-                    read_checkpoint)
+from .checkpoint import atomic_output, atomic_write_text
+from .data import EMBEDDED_SAMPLE, DataError, SliceSet, resize
+from .metrics import METRICS, dice, confusion, dice_per_slice, segmentation_metrics
+from .postprocess import postprocess
+from .pretrained import postprocess_settings, resolve_checkpoint
+from .scans import Scan, read_scans, write_mask
+from .train import (TrainConfig, center_crop_array, load_slices, normalize_per_patient,
+                    predict_probabilities, read_checkpoint)
 from .unet import UNet
 
 SPLITS = ("test", "val", "all")
 DataPaths = str | Path | Sequence[str | Path] | None
 
 
-def _load(checkpoint: str | Path, data: DataPaths, split: str, device: str
+def _load(checkpoint: str | Path, data: DataPaths, split: str, device: str,
+          patients: Sequence[str] | None = None
           ) -> tuple[TrainConfig, UNet, SliceSet, dict[str, Any]]:
-    """The checkpoint's config and model (on `device`), the chosen slices, and its meta."""
+    """The checkpoint's config and model (on `device`), the chosen slices, and its meta.
+
+    `patients`, when given, replaces the split: exactly those patients are scored.
+    """
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    checkpoint = resolve_checkpoint(checkpoint)
     config, model, _, meta = read_checkpoint(checkpoint)
     model.to(backend.check_device(device))
     if data is not None:
-        config = dataclasses.replace(config, data=[str(data)] if isinstance(data, (str, Path))
-                                     else [str(p) for p in data])
+        config = dataclasses.replace(config, data=_paths(data))
     slices = load_slices(config)
-    if split == "all":
+    if patients is None and split == "all":
         return config, model, slices, meta
-    wanted = meta["split"][split]
+    wanted = list(patients) if patients is not None else meta["split"][split]
     if not wanted:
         raise ValueError(f"--split {split}: the run of {checkpoint} kept no {split} patients; "
                          "use --split all with new data")
@@ -58,18 +66,39 @@ def _load(checkpoint: str | Path, data: DataPaths, split: str, device: str
     return config, model, slices.select(wanted), meta
 
 
+def _paths(data: str | Path | Sequence[str | Path]) -> list[str]:
+    return [str(data)] if isinstance(data, (str, Path)) else [str(p) for p in data]
+
+
+def predicted_masks(probabilities: np.ndarray, patients: Sequence[str],
+                    settings: dict[str, float]) -> np.ndarray:
+    """probabilities (S, 1, H, W) -> masks (S, 1, H, W) float32 in {0, 1}, post-processed
+    patient by patient (each patient's slices one volume)."""
+    masks = np.zeros(probabilities.shape, dtype=np.float32)
+    patients = np.asarray(patients)
+    for patient in dict.fromkeys(patients.tolist()):
+        rows = patients == patient
+        masks[rows, 0] = postprocess(probabilities[rows, 0], settings["threshold"],
+                                     settings["min_voxels"])
+    return masks
+
+
 def evaluate(checkpoint: str | Path, data: DataPaths = None, split: str = "test",
-             device: str = "cpu") -> dict[str, Any]:
+             device: str = "cpu", patients: Sequence[str] | None = None) -> dict[str, Any]:
     """Metrics of a checkpoint on one split of the data (the run's own data when None).
 
-    Returns {"checkpoint", "epoch", "split", "slices", "per_patient": {patient: {"dice",
-    "iou", "precision", "recall", "pixel_accuracy", "slices"}}, "overall": {...},
-    "dice_per_patient_mean"}; per-patient values are 3D volume metrics (Buda et al., 2019).
+    `checkpoint` may be ``"pretrained"`` (the shipped model); `patients` scores exactly those
+    patients instead of a split. Predictions are post-processed as the checkpoint says
+    (threshold, small components dropped). Returns {"checkpoint", "epoch", "split", "slices",
+    "per_patient": {patient: {"dice", "iou", "precision", "recall", "pixel_accuracy",
+    "slices"}}, "overall": {...}, "dice_per_patient_mean"}; per-patient values are 3D volume
+    metrics (Buda et al., 2019).
     """
-    config, model, slices, meta = _load(checkpoint, data, split, device)
+    config, model, slices, meta = _load(checkpoint, data, split, device, patients)
     probabilities = predict_probabilities(model, slices.images, config.batch_size)
+    masks = predicted_masks(probabilities, slices.patients, postprocess_settings(meta))
     target = center_crop_array(slices.masks, probabilities.shape[-1])
-    metrics = segmentation_metrics(probabilities, target, slices.patients)
+    metrics = segmentation_metrics(masks, target, slices.patients)
     for patient, row in metrics["per_patient"].items():
         row["slices"] = slices.patients.count(patient)
     return {"checkpoint": str(checkpoint), "epoch": meta["epoch"], "split": split,
@@ -143,34 +172,141 @@ def _save_png(path: Path, picture: Image.Image) -> None:
         picture.save(tmp, format="PNG")
 
 
-def predict(checkpoint: str | Path, data: DataPaths, out_dir: str | Path, split: str = "test",
-            device: str = "cpu") -> list[Path]:
-    """Write PNG overlays of the checkpoint's predictions; returns the paths written.
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: exists and is not a folder; give a folder for the "
+                         "masks and overlays")
 
-    One ``<patient>/<patient>_<k>.png`` per slice with tumour in the truth or the
-    prediction, and one ``<patient>_montage.png`` of those slices per patient. Green: the
-    true outline; red: the prediction. Each file is written atomically.
+
+def _segment(model: UNet, config: TrainConfig, scan: Scan,
+             settings: dict[str, float]) -> list[np.ndarray]:
+    """One scan's predicted masks, per slice (H, W) bool at the slice's own size.
+
+    As in training: each slice resized to the model's size, the volume normalised as a whole;
+    the probabilities are resized back (bilinear), then thresholded and cleaned as a volume.
     """
-    config, model, slices, _ = _load(checkpoint, data, split, device)
-    probabilities = predict_probabilities(model, slices.images, config.batch_size)
-    size = probabilities.shape[-1]
-    predicted = probabilities[:, 0] > 0.5
-    truth = center_crop_array(slices.masks, size)[:, 0] > 0.5
-    flair_channel = 1 if config.channels == "all" else 0  # (pre-contrast, FLAIR, post-contrast)
-    flair = center_crop_array(slices.images[:, flair_channel], size)
+    size = config.image_size
+    images = np.stack([resize(image, size, "bilinear") for image in scan.images])
+    volume = SliceSet(images=images, masks=np.zeros((len(images), 1, size, size), np.float32),
+                      patients=[scan.patient] * len(images),
+                      slice_index=np.arange(len(images), dtype=np.int64))
+    images = normalize_per_patient(volume, config.normalization).images
+    probabilities = predict_probabilities(model, images, config.batch_size)[:, 0]
+    if probabilities.shape[-1] != size:  # 'valid' padding: the output covers the centre
+        full = np.zeros((len(probabilities), size, size), np.float32)
+        center_crop_array(full, probabilities.shape[-1])[...] = probabilities
+        probabilities = full
+    shapes = {image.shape[-2:] for image in scan.images}
+    if len(shapes) == 1:
+        (shape,) = shapes
+        scale = shape[0] * shape[1] / size**2
+        mask = postprocess(resize(probabilities, shape, "bilinear"), settings["threshold"],
+                           round(settings["min_voxels"] * scale))
+        return list(mask)
+    return [postprocess(resize(p[None], image.shape[-2:], "bilinear"), settings["threshold"],
+                        round(settings["min_voxels"] * image.shape[-2] * image.shape[-1]
+                              / size**2))[0]
+            for p, image in zip(probabilities, scan.images)]
+
+
+def predict(checkpoint: str | Path, data: DataPaths, out_dir: str | Path,
+            split: str | None = None, device: str = "cpu") -> dict[str, Any]:
+    """Segment every slice of the scans in `data` and write the results to `out_dir`.
+
+    `data`: kaggle_3m folders or zips (slices with masks, or without any) or NIfTI FLAIR
+    volumes; None: the run's own data, restricted to `split` (default "test"; with `data`
+    the default is "all"). `checkpoint` may be ``"pretrained"``. Writes, each atomically:
+
+    * the predicted masks in the input's form: ``<PATIENT>/<PATIENT>_<k>_mask.tif`` per
+      slice, or ``<stem>_mask.nii.gz`` with the input's affine;
+    * ``overlays/<PATIENT>/<name>.png`` for each slice with tumour in the truth or the
+      prediction (grey FLAIR, red prediction, green true outline, per-slice Dice where masks
+      exist) and ``overlays/<PATIENT>_montage.png`` of them;
+    * ``patients.csv``: slices, tumour voxels, tumour ml (where the spacing is known) and
+      Dice (where masks exist) per patient.
+
+    Returns {"patients": [rows], "written": [paths], "skipped": [reasons]}. Bad input (an
+    `out_dir` that is a file, a folder mixing slices with and without masks, a NIfTI volume
+    that is not 3-D) raises before any inference runs.
+    """
     out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    checkpoint = resolve_checkpoint(checkpoint)
+    config, model, _, meta = read_checkpoint(checkpoint)
+    model.to(backend.check_device(device))
+    settings = postprocess_settings(meta)
+    split = split or ("test" if data is None else "all")
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    paths = _paths(data) if data is not None else (config.data or [str(EMBEDDED_SAMPLE)])
+    scans: list[Scan] = []
+    skipped: list[str] = []
+    for path in paths:
+        found, lost = read_scans(path, config.channels)
+        scans += found
+        skipped += lost
+    if split != "all":
+        wanted = set(meta["split"][split])
+        if not wanted:
+            raise ValueError(f"--split {split}: the run of {checkpoint} kept no {split} "
+                             "patients; use --split all")
+        scans = [scan for scan in scans if scan.patient in wanted]
+    if not scans:
+        raise DataError(f"{', '.join(paths)}: no slices to segment"
+                        + (f" among the {split} patients" if split != "all" else ""))
     written: list[Path] = []
-    for patient in dict.fromkeys(slices.patients):
-        tiles = []
-        for i in (i for i, p in enumerate(slices.patients) if p == patient):
-            if not (truth[i].any() or predicted[i].any()):
-                continue
-            picture = overlay(flair[i], truth[i], predicted[i])
-            k = int(slices.slice_index[i])
-            written.append(out_dir / patient / f"{patient}_{k}.png")
-            _save_png(written[-1], Image.fromarray(picture))
-            tiles.append((f"slice {k}", picture))
-        if tiles:
-            written.append(out_dir / f"{patient}_montage.png")
-            _save_png(written[-1], _montage(tiles))
+    rows = []
+    for scan in scans:
+        masks = _segment(model, config, scan, settings)
+        written += write_mask(scan, masks, out_dir)
+        written += _write_overlays(scan, masks, out_dir / "overlays")
+        rows.append(_volume_row(scan, masks))
+    table = ["patient,slices,tumour_voxels,tumour_ml,dice"] + [
+        ",".join("" if row[k] is None else str(row[k])
+                 for k in ("patient", "slices", "tumour_voxels", "tumour_ml", "dice"))
+        for row in rows]
+    atomic_write_text(out_dir / "patients.csv", "\n".join(table) + "\n")
+    written.append(out_dir / "patients.csv")
+    return {"patients": rows, "written": written, "skipped": skipped}
+
+
+def _volume_row(scan: Scan, masks: list[np.ndarray]) -> dict[str, Any]:
+    voxels = int(sum(int(mask.sum()) for mask in masks))
+    row: dict[str, Any] = {
+        "patient": scan.patient, "slices": len(masks), "tumour_voxels": voxels,
+        "tumour_ml": None if scan.voxel_ml is None else round(voxels * scan.voxel_ml, 3),
+        "dice": None}
+    if scan.masks is not None:
+        predicted = np.concatenate([m.ravel() for m in masks])
+        truth = np.concatenate([m.ravel() for m in scan.masks])
+        row["dice"] = round(float(dice(confusion(predicted, truth))), 4)
+    return row
+
+
+def _write_overlays(scan: Scan, masks: list[np.ndarray], out_dir: Path) -> list[Path]:
+    flair = 1 if scan.images[0].shape[0] == 3 else 0  # (pre-contrast, FLAIR, post-contrast)
+    truths = scan.masks or [np.zeros_like(mask) for mask in masks]
+    written, tiles = [], []
+    for name, image, truth, predicted in zip(scan.names, scan.images, truths, masks):
+        if not (truth.any() or predicted.any()):
+            continue
+        picture = overlay(image[flair], truth, predicted)
+        caption = name
+        if scan.masks is not None:
+            slice_dice = dice_per_slice(predicted[None].astype(np.float32), truth[None])[0]
+            caption += f"  Dice {slice_dice:.2f}"
+        _caption(picture, caption)
+        written.append(out_dir / scan.patient / f"{name}.png")
+        _save_png(written[-1], Image.fromarray(picture))
+        tiles.append((caption, picture))
+    if tiles:
+        written.append(out_dir / f"{scan.patient}_montage.png")
+        _save_png(written[-1], _montage(tiles))
     return written
+
+
+def _caption(picture: np.ndarray, text: str) -> None:
+    """Write `text` into the lower-left corner of an RGB array, in place."""
+    canvas = Image.fromarray(picture)
+    ImageDraw.Draw(canvas).text((4, picture.shape[0] - 14), text, fill=(255, 255, 0))
+    picture[...] = np.asarray(canvas)

@@ -79,6 +79,15 @@ class UNet(nn.Module):
             x = getattr(self, f"dec{i + 1}")(F.cat([skip, x], dim=1))
         return self.head(x)
 
+    @classmethod
+    def pretrained(cls, device: str = "cpu") -> "UNet":
+        """The shipped U-Net (trained on 98 LGG patients, FLAIR), in evaluation mode.
+
+        See ``minitorch_unet/weights/MODEL_CARD.md`` for its data, recipe and limits.
+        """
+        from .pretrained import load_pretrained
+        return load_pretrained(device)
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(self.logits(x))
 

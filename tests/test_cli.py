@@ -66,15 +66,16 @@ def test_evaluate_json_has_the_mean_per_patient_dice(trained_run, capsys, tiny_l
     assert result["dice_per_patient_mean"] == pytest.approx(sum(dices) / 4)
 
 
-def test_predict_writes_png_overlays(trained_run, capsys, tiny_lgg, tmp_path):  # noqa: F811
-    out_dir = tmp_path / "overlays"
+def test_predict_writes_masks_and_png_overlays(trained_run, capsys, tiny_lgg, tmp_path):  # noqa: F811
+    out_dir = tmp_path / "predicted"
     code, out, _ = run_main(capsys, "predict", str(trained_run / "best.npz"), "--data",
                             str(tiny_lgg), "--split", "all", "--out", str(out_dir))
-    assert code == 0
-    pngs = sorted(out_dir.rglob("*.png"))
+    assert code == 0 and "segmented 20 slices of 4 patients" in out
+    assert len(list(out_dir.rglob("*_mask.tif"))) == 20  # 5 slices per patient
+    pngs = sorted((out_dir / "overlays").rglob("*.png"))
     # every slice with a true tumour gets an overlay (3 per patient), plus 4 montages
     assert len(pngs) >= 4 * 3 + 4
-    assert len(list(out_dir.glob("*_montage.png"))) == 4
+    assert len(list((out_dir / "overlays").glob("*_montage.png"))) == 4
     assert not [p for p in out_dir.rglob(".*")]
     with Image.open(pngs[0]) as picture:
         assert picture.mode == "RGB" and min(picture.size) >= 256

@@ -216,3 +216,24 @@ def test_bad_settings_are_refused_naming_the_option(change, option):
 def test_an_image_size_the_unet_cannot_take_names_the_option():
     with pytest.raises(ValueError, match="--image-size"):
         build_model(TrainConfig(image_size=100, depth=4))
+
+
+def test_without_validation_patients_every_patient_trains_and_the_last_epoch_is_kept(
+        tiny_lgg, tmp_path):  # noqa: F811
+    config = tiny_config(tiny_lgg, val_fraction=0.0, test_fraction=0.0, epochs=2)
+    history = train(config, tmp_path / "run", log=quiet)
+    assert len(history["split"]["train"]) == 4 and not history["split"]["val"]
+    assert history["best"] == {"epoch": 2, "val_dice": None}
+    assert all(row["val_dice"] is None and row["test_dice"] is None
+               for row in history["epochs"])
+    assert_same_arrays(weights(tmp_path / "run" / "best.npz"),
+                       weights(tmp_path / "run" / "last.npz"))
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 0
+
+
+def test_the_history_records_the_test_patients_dice_each_epoch(tiny_lgg, tmp_path):  # noqa: F811
+    history = train(tiny_config(tiny_lgg), tmp_path / "run", log=quiet)
+    (test_patient,) = history["split"]["test"]
+    for row in history["epochs"]:
+        assert list(row["test_dice_per_patient"]) == [test_patient]
+        assert row["test_dice"] == row["test_dice_per_patient"][test_patient]
