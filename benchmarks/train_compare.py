@@ -46,6 +46,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
 from minitorch_unet.data import SliceSet  # noqa: E402
+from minitorch_unet.metrics import bootstrap_interval  # noqa: E402
 from minitorch_unet.train import (TrainConfig, build_model, load_slices,  # noqa: E402
                                   read_checkpoint, score, split_patients, train)
 from minitorch_unet.unet import UNet  # noqa: E402
@@ -168,12 +169,6 @@ def paired_dice(runs: list[dict[str, Any]], selection: str,
             for patient, dice in row["test_per_patient"].items():
                 pairs.setdefault(patient, {first: [], "torch": []})[side].append(dice)
     return pairs
-
-
-def bootstrap_interval(values: np.ndarray, seed: int = 0, draws: int = 10000) -> list[float]:
-    """95% percentile interval of the mean of ``values`` (resampled with replacement)."""
-    picks = np.random.default_rng(seed).integers(0, len(values), (draws, len(values)))
-    return [float(v) for v in np.percentile(values[picks].mean(axis=1), [2.5, 97.5])]
 
 
 def summarize(runs: list[dict[str, Any]], first: str = "engine") -> dict[str, Any]:

@@ -246,3 +246,14 @@ def segmentation_metrics(pred: np.ndarray, target: np.ndarray, patients: Sequenc
     return {"per_patient": per_patient,
             "overall": {name: float(f(pooled)) for name, f in METRICS.items()},
             "dice_per_patient_mean": float(np.mean(dices)) if dices else float("nan")}
+
+
+def bootstrap_interval(values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean,
+                       seed: int = 0, draws: int = 10000) -> list[float]:
+    """95% percentile interval of ``statistic`` of `values`, resampled with replacement.
+
+    With one value per patient this is the interval "patients resampled".
+    """
+    values = np.asarray(values, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(values), (draws, len(values)))
+    return [float(v) for v in np.percentile(statistic(values[picks], axis=1), [2.5, 97.5])]
