@@ -289,3 +289,26 @@ def test_data_error_names_an_empty_folder(model_file, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no slices to segment"):
         predict(model_file, tmp_path / "empty", tmp_path / "out")
+
+
+def test_the_shipped_model_reads_the_128px_pool_as_stored(shared_data_dir, tmp_path, capsys):
+    """`evaluate pretrained` and `predict pretrained` on three patients of the 84-patient
+    archive, as stored (128 px; the sample above is 256 px)."""
+    if not pretrained.WEIGHTS.is_file():
+        pytest.skip("no shipped model in this checkout")
+    pool = shared_data_dir / "lgg" / "lgg_pool_84patients_128px.zip"
+    if not pool.is_file():
+        pytest.skip(f"the 84-patient archive is not at {pool}")
+    subset = tmp_path / "three.zip"
+    with zipfile.ZipFile(pool) as source, zipfile.ZipFile(subset, "w") as target:
+        patients = sorted({n.split("/")[-2] for n in source.namelist() if n.endswith(".tif")})[:3]
+        for name in source.namelist():
+            if name.endswith(".tif") and name.split("/")[-2] in patients:
+                target.writestr(name, source.read(name))
+    assert main(["evaluate", "pretrained", "--data", str(subset), "--split", "all",
+                 "--json"]) == 0
+    assert '"dice_per_patient_mean"' in capsys.readouterr().out
+    result = predict("pretrained", subset, tmp_path / "out")
+    for row in result["patients"]:
+        masks = list((tmp_path / "out" / row["patient"]).glob("*_mask.tif"))
+        assert len(masks) == row["slices"] and read_tiff(masks[0]).shape == (128, 128)
