@@ -59,9 +59,11 @@ def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5
     if size > MAX_BYTES:
         raise CheckpointError(f"export {checkpoint}: its weights take {size / 2**20:.1f} MB, "
                               f"more than the {MAX_BYTES // 2**20} MB a shipped model may")
-    kept = {k: meta[k] for k in ("kind", "version", "config", "split", "epoch", "history",
-                                 "best") if k in meta}
-    kept.update(step=0, postprocess={"threshold": threshold, "min_voxels": int(min_voxels)},
+    kept = {k: meta[k] for k in ("kind", "version", "split", "epoch", "history", "best")
+            if k in meta}
+    # The data paths are the trainer's; without --data the model reads the embedded sample.
+    kept.update(config={**meta["config"], "data": None}, trained_on=meta["config"]["data"],
+                step=0, postprocess={"threshold": threshold, "min_voxels": int(min_voxels)},
                 exported_from=Path(checkpoint).name, note=note or {})
     save_checkpoint(out, weights, kept)
     return Path(out)
