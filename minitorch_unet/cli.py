@@ -24,7 +24,8 @@ from .backend import DeviceError
 from .checkpoint import CheckpointError
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
-from .pretrained import PRETRAINED, WEIGHTS, export_model, pretrained_meta
+from .pretrained import (PRETRAINED, WEIGHTS, cross_validation_note, export_model,
+                         pretrained_meta)
 from .train import TrainConfig, TrainingError, build_model, saved_config, train
 
 EXIT_BAD_INPUT = 2
@@ -201,10 +202,16 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-voxels", type=int, default=0, metavar="N",
                         help="drop predicted 3-D components smaller than N voxels at the "
                              "model's resolution (default: 0, keep all)")
+    parser.add_argument("--cross-validation", metavar="JSON",
+                        help="a benchmarks/cv_recipe.py result: its chosen candidate's "
+                             "per-patient test Dice travels with the model")
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    path = export_model(args.checkpoint, args.out, args.threshold, args.min_voxels)
+    note = {}
+    if args.cross_validation:
+        note["cross_validation"] = cross_validation_note(args.cross_validation)
+    path = export_model(args.checkpoint, args.out, args.threshold, args.min_voxels, note)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
     return 0
 

@@ -11,6 +11,7 @@ wherever a checkpoint path is asked for.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,21 @@ def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5
                 exported_from=Path(checkpoint).name, note=note or {})
     save_checkpoint(out, weights, kept)
     return Path(out)
+
+
+def cross_validation_note(path: str | Path) -> dict[str, Any]:
+    """The chosen candidate of a ``benchmarks/cv_recipe.py`` result, to ship with a model:
+    {"test_dice": {patient: Dice}, "mean", "mean_95", "median", "median_95", "groups",
+    "chosen", "config"}."""
+    try:
+        result = json.loads(Path(path).read_text())
+        chosen = next(c for c in result["candidates"]
+                      if all(c[k] == v for k, v in result["chosen"].items()))
+    except (OSError, ValueError, KeyError, StopIteration) as err:
+        raise ValueError(f"--cross-validation {path}: not a cv_recipe result ({err})") from err
+    return {"test_dice": chosen["test_per_patient"], "groups": result["groups"],
+            "chosen": result["chosen"], "config": result["config"],
+            **{k: result["chosen_test"][k] for k in ("mean", "mean_95", "median", "median_95")}}
 
 
 def load_pretrained(device: str = "cpu"):  # -> UNet (import cycle)

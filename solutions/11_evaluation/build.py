@@ -234,7 +234,67 @@ core inside a bright rim, and the mask covers the whole of it: the network has l
 "bright region = tumour" from its two examples, and this tumour mostly is not bright. No
 metric computed on the training or validation patients could have revealed that; only an
 unseen patient with a different-looking tumour did.
+"""),
+        markdown(r"""
+## 6 · A model trained on 98 patients
 
+The package ships a U-Net that this engine trained on 98 patients of the same LGG set:
+`UNet.pretrained()` loads it, and `python -m minitorch_unet predict pretrained --data ...`
+segments new scans with it (its model card, `minitorch_unet/weights/MODEL_CARD.md`, gives
+the recipe, the command and the limits). It trained on the four sample patients too, so its
+Dice on them is a training score, and optimistic. The honest numbers come from
+cross-validation: the same recipe trained five times, each time on 58 patients, chosen on
+20 others and tested on 20 more, so that every patient was tested once by a model that
+never saw it. Those per-patient results travel with the weights:
+"""),
+        demo("""
+from minitorch_unet.evaluate import predicted_masks
+from minitorch_unet.pretrained import pretrained_meta
+from minitorch_unet.unet import UNet
+
+shipped, card = UNet.pretrained(), pretrained_meta()
+cv = card["note"]["cross_validation"]
+groups = sorted({p.split("_")[1] for p in cv["test_dice"]})
+fig, ax = plt.subplots(figsize=(8, 2.8))
+for group in groups:
+    values = [d for p, d in cv["test_dice"].items() if p.split("_")[1] == group]
+    ax.hist(values, bins=np.linspace(0, 1, 21), alpha=0.6, label=f"{group} ({len(values)})")
+ax.set(xlabel="cross-validated Dice of one patient", ylabel="patients",
+       title=f"{len(cv['test_dice'])} patients, mean {cv['mean']:.2f}, median {cv['median']:.2f}")
+ax.legend(title="institution", fontsize=8)
+plt.show()
+worst = sorted(cv["test_dice"].items(), key=lambda item: item[1])[:5]
+print("lowest:", ", ".join(f"{p} {d:.2f}" for p, d in worst))
+"""),
+        markdown(r"""
+The shipped model on the four sample patients, at its own size, beside the small model of
+section 2, each patient's slice with the most tumour:
+"""),
+        demo("""
+config = TrainConfig.from_dict(card["config"])
+big = load_slices(config)
+shipped_probabilities = predict_probabilities(shipped, big.images, 16)
+shipped_masks = predicted_masks(shipped_probabilities, big.patients, card["postprocess"])
+shipped_dice = dice_per_patient(shipped_masks, big.masks, big.patients)
+small, probabilities, role = predictions(RUN / "best.npz")
+small_dice = dice_per_patient(probabilities, small.masks, small.patients)
+print(f"{'patient':<24}{'small model (role)':>20}{'shipped (trained on it)':>26}")
+for patient in shipped_dice:
+    print(f"{patient:<24}{small_dice[patient]:>13.3f} ({role[patient]:<5}){shipped_dice[patient]:>20.3f}")
+size = big.masks.reshape(len(big), -1).sum(axis=1)
+fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
+for ax, patient in zip(axes, shipped_dice):
+    rows = [i for i, p in enumerate(big.patients) if p == patient]
+    i = rows[int(np.argmax(size[rows]))]
+    ax.imshow(overlay(big.images[i, 0], big.masks[i, 0] > 0.5, shipped_masks[i, 0] > 0.5))
+    ax.set_title(f"{patient[5:12]}: {shipped_dice[patient]:.2f}", fontsize=9)
+    ax.axis("off")
+plt.show()
+"""),
+        markdown(r"""
+SHIPPED_DISCUSSION
+"""),
+        markdown(r"""
 **Summary.** Dice $= 2tp/(2tp + fp + fn)$, IoU $=$ Dice$/(2 -$ Dice$)$, recall and
 precision split the errors into misses and false alarms; an empty truth with an empty
 prediction scores 1. Report the volume Dice of each unseen patient, not only a mean: this
