@@ -312,3 +312,21 @@ def test_the_shipped_model_reads_the_128px_pool_as_stored(shared_data_dir, tmp_p
     for row in result["patients"]:
         masks = list((tmp_path / "out" / row["patient"]).glob("*_mask.tif"))
         assert len(masks) == row["slices"] and read_tiff(masks[0]).shape == (128, 128)
+
+
+def test_training_prints_the_shipped_models_dice_beside_its_own(model_file, tiny_lgg, tmp_path,  # noqa: F811
+                                                                 monkeypatch, capsys):
+    monkeypatch.setattr(pretrained, "WEIGHTS", model_file)
+    assert main(["train", "--data", str(tiny_lgg), "--out", str(tmp_path / "run"), "--epochs",
+                 "1", "--image-size", "32", "--base-filters", "4", "--depth", "2",
+                 "--batch-size", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    own = next(line for line in lines if line.startswith("test Dice (mean per patient)"))
+    shipped = next(line for line in lines if line.startswith("the shipped model"))
+    assert lines.index(shipped) == lines.index(own) + 1
+    # it names how many patients the shipped model trained on, and which of the run's test
+    # patients were among them (here none: both runs hold out the same patient)
+    _, meta = load_checkpoint(model_file)
+    seen = set(meta["split"]["train"]) | set(meta["split"]["val"])
+    assert f"trained on {len(seen)} patients)" in shipped
+    assert 0 <= float(shipped.rsplit(" ", 1)[1]) <= 1
