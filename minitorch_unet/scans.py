@@ -27,9 +27,8 @@ from PIL import Image
 
 from .checkpoint import atomic_output
 from .data import DataError, FileSource
-from .data.lgg import CHANNELS, _read_tiff
+from .data.lgg import _SLICE_FILE, CHANNELS, _read_tiff
 
-_SLICE_FILE = re.compile(r"(?P<patient>.+)_(?P<index>\d+)(?P<mask>_mask)?\.tiff?", re.IGNORECASE)
 _NIFTI = re.compile(r".+\.nii(\.gz)?", re.IGNORECASE)
 
 
