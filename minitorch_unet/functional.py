@@ -5,7 +5,7 @@ a Function. The layers a learner writes in the course can replace the engine's o
 :func:`override`, so that the whole U-Net runs on the learner's code::
 
     with F.override(conv2d=my_conv2d):
-        probabilities = unet(images)
+        logits = unet(images)
 """
 from __future__ import annotations
 

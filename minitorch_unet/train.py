@@ -273,7 +273,7 @@ def predict_probabilities(model: UNet, images: np.ndarray, batch_size: int) -> n
     with no_grad():
         for start in range(0, len(images), batch_size):
             batch = Tensor(backend.asarray(images[start:start + batch_size], device))
-            out.append(backend.to_numpy(model(batch).data))
+            out.append(backend.to_numpy(model.probabilities(batch).data))
     model.train(was_training)
     return np.concatenate(out)
 
@@ -469,7 +469,7 @@ class _Run:
         x = Tensor(backend.asarray(images, config.device))
         y = Tensor(backend.asarray(center_crop_array(masks, self.out_size), config.device))
         self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model.logits(x), y)
+        loss = self.loss_fn(self.model(x), y)
         loss.backward()
         self.optimizer.step()
         return loss

@@ -259,7 +259,7 @@ def validation_dice(model: UNet, val_set) -> float:
     """Mean over the validation patients of their volume Dice (threshold 0.5)."""
     model.eval()
     with mt.no_grad():
-        probabilities = np.concatenate([model(Tensor(val_set.images[i:i + 16])).data
+        probabilities = np.concatenate([model.probabilities(Tensor(val_set.images[i:i + 16])).data
                                         for i in range(0, len(val_set), 16)])
     model.train()
     per_patient = metrics.dice_per_patient(probabilities, val_set.masks, val_set.patients)
@@ -273,7 +273,7 @@ def fit(model: UNet, loader: DataLoader, val_set, epochs: int, lr: float = 1e-3)
         optimizer.lr = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
         started, total = time.perf_counter(), 0.0
         for images, masks in loader:
-            loss = segmentation_loss(model.logits(Tensor(images)), Tensor(masks))
+            loss = segmentation_loss(model(Tensor(images)), Tensor(masks))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -316,7 +316,7 @@ plt.show()
 model.load_state_dict(best_state)
 model.eval()
 with mt.no_grad():
-    probabilities = model(Tensor(val_set.images)).data
+    probabilities = model.probabilities(Tensor(val_set.images)).data
 shown = np.argsort(val_set.masks.reshape(len(val_set), -1).sum(axis=1))[-4:]
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.9))
 for ax, i in zip(axes, shown):
