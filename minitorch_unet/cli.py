@@ -43,7 +43,7 @@ class Command:
 # ---- train -----------------------------------------------------------------------------------
 _MODEL_OPTIONS = ("image_size", "channels", "base_filters", "depth", "padding", "batch_norm",
                   "dropout")
-_METAVARS = {"image_size": "S", "batch_size": "B", "folds": "K", "fold": "k",
+_METAVARS = {"image_size": "S", "batch_size": "B", "folds": "K", "fold": "k", "device": "DEVICE",
              int: "N", float: "X"}
 
 
@@ -64,7 +64,7 @@ def _add_config_options(parser: argparse.ArgumentParser, names: Sequence[str]) -
             kwargs["choices"] = f.metadata["choices"]
         else:
             kwargs["type"] = types[f.name]
-            kwargs["metavar"] = _METAVARS.get(f.name, _METAVARS[types[f.name]])
+            kwargs["metavar"] = _METAVARS.get(f.name) or _METAVARS[types[f.name]]
         parser.add_argument(flag, **kwargs)
 
 

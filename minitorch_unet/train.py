@@ -96,7 +96,7 @@ class TrainConfig:
         "random flip, rotation, shift and zoom of training slices"))
     seed: int = field(default=0, metadata=_option(
         "seeds the patient split, initial weights, batch order and augmentation"))
-    device: str = field(default="cpu", metadata=_option("where to train", ("cpu", "cuda")))
+    device: str = field(default="cpu", metadata=_option("where to train: cpu, cuda or cuda:0"))
     val_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients for validation (at least one)"))
     test_fraction: float = field(default=0.1, metadata=_option(
@@ -129,6 +129,10 @@ class TrainConfig:
                  "must be 0 (no cross-validation) or at least 3")
         _require(self, "fold", 0 <= self.fold < max(self.folds, 1),
                  f"must be in 0 .. {max(self.folds - 1, 0)} with --folds {self.folds}")
+        try:
+            backend.parse_device(self.device)
+        except backend.DeviceError as err:
+            raise ValueError(f"device ({_flag('device')}): {err}") from None
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -247,7 +251,7 @@ def build_optimizer(config: TrainConfig, model: UNet) -> optim.Optimizer:
 
 def build_schedule(config: TrainConfig, optimizer: optim.Optimizer) -> optim.LRSchedule | None:
     if config.schedule == "cosine":
-        return optim.CosineAnnealingLR(optimizer, t_max=config.epochs)
+        return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
     if config.schedule == "step":
         return optim.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
     return None

@@ -217,6 +217,17 @@ def test_cuda_without_cupy_is_a_clear_device_error(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("device", ["cuda:0", "cuda:1", "tpu"])
+def test_train_device_takes_pytorchs_names(tmp_path, capsys, device):
+    if device == "cuda:0" and backend.cuda_available():
+        pytest.skip("a GPU is available here: cuda:0 would train")
+    code, _, err = run_main(capsys, "train", "--out", str(tmp_path / "run"), "--device", device)
+    expected = {"cuda:0": "device 'cuda' asked for", "cuda:1": "only 'cuda:0', the current GPU",
+                "tpu": "unknown device 'tpu'"}[device]
+    assert_clean_error(code, err, expected)
+    assert not (tmp_path / "run").exists()
+
+
 def test_every_command_has_help(capsys):
     for name in COMMANDS:
         with pytest.raises(SystemExit) as exit_info:
