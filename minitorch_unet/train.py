@@ -44,8 +44,8 @@ from . import backend, losses, optim
 from .autograd import Tensor, no_grad
 from .checkpoint import (CheckpointError, atomic_output, atomic_write_text, load_checkpoint,
                          save_checkpoint)
-from .data import (EMBEDDED_SAMPLE, Augment, DataError, DataLoader, SliceSet, load_dataset,
-                   load_lgg, normalize, patient_folds, patient_split)
+from .data import (Augment, DataError, DataLoader, SliceSet, load_dataset, normalize,
+                   patient_folds, patient_split)
 from .metrics import segmentation_metrics
 from .progress import progress
 from .unet import UNet
@@ -68,8 +68,8 @@ class TrainConfig:
         "(default: the embedded 4-patient LGG sample)"))
     image_size: int = field(default=128, metadata=_option("slices are resized to SIZE x SIZE"))
     channels: str = field(default="flair", metadata=_option(
-        "LGG input channels: FLAIR only, or all three (pre-contrast, FLAIR, post-contrast)",
-        ("flair", "all")))
+        "input channels: FLAIR only, or every modality of the data (LGG: pre-contrast, FLAIR, "
+        "post-contrast; BraTS: FLAIR, T1, T1ce, T2)", ("flair", "all")))
     normalization: str = field(default="minmax", metadata=_option(
         "per patient volume and channel: scale to [0, 1], or to zero mean and unit variance",
         ("minmax", "zscore")))
@@ -169,10 +169,17 @@ class TrainingError(RuntimeError):
 def load_slices(config: TrainConfig) -> SliceSet:
     """Every slice of the config's datasets, each patient's volume normalised as the config says.
 
-    Returns images (S, C, image_size, image_size), C = 1 (FLAIR) or 3 (channels='all').
+    Returns images (S, C, image_size, image_size), C = 1 (FLAIR), or with channels='all' 3
+    (LGG) or 4 (BraTS).
     """
     paths = config.data or [None]
-    parts = [_load_one(path, config) for path in paths]
+    parts = [load_dataset(path, image_size=config.image_size, channels=config.channels)
+             for path in paths]
+    counts = {str(path): part.images.shape[1] for path, part in zip(paths, parts)}
+    if len(set(counts.values())) > 1:
+        found = ", ".join(f"{path}: {count}" for path, count in counts.items())
+        raise DataError(f"--channels all: the datasets have different numbers of channels "
+                        f"({found}); combine datasets of one kind, or use --channels flair")
     seen: dict[str, str] = {}
     for path, part in zip(paths, parts):
         for patient in part.patient_ids():
@@ -208,28 +215,41 @@ def normalize_per_patient(slices: SliceSet, method: str = "minmax") -> SliceSet:
     return dataclasses.replace(slices, images=images)
 
 
-def _load_one(path: str | None, config: TrainConfig) -> SliceSet:
-    if config.channels == "flair":
-        return load_dataset(path, image_size=config.image_size)
-    return load_lgg(EMBEDDED_SAMPLE if path is None else path, channels="all",
-                    image_size=config.image_size)
-
-
 def split_patients(config: TrainConfig, slices: SliceSet) -> dict[str, list[str]]:
     """{"train": [...], "val": [...], "test": [...]} patient ids, seeded by the config."""
+    count = len(slices.patient_ids())
     if config.folds:
+        if count < config.folds:
+            raise DataError(f"--data holds {count} patients, too few for --folds "
+                            f"{config.folds}: each fold needs one; use --folds {count}"
+                            if count >= 3 else
+                            f"--data holds {count} patients, too few for --folds (at least 3); "
+                            "add patients")
         return patient_folds(slices.patient_ids(), config.folds, config.fold, seed=config.seed)
-    return patient_split(slices.patient_ids(), val=config.val_fraction,
-                         test=config.test_fraction, seed=config.seed)
+    try:
+        return patient_split(slices.patient_ids(), val=config.val_fraction,
+                             test=config.test_fraction, seed=config.seed)
+    except ValueError as err:
+        way_out = ("train without a test patient with --test-fraction 0"
+                   if config.test_fraction > 0 and count >= 2 else
+                   "add patients: one trains and one validates (the best epoch is chosen "
+                   "on it), so at least 2 are needed")
+        if count >= 3:
+            way_out = (f"lower --val-fraction / --test-fraction, or use --folds {min(count, 5)} "
+                       "(patient-level cross-validation)")
+        raise DataError(f"--data: {err}; {way_out}") from None
 
 
-def build_model(config: TrainConfig) -> UNet:
+def build_model(config: TrainConfig, in_channels: int | None = None) -> UNet:
     """The config's U-Net with its seeded initial weights, on the config's device.
 
+    in_channels: the data's channels (default: 1 for FLAIR, 3 for LGG's 'all').
     Raises ValueError naming --image-size when the U-Net cannot take that size.
     """
     backend.manual_seed(config.seed)
-    model = UNet(in_channels=1 if config.channels == "flair" else 3, out_channels=1,
+    if in_channels is None:
+        in_channels = 1 if config.channels == "flair" else 3
+    model = UNet(in_channels=in_channels, out_channels=1,
                  base_filters=config.base_filters, depth=config.depth, padding=config.padding,
                  batch_norm=config.batch_norm, dropout=config.dropout)
     try:
@@ -308,7 +328,8 @@ def read_checkpoint(path: str | Path) -> tuple[TrainConfig, UNet, dict[str, np.n
         raise CheckpointError(f"checkpoint {path}: not a training checkpoint of this project")
     try:
         config = TrainConfig.from_dict(meta["config"])
-        model = build_model(dataclasses.replace(config, device="cpu"))
+        model = build_model(dataclasses.replace(config, device="cpu"),
+                            in_channels=arrays["model/enc1.0.weight"].shape[1])
         model.load_state_dict({k.removeprefix("model/"): v for k, v in arrays.items()
                                if k.startswith("model/")})
     except (KeyError, TypeError, ValueError) as err:
@@ -559,9 +580,10 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         _check_same_run(saved, config, run_dir)
     else:
         _check_fresh(run_dir)
-    model = build_model(config)
+    build_model(config)  # an --image-size the U-Net cannot take fails before the data loads
     slices = load_slices(config)
     split = split_patients(config, slices)
+    model = build_model(config, in_channels=slices.images.shape[1])
     if resume and meta["split"] != split:
         raise DataError(f"--resume: the data now splits into other patients than the run's "
                         f"{meta['split']}; pass the same --data as when the run started")
