@@ -9,7 +9,7 @@ from types import SimpleNamespace as _Namespace
 
 import numpy as _np
 
-from . import backend, functional, losses, nn, optim
+from . import backend, functional, losses, nn, optim, threads
 from .autograd import Function, Tensor, is_grad_enabled, no_grad
 from .backend import DeviceError, cuda_available, manual_seed
 from .checkpoint import load, save
@@ -18,6 +18,8 @@ from .gradcheck import gradcheck
 from .unet import UNet
 
 __version__ = "0.1.0"
+
+threads.limit_at_import()  # NumPy's BLAS threads, chosen for this machine (see threads.py)
 
 # torch.cuda.is_available() and torch.float32 style names.
 cuda = _Namespace(is_available=cuda_available)
@@ -84,4 +86,4 @@ __all__ = ["Tensor", "Function", "tensor", "as_tensor", "from_numpy", "zeros", "
            "matmul", "cat", "relu", "sigmoid", "tanh", "exp", "log", "no_grad",
            "is_grad_enabled", "gradcheck", "manual_seed", "save", "load", "cuda",
            "cuda_available", "DeviceError", "float32", "float64", "UNet", "functional", "nn",
-           "optim", "losses", "backend"]
+           "optim", "losses", "backend", "threads"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, threads
 from .backend import DeviceError
 from .checkpoint import CheckpointError
 from .data import DataError
@@ -199,6 +199,10 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+# Commands that compute with NumPy: they take --threads.
+_COMPUTING = ("train", "evaluate", "predict", "summary")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minitorch-unet",
@@ -208,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         sub = commands.add_parser(name, help=command.help, description=command.help)
         command.configure(sub)
+        if name in _COMPUTING:
+            sub.add_argument("--threads", type=int, metavar="N",
+                             help="threads for NumPy's BLAS (default: the cores not busy with "
+                                  f"other processes, or ${threads.ENV_VAR})")
         sub.set_defaults(run=command.run)
     return parser
 
@@ -216,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default: sys.argv[1:]), run the command, return its exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "threads", None) is not None:
+            threads.limit_blas_threads(args.threads)
         return args.run(args)
     except (DataError, CheckpointError, DeviceError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

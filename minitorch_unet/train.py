@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import backend, losses, optim
+from . import backend, losses, optim, threads
 from .autograd import Tensor, no_grad
 from .checkpoint import (CheckpointError, atomic_output, atomic_write_text, load_checkpoint,
                          save_checkpoint)
@@ -596,7 +596,8 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
     else:
         log(f"training on {len(run.train_set)} slices of {len(split['train'])} patients, "
             f"validating on {len(split['val'])}, testing on {len(split['test'])} "
-            f"({model.num_parameters():,} parameters, device {device})")
+            f"({model.num_parameters():,} parameters, device {device}"
+            + (f", {threads.blas_threads()} BLAS threads)" if device == "cpu" else ")"))
     while run.epoch < config.epochs:
         started = time.perf_counter() - run.partial["seconds"]
         train_loss, train_seconds = run.train_epoch()
