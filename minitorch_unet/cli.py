@@ -24,7 +24,8 @@ from .backend import DeviceError
 from .checkpoint import CheckpointError
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
-from .train import TrainConfig, TrainingError, build_model, saved_config, train
+from .train import (TrainConfig, TrainingError, build_model, saved_config, train,
+                    write_curves)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -113,6 +114,8 @@ def _run_train(args: argparse.Namespace) -> int:
         for patient, row in result["per_patient"].items():
             print(f"test patient {patient}: Dice {row['dice']:.4f}")
         print(f"test Dice (mean per patient): {result['dice_per_patient_mean']:.4f}")
+        write_curves(Path(args.out) / "curves.png", history["epochs"],
+                     test_dice=result["dice_per_patient_mean"])
     return 0
 
 

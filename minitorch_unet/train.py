@@ -385,8 +385,9 @@ def _check_same_run(saved: TrainConfig, given: TrainConfig, run_dir: Path) -> No
                          "on resume; start a new run in another --out to change the rest")
 
 
-def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
-    """Training loss and validation Dice per epoch, as a PNG (atomic)."""
+def curves_figure(history: list[dict[str, Any]], test_dice: float | None = None) -> Figure:
+    """Training loss and validation Dice per epoch; the test Dice of the best epoch's
+    checkpoint, where it is known, as a diamond beside the best validation Dice."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(9, 3.5), layout="constrained")
     loss_axes, dice_axes = figure.subplots(1, 2)
@@ -396,9 +397,19 @@ def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
     best = max(history, key=lambda row: row["val_dice"])
     dice_axes.plot([best["epoch"]], [best["val_dice"]], marker="*", markersize=12,
                    color="tab:red", label=f"best {best['val_dice']:.3f} (epoch {best['epoch']})")
+    if test_dice is not None:
+        dice_axes.plot([best["epoch"]], [test_dice], marker="D", markersize=8, linestyle="",
+                       color="tab:purple", label=f"test {test_dice:.3f} (that checkpoint)")
     dice_axes.set(title="validation Dice (mean per patient)", xlabel="epoch", ylabel="Dice",
                   ylim=(0, 1))
     dice_axes.legend(loc="upper left")
+    return figure
+
+
+def write_curves(path: Path, history: list[dict[str, Any]],
+                 test_dice: float | None = None) -> None:
+    """``curves_figure`` as a PNG (atomic)."""
+    figure = curves_figure(history, test_dice)
     with atomic_output(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)
 

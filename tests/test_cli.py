@@ -55,6 +55,22 @@ def test_train_prints_the_test_patients_dice(trained_run, capsys, tiny_lgg):  # 
     assert code == 0 and test_patient in out and "mean per-patient Dice" in out
 
 
+def test_curves_show_the_test_dice_of_the_best_checkpoint(tiny_lgg, tmp_path, capsys,  # noqa: F811
+                                                          monkeypatch):
+    drawn = []
+    monkeypatch.setattr("minitorch_unet.cli.write_curves",
+                        lambda path, history, test_dice=None: drawn.append((path, test_dice)))
+    run = tmp_path / "run"
+    code, out, _ = run_main(capsys, "train", "--data", str(tiny_lgg), "--out", str(run),
+                            "--epochs", "1", *TINY)
+    printed = float(out.strip().splitlines()[-1].rsplit(" ", 1)[-1])
+    assert code == 0 and drawn == [(run / "curves.png", pytest.approx(printed, abs=5e-5))]
+    from minitorch_unet.train import curves_figure
+    history = json.loads((run / "history.json").read_text())["epochs"]
+    legend = [t.get_text() for t in curves_figure(history, printed).axes[1].get_legend().texts]
+    assert legend[-1] == f"test {printed:.3f} (that checkpoint)"
+
+
 def test_evaluate_json_has_the_mean_per_patient_dice(trained_run, capsys, tiny_lgg):  # noqa: F811
     code, out, _ = run_main(capsys, "evaluate", str(trained_run / "best.npz"), "--data",
                             str(tiny_lgg), "--split", "all", "--json")

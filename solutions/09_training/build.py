@@ -164,8 +164,10 @@ training, 1 for validation (choosing the epoch to keep) and 1 for testing (lesso
 With four patients the split matters a great deal. The split seed 1 used here validates on
 TCGA_DU_A5TU. With the package's default seed 0 the validation patient would be
 TCGA_CS_6666, and the same recipe, trained on two other patients, reaches a validation Dice
-of only 0.05 there: lesson 11 looks into that patient. Each slice is min-max normalised to
-[0, 1] on its own, as `minitorch_unet.train` does.
+of only 0.05 there: lesson 11 looks into that patient. Here each slice is min-max
+normalised to [0, 1] on its own. The command line (`minitorch_unet.train`) scales each
+patient's whole volume instead, one scale per patient and channel, so that a slice near the
+top of the head, mostly background, keeps its true brightness.
 """),
         code("""
 # NBVAL_CHECK_OUTPUT
