@@ -230,13 +230,14 @@ def split_patients(config: TrainConfig, slices: SliceSet) -> dict[str, list[str]
         return patient_split(slices.patient_ids(), val=config.val_fraction,
                              test=config.test_fraction, seed=config.seed)
     except ValueError as err:
-        way_out = ("train without a test patient with --test-fraction 0"
-                   if config.test_fraction > 0 and count >= 2 else
-                   "add patients: one trains and one validates (the best epoch is chosen "
-                   "on it), so at least 2 are needed")
         if count >= 3:
             way_out = (f"lower --val-fraction / --test-fraction, or use --folds {min(count, 5)} "
                        "(patient-level cross-validation)")
+        elif count == 2 and config.test_fraction > 0:
+            way_out = "train without a test patient with --test-fraction 0"
+        else:
+            way_out = ("add patients: one trains and one validates (the best epoch is chosen "
+                       "on it), so at least 2 are needed")
         raise DataError(f"--data: {err}; {way_out}") from None
 
 

@@ -205,3 +205,24 @@ def test_train_on_the_shared_case_and_its_renamed_copies(shared_data_dir: Path,
     assert patients == sorted([SHARED_CASE] + [case for case, _ in RELEASES.values()])
     assert np.isfinite(history["epochs"][0]["train_loss"])
     assert (tmp_path / "run" / "best.npz").is_file()
+
+
+def test_all_four_brats_channels_train_and_their_checkpoint_evaluates(tmp_path: Path) -> None:
+    from minitorch_unet.evaluate import evaluate
+    from minitorch_unet.train import read_checkpoint
+    rng = np.random.default_rng(10)
+    for k in range(3):
+        case = f"BraTS-GLI-0000{k}-000"
+        for piece in ("t2f", "t1n", "t1c", "t2w"):
+            write_volume(tmp_path / "data" / case / f"{case}-{piece}.nii.gz",
+                         rng.uniform(0, 5, (16, 16, 4)).astype(np.float32))
+        seg = np.zeros((16, 16, 4), np.uint8)
+        seg[4:9, 5:11, 1:3] = 2
+        write_volume(tmp_path / "data" / case / f"{case}-seg.nii.gz", seg)
+    config = TrainConfig(data=[str(tmp_path / "data")], channels="all", image_size=16,
+                         base_filters=4, depth=2, batch_size=4, epochs=1)
+    train(config, tmp_path / "run", log=lambda _: None)
+    _, model, _, _ = read_checkpoint(tmp_path / "run" / "best.npz")
+    assert model.config["in_channels"] == 4
+    result = evaluate(tmp_path / "run" / "best.npz", None, "test")
+    assert len(result["per_patient"]) == 1

@@ -5,6 +5,9 @@ import line, from the same initial weights; PyTorch's losses and predictions are
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from minitorch_unet import backend, nn, optim
 from minitorch_unet import functional as F
 from minitorch_unet.checkpoint import CheckpointError
 
+REPO = Path(__file__).resolve().parents[1]
 TORCH_IMPORTS = "import torch\nfrom torch import nn, optim\nimport torch.nn.functional as F\n"
 ENGINE_IMPORTS = ("import minitorch_unet as torch\nfrom minitorch_unet import nn, optim\n"
                   "from minitorch_unet import functional as F\n")
@@ -127,6 +131,14 @@ def test_pytorch_names_are_the_engines_own_objects() -> None:
     shared = mt.from_numpy(array)
     array[0, 0] = 42
     assert shared.data[0, 0] == 42 and mt.as_tensor(shared) is shared
+
+
+def test_submodules_are_reachable_without_importing_them() -> None:
+    script = ("import minitorch_unet as mt; mt.optim.Adam; mt.optim.lr_scheduler.StepLR; "
+              "mt.nn.functional.relu; mt.nn.BCEWithLogitsLoss; print('ok')")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_module_devices_and_dtypes(tmp_path: Path) -> None:
