@@ -79,7 +79,7 @@ def load_brats(path: str | Path, modality: str = "flair", image_size: int = 240)
     wanted = list(MODALITIES) if modality == "all" else [modality]
     images, masks, patients, slice_index = [], [], [], []
     with FileSource(path) as source:
-        cases = find_cases(source)
+        cases = _find_cases(source)
         if not cases:
             raise DataError(f"{source.path}: no BraTS cases found (expected NIfTI volumes named "
                             "as a BraTS release names them: <ID>_flair.nii.gz and "
@@ -113,7 +113,7 @@ def load_brats(path: str | Path, modality: str = "flair", image_size: int = 240)
                     patients=patients, slice_index=np.concatenate(slice_index))
 
 
-def find_cases(source: FileSource) -> dict[str, dict[str, str]]:
+def _find_cases(source: FileSource) -> dict[str, dict[str, str]]:
     """case id -> {kind: file name}; the first copy of each file wins.
 
     A case's id is the part of its file names before the modality, or, when that is empty,
