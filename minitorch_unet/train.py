@@ -609,7 +609,7 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         log(f"training on {len(run.train_set)} slices of {len(split['train'])} patients, "
             f"validating on {len(split['val'])}, testing on {len(split['test'])} "
             f"({model.num_parameters():,} parameters, device {device}"
-            + (f", {threads.blas_threads()} BLAS threads)" if device == "cpu" else ")"))
+            + (f", BLAS threads {threads.blas_threads()})" if device == "cpu" else ")"))
     while run.epoch < config.epochs:
         started = time.perf_counter() - run.partial["seconds"]
         train_loss, train_seconds = run.train_epoch()
