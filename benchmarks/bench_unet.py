@@ -153,7 +153,7 @@ def make_step(side: str, batch: int, channels: int, size: int, device: str):
 
         def step():
             opt.zero_grad()
-            loss = losses.bce_dice_loss(engine.logits(xe), te)
+            loss = losses.bce_dice_loss(engine(xe), te)
             loss.backward()
             opt.step()
         return step

@@ -104,7 +104,7 @@ def initial_agreement(engine: UNet, twin: TorchUNet, images: np.ndarray) -> floa
     """Largest |logit difference| of the two fresh models on a few slices (evaluation mode)."""
     engine.eval()
     with no_grad():
-        ours = engine.logits(Tensor(images)).numpy()
+        ours = engine(Tensor(images)).numpy()
     twin.eval()
     with torch.no_grad():
         theirs = twin(torch.from_numpy(images)).numpy()

@@ -64,13 +64,26 @@ def cuda_available() -> bool:
     return True
 
 
-def check_device(device: str) -> str:
-    """Validate a device name ("cpu" or "cuda"; "cuda:0" accepted as "cuda")."""
+def parse_device(device: str) -> str:
+    """'cpu' or 'cuda' for a device name ('cpu', 'cuda', 'cuda:0'), without looking for a GPU.
+
+    The engine runs on CuPy's current GPU, so 'cuda:0' is the only numbered device; select
+    another GPU with CUDA_VISIBLE_DEVICES.
+    """
     if not isinstance(device, str):
-        raise DeviceError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    name = device.split(":")[0]
-    if name not in DEVICES:
-        raise DeviceError(f"unknown device {device!r}: use 'cpu' or 'cuda'")
+        raise DeviceError(f"device must be 'cpu', 'cuda' or 'cuda:0', got {device!r}")
+    name, _, index = device.partition(":")
+    if name not in DEVICES or (index and name == "cpu"):
+        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:0'")
+    if index and index != "0":
+        raise DeviceError(f"device {device!r}: only 'cuda:0', the current GPU, is supported; "
+                          f"choose another GPU with CUDA_VISIBLE_DEVICES={index} and 'cuda:0'")
+    return name
+
+
+def check_device(device: str) -> str:
+    """Validate a device name and its availability -> 'cpu' or 'cuda' (see parse_device)."""
+    name = parse_device(device)
     if name == "cuda":
         _cupy()
     return name
@@ -112,6 +125,11 @@ def asarray(data: Any, device: str = "cpu", dtype: Any = None) -> Array:
     if device_of_any(data) not in (None, check_device(device)):
         data = to_device(data, device)
     return xp.asarray(data, dtype=dtype)
+
+
+def log_of_zero_allowed():
+    """A block in which NumPy's log(0) gives -inf without a warning (CuPy never warns)."""
+    return numpy.errstate(divide="ignore")
 
 
 def device_of_any(data: Any) -> str | None:

@@ -157,3 +157,49 @@ def load_checkpoint(path: str | os.PathLike[str]
         raise CheckpointError(f"checkpoint {path}: metadata is a {type(meta).__name__}, "
                               "not a JSON object")
     return arrays, meta
+
+
+# ---- save / load, as torch.save and torch.load -----------------------------------------------
+_SAVED_KIND = "minitorch_unet.saved"
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Save a Tensor, or a dict of Tensors or arrays (a ``state_dict()``), to `path`.
+
+    The file is a plain ``.npz`` (``numpy.load`` reads it), whatever its name ends with
+    (``model.pt`` is fine), written atomically. Other objects raise TypeError.
+    """
+    from . import backend
+    from .autograd import Tensor
+
+    def host(value: Any, where: str) -> np.ndarray:
+        if isinstance(value, Tensor):
+            return backend.to_numpy(value.data)
+        if backend.device_of_any(value) is not None:
+            return backend.to_numpy(value)
+        raise TypeError(f"save: {where} is a {type(value).__name__}; save takes a Tensor or "
+                        "a dict of Tensors or arrays (a model's state_dict())")
+
+    if isinstance(obj, dict):
+        arrays = {str(key): host(value, f"entry {key!r}") for key, value in obj.items()}
+        meta = {"kind": _SAVED_KIND, "holds": "dict", "keys": list(arrays)}
+    else:
+        arrays = {"tensor": host(obj, "the object")}
+        meta = {"kind": _SAVED_KIND, "holds": "tensor"}
+    save_checkpoint(path, arrays, meta)
+
+
+def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
+    """What :func:`save` wrote: a Tensor, or a dict of Tensors (on `map_location`, default cpu).
+
+    Raises CheckpointError naming the file when it was not written by ``save``.
+    """
+    from .autograd import Tensor
+    arrays, meta = load_checkpoint(path)
+    if meta.get("kind") != _SAVED_KIND:
+        raise CheckpointError(f"{path}: not a file written by minitorch_unet.save (a training "
+                              "checkpoint is read with minitorch_unet.train.read_checkpoint)")
+    device = map_location or "cpu"
+    if meta["holds"] == "tensor":
+        return Tensor(arrays["tensor"], device=device)
+    return {key: Tensor(arrays[key], device=device) for key in meta["keys"]}

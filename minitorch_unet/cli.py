@@ -19,14 +19,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, threads
 from .backend import DeviceError
 from .checkpoint import CheckpointError
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
-from .pretrained import (PRETRAINED, WEIGHTS, cross_validation_note, export_model,
-                         pretrained_meta)
-from .train import TrainConfig, TrainingError, build_model, saved_config, train
+from . import pretrained
+from .pretrained import PRETRAINED, cross_validation_note, export_model, pretrained_meta
+from .train import (TrainConfig, TrainingError, build_model, saved_config, train,
+                    write_curves)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -45,7 +46,7 @@ class Command:
 # ---- train -----------------------------------------------------------------------------------
 _MODEL_OPTIONS = ("image_size", "channels", "base_filters", "depth", "padding", "batch_norm",
                   "dropout")
-_METAVARS = {"image_size": "S", "batch_size": "B", "folds": "K", "fold": "k",
+_METAVARS = {"image_size": "S", "batch_size": "B", "folds": "K", "fold": "k", "device": "DEVICE",
              int: "N", float: "X"}
 
 
@@ -66,7 +67,7 @@ def _add_config_options(parser: argparse.ArgumentParser, names: Sequence[str]) -
             kwargs["choices"] = f.metadata["choices"]
         else:
             kwargs["type"] = types[f.name]
-            kwargs["metavar"] = _METAVARS.get(f.name, _METAVARS[types[f.name]])
+            kwargs["metavar"] = _METAVARS.get(f.name) or _METAVARS[types[f.name]]
         parser.add_argument(flag, **kwargs)
 
 
@@ -119,13 +120,15 @@ def _run_train(args: argparse.Namespace) -> int:
         for patient, row in result["per_patient"].items():
             print(f"test patient {patient}: Dice {row['dice']:.4f}")
         print(f"test Dice (mean per patient): {result['dice_per_patient_mean']:.4f}")
+        write_curves(Path(args.out) / "curves.png", history["epochs"],
+                     test_dice=result["dice_per_patient_mean"])
         _compare_with_shipped(config, result)
     return 0
 
 
 def _compare_with_shipped(config: TrainConfig, result: dict) -> None:
     """Print the shipped model's Dice on the run's test patients beside the run's own."""
-    if not WEIGHTS.is_file():
+    if not pretrained.WEIGHTS.is_file():
         return
     shipped = pretrained_meta()
     if shipped["config"]["channels"] != config.channels:
@@ -144,8 +147,8 @@ def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a best.npz or last.npz, or '{PRETRAINED}' for the shipped model")
     parser.add_argument("--data", action="append", metavar="PATH",
                         help="dataset (repeat to combine); default: the data the run used")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                        help="where to run the model (default: cpu)")
+    parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="where to run the model: cpu, cuda or cuda:0 (default: cpu)")
 
 
 def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
@@ -266,6 +269,10 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+# Commands that compute with NumPy: they take --threads.
+_COMPUTING = ("train", "evaluate", "predict", "summary")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minitorch-unet",
@@ -275,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         sub = commands.add_parser(name, help=command.help, description=command.help)
         command.configure(sub)
+        if name in _COMPUTING:
+            sub.add_argument("--threads", type=int, metavar="N",
+                             help="threads for NumPy's BLAS (default: the cores not busy with "
+                                  f"other processes, or ${threads.ENV_VAR})")
         sub.set_defaults(run=command.run)
     return parser
 
@@ -283,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default: sys.argv[1:]), run the command, return its exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "threads", None) is not None:
+            threads.limit_blas_threads(args.threads)
         return args.run(args)
     except (DataError, CheckpointError, DeviceError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -5,7 +5,7 @@ a Function. The layers a learner writes in the course can replace the engine's o
 :func:`override`, so that the whole U-Net runs on the learner's code::
 
     with F.override(conv2d=my_conv2d):
-        probabilities = unet(images)
+        logits = unet(images)
 """
 from __future__ import annotations
 
@@ -289,3 +289,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor) -> Tensor:
         raise ValueError(f"binary_cross_entropy_with_logits: input {input.shape} and target "
                          f"{target.shape} must have the same shape")
     return BCEWithLogits.apply(input, target)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor) -> Tensor:
+    """Mean of -[t log p + (1 - t) log(1 - p)] from probabilities p = input in [0, 1]; each log
+    is clamped at -100, as PyTorch does. From logits, binary_cross_entropy_with_logits is exact."""
+    from .losses import BinaryCrossEntropy
+    op = "binary_cross_entropy"
+    _check_float(op, input=input, target=target)
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: input {input.shape} and target {target.shape} must have the "
+                         "same shape")
+    xp = backend.xp_of(input.data)
+    if input.numel() and not bool(((input.data >= 0) & (input.data <= 1)).all()):
+        low, high = float(xp.min(input.data)), float(xp.max(input.data))
+        raise ValueError(f"{op}: input must be probabilities in [0, 1], got values in "
+                         f"[{low:.4g}, {high:.4g}]; for logits use binary_cross_entropy_with_logits")
+    return BinaryCrossEntropy.apply(input, target)

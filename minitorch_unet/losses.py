@@ -1,7 +1,8 @@
 """Segmentation losses: binary cross-entropy, soft Dice, and their sum.
 
-All take the network's *logits* (before the sigmoid) and a {0, 1} target of the same shape,
-(N, 1, H, W): computing the cross-entropy from logits never takes log(0).
+All take the network's *logits* (before the sigmoid; what ``UNet`` returns) and a {0, 1}
+target of the same shape, (N, 1, H, W): computing the cross-entropy from logits never takes
+log(0). ``BinaryCrossEntropy`` is the form on probabilities, for ``F.binary_cross_entropy``.
 """
 from __future__ import annotations
 
@@ -28,6 +29,28 @@ class BCEWithLogits(Function):
         gx = (s - t) * scale if ctx.needs_input_grad[0] else None
         gt = -x * scale if ctx.needs_input_grad[1] else None
         return gx, gt
+
+
+class BinaryCrossEntropy(Function):
+    """mean(-[t log p + (1 - t) log(1 - p)]) from probabilities p, as PyTorch computes it: each
+    log clamped at -100 in the loss, the gradient's denominator p (1 - p) at 1e-12."""
+
+    @staticmethod
+    def forward(ctx: Context, p, t):
+        xp = backend.xp_of(p)
+        with backend.log_of_zero_allowed():
+            log_p, log_q = xp.log(p), xp.log1p(-p)
+        ctx.p, ctx.t, ctx.log_p, ctx.log_q = p, t, log_p, log_q
+        return (-(t * xp.maximum(log_p, -100) + (1 - t) * xp.maximum(log_q, -100))).mean()
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        p, t = ctx.p, ctx.t
+        scale = g / p.size
+        xp = backend.xp_of(p)
+        gp = (p - t) / xp.maximum(p * (1 - p), 1e-12) * scale if ctx.needs_input_grad[0] else None
+        gt = (ctx.log_q - ctx.log_p) * scale if ctx.needs_input_grad[1] else None
+        return gp, gt
 
 
 def bce_loss(logits: Tensor, target: Tensor) -> Tensor:

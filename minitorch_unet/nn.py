@@ -11,7 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import backend, functional as F
+from . import backend, functional, losses  # functional: nn.functional, as in PyTorch
+from . import functional as F
 from .autograd import Tensor
 
 
@@ -90,9 +91,10 @@ class Module:
             p.grad = None
 
     def to(self, target: str) -> "Module":
-        """Move (device 'cpu'/'cuda') or cast (dtype name, e.g. 'float64') in place."""
-        if target in backend.DEVICES or str(target).startswith("cuda"):
-            convert = lambda a: backend.to_device(a, target)  # noqa: E731
+        """Move (device 'cpu', 'cuda', 'cuda:0') or cast (dtype name, e.g. 'float64') in place."""
+        if str(target).split(":")[0] in backend.DEVICES:
+            device = backend.check_device(target)
+            convert = lambda a: backend.to_device(a, device)  # noqa: E731
         else:
             convert = lambda a: a.astype(target) if a.dtype.kind == "f" else a  # noqa: E731
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
@@ -100,6 +102,12 @@ class Module:
             if t.grad is not None:
                 t.grad.data = convert(t.grad.data)
         return self
+
+    def cuda(self) -> "Module":
+        return self.to("cuda")
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
 
     def double(self) -> "Module":
         return self.to("float64")
@@ -278,3 +286,32 @@ class Sequential(Module):
         for _, module in self.named_children():
             x = module(x)
         return x
+
+
+# ---- losses: modules over the functions of functional and losses -----------------------------
+class BCEWithLogitsLoss(Module):
+    """Binary cross-entropy from logits (N, ...) and targets of the same shape, mean over all."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target)
+
+
+class BCELoss(Module):
+    """Binary cross-entropy from probabilities in [0, 1] (after a sigmoid), mean over all."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target)
+
+
+class DiceLoss(Module):
+    """Soft Dice loss from logits, over the whole batch (see ``losses.soft_dice_loss``)."""
+
+    def __init__(self, smooth: float = 1.0) -> None:
+        super().__init__()
+        self.smooth = smooth
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return losses.soft_dice_loss(input, target, self.smooth)
+
+    def extra_repr(self) -> str:
+        return f"smooth={self.smooth}"

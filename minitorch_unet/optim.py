@@ -7,6 +7,7 @@ exactly where it stopped.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any, Iterable
 
 from . import backend
@@ -142,6 +143,9 @@ class LRSchedule:
         self.epoch += 1
         self.optimizer.lr = self.lr_at(self.epoch)
 
+    def get_last_lr(self) -> list[float]:
+        return [self.optimizer.lr]
+
     def state_dict(self) -> dict[str, Any]:
         return {"base_lr": self.base_lr, "epoch": self.epoch}
 
@@ -162,12 +166,20 @@ class StepLR(LRSchedule):
 
 
 class CosineAnnealingLR(LRSchedule):
-    """lr falls from base_lr to eta_min along half a cosine over t_max epochs."""
+    """lr falls from base_lr to eta_min along half a cosine over T_max epochs."""
 
-    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803
         super().__init__(optimizer)
-        self.t_max, self.eta_min = t_max, eta_min
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive number of epochs, "
+                             f"got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch: int) -> float:
-        t = min(epoch, self.t_max)
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.t_max)) / 2
+        t = min(epoch, self.T_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+# PyTorch's module path for the schedules: optim.lr_scheduler.CosineAnnealingLR.
+lr_scheduler = SimpleNamespace(LRScheduler=LRSchedule, StepLR=StepLR,
+                               CosineAnnealingLR=CosineAnnealingLR)

@@ -40,12 +40,12 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import backend, losses, optim
+from . import backend, losses, optim, threads
 from .autograd import Tensor, no_grad
 from .checkpoint import (CheckpointError, atomic_output, atomic_write_text, load_checkpoint,
                          save_checkpoint)
-from .data import (EMBEDDED_SAMPLE, Augment, DataError, DataLoader, SliceSet, load_dataset,
-                   load_lgg, normalize, patient_folds, patient_split)
+from .data import (Augment, DataError, DataLoader, SliceSet, load_dataset, normalize,
+                   patient_folds, patient_split)
 from .metrics import segmentation_metrics
 from .progress import progress
 from .unet import UNet
@@ -68,8 +68,8 @@ class TrainConfig:
         "(default: the embedded 4-patient LGG sample)"))
     image_size: int = field(default=128, metadata=_option("slices are resized to SIZE x SIZE"))
     channels: str = field(default="flair", metadata=_option(
-        "LGG input channels: FLAIR only, or all three (pre-contrast, FLAIR, post-contrast)",
-        ("flair", "all")))
+        "input channels: FLAIR only, or every modality of the data (LGG: pre-contrast, FLAIR, "
+        "post-contrast; BraTS: FLAIR, T1, T1ce, T2)", ("flair", "all")))
     normalization: str = field(default="minmax", metadata=_option(
         "per patient volume and channel: scale to [0, 1], or to zero mean and unit variance",
         ("minmax", "zscore")))
@@ -96,7 +96,7 @@ class TrainConfig:
         "random flip, rotation, shift and zoom of training slices"))
     seed: int = field(default=0, metadata=_option(
         "seeds the patient split, initial weights, batch order and augmentation"))
-    device: str = field(default="cpu", metadata=_option("where to train", ("cpu", "cuda")))
+    device: str = field(default="cpu", metadata=_option("where to train: cpu, cuda or cuda:0"))
     val_fraction: float = field(default=0.1, metadata=_option(
         "fraction of patients for validation (at least one); 0 trains on every patient "
         "(with --test-fraction 0) and keeps the last epoch as best"))
@@ -131,6 +131,10 @@ class TrainConfig:
                  "must be 0 (no cross-validation) or at least 3")
         _require(self, "fold", 0 <= self.fold < max(self.folds, 1),
                  f"must be in 0 .. {max(self.folds - 1, 0)} with --folds {self.folds}")
+        try:
+            backend.parse_device(self.device)
+        except backend.DeviceError as err:
+            raise ValueError(f"device ({_flag('device')}): {err}") from None
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -167,10 +171,17 @@ class TrainingError(RuntimeError):
 def load_slices(config: TrainConfig) -> SliceSet:
     """Every slice of the config's datasets, each patient's volume normalised as the config says.
 
-    Returns images (S, C, image_size, image_size), C = 1 (FLAIR) or 3 (channels='all').
+    Returns images (S, C, image_size, image_size), C = 1 (FLAIR), or with channels='all' 3
+    (LGG) or 4 (BraTS).
     """
     paths = config.data or [None]
-    parts = [_load_one(path, config) for path in paths]
+    parts = [load_dataset(path, image_size=config.image_size, channels=config.channels)
+             for path in paths]
+    counts = {str(path): part.images.shape[1] for path, part in zip(paths, parts)}
+    if len(set(counts.values())) > 1:
+        found = ", ".join(f"{path}: {count}" for path, count in counts.items())
+        raise DataError(f"--channels all: the datasets have different numbers of channels "
+                        f"({found}); combine datasets of one kind, or use --channels flair")
     seen: dict[str, str] = {}
     for path, part in zip(paths, parts):
         for patient in part.patient_ids():
@@ -206,28 +217,42 @@ def normalize_per_patient(slices: SliceSet, method: str = "minmax") -> SliceSet:
     return dataclasses.replace(slices, images=images)
 
 
-def _load_one(path: str | None, config: TrainConfig) -> SliceSet:
-    if config.channels == "flair":
-        return load_dataset(path, image_size=config.image_size)
-    return load_lgg(EMBEDDED_SAMPLE if path is None else path, channels="all",
-                    image_size=config.image_size)
-
-
 def split_patients(config: TrainConfig, slices: SliceSet) -> dict[str, list[str]]:
     """{"train": [...], "val": [...], "test": [...]} patient ids, seeded by the config."""
+    count = len(slices.patient_ids())
     if config.folds:
+        if count < config.folds:
+            raise DataError(f"--data holds {count} patients, too few for --folds "
+                            f"{config.folds}: each fold needs one; use --folds {count}"
+                            if count >= 3 else
+                            f"--data holds {count} patients, too few for --folds (at least 3); "
+                            "add patients")
         return patient_folds(slices.patient_ids(), config.folds, config.fold, seed=config.seed)
-    return patient_split(slices.patient_ids(), val=config.val_fraction,
-                         test=config.test_fraction, seed=config.seed)
+    try:
+        return patient_split(slices.patient_ids(), val=config.val_fraction,
+                             test=config.test_fraction, seed=config.seed)
+    except ValueError as err:
+        if count >= 3:
+            way_out = (f"lower --val-fraction / --test-fraction, or use --folds {min(count, 5)} "
+                       "(patient-level cross-validation)")
+        elif count == 2 and config.test_fraction > 0:
+            way_out = "train without a test patient with --test-fraction 0"
+        else:
+            way_out = ("add patients: one trains and one validates (the best epoch is chosen "
+                       "on it), so at least 2 are needed")
+        raise DataError(f"--data: {err}; {way_out}") from None
 
 
-def build_model(config: TrainConfig) -> UNet:
+def build_model(config: TrainConfig, in_channels: int | None = None) -> UNet:
     """The config's U-Net with its seeded initial weights, on the config's device.
 
+    in_channels: the data's channels (default: 1 for FLAIR, 3 for LGG's 'all').
     Raises ValueError naming --image-size when the U-Net cannot take that size.
     """
     backend.manual_seed(config.seed)
-    model = UNet(in_channels=1 if config.channels == "flair" else 3, out_channels=1,
+    if in_channels is None:
+        in_channels = 1 if config.channels == "flair" else 3
+    model = UNet(in_channels=in_channels, out_channels=1,
                  base_filters=config.base_filters, depth=config.depth, padding=config.padding,
                  batch_norm=config.batch_norm, dropout=config.dropout)
     try:
@@ -249,7 +274,7 @@ def build_optimizer(config: TrainConfig, model: UNet) -> optim.Optimizer:
 
 def build_schedule(config: TrainConfig, optimizer: optim.Optimizer) -> optim.LRSchedule | None:
     if config.schedule == "cosine":
-        return optim.CosineAnnealingLR(optimizer, t_max=config.epochs)
+        return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
     if config.schedule == "step":
         return optim.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
     return None
@@ -275,7 +300,7 @@ def predict_probabilities(model: UNet, images: np.ndarray, batch_size: int) -> n
     with no_grad():
         for start in range(0, len(images), batch_size):
             batch = Tensor(backend.asarray(images[start:start + batch_size], device))
-            out.append(backend.to_numpy(model(batch).data))
+            out.append(backend.to_numpy(model.probabilities(batch).data))
     model.train(was_training)
     return np.concatenate(out)
 
@@ -306,7 +331,8 @@ def read_checkpoint(path: str | Path) -> tuple[TrainConfig, UNet, dict[str, np.n
         raise CheckpointError(f"checkpoint {path}: not a training checkpoint of this project")
     try:
         config = TrainConfig.from_dict(meta["config"])
-        model = build_model(dataclasses.replace(config, device="cpu"))
+        model = build_model(dataclasses.replace(config, device="cpu"),
+                            in_channels=arrays["model/enc1.0.weight"].shape[1])
         model.load_state_dict({k.removeprefix("model/"): v for k, v in arrays.items()
                                if k.startswith("model/")})
     except (KeyError, TypeError, ValueError) as err:
@@ -362,9 +388,9 @@ def _check_same_run(saved: TrainConfig, given: TrainConfig, run_dir: Path) -> No
                          "on resume; start a new run in another --out to change the rest")
 
 
-def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
-    """Training loss, and validation and test Dice per epoch where there are any, as a PNG
-    (atomic)."""
+def curves_figure(history: list[dict[str, Any]], test_dice: float | None = None) -> Figure:
+    """Training loss, and validation and test Dice per epoch where there are any; the test
+    Dice of the best epoch's checkpoint, where it is known, as a diamond."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(9, 3.5), layout="constrained")
     loss_axes, dice_axes = figure.subplots(1, 2)
@@ -382,9 +408,20 @@ def write_curves(path: Path, history: list[dict[str, Any]]) -> None:
         dice_axes.plot([best["epoch"]], [best["val_dice"]], marker="*", markersize=12,
                        color="tab:red", linestyle="none",
                        label=f"best {best['val_dice']:.3f} (epoch {best['epoch']})")
+        if test_dice is not None:
+            dice_axes.plot([best["epoch"]], [test_dice], marker="D", markersize=8,
+                           linestyle="none", color="tab:purple",
+                           label=f"test {test_dice:.3f} (that checkpoint)")
     dice_axes.set(title="Dice (mean per patient)", xlabel="epoch", ylabel="Dice", ylim=(0, 1))
     if validated or any(row.get("test_dice") is not None for row in history):
         dice_axes.legend(loc="upper left")
+    return figure
+
+
+def write_curves(path: Path, history: list[dict[str, Any]],
+                 test_dice: float | None = None) -> None:
+    """``curves_figure`` as a PNG (atomic)."""
+    figure = curves_figure(history, test_dice)
     with atomic_output(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)
 
@@ -481,7 +518,7 @@ class _Run:
         x = Tensor(backend.asarray(images, config.device))
         y = Tensor(backend.asarray(center_crop_array(masks, self.out_size), config.device))
         self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model.logits(x), y)
+        loss = self.loss_fn(self.model(x), y)
         loss.backward()
         self.optimizer.step()
         return loss
@@ -577,9 +614,10 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         _check_same_run(saved, config, run_dir)
     else:
         _check_fresh(run_dir)
-    model = build_model(config)
+    build_model(config)  # an --image-size the U-Net cannot take fails before the data loads
     slices = load_slices(config)
     split = split_patients(config, slices)
+    model = build_model(config, in_channels=slices.images.shape[1])
     if resume and meta["split"] != split:
         raise DataError(f"--resume: the data now splits into other patients than the run's "
                         f"{meta['split']}; pass the same --data as when the run started")
@@ -593,7 +631,8 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         log(f"training on {len(run.train_set)} slices of {len(split['train'])} patients, "
             f"validating on {len(split['val']) or 'none (the last epoch is kept)'}, "
             f"testing on {len(split['test'])} "
-            f"({model.num_parameters():,} parameters, device {device})")
+            f"({model.num_parameters():,} parameters, device {device}"
+            + (f", BLAS threads {threads.blas_threads()})" if device == "cpu" else ")"))
     while run.epoch < config.epochs:
         started = time.perf_counter() - run.partial["seconds"]
         train_loss, train_seconds = run.train_epoch()

@@ -4,7 +4,9 @@ Each level applies two 3x3 convolutions (optionally with batch norm), then 2x2 m
 the way down; on the way up a 2x2 transposed convolution doubles the size, the matching
 encoder output is concatenated (center-cropped first with unpadded 'valid' convolutions, as
 in the original paper), and two 3x3 convolutions follow. A 1x1 convolution gives one logit
-per pixel; ``forward`` returns its sigmoid, the probability of tumour.
+per pixel: ``model(x)`` returns these logits, as a PyTorch module does, and the losses of
+:mod:`minitorch_unet.losses` take them; ``model.probabilities(x)`` applies the sigmoid, the
+probability of tumour.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class DoubleConv(nn.Sequential):
 
 
 class UNet(nn.Module):
-    """x: (N, in_channels, H, W) -> probabilities (N, out_channels, H', W').
+    """x: (N, in_channels, H, W) -> logits (N, out_channels, H', W'), before the sigmoid.
 
     H' = H with padding='same'; smaller with 'valid' (see ``output_size``). H must be
     divisible by 2**depth with 'same'.
@@ -62,8 +64,8 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], out_channels, 1)
         self.to(device)
 
-    def logits(self, x: Tensor) -> Tensor:
-        """The head's output before the sigmoid: (N, out_channels, H', W')."""
+    def forward(self, x: Tensor) -> Tensor:
+        """The head's output, one logit per pixel: (N, out_channels, H', W')."""
         self._check_input(x)
         skips = []
         for i in range(self.depth):
@@ -88,8 +90,9 @@ class UNet(nn.Module):
         from .pretrained import load_pretrained
         return load_pretrained(device)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(self.logits(x))
+    def probabilities(self, x: Tensor) -> Tensor:
+        """sigmoid(model(x)): the probability of tumour per pixel, (N, out_channels, H', W')."""
+        return F.sigmoid(self(x))
 
     def _check_input(self, x: Tensor) -> None:
         c = self.config["in_channels"]

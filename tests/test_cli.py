@@ -55,6 +55,22 @@ def test_train_prints_the_test_patients_dice(trained_run, capsys, tiny_lgg):  # 
     assert code == 0 and test_patient in out and "mean per-patient Dice" in out
 
 
+def test_curves_show_the_test_dice_of_the_best_checkpoint(tiny_lgg, tmp_path, capsys,  # noqa: F811
+                                                          monkeypatch):
+    drawn = []
+    monkeypatch.setattr("minitorch_unet.cli.write_curves",
+                        lambda path, history, test_dice=None: drawn.append((path, test_dice)))
+    run = tmp_path / "run"
+    code, out, _ = run_main(capsys, "train", "--data", str(tiny_lgg), "--out", str(run),
+                            "--epochs", "1", *TINY)
+    printed = float(out.strip().splitlines()[-1].rsplit(" ", 1)[-1])
+    assert code == 0 and drawn == [(run / "curves.png", pytest.approx(printed, abs=5e-5))]
+    from minitorch_unet.train import curves_figure
+    history = json.loads((run / "history.json").read_text())["epochs"]
+    legend = [t.get_text() for t in curves_figure(history, printed).axes[1].get_legend().texts]
+    assert legend[-1] == f"test {printed:.3f} (that checkpoint)"
+
+
 def test_evaluate_json_has_the_mean_per_patient_dice(trained_run, capsys, tiny_lgg):  # noqa: F811
     code, out, _ = run_main(capsys, "evaluate", str(trained_run / "best.npz"), "--data",
                             str(tiny_lgg), "--split", "all", "--json")
@@ -215,6 +231,17 @@ def test_cuda_without_cupy_is_a_clear_device_error(tmp_path, capsys):
         pass
     code, _, err = run_main(capsys, "train", "--out", str(tmp_path / "run"), "--device", "cuda")
     assert_clean_error(code, err, "cuda", "CuPy")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("device", ["cuda:0", "cuda:1", "tpu"])
+def test_train_device_takes_pytorchs_names(tmp_path, capsys, device):
+    if device == "cuda:0" and backend.cuda_available():
+        pytest.skip("a GPU is available here: cuda:0 would train")
+    code, _, err = run_main(capsys, "train", "--out", str(tmp_path / "run"), "--device", device)
+    expected = {"cuda:0": "device 'cuda' asked for", "cuda:1": "only 'cuda:0', the current GPU",
+                "tpu": "unknown device 'tpu'"}[device]
+    assert_clean_error(code, err, expected)
     assert not (tmp_path / "run").exists()
 
 

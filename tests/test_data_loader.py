@@ -54,14 +54,12 @@ def test_split_is_deterministic_and_depends_on_the_seed() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.sets(st.text(min_size=1, max_size=6), min_size=1, max_size=40), st.integers(0, 2**32 - 1))
+@given(st.sets(st.text(min_size=1, max_size=6), min_size=3, max_size=40), st.integers(0, 2**32 - 1))
 def test_split_is_a_partition(ids: set[str], seed: int) -> None:
     parts = patient_split(ids, seed=seed)
     together = parts["train"] + parts["val"] + parts["test"]
     assert sorted(together) == sorted(ids)  # covers everything, each patient once
-    assert parts["train"]
-    if len(ids) >= 3:
-        assert parts["val"] and parts["test"]
+    assert parts["train"] and parts["val"] and parts["test"]
 
 
 def test_split_rejects_impossible_requests() -> None:

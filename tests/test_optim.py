@@ -84,9 +84,9 @@ def test_optimiser_state_resumes_exactly(name: str, settings: dict[str, Any]) ->
 @pytest.mark.parametrize("ours, theirs, epochs", [
     (lambda o: optim.StepLR(o, step_size=3, gamma=0.5),
      lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5), 10),
-    (lambda o: optim.CosineAnnealingLR(o, t_max=10),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=10),
      lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10), 10),
-    (lambda o: optim.CosineAnnealingLR(o, t_max=7, eta_min=1e-4),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=7, eta_min=1e-4),
      lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7, eta_min=1e-4), 7),
 ], ids=["step", "cosine", "cosine_eta_min"])
 def test_schedule_follows_torch(ours, theirs, epochs: int) -> None:

@@ -124,7 +124,8 @@ def test_cross_validation_folds_test_each_patient_once(tiny_lgg, tmp_path):
     assert sorted(p for split in splits for p in split["test"]) == slices.patient_ids()
     history = train(dataclasses.replace(config, fold=2), tmp_path / "run", log=quiet)
     assert history["split"] == splits[2]
-    with pytest.raises(ValueError, match="4 patients are too few for 5 folds"):
+    with pytest.raises(ValueError, match="holds 4 patients, too few for --folds 5: each fold "
+                                         "needs one; use --folds 4"):
         train(tiny_config(tiny_lgg, folds=5), tmp_path / "five", log=quiet)
     assert not (tmp_path / "five").exists()
 

@@ -62,7 +62,7 @@ def test_float64_training_follows_torch(embedded_sample, changes: dict[str, Any]
         for images, masks in loader:
             x, y = images.astype(np.float64), center_crop_array(masks, out_size).astype(np.float64)
             optimizer.zero_grad()
-            loss = loss_fn(model.logits(Tensor(x)), Tensor(y))
+            loss = loss_fn(model(Tensor(x)), Tensor(y))
             loss.backward()
             optimizer.step()
             twin_optimizer.zero_grad()

@@ -94,12 +94,13 @@ def _find_slices(source: FileSource) -> list[tuple[str, int, str, str]]:
 
 def _read_tiff(source: FileSource, name: str) -> np.ndarray:
     """Decode one TIFF to an array, (H, W) or (H, W, 3)."""
-    data = source.read(name)
+    buffer = io.BytesIO(source.read(name))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns, then raises, on damaged files
-            with Image.open(io.BytesIO(data)) as picture:
+            with Image.open(buffer) as picture:
                 picture.load()
                 return np.asarray(picture)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{source.where(name)}: not a readable TIFF image ({exc})") from exc
+        reason = str(exc).replace(f" {buffer!r}", "")  # Pillow names the in-memory buffer
+        raise DataError(f"{source.where(name)}: not a readable TIFF image ({reason})") from exc

@@ -1,6 +1,7 @@
 """Read the files of a dataset from a folder or straight from a zip archive, and ``DataError``."""
 from __future__ import annotations
 
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -15,7 +16,9 @@ class FileSource:
     """Read-only view of every regular file under a folder or inside a zip archive.
 
     Files are named by their path relative to the folder (or archive root), with ``/``
-    separators, so callers treat both kinds the same way. Use it as a context manager.
+    separators, so callers treat both kinds the same way. Symbolic links to folders and
+    files are followed (a dataset often lives elsewhere), each folder once, so a link cycle
+    ends. Use it as a context manager.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -35,8 +38,17 @@ class FileSource:
         """Relative paths of all regular files, sorted."""
         if self._zip is not None:
             return sorted(info.filename for info in self._zip.infolist() if not info.is_dir())
-        return sorted(file.relative_to(self.path).as_posix()
-                      for file in self.path.rglob("*") if file.is_file())
+        names, seen = [], set()
+        for folder, subfolders, files in os.walk(self.path, followlinks=True):
+            stat = os.stat(folder)
+            if (stat.st_dev, stat.st_ino) in seen:
+                subfolders.clear()  # reached again through a link: already listed
+                continue
+            seen.add((stat.st_dev, stat.st_ino))
+            relative = Path(folder).relative_to(self.path)
+            names += [(relative / file).as_posix() for file in files
+                      if (Path(folder) / file).is_file()]
+        return sorted(names)
 
     def read(self, name: str) -> bytes:
         """The bytes of one file; a damaged member or unreadable file raises ``DataError``."""

@@ -77,7 +77,10 @@ plt.show()
 ''', tags=["demo"]),
         markdown(r'''
 Most slices of a patient show no tumour at all, and where there is one it is small. A row of
-slices through one patient's head, from the neck (left) to the top (right):
+slices through one patient's head, from the neck (left) to the top (right). The first and
+last are black: the FLAIR series of this patient covers a little less of the head than the
+other two sequences stored with it, and the data set keeps those slices, filled with zeros
+and with empty masks. A model meets them too, and must learn to predict nothing there.
 '''),
         code('''
 patient = slices.patients[biggest]

@@ -19,11 +19,11 @@ def cells() -> list[NotebookNode]:
 
 A U-Net is mostly convolutions: a small kernel of weights slides over the image and, at
 every position, takes a weighted sum of the pixels under it. In this lesson you write
-`conv2d` three times, each faster than the last:
+`conv2d` twice, the second much faster, and then its gradient:
 
 1. with plain loops, to see exactly what it computes;
 2. with **im2col**: all windows gathered into one matrix, so the whole layer is one matrix product;
-3. with its **backward** (col2im), wrapped as a `Function`, so autograd can train it.
+3. its **backward** (col2im), wrapped with the forward as a `Function`, so autograd can train it.
 
 At the end your `conv2d` runs inside the engine's U-Net.
 """),

@@ -206,7 +206,7 @@ engine_unet.load_state_dict(unet.state_dict())
 x = mt.randn(2, 1, 32, 32)
 with plug_in(**my_layers):
     logits = unet(x)
-same = np.abs(logits.data - engine_unet.logits(x).data).max() < 1e-4
+same = np.abs(logits.data - engine_unet(x).data).max() < 1e-4
 print("logits", logits.shape, "| the engine's U-Net with the same weights agrees:", bool(same))
 """),
         markdown(r"""

@@ -164,8 +164,10 @@ training, 1 for validation (choosing the epoch to keep) and 1 for testing (lesso
 With four patients the split matters a great deal. The split seed 1 used here validates on
 TCGA_DU_A5TU. With the package's default seed 0 the validation patient would be
 TCGA_CS_6666, and the same recipe, trained on two other patients, reaches a validation Dice
-of only 0.05 there: lesson 11 looks into that patient. Each slice is min-max normalised to
-[0, 1] on its own, as `minitorch_unet.train` does.
+of only 0.05 there: lesson 11 looks into that patient. Here each slice is min-max
+normalised to [0, 1] on its own. The command line (`minitorch_unet.train`) scales each
+patient's whole volume instead, one scale per patient and channel, so that a slice near the
+top of the head, mostly background, keeps its true brightness.
 """),
         code("""
 # NBVAL_CHECK_OUTPUT
@@ -259,7 +261,7 @@ def validation_dice(model: UNet, val_set) -> float:
     """Mean over the validation patients of their volume Dice (threshold 0.5)."""
     model.eval()
     with mt.no_grad():
-        probabilities = np.concatenate([model(Tensor(val_set.images[i:i + 16])).data
+        probabilities = np.concatenate([model.probabilities(Tensor(val_set.images[i:i + 16])).data
                                         for i in range(0, len(val_set), 16)])
     model.train()
     per_patient = metrics.dice_per_patient(probabilities, val_set.masks, val_set.patients)
@@ -273,7 +275,7 @@ def fit(model: UNet, loader: DataLoader, val_set, epochs: int, lr: float = 1e-3)
         optimizer.lr = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
         started, total = time.perf_counter(), 0.0
         for images, masks in loader:
-            loss = segmentation_loss(model.logits(Tensor(images)), Tensor(masks))
+            loss = segmentation_loss(model(Tensor(images)), Tensor(masks))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -316,7 +318,7 @@ plt.show()
 model.load_state_dict(best_state)
 model.eval()
 with mt.no_grad():
-    probabilities = model(Tensor(val_set.images)).data
+    probabilities = model.probabilities(Tensor(val_set.images)).data
 shown = np.argsort(val_set.masks.reshape(len(val_set), -1).sum(axis=1))[-4:]
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.9))
 for ax, i in zip(axes, shown):
