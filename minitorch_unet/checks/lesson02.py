@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
 from .lesson00 import returned
 
 LESSON = "02_gradient_checking"
+number_exercises(LESSON, ("numerical_gradient", "relative_error"))
 Function = Callable[[np.ndarray], float]
 
 

@@ -14,9 +14,12 @@ import numpy as np
 from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
-from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
+                   register, shape_message)
 
 LESSON = "03_convolution"
+number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
+                          "conv2d_backward"))
 Pair = tuple[int, int]
 SizeRule = Callable[..., int]  # (H, kernel, stride, padding[, output_padding]) -> size
 
@@ -113,7 +116,7 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     for text, rule in mistakes:
         if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
             raise CheckFailed(f"{head}: {text}. The rule is {formula}")
-    expect_shape(what, got, expected, hint=f"The rule is {formula}")
+    raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
 def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pair,
@@ -329,10 +332,77 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     outputs = {f"{name}/out": as_array(out), f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
-        out.backward(Tensor(case["grad_out"]))
-        outputs.update({f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items()
-                        if t.grad is not None})
+        outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
     return outputs
+
+
+def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
+                     tensors: dict[str, Tensor]) -> Outputs:
+    """Backward from `grad_out`: '<case>/grad_<input>' for each gradient that arrives.
+
+    When the engine refuses what the learner's backward returned (too few gradients, a
+    wrong shape), the raw return values of that backward are kept instead, as
+    '<case>/raw_count' and '<case>/raw_grad_<i>', for the verdict to say what is wrong.
+    """
+    op = out._op
+    try:
+        out.backward(Tensor(grad_out))
+    except RuntimeError as err:
+        if op is None or not str(err).startswith(f"{op.__name__}.backward returned"):
+            raise
+        raw = op.backward(out._ctx, grad_out)
+        raw = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
+        outputs = {f"{name}/raw_count": np.array(len(raw))}
+        outputs.update({f"{name}/raw_grad_{i}": as_array(g) for i, g in enumerate(raw)
+                        if g is not None})
+        return outputs
+    return {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+
+
+def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
+                               inputs: list[tuple[str, tuple[int, ...]]],
+                               join_dim: int | None = None) -> None:
+    """Name what is wrong with a backward whose return values the engine refused.
+
+    inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
+    along which forward joined its inputs (cat), to recognise a split along another one.
+    """
+    if f"{name}/raw_count" not in outputs:
+        return
+    count, labels = int(outputs[f"{name}/raw_count"]), ", ".join(k for k, _ in inputs)
+    if count != len(inputs):
+        raise CheckFailed(f"{what}: backward returned {count} gradient{'s' * (count != 1)} for "
+                          f"{len(inputs)} tensor inputs ({labels}): return one per input, in "
+                          "the order forward received them")
+    got = [tuple(outputs[f"{name}/raw_grad_{i}"].shape) if f"{name}/raw_grad_{i}" in outputs
+           else None for i in range(count)]
+    wanted = [shape for _, shape in inputs]
+    if sorted(map(str, got)) == sorted(map(str, wanted)):
+        i = next(i for i, (g, w) in enumerate(zip(got, wanted)) if g != w)
+        owner = inputs[wanted.index(got[i])][0]
+        raise CheckFailed(f"{what}: backward returns the gradients in the wrong order: "
+                          f"gradient {i} has the shape of {owner} {got[i]}, not of "
+                          f"{inputs[i][0]} {wanted[i]}; return them in forward's order ({labels})")
+    if join_dim is not None and all(g is not None and len(g) == len(wanted[0]) for g in got):
+        axis = join_dim % len(wanted[0])
+        for other in range(len(wanted[0])):
+            rest = [tuple(n for d, n in enumerate(g) if d != other) for g in got]
+            if other != axis and len(set(rest)) == 1:
+                raise CheckFailed(f"{what}: backward cut the gradient along dim {other}; forward "
+                                  f"joined the inputs along dim {join_dim}, so cut it there, "
+                                  "into pieces of each input's size")
+    for (label, shape), g in zip(inputs, got):
+        if g is None or g == shape:
+            continue
+        note = ""
+        diffs = [a - b for a, b in zip(g, shape)]
+        if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
+            note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
+                    "side: cut the padding off before returning it")
+        elif int(np.prod(g)) == int(np.prod(shape)):
+            note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
+        raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
+                          f"which has shape {shape}{note}")
 
 
 def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
@@ -381,6 +451,7 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     (Autograd has already summed or reshaped each gradient to its input's shape, or raised.)
     """
     case = cases(op)[name]
+    returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in inputs if k in case])
     for k in inputs:
         if k not in case:
             continue

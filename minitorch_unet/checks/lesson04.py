@@ -13,11 +13,13 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer)
+                       diagnose_size, diagnose_values, pair, probe_layer,
+                       returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
+number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
 
 
 def pool_params(case: Case) -> dict[str, Any]:
@@ -129,6 +131,7 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
     _verdict_forward(outputs)
     for name, case in cases("max_pool2d").items():
         label = f"{call(case)}: gradient with respect to input (input.grad)"
+        returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],

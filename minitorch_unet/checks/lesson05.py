@@ -13,11 +13,13 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (SizeRule, arg, cases, check_returns_tensor, describe, diagnose_size,
                        diagnose_values, pair, probe_layer, verdict_gradients)
 
 LESSON = "05_transposed_convolution"
+number_exercises(LESSON, ("conv_transpose2d_output_size", "conv_transpose2d_forward",
+                          "conv_transpose2d", "conv_transpose2d_backward"))
 RULE = "H_out = (H - 1) * stride - 2 * padding + kernel + output_padding"
 
 # Wrong output-size rules: (what the answer did, the rule it followed), with op = output_padding.

@@ -12,10 +12,12 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, expect_shape, register
-from .lesson03 import arg, as_array, cases, check_returns_tensor, diagnose_values, pair, probe_layer
+from .core import CheckFailed, Exercise, Outputs, expect_shape, number_exercises, register
+from .lesson03 import (arg, as_array, backward_outputs, cases, check_returns_tensor, diagnose_values,
+                       pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
+number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
 
 
 # ---- cat ---------------------------------------------------------------------------------------
@@ -36,9 +38,8 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
         outputs[f"{name}/out"] = as_array(out)
         outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
-            out.backward(Tensor(case["grad_out"]))
-            outputs.update({f"{name}/grad_{k}": as_array(t.grad)
-                            for k, t in zip(input_names(case), tensors) if t.grad is not None})
+            outputs.update(backward_outputs(out, case["grad_out"], name,
+                                            dict(zip(input_names(case), tensors))))
     return outputs
 
 
@@ -64,6 +65,9 @@ def _verdict_cat(outputs: Outputs) -> None:
     for name in names:
         case = cases("cat")[name]
         keys = input_names(case)
+        returned_gradients_verdict(describe_cat(case), name, outputs,
+                                   [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
+                                   join_dim=case["params"]["dim"])
         for i, k in enumerate(keys):
             label = f"{describe_cat(case)}: gradient of tensor {i} (tensors[{i}].grad)"
             if f"{name}/grad_{k}" not in outputs:
@@ -139,6 +143,8 @@ def _verdict_center_crop(outputs: Outputs) -> None:
     for name in names:
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
+        returned_gradients_verdict(describe_crop(case), name, outputs,
+                                   [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         got = outputs[f"{name}/grad_input"]

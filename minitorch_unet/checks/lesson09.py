@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
 
 LESSON = "09_training"
+number_exercises(LESSON, ("sgd_momentum_step", "adam_step"))
 BOWL = np.array([[1.0, 4.0, 0.25], [2.0, 0.5, 9.0]])  # f(p) = sum(BOWL * p**2) / 2
 START = np.array([[1.0, -2.0, 0.5], [-1.5, 3.0, 0.2]])
 TRAJECTORY_STEPS = 10
