@@ -59,6 +59,9 @@ def _verdict_mul(outputs: Outputs) -> None:
     if np.allclose(got_a, b) and np.allclose(got_b, a):
         raise CheckFailed("mul_backward: you return the local derivatives (b, a) but do not "
                           "multiply them by grad, the gradient arriving from above (chain rule)")
+    if np.allclose(got_a, g) and np.allclose(got_b, g):
+        raise CheckFailed("mul_backward: both gradients are grad, which is the backward of a + b; "
+                          "for a * b, grad_a = b * grad and grad_b = a * grad")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
 
@@ -85,6 +88,8 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: (1 - np.tanh(x)) * g),
     ("you return grad * tanh(x)**2; the derivative is 1 - tanh(x)**2",
      lambda x, g: np.tanh(x) ** 2 * g),
+    ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
+     "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
 )
 
 
@@ -298,6 +303,11 @@ def _probe_unbroadcast(unbroadcast: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_unbroadcast(outputs: Outputs) -> None:
+    if all(np.array_equal(outputs[f"{name}_{x}"], cases("elementwise")[name]["grad_out"])
+           for name in UNBROADCAST_CASES for x in ("a", "b")):
+        raise CheckFailed("unbroadcast returned grad unchanged in every case: sum over the axes "
+                          "that broadcasting added in front, and with keepdims=True over those "
+                          "where `shape` has 1")
     for name in UNBROADCAST_CASES:
         case = cases("elementwise")[name]
         for x in ("a", "b"):
@@ -305,14 +315,7 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
             grad_shape, shape = case["grad_out"].shape, expected.shape
             what = f"unbroadcast(grad of shape {grad_shape}, shape={shape})"
             if got.shape != shape:
-                hint = ""
-                if got.shape == grad_shape:
-                    hint = ("you returned grad unchanged: sum over the axes that broadcasting "
-                            "added in front, and over those where `shape` has 1")
-                elif got.size == expected.size:
-                    hint = "the values may be right: reshape the result to `shape`"
-                elif got.ndim == len(shape):
-                    hint = "sum with keepdims=True over the axes where `shape` has a 1"
+                hint = _unbroadcast_hint(got.shape, grad_shape, shape)
                 raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
                                   + (f"; {hint}" if hint else ""))
             if expected.size and np.allclose(got * grad_shape_size(grad_shape, shape), expected,
@@ -320,6 +323,29 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
                                   "over the broadcast axes (each copy got the whole gradient)")
             expect_close(what, got, expected)
+
+
+def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
+                      shape: tuple[int, ...]) -> str:
+    """What a wrongly shaped unbroadcast result says about the axes that were summed."""
+    extra = len(grad_shape) - len(shape)
+    if got == () and shape != ():
+        return "you summed everything to one number; sum only over the axes broadcasting made"
+    if got == grad_shape:
+        if extra > 0:
+            return ("you returned grad unchanged: sum over the axes that broadcasting added in "
+                    "front, and over those where `shape` has 1")
+        return "the axes where `shape` has a 1 are not summed: sum them with keepdims=True"
+    if int(np.prod(got)) == int(np.prod(shape)):
+        return "the values may be right: reshape the result to `shape`"
+    trailing = tuple(1 if n == 1 else g for n, g in zip(shape, grad_shape))
+    if extra > 0 and got == trailing:
+        return ("you summed the trailing axes away; broadcasting lines shapes up from the right "
+                "and adds the new axes in front, so sum over the first "
+                f"{extra} ax{'e' if extra == 1 else 'i'}s of grad")
+    if len(got) == len(shape) and 1 in shape:
+        return "sum with keepdims=True over the axes where `shape` has a 1"
+    return ""
 
 
 def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:

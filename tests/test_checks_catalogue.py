@@ -1,0 +1,495 @@
+"""A catalogue of typical wrong answers, each run through its lesson's own check.
+
+Every entry is a function with the exercise's signature (plugged into the solution notebook
+in place of the learner's), the check it goes through, and the words its message must hold
+to name the mistake. None may pass, none may end in a traceback. Right answers written
+differently (loops, float64, views, lists from backward, np.add.at) must pass.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from minitorch_unet import convolution
+from minitorch_unet.autograd import Tensor
+from minitorch_unet.checks.core import FAILED, PASSED, Result, load_all, run_check
+from minitorch_unet.course.notebooks import is_check, is_demo, read_notebook
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+windows, pad2d = convolution.windows, convolution.pad2d
+
+
+@lru_cache(maxsize=None)
+def solution(lesson: str) -> dict[str, Any]:
+    """The namespace of the solution notebook's code cells (not demo or check cells), run in
+    its folder as a learner's notebook would be."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    here = os.getcwd()
+    os.chdir(SOLUTIONS / lesson)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in read_notebook(SOLUTIONS / lesson / f"{lesson}.ipynb").cells:
+                if cell.cell_type == "code" and not is_check(cell) and not is_demo(cell):
+                    exec(compile(cell.source, lesson, "exec"), namespace)
+    finally:
+        os.chdir(here)
+    return namespace
+
+
+def run(grade: str, **answers: Callable[..., Any]) -> Result:
+    """Check `grade` on the solution with the learner's functions `answers` in place."""
+    namespace = solution(load_all()[grade].lesson)
+    saved = {name: namespace[name] for name in answers}
+    namespace.update(answers)
+    try:
+        return run_check(grade, namespace[load_all()[grade].function])
+    finally:
+        namespace.update(saved)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    grade: str
+    answers: dict[str, Callable[..., Any]]
+    words: tuple[str, ...]
+
+
+CATALOGUE: list[Mistake] = []
+RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
+
+
+def mistake(grade: str, function: str, *words: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the decorated function is a wrong `function` for check `grade`."""
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        CATALOGUE.append(Mistake(fn.__name__, grade, {function: fn}, words))
+        return fn
+    return add
+
+
+def right(grade: str, function: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        RIGHT.append((fn.__name__, grade, {function: fn}))
+        return fn
+    return add
+
+
+# ---- 00: dice ----------------------------------------------------------------------------------
+def _pt(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+
+
+@mistake("check_dice", "dice", "0/0")
+def dice_nan_when_empty(pred, target):
+    p, t = _pt(pred, target)
+    with np.errstate(invalid="ignore"):
+        return float(2 * (p & t).sum() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "Both masks are empty")
+def dice_zero_when_empty(pred, target):
+    p, t = _pt(pred, target)
+    return 0.0 if p.sum() + t.sum() == 0 else float(2 * (p & t).sum() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "IoU")
+def dice_is_iou(pred, target):
+    p, t = _pt(pred, target)
+    return 1.0 if not (p | t).any() else float((p & t).sum() / (p | t).sum())
+
+
+@mistake("check_dice", "dice", "factor 2")
+def dice_without_two(pred, target):
+    p, t = _pt(pred, target)
+    return 1.0 if not (p | t).any() else float((p & t).sum() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "pixel accuracy")
+def dice_is_accuracy(pred, target):
+    p, t = _pt(pred, target)
+    return float((p == t).mean())
+
+
+@mistake("check_dice", "dice", "smoothing")
+def dice_smoothed(pred, target):
+    p, t = _pt(pred, target)
+    return float((2 * (p & t).sum() + 1) / (p.sum() + t.sum() + 1))
+
+
+@mistake("check_dice", "dice", "expected one number")
+def dice_per_image(pred, target):
+    p, t = _pt(pred, target)
+    axes = tuple(range(1, p.ndim))
+    return 2 * (p & t).sum(axes) / np.maximum(p.sum(axes) + t.sum(axes), 1)
+
+
+@mistake("check_dice", "dice", "background")
+def dice_counts_agreement(pred, target):
+    p, t = _pt(pred, target)
+    return 1.0 if not (p | t).any() else float(2 * (p == t).sum() / (p.sum() + t.sum()))
+
+
+@right("check_dice", "dice")
+def dice_with_loops(pred, target):
+    inter = size = 0
+    for a, b in zip(np.ravel(pred), np.ravel(target)):
+        inter += bool(a) and bool(b)
+        size += bool(a) + bool(b)
+    return 1.0 if size == 0 else 2.0 * inter / size
+
+
+# ---- 01: autograd -------------------------------------------------------------------------------
+@mistake("check_mul_backward", "mul_backward", "swapped")
+def mul_swapped(a, b, grad):
+    return a * grad, b * grad
+
+
+@mistake("check_mul_backward", "mul_backward", "multiply them by grad")
+def mul_no_chain(a, b, grad):
+    return b, a
+
+
+@mistake("check_mul_backward", "mul_backward", "must return two numbers")
+def mul_one_number(a, b, grad):
+    return a * b * grad
+
+
+@mistake("check_mul_backward", "mul_backward", "a + b")
+def mul_like_add(a, b, grad):
+    return grad, grad
+
+
+@right("check_mul_backward", "mul_backward")
+def mul_as_list(a, b, grad):
+    return [np.float64(b) * grad, np.float64(a) * grad]
+
+
+@mistake("check_tanh_backward", "tanh_backward", "1 - x**2")
+def tanh_squares_input(x, grad):
+    return (1 - x ** 2) * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "without multiplying it by grad")
+def tanh_no_chain(x, grad):
+    return 1 - np.tanh(x) ** 2
+
+
+@mistake("check_tanh_backward", "tanh_backward", "1 - tanh(x);")
+def tanh_unsquared(x, grad):
+    return (1 - np.tanh(x)) * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "tanh(x)**2;")
+def tanh_squared_only(x, grad):
+    return np.tanh(x) ** 2 * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "sign")
+def tanh_sign(x, grad):
+    return (np.tanh(x) ** 2 - 1) * grad
+
+
+def _children(node):
+    return node._prev
+
+
+@mistake("check_topological_order", "topological_order", "appears", "visited")
+def topo_without_visited(root):
+    order = []
+
+    def visit(node):
+        for child in _children(node):
+            visit(child)
+        order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "output comes first")
+def topo_preorder(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            order.append(node)
+            for child in _children(node):
+                visit(child)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "missing")
+def topo_without_leaves(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen and node._prev:
+            seen.add(node)
+            for child in _children(node):
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order or [root]
+
+
+@right("check_topological_order", "topological_order")
+def topo_iterative(root):
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in node._prev if id(c) not in seen)
+    return order
+
+
+def _order(root):
+    return solution("01_autograd")["topological_order"](root)
+
+
+@mistake("check_backward", "backward", "root.grad = 1.0")
+def backward_without_seed(root):
+    for node in reversed(_order(root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "in reverse")
+def backward_forward_order(root):
+    root.grad = 1.0
+    for node in _order(root):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "never sent its gradient back")
+def backward_root_only(root):
+    root.grad = 1.0
+    root._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "unchanged")
+def unbroadcast_identity(grad, shape):
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "averaged")
+def unbroadcast_mean(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.mean(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1:
+            grad = grad.mean(axis=axis, keepdims=True)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "where `shape` has a 1")
+def unbroadcast_leading_only(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "reshape the result")
+def unbroadcast_no_keepdims(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis in reversed(range(len(shape))):
+        if shape[axis] == 1:
+            grad = grad.sum(axis=axis)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "in front")
+def unbroadcast_trailing_axes(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=-1)
+    for axis, n in enumerate(shape):
+        if n == 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "everything")
+def unbroadcast_sum_all(grad, shape):
+    return grad.sum()
+
+
+@right("check_unbroadcast", "unbroadcast")
+def unbroadcast_float64_reshape(grad, shape):
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1)
+    return grad.astype(np.float64).sum(axis=axes).reshape(shape)
+
+
+# ---- 02: gradient checking ------------------------------------------------------------------------
+def _central(f, x, eps, combine):
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps
+        down = f(x)
+        x[i] = old
+        base = f(x)
+        grad[i] = combine(up, down, base, eps)
+    return grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "forward differences")
+def numgrad_forward(f, x, eps=1e-6):
+    return _central(f, x, eps, lambda up, down, base, e: (up - base) / e)
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "backward differences")
+def numgrad_backward(f, x, eps=1e-6):
+    return _central(f, x, eps, lambda up, down, base, e: (base - down) / e)
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "twice the gradient")
+def numgrad_not_halved(f, x, eps=1e-6):
+    return _central(f, x, eps, lambda up, down, base, e: (up - down) / e)
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "ignore the eps")
+def numgrad_fixed_eps(f, x, eps=1e-6):
+    return _central(f, x, 1e-5, lambda up, down, base, e: (up - down) / (2 * e))
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "changed x")
+def numgrad_leaves_x_moved(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        up = f(x)
+        x[i] -= 2 * eps
+        grad[i] = (up - f(x)) / (2 * eps)
+    return grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "one partial derivative per entry")
+def numgrad_flat(f, x, eps=1e-6):
+    return _central(f, x, eps, lambda up, down, base, e: (up - down) / (2 * e)).ravel()
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def numgrad_views(f, x, eps=1e-6):
+    flat, grad = x.reshape(-1), np.empty(x.size)
+    for i in range(x.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = f(x)
+        flat[i] = old - eps
+        down = f(x)
+        flat[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad.reshape(x.shape)
+
+
+def _ab(a, b):
+    return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+
+
+@mistake("check_relative_error", "relative_error", "mean")
+def relerr_mean(a, b):
+    a, b = _ab(a, b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.mean(np.abs(a - b) / np.where(scale == 0, 1, scale)))
+
+
+@mistake("check_relative_error", "relative_error", "|a| + |b|")
+def relerr_sum_of_sizes(a, b):
+    a, b = _ab(a, b)
+    scale = np.abs(a) + np.abs(b)
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, 1, scale)))
+
+
+@mistake("check_relative_error", "relative_error", "|a| alone")
+def relerr_first_only(a, b):
+    a, b = _ab(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.max(np.abs(a - b) / np.abs(a)))
+
+
+@mistake("check_relative_error", "relative_error", "0/0")
+def relerr_no_zero_rule(a, b):
+    a, b = _ab(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))))
+
+
+@mistake("check_relative_error", "relative_error", "norms")
+def relerr_norms(a, b):
+    a, b = _ab(a, b)
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+
+
+@mistake("check_relative_error", "relative_error", "largest difference")
+def relerr_max_over_max(a, b):
+    a, b = _ab(a, b)
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
+
+
+@mistake("check_relative_error", "relative_error", "absolute value")
+def relerr_signed(a, b):
+    a, b = _ab(a, b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max((a - b) / np.where(scale == 0, 1, scale)))
+
+
+@mistake("check_relative_error", "relative_error", "sum")
+def relerr_sum(a, b):
+    a, b = _ab(a, b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.sum(np.abs(a - b) / np.where(scale == 0, 1, scale)))
+
+
+@right("check_relative_error", "relative_error")
+def relerr_loop(a, b):
+    worst = 0.0
+    for x, y in zip(np.ravel(a), np.ravel(b)):
+        if x != y:
+            worst = max(worst, abs(x - y) / max(abs(x), abs(y)))
+    return worst
+
+
+# ---- the tests ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
+def test_the_mistake_is_named(entry: Mistake) -> None:
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED, result
+    assert all(word in result.message for word in entry.words), result.message
+
+
+@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
+def test_a_right_answer_written_differently_passes(name: str, grade: str,
+                                                   answers: dict[str, Callable[..., Any]]) -> None:
+    result = run(grade, **answers)
+    assert result.status == PASSED, result.message
+
+
+def test_the_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    """The share of the catalogue whose message names the mistake (the issue asks >= 90%)."""
+    lessons = {load_all()[m.grade].lesson for m in CATALOGUE}
+    named = passed = 0
+    for entry in CATALOGUE:
+        result = run(entry.grade, **entry.answers)
+        passed += result.status == PASSED
+        named += result.status == FAILED and all(w in result.message for w in entry.words)
+    with capsys.disabled():
+        print(f"\ncatalogue: {named} of {len(CATALOGUE)} wrong answers named "
+              f"({100 * named / len(CATALOGUE):.0f}%), {passed} passed, over {len(lessons)} lessons")
+    assert len(CATALOGUE) >= 80 and passed == 0 and named >= 0.9 * len(CATALOGUE)
