@@ -466,6 +466,274 @@ def relerr_loop(a, b):
     return worst
 
 
+
+# ---- 03: convolution ------------------------------------------------------------------------------
+def _naive(x, weight, bias, stride, padding, flip=False, size_rule=None, bias_times=1,
+           pad_top_left_only=False):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    pads = ((padding, 0), (padding, 0)) if pad_top_left_only else ((padding, padding),) * 2
+    xpad = np.pad(x, ((0, 0), (0, 0)) + pads)
+    rule = size_rule or (lambda size, k: (size + 2 * padding - k) // stride + 1)
+    ho, wo = rule(h, kh), rule(w, kw)
+    kernel = weight[:, :, ::-1, ::-1] if flip else weight
+    out = np.zeros((n, o, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("ncab,ocab->no", window, kernel)
+    if bias is not None:
+        out += bias_times * bias[:, None, None]
+    return out
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "kernel is flipped")
+def naive_flipped(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, flip=True)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "bias is missing")
+def naive_no_bias(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, None, stride, padding)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "bias is added twice")
+def naive_bias_twice(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, bias_times=2)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "+ 1 is missing")
+def naive_no_plus_one(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding,
+                  size_rule=lambda size, k: (size + 2 * padding - k) // stride)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "padding is not applied")
+def naive_no_padding(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, 0)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "stride is ignored")
+def naive_no_stride(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, 1, padding)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "one side only")
+def naive_pad_one_side(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, pad_top_left_only=True,
+                  size_rule=lambda size, k: (size + padding - k) // stride + 1)
+
+
+@right("check_conv2d_naive", "conv2d_naive")
+def naive_float64_einsum(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x.astype(np.float64), weight.astype(np.float64), bias, stride, padding)
+
+
+def _windows(x, kh, kw, sh, sw):
+    return windows(x, kh, kw, sh, sw)  # (N, C, Ho, Wo, kh, kw)
+
+
+@mistake("check_im2col", "im2col", "transposed")
+def im2col_transposed(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw).T
+
+
+@mistake("check_im2col", "im2col", "without the transpose")
+def im2col_reshape_only(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "(a, b, c)")
+def im2col_channels_last(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 4, 5, 1).reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "(c, b, a)")
+def im2col_kernel_transposed(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 5, 4).reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "stride is ignored")
+def im2col_no_stride(x, kh, kw, sh, sw):
+    return convolution.im2col(x, kh, kw, 1, 1)
+
+
+@right("check_im2col", "im2col")
+def im2col_loops(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    rows = []
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                rows.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel())
+    return np.array(rows)
+
+
+def _col2im(cols, shape, kh, kw, sh, sw, assign=False, stride_in_place=True):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            top, left = (i * sh, j * sw) if stride_in_place else (i, j)
+            if assign:
+                out[:, :, top:top + kh, left:left + kw] = cols[:, i, j]
+            else:
+                out[:, :, top:top + kh, left:left + kw] += cols[:, i, j]
+    return out
+
+
+@mistake("check_col2im", "col2im", "overwrite each other")
+def col2im_assigns(cols, shape, kh, kw, sh, sw):
+    return _col2im(cols, shape, kh, kw, sh, sw, assign=True)
+
+
+@mistake("check_col2im", "col2im", "stride")
+def col2im_no_stride(cols, shape, kh, kw, sh, sw):
+    return _col2im(cols, shape, kh, kw, sh, sw, stride_in_place=False)
+
+
+@mistake("check_col2im", "col2im", "without the transpose")
+def col2im_reshape_only(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    return _col2im(cols.reshape(n, c, ho, wo, kh, kw).transpose(0, 2, 3, 1, 4, 5).reshape(len(cols), -1),
+                   shape, kh, kw, sh, sw)
+
+
+@right("check_col2im", "col2im")
+def col2im_add_at(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape, dtype=np.float64)
+    rows = (np.arange(ho)[:, None] * sh + np.arange(kh)[None, :])  # (ho, kh)
+    columns = (np.arange(wo)[:, None] * sw + np.arange(kw)[None, :])  # (wo, kw)
+    values = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+    np.add.at(out, (slice(None), slice(None), rows[:, None, :, None], columns[None, :, None, :]),
+              values)
+    return out
+
+
+def _forward(ctx, x, weight, bias, stride, padding, bug=""):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = convolution.im2col(xpad, kh, kw, sh, sw)
+    used = weight[:, :, ::-1, ::-1] if bug == "flip" else weight
+    matrix = used.reshape(-1, o) if bug == "weight_reshape" else used.reshape(o, -1).T
+    out = cols @ matrix
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    if bug == "reshape_only":
+        out = out.reshape(x.shape[0], o, ho, wo)
+    else:
+        out = out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    if bias and bug == "bias_last_axis":
+        return out + bias[0]
+    if bias and bug == "bias_first_axis":
+        return out + bias[0][:, None, None, None]
+    if bias and bug != "no_bias":
+        out = out + bias[0][:, None, None]
+    return out
+
+
+def forward_with(bug):
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        return _forward(ctx, x, weight, bias, stride, padding, bug)
+    conv2d_forward.__name__ = f"conv2d_forward_{bug}"
+    return conv2d_forward
+
+
+for _bug, _words in (("flip", ("kernel is flipped",)), ("no_bias", ("bias is missing",)),
+                     ("weight_reshape", ("weight.reshape(O, -1).T",)),
+                     ("reshape_only", ("(N, Ho, Wo, O)",)),
+                     ("bias_last_axis", ("(5,) meets the last axes", "axis 1")),
+                     ("bias_first_axis", ("axis 1",))):
+    CATALOGUE.append(Mistake(f"conv2d_forward_{_bug}", "check_conv2d_forward",
+                             {"conv2d_forward": forward_with(_bug)}, _words))
+
+
+def _backward(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    n = grad.shape[0]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    rows = g @ ctx.weight.reshape(o, -1)
+    if bug == "assign":
+        grad_x = _col2im(rows, ctx.padded_shape, kh, kw, sh, sw, assign=True)
+    else:
+        grad_x = convolution.col2im(rows, ctx.padded_shape, kh, kw, sh, sw)
+    h, w = ctx.padded_shape[2] - 2 * ph, ctx.padded_shape[3] - 2 * pw
+    if bug == "no_crop":
+        pass
+    elif bug == "crop_top_left":
+        grad_x = grad_x[:, :, :h, :w]
+    else:
+        grad_x = grad_x[:, :, ph:ph + h, pw:pw + w]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    if bug == "weight_mean":
+        grad_weight = grad_weight / n
+    if bug == "weight_first_sample":
+        per = len(g) // n
+        grad_weight = (g[:per].T @ ctx.cols[:per]).reshape(ctx.weight.shape)
+    grad_bias = g.sum(axis=0)
+    if bug == "bias_mean":
+        grad_bias = g.mean(axis=0)
+    if bug == "bias_batch_only":
+        grad_bias = grad.sum(axis=0)
+    if bug == "swap":
+        return (grad_weight, grad_x) + ((grad_bias,) if ctx.has_bias else ())
+    if bug == "no_bias_grad":
+        return grad_x, grad_weight
+    return (grad_x, grad_weight) + ((grad_bias,) if ctx.has_bias else ())
+
+
+def backward_with(bug):
+    def conv2d_backward(ctx, grad):
+        return _backward(ctx, grad, bug)
+    return conv2d_backward
+
+
+for _bug, _words in (("assign", ("overlapping windows", "+=")),
+                     ("no_crop", ("cut the padding off",)),
+                     ("crop_top_left", ("padding", "each side")),
+                     ("weight_mean", ("grad_weight", "divided by the batch size")),
+                     ("weight_first_sample", ("grad_weight", "first sample")),
+                     ("bias_mean", ("grad_bias is the mean",)),
+                     ("bias_batch_only", ("for bias", "sum it over")),
+                     ("swap", ("wrong order",)),
+                     ("no_bias_grad", ("returned 2 gradients for 3 tensor inputs",))):
+    CATALOGUE.append(Mistake(f"conv2d_backward_{_bug}", "check_conv2d",
+                             {"conv2d_backward": backward_with(_bug)}, _words))
+
+
+@right("check_conv2d", "conv2d_backward")
+def conv2d_backward_list(ctx, grad):
+    return list(_backward(ctx, grad))
+
+
+@right("check_conv2d", "conv2d_backward")
+def conv2d_backward_float64_einsum(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    g = grad.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = col2im_add_at(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    grad_x = grad_x[:, :, ph:ctx.padded_shape[2] - ph, pw:ctx.padded_shape[3] - pw]
+    grad_weight = np.einsum("ro,rk->ok", g, ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, grad.sum(axis=(0, 2, 3))) if ctx.has_bias else (grad_x, grad_weight)
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

@@ -241,7 +241,7 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
-    small, big = sorted(found, key=len) if len(found[0]) != len(found[1]) else found
+    small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))
     names = [k for k, v in shapes.items() if v == small]
     what = f"`{names[0]}` {small}" if names else f"an array of shape {small}"
     sizes = [n for n in small if n != 1]

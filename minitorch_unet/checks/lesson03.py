@@ -147,14 +147,28 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
         out.append(("the bias is added twice", conv2d_numpy(x, w, 2 * b, s, p)))
-        if case["out"].shape[3] == b.shape[0]:
-            out.append(("the bias is added along the wrong axis (the last one): bias[o] belongs "
-                        "to output channel o, i.e. bias[None, :, None, None]",
-                        conv2d_numpy(x, w, None, s, p) + b.astype(np.float64)))
+        for axis in (0, 2, 3):  # where broadcasting lets a bias of O values land
+            if case["out"].shape[axis] == b.shape[0]:
+                along = [1, 1, 1, 1]
+                along[axis] = b.shape[0]
+                out.append((f"the bias is added along axis {axis} instead of axis 1: bias[o] "
+                            "belongs to output channel o, i.e. bias[None, :, None, None]",
+                            conv2d_numpy(x, w, None, s, p) + b.astype(np.float64).reshape(along)))
         if w.shape[2] * w.shape[3] > 1:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    plain = conv2d_numpy(x, w, b, s, p)
+    out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
+                "its rows; use weight.reshape(O, -1).T",
+                conv2d_numpy(x, w.reshape(-1, w.shape[0]).T.reshape(w.shape), b, s, p)))
+    reshaped = ("the output (N*Ho*Wo, O) was reshaped straight to (N, O, Ho, Wo); its rows run "
+                "over (n, i, j), so reshape to (N, Ho, Wo, O) first, then transpose(0, 3, 1, 2)")
+    out.append((reshaped, plain.transpose(0, 2, 3, 1).reshape(plain.shape)))
+    if b is not None:
+        bare = conv2d_numpy(x, w, None, s, p)
+        out.append((reshaped, bare.transpose(0, 2, 3, 1).reshape(bare.shape)
+                    + b.astype(np.float64)[:, None, None]))
     if w.shape[0] == w.shape[1]:
         out.append(("the weight's first two axes are swapped: weight is (out_channels, "
                     "in_channels, kh, kw)", conv2d_numpy(x, w.transpose(1, 0, 2, 3), b, s, p)))
@@ -225,6 +239,22 @@ def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
+# Wrong orders of the windows (N, C, Ho, Wo, kh, kw) before the reshape: (what, axis order).
+IM2COL_ORDERS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("the windows (N, C, Ho, Wo, kh, kw) were reshaped without the transpose that puts the "
+     "channel axis after (n, i, j): reshape reads memory in order, so transpose(0, 2, 3, 1, 4, 5) "
+     "first", (0, 1, 2, 3, 4, 5)),
+    ("your columns run over (a, b, c), the channel last; they must run over (c, a, b), the "
+     "order of weight.reshape(O, -1): transpose(0, 2, 3, 1, 4, 5)", (0, 2, 3, 4, 5, 1)),
+    ("your columns run over (c, b, a), the kernel's rows and columns swapped; they must run "
+     "over (c, a, b): transpose(0, 2, 3, 1, 4, 5)", (0, 2, 3, 1, 5, 4)),
+    ("your rows run over (n, j, i), the output's rows and columns swapped; they must run over "
+     "(n, i, j): transpose(0, 2, 3, 1, 4, 5)", (0, 3, 2, 1, 4, 5)),
+    ("your rows run over (i, j, n), the batch last; they must run over (n, i, j): "
+     "transpose(0, 2, 3, 1, 4, 5)", (2, 3, 0, 1, 4, 5)),
+)
+
+
 def _verdict_im2col(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -235,6 +265,11 @@ def _verdict_im2col(outputs: Outputs) -> None:
         what = f"im2col(x {(n, c, h + 2 * ph, w + 2 * pw)}, kh={kh}, kw={kw}, sh={sh}, sw={sw})"
         cols = outputs[f"{name}/cols"]
         expected_shape = (n * ho * wo, c * kh * kw)
+        h1, w1 = conv_out_size(h, kh, 1, ph), conv_out_size(w, kw, 1, pw)
+        if cols.shape == (n * h1 * w1, c * kh * kw) != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "stride is ignored, your windows start at every pixel; the window "
+                              "of output pixel (i, j) starts at (sh * i, sw * j)")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -250,6 +285,11 @@ def _verdict_im2col(outputs: Outputs) -> None:
         if not np.allclose(out, case["out"], rtol=1e-4, atol=1e-5):
             engine = convolution.im2col(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
                                         kh, kw, sh, sw)
+            win = convolution.windows(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
+                                      kh, kw, sh, sw)
+            for text, order in IM2COL_ORDERS:
+                if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
+                    raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
@@ -292,6 +332,47 @@ def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
     return out
 
 
+def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                      sw: int, assign: bool = False, stride: bool = True) -> np.ndarray:
+    """col2im window by window: `assign` writes each window with = instead of +=; with
+    `stride` False window (i, j) lands at (i, j) instead of (sh * i, sw * j)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            top, left = (sh * i, sw * j) if stride else (i, j)
+            if assign:
+                out[:, :, top:top + kh, left:left + kw] = cols[:, i, j]
+            else:
+                out[:, :, top:top + kh, left:left + kw] += cols[:, i, j]
+    return out
+
+
+def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                    sw: int) -> list[tuple[str, np.ndarray]]:
+    """Classic wrong col2im results (padded, as col2im returns them)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    unordered = cols.reshape(n, c, ho, wo, kh, kw).transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)
+    out = [(OVERWRITE, col2im_overwriting(cols, shape, kh, kw, sh, sw)),
+           (OVERWRITE, col2im_by_windows(cols, shape, kh, kw, sh, sw, assign=True)),
+           ("the rows were reshaped to (N, C, Ho, Wo, kh, kw) without the transpose: a row is "
+            "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
+            "(N, Ho, Wo, C, kh, kw) and move C next to N",
+            convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    if (sh, sw) != (1, 1):
+        out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
+                    "(sh * i, sw * j), not (i, j)",
+                    col2im_by_windows(cols, shape, kh, kw, sh, sw, stride=False)))
+    return out
+
+
+OVERWRITE = ("overlapping windows overwrite each other: col2im must ADD every window's values "
+             "(+=), where windows overlap the sums pile up")
+
+
 def _verdict_col2im(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -303,11 +384,10 @@ def _verdict_col2im(outputs: Outputs) -> None:
         image = outputs[f"{name}/image"]
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
-        overwritten = col2im_overwriting(gcols, shape, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]
-        mistakes = [("overlapping windows overwrite each other: col2im must ADD every window's "
-                     "values (+=), where windows overlap the sums pile up", overwritten)]
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
-                        case["grad_input"], lambda: mistakes)
+                        case["grad_input"], lambda: [
+                            (text, wrong[:, :, ph:ph + h, pw:pw + w])
+                            for text, wrong in col2im_mistakes(gcols, shape, kh, kw, sh, sw)])
 
 
 register(Exercise(
@@ -399,6 +479,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif len(g) > len(shape):
+            note = (f": sum it over the axes that {label} does not have, down to its shape "
+                    f"{shape}")
         elif int(np.prod(g)) == int(np.prod(shape)):
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
@@ -421,27 +504,53 @@ def check_returns_tensor(op: str, names: tuple[str, ...], outputs: Outputs) -> N
                               "(so that backward can reach the inputs), not a raw array")
 
 
+def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
+    """Wrong parameter gradients of any layer: averaged instead of summed over the batch."""
+    n = case["grad_out"].shape[0]
+    expected = case[field].astype(np.float64)
+    name = field.removeprefix("grad_")
+    out = []
+    if field == "grad_bias":
+        ho, wo = case["grad_out"].shape[2:]
+        out.append(("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
+                    expected / (n * ho * wo)))
+    if n > 1:
+        out.append((f"{field} is divided by the batch size (a mean over the batch): the {name} "
+                    "serves every sample, so the samples' gradients add up", expected / n))
+    return out
+
+
 def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     """Classic wrong gradients of conv2d for `field` ('grad_input', 'grad_weight', 'grad_bias')."""
     expected = case[field].astype(np.float64)
-    n, _, ho, wo = case["grad_out"].shape
-    if field == "grad_weight":
-        return [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
-    if field == "grad_bias":
-        return [("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
-                 expected / (n * ho * wo))]
-    return [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
-             "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip", _grad_input_flipped(case))]
-
-
-def _grad_input_flipped(case: Case) -> np.ndarray:
-    o, c, kh, kw = case["weight"].shape
+    x, weight, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
     (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
-    n, _, h, w = case["input"].shape
-    w_flip = case["weight"][:, :, ::-1, ::-1].astype(np.float64)
-    gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ w_flip.reshape(o, -1)
-    full = convolution.col2im(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw)
-    return full[:, :, ph:ph + h, pw:pw + w]
+    o, c, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    if field == "grad_weight":
+        out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
+        if n > 1:
+            cols = convolution.im2col(convolution.pad2d(x[:1], ph, pw), kh, kw, sh, sw)
+            first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
+            out.append(("grad_weight is summed over the first sample only: the weight serves "
+                        "every sample of the batch, so sum over all of them", first))
+        return out + batch_grad_mistakes(case, field)
+    if field == "grad_bias":
+        return batch_grad_mistakes(case, field)
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
+    flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
+    full = convolution.col2im(gcols, padded, kh, kw, sh, sw)
+    out = [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
+            "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip",
+            convolution.col2im(flipped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w])]
+    out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
+            for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
+    if ph or pw:
+        out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
+                    "each side, so keep [padding:padding + H] (and the same for W)",
+                    full[:, :, :h, :w]))
+    return out
 
 
 def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: tuple[str, ...],
