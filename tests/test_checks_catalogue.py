@@ -67,17 +67,20 @@ CATALOGUE: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
 
 
-def mistake(grade: str, function: str, *words: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: the decorated function is a wrong `function` for check `grade`."""
+def mistake(grade: str, function: str, *words: str,
+            also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
+    """Decorator: the decorated function is a wrong `function` for check `grade` (with the
+    learner's other functions `also`, right ones, in place too)."""
     def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        CATALOGUE.append(Mistake(fn.__name__, grade, {function: fn}, words))
+        CATALOGUE.append(Mistake(fn.__name__, grade, {function: fn, **(also or {})}, words))
         return fn
     return add
 
 
-def right(grade: str, function: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def right(grade: str, function: str,
+          also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
     def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        RIGHT.append((fn.__name__, grade, {function: fn}))
+        RIGHT.append((fn.__name__, grade, {function: fn, **(also or {})}))
         return fn
     return add
 
@@ -732,6 +735,145 @@ def conv2d_backward_float64_einsum(ctx, grad):
     grad_x = grad_x[:, :, ph:ctx.padded_shape[2] - ph, pw:ctx.padded_shape[3] - pw]
     grad_weight = np.einsum("ro,rk->ok", g, ctx.cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight, grad.sum(axis=(0, 2, 3))) if ctx.has_bias else (grad_x, grad_weight)
+
+
+
+# ---- 04: max pooling ----------------------------------------------------------------------------
+def _pool_forward(ctx, x, kernel, stride, padding, fill=-np.inf, reduce="max"):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    win = windows(xpad, kh, kw, sh, sw)
+    flat = win.reshape(win.shape[:4] + (kh * kw,))
+    ctx.argmax, ctx.padded_shape, ctx.params = flat.argmax(-1), xpad.shape, (kernel, stride, padding)
+    ctx.window_max = flat.max(-1)
+    ctx.flat = flat
+    return flat.max(-1) if reduce == "max" else flat.mean(-1)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "filled with zeros")
+def pool_zero_padding(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding, fill=0.0)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "average pooling")
+def pool_mean(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding, reduce="mean")
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d", "defaults to kernel_size")
+def max_pool2d_stride_one(input, kernel_size, stride=None, padding=0):
+    namespace = solution("04_max_pooling")
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    return namespace["MaxPool2dFunction"].apply(input, kernel=pair(kernel_size),
+                                                stride=pair(1 if stride is None else stride),
+                                                padding=pair(padding))
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "+ 1 is missing")
+def pool_no_plus_one(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding)[:, :, :-1, :-1]
+
+
+def pool_forward(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding)
+
+
+POOL_FORWARD = {"max_pool2d_forward": pool_forward}
+
+
+def _pool_backward(ctx, grad, rule="first", assign=False, swap=False, stride=True, crop=True):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    out = np.zeros(ctx.padded_shape)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(ho):
+                for j in range(wo):
+                    top, left = (i * sh, j * sw) if stride else (i, j)
+                    g = grad[b, ch, i, j]
+                    if rule == "window":
+                        out[b, ch, top:top + kh, left:left + kw] += g
+                        continue
+                    index = ctx.argmax[b, ch, i, j]
+                    a, d = (index % kh, index // kh) if swap else divmod(index, kw)
+                    if rule == "mask":
+                        mask = np.zeros((kh, kw))
+                        mask[a, d] = g
+                        out[b, ch, top:top + kh, left:left + kw] = mask
+                    elif assign:
+                        out[b, ch, top + a, left + d] = g
+                    else:
+                        out[b, ch, top + a, left + d] += g
+    return out[:, :, ph:hp - ph, pw:wp - pw] if crop else out
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "overwrote", "+=", also=POOL_FORWARD)
+def pool_backward_assigns(ctx, grad):
+    return _pool_backward(ctx, grad, assign=True)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "overwrote", "+=", also=POOL_FORWARD)
+def pool_backward_window_mask_assigned(ctx, grad):
+    return _pool_backward(ctx, grad, rule="mask")
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "whole window", also=POOL_FORWARD)
+def pool_backward_whole_window(ctx, grad):
+    return _pool_backward(ctx, grad, rule="window")
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "rows and columns", also=POOL_FORWARD)
+def pool_backward_swapped_unravel(ctx, grad):
+    return _pool_backward(ctx, grad, swap=True)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "stride", also=POOL_FORWARD)
+def pool_backward_no_stride(ctx, grad):
+    return _pool_backward(ctx, grad, stride=False)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "cut the padding off", also=POOL_FORWARD)
+def pool_backward_keeps_padding(ctx, grad):
+    return _pool_backward(ctx, grad, crop=False)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "spread evenly", also=POOL_FORWARD)
+def pool_backward_spread(ctx, grad):
+    (kh, kw), _, _ = ctx.params
+    return _pool_backward(ctx, grad / (kh * kw), rule="window")
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "every maximum", also=POOL_FORWARD)
+def pool_backward_all_maxima(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    out = np.zeros(ctx.padded_shape)
+    for i in range(grad.shape[2]):
+        for j in range(grad.shape[3]):
+            window = ctx.flat[:, :, i, j].reshape(n, c, kh, kw)
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            out[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += mask * grad[:, :, i, j, None, None]
+    return out[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@right("check_max_pool2d", "max_pool2d_backward", also=POOL_FORWARD)
+def pool_backward_loops(ctx, grad):
+    return _pool_backward(ctx, grad)
+
+
+@right("check_max_pool2d", "max_pool2d_backward", also=POOL_FORWARD)
+def pool_backward_add_at(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    a, d = np.divmod(ctx.argmax.reshape(n, c, ho, wo), kw)
+    rows = np.arange(ho)[None, None, :, None] * sh + a
+    cols = np.arange(wo)[None, None, None, :] * sw + d
+    out = np.zeros(ctx.padded_shape, dtype=np.float64)
+    np.add.at(out, (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols),
+              grad)
+    return out[:, :, ph:hp - ph, pw:wp - pw]
 
 
 # ---- the tests ------------------------------------------------------------------------------------
