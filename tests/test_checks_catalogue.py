@@ -876,6 +876,123 @@ def pool_backward_add_at(ctx, grad):
     return out[:, :, ph:hp - ph, pw:wp - pw]
 
 
+
+# ---- 05: transposed convolution ---------------------------------------------------------------------
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "output_padding is ignored")
+def size_without_output_padding(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1) * stride - 2 * padding + kernel
+
+
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "REMOVES")
+def size_without_padding(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1) * stride + kernel + output_padding
+
+
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "(H - 1) * stride")
+def size_h_times_s(size, kernel, stride=1, padding=0, output_padding=0):
+    return size * stride - 2 * padding + kernel + output_padding
+
+
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "convolution's rule")
+def size_of_convolution(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size + 2 * padding - kernel) // stride + 1 + output_padding
+
+
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "one int per call")
+def size_as_float(size, kernel, stride=1, padding=0, output_padding=0):
+    return float((size - 1) * stride - 2 * padding + kernel + output_padding)
+
+
+def _by_convolution(x, weight, bias, stride, padding, output_padding, bug=""):
+    """conv_transpose2d as a convolution of the zero-stuffed input (the other classic route)."""
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    if bug == "no_zeros":
+        stuffed = x
+    else:
+        stuffed = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1))
+        stuffed[:, :, ::sh, ::sw] = x
+    th, tw = (ph, pw) if bug == "pad_p" else (kh - 1 - ph, kw - 1 - pw)
+    if bug == "op_top_left":
+        pads = ((th + oph, th), (tw + opw, tw))
+    else:
+        pads = ((th, th + oph), (tw, tw + opw))
+    padded = np.pad(stuffed, ((0, 0), (0, 0)) + pads)
+    kernel = weight.transpose(1, 0, 2, 3)
+    if bug != "no_flip":
+        kernel = kernel[:, :, ::-1, ::-1]
+    out = np.einsum("ncijab,ocab->noij", windows(padded, kh, kw, 1, 1), kernel)
+    if bias and bug != "no_bias":
+        out = out + bias[0][:, None, None]
+    return out
+
+
+def transpose_forward_with(bug):
+    def conv_transpose2d_forward(ctx, x, weight, *bias, stride, padding, output_padding):
+        return _by_convolution(x, weight, bias, stride, padding, output_padding, bug)
+    return conv_transpose2d_forward
+
+
+for _bug, _words in (("no_flip", ("flip",)), ("no_zeros", ("no zeros are inserted",)),
+                     ("pad_p", ("kernel - 1 - padding",)),
+                     ("op_top_left", ("output_padding is on the wrong side",)),
+                     ("no_bias", ("bias is missing",))):
+    CATALOGUE.append(Mistake(f"conv_transpose2d_forward_{_bug}", "check_conv_transpose2d_forward",
+                             {"conv_transpose2d_forward": transpose_forward_with(_bug)}, _words))
+
+
+@right("check_conv_transpose2d_forward", "conv_transpose2d_forward")
+def transpose_by_convolution(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _by_convolution(x, weight, bias, stride, padding, output_padding)
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward", "flip")
+def transpose_scatter_flipped(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, c) @ weight[:, :, ::-1, ::-1].reshape(c, -1)
+    out = convolution.col2im(rows, full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    return out + bias[0][:, None, None] if bias else out
+
+
+def _transpose_backward(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    grad_full = np.zeros(ctx.full, dtype=grad.dtype)
+    top, left = (0, 0) if bug == "no_offset" else (ph, pw)
+    grad_full[:, :, top:top + grad.shape[2], left:left + grad.shape[3]] = grad
+    grad_cols = convolution.im2col(grad_full, kh, kw, sh, sw)
+    grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    if bug == "weight_mean":
+        grad_weight = grad_weight / n
+    grad_bias = grad.mean(axis=(0, 2, 3)) if bug == "bias_mean" else grad.sum(axis=(0, 2, 3))
+    grads = (grad_x, grad_weight) + ((grad_bias,) if ctx.has_bias else ())
+    return (grads[1], grads[0]) + grads[2:] if bug == "swap" else grads
+
+
+def transpose_backward_with(bug):
+    def conv_transpose2d_backward(ctx, grad):
+        return _transpose_backward(ctx, grad, bug)
+    return conv_transpose2d_backward
+
+
+for _bug, _words in (("no_offset", ("offset", "padding")),
+                     ("weight_mean", ("divided by the batch size",)),
+                     ("bias_mean", ("grad_bias is the mean",)), ("swap", ("wrong order",))):
+    CATALOGUE.append(Mistake(f"conv_transpose2d_backward_{_bug}", "check_conv_transpose2d",
+                             {"conv_transpose2d_backward": transpose_backward_with(_bug)}, _words))
+
+
+@right("check_conv_transpose2d", "conv_transpose2d_backward")
+def transpose_backward_list(ctx, grad):
+    return list(_transpose_backward(ctx, grad))
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:
