@@ -993,6 +993,99 @@ def transpose_backward_list(ctx, grad):
     return list(_transpose_backward(ctx, grad))
 
 
+
+# ---- 06: concatenation and cropping ---------------------------------------------------------------
+@mistake("check_cat", "cat_forward", "joined along an axis other than")
+def cat_forward_axis_zero(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.concatenate(arrays, axis=0)
+
+
+@mistake("check_cat", "cat_forward", "reverse order")
+def cat_forward_reversed(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.concatenate(arrays[::-1], axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "cut the gradient along dim")
+def cat_backward_axis_zero(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=0))
+
+
+@mistake("check_cat", "cat_backward", "wrong order")
+def cat_backward_reversed(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)[::-1])
+
+
+@mistake("check_cat", "cat_backward", "sizes")
+def cat_backward_sizes_reversed(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes[::-1])[:-1], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "returned 1 gradient for")
+def cat_backward_whole(ctx, grad):
+    return grad
+
+
+@mistake("check_cat", "cat_backward", "the inputs' sizes")
+def cat_backward_equal_pieces(ctx, grad):
+    return tuple(np.array_split(grad, len(ctx.sizes), axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_slices_list(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start + size)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return pieces
+
+
+@mistake("check_center_crop", "center_crop", "wrong place", "off by one")
+def crop_rounded_up(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = -(-(input.shape[-2] - h) // 2), -(-(input.shape[-1] - w) // 2)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "center_crop", "wrong place")
+def crop_top_left(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=0, left=0, height=h, width=w)
+
+
+@mistake("check_center_crop", "center_crop", "(height, width)")
+def crop_width_first(input, size):
+    w, h = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "grad_out is put back", "wrong place")
+def crop_backward_at_corner(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., :grad.shape[-2], :grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_center_crop", "crop_backward", "returned a gradient of shape")
+def crop_backward_unpadded(ctx, grad):
+    return grad
+
+
+@right("check_center_crop", "crop_backward")
+def crop_backward_pad(ctx, grad):
+    h, w = ctx.shape[-2:]
+    below, right_ = h - ctx.top - grad.shape[-2], w - ctx.left - grad.shape[-1]
+    pads = [(0, 0)] * (grad.ndim - 2) + [(ctx.top, below), (ctx.left, right_)]
+    return np.pad(grad.astype(np.float64), pads)
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

@@ -441,11 +441,13 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
 
 def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                inputs: list[tuple[str, tuple[int, ...]]],
-                               join_dim: int | None = None) -> None:
+                               join_dim: int | None = None,
+                               expected: list[np.ndarray] | None = None) -> None:
     """Name what is wrong with a backward whose return values the engine refused.
 
     inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
-    along which forward joined its inputs (cat), to recognise a split along another one.
+    along which forward joined its inputs (cat), to recognise a split along another one;
+    expected: the right gradients, to tell gradients in the wrong order from wrong pieces.
     """
     if f"{name}/raw_count" not in outputs:
         return
@@ -457,20 +459,28 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
     got = [tuple(outputs[f"{name}/raw_grad_{i}"].shape) if f"{name}/raw_grad_{i}" in outputs
            else None for i in range(count)]
     wanted = [shape for _, shape in inputs]
-    if sorted(map(str, got)) == sorted(map(str, wanted)):
-        i = next(i for i, (g, w) in enumerate(zip(got, wanted)) if g != w)
-        owner = inputs[wanted.index(got[i])][0]
+    i = next((i for i, (g, w) in enumerate(zip(got, wanted)) if g != w), 0)
+    owner = wanted.index(got[i]) if got[i] in wanted else -1
+    if sorted(map(str, got)) == sorted(map(str, wanted)) and (
+            expected is None or np.allclose(outputs[f"{name}/raw_grad_{i}"], expected[owner])):
+        owner = inputs[owner][0]
         raise CheckFailed(f"{what}: backward returns the gradients in the wrong order: "
                           f"gradient {i} has the shape of {owner} {got[i]}, not of "
                           f"{inputs[i][0]} {wanted[i]}; return them in forward's order ({labels})")
     if join_dim is not None and all(g is not None and len(g) == len(wanted[0]) for g in got):
         axis = join_dim % len(wanted[0])
-        for other in range(len(wanted[0])):
-            rest = [tuple(n for d, n in enumerate(g) if d != other) for g in got]
-            if other != axis and len(set(rest)) == 1:
-                raise CheckFailed(f"{what}: backward cut the gradient along dim {other}; forward "
-                                  f"joined the inputs along dim {join_dim}, so cut it there, "
-                                  "into pieces of each input's size")
+        joined = list(wanted[0])
+        joined[axis] = sum(shape[axis] for shape in wanted)
+        for other in range(len(joined)):
+            if all(g[d] == joined[d] for g in got for d in range(len(joined)) if d != other) \
+                    and sum(g[other] for g in got) == joined[other]:
+                if other != axis:
+                    raise CheckFailed(f"{what}: backward cut the gradient along dim {other}; "
+                                      f"forward joined the inputs along dim {join_dim}, so cut it "
+                                      "there, into pieces of each input's size")
+                raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
+                                  f"{[g[axis] for g in got]} along dim {join_dim}; they must have "
+                                  f"the inputs' sizes there, {[w[axis] for w in wanted]}")
     for (label, shape), g in zip(inputs, got):
         if g is None or g == shape:
             continue
@@ -560,7 +570,9 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     (Autograd has already summed or reshaped each gradient to its input's shape, or raised.)
     """
     case = cases(op)[name]
-    returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in inputs if k in case])
+    present = [k for k in inputs if k in case]
+    returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
+                               expected=[case[f"grad_{k}"] for k in present])
     for k in inputs:
         if k not in case:
             continue

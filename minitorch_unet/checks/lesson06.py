@@ -67,13 +67,16 @@ def _verdict_cat(outputs: Outputs) -> None:
         keys = input_names(case)
         returned_gradients_verdict(describe_cat(case), name, outputs,
                                    [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
-                                   join_dim=case["params"]["dim"])
+                                   join_dim=case["params"]["dim"],
+                                   expected=[case[f"grad_{k}"] for k in keys])
         for i, k in enumerate(keys):
             label = f"{describe_cat(case)}: gradient of tensor {i} (tensors[{i}].grad)"
             if f"{name}/grad_{k}" not in outputs:
                 raise CheckFailed(f"{label} is None: backward must return one gradient per "
                                   f"input tensor ({len(keys)} here), in order")
-            diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [])
+            diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [
+                ("the gradients are returned in reverse order: tensors[i] gets the i-th piece "
+                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"])])
 
 
 register(Exercise(
