@@ -1086,6 +1086,306 @@ def crop_backward_pad(ctx, grad):
     return np.pad(grad.astype(np.float64), pads)
 
 
+
+# ---- 07: modules and the U-Net --------------------------------------------------------------------
+def _count(depth, base_filters, in_channels=1, conv_bias=False, bn=4, skip=2, head=True, up_bias=True,
+           first_in=None):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = (widths[0] + 1) if head else 0
+    for i in range(depth + 1):
+        c_in = (first_in or in_channels) if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + (bn + 2 * conv_bias) * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + (widths[i] if up_bias else 0)
+        total += 9 * widths[i] * (skip * widths[i] + widths[i]) + (bn + 2 * conv_bias) * widths[i]
+    return total
+
+
+for _name, _options, _words in (
+        ("count_conv_bias", {"conv_bias": True}, ("bias for every 3x3 convolution",)),
+        ("count_no_batch_norm", {"bn": 0}, ("batch-norm parameters are missing",)),
+        ("count_running_stats", {"bn": 8}, ("running mean and variance",)),
+        ("count_no_skip", {"skip": 1}, ("skip connection",)),
+        ("count_no_head", {"head": False}, ("head",)),
+        ("count_no_up_bias", {"up_bias": False}, ("transposed convolutions' biases",)),
+        ("count_one_input_channel", {"first_in": 1}, ("in_channels is ignored",))):
+    CATALOGUE.append(Mistake(_name, "check_count_parameters", {"count_parameters": (
+        lambda options: lambda depth, base_filters, in_channels=1: _count(
+            depth, base_filters, in_channels, **options))(_options)}, _words))
+
+
+@mistake("check_receptive_field", "receptive_field", "strides are ignored")
+def rf_no_strides(layers):
+    return 1 + sum(k - 1 for k, _ in layers)
+
+
+@mistake("check_receptive_field", "receptive_field", "its own stride")
+def rf_own_stride(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        jump *= stride
+        field += (kernel - 1) * jump
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "summed k instead of k - 1")
+def rf_sums_kernels(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += kernel * jump
+        jump *= stride
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "+ 1 is missing")
+def rf_no_one(layers):
+    field, jump = 0, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+@right("check_receptive_field", "receptive_field")
+def rf_backwards(layers):
+    field = 1
+    for kernel, stride in reversed(layers):
+        field = stride * (field - 1) + kernel
+    return int(field)
+
+
+# ---- 08: losses -------------------------------------------------------------------------------------
+def _softplus_neg_abs(x):
+    return (1 + (-(x.relu() + (-x).relu())).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "sum over the pixels")
+def bce_sum(logits, target):
+    return (logits.relu() - logits * target + _softplus_neg_abs(logits)).sum()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "sign is flipped")
+def bce_negative(logits, target):
+    return -(logits.relu() - logits * target + _softplus_neg_abs(logits)).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "wrong sign")
+def bce_plus_xt(logits, target):
+    return (logits.relu() + logits * target + _softplus_neg_abs(logits)).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "log(1 + exp(-|x|)) term is missing")
+def bce_no_log_term(logits, target):
+    return (logits.relu() - logits * target).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "max(x, 0)", "missing")
+def bce_no_relu(logits, target):
+    return (-(logits * target) + _softplus_neg_abs(logits)).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "overflows")
+def bce_naive(logits, target):
+    p = logits.sigmoid()
+    return -(target * p.log() + (1 - target) * (1 - p).log()).mean()
+
+
+@right("check_bce_with_logits", "bce_with_logits")
+def bce_float64(logits, target):
+    x = logits.double()
+    return (x.relu() - x * target.double() + _softplus_neg_abs(x)).mean()
+
+
+def _dice_parts(logits, target):
+    p = logits.sigmoid()
+    return p, (p * target).sum(), p.sum() + target.sum()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "Dice coefficient; the loss is 1 minus it")
+def soft_dice_coefficient(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return (2 * inter + smooth) / (total + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sigmoid is missing")
+def soft_dice_no_sigmoid(logits, target, smooth=1.0):
+    return 1 - (2 * (logits * target).sum() + smooth) / (logits.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth is ignored")
+def soft_dice_fixed_smooth(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return 1 - (2 * inter + 1.0) / (total + 1.0)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "numerator too")
+def soft_dice_smooth_below(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return 1 - 2 * inter / (total + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "not doubled")
+def soft_dice_single_intersection(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return 1 - (inter + smooth) / (total + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "one Dice loss per slice")
+def soft_dice_per_slice(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    axes = tuple(range(1, len(logits.shape)))
+    inter = (p * target).sum(dim=axes)
+    total = p.sum(dim=axes) + target.sum(dim=axes)
+    return (1 - (2 * inter + smooth) / (total + smooth)).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "without smoothing")
+def soft_dice_no_smooth(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return 1 - 2 * inter / total
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "squares")
+def soft_dice_squared(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / ((p * p).sum() + (target * target).sum() + smooth)
+
+
+# ---- 09: training -----------------------------------------------------------------------------------
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "average")
+def sgd_dampened(param, grad, buf, lr, momentum):
+    buf = momentum * buf + (1 - momentum) * grad
+    return param - lr * buf, buf
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "not by the momentum buffer")
+def sgd_moves_by_grad(param, grad, buf, lr, momentum):
+    return param - lr * grad, momentum * buf + grad
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "learning rate went into the buffer")
+def sgd_lr_in_buffer(param, grad, buf, lr, momentum):
+    buf = momentum * buf + lr * grad
+    return param - buf, buf
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "uphill")
+def sgd_uphill(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad
+    return param + lr * buf, buf
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "tuple of 2 arrays")
+def sgd_param_only(param, grad, buf, lr, momentum):
+    return param - lr * (momentum * buf + grad)
+
+
+@right("check_sgd_momentum_step", "sgd_momentum_step")
+def sgd_in_place(param, grad, buf, lr, momentum):
+    buf *= momentum
+    buf += grad
+    param -= lr * buf
+    return [param, buf]
+
+
+def _adam(param, grad, m, v, t, lr, betas, eps, correct=True, eps_inside=False, shift=0,
+          swap_moments=False, return_hats=False):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * (grad * grad if swap_moments else grad)
+    v = b2 * v + (1 - b2) * (grad if swap_moments else grad * grad)
+    m_hat = m / (1 - b1 ** (t + shift)) if correct else m
+    v_hat = v / (1 - b2 ** (t + shift)) if correct else v
+    step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+    return (param - lr * step, m_hat, v_hat) if return_hats else (param - lr * step, m, v)
+
+
+for _name, _options, _words in (
+        ("adam_no_bias_correction", {"correct": False}, ("no bias correction",)),
+        ("adam_eps_inside", {"eps_inside": True}, ("eps is inside the square root",)),
+        ("adam_t_minus_one", {"shift": -1}, ("t - 1 instead of t",)),
+        ("adam_t_plus_one", {"shift": 1}, ("t + 1 instead of t",)),
+        ("adam_moments_swapped", {"swap_moments": True}, ("m averages grad**2",)),
+        ("adam_returns_corrected_moments", {"return_hats": True}, ("bias-corrected",))):
+    CATALOGUE.append(Mistake(_name, "check_adam_step", {"adam_step": (
+        lambda options: lambda param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8: _adam(
+            param, grad, m, v, t, lr, betas, eps, **options))(_options)}, _words))
+
+
+# ---- 10: the GPU ------------------------------------------------------------------------------------
+def _cost(n, c_in, c_out, h, w, k, itemsize=4, macs=2, area=True, weights=True, output=True,
+          as_bytes=True):
+    flops = macs * n * c_out * h * w * c_in * (k * k if area else 1)
+    values = n * c_in * h * w + (c_out * c_in * k * k if weights else 0) + (n * c_out * h * w if output else 0)
+    return flops, values * (itemsize if as_bytes else 1)
+
+
+for _name, _options, _words in (
+        ("cost_one_flop_per_mac", {"macs": 1}, ("multiply-add once",)),
+        ("cost_no_kernel_area", {"area": False}, ("kernel area",)),
+        ("cost_no_weights", {"weights": False}, ("leave out the weights",)),
+        ("cost_no_output", {"output": False}, ("writing the output",)),
+        ("cost_values_not_bytes", {"as_bytes": False}, ("multiply by itemsize",))):
+    CATALOGUE.append(Mistake(_name, "check_conv2d_cost", {"conv2d_cost": (
+        lambda options: lambda n, c_in, c_out, h, w, k, itemsize=4: _cost(
+            n, c_in, c_out, h, w, k, itemsize, **options))(_options)}, _words))
+
+
+# ---- 11: evaluation ---------------------------------------------------------------------------------
+def _slice_dice(pred, target, threshold=0.5, strict=True, empty=1.0, iou=False, soft=False):
+    p = (pred if soft else (pred > threshold) if strict else (pred >= threshold)).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    overlap = (p * t).sum(axis=1)
+    total = p.sum(axis=1) + t.sum(axis=1)
+    if iou:
+        union = total - overlap
+        return np.where(union == 0, empty, overlap / np.maximum(union, 1))
+    return np.where(total == 0, empty, 2 * overlap / np.where(total == 0, 1, total))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "scores them 1.0")
+def slice_dice_empty_zero(pred, target, threshold=0.5):
+    return _slice_dice(pred, target, threshold, empty=0.0)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "strictly")
+def slice_dice_at_threshold(pred, target, threshold=0.5):
+    return _slice_dice(pred, target, threshold, strict=False)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "IoU")
+def slice_dice_iou(pred, target, threshold=0.5):
+    return _slice_dice(pred, target, threshold, iou=True)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "threshold")
+def slice_dice_soft(pred, target, threshold=0.5):
+    return _slice_dice(pred, target, threshold, soft=True)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "one Dice per slice")
+def slice_dice_whole_batch(pred, target, threshold=0.5):
+    return _slice_dice(pred.reshape(1, -1), target.reshape(1, -1), threshold)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "mean of each patient's slice Dices")
+def patient_dice_mean_of_slices(pred, target, patients, threshold=0.5):
+    dice = _slice_dice(pred, target, threshold)
+    ids = np.asarray(patients)
+    return {p: float(dice[ids == p].mean()) for p in dict.fromkeys(patients)}
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "exactly at the threshold")
+def patient_dice_at_threshold(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        p, t = pred[rows] >= threshold, target[rows] > 0.5
+        total = p.sum() + t.sum()
+        out[patient] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

@@ -64,7 +64,9 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
              "(max(x, 0) - x t + log(1 + exp(-|x|)))",
              (np.maximum(x, 0) + x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
             ("the log(1 + exp(-|x|)) term is missing",
-             (np.maximum(x, 0) - x * t).mean())]
+             (np.maximum(x, 0) - x * t).mean()),
+            ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
+             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean())]
 
 
 def _verdict_bce(outputs: Outputs) -> None:
@@ -180,6 +182,11 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
          1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth)),
         ("the intersection is not doubled: Dice = (2 sum(p t) + s) / (sum(p) + sum(t) + s)",
          1 - ((p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)),
+        ("this is the loss without smoothing: add the function's `smooth` argument to the "
+         "numerator and the denominator", 1 - 2 * (p * t).sum() / (p.sum() + t.sum())),
+        ("the denominator sums squares, sum(p**2) + sum(t**2) (V-Net's variant); the course's "
+         "soft Dice sums p and t themselves",
+         1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth)),
     ]
     if x.shape[0] > 1:
         mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "

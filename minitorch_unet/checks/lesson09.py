@@ -176,10 +176,17 @@ def _verdict_adam(outputs: Outputs) -> None:
         if not all(np.allclose(a, b) for a, b in zip(got, want)):
             if np.allclose(got[1], want[1]) and np.allclose(got[2], want[2]):
                 for text, variant in ADAM_MISTAKES:
-                    wrong = adam_reference(p, g, m, v, t, lr, betas, eps, **variant)
-                    if np.allclose(got[0], wrong[0]):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        wrong = adam_reference(p, g, m, v, t, lr, betas, eps, **variant)
+                    if np.allclose(got[0], wrong[0], equal_nan=True):
                         raise CheckFailed(f"adam_step, {label}: the moments are right but the "
                                           f"parameter is not: {text}")
+            b1, b2 = betas
+            if np.allclose(got[1], want[1] / (1 - b1 ** t)) and \
+                    np.allclose(got[2], want[2] / (1 - b2 ** t)) and t > 0 and b1 > 0:
+                raise CheckFailed(f"adam_step, {label}: you return the bias-corrected m_hat and "
+                                  "v_hat as the new moments; return m and v themselves (the "
+                                  "correction is recomputed from t at every step)")
             if np.allclose(got[1], betas[0] * m + (1 - betas[0]) * g * g):
                 raise CheckFailed(f"adam_step, {label}: the first moment m averages grad**2; "
                                   "m averages the gradient, v its square")
