@@ -23,7 +23,7 @@ class CheckFailed(AssertionError):
     """A check found a wrong answer; the message says what and where."""
 
 
-class NotWritten(CheckFailed):
+class NotWritten(CheckFailed, NotImplementedError):
     """The learner's function (or one it calls) still raises the lesson's NotImplementedError."""
 
 
