@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from minitorch_unet import convolution
-from minitorch_unet.autograd import Tensor
 from minitorch_unet.checks.core import FAILED, PASSED, Result, load_all, run_check
 from minitorch_unet.course.notebooks import is_check, is_demo, read_notebook
 
