@@ -1385,6 +1385,27 @@ def patient_dice_at_threshold(pred, target, patients, threshold=0.5):
     return out
 
 
+
+# ---- any layer: what the function hands back -------------------------------------------------------
+@mistake("check_im2col", "im2col", "returned None", "`return`")
+def im2col_without_return(x, kh, kw, sh, sw):
+    convolution.im2col(x, kh, kw, sh, sw)
+
+
+@mistake("check_conv2d", "conv2d", "does not require grad")
+def conv2d_from_arrays(input, weight, bias=None, stride=1, padding=0):
+    from minitorch_unet import functional as F
+    from minitorch_unet.autograd import Tensor
+    return Tensor(F.conv2d(input, weight, bias, stride, padding).data)
+
+
+@mistake("check_max_pool2d", "max_pool2d", "does not require grad")
+def max_pool2d_from_arrays(input, kernel_size, stride=None, padding=0):
+    from minitorch_unet import functional as F
+    from minitorch_unet.autograd import Tensor
+    return Tensor(F.max_pool2d(input, kernel_size, stride, padding).data)
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

@@ -65,6 +65,13 @@ def as_array(value: Any) -> np.ndarray:
     return backend.to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
 
 
+def answer(value: Any, function: str) -> np.ndarray:
+    """What the learner's `function` returned, as a NumPy array; CheckFailed if it is None."""
+    if value is None:
+        raise CheckFailed(f"{function} returned None: did you forget `return`?")
+    return as_array(value)
+
+
 def describe(op: str, case: Case, names: tuple[str, ...], **params: Any) -> str:
     """'conv2d(input (1, 2, 9, 9), weight (3, 2, 3, 3), bias (3,), stride=2, padding=1)'."""
     shapes = [f"{n} {tuple(case[n].shape)}" for n in names if n in case]
@@ -198,7 +205,7 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
     for name in NAIVE_CASES:
         case = cases("conv2d")[name]
         out = fn(case["input"], case["weight"], case.get("bias"), **conv_params(case))
-        outputs[f"{name}/out"] = as_array(out)
+        outputs[f"{name}/out"] = answer(out, "conv2d_naive")
     return outputs
 
 
@@ -235,7 +242,7 @@ def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
         (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
         kh, kw = case["weight"].shape[2:]
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        outputs[f"{name}/cols"] = as_array(fn(xpad, kh, kw, sh, sw))
+        outputs[f"{name}/cols"] = answer(fn(xpad, kh, kw, sh, sw), "im2col")
     return outputs
 
 
@@ -315,7 +322,8 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         o, c, kh, kw = case["weight"].shape
         n, _, h, w = case["input"].shape
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
-        outputs[f"{name}/image"] = as_array(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw))
+        outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
+                                          "col2im")
     return outputs
 
 
@@ -409,7 +417,8 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     case = cases(op)[name]
     tensors = {k: Tensor(case[k], requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
-    outputs = {f"{name}/out": as_array(out), f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
+    outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
+               f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
         outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
@@ -570,6 +579,10 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     (Autograd has already summed or reshaped each gradient to its input's shape, or raised.)
     """
     case = cases(op)[name]
+    if not outputs.get(f"{name}/connected", True):
+        raise CheckFailed(f"{what}: the output does not require grad, so backward cannot reach "
+                          "the inputs: build it with your Function's .apply(...) on the input "
+                          "tensors, not with Tensor(...) from arrays or .data")
     present = [k for k in inputs if k in case]
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
                                expected=[case[f"grad_{k}"] for k in present])

@@ -157,6 +157,9 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
     _verdict_forward(outputs)
     for name, case in cases("max_pool2d").items():
         label = f"{call(case)}: gradient with respect to input (input.grad)"
+        if not outputs.get(f"{name}/connected", True):
+            raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
+                              "cannot reach the input: build it with your Function's .apply(...)")
         returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")

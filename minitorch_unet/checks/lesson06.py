@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, expect_shape, number_exercises, register
-from .lesson03 import (arg, as_array, backward_outputs, cases, check_returns_tensor, diagnose_values,
+from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
                        pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
@@ -35,7 +35,7 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
     for name, case in cases("cat").items():
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
-        outputs[f"{name}/out"] = as_array(out)
+        outputs[f"{name}/out"] = answer(out, "cat")
         outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
             outputs.update(backward_outputs(out, case["grad_out"], name,
