@@ -3,6 +3,7 @@ into a precise message."""
 from __future__ import annotations
 
 import importlib
+import linecache
 import pkgutil
 import re
 import sysconfig
@@ -119,7 +120,7 @@ def run_check(grade_id: str, fn: Callable[..., Any] | None) -> Result:
 
 def check(grade_id: str, fn: Callable[..., Any]) -> None:
     """Probe the learner's `fn`, judge it, and print one line; raises CheckFailed if wrong."""
-    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
+    __tracebackhide__ = True  # noqa: F841 (pytest leaves this frame out of its reports)
     result = run_check(grade_id, fn)
     if result.status == PASSED:
         print(f"\u2714 {result.message}")
@@ -186,16 +187,15 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
 
 
 def _source_line(frame: FrameType, lineno: int) -> str:
-    import linecache
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
 
 def describe_error(exercise: Exercise, err: BaseException) -> str:
-    """'exercise 4 (`conv2d_forward`) raised ValueError: ... at line 12, `out = out + b`
-    (out (2, 5, 9, 11), b (5,)); <hint>'."""
+    """'exercise 4 (`conv2d_forward`) raised ValueError: ... (line 12: `out = out + b`); shapes
+    there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
     frames = _learner_frames(err.__traceback__)
-    function = _raiser(err, exercise.function)
-    message = f"{exercise_label(function, exercise.lesson)} raised {type(err).__name__}: {first_line(err)}"
+    label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
+    message = f"{label} raised {type(err).__name__}: {first_line(err)}"
     shapes: dict[str, tuple[int, ...]] = {}
     if frames:
         frame, lineno = frames[-1]

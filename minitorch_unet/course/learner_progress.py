@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ def _child(notebook: str, report: str) -> None:
     """Entry point of the child process: check `notebook`, write the results to `report`."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     results, notes = check_notebook(Path(notebook))
-    Path(report).write_text(json.dumps({"results": [r.__dict__ for r in results], "notes": notes}))
+    Path(report).write_text(json.dumps({"results": [asdict(r) for r in results], "notes": notes}))
 
 
 # ---- in the learner's shell: every notebook, then the table ------------------------------------
