@@ -1406,6 +1406,61 @@ def max_pool2d_from_arrays(input, kernel_size, stride=None, padding=0):
     return Tensor(F.max_pool2d(input, kernel_size, stride, padding).data)
 
 
+
+# ---- more of what learners write -----------------------------------------------------------------
+@mistake("check_relative_error", "relative_error", "epsilon")
+def relerr_epsilon(a, b):
+    a, b = _ab(a, b)
+    return float(np.max(np.abs(a - b) / (np.maximum(np.abs(a), np.abs(b)) + 1e-8)))
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "(stride * i, stride * j)")
+def naive_windows_unstrided(x, weight, bias=None, stride=1, padding=0):
+    full = _naive(x, weight, bias, 1, padding)
+    ho = (x.shape[2] + 2 * padding - weight.shape[2]) // stride + 1
+    wo = (x.shape[3] + 2 * padding - weight.shape[3]) // stride + 1
+    return full[:, :, :ho, :wo]
+
+
+@mistake("check_conv2d", "conv2d_backward", "(C*kh*kw, O)")
+def conv2d_backward_weight_matrix_transposed(ctx, grad):
+    grads = list(_backward(ctx, grad))
+    o = ctx.weight.shape[0]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grads[1] = (ctx.cols.T @ g).reshape(ctx.weight.shape)
+    return tuple(grads)
+
+
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "both sides")
+def size_output_padding_twice(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1) * stride - 2 * padding + kernel + 2 * output_padding
+
+
+@mistake("check_cat", "cat_forward", "np.stack")
+def cat_forward_stack(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.stack(arrays, axis=dim)
+
+
+@mistake("check_center_crop", "center_crop", "//")
+def crop_true_division(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) / 2, (input.shape[-1] - w) / 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "averages over the batch only")
+def bce_mean_over_batch(logits, target):
+    return (logits.relu() - logits * target + _softplus_neg_abs(logits)).sum() / logits.shape[0]
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "numerator; add it to the denominator")
+def soft_dice_smooth_above(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return 1 - (2 * inter + smooth) / total
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

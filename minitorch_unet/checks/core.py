@@ -229,6 +229,11 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return (f"np.concatenate keeps every axis but the joining one, and these arrays differ "
                 f"along dimension {joined.group(1)}: they are joined along an axis other than "
                 "the one asked for (use the `dim` argument)")
+    if "all input arrays must have the same shape" in text:
+        return ("np.stack puts the arrays side by side along a NEW axis and needs equal shapes; "
+                "np.concatenate joins them along an existing one")
+    if "slice indices must be integers" in text or "only integers, slices" in text:
+        return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     if re.search(r"cannot reshape array of size \d+ into shape", text):
         return ("reshape keeps the number of values: compare the sizes on both sides "
                 "(count the output pixels with the output-size formula)")

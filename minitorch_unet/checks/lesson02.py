@@ -168,6 +168,10 @@ def _verdict_error(outputs: Outputs) -> None:
         known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
         if np.allclose(got[known], wrong[known], rtol=1e-9, atol=1e-12, equal_nan=True):
             raise CheckFailed(f"{message}: {text}")
+    if np.allclose(got, expected, rtol=1e-4, atol=0):
+        raise CheckFailed(f"{message}: nearly right everywhere, so a small constant is probably "
+                          "added to the denominator (an epsilon); use max(|a|, |b|) exactly and "
+                          "treat 0/0 as 0 instead")
     raise CheckFailed(f"{message}. The error is max over entries of |a - b| / max(|a|, |b|), "
                       "where 0/0 counts as 0")
 

@@ -150,6 +150,11 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "180 degrees). PyTorch's conv2d is a cross-correlation, "
                     "out[n, o, i, j] = bias[o] + sum_{c,a,b} x[n, c, s*i + a, s*j + b] w[o, c, a, b], "
                     "with no flip", conv2d_numpy(x, flipped, b, s, p)))
+    if s != (1, 1):
+        unstrided = conv2d_numpy(x, w, b, (1, 1), p)[:, :, :case["out"].shape[2], :case["out"].shape[3]]
+        out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
+                    "size is right but the stride is not applied when slicing the windows",
+                    unstrided))
     if b is not None:
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
@@ -547,7 +552,10 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
     o, c, kh, kw = weight.shape
     n, _, h, w = x.shape
     if field == "grad_weight":
-        out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
+        out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]),
+               ("grad_weight was reshaped from a (C*kh*kw, O) matrix (cols.T @ grad_cols); the "
+                "weight's layout needs (O, C*kh*kw): grad_cols.T @ cols, then reshape",
+                expected.reshape(o, -1).T.reshape(weight.shape))]
         if n > 1:
             cols = convolution.im2col(convolution.pad2d(x[:1], ph, pw), kh, kw, sh, sw)
             first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)

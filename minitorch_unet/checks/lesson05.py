@@ -26,6 +26,8 @@ RULE = "H_out = (H - 1) * stride - 2 * padding + kernel + output_padding"
 SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("output_padding is ignored: it adds rows/columns at the bottom/right",
      lambda h, k, s, p, op: (h - 1) * s - 2 * p + k),
+    ("output_padding is added on both sides: it adds output_padding rows/columns once, at "
+     "the bottom/right", lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + 2 * op),
     ("the padding is ignored: a transposed convolution's padding REMOVES 2*padding rows",
      lambda h, k, s, p, op: (h - 1) * s + k + op),
     ("the padding is added instead of removed: it is - 2 * padding",

@@ -58,6 +58,8 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
     x, t = case["input"].astype(np.float64), case["target"].astype(np.float64)
     stable = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
     return [("this is the sum over the pixels; the loss is their mean", stable.sum()),
+            ("this sums over the pixels and averages over the batch only; the loss is the mean "
+             "over every value", stable.sum() / x.shape[0]),
             ("the sign is flipped: BCE = -[t log p + (1 - t) log(1 - p)] is positive",
              -stable.mean()),
             ("the target enters with the wrong sign: the x * t term is subtracted "
@@ -180,6 +182,8 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
          "numerator and the denominator", dice_value_and_grad(x, t, 1.0)[0]),
         ("smooth is only added to the denominator; add it to the numerator too",
          1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth)),
+        ("smooth is only added to the numerator; add it to the denominator too",
+         1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum())),
         ("the intersection is not doubled: Dice = (2 sum(p t) + s) / (sum(p) + sum(t) + s)",
          1 - ((p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)),
         ("this is the loss without smoothing: add the function's `smooth` argument to the "
