@@ -1461,6 +1461,34 @@ def soft_dice_smooth_above(logits, target, smooth=1.0):
     return 1 - (2 * inter + smooth) / total
 
 
+
+@mistake("check_tanh_backward", "tanh_backward", "(1 - tanh(x))**2")
+def tanh_squared_difference(x, grad):
+    return (1 - np.tanh(x)) ** 2 * grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "/ (2 * eps)")
+def numgrad_precedence(f, x, eps=1e-6):
+    return _central(f, x, eps, lambda up, down, base, e: (up - down) / 2 * e)
+
+
+def _adam_one_correction(corrected):
+    def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        b1, b2 = betas
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad ** 2
+        m_hat = m / (1 - b1 ** t) if corrected == "m" else m
+        v_hat = v / (1 - b2 ** t) if corrected == "v" else v
+        return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    return adam_step
+
+
+CATALOGUE.append(Mistake("adam_only_v_corrected", "check_adam_step",
+                         {"adam_step": _adam_one_correction("v")}, ("only v is bias-corrected",)))
+CATALOGUE.append(Mistake("adam_only_m_corrected", "check_adam_step",
+                         {"adam_step": _adam_one_correction("m")}, ("only m is bias-corrected",)))
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

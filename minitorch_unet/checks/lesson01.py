@@ -88,6 +88,8 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: (1 - np.tanh(x)) * g),
     ("you return grad * tanh(x)**2; the derivative is 1 - tanh(x)**2",
      lambda x, g: np.tanh(x) ** 2 * g),
+    ("you multiply by (1 - tanh(x))**2; the derivative is 1 - tanh(x)**2 (square tanh(x) "
+     "alone)", lambda x, g: (1 - np.tanh(x)) ** 2 * g),
     ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
      "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
 )

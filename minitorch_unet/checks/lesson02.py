@@ -68,6 +68,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
+        step = 1e-6 if eps is None else eps
+        if np.allclose(got, expected * step * step, rtol=1e-3, atol=0):
+            raise CheckFailed(f"{call}: your values are the gradient times eps**2: `/ 2 * eps` "
+                              "divides by 2 and then MULTIPLIES by eps; write / (2 * eps)")
         if np.allclose(got, 2 * expected, rtol=1e-5, atol=1e-7):
             raise CheckFailed(f"{call}: your values are twice the gradient: divide the central "
                               "difference by 2 * eps")

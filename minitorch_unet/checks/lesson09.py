@@ -130,14 +130,14 @@ def _adam_inputs() -> list[tuple[np.ndarray, ...]]:
 
 
 def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
-                   betas: tuple[float, float], eps: float, *, correct: bool = True,
+                   betas: tuple[float, float], eps: float, *, correct: bool | str = True,
                    eps_inside: bool = False, shift: int = 0) -> tuple[np.ndarray, ...]:
     """Kingma and Ba's Adam as torch.optim.Adam computes it; the keywords make mistakes."""
     b1, b2 = betas
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
-    m_hat = m / (1 - b1 ** (t + shift)) if correct else m
-    v_hat = v / (1 - b2 ** (t + shift)) if correct else v
+    m_hat = m / (1 - b1 ** (t + shift)) if correct in (True, "m") else m
+    v_hat = v / (1 - b2 ** (t + shift)) if correct in (True, "v") else v
     step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
     return p - lr * step, m, v
 
@@ -145,6 +145,8 @@ def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
 ADAM_MISTAKES = (
     ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t) before the update "
      "(the moments start at zero, so early on they are too small)", {"correct": False}),
+    ("only v is bias-corrected: divide m by (1 - beta1**t) too", {"correct": "v"}),
+    ("only m is bias-corrected: divide v by (1 - beta2**t) too", {"correct": "m"}),
     ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",
      {"eps_inside": True}),
     ("the bias correction uses t - 1 instead of t (t counts from 1 at the first step)",
