@@ -1489,6 +1489,114 @@ CATALOGUE.append(Mistake("adam_only_m_corrected", "check_adam_step",
                          {"adam_step": _adam_one_correction("m")}, ("only m is bias-corrected",)))
 
 
+# ---- more wrong answers, across the lessons ---------------------------------------------------------
+@mistake("check_dice", "dice", "union")
+def dice_over_union(pred, target):
+    p, t = _pt(pred, target)
+    union = (p | t).sum()
+    return 1.0 if union == 0 else float(2 * (p & t).sum() / union)
+
+
+@mistake("check_mul_backward", "mul_backward", "grad_b is b * grad")
+def mul_b_twice(a, b, grad):
+    return b * grad, b * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "tanh(x**2)")
+def tanh_of_square(x, grad):
+    return (1 - np.tanh(x ** 2)) * grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "axis left to sum over")
+def unbroadcast_reshape(grad, shape):
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape)))).reshape(shape)
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "float64")
+def numgrad_float32(f, x, eps=1e-6):
+    return _central(f, x.astype(np.float32), eps, lambda up, down, base, e: (up - down) / (2 * e))
+
+
+@mistake("check_relative_error", "relative_error", "min(|a|, |b|)")
+def relerr_min(a, b):
+    a, b = _ab(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.max(np.where(a == b, 0, np.abs(a - b) / np.minimum(np.abs(a), np.abs(b)))))
+
+
+@mistake("check_im2col", "im2col", "wrong order")
+def im2col_fortran_order(x, kh, kw, sh, sw):
+    cols = convolution.im2col(x, kh, kw, sh, sw)
+    return cols.reshape(-1, order="F").reshape(cols.shape)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "minimum")
+def pool_min(ctx, x, kernel, stride, padding):
+    return -_pool_forward(ctx, -x, kernel, stride, padding)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "chain rule", also=POOL_FORWARD)
+def pool_backward_routes_ones(ctx, grad):
+    return _pool_backward(ctx, np.ones_like(grad))
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward", "padding is ignored")
+def transpose_no_crop(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _by_convolution(x, weight, bias, stride, (0, 0), output_padding)
+
+
+@mistake("check_cat", "cat_backward", "whole output's gradient")
+def cat_backward_copies(ctx, grad):
+    return tuple(grad for _ in ctx.sizes)
+
+
+@mistake("check_center_crop", "center_crop", "left offset")
+def crop_left_from_height(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top = (input.shape[-2] - h) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=top, height=h, width=w)
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "swapped")
+def bce_target_swapped(logits, target):
+    return (logits.relu() - logits * (1 - target) + _softplus_neg_abs(logits)).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "minus the Dice")
+def soft_dice_negative(logits, target, smooth=1.0):
+    _, inter, total = _dice_parts(logits, target)
+    return -(2 * inter + smooth) / (total + smooth)
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "Nesterov")
+def sgd_nesterov(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad
+    return param - lr * (grad + momentum * buf), buf
+
+
+@mistake("check_adam_step", "adam_step", "square root is missing")
+def adam_no_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad ** 2
+    return param - lr * (m / (1 - b1 ** t)) / (v / (1 - b2 ** t) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "multiply-add once", "kernel area")
+def cost_two_slips(n, c_in, c_out, h, w, k, itemsize=4):
+    return _cost(n, c_in, c_out, h, w, k, itemsize, macs=1, area=False)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "return a dict")
+def patient_list(pred, target, patients, threshold=0.5):
+    return [1.0 for _ in dict.fromkeys(patients)]
+
+
+@mistake("check_count_parameters", "count_parameters", "return a Python int")
+def count_float(depth, base_filters, in_channels=1):
+    return float(_count(depth, base_filters, in_channels))
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

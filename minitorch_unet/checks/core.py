@@ -234,9 +234,13 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                 "np.concatenate joins them along an existing one")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
-    if re.search(r"cannot reshape array of size \d+ into shape", text):
-        return ("reshape keeps the number of values: compare the sizes on both sides "
-                "(count the output pixels with the output-size formula)")
+    reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)
+    if reshape:
+        have, want = int(reshape.group(1)), int(np.prod(_parse_shape(reshape.group(2))))
+        more = (f"; {have} values for {want} places: is an axis left to sum over?"
+                if have > want and have % want == 0 else "")
+        return ("reshape keeps the number of values: compare the sizes on both sides (count the "
+                f"output pixels with the output-size formula){more}")
     if "matmul" in text and "mismatch in its core dimension" in text:
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
                 "transpose one side")

@@ -72,6 +72,8 @@ DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
      lambda c: c.tp / max(2 * c.tp + c.fp + c.fn, 1)),
     ("your values are the pixel accuracy (the share of pixels that agree), not Dice",
      lambda c: (c.tp + c.tn) / (c.tp + c.fp + c.fn + c.tn)),
+    ("you divide by the union |P∪T|; Dice divides 2|P∩T| by |P| + |T| (the union is IoU's "
+     "denominator)", lambda c: 2 * c.tp / max(c.tp + c.fp + c.fn, 1)),
     ("you added a smoothing term, (2|P∩T| + 1) / (|P| + |T| + 1); the metric is exact: "
      "2|P∩T| / (|P| + |T|), with 0/0 (both empty) as its only special case",
      lambda c: (2 * c.tp + 1) / (2 * c.tp + c.fp + c.fn + 1)),

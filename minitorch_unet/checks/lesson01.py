@@ -62,6 +62,11 @@ def _verdict_mul(outputs: Outputs) -> None:
     if np.allclose(got_a, g) and np.allclose(got_b, g):
         raise CheckFailed("mul_backward: both gradients are grad, which is the backward of a + b; "
                           "for a * b, grad_a = b * grad and grad_b = a * grad")
+    for name, got, want, other in (("grad_a", got_a, b, "b"), ("grad_b", got_b, a, "a")):
+        for wrong, what in ((g * a, "a * grad"), (g * b, "b * grad"), (g, "grad alone")):
+            if not np.allclose(got, g * want) and np.allclose(got, wrong):
+                raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
+                                  f"so {name} = {other} * grad")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
 
@@ -90,6 +95,8 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: np.tanh(x) ** 2 * g),
     ("you multiply by (1 - tanh(x))**2; the derivative is 1 - tanh(x)**2 (square tanh(x) "
      "alone)", lambda x, g: (1 - np.tanh(x)) ** 2 * g),
+    ("you multiply by 1 - tanh(x**2); the derivative is 1 - tanh(x)**2 (square the tanh, not x)",
+     lambda x, g: (1 - np.tanh(x ** 2)) * g),
     ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
      "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
 )

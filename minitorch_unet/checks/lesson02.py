@@ -76,6 +76,12 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call}: your values are twice the gradient: divide the central "
                               "difference by 2 * eps")
         tolerance = 1e-8 if eps is not None else 1e-6
+        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
+                np.allclose(got, expected, rtol=1e-3, atol=1e-3):
+            raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "
+                              f"to {np.abs(got - expected).max():.2g}): finite differences "
+                              "subtract nearly equal numbers, so keep x and the arithmetic in "
+                              "float64")
         expect_close(call, got, expected, rtol=tolerance, atol=tolerance)
 
 
@@ -129,6 +135,8 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
      lambda a, b: float(np.mean(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you sum the entries' errors; take the largest one",
      lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+    ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
     ("you divide by |a| + |b|; divide by max(|a|, |b|)",
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
     ("you divide by |a| alone, so the error changes when a and b swap (and is infinite where "

@@ -481,10 +481,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         raise CheckFailed(f"{what}: backward returns the gradients in the wrong order: "
                           f"gradient {i} has the shape of {owner} {got[i]}, not of "
                           f"{inputs[i][0]} {wanted[i]}; return them in forward's order ({labels})")
-    if join_dim is not None and all(g is not None and len(g) == len(wanted[0]) for g in got):
+    joined: list[int] = []
+    if join_dim is not None:
         axis = join_dim % len(wanted[0])
         joined = list(wanted[0])
         joined[axis] = sum(shape[axis] for shape in wanted)
+    if join_dim is not None and all(g is not None and len(g) == len(wanted[0]) for g in got):
         for other in range(len(joined)):
             if all(g[d] == joined[d] for g in got for d in range(len(joined)) if d != other) \
                     and sum(g[other] for g in got) == joined[other]:
@@ -503,6 +505,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif join_dim is not None and list(g) == joined:
+            note = (": that is the whole output's gradient; each input gets only its own slice "
+                    f"of it along dim {join_dim}")
         elif len(g) > len(shape):
             note = (f": sum it over the axes that {label} does not have, down to its shape "
                     f"{shape}")

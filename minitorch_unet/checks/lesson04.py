@@ -46,16 +46,18 @@ def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
 
 
 def route(case: Case, rule: str = "first", write: str = "add", swap: bool = False,
-          stride: bool = True) -> np.ndarray:
+          stride: bool = True, ones: bool = False) -> np.ndarray:
     """grad_out sent back into the input window by window, as a learner's loop does it.
 
     rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
     maxima, 'spread' evenly or the whole 'window'. write: 'add' (+=), 'assign' (= at the
     maximum) or 'assign_window' (= over the whole window, zeros included). swap: the argmax
     unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
+    ones: 1 is routed instead of grad_out (the chain rule forgotten).
     """
     (kh, kw), (sh, sw), (ph, pw) = geometry(case)
     x, g = case["input"], case["grad_out"].astype(np.float64)
+    g = np.ones_like(g) if ones else g
     win = pool_windows(x, case, -np.inf)
     k = kh * kw
     picks = {"first": np.eye(k)[win.argmax(-1)], "last": np.eye(k)[k - 1 - win[..., ::-1].argmax(-1)],
@@ -87,7 +89,9 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return [("the padding is filled with zeros: pad with -inf, so that padding never wins a "
              "maximum (these inputs are all negative)", pool_windows(case["input"], case, 0).max(-1)),
             ("this is the window mean (average pooling), not the maximum",
-             pool_windows(case["input"], case, 0).mean(-1))]
+             pool_windows(case["input"], case, 0).mean(-1)),
+            ("this is the window minimum, not the maximum",
+             pool_windows(case["input"], case, np.inf).min(-1))]
 
 
 OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "
@@ -110,7 +114,9 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              "window is row f // kw, column f % kw (np.unravel_index(f, (kh, kw)))",
              route(case, swap=True)),
             ("the stride is ignored: the window of output pixel (i, j) starts at (sh * i, sw * j) "
-             "of the padded input, not at (i, j)", route(case, stride=False))]
+             "of the padded input, not at (i, j)", route(case, stride=False)),
+            ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
+             "from above (chain rule)", route(case, ones=True))]
 
 
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:

@@ -65,6 +65,8 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("the target enters with the wrong sign: the x * t term is subtracted "
              "(max(x, 0) - x t + log(1 + exp(-|x|)))",
              (np.maximum(x, 0) + x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
+            ("target and 1 - target are swapped: the x * t term takes the target itself",
+             (np.maximum(x, 0) - x * (1 - t) + np.log1p(np.exp(-np.abs(x)))).mean()),
             ("the log(1 + exp(-|x|)) term is missing",
              (np.maximum(x, 0) - x * t).mean()),
             ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
@@ -176,6 +178,7 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     value = dice_value_and_grad(x, t, smooth)[0]
     mistakes = [
         ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
+        ("this is minus the Dice coefficient; the loss is 1 minus it", value - 1),
         ("the sigmoid is missing: the formula needs probabilities p = sigmoid(logits)",
          1 - (2 * (x * t).sum() + smooth) / (x.sum() + t.sum() + smooth)),
         ("smooth is ignored (or fixed at 1.0): add the function's `smooth` argument to the "

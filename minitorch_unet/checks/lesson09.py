@@ -65,6 +65,9 @@ SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ..
     ("the learning rate went into the buffer (buf = momentum buf + lr grad); keep lr out of "
      "it: buf = momentum buf + grad, then p -= lr buf",
      lambda p, g, b, lr, m: (p - (m * b + lr * g), m * b + lr * g)),
+    ("that is Nesterov's update, p -= lr (grad + momentum buf); torch.optim.SGD's default "
+     "moves by the buffer itself, p -= lr buf",
+     lambda p, g, b, lr, m: (p - lr * (g + m * (m * b + g)), m * b + g)),
     ("the parameter moves uphill: subtract lr * buf", lambda p, g, b, lr, m: (p + lr * (m * b + g),
                                                                              m * b + g)),
 )
@@ -131,20 +134,23 @@ def _adam_inputs() -> list[tuple[np.ndarray, ...]]:
 
 def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
                    betas: tuple[float, float], eps: float, *, correct: bool | str = True,
-                   eps_inside: bool = False, shift: int = 0) -> tuple[np.ndarray, ...]:
+                   eps_inside: bool = False, shift: int = 0, root: bool = True
+                   ) -> tuple[np.ndarray, ...]:
     """Kingma and Ba's Adam as torch.optim.Adam computes it; the keywords make mistakes."""
     b1, b2 = betas
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
     m_hat = m / (1 - b1 ** (t + shift)) if correct in (True, "m") else m
     v_hat = v / (1 - b2 ** (t + shift)) if correct in (True, "v") else v
-    step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+    scale = np.sqrt if root else (lambda value: value)
+    step = m_hat / (scale(v_hat + eps) if eps_inside else scale(v_hat) + eps)
     return p - lr * step, m, v
 
 
 ADAM_MISTAKES = (
     ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t) before the update "
      "(the moments start at zero, so early on they are too small)", {"correct": False}),
+    ("the square root is missing: the update divides by sqrt(v_hat) + eps", {"root": False}),
     ("only v is bias-corrected: divide m by (1 - beta1**t) too", {"correct": "v"}),
     ("only m is bias-corrected: divide v by (1 - beta2**t) too", {"correct": "m"}),
     ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",

@@ -87,7 +87,10 @@ def _verdict_cost(outputs: Outputs) -> None:
         first = int(bad[0])
         head = (f"{_call(COST_CASES[first])}: {what}: expected {expected[first, column]:,}, "
                 f"got {got[first, column]:,}")
-        for text, variant in COST_MISTAKES:
+        slips = [(text, variant) for text, variant in COST_MISTAKES]
+        slips += [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
+                  for t2, v2 in COST_MISTAKES[i + 1:]]
+        for text, variant in slips:
             wrong = np.array([cost_by_parts(*case, **variant) for case in COST_CASES])
             if np.array_equal(got[:, column], wrong[:, column]) and \
                     not np.array_equal(wrong[:, column], expected[:, column]):
