@@ -364,7 +364,7 @@ def numgrad_not_halved(f, x, eps=1e-6):
     return _central(f, x, eps, lambda up, down, base, e: (up - down) / e)
 
 
-@mistake("check_numerical_gradient", "numerical_gradient", "ignore the eps")
+@mistake("check_numerical_gradient", "numerical_gradient", "not the eps given")
 def numgrad_fixed_eps(f, x, eps=1e-6):
     return _central(f, x, 1e-5, lambda up, down, base, e: (up - down) / (2 * e))
 
@@ -1314,7 +1314,8 @@ for _name, _options, _words in (
 def _cost(n, c_in, c_out, h, w, k, itemsize=4, macs=2, area=True, weights=True, output=True,
           as_bytes=True):
     flops = macs * n * c_out * h * w * c_in * (k * k if area else 1)
-    values = n * c_in * h * w + (c_out * c_in * k * k if weights else 0) + (n * c_out * h * w if output else 0)
+    values = n * c_in * h * w + (c_out * c_in * k * k if weights else 0)
+    values += n * c_out * h * w if output else 0
     return flops, values * (itemsize if as_bytes else 1)
 
 
@@ -1596,6 +1597,70 @@ def patient_list(pred, target, patients, threshold=0.5):
 @mistake("check_count_parameters", "count_parameters", "return a Python int")
 def count_float(depth, base_filters, in_channels=1):
     return float(_count(depth, base_filters, in_channels))
+
+
+# ---- caught by what relates the wrong values to the right ones ----------------------------------
+@mistake("check_mul_backward", "mul_backward", "0.5 times the right ones")
+def mul_half(a, b, grad):
+    return 0.5 * b * grad, 0.5 * a * grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "a step of 0.01")
+def numgrad_own_step(f, x, eps=1e-6):
+    return _central(f, x, 1e-2, lambda up, down, base, e: (up - down) / (2 * e))
+
+
+@mistake("check_relative_error", "relative_error", "without absolute values")
+def relerr_signed_scale(a, b):
+    a, b = _ab(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.max(np.where(a == b, 0, np.abs(a - b) / np.maximum(a, b))))
+
+
+@mistake("check_conv2d", "conv2d_backward", "first two axes swapped")
+def conv2d_backward_grad_x_swapped_weight(ctx, grad):
+    grads = list(_backward(ctx, grad))
+    o, c, kh, kw = ctx.weight.shape
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    if o == c:
+        rows = g @ ctx.weight.transpose(1, 0, 2, 3).reshape(o, -1)
+        grad_x = convolution.col2im(rows, ctx.padded_shape, kh, kw, sh, sw)
+        grads[0] = grad_x[:, :, ph:ctx.padded_shape[2] - ph, pw:ctx.padded_shape[3] - pw]
+    return tuple(grads)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "moved by", also=POOL_FORWARD)
+def pool_backward_cut_at_corner(ctx, grad):
+    (_, _, (ph, pw)) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    return _pool_backward(ctx, grad, crop=False)[:, :, :hp - 2 * ph, :wp - 2 * pw]
+
+
+@mistake("check_center_crop", "crop_backward", "chain rule")
+def crop_backward_ones(ctx, grad):
+    out = np.zeros(ctx.shape)
+    out[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = 1
+    return out
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "mean squared error")
+def bce_is_mse(logits, target):
+    p = logits.sigmoid()
+    return ((p - target) * (p - target)).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "thresholded")
+def soft_dice_thresholded(logits, target, smooth=1.0):
+    from minitorch_unet.autograd import Tensor
+    p = Tensor((logits.data > 0).astype(logits.data.dtype))
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "OLD buffer")
+def sgd_old_buffer(param, grad, buf, lr, momentum):
+    return param - lr * buf, momentum * buf + grad
+
 
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])

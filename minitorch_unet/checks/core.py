@@ -300,6 +300,8 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
     if off is None:
         return
     n_bad, worst = off
+    pattern = value_pattern(got, np.asarray(expected, dtype=np.float64))
+    tail = f": {pattern}{tail}" if pattern else tail
     if got.ndim == 0:
         raise CheckFailed(f"{what}: expected {float(expected):.6g}, got {float(got):.6g} (off by "
                           f"{abs(float(got) - float(expected)):.3g}){tail}")
@@ -307,3 +309,40 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
         f"{what}: right shape but wrong values: {n_bad} of {got.size} off; "
         f"worst at index {worst}: expected {expected[worst]:.6g}, got "
         f"{got[worst]:.6g} (off by {abs(got[worst] - expected[worst]):.3g}){tail}")
+
+
+def value_pattern(got: np.ndarray, expected: np.ndarray) -> str:
+    """What relates wrong values to the right ones, when one simple rule does: a constant
+    factor, a constant term, or a shift along the last two axes; "" otherwise."""
+    if got.size < 2 or got.shape != expected.shape:
+        return ""
+    scale = max(float(np.abs(expected).max()), 1e-12)
+    close = dict(rtol=1e-4, atol=1e-6 * scale)
+    norm = float(np.sum(expected * expected))
+    factor = float(np.sum(got * expected)) / norm if norm else 0.0
+    if norm and abs(factor - 1) > 1e-3 and np.allclose(got, factor * expected, **close):
+        if abs(factor + 1) < 1e-3:
+            return "your values are the right ones with the sign flipped"
+        return (f"your values are {factor:.4g} times the right ones everywhere: a factor is "
+                "missing or extra (a mean where a sum belongs or the reverse, a 1/2, the batch "
+                "size...)")
+    marks = np.isin(got, (0.0, 1.0)).all() and np.array_equal(got != 0, expected != 0)
+    if marks and not np.allclose(expected[expected != 0], 1):
+        return ("your values are 1 wherever a gradient arrives: multiply by the gradient coming "
+                "from above (chain rule), not by 1")
+    term = float(np.mean(got - expected))
+    if abs(term) > close["atol"] and np.allclose(got, expected + term, **close):
+        return (f"your values are the right ones plus {term:.4g} everywhere: a constant term is "
+                "missing or extra")
+    if got.ndim >= 2:
+        h, w = got.shape[-2:]
+        for dy in range(-3, 4):
+            for dx in range(-3, 4):
+                if (dy, dx) == (0, 0) or abs(dy) * 2 >= h or abs(dx) * 2 >= w:
+                    continue
+                mine = got[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+                right = expected[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+                if np.abs(right).max() > 0 and np.allclose(mine, right, **close):
+                    return (f"your values are the right ones moved by {dy} rows and {dx} columns: "
+                            "an offset is missing or extra (the padding?)")
+    return ""

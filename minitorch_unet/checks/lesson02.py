@@ -64,6 +64,12 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values are backward differences "
                                   "(f(x) - f(x - eps)) / eps, whose error shrinks like eps; use "
                                   "central ones, (f(x + eps) - f(x - eps)) / (2 eps)")
+            extra = got - 3 * x ** 2   # the central difference of x**3 with step h: 3x**2 + h**2
+            if np.all(extra > 0) and np.allclose(extra, extra.mean(), rtol=1e-3) and \
+                    not np.isclose(np.sqrt(extra.mean()), eps, rtol=1e-2):
+                raise CheckFailed(f"{call}: your values are central differences with a step of "
+                                  f"{np.sqrt(extra.mean()):.3g}, not the eps given ({eps:g}): "
+                                  "nudge x by the eps argument")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
@@ -137,6 +143,8 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
      lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
+    ("you divide by max(a, b) without absolute values; divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.maximum(a, b))))),
     ("you divide by |a| + |b|; divide by max(|a|, |b|)",
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
     ("you divide by |a| alone, so the error changes when a and b swap (and is infinite where "

@@ -576,6 +576,11 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
     out = [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
             "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip",
             convolution.col2im(flipped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w])]
+    if o == c:
+        swapped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.transpose(1, 0, 2, 3).reshape(o, -1)
+        out.append(("grad_input was computed with the weight's first two axes swapped: "
+                    "grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
+                    convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
     if ph or pw:

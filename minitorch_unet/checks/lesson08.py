@@ -67,6 +67,8 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
              (np.maximum(x, 0) + x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
             ("target and 1 - target are swapped: the x * t term takes the target itself",
              (np.maximum(x, 0) - x * (1 - t) + np.log1p(np.exp(-np.abs(x)))).mean()),
+            ("this is the mean squared error of sigmoid(x) and t, not the cross-entropy",
+             ((1 / (1 + np.exp(-x)) - t) ** 2).mean()),
             ("the log(1 + exp(-|x|)) term is missing",
              (np.maximum(x, 0) - x * t).mean()),
             ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
@@ -179,6 +181,9 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     mistakes = [
         ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
         ("this is minus the Dice coefficient; the loss is 1 minus it", value - 1),
+        ("the probabilities are thresholded (p > 0.5); the soft loss uses p itself, which "
+         "gives it a gradient", 1 - (2 * ((p > 0.5) * t).sum() + smooth)
+         / ((p > 0.5).sum() + t.sum() + smooth)),
         ("the sigmoid is missing: the formula needs probabilities p = sigmoid(logits)",
          1 - (2 * (x * t).sum() + smooth) / (x.sum() + t.sum() + smooth)),
         ("smooth is ignored (or fixed at 1.0): add the function's `smooth` argument to the "

@@ -68,6 +68,8 @@ SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ..
     ("that is Nesterov's update, p -= lr (grad + momentum buf); torch.optim.SGD's default "
      "moves by the buffer itself, p -= lr buf",
      lambda p, g, b, lr, m: (p - lr * (g + m * (m * b + g)), m * b + g)),
+    ("the parameter moves by the OLD buffer: update buf = momentum buf + grad first, then "
+     "p -= lr * buf", lambda p, g, b, lr, m: (p - lr * b, m * b + g)),
     ("the parameter moves uphill: subtract lr * buf", lambda p, g, b, lr, m: (p + lr * (m * b + g),
                                                                              m * b + g)),
 )
