@@ -1662,6 +1662,19 @@ def sgd_old_buffer(param, grad, buf, lr, momentum):
     return param - lr * buf, momentum * buf + grad
 
 
+
+@mistake("check_cat", "cat_backward", "all zero")
+def cat_backward_zeros_last(ctx, grad):
+    pieces = list(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+    pieces[-1] = np.zeros_like(pieces[-1])
+    return tuple(pieces)
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "signs are lost")
+def numgrad_abs(f, x, eps=1e-6):
+    return np.abs(_central(f, x, eps, lambda up, down, base, e: (up - down) / (2 * e)))
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

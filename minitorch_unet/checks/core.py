@@ -318,6 +318,10 @@ def value_pattern(got: np.ndarray, expected: np.ndarray) -> str:
         return ""
     scale = max(float(np.abs(expected).max()), 1e-12)
     close = dict(rtol=1e-4, atol=1e-6 * scale)
+    if not got.any():
+        return "your values are all zero: nothing arrives here (is this result ever filled in?)"
+    if (expected < 0).any() and np.allclose(got, np.abs(expected), **close):
+        return "your values are the absolute values of the right ones: the signs are lost"
     norm = float(np.sum(expected * expected))
     factor = float(np.sum(got * expected)) / norm if norm else 0.0
     if norm and abs(factor - 1) > 1e-3 and np.allclose(got, factor * expected, **close):
