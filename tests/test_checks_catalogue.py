@@ -1675,6 +1675,17 @@ def numgrad_abs(f, x, eps=1e-6):
     return np.abs(_central(f, x, eps, lambda up, down, base, e: (up - down) / (2 * e)))
 
 
+
+@mistake("check_bce_with_logits", "bce_with_logits", "1.443 times the right ones")
+def bce_in_bits(logits, target):
+    return (logits.relu() - logits * target + _softplus_neg_abs(logits)).mean() * (1 / np.log(2))
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "2 times the right ones", also=POOL_FORWARD)
+def pool_backward_doubled(ctx, grad):
+    return 2 * _pool_backward(ctx, grad)
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

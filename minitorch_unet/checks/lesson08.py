@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register)
+                   register, value_pattern)
 from .lesson03 import as_array, cases
 
 LESSON = "08_losses"
@@ -89,6 +89,13 @@ def _verdict_bce(outputs: Outputs) -> None:
                 if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{float(case['out']):.6g}): {text}")
+        if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
+            names = list(cases("bce_with_logits"))
+            pattern = value_pattern(np.array([float(outputs[f"{n}/out"]) for n in names]),
+                                    np.array([float(cases("bce_with_logits")[n]["out"]) for n in names]))
+            if pattern:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{float(case['out']):.6g}); over all {len(names)} cases, {pattern}")
         expect_close(f"{call}: the loss", got, case["out"])
         key = f"{name}/grad_input"
         if key not in outputs:
@@ -217,7 +224,13 @@ def _verdict_dice(outputs: Outputs) -> None:
                 if np.isclose(got, wrong, rtol=1e-6, atol=1e-9):
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{value:.6g}): {text}")
-            raise CheckFailed(f"{call}: wrong value {float(got):.6g}, expected {value:.6g}")
+            all_cases = _dice_cases()
+            pattern = value_pattern(
+                np.array([float(outputs[f"{j}/out"]) for j in range(len(all_cases))]),
+                np.array([dice_value_and_grad(xj, tj, 1.0 if sj is None else sj)[0]
+                          for _, xj, tj, sj in all_cases]))
+            raise CheckFailed(f"{call}: wrong value {float(got):.6g}, expected {value:.6g}"
+                              + (f"; over all {len(all_cases)} cases, {pattern}" if pattern else ""))
         if f"{i}/grad" not in outputs:
             raise CheckFailed(f"{call}: logits.grad is None after backward(): the loss is not "
                               "connected to the logits (did you compute with .data or NumPy?)")
