@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checks.core import FAILED, NOT_WRITTEN, PASSED, Result, load_all, run_check
+from ..checks.core import FAILED, NOT_WRITTEN, PASSED, Result, first_line, load_all, run_check
 from .notebooks import grade_id, is_check, is_demo, lesson_folders, read_notebook
 from .reuse import cell_python
 
@@ -68,8 +68,7 @@ def check_notebook(path: Path) -> tuple[list[Result], list[str]]:
             except NotImplementedError:  # a cell using an exercise not written yet: its check says so
                 pass
             except Exception as err:  # the learner's cell: note it and go on, as grading does
-                notes.append(f"cell {index} raised {type(err).__name__}: "
-                             f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+                notes.append(f"cell {index} raised {type(err).__name__}: {first_line(err)}")
     return results, notes
 
 
