@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from minitorch_unet.cli import main
@@ -51,14 +52,17 @@ def test_a_half_done_lesson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             cell.source = stubs[grade_id(cell)]
         elif grade_id(cell) == "tanh_backward":
             cell.source = "def tanh_backward(x, grad):\n    return (1 - x ** 2) * grad\n"
+    solution.cells.append(nbformat.v4.new_code_cell("raise ValueError('my own experiment')"))
     write_notebook(solution, tmp_path / lesson / f"{lesson}.ipynb")
     lines = progress(tmp_path, capsys)
     assert lines[0].startswith("01_autograd: 2 of 5 passed")
-    assert lines[1] == "  \u2714 mul_backward       passed"
-    assert lines[2].startswith("  \u2718 tanh_backward      failed: tanh_backward: you multiply by "
+    assert lines[1] == (f"  note: cell {len(solution.cells) - 1} raised ValueError: "
+                        "my own experiment")
+    assert lines[2] == "  \u2714 mul_backward       passed"
+    assert lines[3].startswith("  \u2718 tanh_backward      failed: tanh_backward: you multiply by "
                                "1 - x**2")
-    assert lines[3] == "  \u2714 topological_order  passed"
-    assert lines[4] == "  \u00b7 backward           exercise 4 (`backward`) is not written yet"
+    assert lines[4] == "  \u2714 topological_order  passed"
+    assert lines[5] == "  \u00b7 backward           exercise 4 (`backward`) is not written yet"
     assert lines[-1].startswith("5 checks: 2 passed, 1 failed, 2 not written yet (took ")
 
 
