@@ -1686,6 +1686,35 @@ def pool_backward_doubled(ctx, grad):
     return 2 * _pool_backward(ctx, grad)
 
 
+
+@mistake("check_conv2d", "conv2d_backward", "first sample only")
+def conv2d_backward_bias_first_sample(ctx, grad):
+    grads = list(_backward(ctx, grad))
+    if ctx.has_bias:
+        grads[2] = grad[0].sum(axis=(1, 2))
+    return tuple(grads)
+
+
+@mistake("check_tanh_backward", "tanh_backward", "sigmoid's derivative")
+def tanh_like_sigmoid(x, grad):
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 - s) * grad
+
+
+@mistake("check_relative_error", "relative_error", "(|a| + |b|) / 2")
+def relerr_mean_scale(a, b):
+    a, b = _ab(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.max(np.where(a == b, 0, np.abs(a - b) / ((np.abs(a) + np.abs(b)) / 2))))
+
+
+@mistake("check_im2col", "im2col", "last window")
+def im2col_last_window_missing(x, kh, kw, sh, sw):
+    win = windows(x, kh, kw, sh, sw)[:, :, :-1, :-1]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
 def test_the_mistake_is_named(entry: Mistake) -> None:

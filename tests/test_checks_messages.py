@@ -10,7 +10,7 @@ import pytest
 from minitorch_unet.autograd import Function, Tensor
 from minitorch_unet.checks import CheckFailed, NotWritten, check
 from minitorch_unet.checks.core import (EXERCISE_CELLS, FAILED, NOT_WRITTEN, exercise_label,
-                                        load_all, run_check)
+                                        expect_close, load_all, run_check)
 from minitorch_unet.course.notebooks import grade_id, is_exercise, lesson_folders, read_notebook
 from test_checks_catalogue import (SOLUTIONS, _backward, _forward, forward_with, run,
                                    unbroadcast_trailing_axes)
@@ -100,11 +100,9 @@ def test_indices_are_plain_ints_and_a_scalar_has_no_index() -> None:
     message = run("check_numerical_gradient", numerical_gradient=numerical_gradient).message
     assert "x[0, 0] was" in message and "np.int64" not in message
 
-    def bce_with_logits(logits, target):
-        magnitude = logits.relu() + (-logits).relu()
-        return 2 * (logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()
-    message = run("check_bce_with_logits", bce_with_logits=bce_with_logits).message
-    assert "the loss: expected" in message and "index ()" not in message and "1 of 1" not in message
+    with pytest.raises(CheckFailed) as info:
+        expect_close("the loss", np.float32(0.5), np.array(0.25))
+    assert str(info.value) == "the loss: expected 0.25, got 0.5 (off by 0.25)"
 
 
 def test_a_backward_may_return_a_list() -> None:

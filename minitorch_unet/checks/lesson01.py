@@ -97,6 +97,8 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      "alone)", lambda x, g: (1 - np.tanh(x)) ** 2 * g),
     ("you multiply by 1 - tanh(x**2); the derivative is 1 - tanh(x)**2 (square the tanh, not x)",
      lambda x, g: (1 - np.tanh(x ** 2)) * g),
+    ("that is the sigmoid's derivative s (1 - s); tanh's is 1 - tanh(x)**2",
+     lambda x, g: g / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
     ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
      "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
 )

@@ -145,6 +145,8 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
     ("you divide by max(a, b) without absolute values; divide by max(|a|, |b|)",
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.maximum(a, b))))),
+    ("you divide by the mean (|a| + |b|) / 2; divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), (np.abs(a) + np.abs(b)) / 2)))),
     ("you divide by |a| + |b|; divide by max(|a|, |b|)",
      lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
     ("you divide by |a| alone, so the error changes when a and b swap (and is infinite where "

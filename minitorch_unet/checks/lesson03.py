@@ -282,6 +282,11 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "stride is ignored, your windows start at every pixel; the window "
                               "of output pixel (i, j) starts at (sh * i, sw * j)")
+        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "last window of each row and column is missing; there are "
+                              f"Ho = (H - kh) // sh + 1 = {ho} window rows (range(Ho), not "
+                              "range(Ho - 1))")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -543,6 +548,10 @@ def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
         ho, wo = case["grad_out"].shape[2:]
         out.append(("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
                     expected / (n * ho * wo)))
+        if n > 1:
+            out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
+                        "batch too, axis=(0, 2, 3)",
+                        case["grad_out"][0].astype(np.float64).sum(axis=(1, 2))))
     if n > 1:
         out.append((f"{field} is divided by the batch size (a mean over the batch): the {name} "
                     "serves every sample, so the samples' gradients add up", expected / n))
