@@ -40,7 +40,8 @@ class Context:
 class Function:
     """An op: subclasses define ``forward(ctx, *arrays, **params)`` and ``backward(ctx, grad)``.
 
-    ``backward`` returns one gradient array (or None) per tensor input of ``forward``.
+    ``backward`` returns one gradient array (or None) per tensor input of ``forward``, as a
+    tuple or a list (a single array for a single input).
     """
 
     @staticmethod
@@ -235,7 +236,9 @@ class Tensor:
                     node.grad = Tensor._wrap(g.copy() if node.grad is None else node.grad.data + g)
                 continue
             parent_grads = node._op.backward(node._ctx, g)
-            if not isinstance(parent_grads, tuple):
+            if isinstance(parent_grads, list):
+                parent_grads = tuple(parent_grads)
+            elif not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
             if len(parent_grads) != len(node._parents):
                 raise RuntimeError(f"{node._op.__name__}.backward returned {len(parent_grads)} "

@@ -22,6 +22,7 @@ from pathlib import Path
 from . import __version__, threads
 from .backend import DeviceError
 from .checkpoint import CheckpointError
+from .course.learner_progress import configure as _configure_progress, run as _run_progress
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
 from . import pretrained
@@ -264,6 +265,8 @@ COMMANDS: dict[str, Command] = {
                        _configure_summary, _run_summary),
     "lessons": Command("regenerate lessons/ from solutions/ (or --check that they are current)",
                        _configure_lessons, _run_lessons),
+    "progress": Command("run the checks on your lesson notebooks: what passes, what fails and why",
+                        _configure_progress, _run_progress),
     "grade": Command("grade a class's notebooks: grades.csv, feedback/, report.md (instructors)",
                      _configure_grade, _run_grade),
 }

@@ -283,9 +283,9 @@ class FirstGradientCat(Function):
 
 
 def test_cat_missing_gradient_is_named() -> None:
-    # The engine itself refuses a backward that returns fewer gradients than inputs.
-    with pytest.raises(RuntimeError, match=r"FirstGradientCat.backward returned 1 gradients for 2 inputs"):
-        failure("check_cat", lambda tensors, dim=0: FirstGradientCat.apply(*tensors, dim=dim))
+    # The engine refuses a backward that returns fewer gradients than inputs; the check says why.
+    message = failure("check_cat", lambda tensors, dim=0: FirstGradientCat.apply(*tensors, dim=dim))
+    assert "backward returned 1 gradient for 2 tensor inputs" in message
 
 
 def test_cat_reversed_order_is_named() -> None:

@@ -9,6 +9,8 @@ Each :class:`Exercise` is split in two so that grading can be isolated:
 
 In a notebook, ``check("check_conv2d", conv2d)`` runs both and prints one short line.
 """
-from .core import EXERCISES, CheckFailed, Exercise, check, expect_close, expect_shape, register
+from .core import (EXERCISES, CheckFailed, Exercise, NotWritten, Result, check, expect_close,
+                   expect_shape, register, run_check)
 
-__all__ = ["EXERCISES", "CheckFailed", "Exercise", "check", "expect_close", "expect_shape", "register"]
+__all__ = ["EXERCISES", "CheckFailed", "Exercise", "NotWritten", "Result", "check", "expect_close",
+           "expect_shape", "register", "run_check"]

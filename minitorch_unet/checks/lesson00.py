@@ -12,9 +12,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import metrics
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 
 LESSON = "00_task_and_data"
+number_exercises(LESSON, ("dice",))
 Masks = tuple[str, np.ndarray, np.ndarray]
 
 
@@ -71,6 +72,14 @@ DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
      lambda c: c.tp / max(2 * c.tp + c.fp + c.fn, 1)),
     ("your values are the pixel accuracy (the share of pixels that agree), not Dice",
      lambda c: (c.tp + c.tn) / (c.tp + c.fp + c.fn + c.tn)),
+    ("you divide by the union |P∪T|; Dice divides 2|P∩T| by |P| + |T| (the union is IoU's "
+     "denominator)", lambda c: 2 * c.tp / max(c.tp + c.fp + c.fn, 1)),
+    ("you added a smoothing term, (2|P∩T| + 1) / (|P| + |T| + 1); the metric is exact: "
+     "2|P∩T| / (|P| + |T|), with 0/0 (both empty) as its only special case",
+     lambda c: (2 * c.tp + 1) / (2 * c.tp + c.fp + c.fn + 1)),
+    ("your intersection counts every pixel where the masks agree, background included; "
+     "|P∩T| counts the pixels that are 1 in both",
+     lambda c: 2 * (c.tp + c.tn) / max(2 * c.tp + c.fp + c.fn, 1)),
 )
 
 

@@ -15,10 +15,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import Case, load_cases
-from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
 from .lesson00 import returned
 
 LESSON = "01_autograd"
+number_exercises(LESSON, ("mul_backward", "tanh_backward", "topological_order",
+                          "backward", "unbroadcast"))
 
 
 @lru_cache(maxsize=None)
@@ -57,6 +59,14 @@ def _verdict_mul(outputs: Outputs) -> None:
     if np.allclose(got_a, b) and np.allclose(got_b, a):
         raise CheckFailed("mul_backward: you return the local derivatives (b, a) but do not "
                           "multiply them by grad, the gradient arriving from above (chain rule)")
+    if np.allclose(got_a, g) and np.allclose(got_b, g):
+        raise CheckFailed("mul_backward: both gradients are grad, which is the backward of a + b; "
+                          "for a * b, grad_a = b * grad and grad_b = a * grad")
+    for name, got, want, other in (("grad_a", got_a, b, "b"), ("grad_b", got_b, a, "a")):
+        for wrong, what in ((g * a, "a * grad"), (g * b, "b * grad"), (g, "grad alone")):
+            if not np.allclose(got, g * want) and np.allclose(got, wrong):
+                raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
+                                  f"so {name} = {other} * grad")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
 
@@ -83,6 +93,14 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: (1 - np.tanh(x)) * g),
     ("you return grad * tanh(x)**2; the derivative is 1 - tanh(x)**2",
      lambda x, g: np.tanh(x) ** 2 * g),
+    ("you multiply by (1 - tanh(x))**2; the derivative is 1 - tanh(x)**2 (square tanh(x) "
+     "alone)", lambda x, g: (1 - np.tanh(x)) ** 2 * g),
+    ("you multiply by 1 - tanh(x**2); the derivative is 1 - tanh(x)**2 (square the tanh, not x)",
+     lambda x, g: (1 - np.tanh(x ** 2)) * g),
+    ("that is the sigmoid's derivative s (1 - s); tanh's is 1 - tanh(x)**2",
+     lambda x, g: g / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
+    ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
+     "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
 )
 
 
@@ -296,6 +314,11 @@ def _probe_unbroadcast(unbroadcast: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_unbroadcast(outputs: Outputs) -> None:
+    if all(np.array_equal(outputs[f"{name}_{x}"], cases("elementwise")[name]["grad_out"])
+           for name in UNBROADCAST_CASES for x in ("a", "b")):
+        raise CheckFailed("unbroadcast returned grad unchanged in every case: sum over the axes "
+                          "that broadcasting added in front, and with keepdims=True over those "
+                          "where `shape` has 1")
     for name in UNBROADCAST_CASES:
         case = cases("elementwise")[name]
         for x in ("a", "b"):
@@ -303,14 +326,7 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
             grad_shape, shape = case["grad_out"].shape, expected.shape
             what = f"unbroadcast(grad of shape {grad_shape}, shape={shape})"
             if got.shape != shape:
-                hint = ""
-                if got.shape == grad_shape:
-                    hint = ("you returned grad unchanged: sum over the axes that broadcasting "
-                            "added in front, and over those where `shape` has 1")
-                elif got.size == expected.size:
-                    hint = "the values may be right: reshape the result to `shape`"
-                elif got.ndim == len(shape):
-                    hint = "sum with keepdims=True over the axes where `shape` has a 1"
+                hint = _unbroadcast_hint(got.shape, grad_shape, shape)
                 raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
                                   + (f"; {hint}" if hint else ""))
             if expected.size and np.allclose(got * grad_shape_size(grad_shape, shape), expected,
@@ -318,6 +334,29 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
                                   "over the broadcast axes (each copy got the whole gradient)")
             expect_close(what, got, expected)
+
+
+def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
+                      shape: tuple[int, ...]) -> str:
+    """What a wrongly shaped unbroadcast result says about the axes that were summed."""
+    extra = len(grad_shape) - len(shape)
+    if got == () and shape != ():
+        return "you summed everything to one number; sum only over the axes broadcasting made"
+    if got == grad_shape:
+        if extra > 0:
+            return ("you returned grad unchanged: sum over the axes that broadcasting added in "
+                    "front, and over those where `shape` has 1")
+        return "the axes where `shape` has a 1 are not summed: sum them with keepdims=True"
+    if int(np.prod(got)) == int(np.prod(shape)):
+        return "the values may be right: reshape the result to `shape`"
+    trailing = tuple(1 if n == 1 else g for n, g in zip(shape, grad_shape))
+    if extra > 0 and got == trailing:
+        return ("you summed the trailing axes away; broadcasting lines shapes up from the right "
+                "and adds the new axes in front, so sum over the first "
+                f"{extra} ax{'e' if extra == 1 else 'i'}s of grad")
+    if len(got) == len(shape) and 1 in shape:
+        return "sum with keepdims=True over the axes where `shape` has a 1"
+    return ""
 
 
 def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:

@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
 from .lesson00 import returned
 
 LESSON = "02_gradient_checking"
+number_exercises(LESSON, ("numerical_gradient", "relative_error"))
 Function = Callable[[np.ndarray], float]
 
 
@@ -47,7 +48,7 @@ def _verdict_gradient(outputs: Outputs) -> None:
         call = f"numerical_gradient({what})"
         if not np.array_equal(after, x):
             k = np.unravel_index(np.argmax(np.abs(after - x)), x.shape)
-            raise CheckFailed(f"{call} changed x: x{list(k)} was {x[k]:.6g}, is {after[k]:.6g} "
+            raise CheckFailed(f"{call} changed x: x{[int(i) for i in k]} was {x[k]:.6g}, is {after[k]:.6g} "
                               "afterwards; put each entry back after nudging it")
         if got.shape != x.shape:
             raise CheckFailed(f"{call}: wrong shape: expected {x.shape} (one partial derivative "
@@ -59,14 +60,34 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values are forward differences "
                                   "(f(x + eps) - f(x)) / eps, whose error shrinks like eps; use "
                                   "central ones, (f(x + eps) - f(x - eps)) / (2 eps)")
+            if np.allclose(got, 3 * x ** 2 - 3 * x * eps + eps ** 2, rtol=0, atol=1e-8):
+                raise CheckFailed(f"{call}: your values are backward differences "
+                                  "(f(x) - f(x - eps)) / eps, whose error shrinks like eps; use "
+                                  "central ones, (f(x + eps) - f(x - eps)) / (2 eps)")
+            extra = got - 3 * x ** 2   # the central difference of x**3 with step h: 3x**2 + h**2
+            if np.all(extra > 0) and np.allclose(extra, extra.mean(), rtol=1e-3) and \
+                    not np.isclose(np.sqrt(extra.mean()), eps, rtol=1e-2):
+                raise CheckFailed(f"{call}: your values are central differences with a step of "
+                                  f"{np.sqrt(extra.mean()):.3g}, not the eps given ({eps:g}): "
+                                  "nudge x by the eps argument")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
+        step = 1e-6 if eps is None else eps
+        if np.allclose(got, expected * step * step, rtol=1e-3, atol=0):
+            raise CheckFailed(f"{call}: your values are the gradient times eps**2: `/ 2 * eps` "
+                              "divides by 2 and then MULTIPLIES by eps; write / (2 * eps)")
         if np.allclose(got, 2 * expected, rtol=1e-5, atol=1e-7):
             raise CheckFailed(f"{call}: your values are twice the gradient: divide the central "
                               "difference by 2 * eps")
         tolerance = 1e-8 if eps is not None else 1e-6
+        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
+                np.allclose(got, expected, rtol=1e-3, atol=1e-3):
+            raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "
+                              f"to {np.abs(got - expected).max():.2g}): finite differences "
+                              "subtract nearly equal numbers, so keep x and the arithmetic in "
+                              "float64")
         expect_close(call, got, expected, rtol=tolerance, atol=tolerance)
 
 
@@ -103,26 +124,78 @@ def _probe_error(relative_error: Callable[..., Any]) -> Outputs:
             for i, (_, a, b) in enumerate(error_cases())}
 
 
+def _ratio(diff: np.ndarray, scale: Any) -> np.ndarray:
+    """diff / scale with 0/0 = 0 (and x/0 = inf)."""
+    scale = np.asarray(scale, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(diff == 0, 0.0, diff / np.where(scale == 0, 0.0, scale))
+
+
+def _norm(v: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(v * v)))
+
+
+# Other relative errors an answer may compute: (what it did, the value for arrays a, b).
+ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("that is the mean over the entries; take the largest",
+     lambda a, b: float(np.mean(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+    ("you sum the entries' errors; take the largest one",
+     lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+    ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
+    ("you divide by max(a, b) without absolute values; divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.maximum(a, b))))),
+    ("you divide by the mean (|a| + |b|) / 2; divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), (np.abs(a) + np.abs(b)) / 2)))),
+    ("you divide by |a| + |b|; divide by max(|a|, |b|)",
+     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
+    ("you divide by |a| alone, so the error changes when a and b swap (and is infinite where "
+     "a is 0); divide by max(|a|, |b|)", lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a))))),
+    ("you divide by |b| alone, so the error changes when a and b swap (and is infinite where "
+     "b is 0); divide by max(|a|, |b|)", lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(b))))),
+    ("you compare norms of whole arrays, ||a - b|| / max(||a||, ||b||); the error here is "
+     "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b: float(_ratio(np.array(_norm(a - b)), max(_norm(a), _norm(b))))),
+    ("you compare norms of whole arrays, ||a - b|| / (||a|| + ||b||); the error here is "
+     "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b: float(_ratio(np.array(_norm(a - b)), _norm(a) + _norm(b)))),
+    ("you divide the largest difference by the largest value of the arrays; take the "
+     "largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b: float(_ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
+    ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
+     lambda a, b: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
+)
+
+
 def _verdict_error(outputs: Outputs) -> None:
-    for i, (what, a, b) in enumerate(error_cases()):
-        got = outputs[f"case{i}"]
-        if got.shape != ():
+    cases = error_cases()
+    for i, (what, a, b) in enumerate(cases):
+        if outputs[f"case{i}"].shape != ():
             raise CheckFailed(f"relative_error({what}): expected one number (the largest "
-                              f"entry's error), got an array of shape {got.shape}")
-        expected = relative_error_formula(a, b)
-        if abs(float(got) - expected) <= 1e-9 * max(1.0, expected):
-            continue
-        message = f"relative_error({what}): expected {expected:.6g}, got {float(got):.6g}"
-        if np.isnan(got):
-            raise CheckFailed(f"{message}: where both entries are 0 the error is 0 (0/0 counts "
-                              "as no error)")
-        diff = np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
-        scale = np.maximum(np.abs(a), np.abs(b))
-        ratio = diff / np.where(scale == 0, 1.0, scale)
-        if np.ndim(ratio) and abs(float(got) - float(np.mean(ratio))) <= 1e-9:
-            raise CheckFailed(f"{message}: that is the mean over the entries; take the largest")
-        raise CheckFailed(f"{message}. The error is max over entries of |a - b| / max(|a|, |b|), "
-                          "where 0/0 counts as 0")
+                              f"entry's error), got an array of shape {outputs[f'case{i}'].shape}")
+    got = np.array([float(outputs[f"case{i}"]) for i in range(len(cases))])
+    expected = np.array([relative_error_formula(a, b) for _, a, b in cases])
+    bad = np.flatnonzero(~(np.abs(got - expected) <= 1e-9 * np.maximum(1.0, expected)))
+    if not bad.size:
+        return
+    i = int(bad[0])
+    message = f"relative_error({cases[i][0]}): expected {expected[i]:.6g}, got {got[i]:.6g}"
+    if np.isnan(got[i]) and np.array_equal(np.asarray(cases[i][1]), np.asarray(cases[i][2])):
+        raise CheckFailed(f"{message}: where both entries are 0 the error is 0 (0/0 counts "
+                          "as no error)")
+    arrays = [tuple(np.asarray(v, dtype=np.float64) for v in (a, b)) for _, a, b in cases]
+    for text, formula in ERROR_MISTAKES:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrong = np.array([formula(a, b) for a, b in arrays])
+        known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
+        if np.allclose(got[known], wrong[known], rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise CheckFailed(f"{message}: {text}")
+    if np.allclose(got, expected, rtol=1e-4, atol=0):
+        raise CheckFailed(f"{message}: nearly right everywhere, so a small constant is probably "
+                          "added to the denominator (an epsilon); use max(|a|, |b|) exactly and "
+                          "treat 0/0 as 0 instead")
+    raise CheckFailed(f"{message}. The error is max over entries of |a - b| / max(|a|, |b|), "
+                      "where 0/0 counts as 0")
 
 
 register(Exercise(

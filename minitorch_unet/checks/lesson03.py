@@ -14,9 +14,12 @@ import numpy as np
 from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
-from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
+                   register, shape_message)
 
 LESSON = "03_convolution"
+number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
+                          "conv2d_backward"))
 Pair = tuple[int, int]
 SizeRule = Callable[..., int]  # (H, kernel, stride, padding[, output_padding]) -> size
 
@@ -60,6 +63,13 @@ def arg(value: Any) -> int | Pair:
 def as_array(value: Any) -> np.ndarray:
     """A Tensor's data (or an array) as a NumPy array."""
     return backend.to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
+
+
+def answer(value: Any, function: str) -> np.ndarray:
+    """What the learner's `function` returned, as a NumPy array; CheckFailed if it is None."""
+    if value is None:
+        raise CheckFailed(f"{function} returned None: did you forget `return`?")
+    return as_array(value)
 
 
 def describe(op: str, case: Case, names: tuple[str, ...], **params: Any) -> str:
@@ -113,7 +123,7 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     for text, rule in mistakes:
         if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
             raise CheckFailed(f"{head}: {text}. The rule is {formula}")
-    expect_shape(what, got, expected, hint=f"The rule is {formula}")
+    raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
 def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pair,
@@ -140,18 +150,37 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "180 degrees). PyTorch's conv2d is a cross-correlation, "
                     "out[n, o, i, j] = bias[o] + sum_{c,a,b} x[n, c, s*i + a, s*j + b] w[o, c, a, b], "
                     "with no flip", conv2d_numpy(x, flipped, b, s, p)))
+    if s != (1, 1):
+        unstrided = conv2d_numpy(x, w, b, (1, 1), p)[:, :, :case["out"].shape[2], :case["out"].shape[3]]
+        out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
+                    "size is right but the stride is not applied when slicing the windows",
+                    unstrided))
     if b is not None:
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
         out.append(("the bias is added twice", conv2d_numpy(x, w, 2 * b, s, p)))
-        if case["out"].shape[3] == b.shape[0]:
-            out.append(("the bias is added along the wrong axis (the last one): bias[o] belongs "
-                        "to output channel o, i.e. bias[None, :, None, None]",
-                        conv2d_numpy(x, w, None, s, p) + b.astype(np.float64)))
+        for axis in (0, 2, 3):  # where broadcasting lets a bias of O values land
+            if case["out"].shape[axis] == b.shape[0]:
+                along = [1, 1, 1, 1]
+                along[axis] = b.shape[0]
+                out.append((f"the bias is added along axis {axis} instead of axis 1: bias[o] "
+                            "belongs to output channel o, i.e. bias[None, :, None, None]",
+                            conv2d_numpy(x, w, None, s, p) + b.astype(np.float64).reshape(along)))
         if w.shape[2] * w.shape[3] > 1:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    plain = conv2d_numpy(x, w, b, s, p)
+    out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
+                "its rows; use weight.reshape(O, -1).T",
+                conv2d_numpy(x, w.reshape(-1, w.shape[0]).T.reshape(w.shape), b, s, p)))
+    reshaped = ("the output (N*Ho*Wo, O) was reshaped straight to (N, O, Ho, Wo); its rows run "
+                "over (n, i, j), so reshape to (N, Ho, Wo, O) first, then transpose(0, 3, 1, 2)")
+    out.append((reshaped, plain.transpose(0, 2, 3, 1).reshape(plain.shape)))
+    if b is not None:
+        bare = conv2d_numpy(x, w, None, s, p)
+        out.append((reshaped, bare.transpose(0, 2, 3, 1).reshape(bare.shape)
+                    + b.astype(np.float64)[:, None, None]))
     if w.shape[0] == w.shape[1]:
         out.append(("the weight's first two axes are swapped: weight is (out_channels, "
                     "in_channels, kh, kw)", conv2d_numpy(x, w.transpose(1, 0, 2, 3), b, s, p)))
@@ -181,7 +210,7 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
     for name in NAIVE_CASES:
         case = cases("conv2d")[name]
         out = fn(case["input"], case["weight"], case.get("bias"), **conv_params(case))
-        outputs[f"{name}/out"] = as_array(out)
+        outputs[f"{name}/out"] = answer(out, "conv2d_naive")
     return outputs
 
 
@@ -218,8 +247,24 @@ def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
         (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
         kh, kw = case["weight"].shape[2:]
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        outputs[f"{name}/cols"] = as_array(fn(xpad, kh, kw, sh, sw))
+        outputs[f"{name}/cols"] = answer(fn(xpad, kh, kw, sh, sw), "im2col")
     return outputs
+
+
+# Wrong orders of the windows (N, C, Ho, Wo, kh, kw) before the reshape: (what, axis order).
+IM2COL_ORDERS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("the windows (N, C, Ho, Wo, kh, kw) were reshaped without the transpose that puts the "
+     "channel axis after (n, i, j): reshape reads memory in order, so transpose(0, 2, 3, 1, 4, 5) "
+     "first", (0, 1, 2, 3, 4, 5)),
+    ("your columns run over (a, b, c), the channel last; they must run over (c, a, b), the "
+     "order of weight.reshape(O, -1): transpose(0, 2, 3, 1, 4, 5)", (0, 2, 3, 4, 5, 1)),
+    ("your columns run over (c, b, a), the kernel's rows and columns swapped; they must run "
+     "over (c, a, b): transpose(0, 2, 3, 1, 4, 5)", (0, 2, 3, 1, 5, 4)),
+    ("your rows run over (n, j, i), the output's rows and columns swapped; they must run over "
+     "(n, i, j): transpose(0, 2, 3, 1, 4, 5)", (0, 3, 2, 1, 4, 5)),
+    ("your rows run over (i, j, n), the batch last; they must run over (n, i, j): "
+     "transpose(0, 2, 3, 1, 4, 5)", (2, 3, 0, 1, 4, 5)),
+)
 
 
 def _verdict_im2col(outputs: Outputs) -> None:
@@ -232,6 +277,16 @@ def _verdict_im2col(outputs: Outputs) -> None:
         what = f"im2col(x {(n, c, h + 2 * ph, w + 2 * pw)}, kh={kh}, kw={kw}, sh={sh}, sw={sw})"
         cols = outputs[f"{name}/cols"]
         expected_shape = (n * ho * wo, c * kh * kw)
+        h1, w1 = conv_out_size(h, kh, 1, ph), conv_out_size(w, kw, 1, pw)
+        if cols.shape == (n * h1 * w1, c * kh * kw) != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "stride is ignored, your windows start at every pixel; the window "
+                              "of output pixel (i, j) starts at (sh * i, sw * j)")
+        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "last window of each row and column is missing; there are "
+                              f"Ho = (H - kh) // sh + 1 = {ho} window rows (range(Ho), not "
+                              "range(Ho - 1))")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -247,6 +302,11 @@ def _verdict_im2col(outputs: Outputs) -> None:
         if not np.allclose(out, case["out"], rtol=1e-4, atol=1e-5):
             engine = convolution.im2col(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
                                         kh, kw, sh, sw)
+            win = convolution.windows(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
+                                      kh, kw, sh, sw)
+            for text, order in IM2COL_ORDERS:
+                if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
+                    raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
@@ -272,7 +332,8 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         o, c, kh, kw = case["weight"].shape
         n, _, h, w = case["input"].shape
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
-        outputs[f"{name}/image"] = as_array(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw))
+        outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
+                                          "col2im")
     return outputs
 
 
@@ -289,6 +350,47 @@ def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
     return out
 
 
+def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                      sw: int, assign: bool = False, stride: bool = True) -> np.ndarray:
+    """col2im window by window: `assign` writes each window with = instead of +=; with
+    `stride` False window (i, j) lands at (i, j) instead of (sh * i, sw * j)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            top, left = (sh * i, sw * j) if stride else (i, j)
+            if assign:
+                out[:, :, top:top + kh, left:left + kw] = cols[:, i, j]
+            else:
+                out[:, :, top:top + kh, left:left + kw] += cols[:, i, j]
+    return out
+
+
+def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                    sw: int) -> list[tuple[str, np.ndarray]]:
+    """Classic wrong col2im results (padded, as col2im returns them)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    unordered = cols.reshape(n, c, ho, wo, kh, kw).transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)
+    out = [(OVERWRITE, col2im_overwriting(cols, shape, kh, kw, sh, sw)),
+           (OVERWRITE, col2im_by_windows(cols, shape, kh, kw, sh, sw, assign=True)),
+           ("the rows were reshaped to (N, C, Ho, Wo, kh, kw) without the transpose: a row is "
+            "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
+            "(N, Ho, Wo, C, kh, kw) and move C next to N",
+            convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    if (sh, sw) != (1, 1):
+        out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
+                    "(sh * i, sw * j), not (i, j)",
+                    col2im_by_windows(cols, shape, kh, kw, sh, sw, stride=False)))
+    return out
+
+
+OVERWRITE = ("overlapping windows overwrite each other: col2im must ADD every window's values "
+             "(+=), where windows overlap the sums pile up")
+
+
 def _verdict_col2im(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -300,11 +402,10 @@ def _verdict_col2im(outputs: Outputs) -> None:
         image = outputs[f"{name}/image"]
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
-        overwritten = col2im_overwriting(gcols, shape, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]
-        mistakes = [("overlapping windows overwrite each other: col2im must ADD every window's "
-                     "values (+=), where windows overlap the sums pile up", overwritten)]
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
-                        case["grad_input"], lambda: mistakes)
+                        case["grad_input"], lambda: [
+                            (text, wrong[:, :, ph:ph + h, pw:pw + w])
+                            for text, wrong in col2im_mistakes(gcols, shape, kh, kw, sh, sw)])
 
 
 register(Exercise(
@@ -326,13 +427,99 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     case = cases(op)[name]
     tensors = {k: Tensor(case[k], requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
-    outputs = {f"{name}/out": as_array(out), f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
+    outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
+               f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
-        out.backward(Tensor(case["grad_out"]))
-        outputs.update({f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items()
-                        if t.grad is not None})
+        outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
     return outputs
+
+
+def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
+                     tensors: dict[str, Tensor]) -> Outputs:
+    """Backward from `grad_out`: '<case>/grad_<input>' for each gradient that arrives.
+
+    When the engine refuses what the learner's backward returned (too few gradients, a
+    wrong shape), the raw return values of that backward are kept instead, as
+    '<case>/raw_count' and '<case>/raw_grad_<i>', for the verdict to say what is wrong.
+    """
+    op = out._op
+    try:
+        out.backward(Tensor(grad_out))
+    except RuntimeError as err:
+        if op is None or not str(err).startswith(f"{op.__name__}.backward returned"):
+            raise
+        raw = op.backward(out._ctx, grad_out)
+        raw = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
+        outputs = {f"{name}/raw_count": np.array(len(raw))}
+        outputs.update({f"{name}/raw_grad_{i}": as_array(g) for i, g in enumerate(raw)
+                        if g is not None})
+        return outputs
+    return {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+
+
+def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
+                               inputs: list[tuple[str, tuple[int, ...]]],
+                               join_dim: int | None = None,
+                               expected: list[np.ndarray] | None = None) -> None:
+    """Name what is wrong with a backward whose return values the engine refused.
+
+    inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
+    along which forward joined its inputs (cat), to recognise a split along another one;
+    expected: the right gradients, to tell gradients in the wrong order from wrong pieces.
+    """
+    if f"{name}/raw_count" not in outputs:
+        return
+    count, labels = int(outputs[f"{name}/raw_count"]), ", ".join(k for k, _ in inputs)
+    if count != len(inputs):
+        raise CheckFailed(f"{what}: backward returned {count} gradient{'s' * (count != 1)} for "
+                          f"{len(inputs)} tensor inputs ({labels}): return one per input, in "
+                          "the order forward received them")
+    got = [tuple(outputs[f"{name}/raw_grad_{i}"].shape) if f"{name}/raw_grad_{i}" in outputs
+           else None for i in range(count)]
+    wanted = [shape for _, shape in inputs]
+    i = next((i for i, (g, w) in enumerate(zip(got, wanted)) if g != w), 0)
+    owner = wanted.index(got[i]) if got[i] in wanted else -1
+    if sorted(map(str, got)) == sorted(map(str, wanted)) and (
+            expected is None or np.allclose(outputs[f"{name}/raw_grad_{i}"], expected[owner])):
+        owner = inputs[owner][0]
+        raise CheckFailed(f"{what}: backward returns the gradients in the wrong order: "
+                          f"gradient {i} has the shape of {owner} {got[i]}, not of "
+                          f"{inputs[i][0]} {wanted[i]}; return them in forward's order ({labels})")
+    joined: list[int] = []
+    if join_dim is not None:
+        axis = join_dim % len(wanted[0])
+        joined = list(wanted[0])
+        joined[axis] = sum(shape[axis] for shape in wanted)
+    if join_dim is not None and all(g is not None and len(g) == len(wanted[0]) for g in got):
+        for other in range(len(joined)):
+            if all(g[d] == joined[d] for g in got for d in range(len(joined)) if d != other) \
+                    and sum(g[other] for g in got) == joined[other]:
+                if other != axis:
+                    raise CheckFailed(f"{what}: backward cut the gradient along dim {other}; "
+                                      f"forward joined the inputs along dim {join_dim}, so cut it "
+                                      "there, into pieces of each input's size")
+                raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
+                                  f"{[g[axis] for g in got]} along dim {join_dim}; they must have "
+                                  f"the inputs' sizes there, {[w[axis] for w in wanted]}")
+    for (label, shape), g in zip(inputs, got):
+        if g is None or g == shape:
+            continue
+        note = ""
+        diffs = [a - b for a, b in zip(g, shape)]
+        if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
+            note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
+                    "side: cut the padding off before returning it")
+        elif join_dim is not None and list(g) == joined:
+            note = (": that is the whole output's gradient; each input gets only its own slice "
+                    f"of it along dim {join_dim}")
+        elif len(g) > len(shape):
+            note = (f": sum it over the axes that {label} does not have, down to its shape "
+                    f"{shape}")
+        elif int(np.prod(g)) == int(np.prod(shape)):
+            note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
+        raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
+                          f"which has shape {shape}{note}")
 
 
 def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
@@ -351,27 +538,65 @@ def check_returns_tensor(op: str, names: tuple[str, ...], outputs: Outputs) -> N
                               "(so that backward can reach the inputs), not a raw array")
 
 
+def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
+    """Wrong parameter gradients of any layer: averaged instead of summed over the batch."""
+    n = case["grad_out"].shape[0]
+    expected = case[field].astype(np.float64)
+    name = field.removeprefix("grad_")
+    out = []
+    if field == "grad_bias":
+        ho, wo = case["grad_out"].shape[2:]
+        out.append(("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
+                    expected / (n * ho * wo)))
+        if n > 1:
+            out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
+                        "batch too, axis=(0, 2, 3)",
+                        case["grad_out"][0].astype(np.float64).sum(axis=(1, 2))))
+    if n > 1:
+        out.append((f"{field} is divided by the batch size (a mean over the batch): the {name} "
+                    "serves every sample, so the samples' gradients add up", expected / n))
+    return out
+
+
 def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     """Classic wrong gradients of conv2d for `field` ('grad_input', 'grad_weight', 'grad_bias')."""
     expected = case[field].astype(np.float64)
-    n, _, ho, wo = case["grad_out"].shape
-    if field == "grad_weight":
-        return [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
-    if field == "grad_bias":
-        return [("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
-                 expected / (n * ho * wo))]
-    return [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
-             "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip", _grad_input_flipped(case))]
-
-
-def _grad_input_flipped(case: Case) -> np.ndarray:
-    o, c, kh, kw = case["weight"].shape
+    x, weight, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
     (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
-    n, _, h, w = case["input"].shape
-    w_flip = case["weight"][:, :, ::-1, ::-1].astype(np.float64)
-    gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ w_flip.reshape(o, -1)
-    full = convolution.col2im(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw)
-    return full[:, :, ph:ph + h, pw:pw + w]
+    o, c, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    if field == "grad_weight":
+        out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]),
+               ("grad_weight was reshaped from a (C*kh*kw, O) matrix (cols.T @ grad_cols); the "
+                "weight's layout needs (O, C*kh*kw): grad_cols.T @ cols, then reshape",
+                expected.reshape(o, -1).T.reshape(weight.shape))]
+        if n > 1:
+            cols = convolution.im2col(convolution.pad2d(x[:1], ph, pw), kh, kw, sh, sw)
+            first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
+            out.append(("grad_weight is summed over the first sample only: the weight serves "
+                        "every sample of the batch, so sum over all of them", first))
+        return out + batch_grad_mistakes(case, field)
+    if field == "grad_bias":
+        return batch_grad_mistakes(case, field)
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
+    flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
+    full = convolution.col2im(gcols, padded, kh, kw, sh, sw)
+    out = [("grad_input was computed with a flipped kernel; col2im(grad_cols) with "
+            "grad_cols = grad_out @ weight.reshape(O, -1) needs no flip",
+            convolution.col2im(flipped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w])]
+    if o == c:
+        swapped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.transpose(1, 0, 2, 3).reshape(o, -1)
+        out.append(("grad_input was computed with the weight's first two axes swapped: "
+                    "grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
+                    convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
+            for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
+    if ph or pw:
+        out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
+                    "each side, so keep [padding:padding + H] (and the same for W)",
+                    full[:, :, :h, :w]))
+    return out
 
 
 def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: tuple[str, ...],
@@ -381,6 +606,13 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     (Autograd has already summed or reshaped each gradient to its input's shape, or raised.)
     """
     case = cases(op)[name]
+    if not outputs.get(f"{name}/connected", True):
+        raise CheckFailed(f"{what}: the output does not require grad, so backward cannot reach "
+                          "the inputs: build it with your Function's .apply(...) on the input "
+                          "tensors, not with Tensor(...) from arrays or .data")
+    present = [k for k in inputs if k in case]
+    returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
+                               expected=[case[f"grad_{k}"] for k in present])
     for k in inputs:
         if k not in case:
             continue

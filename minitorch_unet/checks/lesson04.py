@@ -13,11 +13,13 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer)
+                       diagnose_size, diagnose_values, pair, probe_layer,
+                       returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
+number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
 
 
 def pool_params(case: Case) -> dict[str, Any]:
@@ -43,26 +45,43 @@ def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
     return win.reshape(win.shape[:4] + (kh * kw,))
 
 
-def route(case: Case, rule: str, overwrite: bool = False) -> np.ndarray:
-    """grad_out sent back into the input's windows by `rule`:
-    'first' / 'last' maximum, 'all' maxima, 'spread' evenly; `overwrite` uses = for +=."""
+def route(case: Case, rule: str = "first", write: str = "add", swap: bool = False,
+          stride: bool = True, ones: bool = False) -> np.ndarray:
+    """grad_out sent back into the input window by window, as a learner's loop does it.
+
+    rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
+    maxima, 'spread' evenly or the whole 'window'. write: 'add' (+=), 'assign' (= at the
+    maximum) or 'assign_window' (= over the whole window, zeros included). swap: the argmax
+    unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
+    ones: 1 is routed instead of grad_out (the chain rule forgotten).
+    """
     (kh, kw), (sh, sw), (ph, pw) = geometry(case)
     x, g = case["input"], case["grad_out"].astype(np.float64)
+    g = np.ones_like(g) if ones else g
     win = pool_windows(x, case, -np.inf)
-    first = win.argmax(-1)
-    last = kh * kw - 1 - win[..., ::-1].argmax(-1)
+    k = kh * kw
+    picks = {"first": np.eye(k)[win.argmax(-1)], "last": np.eye(k)[k - 1 - win[..., ::-1].argmax(-1)],
+             "all": (win == win.max(-1, keepdims=True)).astype(np.float64),
+             "spread": np.full(win.shape, 1 / k), "window": np.ones(win.shape)}[rule]
+    if swap:  # flat index f lands at (f % kh, f // kh) instead of (f // kw, f % kw)
+        moved = np.zeros_like(picks)
+        for f in range(k):
+            moved[..., (f % kh) * kw + f // kh] = picks[..., f]
+        picks = moved
     n, c, h, w = x.shape
-    ho, wo = g.shape[2:]
     gx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
-    for index in range(kh * kw):
-        i, j = divmod(index, kw)
-        share = {"first": first == index, "last": last == index,
-                 "all": win[..., index] == win.max(-1), "spread": np.full(g.shape, 1 / (kh * kw))}[rule]
-        target = (slice(None), slice(None), slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw))
-        if overwrite:
-            gx[target] = g * share
-        else:
-            gx[target] += g * share
+    for i in range(g.shape[2]):
+        for j in range(g.shape[3]):
+            top, left = (sh * i, sw * j) if stride else (i, j)
+            share = picks[:, :, i, j].reshape(n, c, kh, kw)
+            region = gx[:, :, top:top + kh, left:left + kw]
+            sent = share * g[:, :, i, j, None, None]
+            if write == "add":
+                region += sent
+            elif write == "assign":
+                region[...] = np.where(share > 0, sent, region)
+            else:
+                region[...] = sent
     return gx[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -70,19 +89,34 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return [("the padding is filled with zeros: pad with -inf, so that padding never wins a "
              "maximum (these inputs are all negative)", pool_windows(case["input"], case, 0).max(-1)),
             ("this is the window mean (average pooling), not the maximum",
-             pool_windows(case["input"], case, 0).mean(-1))]
+             pool_windows(case["input"], case, 0).mean(-1)),
+            ("this is the window minimum, not the maximum",
+             pool_windows(case["input"], case, np.inf).min(-1))]
+
+
+OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "
+             "them (+=), an input that is the maximum of two windows gets both")
 
 
 def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return [("the gradient is spread evenly over each window (that is average pooling's "
              "backward); max pooling sends all of it to the window's maximum", route(case, "spread")),
+            ("the gradient went to the whole window, every input of it; max pooling sends it to "
+             "the window's maximum only", route(case, "window")),
             ("the gradient went to the LAST maximum of a window; on ties PyTorch routes it to the "
              "first one (row-major order), as argmax does", route(case, "last")),
             ("the gradient went to every maximum of a window; on ties PyTorch routes it to the "
              "first one only (row-major order), as argmax does", route(case, "all")),
-            ("where windows overlap, a later window's gradient overwrote an earlier one: add "
-             "them (+=), an input that is the maximum of two windows gets both",
-             route(case, "first", overwrite=True))]
+            (OVERWRITE, route(case, write="assign")),
+            (OVERWRITE + " (you wrote each whole window, zeros included, with =)",
+             route(case, write="assign_window")),
+            ("the argmax was unravelled with rows and columns swapped: flat index f of a (kh, kw) "
+             "window is row f // kw, column f % kw (np.unravel_index(f, (kh, kw)))",
+             route(case, swap=True)),
+            ("the stride is ignored: the window of output pixel (i, j) starts at (sh * i, sw * j) "
+             "of the padded input, not at (i, j)", route(case, stride=False)),
+            ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
+             "from above (chain rule)", route(case, ones=True))]
 
 
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
@@ -129,6 +163,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
     _verdict_forward(outputs)
     for name, case in cases("max_pool2d").items():
         label = f"{call(case)}: gradient with respect to input (input.grad)"
+        if not outputs.get(f"{name}/connected", True):
+            raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
+                              "cannot reach the input: build it with your Function's .apply(...)")
+        returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],

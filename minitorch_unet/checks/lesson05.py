@@ -13,17 +13,21 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, register
-from .lesson03 import (SizeRule, arg, cases, check_returns_tensor, describe, diagnose_size,
-                       diagnose_values, pair, probe_layer, verdict_gradients)
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
+                       diagnose_size, diagnose_values, pair, probe_layer, verdict_gradients)
 
 LESSON = "05_transposed_convolution"
+number_exercises(LESSON, ("conv_transpose2d_output_size", "conv_transpose2d_forward",
+                          "conv_transpose2d", "conv_transpose2d_backward"))
 RULE = "H_out = (H - 1) * stride - 2 * padding + kernel + output_padding"
 
 # Wrong output-size rules: (what the answer did, the rule it followed), with op = output_padding.
 SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("output_padding is ignored: it adds rows/columns at the bottom/right",
      lambda h, k, s, p, op: (h - 1) * s - 2 * p + k),
+    ("output_padding is added on both sides: it adds output_padding rows/columns once, at "
+     "the bottom/right", lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + 2 * op),
     ("the padding is ignored: a transposed convolution's padding REMOVES 2*padding rows",
      lambda h, k, s, p, op: (h - 1) * s + k + op),
     ("the padding is added instead of removed: it is - 2 * padding",
@@ -34,6 +38,11 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      "(H - 1) * stride)", lambda h, k, s, p, op: h * s - 2 * p + k + op),
     ("that is the convolution's rule (H + 2p - k) // s + 1; the transposed convolution inverts it",
      lambda h, k, s, p, op: (h + 2 * p - k) // s + 1 + op),
+    ("no zeros are inserted between the input's pixels (the stride is ignored): as a "
+     "convolution, the transposed one runs over the input with stride - 1 zeros between pixels",
+     lambda h, k, s, p, op: (h - 1) - 2 * p + k + op),
+    ("the zero-stuffed input is padded by `padding`; as a convolution, the transposed one pads "
+     "it by kernel - 1 - padding", lambda h, k, s, p, op: (h - 1) * s + 2 * p - k + 2 + op),
 )
 
 CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
@@ -118,9 +127,10 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "multiply x (.., C) by weight.reshape(C, -1)",
                     conv_transpose2d_numpy(x, w.transpose(1, 0, 2, 3), b, *geo)))
     if w.shape[2] * w.shape[3] > 1:
-        out.append(("the kernel is flipped: the transposed convolution scatters x[i, j] * "
-                    "weight[c, o, a, b] to output (s*i + a, s*j + b), with no flip",
-                    conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
+        out.append(("the kernel is flipped the wrong way: scattering x[i, j] * weight[c, o, a, b] "
+                    "to output (s*i + a, s*j + b) needs no flip, while a convolution of the "
+                    "zero-stuffed input needs the kernel flipped, weight[:, :, ::-1, ::-1], "
+                    "with in/out swapped", conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
@@ -131,15 +141,32 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def grad_without_offset(case: Case) -> dict[str, np.ndarray]:
+    """grad_input and grad_weight when grad_out is put back at the top-left of the uncropped
+    output instead of `padding` rows/columns in."""
+    x, w, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
+    (sh, sw), (oph, opw) = (pair(case["params"][k]) for k in ("stride", "output_padding"))
+    n, c, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    full = np.zeros((n, w.shape[1], (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    full[:, :, :g.shape[2], :g.shape[3]] = g
+    cols = convolution.im2col(full, kh, kw, sh, sw)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, c)
+    return {"grad_input": (cols @ w.reshape(c, -1).T).reshape(n, h, wd, c).transpose(0, 3, 1, 2),
+            "grad_weight": (rows.T @ cols).reshape(w.shape)}
+
+
 def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     expected = case[field].astype(np.float64)
+    out = batch_grad_mistakes(case, field) if field != "grad_input" else []
     if field == "grad_weight":
-        return [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1])]
-    if field == "grad_bias":
-        n, _, ho, wo = case["grad_out"].shape
-        return [("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
-                 expected / (n * ho * wo))]
-    return []
+        out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
+    if field != "grad_bias" and any(pair(case["params"]["padding"])):
+        out.append((f"{field} is computed with grad_out put back at the top-left corner: the "
+                    "forward cut `padding` rows/columns from each side, so the backward must "
+                    "offset grad_out by the padding, [padding:padding + H_out]",
+                    grad_without_offset(case)[field]))
+    return out
 
 
 def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:

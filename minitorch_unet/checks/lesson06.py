@@ -12,10 +12,12 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, expect_shape, register
-from .lesson03 import arg, as_array, cases, check_returns_tensor, diagnose_values, pair, probe_layer
+from .core import CheckFailed, Exercise, Outputs, expect_shape, number_exercises, register
+from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
+                       pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
+number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
 
 
 # ---- cat ---------------------------------------------------------------------------------------
@@ -33,12 +35,11 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
     for name, case in cases("cat").items():
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
-        outputs[f"{name}/out"] = as_array(out)
+        outputs[f"{name}/out"] = answer(out, "cat")
         outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
-            out.backward(Tensor(case["grad_out"]))
-            outputs.update({f"{name}/grad_{k}": as_array(t.grad)
-                            for k, t in zip(input_names(case), tensors) if t.grad is not None})
+            outputs.update(backward_outputs(out, case["grad_out"], name,
+                                            dict(zip(input_names(case), tensors))))
     return outputs
 
 
@@ -64,12 +65,18 @@ def _verdict_cat(outputs: Outputs) -> None:
     for name in names:
         case = cases("cat")[name]
         keys = input_names(case)
+        returned_gradients_verdict(describe_cat(case), name, outputs,
+                                   [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
+                                   join_dim=case["params"]["dim"],
+                                   expected=[case[f"grad_{k}"] for k in keys])
         for i, k in enumerate(keys):
             label = f"{describe_cat(case)}: gradient of tensor {i} (tensors[{i}].grad)"
             if f"{name}/grad_{k}" not in outputs:
                 raise CheckFailed(f"{label} is None: backward must return one gradient per "
                                   f"input tensor ({len(keys)} here), in order")
-            diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [])
+            diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [
+                ("the gradients are returned in reverse order: tensors[i] gets the i-th piece "
+                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"])])
 
 
 register(Exercise(
@@ -139,6 +146,8 @@ def _verdict_center_crop(outputs: Outputs) -> None:
     for name in names:
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
+        returned_gradients_verdict(describe_crop(case), name, outputs,
+                                   [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         got = outputs[f"{name}/grad_input"]

@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 
 LESSON = "07_modules_and_unet"
+number_exercises(LESSON, ("count_parameters", "receptive_field"))
 
 # (depth, base_filters, in_channels): shallow and deep, one and three input channels.
 COUNT_CASES = ((1, 1, 1), (1, 2, 1), (2, 4, 1), (3, 8, 1), (4, 16, 1), (4, 32, 1), (2, 4, 3),

@@ -17,10 +17,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import Tensor
-from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
+                   register, value_pattern)
 from .lesson03 import as_array, cases
 
 LESSON = "08_losses"
+number_exercises(LESSON, ("bce_with_logits", "soft_dice_loss"))
 
 
 def _scalar_result(name: str, call: str, out: Any) -> Tensor:
@@ -56,13 +58,21 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
     x, t = case["input"].astype(np.float64), case["target"].astype(np.float64)
     stable = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
     return [("this is the sum over the pixels; the loss is their mean", stable.sum()),
+            ("this sums over the pixels and averages over the batch only; the loss is the mean "
+             "over every value", stable.sum() / x.shape[0]),
             ("the sign is flipped: BCE = -[t log p + (1 - t) log(1 - p)] is positive",
              -stable.mean()),
             ("the target enters with the wrong sign: the x * t term is subtracted "
              "(max(x, 0) - x t + log(1 + exp(-|x|)))",
              (np.maximum(x, 0) + x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
+            ("target and 1 - target are swapped: the x * t term takes the target itself",
+             (np.maximum(x, 0) - x * (1 - t) + np.log1p(np.exp(-np.abs(x)))).mean()),
+            ("this is the mean squared error of sigmoid(x) and t, not the cross-entropy",
+             ((1 / (1 + np.exp(-x)) - t) ** 2).mean()),
             ("the log(1 + exp(-|x|)) term is missing",
-             (np.maximum(x, 0) - x * t).mean())]
+             (np.maximum(x, 0) - x * t).mean()),
+            ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
+             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean())]
 
 
 def _verdict_bce(outputs: Outputs) -> None:
@@ -79,6 +89,13 @@ def _verdict_bce(outputs: Outputs) -> None:
                 if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{float(case['out']):.6g}): {text}")
+        if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
+            names = list(cases("bce_with_logits"))
+            pattern = value_pattern(np.array([float(outputs[f"{n}/out"]) for n in names]),
+                                    np.array([float(cases("bce_with_logits")[n]["out"]) for n in names]))
+            if pattern:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{float(case['out']):.6g}); over all {len(names)} cases, {pattern}")
         expect_close(f"{call}: the loss", got, case["out"])
         key = f"{name}/grad_input"
         if key not in outputs:
@@ -170,14 +187,25 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     value = dice_value_and_grad(x, t, smooth)[0]
     mistakes = [
         ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
+        ("this is minus the Dice coefficient; the loss is 1 minus it", value - 1),
+        ("the probabilities are thresholded (p > 0.5); the soft loss uses p itself, which "
+         "gives it a gradient", 1 - (2 * ((p > 0.5) * t).sum() + smooth)
+         / ((p > 0.5).sum() + t.sum() + smooth)),
         ("the sigmoid is missing: the formula needs probabilities p = sigmoid(logits)",
          1 - (2 * (x * t).sum() + smooth) / (x.sum() + t.sum() + smooth)),
         ("smooth is ignored (or fixed at 1.0): add the function's `smooth` argument to the "
          "numerator and the denominator", dice_value_and_grad(x, t, 1.0)[0]),
         ("smooth is only added to the denominator; add it to the numerator too",
          1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth)),
+        ("smooth is only added to the numerator; add it to the denominator too",
+         1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum())),
         ("the intersection is not doubled: Dice = (2 sum(p t) + s) / (sum(p) + sum(t) + s)",
          1 - ((p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)),
+        ("this is the loss without smoothing: add the function's `smooth` argument to the "
+         "numerator and the denominator", 1 - 2 * (p * t).sum() / (p.sum() + t.sum())),
+        ("the denominator sums squares, sum(p**2) + sum(t**2) (V-Net's variant); the course's "
+         "soft Dice sums p and t themselves",
+         1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth)),
     ]
     if x.shape[0] > 1:
         mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "
@@ -196,7 +224,13 @@ def _verdict_dice(outputs: Outputs) -> None:
                 if np.isclose(got, wrong, rtol=1e-6, atol=1e-9):
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{value:.6g}): {text}")
-            raise CheckFailed(f"{call}: wrong value {float(got):.6g}, expected {value:.6g}")
+            all_cases = _dice_cases()
+            pattern = value_pattern(
+                np.array([float(outputs[f"{j}/out"]) for j in range(len(all_cases))]),
+                np.array([dice_value_and_grad(xj, tj, 1.0 if sj is None else sj)[0]
+                          for _, xj, tj, sj in all_cases]))
+            raise CheckFailed(f"{call}: wrong value {float(got):.6g}, expected {value:.6g}"
+                              + (f"; over all {len(all_cases)} cases, {pattern}" if pattern else ""))
         if f"{i}/grad" not in outputs:
             raise CheckFailed(f"{call}: logits.grad is None after backward(): the loss is not "
                               "connected to the logits (did you compute with .data or NumPy?)")

@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, register
+from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
 
 LESSON = "09_training"
+number_exercises(LESSON, ("sgd_momentum_step", "adam_step"))
 BOWL = np.array([[1.0, 4.0, 0.25], [2.0, 0.5, 9.0]])  # f(p) = sum(BOWL * p**2) / 2
 START = np.array([[1.0, -2.0, 0.5], [-1.5, 3.0, 0.2]])
 TRAJECTORY_STEPS = 10
@@ -64,6 +65,11 @@ SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ..
     ("the learning rate went into the buffer (buf = momentum buf + lr grad); keep lr out of "
      "it: buf = momentum buf + grad, then p -= lr buf",
      lambda p, g, b, lr, m: (p - (m * b + lr * g), m * b + lr * g)),
+    ("that is Nesterov's update, p -= lr (grad + momentum buf); torch.optim.SGD's default "
+     "moves by the buffer itself, p -= lr buf",
+     lambda p, g, b, lr, m: (p - lr * (g + m * (m * b + g)), m * b + g)),
+    ("the parameter moves by the OLD buffer: update buf = momentum buf + grad first, then "
+     "p -= lr * buf", lambda p, g, b, lr, m: (p - lr * b, m * b + g)),
     ("the parameter moves uphill: subtract lr * buf", lambda p, g, b, lr, m: (p + lr * (m * b + g),
                                                                              m * b + g)),
 )
@@ -129,21 +135,26 @@ def _adam_inputs() -> list[tuple[np.ndarray, ...]]:
 
 
 def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
-                   betas: tuple[float, float], eps: float, *, correct: bool = True,
-                   eps_inside: bool = False, shift: int = 0) -> tuple[np.ndarray, ...]:
+                   betas: tuple[float, float], eps: float, *, correct: bool | str = True,
+                   eps_inside: bool = False, shift: int = 0, root: bool = True
+                   ) -> tuple[np.ndarray, ...]:
     """Kingma and Ba's Adam as torch.optim.Adam computes it; the keywords make mistakes."""
     b1, b2 = betas
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
-    m_hat = m / (1 - b1 ** (t + shift)) if correct else m
-    v_hat = v / (1 - b2 ** (t + shift)) if correct else v
-    step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+    m_hat = m / (1 - b1 ** (t + shift)) if correct in (True, "m") else m
+    v_hat = v / (1 - b2 ** (t + shift)) if correct in (True, "v") else v
+    scale = np.sqrt if root else (lambda value: value)
+    step = m_hat / (scale(v_hat + eps) if eps_inside else scale(v_hat) + eps)
     return p - lr * step, m, v
 
 
 ADAM_MISTAKES = (
     ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t) before the update "
      "(the moments start at zero, so early on they are too small)", {"correct": False}),
+    ("the square root is missing: the update divides by sqrt(v_hat) + eps", {"root": False}),
+    ("only v is bias-corrected: divide m by (1 - beta1**t) too", {"correct": "v"}),
+    ("only m is bias-corrected: divide v by (1 - beta2**t) too", {"correct": "m"}),
     ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",
      {"eps_inside": True}),
     ("the bias correction uses t - 1 instead of t (t counts from 1 at the first step)",
@@ -175,10 +186,17 @@ def _verdict_adam(outputs: Outputs) -> None:
         if not all(np.allclose(a, b) for a, b in zip(got, want)):
             if np.allclose(got[1], want[1]) and np.allclose(got[2], want[2]):
                 for text, variant in ADAM_MISTAKES:
-                    wrong = adam_reference(p, g, m, v, t, lr, betas, eps, **variant)
-                    if np.allclose(got[0], wrong[0]):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        wrong = adam_reference(p, g, m, v, t, lr, betas, eps, **variant)
+                    if np.allclose(got[0], wrong[0], equal_nan=True):
                         raise CheckFailed(f"adam_step, {label}: the moments are right but the "
                                           f"parameter is not: {text}")
+            b1, b2 = betas
+            if np.allclose(got[1], want[1] / (1 - b1 ** t)) and \
+                    np.allclose(got[2], want[2] / (1 - b2 ** t)) and t > 0 and b1 > 0:
+                raise CheckFailed(f"adam_step, {label}: you return the bias-corrected m_hat and "
+                                  "v_hat as the new moments; return m and v themselves (the "
+                                  "correction is recomputed from t at every step)")
             if np.allclose(got[1], betas[0] * m + (1 - betas[0]) * g * g):
                 raise CheckFailed(f"adam_step, {label}: the first moment m averages grad**2; "
                                   "m averages the gradient, v its square")

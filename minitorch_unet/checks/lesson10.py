@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 
 LESSON = "10_gpu"
+number_exercises(LESSON, ("conv2d_cost",))
 
 # (batch, c_in, c_out, height, width, kernel, itemsize): the U-Net's layers and odd shapes.
 COST_CASES = ((1, 1, 1, 1, 1, 1, 4), (2, 3, 5, 7, 9, 3, 4), (16, 1, 32, 256, 256, 3, 4),
@@ -86,7 +87,10 @@ def _verdict_cost(outputs: Outputs) -> None:
         first = int(bad[0])
         head = (f"{_call(COST_CASES[first])}: {what}: expected {expected[first, column]:,}, "
                 f"got {got[first, column]:,}")
-        for text, variant in COST_MISTAKES:
+        slips = [(text, variant) for text, variant in COST_MISTAKES]
+        slips += [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
+                  for t2, v2 in COST_MISTAKES[i + 1:]]
+        for text, variant in slips:
             wrong = np.array([cost_by_parts(*case, **variant) for case in COST_CASES])
             if np.array_equal(got[:, column], wrong[:, column]) and \
                     not np.array_equal(wrong[:, column], expected[:, column]):

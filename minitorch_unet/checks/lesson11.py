@@ -12,9 +12,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
+                   register)
 
 LESSON = "11_evaluation"
+number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
 PATIENTS = ["A", "B", "A", "C", "B", "A", "C", "D", "D", "B", "E", "E"]
 
 
@@ -84,6 +86,11 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, _dice(*_counts(pred, target, strict=False))):
         raise CheckFailed(f"{what}: a pixel exactly at the threshold (0.5) counted as tumour; "
                           "tumour is pred > threshold, strictly")
+    soft = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    overlap, total = (soft(pred) * soft(target)).sum(1), soft(pred).sum(1) + soft(target).sum(1)
+    if np.allclose(got, np.where(total == 0, 1.0, 2 * overlap / np.where(total == 0, 1, total))):
+        raise CheckFailed(f"{what}: no threshold: you used the probabilities themselves (a soft "
+                          "Dice); a pixel is tumour when pred > threshold")
     tp, fp, fn = counts
     iou = np.where(tp + fp + fn == 0, 1.0, tp / np.maximum(tp + fp + fn, 1))
     if np.allclose(got, iou):

@@ -4,6 +4,8 @@
   notebook, the nbgrader-style conversion to a lesson, and putting solutions back;
 * :mod:`.run`: executing notebooks in a kernel and the one-command build;
 * :mod:`.reuse`: ``use_own_or_reference`` and ``plug_in`` for lessons that build on earlier ones.
+* :mod:`.learner_progress`: every check run on a learner's own notebooks, as one table
+  (``python -m minitorch_unet progress [LESSONS_DIR]``).
 
 Commands: ``python -m minitorch_unet.course lessons [--check]`` and ``... build [NN ...]``.
 """

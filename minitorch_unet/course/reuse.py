@@ -104,7 +104,7 @@ def _run_until_check(path: Path, exercise: Exercise) -> Loaded:
                 continue
             try:
                 with contextlib.redirect_stdout(hidden), contextlib.redirect_stderr(hidden):
-                    exec(compile(_python(cell.source), f"<{path.name} cell {index}>", "exec"),
+                    exec(compile(cell_python(cell.source), f"<{path.name} cell {index}>", "exec"),
                          namespace)
             except NotImplementedError:
                 return None, f"your {exercise.lesson} is unfinished before it (cell {index})"
@@ -118,7 +118,7 @@ def _run_until_check(path: Path, exercise: Exercise) -> Loaded:
     return namespace[exercise.function], ""
 
 
-def _python(source: str) -> str:
+def cell_python(source: str) -> str:
     """Cell source as plain Python (IPython magics turned into calls, as Jupyter does)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager

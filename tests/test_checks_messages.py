@@ -1,0 +1,129 @@
+"""How checks speak: one line for an unwritten exercise or an exception of the learner's code,
+shapes and indices printed plainly, and the defects the catalogue of mistakes turned up."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from minitorch_unet.autograd import Function, Tensor
+from minitorch_unet.checks import CheckFailed, NotWritten, check
+from minitorch_unet.checks.core import (EXERCISE_CELLS, FAILED, NOT_WRITTEN, exercise_label,
+                                        expect_close, load_all, run_check)
+from minitorch_unet.course.notebooks import grade_id, is_exercise, lesson_folders, read_notebook
+from test_checks_catalogue import (SOLUTIONS, _backward, _forward, forward_with, run,
+                                   unbroadcast_trailing_axes)
+
+
+def test_exercise_numbers_follow_the_solution_notebooks() -> None:
+    load_all()
+    for folder in lesson_folders(SOLUTIONS):
+        cells = read_notebook(folder / f"{folder.name}.ipynb").cells
+        assert EXERCISE_CELLS[folder.name] == tuple(grade_id(c) for c in cells if is_exercise(c))
+    assert exercise_label("conv2d_backward") == "exercise 6 (`conv2d_backward`)"
+    assert exercise_label("a_helper") == "`a_helper`"
+
+
+def test_an_unwritten_exercise_is_one_line() -> None:
+    def conv2d_backward(ctx, grad):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+    result = run("check_conv2d", conv2d_backward=conv2d_backward)
+    assert (result.status, result.message) == (NOT_WRITTEN,
+                                                "exercise 6 (`conv2d_backward`) is not written yet")
+    with pytest.raises(NotWritten, match=r"^exercise 1 \(`dice`\) is not written yet$") as info:
+        check("check_dice", lambda pred, target: (_ for _ in ()).throw(NotImplementedError()))
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_an_exception_of_the_learner_names_the_exercise_the_line_and_the_shapes() -> None:
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        out = _forward(ctx, x, weight, (), stride, padding)
+        return out + bias[0] if bias else out
+    result = run("check_conv2d_forward", conv2d_forward=conv2d_forward)
+    assert result.status == FAILED
+    assert result.message.startswith("exercise 4 (`conv2d_forward`) raised ValueError: operands "
+                                      "could not be broadcast together with shapes (2,5,9,11) (5,)")
+    assert re.search(r"\(line \d+: `return out \+ bias\[0\] if bias else out`\)", result.message)
+    assert "shapes there: out (2, 5, 9, 11)" in result.message
+    assert "it needs the shape (1, 5, 1, 1)" in result.message and "\n" not in result.message
+
+
+def test_the_engine_refusing_a_backward_is_a_message() -> None:
+    class Halves(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return (grad[:1],)
+    result = run_check("check_cat", lambda tensors, dim=0: Halves.apply(*tensors[:2]))
+    assert result.status == FAILED and "Traceback" not in result.message
+
+
+# ---- the defects ---------------------------------------------------------------------------------
+def test_a_wrong_size_reports_the_learners_shape_and_the_off_by_note() -> None:
+    """It reported 'got (4,)', the shape of the shape, and lost the note."""
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        out = _forward(ctx, x, weight, bias, stride, padding)
+        return np.pad(out, ((0, 0), (0, 0), (0, 1), (0, 0)))   # one row too many
+    message = run("check_conv2d_forward", conv2d_forward=conv2d_forward).message
+    assert "got (1, 1, 6, 5)" in message and "(4,)" not in message
+    assert "dims [2] off by [1]" in message
+
+
+def test_a_bias_along_the_wrong_axis_is_named() -> None:
+    """The diagnosis needed W_out == O, which no check case has."""
+    for bug in ("bias_last_axis", "bias_first_axis"):
+        message = run("check_conv2d_forward", conv2d_forward=forward_with(bug)).message
+        assert "axis 1" in message and "(1, 5, 1, 1)" in message, message
+
+
+def test_max_pool_per_window_overwrite_is_named() -> None:
+    from test_checks_catalogue import POOL_FORWARD, pool_backward_assigns
+    message = run("check_max_pool2d", max_pool2d_backward=pool_backward_assigns, **POOL_FORWARD).message
+    assert "overwrote an earlier one" in message
+
+
+def test_the_keepdims_hint_is_given_only_where_shape_has_a_one() -> None:
+    message = run("check_unbroadcast", unbroadcast=unbroadcast_trailing_axes).message
+    assert "shape=(4, 5)" in message and "where `shape` has a 1" not in message
+    assert "in front" in message
+
+
+def test_indices_are_plain_ints_and_a_scalar_has_no_index() -> None:
+    def numerical_gradient(f, x, eps=1e-6):
+        x += 0.5
+        return np.zeros_like(x)
+    message = run("check_numerical_gradient", numerical_gradient=numerical_gradient).message
+    assert "x[0, 0] was" in message and "np.int64" not in message
+
+    with pytest.raises(CheckFailed) as info:
+        expect_close("the loss", np.float32(0.5), np.array(0.25))
+    assert str(info.value) == "the loss: expected 0.25, got 0.5 (off by 0.25)"
+
+
+def test_a_backward_may_return_a_list() -> None:
+    def conv2d_backward(ctx, grad):
+        return list(_backward(ctx, grad))
+    assert run("check_conv2d", conv2d_backward=conv2d_backward).status == "passed"
+
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return 2 * a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return [2 * grad, grad]
+    a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    assert a.grad.data.tolist() == [2.0] * 3 and b.grad.data.tolist() == [1.0] * 3
+
+
+def test_load_all_registers_every_lesson() -> None:
+    assert {e.lesson for e in load_all().values()} == set(EXERCISE_CELLS)
+    with pytest.raises(CheckFailed):
+        check("check_relative_error", lambda a, b: 0.5)
