@@ -105,7 +105,7 @@ def _fresh(case: Case, rng: np.random.Generator) -> Case | None:
 
 
 def _arrays(name: str, case: Case, fields: list[str]) -> Arrays:
-    stored = {f"{name}/params": np.array(json.dumps(case["params"]))}
+    stored = {f"{name}/params": np.array(json.dumps(case["params"]))} if "params" in case else {}
     stored.update({f"{name}/{field}": case[field] for field in fields})
     return stored
 
@@ -137,8 +137,10 @@ def write(reference_dir: Path, judge_dir: Path, learner_dir: Path,
 
 
 def _is_flat(case: Case) -> bool:
-    """Only cases whose fields are all arrays (no ``state/...`` groups) are replayed."""
-    return all(isinstance(v, np.ndarray) for k, v in case.items() if k != "params")
+    """Only cases that list their inputs and whose fields are all arrays (no ``state/...``
+    groups) are replayed."""
+    return "inputs" in case.get("params", {}) and all(
+        isinstance(v, np.ndarray) for k, v in case.items() if k != "params")
 
 
 def load_cases_from(path: Path) -> dict[str, Case]:

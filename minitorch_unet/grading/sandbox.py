@@ -70,6 +70,30 @@ class Account:
     gid: int
 
 
+@dataclass(frozen=True)
+class Mounts:
+    """A learner's private file system: folders shown read-only, and paths inside them
+    covered by empty folders (see :func:`enter_private_root`)."""
+
+    read_only: list[str]
+    hidden: list[str]
+
+
+def private_mounts(view: Path, secret: list[Path]) -> Mounts | None:
+    """The private file system of a learner process that imports `view`, hiding the
+    `secret` folders (project, class, grades) wherever they lie; None where the kernel
+    gives none (then learner code sees the whole machine, as the report says)."""
+    if not private_root_available():
+        return None
+    shown = [str(view)]
+    for path in python_paths():
+        if not any(path == p or path.startswith(p + os.sep) for p in shown):
+            shown.append(path)
+    inside = [os.path.realpath(s) for s in secret]
+    inside = [s for s in inside if any(s.startswith(p + os.sep) for p in shown)]
+    return Mounts(shown, hidden_paths(inside))
+
+
 @contextlib.contextmanager
 def reserved_accounts(n: int) -> Iterator[list[Account] | None]:
     """`n` unused uid/gid pairs (one per learner), held for the block, as root; else None.
@@ -215,6 +239,10 @@ def enter_private_root(new_root: str, read_only: list[str], writable: list[str],
         remount = _MS_BIND | _MS_REMOUNT | flags | (_MS_RDONLY if read_only else 0)
         _check(libc.mount(None, target.encode(), None, remount, None), f"remount {path}", libc)
 
+    tmp = (new_root + "/tmp").encode()
+    os.makedirs(tmp, exist_ok=True)
+    _check(libc.mount(b"tmpfs", tmp, b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                      f"mode=1777,size={TMP_MB}m".encode()), "mount /tmp", libc)
     for path in SYSTEM_PATHS:
         if os.path.islink(path):  # /bin -> usr/bin on merged systems
             os.symlink(os.readlink(path), new_root + path)
@@ -227,10 +255,6 @@ def enter_private_root(new_root: str, read_only: list[str], writable: list[str],
             bind(path, read_only=False, flags=_MS_NOSUID)
     for path in writable:
         bind(path, read_only=False)
-    tmp = (new_root + "/tmp").encode()
-    os.makedirs(tmp, exist_ok=True)
-    _check(libc.mount(b"tmpfs", tmp, b"tmpfs", _MS_NOSUID | _MS_NODEV,
-                      f"mode=1777,size={TMP_MB}m".encode()), "mount /tmp", libc)
     for path in hidden:
         target = (new_root + path).encode()
         if os.path.isdir(target):
