@@ -3,8 +3,9 @@
 A message is one line of JSON (at most :data:`MAX_HEADER` bytes) followed by ``size`` raw
 bytes (a probe's outputs as ``.npz``). The learner process writes (:class:`Sender`); the
 grader reads in a thread (:class:`Receiver`), keeps only well-formed messages, writes each
-probe's outputs into a folder that only it can read, and stops reading at the first
-malformed message, at :data:`MAX_TOTAL_MB`, or when told to. Nothing the learner process
+probe's outputs into a folder that only it can read, and stops taking messages at the
+first malformed one or at :data:`MAX_TOTAL_MB` (it drains the pipe from then on, so the
+learner process never blocks), and stops reading when told to. Nothing the learner process
 writes is a file the judge trusts: it reads the outputs through :func:`.judge.load_outputs`
 and compares them with expected values the learner process never saw.
 """
@@ -60,6 +61,8 @@ class Receiver(threading.Thread):
         try:
             while self._message():
                 pass
+            while self.problem and self._read(2**20) is not None:
+                pass  # drain, so that the learner process never blocks on a full pipe
         finally:
             os.close(self.fd)
 
@@ -70,7 +73,7 @@ class Receiver(threading.Thread):
             if ready:
                 data = os.read(self.fd, n)
                 self._total += len(data)
-                if self._total > MAX_TOTAL_MB * 2**20:
+                if self._total > MAX_TOTAL_MB * 2**20 and not self.problem:
                     self.problem = f"the notebook sent the grader more than {MAX_TOTAL_MB} MB"
                     return None
                 return data or None
@@ -88,6 +91,7 @@ class Receiver(threading.Thread):
     def _line(self) -> bytes | None:
         while b"\n" not in self._buffer:
             if len(self._buffer) > MAX_HEADER:
+                self.problem = "the notebook's process sent the grader a malformed message"
                 return None
             data = self._read(MAX_HEADER)
             if data is None:

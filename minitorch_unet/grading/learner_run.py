@@ -61,6 +61,7 @@ class Run:
     status: dict[str, Any]
     seconds: float
     killed: int = 0  # processes it left running, killed by the grader
+    problem: str = ""  # what was wrong with its messages (see channel.Receiver)
 
 
 def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[str],
@@ -117,9 +118,7 @@ def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[
     seconds = time.monotonic() - start
     status = receiver.status
     ended, detail = _ending(code, timed_out, status, limits, run_dir / "log")
-    if receiver.problem:
-        detail += f"; {receiver.problem}"
-    return Run(ended, detail, status, seconds, killed)
+    return Run(ended, detail, status, seconds, killed, receiver.problem)
 
 
 def _kill_group(pid: int) -> None:

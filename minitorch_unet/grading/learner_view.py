@@ -5,7 +5,8 @@ For each lesson, the functions and classes its exercises must not call (their
 ``engine_ops``, and the ``Function`` classes behind them, see :mod:`.engine_ops`) are
 rewritten so that every body only raises ``NotImplementedError`` with
 :data:`UNAVAILABLE` in its message: their code is not in the copy, so no alias,
-``getattr``, ``exec`` of the source or patched detector can bring it back. The copy's
+``getattr``, ``exec`` of the source or patched detector can bring it back. PyTorch and
+SciPy are shadowed by packages whose import fails (:data:`SHADOWED`). The copy's
 ``data/reference`` holds the probe inputs of this run only, never an expected output (see
 :mod:`.fresh_cases`). Everything is readable by all and writable by the grader only.
 """
@@ -18,6 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 UNAVAILABLE = "is not available while grading"
+# Packages that compute the lessons' ops: the copy shadows them (first on sys.path) with
+# packages whose import fails; the private file system hides the real ones too.
+SHADOWED = ("torch", "functorch", "torchgen", "scipy")
 Stripped = list[tuple[str, str, str]]  # (module, qualified name, label)
 
 
@@ -61,6 +65,10 @@ def build(engine: Path, dest: Path, stripped: Stripped, references: Path) -> Non
                 raise LookupError(f"{module}.{qualname} not found in {path}")
         path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n", encoding="utf-8")
     shutil.copytree(references, dest / "data" / "reference")
+    for name in SHADOWED:
+        (dest / name).mkdir()
+        (dest / name / "__init__.py").write_text(
+            f"raise ImportError({name + ' ' + UNAVAILABLE!r})\n", encoding="utf-8")
     _readable(dest)
 
 

@@ -5,7 +5,8 @@ The engine's ops an exercise forbids are absent from the learner's copy of the e
 no reading of the code can settle is listed here, whatever the grade: running code built
 at run time (``exec``, ``eval``, ``compile``, ``__import__``, ``importlib``), names
 computed at run time (``getattr(obj, name)`` with a name that is not a literal),
-``sys.modules`` and other interpreter internals (code objects, frames, globals), and
+``sys.modules``, ``sys.path`` and other interpreter internals (code objects, frames,
+globals), and
 reading source files (``inspect``, ``__file__``). Such lines are rare in an answer, common
 in an attempt to hide one, and harmless in themselves: they cost no points.
 """
@@ -14,13 +15,13 @@ from __future__ import annotations
 import ast
 
 MAX_LINES = 10
-CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint"}
+CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals", "breakpoint"}
 NAMED_ACCESS = {"getattr", "setattr", "delattr", "hasattr"}
 MODULES = {"importlib", "inspect", "ctypes", "gc", "marshal", "builtins", "runpy", "pickle",
            "imp", "zipimport", "code", "codeop", "dis", "types"}
-ATTRIBUTES = {"modules", "meta_path", "path_hooks", "_getframe", "__code__", "__globals__",
-              "__builtins__", "__file__", "__loader__", "__spec__", "__dict__", "__subclasses__",
-              "f_globals", "f_locals", "f_back", "co_code", "getsource"}
+ATTRIBUTES = {"__code__", "__globals__", "__builtins__", "__file__", "__loader__", "__spec__",
+              "__subclasses__", "f_globals", "f_locals", "f_back", "co_code", "getsource"}
+SYS_ATTRIBUTES = {"modules", "meta_path", "path_hooks", "path", "_getframe"}
 
 
 def _construct(node: ast.AST) -> str | None:
@@ -38,6 +39,9 @@ def _construct(node: ast.AST) -> str | None:
             return f"import {hit[0]}"
     if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES:
         return f".{node.attr}"
+    if (isinstance(node, ast.Attribute) and node.attr in SYS_ATTRIBUTES
+            and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+        return f"sys.{node.attr}"
     if isinstance(node, ast.Name) and node.id in ("__builtins__", "__file__", "__loader__"):
         return node.id
     return None
