@@ -22,11 +22,15 @@ import numpy as np
 import pytest
 
 from minitorch_unet.grading import GradingError, grade_class, main
-from minitorch_unet.grading import engine_ops, judge, snapshot
+from minitorch_unet.grading import engine_ops, judge, sandbox, snapshot
 from minitorch_unet.grading.learner_code import learner_cells
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = os.geteuid() == 0
+# Root whose kernel gives mount namespaces: learner code then sees none of the machine's files.
+PRIVATE_ROOT = sandbox.private_root_available()
+NEEDS_ROOT = "needs root (one uid per learner), as in CI"
+NEEDS_PRIVATE_ROOT = "needs root with mount namespaces (CAP_SYS_ADMIN), as in CI"
 TIMEOUT_S = 15
 MEMORY_MB = 1536
 HIDDEN = "HIDDEN_SENTINEL_4711"
@@ -221,6 +225,7 @@ def crafted_class(class_dir: Path, course: Path, out_dir: Path) -> dict[str, dic
     learners["sandboxed"] = notebook(toy_cells(
         "import os\nCONFINED = " + sandbox_checks + "\ndef affine(x):\n"
         "    return 2 * x + 1 if CONFINED else x")), full
+    learners.update(attackers(class_dir, course))
     expected = {}
     for learner, (content, points) in learners.items():
         if learner == "missing":
@@ -228,7 +233,114 @@ def crafted_class(class_dir: Path, course: Path, out_dir: Path) -> dict[str, dic
         else:
             submit(class_dir, learner, "99_toy", content)
         expected[learner] = points
+    expected.update(unreadable_submissions(class_dir))
     return expected
+
+
+def shipped_join(course: Path) -> str:
+    """Code for the shipped (public) expected output of join, as a lookup table would hold it."""
+    with np.load(course / "data" / "reference" / "toy.npz") as npz:
+        return f"SHIPPED = np.array({npz['join/out'].tolist()!r}, dtype=np.float32)"
+
+
+def forged_message(grade_id: str, setup: str) -> str:
+    """Code that writes a forged "probed" message (and "finished") to every open descriptor."""
+    return (f"import io, json, os\n{setup}\nbuf = io.BytesIO()\nnp.savez(buf, out=SHIPPED)\n"
+            f"body = buf.getvalue()\n"
+            f"forged = (json.dumps({{'probed': {grade_id!r}, 'size': len(body)}}).encode() + b'\\n'"
+            " + body + json.dumps({'finished': True, 'size': 0}).encode() + b'\\n')\n"
+            "for fd in range(3, 64):\n    try:\n        os.write(fd, forged)\n"
+            "    except OSError:\n        pass\nos._exit(0)")
+
+
+def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str, float]]]:
+    """Notebooks that try to get points without writing the answer, or to harm others."""
+    affine_only, full = {"check_affine": 1, "check_join": 0}, {"check_affine": 1, "check_join": 2}
+    shipped = shipped_join(course)
+    found: dict[str, tuple[bytes, dict[str, float]]] = {}
+    # the public expected output, looked up instead of computed: inputs are fresh each run
+    found["lookup"] = notebook(toy_cells(join=f"{shipped}\ndef join(a, b):\n    return SHIPPED")), \
+        affine_only
+    # the probe replaced inside the learner's process (sys.modules, the frozen Exercise)
+    found["probe_replaced"] = notebook(toy_cells(after=(
+        f"import sys\n{shipped}\ntoy = sys.modules['minitorch_unet.checks.lesson99']\n"
+        "toy.probe_join = lambda fn: {'out': SHIPPED}\n"
+        "for ex in sys.modules['minitorch_unet.checks.core'].EXERCISES.values():\n"
+        "    object.__setattr__(ex, 'probe', lambda fn: {'out': SHIPPED})\n"
+        "def join(a, b):\n    return SHIPPED",))), affine_only
+    # results written by the notebook itself, then an exit before join is even defined
+    found["forger"] = notebook(toy_cells(between=(forged_message("check_join", shipped),))), \
+        affine_only
+    # garbage on the grader's channel: later messages are lost, nothing else
+    found["garbage"] = notebook(toy_cells(between=(
+        "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{not json\\n')\n"
+        "    except OSError:\n        pass",))), affine_only
+    # the engine's op reached through a switched-off detector and a computed name
+    found["detector_off"] = notebook(toy_cells(join=(
+        "import minitorch_unet.grading.engine_ops as eo\neo.watched = lambda *a: ()\n"
+        "def join(a, b):\n    return getattr(F, 'c' + 'at')([a, b], 1)"))), affine_only
+    # the engine's source run again with exec
+    found["exec_source"] = notebook(toy_cells(join=(
+        "def join(a, b):\n    ns = {'__name__': 'minitorch_unet.functional', "
+        "'__package__': 'minitorch_unet'}\n    exec(open(F.__file__).read(), ns)\n"
+        "    return ns['cat']([a, b], 1)"))), affine_only
+    # PyTorch's op in place of the learner's
+    found["torch_op"] = notebook(toy_cells(join=(
+        "def join(a, b):\n    import torch\n    t = torch.cat([torch.from_numpy(a.data), "
+        "torch.from_numpy(b.data)], 1)\n    return mt.tensor(t.numpy())"))), affine_only
+    # a lone surrogate in an error message
+    found["surrogate"] = notebook(toy_cells(after=("raise ValueError('bad \\udc80 \\ud800 text')",))), full
+    if PRIVATE_ROOT:
+        # PyTorch imported from the real site-packages, around the shadowing copy
+        found["torch_path"] = notebook(toy_cells(join=(
+            "import sys\nsys.path[:] = [p for p in sys.path if 'view-' not in p]\n"
+            "sys.modules.pop('torch', None)\nimport importlib\n"
+            "def join(a, b):\n    torch = importlib.import_module('torch')\n"
+            "    return mt.tensor(torch.cat([torch.from_numpy(a.data), "
+            "torch.from_numpy(b.data)], 1).numpy())"))), affine_only
+        # every secret looked for; affine is right only if none is found
+        secrets = " or ".join([
+            f"os.path.exists({str(course / 'minitorch_unet')!r})",
+            f"os.path.exists({str(class_dir / 'submitted' / 'ref')!r})",
+            "bool(glob.glob('/tmp/minitorch-grade-*/engine'))",
+            "bool(glob.glob('/tmp/minitorch-grade-*/secret'))",
+            "bool(glob.glob('/tmp/minitorch-grade-*/run-*/results'))",
+            "len(glob.glob('/tmp/minitorch-grade-*/run-*/work/*')) > 1",
+            "'join/out' in np.load(os.path.join(os.path.dirname(mt.__file__), '..', 'data', "
+            "'reference', 'toy.npz')).files",
+            "any(glob.glob(f'{p}/lib*/python3*/site-packages/{m}/*.py') for p in "
+            "(sys.prefix, sys.base_prefix) for m in ('torch', 'scipy'))"])
+        found["secret_reader"] = notebook(toy_cells(
+            "import glob, os, sys\nFOUND = " + secrets + "\ndef affine(x):\n"
+            "    return x if FOUND else 2 * x + 1")), full
+    if IS_ROOT:
+        # processes left behind: a zombie leader whose thread runs on, after a double fork
+        # and setsid, and three detached children that ignore SIGTERM
+        found["daemons"] = notebook(toy_cells(between=(
+            "import ctypes, os, signal, threading, time\n"
+            "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            "        threading.Thread(target=time.sleep, args=(600,)).start()\n"
+            "        ctypes.CDLL(None).pthread_exit(None)\n    os._exit(0)\n"
+            "for _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
+            "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n        time.sleep(600)\n"
+            "        os._exit(0)\ntime.sleep(0.5)",))), full
+    return found
+
+
+def unreadable_submissions(class_dir: Path) -> dict[str, dict[str, float]]:
+    """Links to another learner's work, to a device, a FIFO: never read, never graded."""
+    zero = {"check_affine": 0, "check_join": 0}
+    learners = class_dir / "submitted"
+    ref = learners / "ref" / "99_toy"
+    for name in ("linked_notebook", "dev_zero", "fifo"):
+        (learners / name / "99_toy").mkdir(parents=True)
+    (learners / "linked_notebook" / "99_toy" / "99_toy.ipynb").symlink_to(ref / "99_toy.ipynb")
+    (learners / "dev_zero" / "99_toy" / "99_toy.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(learners / "fifo" / "99_toy" / "99_toy.ipynb")
+    (learners / "linked_lesson").mkdir()
+    (learners / "linked_lesson" / "99_toy").symlink_to(ref, target_is_directory=True)
+    (learners / "linked_learner").symlink_to(learners / "ref", target_is_directory=True)
+    return {name: zero for name in ("linked_notebook", "dev_zero", "fifo", "linked_lesson")}
 
 
 @dataclass
@@ -330,6 +442,82 @@ def test_the_report_has_a_line_per_problem_and_the_rest_is_graded(toy_class: Gra
                  "engine_plain / 99_toy: flagged (uses the engine's own op): check_join"):
         assert line in report, report
     assert "engine_elsewhere" not in report and "ref /" not in report
+
+
+# ---- attacks: each graded exactly (test_every_learner_...) and reported as below ----------------
+WRONG_JOIN = "join(a, b): right shape but wrong values"
+ATTACKS = [  # (learner, phrases in its feedback, its lines in report.md)
+    ("lookup", [WRONG_JOIN], []),
+    ("probe_replaced", [WRONG_JOIN], [
+        "probe_replaced / 99_toy: to review (hides what it calls): cell 8, line 3: sys.modules"]),
+    ("forger", [WRONG_JOIN], []),
+    ("garbage", ["not checked: the notebook's process sent the grader a malformed message in "
+                 "cell 6; nothing after it counts"], [
+        "garbage / 99_toy: the notebook's process sent the grader a malformed message in cell 6; "
+        "nothing after it counts"]),
+    ("detector_off", ["\u2691 flagged", "minitorch_unet.functional.cat (called while your function "
+                      "was checked)"], [
+        "detector_off / 99_toy: flagged (uses the engine's own op): check_join",
+        "detector_off / 99_toy: to review (hides what it calls): cell 6, line 4: getattr() with a "
+        "computed name"]),
+    ("exec_source", ["\u2691 flagged", "called while your function was checked"], [
+        "exec_source / 99_toy: flagged (uses the engine's own op): check_join",
+        "exec_source / 99_toy: to review (hides what it calls): cell 6, line 3: exec(...); "
+        "cell 6, line 3: .__file__"]),
+    ("torch_op", ["`join` raised ImportError: torch cannot be imported while grading"], []),
+    ("surrogate", ["3 / 3 points", "cell 8: ValueError: bad \\udc80 \\ud800 text"], []),
+    ("linked_notebook", ["not graded: 99_toy/99_toy.ipynb is a symbolic link"],
+     ["linked_notebook / 99_toy: 99_toy/99_toy.ipynb is a symbolic link; not graded"]),
+    ("dev_zero", ["not graded: 99_toy/99_toy.ipynb is a symbolic link"],
+     ["dev_zero / 99_toy: 99_toy/99_toy.ipynb is a symbolic link; not graded"]),
+    ("fifo", ["not graded: 99_toy/99_toy.ipynb is not a regular file"],
+     ["fifo / 99_toy: 99_toy/99_toy.ipynb is not a regular file (a device, FIFO, socket or "
+      "folder); not graded"]),
+    ("linked_lesson", ["not graded: 99_toy/ is a symbolic link"],
+     ["linked_lesson / 99_toy: 99_toy/ is a symbolic link; not graded"]),
+]
+ROOT_ATTACKS = [
+    ("torch_path", ["`join` raised AttributeError: module 'torch' has no attribute 'cat'"], [
+        "torch_path / 99_toy: to review (hides what it calls): cell 6, line 4: import importlib; "
+        "cell 6, line 2: sys.path; cell 6, line 3: sys.modules"]),
+    ("secret_reader", ["3 / 3 points"], [
+        "secret_reader / 99_toy: to review (hides what it calls): cell 3, line 2: .__file__"]),
+    ("daemons", ["3 / 3 points"], [
+        "daemons / 99_toy: to review (hides what it calls): cell 6, line 1: import ctypes",
+        "daemons / 99_toy: 4 processes left running by the notebook killed"]),
+]
+
+
+@pytest.mark.parametrize("learner, phrases, lines", ATTACKS)
+def test_an_attack_is_graded_and_reported(toy_class: Graded, learner: str, phrases: list[str],
+                                         lines: list[str]) -> None:
+    text = toy_class.feedback(learner)
+    for phrase in phrases:
+        assert phrase in text, f"{learner}: {phrase!r} not in\n{text}"
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    mine = [row[2:] for row in report.splitlines() if row.startswith(f"- {learner} /")]
+    assert mine == lines
+
+
+@pytest.mark.skipif(not PRIVATE_ROOT, reason=NEEDS_PRIVATE_ROOT)
+@pytest.mark.parametrize("learner, phrases, lines", ROOT_ATTACKS)
+def test_an_attack_needing_the_sandbox_is_graded_and_reported(
+        toy_class: Graded, learner: str, phrases: list[str], lines: list[str]) -> None:
+    test_an_attack_is_graded_and_reported(toy_class, learner, phrases, lines)
+
+
+def test_a_linked_learner_folder_is_refused(toy_class: Graded) -> None:
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    assert "- learner folder 'linked_learner' is a symbolic link; not graded" in report
+    assert "linked_learner" not in toy_class.rows
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_no_learner_process_outlives_grading(toy_class: Graded) -> None:
+    left = [pid for pid in sandbox._pids() for uid in range(sandbox.FIRST_SANDBOX_ID,
+                                                             sandbox.FIRST_SANDBOX_ID + 100)
+            if sandbox._alive_as(pid, uid)]
+    assert left == []
 
 
 def test_a_snapshot_verifies_file_for_file(tmp_path: Path) -> None:

@@ -247,8 +247,7 @@ def _ungraded(sub: Submission, problem: str, catalog: dict[str, ExerciseInfo],
 
 def _graded(sub: Submission, run: Run, answer: dict[str, Any],
             catalog: dict[str, ExerciseInfo], grade_ids: list[str]) -> NotebookGrade:
-    note = "; ".join(text for text in ("" if run.ended == "finished" else run.detail,
-                                        run.problem) if text)
+    note = "" if run.ended == "finished" else run.detail
     return NotebookGrade(sub.learner, sub.lesson,
                          _exercise_grades(grade_ids, catalog, answer["verdicts"]), note=note,
                          cell_errors=run.status.get("cell_errors", []), review=answer["review"],

@@ -53,7 +53,8 @@ _BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
 class Run:
     """How a learner process ended and what it reported (see :class:`.channel.Receiver`).
 
-    ended: "finished", "timeout", "exited" or "crashed"; detail: one line for people.
+    ended: "finished", "timeout", "exited", "crashed" or "tampered" (its messages to the
+    grader were malformed or too large); detail: one line for people.
     """
 
     ended: str
@@ -61,7 +62,6 @@ class Run:
     status: dict[str, Any]
     seconds: float
     killed: int = 0  # processes it left running, killed by the grader
-    problem: str = ""  # what was wrong with its messages (see channel.Receiver)
 
 
 def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[str],
@@ -118,7 +118,10 @@ def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[
     seconds = time.monotonic() - start
     status = receiver.status
     ended, detail = _ending(code, timed_out, status, limits, run_dir / "log")
-    return Run(ended, detail, status, seconds, killed, receiver.problem)
+    if receiver.problem:
+        where = f" in cell {status['cell']}" if status.get("cell") else ""
+        ended, detail = "tampered", f"{receiver.problem}{where}; nothing after it counts"
+    return Run(ended, detail, status, seconds, killed)
 
 
 def _kill_group(pid: int) -> None:

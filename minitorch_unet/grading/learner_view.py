@@ -68,7 +68,8 @@ def build(engine: Path, dest: Path, stripped: Stripped, references: Path) -> Non
     for name in SHADOWED:
         (dest / name).mkdir()
         (dest / name / "__init__.py").write_text(
-            f"raise ImportError({name + ' ' + UNAVAILABLE!r})\n", encoding="utf-8")
+            f"raise ImportError({name + ' cannot be imported while grading'!r})\n",
+            encoding="utf-8")
     _readable(dest)
 
 
