@@ -12,7 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -609,19 +612,49 @@ def test_the_static_scan_follows_the_answer_and_only_it(source: str, flagged: bo
     assert bool(uses) == flagged, uses
 
 
-def test_the_recorder_sees_every_route_to_a_watched_op() -> None:
-    import minitorch_unet as mt
-    from minitorch_unet import functional as F
-    a = mt.tensor(np.ones((1, 2), np.float32))
-    held = F.cat
-    recorder = engine_ops.Recorder(engine_ops.watched(("minitorch_unet.functional.cat",)))
-    with recorder as calls:
-        held([a, a], dim=1)
-    assert calls == {"minitorch_unet.functional.cat", "minitorch_unet.basic_ops.Cat"}
-    with recorder as calls:
-        (a + a)[..., :1]
-    assert calls == set()
-    assert F.cat([a, a], dim=0).shape == (2, 2)  # restored
+ROUTES = {  # ways to reach the engine's cat from a learner's code
+    "plain": "F.cat([a, a], dim=1)",
+    "alias": "held(a)",
+    "getattr": "getattr(F, 'c' + 'at')([a, a], 1)",
+    "class": "Cat.apply(a, a, dim=1)",
+    "subclass": "type('Mine', (Cat,), {}).apply(a, a, dim=1)",
+    "source": "(lambda ns: (exec(open(F.__file__).read(), ns), ns['cat']([a, a], 1)))("
+              "{'__name__': 'minitorch_unet.functional', '__package__': 'minitorch_unet'})",
+}
+
+
+def test_the_learners_copy_has_no_forbidden_op_by_any_route(tmp_path: Path) -> None:
+    """In the learner's copy of the engine every route to a forbidden op raises, naming it;
+    the rest of the engine works, and PyTorch and SciPy cannot be imported."""
+    from minitorch_unet.grading import learner_view
+    course = make_course(tmp_path / "course")
+    references = tmp_path / "references"
+    references.mkdir()
+    watched = engine_ops.watched(("minitorch_unet.functional.cat",))
+    learner_view.build(course, tmp_path / "view", learner_view.strip_list(watched), references)
+    script = "\n".join([
+        "import json, sys", "import numpy as np", "import minitorch_unet as mt",
+        "from minitorch_unet import functional as F", "from minitorch_unet.basic_ops import Cat",
+        "a = mt.tensor(np.ones((1, 2), np.float32))", "held = lambda x: F.cat([x, x], dim=0)",
+        f"routes = {ROUTES!r}", "found = {}",
+        "for name, code in routes.items():",
+        "    try:\n        eval(code)\n        found[name] = 'ran'",
+        "    except Exception as err:\n        found[name] = str(err)",
+        "for name in ('torch', 'scipy'):",
+        "    try:\n        __import__(name)\n        found[name] = 'imported'",
+        "    except ImportError as err:\n        found[name] = str(err)",
+        "found['rest'] = (F.relu(a) + a).shape == (1, 2) and mt.__file__.startswith(sys.argv[1])",
+        "print(json.dumps(found))"])
+    result = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
+                             f"exec({script!r})", str(tmp_path / "view")],
+                            capture_output=True, text=True, timeout=120)
+    found = json.loads(result.stdout)
+    for route in ROUTES:
+        assert re.fullmatch(r"the engine's minitorch_unet\.(functional\.cat|basic_ops\.Cat) is "
+                            r"not available while grading: write it yourself", found[route]), route
+    assert found["torch"] == "torch cannot be imported while grading"
+    assert found["scipy"] == "scipy cannot be imported while grading"
+    assert found["rest"] is True
 
 
 def test_the_command_line_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -653,3 +686,130 @@ def test_real_course_solutions_get_full_marks_and_lessons_none(tmp_path: Path) -
         assert not wrong, f"{g.learner} / {g.lesson}: {wrong}"
     from minitorch_unet.checks.core import load_all
     assert {g.lesson for g in grades} == {e.lesson for e in load_all().values()} & set(lessons)
+
+
+# ---- reading, messages, fresh cases, review: the parts on their own -----------------------------
+def test_only_regular_files_are_read_and_only_up_to_the_cap(tmp_path: Path) -> None:
+    from minitorch_unet.grading.collect import read_regular_file
+    (tmp_path / "ok").write_bytes(b"12345")
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo")  # opening it for reading would block without O_NONBLOCK
+    (tmp_path / "folder").mkdir()
+    assert read_regular_file(tmp_path / "ok", 5) == (b"12345", None)
+    assert read_regular_file(tmp_path / "ok", 4) == (None, "is larger than 0 MB; not graded")
+    for name in ("link", "zero"):
+        assert read_regular_file(tmp_path / name, 5) == (None, "is a symbolic link; not graded")
+    for name in ("fifo", "folder"):
+        content, problem = read_regular_file(tmp_path / name, 5)
+        assert content is None and problem.startswith("is not a regular file"), problem
+    assert read_regular_file("/dev/zero", 5)[1].startswith("is not a regular file")
+
+
+def _receive(tmp_path: Path, data: bytes) -> Any:
+    from minitorch_unet.grading.channel import Receiver
+    read_end, write_end = os.pipe()
+    receiver = Receiver(read_end, tmp_path)
+    receiver.start()
+    with os.fdopen(write_end, "wb") as f:
+        f.write(data)
+    receiver.join(timeout=10)
+    return receiver
+
+
+def test_the_channel_keeps_well_formed_messages_only(tmp_path: Path) -> None:
+    from minitorch_unet.grading.channel import MAX_HEADER
+    payload = b"PK-not-really-npz"
+    good = (b'{"cell": 3, "size": 0}\n{"probing": "check_join", "size": 0}\n'
+            + json.dumps({"probed": "check_join", "size": len(payload)}).encode() + b"\n" + payload
+            + b'{"cell_error": "cell 3: ValueError: x", "size": 0}\n{"cell": true, "size": 0}\n'
+            + b'{"error": "check_affine", "message": "ValueError: no", "size": 0}\n')
+    receiver = _receive(tmp_path, good + b'{"finished": true, "size": 0}\n')
+    status = receiver.status
+    assert receiver.problem == "" and status["cell"] == 3 and status["finished"] is True
+    assert status["cell_errors"] == ["cell 3: ValueError: x"]
+    join = status["exercises"]["check_join"]
+    assert join["state"] == "probed" and Path(join["outputs"]).read_bytes() == payload
+    assert status["exercises"]["check_affine"] == {"state": "error", "cell": 3,
+                                                   "error": "ValueError: no", "outputs": None}
+    for number, bad in enumerate((b"{not json\n", b'{"size": -1}\n', b"x" * (MAX_HEADER + 10))):
+        folder = tmp_path / f"bad-{number}"
+        folder.mkdir()
+        receiver = _receive(folder, good + bad + b'{"finished": true, "size": 0}\n')
+        assert not receiver.is_alive()  # it drained the pipe to its end
+        assert receiver.problem == "the notebook's process sent the grader a malformed message"
+        assert receiver.status["finished"] is False  # nothing after it counts
+
+
+def test_fresh_cases_are_secret_new_and_right_by_pytorch(tmp_path: Path) -> None:
+    """Each run draws new inputs; their expected outputs match PyTorch's (the oracle); the
+    learners' copy holds inputs only."""
+    torch = pytest.importorskip("torch")
+    from minitorch_unet.grading import fresh_cases
+    from minitorch_unet.reference import TOLERANCES, load_cases, mismatch
+    shipped = load_cases("conv2d")
+    runs = []
+    for run in ("one", "two"):
+        fresh_cases.write(REPO / "data" / "reference", tmp_path / run / "judge",
+                          tmp_path / run / "learner")
+        runs.append(fresh_cases.load_cases_from(tmp_path / run / "judge" / "conv2d.npz"))
+        shown = fresh_cases.load_cases_from(tmp_path / run / "learner" / "conv2d.npz")
+        for name, case in shown.items():
+            assert sorted(set(case) - {"params"}) == sorted(
+                {"input", "weight", "bias", "grad_out"} & set(shipped[name]))
+    for name, case in runs[0].items():
+        assert not np.array_equal(case["input"], shipped[name]["input"])
+        assert not np.array_equal(case["input"], runs[1][name]["input"])
+        assert np.array_equal(np.argsort(case["input"], None), np.argsort(shipped[name]["input"], None))
+        x, w = (torch.tensor(case[k], dtype=torch.float64, requires_grad=True)
+                for k in ("input", "weight"))
+        b = torch.tensor(case["bias"], dtype=torch.float64) if "bias" in case else None
+        p = case["params"]
+        out = torch.nn.functional.conv2d(x, w, b, stride=p["stride"], padding=p["padding"])
+        out.backward(torch.tensor(case["grad_out"], dtype=torch.float64))
+        for field, expected in (("out", out), ("grad_input", x.grad), ("grad_weight", w.grad)):
+            assert mismatch(case[field].astype(np.float64), expected.detach().numpy(),
+                            **TOLERANCES["float32"]) is None, (name, field)
+
+
+@pytest.mark.parametrize("source, lines", [
+    ("def f(x):\n    return x + 1", []),
+    ("import sys\nsys.modules['numpy'].sum = None", ["cell 1, line 2: sys.modules"]),
+    ("y = eval('1 + 1')\nexec('z = 2')", ["cell 1, line 1: eval(...)", "cell 1, line 2: exec(...)"]),
+    ("name = 'c' + 'at'\ng = getattr(np, name)\nh = getattr(np, 'sum')",
+     ["cell 1, line 2: getattr() with a computed name"]),
+    ("import inspect\nsrc = inspect.getsource(np.sum)",
+     ["cell 1, line 1: import inspect", "cell 1, line 2: .getsource"]),
+    ("from importlib import import_module\nm = import_module('to' + 'rch')",
+     ["cell 1, line 1: import importlib"]),
+    ("code = f.__code__\nsys.path.insert(0, '/x')",
+     ["cell 1, line 1: .__code__", "cell 1, line 2: sys.path"]),
+    ("for m in model.modules():\n    total = vars(m)", []),  # a Module's own methods are fine
+])
+def test_the_review_lists_what_hides_a_call(source: str, lines: list[str]) -> None:
+    from minitorch_unet.grading.review import hidden_calls
+    assert hidden_calls([(1, source)]) == lines
+
+
+def test_a_notebook_the_grader_fails_on_is_its_own_line(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any failure while grading one notebook is that notebook's line; the rest is graded."""
+    from minitorch_unet.grading import grade as grade_module
+    course = make_course(tmp_path / "course")
+    for learner in ("ok", "unlucky"):
+        submit(tmp_path / "class", learner, "99_toy", notebook(toy_cells()))
+    real = grade_module.run_notebook
+
+    def flaky(notebook_bytes: bytes, name: str, cells: list, *args: Any) -> Any:
+        if any("unlucky-marker" in c.source for c in cells):
+            raise RuntimeError("disk full")
+        return real(notebook_bytes, name, cells, *args)
+
+    (tmp_path / "class/submitted/unlucky/99_toy/99_toy.ipynb").write_bytes(
+        notebook(toy_cells(between=("# unlucky-marker",))))
+    monkeypatch.setattr(grade_module, "run_notebook", flaky)
+    grades = grade_class(tmp_path / "class", tmp_path / "out", jobs=2, timeout_s=TIMEOUT_S,
+                         memory_mb=MEMORY_MB, course_root=course)
+    assert [(g.learner, g.points) for g in grades] == [("ok", 3), ("unlucky", 0)]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "- unlucky / 99_toy: the grader failed on this notebook (RuntimeError: disk full)" in report
