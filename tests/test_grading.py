@@ -741,6 +741,7 @@ def test_the_channel_keeps_well_formed_messages_only(tmp_path: Path) -> None:
         assert receiver.status["finished"] is False  # nothing after it counts
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 def test_fresh_cases_are_secret_new_and_right_by_pytorch(tmp_path: Path) -> None:
     """Each run draws new inputs; their expected outputs match PyTorch's (the oracle); the
     learners' copy holds inputs only."""
@@ -813,3 +814,16 @@ def test_a_notebook_the_grader_fails_on_is_its_own_line(tmp_path: Path,
     assert [(g.learner, g.points) for g in grades] == [("ok", 3), ("unlucky", 0)]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "- unlucky / 99_toy: the grader failed on this notebook (RuntimeError: disk full)" in report
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_without_a_private_file_system_grading_works_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    course = make_course(tmp_path / "course")
+    submit(tmp_path / "class", "ref", "99_toy", notebook(toy_cells()))
+    monkeypatch.setattr(sandbox, "private_root_available", lambda: False)
+    grades = grade_class(tmp_path / "class", tmp_path / "out", jobs=1, timeout_s=TIMEOUT_S,
+                         memory_mb=MEMORY_MB, course_root=course)
+    assert [(g.learner, g.points) for g in grades] == [("ref", 3)]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "- no private file system" in report

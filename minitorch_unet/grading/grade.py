@@ -125,7 +125,9 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
                                               for s in catalog[g].stripped], secret / "inputs")
             views[lesson] = view, sandbox.private_mounts(
                 view, [course_root, class_dir, out_dir, engine, secret])
-        with sandbox.reserved_accounts(len(found.learners)) as accounts:
+        keep_read = (any(mounts is None for _, mounts in views.values())
+                     and not sandbox.python_readable_by_others())
+        with sandbox.reserved_accounts(len(found.learners), keep_read) as accounts:
             account_of = dict(zip(found.learners, accounts or [None] * len(found.learners)))
             runs = _run_all(planned, by_lesson, views, engine, hashes, workspace, limits, jobs,
                             account_of)
@@ -261,10 +263,14 @@ def _sandbox_notes(accounts: list[sandbox.Account] | None,
                 "time and memory limits only: it could read what you can read"]
     notes = [f"learner code ran as unprivileged uids {accounts[0].uid}-{accounts[-1].uid}, one "
              "per learner, able to write nothing outside its own folder"]
-    if any(mounts is None for _, mounts in views.values()):
-        notes.append("this kernel gives no private mount namespace: learner code could read "
-                     "any file readable by all users (grade in a container or VM where root "
-                     "has CAP_SYS_ADMIN to hide them)")
+    if accounts[0].keep_read:
+        notes.append("no private file system, and this Python installation is not readable by "
+                     "other users: learner code could read any file (grade in a container or "
+                     "VM where root has CAP_SYS_ADMIN)")
+    elif any(mounts is None for _, mounts in views.values()):
+        notes.append("no private file system (this kernel gives no mount namespace to root): "
+                     "learner code could read any file readable by all users (grade in a "
+                     "container or VM where root has CAP_SYS_ADMIN to hide them)")
     return notes
 
 

@@ -18,7 +18,10 @@ A learner process runs ``python -I`` in a private folder with
   folders and every other file of the machine are simply not there.
 
 The process confines itself, after the grader's own imports and before the first learner
-cell. Without root, learner code runs as the instructor's user, under the limits only.
+cell. As root without a private file system, learner code sees the whole machine with its
+uid's rights (if the Python installation is readable by root only, it keeps the right to
+read any file, never to write one); without root, it runs as the instructor's user, under
+the limits only. The report says which.
 """
 from __future__ import annotations
 
@@ -31,8 +34,10 @@ import os
 import pwd
 import resource
 import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +49,10 @@ FILE_LIMIT_MB = 256
 CPU_MARGIN_S = 10
 
 TMP_MB = 64
+_PR_SET_KEEPCAPS = 8
 _PR_SET_NO_NEW_PRIVS = 38
+_CAP_DAC_READ_SEARCH = 2
+_CAPABILITY_VERSION_3 = 0x20080522
 _CLONE_NEWNS = 0x00020000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     1, 2, 4, 32, 4096, 16384, 1 << 18)
@@ -64,10 +72,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class Account:
-    """The unprivileged identity of one learner for the whole run."""
+    """The unprivileged identity of one learner for the whole run; keep_read: keep
+    CAP_DAC_READ_SEARCH (read any file, write none), only where no private file system can
+    be given and the Python installation is not readable by other users."""
 
     uid: int
     gid: int
+    keep_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ def private_mounts(view: Path, secret: list[Path]) -> Mounts | None:
     """The private file system of a learner process that imports `view`, hiding the
     `secret` folders (project, class, grades) wherever they lie; None where the kernel
     gives none (then learner code sees the whole machine, as the report says)."""
-    if not private_root_available():
+    if not private_root_available() or not python_readable_by_others(parents=False):
         return None
     shown = [str(view)]
     for path in python_paths():
@@ -95,7 +106,7 @@ def private_mounts(view: Path, secret: list[Path]) -> Mounts | None:
 
 
 @contextlib.contextmanager
-def reserved_accounts(n: int) -> Iterator[list[Account] | None]:
+def reserved_accounts(n: int, keep_read: bool = False) -> Iterator[list[Account] | None]:
     """`n` unused uid/gid pairs (one per learner), held for the block, as root; else None.
 
     A uid is taken only if nobody has it (no passwd or group entry, no process) and this
@@ -118,7 +129,7 @@ def reserved_accounts(n: int) -> Iterator[list[Account] | None]:
                 continue
             locks.append(lock)
             if not any(_alive_as(pid, uid) for pid in _pids()):
-                found.append(Account(uid, uid))
+                found.append(Account(uid, uid, keep_read))
         if len(found) < n:
             raise RuntimeError(f"no {n} free uids from {FIRST_SANDBOX_ID} on")
         yield found
@@ -169,15 +180,47 @@ def apply_limits(limits: Limits, account: Account | None) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
 
 
+def python_readable_by_others(parents: bool = True) -> bool:
+    """Can any user run this interpreter and read its libraries (checked by mode bits, on
+    the folders above them too if `parents`)?"""
+    paths = {os.path.realpath(sys.executable)}
+    paths.update(os.path.realpath(sysconfig.get_path(key))
+                 for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        if parents and any(not p.stat().st_mode & stat.S_IXOTH for p in path.parents):
+            return False
+        if not path.stat().st_mode & stat.S_IROTH:
+            return False
+    return True
+
+
 def drop_privileges(account: Account) -> None:
-    """Become `account` for good, with no capability and no way to gain one."""
+    """Become `account` for good, with no way to gain a privilege; no capability is kept
+    but CAP_DAC_READ_SEARCH if `account.keep_read`."""
     libc = ctypes.CDLL(None, use_errno=True)
     _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)", libc)
+    _check(libc.prctl(_PR_SET_KEEPCAPS, int(account.keep_read), 0, 0, 0), "prctl(KEEPCAPS)", libc)
     os.setgroups([])
     os.setresgid(account.gid, account.gid, account.gid)
     os.setresuid(account.uid, account.uid, account.uid)
+    if account.keep_read:
+        header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        data[0].effective = data[0].permitted = 1 << _CAP_DAC_READ_SEARCH
+        _check(libc.capset(ctypes.byref(header), data), "capset", libc)
     if os.geteuid() != account.uid or os.getegid() != account.gid:
         raise RuntimeError("could not drop privileges")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
 
 
 def _check(result: int, what: str, libc: ctypes.CDLL) -> None:
