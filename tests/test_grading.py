@@ -274,6 +274,10 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
     # results written by the notebook itself, then an exit before join is even defined
     found["forger"] = notebook(toy_cells(between=(forged_message("check_join", shipped),))), \
         affine_only
+    # a pickle in the outputs, which would run code where it is unpickled
+    found["pickler"] = notebook(toy_cells(between=(forged_message("check_join", (
+        "class Bomb:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/bomb',))\n"
+        "SHIPPED = np.array([Bomb()], dtype=object)")),))), affine_only
     # garbage on the grader's channel: later messages are lost, nothing else
     found["garbage"] = notebook(toy_cells(between=(
         "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{not json\\n')\n"
@@ -454,6 +458,9 @@ ATTACKS = [  # (learner, phrases in its feedback, its lines in report.md)
     ("probe_replaced", [WRONG_JOIN], [
         "probe_replaced / 99_toy: to review (hides what it calls): cell 8, line 3: sys.modules"]),
     ("forger", [WRONG_JOIN], []),
+    ("pickler", ["the outputs of `join` could not be read (ValueError)"], [
+        "pickler / 99_toy: to review (hides what it calls): cell 6, line 3: def __reduce__ (code "
+        "run when unpickled)"]),
     ("garbage", ["not checked: the notebook's process sent the grader a malformed message in "
                  "cell 6; nothing after it counts"], [
         "garbage / 99_toy: the notebook's process sent the grader a malformed message in cell 6; "

@@ -119,10 +119,12 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
             else:
                 planned.append((sub, cells))
         views: dict[str, tuple[Path, sandbox.Mounts | None]] = {}
+        view_hashes: dict[Path, snapshot.Hashes] = {}
         for lesson in found.lessons:
             view = workspace / f"view-{lesson}"
             learner_view.build(engine, view, [s for g in by_lesson[lesson]
                                               for s in catalog[g].stripped], secret / "inputs")
+            view_hashes[view] = snapshot.hash_tree(view)
             views[lesson] = view, sandbox.private_mounts(
                 view, [course_root, class_dir, out_dir, engine, secret])
         keep_read = (any(mounts is None for _, mounts in views.values())
@@ -131,6 +133,12 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
             account_of = dict(zip(found.learners, accounts or [None] * len(found.learners)))
             runs = _run_all(planned, by_lesson, views, engine, hashes, workspace, limits, jobs,
                             account_of)
+        for view, view_hash in view_hashes.items():  # shared by the learners of a lesson
+            changed = snapshot.verify(view, view_hash)
+            if changed:
+                raise judge.SnapshotChanged(
+                    f"the learners' copy of the course in {view.name} changed while grading "
+                    f"({'; '.join(changed[:5])}); no grades written")
         grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret)
         grades.sort(key=lambda g: (g.learner, g.lesson))
         columns = {lesson: by_lesson[lesson] for lesson in found.lessons}

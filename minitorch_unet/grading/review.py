@@ -6,9 +6,9 @@ no reading of the code can settle is listed here, whatever the grade: running co
 at run time (``exec``, ``eval``, ``compile``, ``__import__``, ``importlib``), names
 computed at run time (``getattr(obj, name)`` with a name that is not a literal),
 ``sys.modules``, ``sys.path`` and other interpreter internals (code objects, frames,
-globals), and
-reading source files (``inspect``, ``__file__``). Such lines are rare in an answer, common
-in an attempt to hide one, and harmless in themselves: they cost no points.
+globals), reading source files (``inspect``, ``__file__``), and pickles that run code
+(``__reduce__``). Such lines are rare in an answer, common in an attempt to hide one, and
+harmless in themselves: they cost no points.
 """
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ def _construct(node: ast.AST) -> str | None:
         return f"sys.{node.attr}"
     if isinstance(node, ast.Name) and node.id in ("__builtins__", "__file__", "__loader__"):
         return node.id
+    if isinstance(node, ast.FunctionDef) and node.name in ("__reduce__", "__reduce_ex__"):
+        return f"def {node.name} (code run when unpickled)"
     return None
 
 
