@@ -4,8 +4,8 @@ A message is one line of JSON (at most :data:`MAX_HEADER` bytes) followed by ``s
 bytes (a probe's outputs as ``.npz``). The learner process writes (:class:`Sender`); the
 grader reads in a thread (:class:`Receiver`), keeps only well-formed messages, writes each
 probe's outputs into a folder that only it can read, and stops taking messages at the
-first malformed one or at :data:`MAX_TOTAL_MB` (it drains the pipe from then on, so the
-learner process never blocks), and stops reading when told to. Nothing the learner process
+first malformed one, at :data:`MAX_TOTAL_MB` or at :data:`MAX_MESSAGES` (it drains the pipe
+from then on, so the learner process never blocks), and stops reading when told to. Nothing the learner process
 writes is a file the judge trusts: it reads the outputs through :func:`.judge.load_outputs`
 and compares them with expected values the learner process never saw.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 MAX_HEADER = 2**16
 MAX_TOTAL_MB = 512
+MAX_MESSAGES = 100_000
 MAX_TEXT = 300
 STATES = ("probing", "probed", "error")
 
@@ -53,6 +54,7 @@ class Receiver(threading.Thread):
         self._stop_reading = threading.Event()
         self._buffer = b""
         self._total = 0
+        self._messages = 0
 
     def stop(self) -> None:
         self._stop_reading.set()
@@ -115,6 +117,10 @@ class Receiver(threading.Thread):
         payload = self._exactly(size) if size else b""
         if payload is None:
             return False
+        self._messages += 1
+        if self._messages > MAX_MESSAGES:
+            self.problem = f"the notebook sent the grader more than {MAX_MESSAGES} messages"
+            return False
         self._record(header, payload)
         return True
 
@@ -134,7 +140,7 @@ class Receiver(threading.Thread):
         if state == "error":
             entry["error"] = str(header.get("message", ""))[:MAX_TEXT]
         elif state == "probed":
-            path = self.results / f"{len(os.listdir(self.results))}.npz"
+            path = self.results / f"{self._messages}.npz"
             path.write_bytes(payload)
             entry["outputs"] = str(path)
         exercises[grade_id[:MAX_TEXT]] = entry

@@ -118,15 +118,8 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
                 grades.append(_ungraded(sub, problem, catalog, by_lesson[sub.lesson]))
             else:
                 planned.append((sub, cells))
-        views: dict[str, tuple[Path, sandbox.Mounts | None]] = {}
-        view_hashes: dict[Path, snapshot.Hashes] = {}
-        for lesson in found.lessons:
-            view = workspace / f"view-{lesson}"
-            learner_view.build(engine, view, [s for g in by_lesson[lesson]
-                                              for s in catalog[g].stripped], secret / "inputs")
-            view_hashes[view] = snapshot.hash_tree(view)
-            views[lesson] = view, sandbox.private_mounts(
-                view, [course_root, class_dir, out_dir, engine, secret])
+        views, view_hashes = _learner_views(found.lessons, by_lesson, catalog, engine, secret, [
+            course_root, class_dir, out_dir, engine, secret])
         keep_read = (any(mounts is None for _, mounts in views.values())
                      and not sandbox.python_readable_by_others())
         with sandbox.reserved_accounts(len(found.learners), keep_read) as accounts:
@@ -152,6 +145,22 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
         raise GradingError(str(err)) from None
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _learner_views(lessons: list[str], by_lesson: dict[str, list[str]],
+                   catalog: dict[str, ExerciseInfo], engine: Path, secret: Path,
+                   hidden: list[Path]) -> tuple[dict[str, tuple[Path, sandbox.Mounts | None]],
+                                                dict[Path, snapshot.Hashes]]:
+    """Per lesson, the learners' copy of the course (and its private file system, which
+    shows none of `hidden`), and the hashes of each copy, to verify after the runs."""
+    views, hashes = {}, {}
+    for lesson in lessons:
+        view = engine.parent / f"view-{lesson}"
+        learner_view.build(engine, view, [s for g in by_lesson[lesson]
+                                          for s in catalog[g].stripped], secret / "inputs")
+        hashes[view] = snapshot.hash_tree(view)
+        views[lesson] = view, sandbox.private_mounts(view, hidden)
+    return views, hashes
 
 
 def _choose_lessons(requested: Sequence[str], known: list[str]) -> list[str]:

@@ -33,7 +33,7 @@ from .. import reference
 from ..checks.core import CheckFailed, Exercise, load_all
 from . import fresh_cases, snapshot
 from .engine_ops import static_uses, watched
-from .learner_view import UNAVAILABLE, strip_list
+from .learner_view import strip_list, unavailable_op
 from .review import hidden_calls
 
 TAMPERED = 3
@@ -118,15 +118,13 @@ def judge_notebook(registry: dict[str, Exercise], item: dict[str, Any]) -> dict[
         except (RecursionError, MemoryError) as err:  # absurdly nested code: no grade from it
             verdicts[grade_id] = _fail(f"the grader could not read your code ({type(err).__name__})")
             continue
-        called = bool(entry) and entry["state"] == "error" and UNAVAILABLE in entry["error"]
+        called = unavailable_op(entry["error"]) if entry and entry["state"] == "error" else None
         if uses or called:
             where = ("in your code: " + "; ".join(uses.values()) if uses
                      else "called while your function was checked")
-            named = ", ".join(uses) if uses else entry["error"].split("the engine's ")[-1].split(
-                f" {UNAVAILABLE}")[0]
             verdicts[grade_id] = {"outcome": "flagged", "message": (
-                f"`{ex.function}` uses the engine's own {named} ({where}); this exercise asks "
-                "you to write it yourself, so it earns no points")}
+                f"`{ex.function}` uses the engine's own {', '.join(uses) or called} ({where}); "
+                "this exercise asks you to write it yourself, so it earns no points")}
         else:
             verdicts[grade_id] = _verdict(ex, entry, item)
     try:

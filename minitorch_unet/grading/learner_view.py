@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +29,12 @@ Stripped = list[tuple[str, str, str]]  # (module, qualified name, label)
 def _unavailable(label: str) -> list[ast.stmt]:
     message = f"the engine's {label} {UNAVAILABLE}: write it yourself"
     return ast.parse(f"raise NotImplementedError({message!r})").body
+
+
+def unavailable_op(error: str) -> str | None:
+    """The engine op named by an error that a stripped body raised, or None."""
+    found = re.search(rf"the engine's (\S+) {UNAVAILABLE}", error)
+    return found.group(1) if found else None
 
 
 def _strip(tree: ast.Module, qualname: str, label: str) -> bool:

@@ -47,8 +47,7 @@ FIRST_SANDBOX_ID = 60000  # Debian's on-demand range; ids with a passwd/group en
 MAX_PROCESSES = 256
 FILE_LIMIT_MB = 256
 CPU_MARGIN_S = 10
-
-TMP_MB = 64
+TMP_MB = 64  # the learner's own /tmp in its private file system
 _PR_SET_KEEPCAPS = 8
 _PR_SET_NO_NEW_PRIVS = 38
 _CAP_DAC_READ_SEARCH = 2
@@ -234,7 +233,7 @@ def private_root_available() -> bool:
     """Can this grader give learner processes a private view of the file system?"""
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
         return False
-    probe = ("import ctypes, os, sys; sys.path.insert(0, sys.argv[1]); "
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
              "from minitorch_unet.grading.sandbox import _unshare_mounts; _unshare_mounts()")
     package_parent = str(Path(__file__).resolve().parents[2])
     return subprocess.run([sys.executable, "-I", "-B", "-c", probe, package_parent],
