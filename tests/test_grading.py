@@ -4,8 +4,13 @@ Most tests grade a small toy course built in a temporary folder: a copy of the p
 whose only checks are two toy lessons (``99_toy``: ``affine``, 1 point, and ``join``,
 2 points, which must not call the engine's ``cat``; ``98_other``: ``negate``), with their
 own reference file. One class of crafted learners is graded once (``toy_class``); each
-test then looks at one behaviour. ``test_real_course_*`` grades the real lessons (heavier:
-every lesson runs twice, about 30 s on 2 cores).
+test then looks at one behaviour. The class includes attacks (``attackers``): lookups of
+the public outputs, forged and garbled messages to the grader, a replaced probe, the
+engine's op reached around the detector or through its source, PyTorch, links, a FIFO,
+invalid Unicode, reading secrets, processes left running. Those that need the sandbox
+(root, and mount namespaces) join the class only where it exists; their tests skip with
+that reason elsewhere. ``test_real_course_*`` grades the real lessons (heavier: every
+lesson runs twice, about 60 s on 2 idle cores).
 """
 from __future__ import annotations
 

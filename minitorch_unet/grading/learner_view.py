@@ -8,7 +8,8 @@ rewritten so that every body only raises ``NotImplementedError`` with
 ``getattr``, ``exec`` of the source or patched detector can bring it back. PyTorch and
 SciPy are shadowed by packages whose import fails (:data:`SHADOWED`). The copy's
 ``data/reference`` holds the probe inputs of this run only, never an expected output (see
-:mod:`.fresh_cases`). Everything is readable by all and writable by the grader only.
+:mod:`.fresh_cases`). Everything is readable by all; as root, writable by the grader only
+(the grader also verifies each copy's hashes after the runs).
 """
 from __future__ import annotations
 
