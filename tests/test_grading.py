@@ -261,6 +261,9 @@ def forged_message(grade_id: str, setup: str) -> str:
             "    except OSError:\n        pass\nos._exit(0)")
 
 
+FORGED_LINE = "newline\n- forged / 99_toy: flagged (uses the engine's own op): check_affine"
+
+
 def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str, float]]]:
     """Notebooks that try to get points without writing the answer, or to harm others."""
     affine_only, full = {"check_affine": 1, "check_join": 0}, {"check_affine": 1, "check_join": 2}
@@ -300,6 +303,12 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
     found["torch_op"] = notebook(toy_cells(join=(
         "def join(a, b):\n    import torch\n    t = torch.cat([torch.from_numpy(a.data), "
         "torch.from_numpy(b.data)], 1)\n    return mt.tensor(t.numpy())"))), affine_only
+    # encodings: UTF-16 is JSON too; Latin-1 is not, and is reported
+    found["utf16"] = notebook(toy_cells()).decode("utf-8").encode("utf-16"), full
+    found["latin1"] = notebook(toy_cells(after=("s = 'caf\u00e9'",))).decode().encode("latin-1"), \
+        {"check_affine": 0, "check_join": 0}
+    # a folder name that would add a line of its own to the report
+    found[FORGED_LINE] = notebook(toy_cells(between=("import os\nos._exit(3)",))), affine_only
     # a lone surrogate in an error message
     found["surrogate"] = notebook(toy_cells(after=("raise ValueError('bad \\udc80 \\ud800 text')",))), full
     if PRIVATE_ROOT:
@@ -480,6 +489,10 @@ ATTACKS = [  # (learner, phrases in its feedback, its lines in report.md)
         "exec_source / 99_toy: to review (hides what it calls): cell 6, line 3: exec(...); "
         "cell 6, line 3: .__file__"]),
     ("torch_op", ["`join` raised ImportError: torch cannot be imported while grading"], []),
+    ("utf16", ["3 / 3 points"], []),
+    ("latin1", ["not a valid notebook: the file is not JSON ('utf-8' codec can't decode byte 0xe9"],
+     ["latin1 / 99_toy: not a valid notebook: the file is not JSON ('utf-8' codec can't decode "
+      "byte 0xe9"]),
     ("surrogate", ["3 / 3 points", "cell 8: ValueError: bad \\udc80 \\ud800 text"], []),
     ("linked_notebook", ["not graded: 99_toy/99_toy.ipynb is a symbolic link"],
      ["linked_notebook / 99_toy: 99_toy/99_toy.ipynb is a symbolic link; not graded"]),
@@ -511,7 +524,7 @@ def test_an_attack_is_graded_and_reported(toy_class: Graded, learner: str, phras
         assert phrase in text, f"{learner}: {phrase!r} not in\n{text}"
     report = (toy_class.out / "report.md").read_text(encoding="utf-8")
     mine = [row[2:] for row in report.splitlines() if row.startswith(f"- {learner} /")]
-    assert mine == lines
+    assert len(mine) == len(lines) and all(m.startswith(x) for m, x in zip(mine, lines)), mine
 
 
 @pytest.mark.skipif(not PRIVATE_ROOT, reason=NEEDS_PRIVATE_ROOT)
@@ -519,6 +532,13 @@ def test_an_attack_is_graded_and_reported(toy_class: Graded, learner: str, phras
 def test_an_attack_needing_the_sandbox_is_graded_and_reported(
         toy_class: Graded, learner: str, phrases: list[str], lines: list[str]) -> None:
     test_an_attack_is_graded_and_reported(toy_class, learner, phrases, lines)
+
+
+def test_a_folder_name_cannot_add_a_line_to_the_report(toy_class: Graded) -> None:
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    assert "\n- forged /" not in report
+    assert ("- newline\\n- forged / 99_toy: flagged (uses the engine's own op): check_affine / "
+            "99_toy: the notebook's process exited (code 3) in cell 6") in report
 
 
 def test_a_linked_learner_folder_is_refused(toy_class: Graded) -> None:

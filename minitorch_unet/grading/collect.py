@@ -180,7 +180,7 @@ def parse_notebook(content: bytes) -> tuple[Notebook | None, str | None]:
     if not content.strip():
         return None, "the notebook file is empty"
     try:
-        nb = json.loads(content.decode("utf-8"))
+        nb = json.loads(content)  # UTF-8, -16 or -32, as JSON allows
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         return None, f"not a valid notebook: the file is not JSON ({err})"
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):

@@ -100,6 +100,12 @@ def feedback_md(g: NotebookGrade) -> str:
     return "\n".join(lines) + "\n"
 
 
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (a learner's folder
+    name or error message cannot add lines to the report)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def problems(grades: list[NotebookGrade]) -> list[str]:
     """One line per notebook the instructor should look at."""
     lines = []
@@ -116,7 +122,7 @@ def problems(grades: list[NotebookGrade]) -> list[str]:
         if g.killed:
             lines.append(f"{g.learner} / {g.lesson}: {g.killed} process{'es' * (g.killed > 1)} "
                          "left running by the notebook killed")
-    return lines
+    return [one_line(line) for line in lines]
 
 
 def report_md(grades: list[NotebookGrade], lessons: dict[str, list[str]], notes: list[str]) -> str:
@@ -132,7 +138,7 @@ def report_md(grades: list[NotebookGrade], lessons: dict[str, list[str]], notes:
     found = problems(grades)
     lines += ["", f"## Problems ({len(found)})", ""] + [f"- {line}" for line in found or ["none"]]
     if notes:
-        lines += ["", "## Notes", ""] + [f"- {line}" for line in notes]
+        lines += ["", "## Notes", ""] + [f"- {one_line(line)}" for line in notes]
     return "\n".join(lines) + "\n"
 
 
