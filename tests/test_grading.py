@@ -261,7 +261,7 @@ def forged_message(grade_id: str, setup: str) -> str:
             "    except OSError:\n        pass\nos._exit(0)")
 
 
-FORGED_LINE = "newline\n- forged / 99_toy: flagged (uses the engine's own op): check_affine"
+FORGED_LINE = "newline\n- forged: flagged (uses the engine's own op): check_affine"
 
 
 def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str, float]]]:
@@ -536,8 +536,8 @@ def test_an_attack_needing_the_sandbox_is_graded_and_reported(
 
 def test_a_folder_name_cannot_add_a_line_to_the_report(toy_class: Graded) -> None:
     report = (toy_class.out / "report.md").read_text(encoding="utf-8")
-    assert "\n- forged /" not in report
-    assert ("- newline\\n- forged / 99_toy: flagged (uses the engine's own op): check_affine / "
+    assert "\n- forged:" not in report
+    assert ("- newline\\n- forged: flagged (uses the engine's own op): check_affine / "
             "99_toy: the notebook's process exited (code 3) in cell 6") in report
 
 

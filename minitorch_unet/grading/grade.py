@@ -197,8 +197,8 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
              hashes: snapshot.Hashes, workspace: Path, limits: sandbox.Limits, jobs: int,
              account_of: dict[str, sandbox.Account | None]) -> list[Run]:
     """Run the notebooks, `jobs` at a time, with a progress bar; the snapshot is verified
-    after each (a change stops everything). One learner's notebooks run one at a time, so
-    that killing what one left behind never touches another."""
+    after each (a change stops everything). One learner's notebooks run one at a time (they
+    share its uid), so that killing what one left behind never touches another."""
     busy: dict[str, threading.Lock] = {learner: threading.Lock() for learner in account_of}
 
     def task(index: int, sub: Submission, cells: list[Cell]) -> Run:
@@ -221,8 +221,9 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
     runs: list[Run | None] = [None] * len(planned)
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures: dict[Future[Run], int] = {
-            pool.submit(task, i, sub, cells): i for i, (sub, cells) in enumerate(planned)}
+        # lesson by lesson, so that the notebooks running at once are of different learners
+        order = sorted(range(len(planned)), key=lambda i: (planned[i][0].lesson, i))
+        futures: dict[Future[Run], int] = {pool.submit(task, i, *planned[i]): i for i in order}
         for future in progress(as_completed(futures), total=len(futures), desc="grading",
                                unit="notebook"):
             runs[futures[future]] = future.result()

@@ -212,9 +212,9 @@ def main() -> None:
     account = Account(**job["account"]) if job["account"] else None
     apply_limits(Limits(**job["limits"]), account)
     mounts = job["mounts"]
-    if mounts:
-        enter_private_root(mounts["root"], mounts["read_only"], [mounts["work"]],
-                           mounts["hidden"], mounts["work"])
+    if mounts and account is not None:
+        enter_private_root(mounts["root"], mounts["read_only"], mounts["hidden"],
+                           mounts["work"], account)
     registry = load_all()
     exercises = [registry[grade_id] for grade_id in job["exercises"]]
     if account is not None:

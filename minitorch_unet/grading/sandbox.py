@@ -13,9 +13,10 @@ A learner process runs ``python -I`` in a private folder with
 * when the kernel allows it (root with ``CAP_SYS_ADMIN``): a private mount namespace whose
   root is an empty ``tmpfs`` holding, read-only, only the system libraries, the Python
   installation (without PyTorch, SciPy or an installed ``minitorch_unet``), and the
-  learner's copy of the course (:mod:`.learner_view`), plus its own folder, ``/dev/null``
-  and friends, and a small ``/tmp``. The project, the solutions, the class, the grader's
-  folders and every other file of the machine are simply not there.
+  learner's copy of the course (:mod:`.learner_view`), plus ``/dev/null`` and friends, and
+  its own folder and ``/tmp`` in memory, of fixed sizes (so it cannot fill a disk). The
+  project, the solutions, the class, the grader's folders and every other file of the
+  machine are simply not there.
 
 The process confines itself, after the grader's own imports and before the first learner
 cell. As root without a private file system, learner code sees the whole machine with its
@@ -33,6 +34,7 @@ import grp
 import os
 import pwd
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -48,6 +50,7 @@ MAX_PROCESSES = 256
 FILE_LIMIT_MB = 256
 CPU_MARGIN_S = 10
 TMP_MB = 64  # the learner's own /tmp in its private file system
+WORK_MB = 256  # and its own folder there
 _PR_SET_KEEPCAPS = 8
 _PR_SET_NO_NEW_PRIVS = 38
 _CAP_DAC_READ_SEARCH = 2
@@ -259,11 +262,13 @@ def python_paths() -> list[str]:
     return sorted(paths)
 
 
-def enter_private_root(new_root: str, read_only: list[str], writable: list[str],
-                       hidden: list[str], cwd: str) -> None:
+def enter_private_root(new_root: str, read_only: list[str], hidden: list[str], work: str,
+                       account: Account) -> None:
     """Make `new_root` (an empty folder) this process's ``/``, holding only the system
-    libraries, `read_only` and `writable` (each at its own path), devices, a small /tmp;
-    `hidden` paths inside those are covered by empty read-only folders. Needs root."""
+    libraries, `read_only` (each at its own path), devices, a small /tmp, and at `work`,
+    its cwd, a folder of :data:`WORK_MB` owned by `account` holding a copy of the files in
+    `work`; `hidden` paths are covered by empty read-only folders. Needs root. Nothing the
+    process writes reaches the machine's disks."""
     libc = _unshare_mounts()
     root = new_root.encode()
     _check(libc.mount(b"tmpfs", root, b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755,size=16m"),
@@ -295,8 +300,14 @@ def enter_private_root(new_root: str, read_only: list[str], writable: list[str],
     for path in DEVICES:
         if os.path.exists(path):
             bind(path, read_only=False, flags=_MS_NOSUID)
-    for path in writable:
-        bind(path, read_only=False)
+    target = new_root + work
+    os.makedirs(target, exist_ok=True)
+    _check(libc.mount(b"tmpfs", target.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                      f"mode=700,uid={account.uid},gid={account.gid},size={WORK_MB}m".encode()),
+           "mount the work folder", libc)
+    for name in os.listdir(work):  # the notebook's copy
+        shutil.copyfile(os.path.join(work, name), os.path.join(target, name))
+        os.chown(os.path.join(target, name), account.uid, account.gid)
     for path in hidden:
         target = (new_root + path).encode()
         if os.path.isdir(target):
@@ -305,7 +316,7 @@ def enter_private_root(new_root: str, read_only: list[str], writable: list[str],
     _check(libc.mount(None, root, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID
                       | _MS_NODEV, None), "remount / read-only", libc)
     os.chroot(new_root)
-    os.chdir(cwd)
+    os.chdir(work)
 
 
 def hidden_paths(extra: list[str]) -> list[str]:
