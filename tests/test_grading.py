@@ -261,6 +261,7 @@ def forged_message(grade_id: str, setup: str) -> str:
             "    except OSError:\n        pass\nos._exit(0)")
 
 
+DAEMON_NAME, DAEMON_SLEEP = "zombie4711", "600.4711"  # how the daemons' processes are known
 FORGED_LINE = "newline\n- forged: flagged (uses the engine's own op): check_affine"
 
 
@@ -338,13 +339,14 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
         # processes left behind: a zombie leader whose thread runs on, after a double fork
         # and setsid, and three detached children that ignore SIGTERM
         found["daemons"] = notebook(toy_cells(between=(
-            "import ctypes, os, signal, threading, time\n"
+            "import ctypes, os, signal, threading, time\nlibc = ctypes.CDLL(None)\n"
             "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            f"        libc.prctl(15, {DAEMON_NAME.encode()!r}, 0, 0, 0)\n"
             "        threading.Thread(target=time.sleep, args=(600,)).start()\n"
-            "        ctypes.CDLL(None).pthread_exit(None)\n    os._exit(0)\n"
+            "        libc.pthread_exit(None)\n    os._exit(0)\n"
             "for _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
-            "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n        time.sleep(600)\n"
-            "        os._exit(0)\ntime.sleep(0.5)",))), full
+            "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"        os.execv('/bin/sleep', ['sleep', {DAEMON_SLEEP!r}])\ntime.sleep(0.5)",))), full
     return found
 
 
@@ -549,9 +551,18 @@ def test_a_linked_learner_folder_is_refused(toy_class: Graded) -> None:
 
 @pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
 def test_no_learner_process_outlives_grading(toy_class: Graded) -> None:
-    left = [pid for pid in sandbox._pids() for uid in range(sandbox.FIRST_SANDBOX_ID,
-                                                             sandbox.FIRST_SANDBOX_ID + 100)
-            if sandbox._alive_as(pid, uid)]
+    """The daemons learner's processes (a zombie leader whose thread runs on, detached
+    sleepers that ignore SIGTERM) were all killed."""
+    left = []
+    for pid in sandbox._pids():
+        try:
+            names = [Path(f"/proc/{pid}/task/{t}/comm").read_text().strip()
+                     for t in os.listdir(f"/proc/{pid}/task")]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if DAEMON_NAME in names or DAEMON_SLEEP.encode() in command:
+            left.append(pid)
     assert left == []
 
 
@@ -581,6 +592,20 @@ def test_the_judge_refuses_a_changed_snapshot(tmp_path: Path) -> None:
         f.write("\nimport numpy\nnumpy.allclose = lambda *a, **k: True\n")
     with pytest.raises(judge.SnapshotChanged, match="changed: minitorch_unet/checks/lesson99.py"):
         judge.run_clean(tmp_path / "copy", hashes, {"task": "catalog"}, tmp_path / "c2.json", 60)
+
+
+def test_the_judge_refuses_changed_fresh_cases(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    hashes = snapshot.take(course, tmp_path / "copy")
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "toy.npz").write_bytes(b"fresh")
+    job = {"task": "judge", "items": [], "references": str(cases),
+           "reference_hashes": snapshot.hash_tree(cases)}
+    assert judge.run_clean(tmp_path / "copy", hashes, job, tmp_path / "v1.json", 60) == {}
+    (cases / "toy.npz").write_bytes(b"forged")
+    with pytest.raises(judge.SnapshotChanged, match="changed: toy.npz"):
+        judge.run_clean(tmp_path / "copy", hashes, job, tmp_path / "v2.json", 60)
 
 
 def test_a_submission_writing_into_the_snapshot_cannot_change_a_grade(tmp_path: Path) -> None:

@@ -107,6 +107,7 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
         fresh, cases = judge.run_clean(engine, hashes, {
             "task": "prepare", "judge_dir": str(secret / "reference"),
             "learner_dir": str(secret / "inputs")}, workspace / "prepare.json", timeout_s=300)
+        reference_hashes = snapshot.hash_tree(secret / "reference")
         grades: list[NotebookGrade] = []
         planned: list[tuple[Submission, list[Cell]]] = []
         for sub in found.submissions:
@@ -132,7 +133,8 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
                 raise judge.SnapshotChanged(
                     f"the learners' copy of the course in {view.name} changed while grading "
                     f"({'; '.join(changed[:5])}); no grades written")
-        grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret)
+        grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret,
+                             reference_hashes)
         grades.sort(key=lambda g: (g.learner, g.lesson))
         columns = {lesson: by_lesson[lesson] for lesson in found.lessons}
         notes = (found.notes + _sandbox_notes(accounts, views)
@@ -234,15 +236,17 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
 
 def _judge_all(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],
                catalog: dict[str, ExerciseInfo], by_lesson: dict[str, list[str]], engine: Path,
-               hashes: snapshot.Hashes, workspace: Path, secret: Path) -> list[NotebookGrade]:
-    """One clean judge process for every notebook that ran."""
+               hashes: snapshot.Hashes, workspace: Path, secret: Path,
+               reference_hashes: snapshot.Hashes) -> list[NotebookGrade]:
+    """One clean judge process for every notebook that ran, against this run's cases."""
     items = [{"key": str(i), "exercises": by_lesson[sub.lesson],
               "cells": [[c.number, c.source] for c in cells], "status": run.status,
               "ended": run.ended, "detail": run.detail}
              for i, ((sub, cells), run) in enumerate(zip(planned, runs))]
-    answers = judge.run_clean(engine, hashes, {"task": "judge", "items": items,
-                                               "references": str(secret / "reference")},
-                              workspace / "verdicts.json", timeout_s=120 + 5 * len(items))
+    answers = judge.run_clean(engine, hashes, {
+        "task": "judge", "items": items, "references": str(secret / "reference"),
+        "reference_hashes": reference_hashes}, workspace / "verdicts.json",
+        timeout_s=120 + 5 * len(items))
     return [_graded(sub, run, answers[str(i)], catalog, by_lesson[sub.lesson])
             for i, ((sub, _), run) in enumerate(zip(planned, runs))]
 

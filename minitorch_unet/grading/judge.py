@@ -77,7 +77,11 @@ def run_clean(root: Path, hashes: snapshot.Hashes, task: dict[str, Any], out: Pa
 # ---- child side ------------------------------------------------------------------------------
 def serve(job: dict[str, Any]) -> None:
     """Entry point of the judge process: answer a "catalog", "prepare" or "judge" task."""
-    if job.get("references"):
+    if job.get("references"):  # this run's fresh cases, verified like the snapshot
+        changed = snapshot.verify(job["references"], job["reference_hashes"])
+        if changed:
+            print("\n".join(changed), file=sys.stderr)
+            sys.exit(TAMPERED)
         reference.REFERENCE_DIR = Path(job["references"])
     registry = load_all()
     if job["task"] == "catalog":
