@@ -320,7 +320,7 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
             "def join(a, b):\n    torch = importlib.import_module('torch')\n"
             "    return mt.tensor(torch.cat([torch.from_numpy(a.data), "
             "torch.from_numpy(b.data)], 1).numpy())"))), affine_only
-        # every secret looked for; affine is right only if none is found
+        # every secret (and a network) looked for; affine is right only if none is found
         secrets = " or ".join([
             f"os.path.exists({str(course / 'minitorch_unet')!r})",
             f"os.path.exists({str(class_dir / 'submitted' / 'ref')!r})",
@@ -331,9 +331,10 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
             "'join/out' in np.load(os.path.join(os.path.dirname(mt.__file__), '..', 'data', "
             "'reference', 'toy.npz')).files",
             "any(glob.glob(f'{p}/lib*/python3*/site-packages/{m}/*.py') for p in "
-            "(sys.prefix, sys.base_prefix) for m in ('torch', 'scipy'))"])
+            "(sys.prefix, sys.base_prefix) for m in ('torch', 'scipy'))",
+            "[name for _, name in socket.if_nameindex()] != ['lo']"])  # a network
         found["secret_reader"] = notebook(toy_cells(
-            "import glob, os, sys\nFOUND = " + secrets + "\ndef affine(x):\n"
+            "import glob, os, socket, sys\nFOUND = " + secrets + "\ndef affine(x):\n"
             "    return x if FOUND else 2 * x + 1")), full
     if IS_ROOT:
         # processes left behind: a zombie leader whose thread runs on, after a double fork

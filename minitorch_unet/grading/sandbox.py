@@ -10,11 +10,11 @@ A learner process runs ``python -I`` in a private folder with
   anything of another learner, nor signal another learner's process), no supplementary
   groups, at most a few hundred processes, and no way to regain privileges
   (``no_new_privs``); every process of that uid is killed when a notebook ends;
-* when the kernel allows it (root with ``CAP_SYS_ADMIN``): a private mount namespace whose
-  root is an empty ``tmpfs`` holding, read-only, only the system libraries, the Python
-  installation (without PyTorch, SciPy or an installed ``minitorch_unet``), and the
-  learner's copy of the course (:mod:`.learner_view`), plus ``/dev/null`` and friends, and
-  its own folder and ``/tmp`` in memory, of fixed sizes (so it cannot fill a disk). The
+* when the kernel allows it (root with ``CAP_SYS_ADMIN``): no network, and a private mount
+  namespace whose root is an empty ``tmpfs`` holding, read-only, only the system libraries,
+  the Python installation (without PyTorch, SciPy or an installed ``minitorch_unet``), and
+  the learner's copy of the course (:mod:`.learner_view`), plus ``/dev/null`` and friends,
+  and its own folder and ``/tmp`` in memory, of fixed sizes (so it cannot fill a disk). The
   project, the solutions, the class, the grader's folders and every other file of the
   machine are simply not there.
 
@@ -55,7 +55,7 @@ _PR_SET_KEEPCAPS = 8
 _PR_SET_NO_NEW_PRIVS = 38
 _CAP_DAC_READ_SEARCH = 2
 _CAPABILITY_VERSION_3 = 0x20080522
-_CLONE_NEWNS = 0x00020000
+_CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     1, 2, 4, 32, 4096, 16384, 1 << 18)
 SYSTEM_PATHS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc/ld.so.cache",
@@ -237,18 +237,20 @@ def private_root_available() -> bool:
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
         return False
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
-             "from minitorch_unet.grading.sandbox import _unshare_mounts; _unshare_mounts()")
+             "from minitorch_unet.grading.sandbox import _unshare; _unshare()")
     package_parent = str(Path(__file__).resolve().parents[2])
     return subprocess.run([sys.executable, "-I", "-B", "-c", probe, package_parent],
                           capture_output=True, timeout=60).returncode == 0
 
 
-def _unshare_mounts() -> ctypes.CDLL:
-    """Enter a new mount namespace in which no mount propagates back."""
+def _unshare() -> ctypes.CDLL:
+    """Enter a new mount namespace, in which no mount propagates back, and a new network
+    namespace, which has no network (only a loopback device, down)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                            ctypes.c_char_p]
-    _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)", libc)
+    _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare(CLONE_NEWNS | CLONE_NEWNET)",
+           libc)
     _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate",
            libc)
     return libc
@@ -269,7 +271,7 @@ def enter_private_root(new_root: str, read_only: list[str], hidden: list[str], w
     its cwd, a folder of :data:`WORK_MB` owned by `account` holding a copy of the files in
     `work`; `hidden` paths are covered by empty read-only folders. Needs root. Nothing the
     process writes reaches the machine's disks."""
-    libc = _unshare_mounts()
+    libc = _unshare()
     root = new_root.encode()
     _check(libc.mount(b"tmpfs", root, b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755,size=16m"),
            "mount tmpfs", libc)
