@@ -885,3 +885,14 @@ def test_without_a_private_file_system_grading_works_and_says_so(
     assert [(g.learner, g.points) for g in grades] == [("ref", 3)]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "- no private file system" in report
+
+
+def test_the_review_skips_what_the_lessons_solution_uses() -> None:
+    from minitorch_unet.grading.grade import _usual_constructs
+    from minitorch_unet.grading.review import hidden_calls
+    if not (REPO / "solutions" / "07_modules_and_unet").is_dir():
+        pytest.skip("no solutions in this checkout")
+    usual = _usual_constructs(REPO, "07_modules_and_unet")
+    assert "getattr() with a computed name" in usual
+    cells = [(4, "def get(m, name):\n    return getattr(m, name)\nexec('x = 1')")]
+    assert hidden_calls(cells, usual) == ["cell 4, line 3: exec(...)"]

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import progress
-from . import judge, learner_view, report, sandbox, snapshot
-from .collect import Submission, collect, parse_notebook
+from . import judge, learner_view, report, review, sandbox, snapshot
+from .collect import MAX_NOTEBOOK_MB, Submission, collect, parse_notebook, read_regular_file
 from .learner_code import Cell, claimed_grade_ids, learner_cells
 from .learner_run import Run, run_notebook
 from .report import ExerciseGrade, NotebookGrade
@@ -133,8 +133,9 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
                 raise judge.SnapshotChanged(
                     f"the learners' copy of the course in {view.name} changed while grading "
                     f"({'; '.join(changed[:5])}); no grades written")
+        usual = {lesson: _usual_constructs(course_root, lesson) for lesson in found.lessons}
         grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret,
-                             reference_hashes)
+                             reference_hashes, usual)
         grades.sort(key=lambda g: (g.learner, g.lesson))
         columns = {lesson: by_lesson[lesson] for lesson in found.lessons}
         notes = (found.notes + _sandbox_notes(accounts, views)
@@ -163,6 +164,15 @@ def _learner_views(lessons: list[str], by_lesson: dict[str, list[str]],
         hashes[view] = snapshot.hash_tree(view)
         views[lesson] = view, sandbox.private_mounts(view, hidden)
     return views, hashes
+
+
+def _usual_constructs(course_root: Path, lesson: str) -> set[str]:
+    """What the lesson's solution itself uses of what :mod:`.review` lists (none if the
+    course has no solution notebook for it)."""
+    content, _ = read_regular_file(course_root / "solutions" / lesson / f"{lesson}.ipynb",
+                                   MAX_NOTEBOOK_MB * 2**20)
+    nb = parse_notebook(content)[0] if content else None
+    return review.usual([(c.number, c.source) for c in learner_cells(nb)]) if nb else set()
 
 
 def _choose_lessons(requested: Sequence[str], known: list[str]) -> list[str]:
@@ -237,11 +247,12 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
 def _judge_all(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],
                catalog: dict[str, ExerciseInfo], by_lesson: dict[str, list[str]], engine: Path,
                hashes: snapshot.Hashes, workspace: Path, secret: Path,
-               reference_hashes: snapshot.Hashes) -> list[NotebookGrade]:
+               reference_hashes: snapshot.Hashes, usual: dict[str, set[str]]
+               ) -> list[NotebookGrade]:
     """One clean judge process for every notebook that ran, against this run's cases."""
     items = [{"key": str(i), "exercises": by_lesson[sub.lesson],
               "cells": [[c.number, c.source] for c in cells], "status": run.status,
-              "ended": run.ended, "detail": run.detail}
+              "ended": run.ended, "detail": run.detail, "usual": sorted(usual[sub.lesson])}
              for i, ((sub, cells), run) in enumerate(zip(planned, runs))]
     answers = judge.run_clean(engine, hashes, {
         "task": "judge", "items": items, "references": str(secret / "reference"),

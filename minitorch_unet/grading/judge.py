@@ -132,7 +132,7 @@ def judge_notebook(registry: dict[str, Exercise], item: dict[str, Any]) -> dict[
         else:
             verdicts[grade_id] = _verdict(ex, entry, item)
     try:
-        review = hidden_calls(cells)
+        review = hidden_calls(cells, set(item.get("usual", ())))
     except (RecursionError, MemoryError):
         review = ["code too deeply nested to be read"]
     return {"verdicts": verdicts, "review": review}

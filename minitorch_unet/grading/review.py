@@ -8,7 +8,8 @@ computed at run time (``getattr(obj, name)`` with a name that is not a literal),
 ``sys.modules``, ``sys.path`` and other interpreter internals (code objects, frames,
 globals), reading source files (``inspect``, ``__file__``), and pickles that run code
 (``__reduce__``). Such lines are rare in an answer, common in an attempt to hide one, and
-harmless in themselves: they cost no points.
+harmless in themselves: they cost no points. Constructs that the lesson's own solution
+uses (``getattr(self, name)`` in a module, ``inspect`` in a demo) are not listed.
 """
 from __future__ import annotations
 
@@ -49,9 +50,8 @@ def _construct(node: ast.AST) -> str | None:
     return None
 
 
-def hidden_calls(cells: list[tuple[int, str]]) -> list[str]:
-    """'cell 5, line 2: exec(...)' for each such construct (first of each kind, at most
-    :data:`MAX_LINES`), in notebook order."""
+def _found(cells: list[tuple[int, str]]) -> dict[str, str]:
+    """What each construct is -> 'cell 5, line 2: what' of its first use."""
     found: dict[str, str] = {}
     for number, source in cells:
         try:
@@ -62,4 +62,16 @@ def hidden_calls(cells: list[tuple[int, str]]) -> list[str]:
             what = _construct(node)
             if what and what not in found:
                 found[what] = f"cell {number}, line {getattr(node, 'lineno', '?')}: {what}"
-    return list(found.values())[:MAX_LINES]
+    return found
+
+
+def usual(cells: list[tuple[int, str]]) -> set[str]:
+    """The constructs of the lesson's own code (its solution): not worth a review."""
+    return set(_found(cells))
+
+
+def hidden_calls(cells: list[tuple[int, str]], expected: set[str] = frozenset()) -> list[str]:
+    """'cell 5, line 2: exec(...)' for each construct that is not `expected` (first of each
+    kind, at most :data:`MAX_LINES`), in notebook order."""
+    found = _found(cells)
+    return [line for what, line in found.items() if what not in expected][:MAX_LINES]
