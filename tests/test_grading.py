@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,7 @@ def forged_message(grade_id: str, setup: str) -> str:
             "    except OSError:\n        pass\nos._exit(0)")
 
 
+GRADER_TMP = os.path.join(tempfile.gettempdir(), "minitorch-grade-*")  # the grader's folders
 DAEMON_NAME, DAEMON_SLEEP = "zombie4711", "600.4711"  # how the daemons' processes are known
 FORGED_LINE = "newline\n- forged: flagged (uses the engine's own op): check_affine"
 
@@ -324,10 +326,10 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
         secrets = " or ".join([
             f"os.path.exists({str(course / 'minitorch_unet')!r})",
             f"os.path.exists({str(class_dir / 'submitted' / 'ref')!r})",
-            "bool(glob.glob('/tmp/minitorch-grade-*/engine'))",
-            "bool(glob.glob('/tmp/minitorch-grade-*/secret'))",
-            "bool(glob.glob('/tmp/minitorch-grade-*/run-*/results'))",
-            "len(glob.glob('/tmp/minitorch-grade-*/run-*/work/*')) > 1",
+            f"bool(glob.glob({GRADER_TMP + '/engine'!r}))",
+            f"bool(glob.glob({GRADER_TMP + '/secret'!r}))",
+            f"bool(glob.glob({GRADER_TMP + '/run-*/results'!r}))",
+            f"len(glob.glob({GRADER_TMP + '/run-*/work/*'!r})) > 1",
             "'join/out' in np.load(os.path.join(os.path.dirname(mt.__file__), '..', 'data', "
             "'reference', 'toy.npz')).files",
             "any(glob.glob(f'{p}/lib*/python3*/site-packages/{m}/*.py') for p in "
