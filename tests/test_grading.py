@@ -4,15 +4,24 @@ Most tests grade a small toy course built in a temporary folder: a copy of the p
 whose only checks are two toy lessons (``99_toy``: ``affine``, 1 point, and ``join``,
 2 points, which must not call the engine's ``cat``; ``98_other``: ``negate``), with their
 own reference file. One class of crafted learners is graded once (``toy_class``); each
-test then looks at one behaviour. ``test_real_course_*`` grades the real lessons (heavier:
-every lesson runs twice, about 30 s on 2 cores).
+test then looks at one behaviour. The class includes attacks (``attackers``): lookups of
+the public outputs, forged and garbled messages to the grader, a replaced probe, the
+engine's op reached around the detector or through its source, PyTorch, links, a FIFO,
+invalid Unicode, reading secrets, processes left running. Those that need the sandbox
+(root, and mount namespaces) join the class only where it exists; their tests skip with
+that reason elsewhere. ``test_real_course_*`` grades the real lessons (heavier: every
+lesson runs twice, about 60 s on 2 idle cores).
 """
 from __future__ import annotations
 
 import csv
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +31,15 @@ import numpy as np
 import pytest
 
 from minitorch_unet.grading import GradingError, grade_class, main
-from minitorch_unet.grading import engine_ops, judge, snapshot
+from minitorch_unet.grading import engine_ops, judge, sandbox, snapshot
 from minitorch_unet.grading.learner_code import learner_cells
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = os.geteuid() == 0
+# Root whose kernel gives mount namespaces: learner code then sees none of the machine's files.
+PRIVATE_ROOT = sandbox.private_root_available()
+NEEDS_ROOT = "needs root (one uid per learner), as in CI"
+NEEDS_PRIVATE_ROOT = "needs root with mount namespaces (CAP_SYS_ADMIN), as in CI"
 TIMEOUT_S = 15
 MEMORY_MB = 1536
 HIDDEN = "HIDDEN_SENTINEL_4711"
@@ -43,8 +56,8 @@ from ..reference import load_cases
 from .core import Exercise, Outputs, expect_close, register
 
 
-def case() -> dict[str, Any]:
-    return load_cases("toy")["only"]
+def case(name: str = "only") -> dict[str, Any]:
+    return load_cases("toy")[name]
 
 
 def as_array(value: Any) -> np.ndarray:
@@ -56,7 +69,7 @@ def probe_affine(fn: Callable[..., Any]) -> Outputs:
 
 
 def probe_join(fn: Callable[..., Any]) -> Outputs:
-    return {"out": as_array(fn(Tensor(case()["a"]), Tensor(case()["b"])))}
+    return {"out": as_array(fn(Tensor(case("join")["a"]), Tensor(case("join")["b"])))}
 
 
 def probe_negate(fn: Callable[..., Any]) -> Outputs:
@@ -67,7 +80,7 @@ register(Exercise(grade_id="check_affine", lesson="99_toy", function="affine", p
                   verdict=lambda o: expect_close("affine(x)", o["out"], case()["affine"]),
                   success="affine is 2 x + 1."))
 register(Exercise(grade_id="check_join", lesson="99_toy", function="join", probe=probe_join,
-                  verdict=lambda o: expect_close("join(a, b)", o["out"], case()["joined"]),
+                  verdict=lambda o: expect_close("join(a, b)", o["out"], case("join")["out"]),
                   success="join concatenates along dim 1.", points=2,
                   engine_ops=("minitorch_unet.functional.cat",)))
 register(Exercise(grade_id="check_negate", lesson="98_other", function="negate",
@@ -85,9 +98,15 @@ def make_course(root: Path) -> Path:
     (root / "data" / "reference").mkdir(parents=True)
     rng = np.random.default_rng(0)
     x, a, b = rng.standard_normal(5), rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    g = rng.standard_normal((2, 7))
+    # join's case is a cat case like the shipped ones (its grader draws fresh inputs for
+    # each run); affine's lists no inputs, so it is used as it is
     np.savez(root / "data" / "reference" / "toy.npz", **{
-        "only/x": x, "only/affine": 2 * x + 1, "only/a": a.astype(np.float32),
-        "only/b": b.astype(np.float32), "only/joined": np.concatenate([a, b], axis=1)})
+        "only/x": x, "only/affine": 2 * x + 1,
+        "join/params": np.array(json.dumps({"op": "cat", "dim": 1, "inputs": ["a", "b"]})),
+        "join/a": a.astype(np.float32), "join/b": b.astype(np.float32),
+        "join/grad_out": g.astype(np.float32), "join/out": np.concatenate([a, b], axis=1),
+        "join/grad_a": g[:, :3], "join/grad_b": g[:, 3:]})
     return root
 
 
@@ -215,6 +234,7 @@ def crafted_class(class_dir: Path, course: Path, out_dir: Path) -> dict[str, dic
     learners["sandboxed"] = notebook(toy_cells(
         "import os\nCONFINED = " + sandbox_checks + "\ndef affine(x):\n"
         "    return 2 * x + 1 if CONFINED else x")), full
+    learners.update(attackers(class_dir, course))
     expected = {}
     for learner, (content, points) in learners.items():
         if learner == "missing":
@@ -222,7 +242,131 @@ def crafted_class(class_dir: Path, course: Path, out_dir: Path) -> dict[str, dic
         else:
             submit(class_dir, learner, "99_toy", content)
         expected[learner] = points
+    expected.update(unreadable_submissions(class_dir))
     return expected
+
+
+def shipped_join(course: Path) -> str:
+    """Code for the shipped (public) expected output of join, as a lookup table would hold it."""
+    with np.load(course / "data" / "reference" / "toy.npz") as npz:
+        return f"SHIPPED = np.array({npz['join/out'].tolist()!r}, dtype=np.float32)"
+
+
+def forged_message(grade_id: str, setup: str) -> str:
+    """Code that writes a forged "probed" message (and "finished") to every open descriptor."""
+    return (f"import io, json, os\n{setup}\nbuf = io.BytesIO()\nnp.savez(buf, out=SHIPPED)\n"
+            f"body = buf.getvalue()\n"
+            f"forged = (json.dumps({{'probed': {grade_id!r}, 'size': len(body)}}).encode() + b'\\n'"
+            " + body + json.dumps({'finished': True, 'size': 0}).encode() + b'\\n')\n"
+            "for fd in range(3, 64):\n    try:\n        os.write(fd, forged)\n"
+            "    except OSError:\n        pass\nos._exit(0)")
+
+
+GRADER_TMP = os.path.join(tempfile.gettempdir(), "minitorch-grade-*")  # the grader's folders
+DAEMON_NAME, DAEMON_SLEEP = "zombie4711", "600.4711"  # how the daemons' processes are known
+FORGED_LINE = "newline\n- forged: flagged (uses the engine's own op): check_affine"
+
+
+def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str, float]]]:
+    """Notebooks that try to get points without writing the answer, or to harm others."""
+    affine_only, full = {"check_affine": 1, "check_join": 0}, {"check_affine": 1, "check_join": 2}
+    shipped = shipped_join(course)
+    found: dict[str, tuple[bytes, dict[str, float]]] = {}
+    # the public expected output, looked up instead of computed: inputs are fresh each run
+    found["lookup"] = notebook(toy_cells(join=f"{shipped}\ndef join(a, b):\n    return SHIPPED")), \
+        affine_only
+    # the probe replaced inside the learner's process (sys.modules, the frozen Exercise)
+    found["probe_replaced"] = notebook(toy_cells(after=(
+        f"import sys\n{shipped}\ntoy = sys.modules['minitorch_unet.checks.lesson99']\n"
+        "toy.probe_join = lambda fn: {'out': SHIPPED}\n"
+        "for ex in sys.modules['minitorch_unet.checks.core'].EXERCISES.values():\n"
+        "    object.__setattr__(ex, 'probe', lambda fn: {'out': SHIPPED})\n"
+        "def join(a, b):\n    return SHIPPED",))), affine_only
+    # results written by the notebook itself, then an exit before join is even defined
+    found["forger"] = notebook(toy_cells(between=(forged_message("check_join", shipped),))), \
+        affine_only
+    # a pickle in the outputs, which would run code where it is unpickled
+    found["pickler"] = notebook(toy_cells(between=(forged_message("check_join", (
+        "class Bomb:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/bomb',))\n"
+        "SHIPPED = np.array([Bomb()], dtype=object)")),))), affine_only
+    # garbage on the grader's channel: later messages are lost, nothing else
+    found["garbage"] = notebook(toy_cells(between=(
+        "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{not json\\n')\n"
+        "    except OSError:\n        pass",))), affine_only
+    # the engine's op reached through a switched-off detector and a computed name
+    found["detector_off"] = notebook(toy_cells(join=(
+        "import minitorch_unet.grading.engine_ops as eo\neo.watched = lambda *a: ()\n"
+        "def join(a, b):\n    return getattr(F, 'c' + 'at')([a, b], 1)"))), affine_only
+    # the engine's source run again with exec
+    found["exec_source"] = notebook(toy_cells(join=(
+        "def join(a, b):\n    ns = {'__name__': 'minitorch_unet.functional', "
+        "'__package__': 'minitorch_unet'}\n    exec(open(F.__file__).read(), ns)\n"
+        "    return ns['cat']([a, b], 1)"))), affine_only
+    # PyTorch's op in place of the learner's
+    found["torch_op"] = notebook(toy_cells(join=(
+        "def join(a, b):\n    import torch\n    t = torch.cat([torch.from_numpy(a.data), "
+        "torch.from_numpy(b.data)], 1)\n    return mt.tensor(t.numpy())"))), affine_only
+    # encodings: UTF-16 is JSON too; Latin-1 is not, and is reported
+    found["utf16"] = notebook(toy_cells()).decode("utf-8").encode("utf-16"), full
+    found["latin1"] = notebook(toy_cells(after=("s = 'caf\u00e9'",))).decode().encode("latin-1"), \
+        {"check_affine": 0, "check_join": 0}
+    # a folder name that would add a line of its own to the report
+    found[FORGED_LINE] = notebook(toy_cells(between=("import os\nos._exit(3)",))), affine_only
+    # a lone surrogate in an error message
+    found["surrogate"] = notebook(toy_cells(after=("raise ValueError('bad \\udc80 \\ud800 text')",))), full
+    if PRIVATE_ROOT:
+        # PyTorch imported from the real site-packages, around the shadowing copy
+        found["torch_path"] = notebook(toy_cells(join=(
+            "import sys\nsys.path[:] = [p for p in sys.path if 'view-' not in p]\n"
+            "sys.modules.pop('torch', None)\nimport importlib\n"
+            "def join(a, b):\n    torch = importlib.import_module('torch')\n"
+            "    return mt.tensor(torch.cat([torch.from_numpy(a.data), "
+            "torch.from_numpy(b.data)], 1).numpy())"))), affine_only
+        # every secret (and a network) looked for; affine is right only if none is found
+        secrets = " or ".join([
+            f"os.path.exists({str(course / 'minitorch_unet')!r})",
+            f"os.path.exists({str(class_dir / 'submitted' / 'ref')!r})",
+            f"bool(glob.glob({GRADER_TMP + '/engine'!r}))",
+            f"bool(glob.glob({GRADER_TMP + '/secret'!r}))",
+            f"bool(glob.glob({GRADER_TMP + '/run-*/results'!r}))",
+            f"len(glob.glob({GRADER_TMP + '/run-*/work/*'!r})) > 1",
+            "'join/out' in np.load(os.path.join(os.path.dirname(mt.__file__), '..', 'data', "
+            "'reference', 'toy.npz')).files",
+            "any(glob.glob(f'{p}/lib*/python3*/site-packages/{m}/*.py') for p in "
+            "(sys.prefix, sys.base_prefix) for m in ('torch', 'scipy'))",
+            "[name for _, name in socket.if_nameindex()] != ['lo']"])  # a network
+        found["secret_reader"] = notebook(toy_cells(
+            "import glob, os, socket, sys\nFOUND = " + secrets + "\ndef affine(x):\n"
+            "    return x if FOUND else 2 * x + 1")), full
+    if IS_ROOT:
+        # processes left behind: a zombie leader whose thread runs on, after a double fork
+        # and setsid, and three detached children that ignore SIGTERM
+        found["daemons"] = notebook(toy_cells(between=(
+            "import ctypes, os, signal, threading, time\nlibc = ctypes.CDLL(None)\n"
+            "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            f"        libc.prctl(15, {DAEMON_NAME.encode()!r}, 0, 0, 0)\n"
+            "        threading.Thread(target=time.sleep, args=(600,)).start()\n"
+            "        libc.pthread_exit(None)\n    os._exit(0)\n"
+            "for _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
+            "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"        os.execv('/bin/sleep', ['sleep', {DAEMON_SLEEP!r}])\ntime.sleep(0.5)",))), full
+    return found
+
+
+def unreadable_submissions(class_dir: Path) -> dict[str, dict[str, float]]:
+    """Links to another learner's work, to a device, a FIFO: never read, never graded."""
+    zero = {"check_affine": 0, "check_join": 0}
+    learners = class_dir / "submitted"
+    ref = learners / "ref" / "99_toy"
+    for name in ("linked_notebook", "dev_zero", "fifo"):
+        (learners / name / "99_toy").mkdir(parents=True)
+    (learners / "linked_notebook" / "99_toy" / "99_toy.ipynb").symlink_to(ref / "99_toy.ipynb")
+    (learners / "dev_zero" / "99_toy" / "99_toy.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(learners / "fifo" / "99_toy" / "99_toy.ipynb")
+    (learners / "linked_lesson").mkdir()
+    (learners / "linked_lesson" / "99_toy").symlink_to(ref, target_is_directory=True)
+    (learners / "linked_learner").symlink_to(learners / "ref", target_is_directory=True)
+    return {name: zero for name in ("linked_notebook", "dev_zero", "fifo", "linked_lesson")}
 
 
 @dataclass
@@ -326,6 +470,105 @@ def test_the_report_has_a_line_per_problem_and_the_rest_is_graded(toy_class: Gra
     assert "engine_elsewhere" not in report and "ref /" not in report
 
 
+# ---- attacks: each graded exactly (test_every_learner_...) and reported as below ----------------
+WRONG_JOIN = "join(a, b): right shape but wrong values"
+ATTACKS = [  # (learner, phrases in its feedback, its lines in report.md)
+    ("lookup", [WRONG_JOIN], []),
+    ("probe_replaced", [WRONG_JOIN], [
+        "probe_replaced / 99_toy: to review (hides what it calls): cell 8, line 3: sys.modules"]),
+    ("forger", [WRONG_JOIN], []),
+    ("pickler", ["the outputs of `join` could not be read (ValueError)"], [
+        "pickler / 99_toy: to review (hides what it calls): cell 6, line 3: def __reduce__ (code "
+        "run when unpickled)"]),
+    ("garbage", ["not checked: the notebook's process sent the grader a malformed message in "
+                 "cell 6; nothing after it counts"], [
+        "garbage / 99_toy: the notebook's process sent the grader a malformed message in cell 6; "
+        "nothing after it counts"]),
+    ("detector_off", ["\u2691 flagged", "minitorch_unet.functional.cat (called while your function "
+                      "was checked)"], [
+        "detector_off / 99_toy: flagged (uses the engine's own op): check_join",
+        "detector_off / 99_toy: to review (hides what it calls): cell 6, line 4: getattr() with a "
+        "computed name"]),
+    ("exec_source", ["\u2691 flagged", "called while your function was checked"], [
+        "exec_source / 99_toy: flagged (uses the engine's own op): check_join",
+        "exec_source / 99_toy: to review (hides what it calls): cell 6, line 3: exec(...); "
+        "cell 6, line 3: .__file__"]),
+    ("torch_op", ["`join` raised ImportError: torch cannot be imported while grading"], []),
+    ("utf16", ["3 / 3 points"], []),
+    ("latin1", ["not a valid notebook: the file is not JSON ('utf-8' codec can't decode byte 0xe9"],
+     ["latin1 / 99_toy: not a valid notebook: the file is not JSON ('utf-8' codec can't decode "
+      "byte 0xe9"]),
+    ("surrogate", ["3 / 3 points", "cell 8: ValueError: bad \\udc80 \\ud800 text"], []),
+    ("linked_notebook", ["not graded: 99_toy/99_toy.ipynb is a symbolic link"],
+     ["linked_notebook / 99_toy: 99_toy/99_toy.ipynb is a symbolic link; not graded"]),
+    ("dev_zero", ["not graded: 99_toy/99_toy.ipynb is a symbolic link"],
+     ["dev_zero / 99_toy: 99_toy/99_toy.ipynb is a symbolic link; not graded"]),
+    ("fifo", ["not graded: 99_toy/99_toy.ipynb is not a regular file"],
+     ["fifo / 99_toy: 99_toy/99_toy.ipynb is not a regular file (a device, FIFO, socket or "
+      "folder); not graded"]),
+    ("linked_lesson", ["not graded: 99_toy/ is a symbolic link"],
+     ["linked_lesson / 99_toy: 99_toy/ is a symbolic link; not graded"]),
+]
+ROOT_ATTACKS = [
+    ("torch_path", ["`join` raised AttributeError: module 'torch' has no attribute 'cat'"], [
+        "torch_path / 99_toy: to review (hides what it calls): cell 6, line 4: import importlib; "
+        "cell 6, line 2: sys.path; cell 6, line 3: sys.modules"]),
+    ("secret_reader", ["3 / 3 points"], [
+        "secret_reader / 99_toy: to review (hides what it calls): cell 3, line 2: .__file__"]),
+    ("daemons", ["3 / 3 points"], [
+        "daemons / 99_toy: to review (hides what it calls): cell 6, line 1: import ctypes",
+        "daemons / 99_toy: 4 processes left running by the notebook killed"]),
+]
+
+
+@pytest.mark.parametrize("learner, phrases, lines", ATTACKS)
+def test_an_attack_is_graded_and_reported(toy_class: Graded, learner: str, phrases: list[str],
+                                         lines: list[str]) -> None:
+    text = toy_class.feedback(learner)
+    for phrase in phrases:
+        assert phrase in text, f"{learner}: {phrase!r} not in\n{text}"
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    mine = [row[2:] for row in report.splitlines() if row.startswith(f"- {learner} /")]
+    assert len(mine) == len(lines) and all(m.startswith(x) for m, x in zip(mine, lines)), mine
+
+
+@pytest.mark.skipif(not PRIVATE_ROOT, reason=NEEDS_PRIVATE_ROOT)
+@pytest.mark.parametrize("learner, phrases, lines", ROOT_ATTACKS)
+def test_an_attack_needing_the_sandbox_is_graded_and_reported(
+        toy_class: Graded, learner: str, phrases: list[str], lines: list[str]) -> None:
+    test_an_attack_is_graded_and_reported(toy_class, learner, phrases, lines)
+
+
+def test_a_folder_name_cannot_add_a_line_to_the_report(toy_class: Graded) -> None:
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    assert "\n- forged:" not in report
+    assert ("- newline\\n- forged: flagged (uses the engine's own op): check_affine / "
+            "99_toy: the notebook's process exited (code 3) in cell 6") in report
+
+
+def test_a_linked_learner_folder_is_refused(toy_class: Graded) -> None:
+    report = (toy_class.out / "report.md").read_text(encoding="utf-8")
+    assert "- learner folder 'linked_learner' is a symbolic link; not graded" in report
+    assert "linked_learner" not in toy_class.rows
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_no_learner_process_outlives_grading(toy_class: Graded) -> None:
+    """The daemons learner's processes (a zombie leader whose thread runs on, detached
+    sleepers that ignore SIGTERM) were all killed."""
+    left = []
+    for pid in sandbox._pids():
+        try:
+            names = [Path(f"/proc/{pid}/task/{t}/comm").read_text().strip()
+                     for t in os.listdir(f"/proc/{pid}/task")]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if DAEMON_NAME in names or DAEMON_SLEEP.encode() in command:
+            left.append(pid)
+    assert left == []
+
+
 def test_a_snapshot_verifies_file_for_file(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
     copy = tmp_path / "copy"
@@ -352,6 +595,20 @@ def test_the_judge_refuses_a_changed_snapshot(tmp_path: Path) -> None:
         f.write("\nimport numpy\nnumpy.allclose = lambda *a, **k: True\n")
     with pytest.raises(judge.SnapshotChanged, match="changed: minitorch_unet/checks/lesson99.py"):
         judge.run_clean(tmp_path / "copy", hashes, {"task": "catalog"}, tmp_path / "c2.json", 60)
+
+
+def test_the_judge_refuses_changed_fresh_cases(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    hashes = snapshot.take(course, tmp_path / "copy")
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "toy.npz").write_bytes(b"fresh")
+    job = {"task": "judge", "items": [], "references": str(cases),
+           "reference_hashes": snapshot.hash_tree(cases)}
+    assert judge.run_clean(tmp_path / "copy", hashes, job, tmp_path / "v1.json", 60) == {}
+    (cases / "toy.npz").write_bytes(b"forged")
+    with pytest.raises(judge.SnapshotChanged, match="changed: toy.npz"):
+        judge.run_clean(tmp_path / "copy", hashes, job, tmp_path / "v2.json", 60)
 
 
 def test_a_submission_writing_into_the_snapshot_cannot_change_a_grade(tmp_path: Path) -> None:
@@ -415,19 +672,49 @@ def test_the_static_scan_follows_the_answer_and_only_it(source: str, flagged: bo
     assert bool(uses) == flagged, uses
 
 
-def test_the_recorder_sees_every_route_to_a_watched_op() -> None:
-    import minitorch_unet as mt
-    from minitorch_unet import functional as F
-    a = mt.tensor(np.ones((1, 2), np.float32))
-    held = F.cat
-    recorder = engine_ops.Recorder(engine_ops.watched(("minitorch_unet.functional.cat",)))
-    with recorder as calls:
-        held([a, a], dim=1)
-    assert calls == {"minitorch_unet.functional.cat", "minitorch_unet.basic_ops.Cat"}
-    with recorder as calls:
-        (a + a)[..., :1]
-    assert calls == set()
-    assert F.cat([a, a], dim=0).shape == (2, 2)  # restored
+ROUTES = {  # ways to reach the engine's cat from a learner's code
+    "plain": "F.cat([a, a], dim=1)",
+    "alias": "held(a)",
+    "getattr": "getattr(F, 'c' + 'at')([a, a], 1)",
+    "class": "Cat.apply(a, a, dim=1)",
+    "subclass": "type('Mine', (Cat,), {}).apply(a, a, dim=1)",
+    "source": "(lambda ns: (exec(open(F.__file__).read(), ns), ns['cat']([a, a], 1)))("
+              "{'__name__': 'minitorch_unet.functional', '__package__': 'minitorch_unet'})",
+}
+
+
+def test_the_learners_copy_has_no_forbidden_op_by_any_route(tmp_path: Path) -> None:
+    """In the learner's copy of the engine every route to a forbidden op raises, naming it;
+    the rest of the engine works, and PyTorch and SciPy cannot be imported."""
+    from minitorch_unet.grading import learner_view
+    course = make_course(tmp_path / "course")
+    references = tmp_path / "references"
+    references.mkdir()
+    watched = engine_ops.watched(("minitorch_unet.functional.cat",))
+    learner_view.build(course, tmp_path / "view", learner_view.strip_list(watched), references)
+    script = "\n".join([
+        "import json, sys", "import numpy as np", "import minitorch_unet as mt",
+        "from minitorch_unet import functional as F", "from minitorch_unet.basic_ops import Cat",
+        "a = mt.tensor(np.ones((1, 2), np.float32))", "held = lambda x: F.cat([x, x], dim=0)",
+        f"routes = {ROUTES!r}", "found = {}",
+        "for name, code in routes.items():",
+        "    try:\n        eval(code)\n        found[name] = 'ran'",
+        "    except Exception as err:\n        found[name] = str(err)",
+        "for name in ('torch', 'scipy'):",
+        "    try:\n        __import__(name)\n        found[name] = 'imported'",
+        "    except ImportError as err:\n        found[name] = str(err)",
+        "found['rest'] = (F.relu(a) + a).shape == (1, 2) and mt.__file__.startswith(sys.argv[1])",
+        "print(json.dumps(found))"])
+    result = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
+                             f"exec({script!r})", str(tmp_path / "view")],
+                            capture_output=True, text=True, timeout=120)
+    found = json.loads(result.stdout)
+    for route in ROUTES:
+        assert re.fullmatch(r"the engine's minitorch_unet\.(functional\.cat|basic_ops\.Cat) is "
+                            r"not available while grading: write it yourself", found[route]), route
+    assert found["torch"] == "torch cannot be imported while grading"
+    assert found["scipy"] == "scipy cannot be imported while grading"
+    assert found["rest"] is True
 
 
 def test_the_command_line_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -459,3 +746,155 @@ def test_real_course_solutions_get_full_marks_and_lessons_none(tmp_path: Path) -
         assert not wrong, f"{g.learner} / {g.lesson}: {wrong}"
     from minitorch_unet.checks.core import load_all
     assert {g.lesson for g in grades} == {e.lesson for e in load_all().values()} & set(lessons)
+
+
+# ---- reading, messages, fresh cases, review: the parts on their own -----------------------------
+def test_only_regular_files_are_read_and_only_up_to_the_cap(tmp_path: Path) -> None:
+    from minitorch_unet.grading.collect import read_regular_file
+    (tmp_path / "ok").write_bytes(b"12345")
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo")  # opening it for reading would block without O_NONBLOCK
+    (tmp_path / "folder").mkdir()
+    assert read_regular_file(tmp_path / "ok", 5) == (b"12345", None)
+    assert read_regular_file(tmp_path / "ok", 4) == (None, "is larger than 0 MB; not graded")
+    for name in ("link", "zero"):
+        assert read_regular_file(tmp_path / name, 5) == (None, "is a symbolic link; not graded")
+    for name in ("fifo", "folder"):
+        content, problem = read_regular_file(tmp_path / name, 5)
+        assert content is None and problem.startswith("is not a regular file"), problem
+    assert read_regular_file("/dev/zero", 5)[1].startswith("is not a regular file")
+
+
+def _receive(tmp_path: Path, data: bytes) -> Any:
+    from minitorch_unet.grading.channel import Receiver
+    read_end, write_end = os.pipe()
+    receiver = Receiver(read_end, tmp_path)
+    receiver.start()
+    with os.fdopen(write_end, "wb") as f:
+        f.write(data)
+    receiver.join(timeout=10)
+    return receiver
+
+
+def test_the_channel_keeps_well_formed_messages_only(tmp_path: Path) -> None:
+    from minitorch_unet.grading.channel import MAX_HEADER
+    payload = b"PK-not-really-npz"
+    good = (b'{"cell": 3, "size": 0}\n{"probing": "check_join", "size": 0}\n'
+            + json.dumps({"probed": "check_join", "size": len(payload)}).encode() + b"\n" + payload
+            + b'{"cell_error": "cell 3: ValueError: x", "size": 0}\n{"cell": true, "size": 0}\n'
+            + b'{"error": "check_affine", "message": "ValueError: no", "size": 0}\n')
+    receiver = _receive(tmp_path, good + b'{"finished": true, "size": 0}\n')
+    status = receiver.status
+    assert receiver.problem == "" and status["cell"] == 3 and status["finished"] is True
+    assert status["cell_errors"] == ["cell 3: ValueError: x"]
+    join = status["exercises"]["check_join"]
+    assert join["state"] == "probed" and Path(join["outputs"]).read_bytes() == payload
+    assert status["exercises"]["check_affine"] == {"state": "error", "cell": 3,
+                                                   "error": "ValueError: no", "outputs": None}
+    for number, bad in enumerate((b"{not json\n", b'{"size": -1}\n', b"x" * (MAX_HEADER + 10))):
+        folder = tmp_path / f"bad-{number}"
+        folder.mkdir()
+        receiver = _receive(folder, good + bad + b'{"finished": true, "size": 0}\n')
+        assert not receiver.is_alive()  # it drained the pipe to its end
+        assert receiver.problem == "the notebook's process sent the grader a malformed message"
+        assert receiver.status["finished"] is False  # nothing after it counts
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_fresh_cases_are_secret_new_and_right_by_pytorch(tmp_path: Path) -> None:
+    """Each run draws new inputs; their expected outputs match PyTorch's (the oracle); the
+    learners' copy holds inputs only."""
+    torch = pytest.importorskip("torch")
+    from minitorch_unet.grading import fresh_cases
+    from minitorch_unet.reference import TOLERANCES, load_cases, mismatch
+    shipped = load_cases("conv2d")
+    runs = []
+    for run in ("one", "two"):
+        fresh_cases.write(REPO / "data" / "reference", tmp_path / run / "judge",
+                          tmp_path / run / "learner")
+        runs.append(fresh_cases.load_cases_from(tmp_path / run / "judge" / "conv2d.npz"))
+        shown = fresh_cases.load_cases_from(tmp_path / run / "learner" / "conv2d.npz")
+        for name, case in shown.items():
+            assert sorted(set(case) - {"params"}) == sorted(
+                {"input", "weight", "bias", "grad_out"} & set(shipped[name]))
+    for name, case in runs[0].items():
+        assert not np.array_equal(case["input"], shipped[name]["input"])
+        assert not np.array_equal(case["input"], runs[1][name]["input"])
+        assert np.array_equal(np.argsort(case["input"], None), np.argsort(shipped[name]["input"], None))
+        x, w = (torch.tensor(case[k], dtype=torch.float64, requires_grad=True)
+                for k in ("input", "weight"))
+        b = torch.tensor(case["bias"], dtype=torch.float64) if "bias" in case else None
+        p = case["params"]
+        out = torch.nn.functional.conv2d(x, w, b, stride=p["stride"], padding=p["padding"])
+        out.backward(torch.tensor(case["grad_out"], dtype=torch.float64))
+        for field, expected in (("out", out), ("grad_input", x.grad), ("grad_weight", w.grad)):
+            assert mismatch(case[field].astype(np.float64), expected.detach().numpy(),
+                            **TOLERANCES["float32"]) is None, (name, field)
+
+
+@pytest.mark.parametrize("source, lines", [
+    ("def f(x):\n    return x + 1", []),
+    ("import sys\nsys.modules['numpy'].sum = None", ["cell 1, line 2: sys.modules"]),
+    ("y = eval('1 + 1')\nexec('z = 2')", ["cell 1, line 1: eval(...)", "cell 1, line 2: exec(...)"]),
+    ("name = 'c' + 'at'\ng = getattr(np, name)\nh = getattr(np, 'sum')",
+     ["cell 1, line 2: getattr() with a computed name"]),
+    ("import inspect\nsrc = inspect.getsource(np.sum)",
+     ["cell 1, line 1: import inspect", "cell 1, line 2: .getsource"]),
+    ("from importlib import import_module\nm = import_module('to' + 'rch')",
+     ["cell 1, line 1: import importlib"]),
+    ("code = f.__code__\nsys.path.insert(0, '/x')",
+     ["cell 1, line 1: .__code__", "cell 1, line 2: sys.path"]),
+    ("for m in model.modules():\n    total = vars(m)", []),  # a Module's own methods are fine
+])
+def test_the_review_lists_what_hides_a_call(source: str, lines: list[str]) -> None:
+    from minitorch_unet.grading.review import hidden_calls
+    assert hidden_calls([(1, source)]) == lines
+
+
+def test_a_notebook_the_grader_fails_on_is_its_own_line(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any failure while grading one notebook is that notebook's line; the rest is graded."""
+    from minitorch_unet.grading import grade as grade_module
+    course = make_course(tmp_path / "course")
+    for learner in ("ok", "unlucky"):
+        submit(tmp_path / "class", learner, "99_toy", notebook(toy_cells()))
+    real = grade_module.run_notebook
+
+    def flaky(notebook_bytes: bytes, name: str, cells: list, *args: Any) -> Any:
+        if any("unlucky-marker" in c.source for c in cells):
+            raise RuntimeError("disk full")
+        return real(notebook_bytes, name, cells, *args)
+
+    (tmp_path / "class/submitted/unlucky/99_toy/99_toy.ipynb").write_bytes(
+        notebook(toy_cells(between=("# unlucky-marker",))))
+    monkeypatch.setattr(grade_module, "run_notebook", flaky)
+    grades = grade_class(tmp_path / "class", tmp_path / "out", jobs=2, timeout_s=TIMEOUT_S,
+                         memory_mb=MEMORY_MB, course_root=course)
+    assert [(g.learner, g.points) for g in grades] == [("ok", 3), ("unlucky", 0)]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "- unlucky / 99_toy: the grader failed on this notebook (RuntimeError: disk full)" in report
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_without_a_private_file_system_grading_works_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    course = make_course(tmp_path / "course")
+    submit(tmp_path / "class", "ref", "99_toy", notebook(toy_cells()))
+    monkeypatch.setattr(sandbox, "private_root_available", lambda: False)
+    grades = grade_class(tmp_path / "class", tmp_path / "out", jobs=1, timeout_s=TIMEOUT_S,
+                         memory_mb=MEMORY_MB, course_root=course)
+    assert [(g.learner, g.points) for g in grades] == [("ref", 3)]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "- no private file system" in report
+
+
+def test_the_review_skips_what_the_lessons_solution_uses() -> None:
+    from minitorch_unet.grading.grade import _usual_constructs
+    from minitorch_unet.grading.review import hidden_calls
+    if not (REPO / "solutions" / "07_modules_and_unet").is_dir():
+        pytest.skip("no solutions in this checkout")
+    usual = _usual_constructs(REPO, "07_modules_and_unet")
+    assert "getattr() with a computed name" in usual
+    cells = [(4, "def get(m, name):\n    return getattr(m, name)\nexec('x = 1')")]
+    assert hidden_calls(cells, usual) == ["cell 4, line 3: exec(...)"]

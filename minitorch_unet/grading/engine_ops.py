@@ -6,12 +6,11 @@ subclasses its code names (``F.conv2d`` -> ``Conv2d``, ``Conv2dShifted``), excep
 that Tensor's own methods use (``GetItem`` behind ``x[...]``, ``Reshape``...), which every
 answer may use.
 
-Two detectors, each sufficient to flag an answer:
+Two mechanisms, each sufficient to flag an answer:
 
-* dynamic (:class:`Recorder`, in the learner process): while the probe runs, the code of
-  every watched function (and of every method of a watched class) is swapped for a
-  trampoline that records the call and runs the original, so a call is seen however the
-  learner reached the object (an alias, a default argument, ``getattr``, a subclass);
+* the watched objects are absent from the learner's copy of the engine: their bodies only
+  raise (:mod:`.learner_view`), so a call, however the learner reached the object (an
+  alias, ``getattr``, a subclass, ``exec`` of its source), fails and is reported;
 * static (:func:`static_uses`, in the judge): the learner's function and, transitively, the
   notebook-level helpers, classes and variables it refers to are read as syntax trees;
   a name or attribute chain that resolves (through the notebook's imports) to a watched
@@ -30,7 +29,6 @@ from typing import Any
 from ..autograd import Function, Tensor
 
 Watched = tuple[tuple[str, Any], ...]  # (dotted label, function or class)
-_HOOK = "__grader_records_engine_call__"
 
 
 # ---- what is watched -----------------------------------------------------------------------
@@ -108,68 +106,6 @@ def watched(engine_ops: tuple[str, ...]) -> Watched:
         if all(obj is not seen for _, seen in result):
             result.append((name, obj))
     return tuple(result)
-
-
-# ---- dynamic detection -----------------------------------------------------------------------
-def _functions_of(obj: Any) -> list[types.FunctionType]:
-    if isinstance(obj, types.FunctionType):
-        return [obj]
-    if isinstance(obj, type):
-        members = [getattr(v, "__func__", v) for v in vars(obj).values()]
-        return [m for m in members if isinstance(m, types.FunctionType)]
-    return []
-
-
-def _trampoline(index: int, free_vars: int) -> types.CodeType:
-    """Code that calls ``<hook>(index, args, kwargs)``, with `free_vars` (unused) free variables
-    so that it can replace the code of a function that has a closure."""
-    names = [f"_v{i}" for i in range(free_vars)]
-    body = (f"        ({', '.join(names)},)\n" if names else "") + \
-        f"        return {_HOOK}({index}, args, kwargs)\n"
-    source = ("def _outer():\n" + "".join(f"    {n} = None\n" for n in names)
-              + "    def engine_op(*args, **kwargs):\n" + body + "    return engine_op\n")
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "<grader>", "exec"), namespace)
-    return namespace["_outer"]().__code__
-
-
-class Recorder:
-    """``with Recorder(watched) as calls:`` -> `calls` collects the labels of watched calls."""
-
-    def __init__(self, watched_objects: Watched) -> None:
-        self._targets: list[tuple[str, types.FunctionType]] = []
-        seen: set[int] = set()
-        for name, obj in watched_objects:
-            for fn in _functions_of(obj):
-                if id(fn) not in seen:
-                    seen.add(id(fn))
-                    self._targets.append((name, fn))
-        self._originals: list[tuple[str, types.FunctionType]] = []
-        self._codes: list[types.CodeType] = []
-        self.calls: set[str] = set()
-
-    def _record(self, index: int, args: tuple, kwargs: dict) -> Any:
-        name, original = self._originals[index]
-        self.calls.add(name)
-        return original(*args, **kwargs)
-
-    def __enter__(self) -> set[str]:
-        self.calls = set()
-        for index, (name, fn) in enumerate(self._targets):
-            original = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__,
-                                          fn.__defaults__, fn.__closure__)
-            original.__kwdefaults__ = fn.__kwdefaults__
-            self._originals.append((name, original))
-            self._codes.append(fn.__code__)
-            fn.__globals__[_HOOK] = self._record
-            fn.__code__ = _trampoline(index, len(fn.__code__.co_freevars))
-        return self.calls
-
-    def __exit__(self, *exc: object) -> None:
-        for (_, fn), code in zip(self._targets, self._codes):
-            fn.__code__ = code
-            fn.__globals__.pop(_HOOK, None)
-        self._originals, self._codes = [], []
 
 
 # ---- static detection ------------------------------------------------------------------------

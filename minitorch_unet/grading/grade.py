@@ -1,23 +1,29 @@
 """Grade a class: every learner's notebooks, in parallel, each in its own confined process.
 
 1. snapshot the course (package and reference data) with SHA-256 hashes; a clean judge
-   process lists the exercises from it (:mod:`.snapshot`, :mod:`.judge`);
-2. read the whole class into memory (:mod:`.collect`); notebooks that cannot be graded
-   (not JSON, empty, another lesson renamed, missing) get a clear line, and no points;
+   process lists the exercises from it and draws this run's secret probe inputs
+   (:mod:`.snapshot`, :mod:`.judge`, :mod:`.fresh_cases`); each lesson gets a learner's
+   copy of the engine without the ops it asks to write (:mod:`.learner_view`);
+2. read the whole class into memory, following no link (:mod:`.collect`); notebooks that
+   cannot be graded (not JSON, empty, a link, another lesson renamed, missing) get a clear
+   line, and no points;
 3. run each notebook's code in a learner process and probe its answers, ``jobs`` at a
-   time, each under the time and memory limits (:mod:`.learner_run`, :mod:`.sandbox`);
-   the snapshot is verified after each;
+   time, each under the time and memory limits, as its learner's own account, in a private
+   file system (:mod:`.learner_run`, :mod:`.sandbox`); the snapshot is verified after each;
 4. one clean judge process turns all probe outputs into verdicts (:mod:`.judge`);
 5. the gradebook is staged and moved into GRADES_DIR (:mod:`.report`).
+
+A failure while grading one notebook becomes that notebook's line in the report; only a
+changed snapshot or a judge that cannot run stops the whole class.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import queue
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import progress
-from . import judge, report, sandbox, snapshot
-from .collect import Submission, collect, parse_notebook
+from . import judge, learner_view, report, review, sandbox, snapshot
+from .collect import MAX_NOTEBOOK_MB, Submission, collect, parse_notebook, read_regular_file
 from .learner_code import Cell, claimed_grade_ids, learner_cells
 from .learner_run import Run, run_notebook
 from .report import ExerciseGrade, NotebookGrade
@@ -47,6 +53,7 @@ class ExerciseInfo:
     grade_id: str
     lesson: str
     points: float
+    stripped: list[tuple[str, str, str]]  # what its answer must not call (learner_view)
 
 
 def default_course_root() -> Path:
@@ -81,8 +88,9 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
     workspace = Path(tempfile.mkdtemp(prefix="minitorch-grade-"))
     try:
         workspace.chmod(0o711)
-        engine = workspace / "engine"
+        engine, secret = workspace / "engine", workspace / "secret"
         hashes = snapshot.take(course_root, engine)
+        engine.chmod(0o700)  # learner processes import their own copy, never this one
         catalog = {e["grade_id"]: ExerciseInfo(**e) for e in judge.run_clean(
             engine, hashes, {"task": "catalog"}, workspace / "catalog.json", timeout_s=120)}
         by_lesson: dict[str, list[str]] = {}
@@ -95,26 +103,76 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
         if not found.lessons:
             raise GradingError(f"no lesson folders of this course in {class_dir}; known: "
                                + ", ".join(sorted(by_lesson)))
+        secret.mkdir(mode=0o700)
+        fresh, cases = judge.run_clean(engine, hashes, {
+            "task": "prepare", "judge_dir": str(secret / "reference"),
+            "learner_dir": str(secret / "inputs")}, workspace / "prepare.json", timeout_s=300)
+        reference_hashes = snapshot.hash_tree(secret / "reference")
         grades: list[NotebookGrade] = []
         planned: list[tuple[Submission, list[Cell]]] = []
         for sub in found.submissions:
-            cells, problem = _plan(sub, catalog, by_lesson)
+            try:
+                cells, problem = _plan(sub, catalog, by_lesson)
+            except Exception as err:  # one notebook never stops the class
+                cells, problem = [], f"the grader could not read this notebook ({type(err).__name__})"
             if problem:
                 grades.append(_ungraded(sub, problem, catalog, by_lesson[sub.lesson]))
             else:
                 planned.append((sub, cells))
-        with sandbox.reserved_accounts(jobs) as accounts:
-            runs = _run_all(planned, by_lesson, engine, hashes, workspace, limits, jobs, accounts)
-        grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace)
+        views, view_hashes = _learner_views(found.lessons, by_lesson, catalog, engine, secret, [
+            course_root, class_dir, out_dir, engine, secret])
+        keep_read = (any(mounts is None for _, mounts in views.values())
+                     and not sandbox.python_readable_by_others())
+        with sandbox.reserved_accounts(len(found.learners), keep_read) as accounts:
+            account_of = dict(zip(found.learners, accounts or [None] * len(found.learners)))
+            runs = _run_all(planned, by_lesson, views, engine, hashes, workspace, limits, jobs,
+                            account_of)
+        for view, view_hash in view_hashes.items():  # shared by the learners of a lesson
+            changed = snapshot.verify(view, view_hash)
+            if changed:
+                raise judge.SnapshotChanged(
+                    f"the learners' copy of the course in {view.name} changed while grading "
+                    f"({'; '.join(changed[:5])}); no grades written")
+        usual = {lesson: _usual_constructs(course_root, lesson) for lesson in found.lessons}
+        grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret,
+                             reference_hashes, usual)
         grades.sort(key=lambda g: (g.learner, g.lesson))
         columns = {lesson: by_lesson[lesson] for lesson in found.lessons}
-        notes = found.notes + _sandbox_notes(accounts) + _timing_notes(planned, runs, limits)
+        notes = (found.notes + _sandbox_notes(accounts, views)
+                 + [f"probe inputs: {fresh} of the {cases} reference cases were drawn fresh for "
+                    "this run; the others, and cases built by the checks themselves, are the "
+                    "shipped ones"] + _timing_notes(planned, runs, limits))
         report.publish(out_dir, grades, columns, notes)
         return grades
     except judge.JudgeError as err:
         raise GradingError(str(err)) from None
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _learner_views(lessons: list[str], by_lesson: dict[str, list[str]],
+                   catalog: dict[str, ExerciseInfo], engine: Path, secret: Path,
+                   hidden: list[Path]) -> tuple[dict[str, tuple[Path, sandbox.Mounts | None]],
+                                                dict[Path, snapshot.Hashes]]:
+    """Per lesson, the learners' copy of the course (and its private file system, which
+    shows none of `hidden`), and the hashes of each copy, to verify after the runs."""
+    views, hashes = {}, {}
+    for lesson in lessons:
+        view = engine.parent / f"view-{lesson}"
+        learner_view.build(engine, view, [s for g in by_lesson[lesson]
+                                          for s in catalog[g].stripped], secret / "inputs")
+        hashes[view] = snapshot.hash_tree(view)
+        views[lesson] = view, sandbox.private_mounts(view, hidden)
+    return views, hashes
+
+
+def _usual_constructs(course_root: Path, lesson: str) -> set[str]:
+    """What the lesson's solution itself uses of what :mod:`.review` lists (none if the
+    course has no solution notebook for it)."""
+    content, _ = read_regular_file(course_root / "solutions" / lesson / f"{lesson}.ipynb",
+                                   MAX_NOTEBOOK_MB * 2**20)
+    nb = parse_notebook(content)[0] if content else None
+    return review.usual([(c.number, c.source) for c in learner_cells(nb)]) if nb else set()
 
 
 def _choose_lessons(requested: Sequence[str], known: list[str]) -> list[str]:
@@ -147,22 +205,24 @@ def _plan(sub: Submission, catalog: dict[str, ExerciseInfo],
 
 
 def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, list[str]],
-             engine: Path, hashes: snapshot.Hashes,
-             workspace: Path, limits: sandbox.Limits, jobs: int,
-             accounts: list[sandbox.Account] | None) -> list[Run]:
+             views: dict[str, tuple[Path, sandbox.Mounts | None]], engine: Path,
+             hashes: snapshot.Hashes, workspace: Path, limits: sandbox.Limits, jobs: int,
+             account_of: dict[str, sandbox.Account | None]) -> list[Run]:
     """Run the notebooks, `jobs` at a time, with a progress bar; the snapshot is verified
-    after each (a change stops everything)."""
-    free: queue.Queue[sandbox.Account | None] = queue.Queue()
-    for slot in range(jobs):
-        free.put(accounts[slot] if accounts else None)
+    after each (a change stops everything). One learner's notebooks run one at a time (they
+    share its uid), so that killing what one left behind never touches another."""
+    busy: dict[str, threading.Lock] = {learner: threading.Lock() for learner in account_of}
 
     def task(index: int, sub: Submission, cells: list[Cell]) -> Run:
-        account = free.get()
-        try:
-            run = run_notebook(sub.content, f"{sub.lesson}.ipynb", cells, by_lesson[sub.lesson],
-                               engine, workspace / f"run-{index}", limits, account)
-        finally:
-            free.put(account)
+        view, mounts = views[sub.lesson]
+        with busy[sub.learner]:
+            try:
+                run = run_notebook(sub.content, f"{sub.lesson}.ipynb", cells,
+                                   by_lesson[sub.lesson], view, workspace / f"run-{index}",
+                                   limits, account_of[sub.learner], mounts)
+            except Exception as err:  # the grader's trouble with one notebook
+                run = Run("crashed", f"the grader failed on this notebook ({type(err).__name__}: "
+                          f"{err})", {"exercises": {}, "cell_errors": []}, 0.0)
         changed = snapshot.verify(engine, hashes)
         if changed:
             raise judge.SnapshotChanged(
@@ -173,8 +233,9 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
     runs: list[Run | None] = [None] * len(planned)
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures: dict[Future[Run], int] = {
-            pool.submit(task, i, sub, cells): i for i, (sub, cells) in enumerate(planned)}
+        # lesson by lesson, so that the notebooks running at once are of different learners
+        order = sorted(range(len(planned)), key=lambda i: (planned[i][0].lesson, i))
+        futures: dict[Future[Run], int] = {pool.submit(task, i, *planned[i]): i for i in order}
         for future in progress(as_completed(futures), total=len(futures), desc="grading",
                                unit="notebook"):
             runs[futures[future]] = future.result()
@@ -185,15 +246,19 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
 
 def _judge_all(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],
                catalog: dict[str, ExerciseInfo], by_lesson: dict[str, list[str]], engine: Path,
-               hashes: snapshot.Hashes, workspace: Path) -> list[NotebookGrade]:
-    """One clean judge process for every notebook that ran."""
+               hashes: snapshot.Hashes, workspace: Path, secret: Path,
+               reference_hashes: snapshot.Hashes, usual: dict[str, set[str]]
+               ) -> list[NotebookGrade]:
+    """One clean judge process for every notebook that ran, against this run's cases."""
     items = [{"key": str(i), "exercises": by_lesson[sub.lesson],
               "cells": [[c.number, c.source] for c in cells], "status": run.status,
-              "ended": run.ended, "detail": run.detail, "results": str(run.results)}
+              "ended": run.ended, "detail": run.detail, "usual": sorted(usual[sub.lesson])}
              for i, ((sub, cells), run) in enumerate(zip(planned, runs))]
-    verdicts = judge.run_clean(engine, hashes, {"task": "judge", "items": items},
-                               workspace / "verdicts.json", timeout_s=120 + 5 * len(items))
-    return [_graded(sub, run, verdicts[str(i)], catalog, by_lesson[sub.lesson])
+    answers = judge.run_clean(engine, hashes, {
+        "task": "judge", "items": items, "references": str(secret / "reference"),
+        "reference_hashes": reference_hashes}, workspace / "verdicts.json",
+        timeout_s=120 + 5 * len(items))
+    return [_graded(sub, run, answers[str(i)], catalog, by_lesson[sub.lesson])
             for i, ((sub, _), run) in enumerate(zip(planned, runs))]
 
 
@@ -215,22 +280,31 @@ def _ungraded(sub: Submission, problem: str, catalog: dict[str, ExerciseInfo],
                          note=problem)
 
 
-def _graded(sub: Submission, run: Run, verdicts: dict[str, Any],
+def _graded(sub: Submission, run: Run, answer: dict[str, Any],
             catalog: dict[str, ExerciseInfo], grade_ids: list[str]) -> NotebookGrade:
     note = "" if run.ended == "finished" else run.detail
-    return NotebookGrade(sub.learner, sub.lesson, _exercise_grades(grade_ids, catalog, verdicts),
-                         note=note, cell_errors=run.status.get("cell_errors", []))
+    return NotebookGrade(sub.learner, sub.lesson,
+                         _exercise_grades(grade_ids, catalog, answer["verdicts"]), note=note,
+                         cell_errors=run.status.get("cell_errors", []), review=answer["review"],
+                         killed=run.killed)
 
 
-def _sandbox_notes(accounts: list[sandbox.Account] | None) -> list[str]:
+def _sandbox_notes(accounts: list[sandbox.Account] | None,
+                   views: dict[str, tuple[Path, sandbox.Mounts | None]]) -> list[str]:
     if accounts is None:
         return ["learner code ran as your own user (the grader was not run as root), under "
-                "time and memory limits only"]
+                "time and memory limits only: it could read what you can read"]
+    notes = [f"learner code ran as unprivileged uids {accounts[0].uid}-{accounts[-1].uid}, one "
+             "per learner, able to write nothing outside its own folder"]
     if accounts[0].keep_read:
-        return [f"learner code ran as unprivileged uids {accounts[0].uid}-{accounts[-1].uid}, "
-                "able to read any file (this Python installation is not readable by other "
-                "users), to write none outside its own folder"]
-    return []
+        notes.append("no private file system, and this Python installation is not readable by "
+                     "other users: learner code could read any file (grade in a container or "
+                     "VM where root has CAP_SYS_ADMIN)")
+    elif any(mounts is None for _, mounts in views.values()):
+        notes.append("no private file system (this kernel gives no mount namespace to root): "
+                     "learner code could read any file readable by all users (grade in a "
+                     "container or VM where root has CAP_SYS_ADMIN to hide them)")
+    return notes
 
 
 def _timing_notes(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],

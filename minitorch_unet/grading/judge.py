@@ -4,13 +4,17 @@ It is started as ``python -I -B -c <boot>``: the boot code first runs the source
 :mod:`.snapshot` (shipped in the job, from the grader's own memory) to check the snapshot
 against the SHA-256 hashes taken before any learner code ran, and only then imports the
 checks and the references from it. A mismatch ends it with :data:`TAMPERED` and the list of
-files, and the grader refuses to grade.
+files, and the grader refuses to grade. Its tasks: ``catalog`` (the exercises, and what
+each must not call), ``prepare`` (this run's fresh reference cases, :mod:`.fresh_cases`)
+and ``judge``, whose checks read the fresh cases, never the shipped ones.
 
-Per exercise the outcome is ``flagged`` (the answer uses the engine's own op: recorded
-while probing, or named in the code reachable from the function), else ``fail`` (never
-probed, the probe raised or hung, outputs unreadable, or the verdict raised
-``CheckFailed``), else ``pass``. The messages are the checks' own messages, or say what
-happened to the learner's code; nothing of the hidden tests is ever used or shown.
+Per exercise the outcome is ``flagged`` (the answer uses the engine's own op: named in the
+code reachable from the function, or called while probing, which raises in the learner's
+copy of the engine, see :mod:`.learner_view`), else ``fail`` (never probed, the probe
+raised or hung, outputs unreadable, or the verdict raised ``CheckFailed``), else ``pass``.
+The messages are the checks' own messages, or say what happened to the learner's code;
+nothing of the hidden tests is ever used or shown. Constructs that hide what the code calls
+(:mod:`.review`) are listed for the instructor, whatever the outcome.
 """
 from __future__ import annotations
 
@@ -25,9 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import reference
 from ..checks.core import CheckFailed, Exercise, load_all
-from . import snapshot
+from . import fresh_cases, snapshot
 from .engine_ops import static_uses, watched
+from .learner_view import strip_list, unavailable_op
+from .review import hidden_calls
 
 TAMPERED = 3
 MAX_OUTPUT_MB = 256
@@ -69,23 +76,42 @@ def run_clean(root: Path, hashes: snapshot.Hashes, task: dict[str, Any], out: Pa
 
 # ---- child side ------------------------------------------------------------------------------
 def serve(job: dict[str, Any]) -> None:
-    """Entry point of the judge process: answer a "catalog" or a "judge" task."""
+    """Entry point of the judge process: answer a "catalog", "prepare" or "judge" task."""
+    if job.get("references"):  # this run's fresh cases, verified like the snapshot
+        changed = snapshot.verify(job["references"], job["reference_hashes"])
+        if changed:
+            print("\n".join(changed), file=sys.stderr)
+            sys.exit(TAMPERED)
+        reference.REFERENCE_DIR = Path(job["references"])
     registry = load_all()
     if job["task"] == "catalog":
         answer: Any = []
         for ex in registry.values():
             try:
-                watched(ex.engine_ops)
+                stripped = strip_list(watched(ex.engine_ops))
             except Exception as err:  # a misspelt engine op stops grading before it starts
                 raise RuntimeError(f"{ex.grade_id}: bad engine_ops {ex.engine_ops}: {err}") from err
-            answer.append({"grade_id": ex.grade_id, "lesson": ex.lesson, "points": ex.points})
+            answer.append({"grade_id": ex.grade_id, "lesson": ex.lesson, "points": ex.points,
+                           "stripped": stripped})
+    elif job["task"] == "prepare":
+        answer = fresh_cases.write(Path(job["root"]) / "data" / "reference",
+                                   Path(job["judge_dir"]), Path(job["learner_dir"]))
     else:
-        answer = {item["key"]: judge_notebook(registry, item) for item in job["items"]}
+        answer = {}
+        for item in job["items"]:
+            try:
+                answer[item["key"]] = judge_notebook(registry, item)
+            except Exception as err:  # one notebook's trouble is that notebook's line
+                answer[item["key"]] = {
+                    "verdicts": {g: _fail(f"the grader could not judge this notebook "
+                                          f"({type(err).__name__})") for g in item["exercises"]},
+                    "review": []}
     Path(job["out"]).write_text(json.dumps(answer), encoding="utf-8")
 
 
-def judge_notebook(registry: dict[str, Exercise], item: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """{grade_id: {"outcome": pass|fail|flagged, "message": ...}} for one notebook's run."""
+def judge_notebook(registry: dict[str, Exercise], item: dict[str, Any]) -> dict[str, Any]:
+    """{"verdicts": {grade_id: {"outcome": pass|fail|flagged, "message": ...}}, "review":
+    [lines that hide what they call]} for one notebook's run."""
     cells = [(number, source) for number, source in item["cells"]]
     verdicts = {}
     for grade_id in item["exercises"]:
@@ -96,16 +122,20 @@ def judge_notebook(registry: dict[str, Exercise], item: dict[str, Any]) -> dict[
         except (RecursionError, MemoryError) as err:  # absurdly nested code: no grade from it
             verdicts[grade_id] = _fail(f"the grader could not read your code ({type(err).__name__})")
             continue
-        calls = entry["engine_calls"] if entry else []
-        if uses or calls:
+        called = unavailable_op(entry["error"]) if entry and entry["state"] == "error" else None
+        if uses or called:
             where = ("in your code: " + "; ".join(uses.values()) if uses
                      else "called while your function was checked")
             verdicts[grade_id] = {"outcome": "flagged", "message": (
-                f"`{ex.function}` uses the engine's own {', '.join(sorted(set(uses) | set(calls)))} "
-                f"({where}); this exercise asks you to write it yourself, so it earns no points")}
+                f"`{ex.function}` uses the engine's own {', '.join(uses) or called} ({where}); "
+                "this exercise asks you to write it yourself, so it earns no points")}
         else:
             verdicts[grade_id] = _verdict(ex, entry, item)
-    return verdicts
+    try:
+        review = hidden_calls(cells, set(item.get("usual", ())))
+    except (RecursionError, MemoryError):
+        review = ["code too deeply nested to be read"]
+    return {"verdicts": verdicts, "review": review}
 
 
 def _fail(message: str) -> dict[str, str]:
@@ -125,7 +155,7 @@ def _verdict(ex: Exercise, entry: dict[str, Any] | None, item: dict[str, Any]) -
     if entry["state"] == "error":
         return _fail(f"`{ex.function}` raised {entry['error']}")
     try:
-        outputs = _load_outputs(Path(item["results"]) / f"{ex.grade_id}.npz")
+        outputs = load_outputs(Path(entry["outputs"]))
     except Exception as err:  # a missing, truncated or forged file: no grade from it
         return _fail(f"the outputs of `{ex.function}` could not be read ({type(err).__name__})")
     try:
@@ -138,7 +168,8 @@ def _verdict(ex: Exercise, entry: dict[str, Any] | None, item: dict[str, Any]) -
     return {"outcome": "pass", "message": ex.success}
 
 
-def _load_outputs(path: Path) -> dict[str, np.ndarray]:
+def load_outputs(path: Path) -> dict[str, np.ndarray]:
+    """A probe's outputs as sent by the learner process: plain arrays of numbers only."""
     with zipfile.ZipFile(path) as archive:
         if sum(info.file_size for info in archive.infolist()) > MAX_OUTPUT_MB * 2**20:
             raise ValueError("outputs too large")

@@ -3,7 +3,8 @@
 Everything is written into a staging folder inside GRADES_DIR first and moved into place
 at the very end (each file by an atomic rename, ``feedback/`` as a whole), so an
 interrupted run leaves the previous gradebook as it was, and nothing written into
-GRADES_DIR while grading survives.
+GRADES_DIR while grading survives. Text that is not valid Unicode (a lone surrogate in a
+learner's error message or folder name) is written with backslash escapes, never fatal.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class NotebookGrade:
     exercises: list[ExerciseGrade]
     note: str = ""
     cell_errors: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # constructs that hide what is called
+    killed: int = 0  # processes the notebook left running, killed when it ended
 
     @property
     def points(self) -> float:
@@ -87,11 +90,20 @@ def feedback_md(g: NotebookGrade) -> str:
     if g.cell_errors:
         lines += ["", "Cells that raised an error while grading:", ""]
         lines += [f"- {text}" for text in g.cell_errors]
+    if g.review:
+        lines += ["", "Your instructor will look at these lines, which hide what they call:", ""]
+        lines += [f"- {text}" for text in g.review]
     lines += ["", "_Cells are counted from the top of the notebook, text cells included. Demo "
               "cells and check cells are not run when grading; each answer is checked as soon "
               "as your code defines it, and again whenever a later cell redefines it or "
               "something it uses._"]
     return "\n".join(lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (a learner's folder
+    name or error message cannot add lines to the report)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def problems(grades: list[NotebookGrade]) -> list[str]:
@@ -104,7 +116,13 @@ def problems(grades: list[NotebookGrade]) -> list[str]:
         if flagged:
             lines.append(f"{g.learner} / {g.lesson}: flagged (uses the engine's own op): "
                          + ", ".join(flagged))
-    return lines
+        if g.review:
+            lines.append(f"{g.learner} / {g.lesson}: to review (hides what it calls): "
+                         + "; ".join(g.review))
+        if g.killed:
+            lines.append(f"{g.learner} / {g.lesson}: {g.killed} process{'es' * (g.killed > 1)} "
+                         "left running by the notebook killed")
+    return [one_line(line) for line in lines]
 
 
 def report_md(grades: list[NotebookGrade], lessons: dict[str, list[str]], notes: list[str]) -> str:
@@ -120,7 +138,7 @@ def report_md(grades: list[NotebookGrade], lessons: dict[str, list[str]], notes:
     found = problems(grades)
     lines += ["", f"## Problems ({len(found)})", ""] + [f"- {line}" for line in found or ["none"]]
     if notes:
-        lines += ["", "## Notes", ""] + [f"- {line}" for line in notes]
+        lines += ["", "## Notes", ""] + [f"- {one_line(line)}" for line in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -130,12 +148,14 @@ def publish(out_dir: Path, grades: list[NotebookGrade], lessons: dict[str, list[
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
-        (staging / "grades.csv").write_text(grades_csv(grades, lessons), encoding="utf-8")
-        (staging / "report.md").write_text(report_md(grades, lessons, notes), encoding="utf-8")
+        (staging / "grades.csv").write_text(grades_csv(grades, lessons), encoding="utf-8",
+                                              errors="backslashreplace")
+        (staging / "report.md").write_text(report_md(grades, lessons, notes), encoding="utf-8",
+                                             errors="backslashreplace")
         for g in grades:
             path = staging / "feedback" / g.learner / f"{g.lesson}.md"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(feedback_md(g), encoding="utf-8")
+            path.write_text(feedback_md(g), encoding="utf-8", errors="backslashreplace")
         (staging / "feedback").mkdir(exist_ok=True)
         old = staging / "previous-feedback"
         if (out_dir / "feedback").exists():

@@ -44,6 +44,13 @@ def take(course_root: Path, dest: Path) -> Hashes:
     return hashes
 
 
+def hash_tree(root: Path) -> Hashes:
+    """The SHA-256 of every file under `root` (a tree the grader wrote, e.g. a learner's
+    copy of the course), to :func:`verify` it later."""
+    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
 def verify(root: str | Path, hashes: Hashes) -> list[str]:
     """What differs between the copy at `root` and `hashes`: changed, missing or added files."""
     root = Path(root)
