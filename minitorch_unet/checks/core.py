@@ -2,6 +2,8 @@
 into a precise message."""
 from __future__ import annotations
 
+import copy
+import functools
 import importlib
 import linecache
 import pkgutil
@@ -10,13 +12,14 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from ..reference import mismatch
 
 Outputs = dict[str, np.ndarray]
+T = TypeVar("T")
 PASSED, FAILED, NOT_WRITTEN = "passed", "failed", "not written yet"
 
 
@@ -85,6 +88,41 @@ def load_all() -> dict[str, Exercise]:
         if info.name.startswith("lesson"):
             importlib.import_module(f"{checks.__name__}.{info.name}")
     return EXERCISES
+
+
+# ---- cases a check builds itself --------------------------------------------------------------
+_BUILDERS: dict[str, tuple[int, Callable[[np.random.Generator, bool], Any]]] = {}
+_DRAWN: dict[str, Any] = {}  # while grading: every builder's cases of this run
+
+
+def own_cases(stream: int) -> Callable[[Callable[[np.random.Generator, bool], T]], Callable[[], T]]:
+    """Decorate a check's builder of its own cases, ``build(rng, fresh) -> cases``.
+
+    In a notebook the builder gets ``np.random.default_rng(stream)`` and ``fresh=False``: the
+    same cases, and messages, every time. While grading, :func:`draw_cases` has built them
+    once from the run's secret seed with ``fresh=True`` (the builder then also varies what it
+    otherwise keeps fixed, so that no table of fixed inputs holds their outputs); each call
+    returns a copy, so an answer that changes its inputs changes no later probe.
+    """
+    def decorate(build: Callable[[np.random.Generator, bool], T]) -> Callable[[], T]:
+        key = f"{build.__module__}.{build.__qualname__}"
+        _BUILDERS[key] = (stream, build)
+
+        @functools.wraps(build)
+        def cases() -> T:
+            if key in _DRAWN:
+                return copy.deepcopy(_DRAWN[key])
+            return build(np.random.default_rng(stream), False)
+        return cases
+    return decorate
+
+
+def draw_cases(seed: int) -> None:
+    """Build every check's own cases from `seed`, a grading run's secret, before any learner
+    code runs; the seed itself is not kept (the learner's process holds only the cases)."""
+    load_all()
+    for key, (stream, build) in _BUILDERS.items():
+        _DRAWN[key] = build(np.random.default_rng([seed, stream]), True)
 
 
 def exercise_label(function: str, lesson: str | None = None) -> str:

@@ -6,13 +6,12 @@ compared with classic mistakes (IoU instead of Dice, no factor 2, no empty-mask 
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import metrics
-from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 
 LESSON = "00_task_and_data"
 number_exercises(LESSON, ("dice",))
@@ -32,12 +31,11 @@ def _box(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
     return mask
 
 
-@lru_cache(maxsize=None)
-def dice_cases() -> tuple[Masks, ...]:
+@own_cases(stream=0)
+def dice_cases(rng: np.random.Generator, fresh: bool) -> tuple[Masks, ...]:
     """(description, pred, target): hand-made masks, then random ones of several dtypes."""
     empty = np.zeros((8, 8), dtype=bool)
     square = _box((8, 8), slice(2, 6), slice(2, 6))
-    rng = np.random.default_rng(0)
     blobs = rng.random((3, 1, 16, 16))
     return (
         ("both masks empty", empty, empty),

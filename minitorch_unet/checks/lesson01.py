@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import Case, load_cases
-from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
+                   register)
 from .lesson00 import returned
 
 LESSON = "01_autograd"
@@ -198,7 +199,41 @@ def graphs() -> list[Graph]:
 
     single = Graph("a single leaf")
     single.leaf("x", 1.0)
-    return [neuron, shared, twice, chain, single]
+    drawn = [_build("a graph drawn for this run", steps) for steps in [drawn_graph()] if steps]
+    return [neuron, shared, twice, chain, single, *drawn]
+
+
+Step = tuple[str, str, float, int, int]  # (kind or "leaf", name, leaf value, input, input)
+
+
+@own_cases(stream=1)
+def drawn_graph(rng: np.random.Generator, fresh: bool) -> list[Step]:
+    """Fresh only: the steps of a random graph, a chain of +, * and tanh nodes each taking
+    the previous node and a new leaf or any earlier node (so the output depends on all)."""
+    if not fresh:
+        return []
+    steps: list[Step] = [("leaf", "x0", float(rng.uniform(-1, 1)), -1, -1)]
+    last = 0
+    for i in range(1, 8):
+        kind = ("+", "*", "tanh")[int(rng.integers(3))]
+        other = int(rng.integers(len(steps)))
+        if kind != "tanh" and rng.random() < 0.5:
+            steps.append(("leaf", f"x{i}", float(rng.uniform(-1, 1)), -1, -1))
+            other = len(steps) - 1
+        steps.append((kind, f"n{i}", 0.0, last, other))
+        last = len(steps) - 1
+    return steps
+
+
+def _build(title: str, steps: list[Step]) -> Graph:
+    graph = Graph(title)
+    for kind, name, value, a, b in steps:
+        if kind == "leaf":
+            graph.leaf(name, value)
+        else:
+            inputs = (graph.nodes[a],) if kind == "tanh" else (graph.nodes[a], graph.nodes[b])
+            graph.op(name, kind, *inputs)
+    return graph
 
 
 def reference_backward(graph: Graph) -> list[float]:

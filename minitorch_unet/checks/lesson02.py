@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
+                   register)
 from .lesson00 import returned
 
 LESSON = "02_gradient_checking"
@@ -18,9 +19,10 @@ number_exercises(LESSON, ("numerical_gradient", "relative_error"))
 Function = Callable[[np.ndarray], float]
 
 
-def gradient_cases() -> list[tuple[str, np.ndarray, Function, Function, float | None]]:
+@own_cases(stream=2)
+def gradient_cases(rng: np.random.Generator, fresh: bool
+                   ) -> list[tuple[str, np.ndarray, Function, Function, float | None]]:
     """(name, x, f, its exact gradient, eps to pass or None for the default)."""
-    rng = np.random.default_rng(2)
     w1, w2 = rng.uniform(0.5, 1.5, 4), rng.uniform(-1.0, 1.0, (2, 2, 3))
     return [
         ("sum(x**3) on x of shape (2, 3), eps=1e-3", rng.uniform(-1, 1, (2, 3)),
@@ -92,8 +94,8 @@ def _verdict_gradient(outputs: Outputs) -> None:
 
 
 # ---- relative error --------------------------------------------------------------------------
-def error_cases() -> list[tuple[str, Any, Any]]:
-    rng = np.random.default_rng(3)
+@own_cases(stream=3)
+def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, Any]]:
     a = rng.normal(size=(3, 4))
     return [
         ("equal arrays", a, a.copy()),

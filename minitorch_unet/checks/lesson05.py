@@ -12,8 +12,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import convolution
+from .. import functional as F
+from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, pair, probe_layer, verdict_gradients)
 
@@ -65,16 +67,38 @@ def size_arguments(case: Case) -> list[tuple[int, int, int, int, int]]:
     return [(hw[d], k[d], s[d], pad[d], op[d]) for d in (0, 1)]
 
 
+@own_cases(stream=5)
+def drawn_sizes(rng: np.random.Generator, fresh: bool) -> list[tuple[int, int, int, int, int]]:
+    """When fresh, six (H, k, s, p, op) drawn for the run (p <= (k - 1) // 2, op < s)."""
+    drawn = []
+    for _ in range(6 if fresh else 0):
+        k, s = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        drawn.append((int(rng.integers(1, 17)), k, s, int(rng.integers(0, (k - 1) // 2 + 1)),
+                      int(rng.integers(0, s))))
+    return drawn
+
+
+def engine_size(h: int, k: int, s: int, p: int, op: int) -> int:
+    """The output height of the engine's conv_transpose2d (checked against PyTorch's)."""
+    out = F.conv_transpose2d(Tensor(np.zeros((1, 1, h, 1))), Tensor(np.zeros((1, 1, k, 1))),
+                             stride=(s, 1), padding=(p, 0), output_padding=(op, 0))
+    return int(out.shape[2])
+
+
 # ---- the output-size rule ----------------------------------------------------------------------
+def _size_arguments() -> list[tuple[int, int, int, int, int]]:
+    return [args for case in cases("conv_transpose2d").values()
+            for args in size_arguments(case)] + drawn_sizes()
+
+
 def _probe_size(fn: Callable[..., int]) -> Outputs:
-    sizes = [fn(*args) for case in cases("conv_transpose2d").values() for args in size_arguments(case)]
-    return {"sizes": np.asarray(sizes)}
+    return {"sizes": np.asarray([fn(*args) for args in _size_arguments()])}
 
 
 def _verdict_size(outputs: Outputs) -> None:
-    arguments = [args for case in cases("conv_transpose2d").values() for args in size_arguments(case)]
+    arguments = _size_arguments()
     expected = np.array([case["out"].shape[2 + d] for case in cases("conv_transpose2d").values()
-                         for d in (0, 1)])
+                         for d in (0, 1)] + [engine_size(*args) for args in drawn_sizes()])
     got = outputs["sizes"]
     if got.shape != expected.shape or not np.issubdtype(got.dtype, np.integer):
         raise CheckFailed(f"conv_transpose2d_output_size must return one int per call, got {got.dtype} "

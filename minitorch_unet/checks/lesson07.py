@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 
 LESSON = "07_modules_and_unet"
 number_exercises(LESSON, ("count_parameters", "receptive_field"))
@@ -22,6 +22,14 @@ number_exercises(LESSON, ("count_parameters", "receptive_field"))
 # (depth, base_filters, in_channels): shallow and deep, one and three input channels.
 COUNT_CASES = ((1, 1, 1), (1, 2, 1), (2, 4, 1), (3, 8, 1), (4, 16, 1), (4, 32, 1), (2, 4, 3),
                (5, 2, 2))
+
+
+@own_cases(stream=7)
+def count_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, int, int], ...]:
+    """COUNT_CASES, and when fresh three settings drawn for the run."""
+    drawn = [(int(rng.integers(1, 6)), int(rng.integers(1, 33)), int(rng.integers(1, 5)))
+             for _ in range(3 if fresh else 0)]
+    return COUNT_CASES + tuple(drawn)
 
 
 def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = False,
@@ -78,8 +86,9 @@ COUNT_MISTAKES: tuple[tuple[str, dict[str, Any] | Callable[[int, int, int], int]
 
 
 def _probe_count(fn: Callable[..., Any]) -> Outputs:
-    values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in COUNT_CASES]
-    for value, case in zip(values, COUNT_CASES):
+    settings = count_cases()
+    values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in settings]
+    for value, case in zip(values, settings):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise CheckFailed(f"count_parameters(depth={case[0]}, base_filters={case[1]}, "
                               f"in_channels={case[2]}) returned {type(value).__name__} "
@@ -88,24 +97,25 @@ def _probe_count(fn: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_count(outputs: Outputs) -> None:
+    settings = count_cases()
     got = outputs["counts"]
-    expected = np.array([count_by_walk(*case) for case in COUNT_CASES], dtype=np.int64)
+    expected = np.array([count_by_walk(*case) for case in settings], dtype=np.int64)
     if np.shape(got) != expected.shape:
         raise CheckFailed(f"count_parameters: expected {expected.size} counts, got shape "
                           f"{np.shape(got)}")
     if np.array_equal(got, expected):
         return
     first = int(np.flatnonzero(got != expected)[0])
-    d, b, c = COUNT_CASES[first]
+    d, b, c = settings[first]
     head = (f"count_parameters(depth={d}, base_filters={b}, in_channels={c}): expected "
             f"{expected[first]:,}, got {got[first]:,} ({got[first] - expected[first]:+,})")
     for text, variant in COUNT_MISTAKES:
         wrong = [variant(*case) if callable(variant) else count_by_walk(*case, **variant)
-                 for case in COUNT_CASES]
+                 for case in settings]
         if np.array_equal(got, wrong):
             raise CheckFailed(f"{head}: {text}")
     wrong_cases = int((got != expected).sum())
-    raise CheckFailed(f"{head}; {wrong_cases} of {len(COUNT_CASES)} settings are off. Sum, per "
+    raise CheckFailed(f"{head}; {wrong_cases} of {len(settings)} settings are off. Sum, per "
                       "level, two 3x3 convolutions (no bias) each with a batch norm (2 per "
                       "channel), the 2x2 transposed convolution (with bias), and the 1x1 head")
 
@@ -131,6 +141,14 @@ RF_CASES: tuple[Layers, ...] = (
     ((1, 1), (3, 3), (3, 1), (1, 1)),
     tuple([(3, 1), (3, 1), (2, 2)] * 4 + [(3, 1), (3, 1)]),
 )
+
+
+@own_cases(stream=17)
+def rf_cases(rng: np.random.Generator, fresh: bool) -> tuple[Layers, ...]:
+    """RF_CASES, and when fresh three stacks of (kernel, stride) layers drawn for the run."""
+    drawn = [tuple((int(rng.integers(1, 8)), int(rng.integers(1, 4)))
+                   for _ in range(int(rng.integers(2, 7)))) for _ in range(3 if fresh else 0)]
+    return RF_CASES + tuple(drawn)
 
 
 def rf_backward(layers: Layers) -> int:
@@ -165,8 +183,9 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
 
 
 def _probe_rf(fn: Callable[..., Any]) -> Outputs:
+    stacks = rf_cases()
     values = []
-    for layers in RF_CASES:
+    for layers in stacks:
         value = fn([tuple(layer) for layer in layers])
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise CheckFailed(f"receptive_field({list(layers)}) returned "
@@ -176,18 +195,19 @@ def _probe_rf(fn: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_rf(outputs: Outputs) -> None:
+    stacks = rf_cases()
     got = outputs["fields"]
-    expected = np.array([rf_backward(layers) for layers in RF_CASES], dtype=np.int64)
+    expected = np.array([rf_backward(layers) for layers in stacks], dtype=np.int64)
     if np.shape(got) != expected.shape:
         raise CheckFailed(f"receptive_field: expected {expected.size} values, got shape "
                           f"{np.shape(got)}")
     if np.array_equal(got, expected):
         return
     first = int(np.flatnonzero(got != expected)[0])
-    head = (f"receptive_field({list(RF_CASES[first])}): expected {expected[first]}, "
+    head = (f"receptive_field({list(stacks[first])}): expected {expected[first]}, "
             f"got {got[first]}")
     for text, rule in _rf_mistakes():
-        if np.array_equal(got, [rule(layers) for layers in RF_CASES]):
+        if np.array_equal(got, [rule(layers) for layers in stacks]):
             raise CheckFailed(f"{head}: {text}")
     raise CheckFailed(f"{head}. The rule: r = 1 + sum over layers l of (k_l - 1) times the "
                       "product of the strides of the layers before l")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register, value_pattern)
+                   own_cases, register, value_pattern)
 from .lesson03 import as_array, cases
 
 LESSON = "08_losses"
@@ -116,9 +116,10 @@ register(Exercise(
 
 
 # ---- soft Dice -------------------------------------------------------------------------------------
-def _dice_cases() -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+@own_cases(stream=8)
+def _dice_cases(rng: np.random.Generator, fresh: bool
+                ) -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
     """(description, logits, target, smooth or None for the default 1.0), float64."""
-    rng = np.random.default_rng(8)
     mixed = rng.normal(0, 2, (2, 1, 4, 4))
     spots = (rng.random((2, 1, 4, 4)) < 0.3).astype(np.float64)
     uneven = np.zeros((3, 1, 3, 3))

@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, expect_close, number_exercises, register
+from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
+                   register)
 
 LESSON = "09_training"
 number_exercises(LESSON, ("sgd_momentum_step", "adam_step"))
@@ -43,8 +44,9 @@ SGD_CASES = (  # (label, lr, momentum, buffer scale); the first starts from a ze
 )
 
 
-def _sgd_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(9)
+@own_cases(stream=9)
+def _sgd_inputs(rng: np.random.Generator, fresh: bool
+                ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return [(rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), scale * rng.normal(size=(3, 4)))
             for *_, scale in SGD_CASES]
 
@@ -123,8 +125,8 @@ ADAM_CASES = (  # (label, t, lr, betas, eps, moments already built up?)
 )
 
 
-def _adam_inputs() -> list[tuple[np.ndarray, ...]]:
-    rng = np.random.default_rng(10)
+@own_cases(stream=10)
+def _adam_inputs(rng: np.random.Generator, fresh: bool) -> list[tuple[np.ndarray, ...]]:
     out = []
     for *_, built in ADAM_CASES:
         p, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))

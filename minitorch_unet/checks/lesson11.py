@@ -13,16 +13,17 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register)
+                   own_cases, register)
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
 PATIENTS = ["A", "B", "A", "C", "B", "A", "C", "D", "D", "B", "E", "E"]
 
 
-def _masks() -> tuple[np.ndarray, np.ndarray]:
-    """pred (probabilities) and target ({0, 1}), both (12, 1, 6, 6)."""
-    rng = np.random.default_rng(11)
+@own_cases(stream=11)
+def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarray]:
+    """pred (probabilities) and target ({0, 1}), both (12, 1, 6, 6); fresh: with false alarms
+    drawn anywhere but in the empty slices, so that the Dice values move too."""
     target = np.zeros((12, 1, 6, 6))
     pred = rng.uniform(0.0, 0.45, (12, 1, 6, 6))           # background: below the threshold
     target[0, 0, 1:5, 1:5] = 1                             # A: a large tumour, well found
@@ -36,6 +37,10 @@ def _masks() -> tuple[np.ndarray, np.ndarray]:
     pred[7, 0, 0:2, 0:2] = 0.95                            # D: no tumour, false alarms
     target[10, 0, 2:5, 2:5] = 1                            # E: the tumour is missed
     target[11, 0, 2:4, 2:4] = 1
+    if fresh:
+        alarms = rng.random(pred.shape) < 0.08
+        alarms[[3, 6]] = False
+        pred[alarms] = rng.uniform(0.55, 1.0, int(alarms.sum()))
     return pred, target                                    # C (slices 3, 6): both empty
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -108,6 +109,7 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
             "task": "prepare", "judge_dir": str(secret / "reference"),
             "learner_dir": str(secret / "inputs")}, workspace / "prepare.json", timeout_s=300)
         reference_hashes = snapshot.hash_tree(secret / "reference")
+        case_seed = secrets.randbits(64)  # the checks' own cases of this run (checks.core.draw_cases)
         grades: list[NotebookGrade] = []
         planned: list[tuple[Submission, list[Cell]]] = []
         for sub in found.submissions:
@@ -126,7 +128,7 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
         with sandbox.reserved_accounts(len(found.learners), keep_read) as accounts:
             account_of = dict(zip(found.learners, accounts or [None] * len(found.learners)))
             runs = _run_all(planned, by_lesson, views, engine, hashes, workspace, limits, jobs,
-                            account_of)
+                            account_of, case_seed)
         for view, view_hash in view_hashes.items():  # shared by the learners of a lesson
             changed = snapshot.verify(view, view_hash)
             if changed:
@@ -135,13 +137,13 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
                     f"({'; '.join(changed[:5])}); no grades written")
         usual = {lesson: _usual_constructs(course_root, lesson) for lesson in found.lessons}
         grades += _judge_all(planned, runs, catalog, by_lesson, engine, hashes, workspace, secret,
-                             reference_hashes, usual)
+                             reference_hashes, usual, case_seed)
         grades.sort(key=lambda g: (g.learner, g.lesson))
         columns = {lesson: by_lesson[lesson] for lesson in found.lessons}
         notes = (found.notes + _sandbox_notes(accounts, views)
-                 + [f"probe inputs: {fresh} of the {cases} reference cases were drawn fresh for "
-                    "this run; the others, and cases built by the checks themselves, are the "
-                    "shipped ones"] + _timing_notes(planned, runs, limits))
+                 + [f"probe inputs: {fresh} of the {cases} reference cases, and the cases the "
+                    "checks build themselves, were drawn fresh for this run; the other "
+                    "reference cases are the shipped ones"] + _timing_notes(planned, runs, limits))
         report.publish(out_dir, grades, columns, notes)
         return grades
     except judge.JudgeError as err:
@@ -207,7 +209,7 @@ def _plan(sub: Submission, catalog: dict[str, ExerciseInfo],
 def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, list[str]],
              views: dict[str, tuple[Path, sandbox.Mounts | None]], engine: Path,
              hashes: snapshot.Hashes, workspace: Path, limits: sandbox.Limits, jobs: int,
-             account_of: dict[str, sandbox.Account | None]) -> list[Run]:
+             account_of: dict[str, sandbox.Account | None], case_seed: int) -> list[Run]:
     """Run the notebooks, `jobs` at a time, with a progress bar; the snapshot is verified
     after each (a change stops everything). One learner's notebooks run one at a time (they
     share its uid), so that killing what one left behind never touches another."""
@@ -219,7 +221,7 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
             try:
                 run = run_notebook(sub.content, f"{sub.lesson}.ipynb", cells,
                                    by_lesson[sub.lesson], view, workspace / f"run-{index}",
-                                   limits, account_of[sub.learner], mounts)
+                                   limits, account_of[sub.learner], mounts, case_seed)
             except Exception as err:  # the grader's trouble with one notebook
                 run = Run("crashed", f"the grader failed on this notebook ({type(err).__name__}: "
                           f"{err})", {"exercises": {}, "cell_errors": []}, 0.0)
@@ -247,7 +249,7 @@ def _run_all(planned: list[tuple[Submission, list[Cell]]], by_lesson: dict[str, 
 def _judge_all(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],
                catalog: dict[str, ExerciseInfo], by_lesson: dict[str, list[str]], engine: Path,
                hashes: snapshot.Hashes, workspace: Path, secret: Path,
-               reference_hashes: snapshot.Hashes, usual: dict[str, set[str]]
+               reference_hashes: snapshot.Hashes, usual: dict[str, set[str]], case_seed: int
                ) -> list[NotebookGrade]:
     """One clean judge process for every notebook that ran, against this run's cases."""
     items = [{"key": str(i), "exercises": by_lesson[sub.lesson],
@@ -256,7 +258,7 @@ def _judge_all(planned: list[tuple[Submission, list[Cell]]], runs: list[Run],
              for i, ((sub, cells), run) in enumerate(zip(planned, runs))]
     answers = judge.run_clean(engine, hashes, {
         "task": "judge", "items": items, "references": str(secret / "reference"),
-        "reference_hashes": reference_hashes}, workspace / "verdicts.json",
+        "reference_hashes": reference_hashes, "case_seed": case_seed}, workspace / "verdicts.json",
         timeout_s=120 + 5 * len(items))
     return [_graded(sub, run, answers[str(i)], catalog, by_lesson[sub.lesson])
             for i, ((sub, _), run) in enumerate(zip(planned, runs))]

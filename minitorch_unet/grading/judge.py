@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import reference
-from ..checks.core import CheckFailed, Exercise, load_all
+from ..checks.core import CheckFailed, Exercise, draw_cases, load_all
 from . import fresh_cases, snapshot
 from .engine_ops import static_uses, watched
 from .learner_view import strip_list, unavailable_op
@@ -84,6 +84,8 @@ def serve(job: dict[str, Any]) -> None:
             sys.exit(TAMPERED)
         reference.REFERENCE_DIR = Path(job["references"])
     registry = load_all()
+    if job.get("case_seed") is not None:  # the checks' own cases of this run
+        draw_cases(job["case_seed"])
     if job["task"] == "catalog":
         answer: Any = []
         for ex in registry.values():

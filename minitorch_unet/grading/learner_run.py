@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks.core import Exercise, load_all
+from ..checks.core import Exercise, draw_cases, load_all
 from .channel import Receiver, Sender
 from .learner_code import Cell
 from .sandbox import (Account, Limits, Mounts, apply_limits, child_env, drop_privileges,
@@ -66,11 +66,12 @@ class Run:
 
 def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[str],
                  view: Path, run_dir: Path, limits: Limits, account: Account | None,
-                 mounts: Mounts | None) -> Run:
+                 mounts: Mounts | None, case_seed: int) -> Run:
     """Run one notebook in a confined learner process; returns when it ended or was killed.
 
     view: the learner's copy of the course; mounts: the private file system's content, or
-    None where the kernel gives none.
+    None where the kernel gives none; case_seed: the run's secret seed of the checks' own
+    cases, which the process forgets once it has drawn them.
     """
     work, results = run_dir / "work", run_dir / "results"
     for folder in (run_dir, work, results):
@@ -82,7 +83,7 @@ def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[
             os.chown(path, account.uid, account.gid)
     read_end, write_end = os.pipe()
     job = {"cells": [[c.number, c.source] for c in cells], "exercises": exercises,
-           "channel": write_end, "limits": vars(limits),
+           "channel": write_end, "limits": vars(limits), "case_seed": case_seed,
            "account": vars(account) if account else None,
            "mounts": mounts and dict(vars(mounts), root=str(run_dir / "root"), work=str(work))}
     if mounts is not None:
@@ -216,6 +217,7 @@ def main() -> None:
         enter_private_root(mounts["root"], mounts["read_only"], mounts["hidden"],
                            mounts["work"], account)
     registry = load_all()
+    draw_cases(job.pop("case_seed"))  # before any learner code runs, and not kept
     exercises = [registry[grade_id] for grade_id in job["exercises"]]
     if account is not None:
         drop_privileges(account)
