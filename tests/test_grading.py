@@ -748,6 +748,99 @@ def test_real_course_solutions_get_full_marks_and_lessons_none(tmp_path: Path) -
     assert {g.lesson for g in grades} == {e.lesson for e in load_all().values()} & set(lessons)
 
 
+def solved_notebook(lesson: str, *extra: str) -> bytes:
+    """The lesson's notebook with the solutions filled in, then the code cells `extra`."""
+    from minitorch_unet.course import fill_solutions
+    shipped = nbformat.read(REPO / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
+    solved = fill_solutions(shipped, nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb",
+                                                   as_version=4))
+    solved.cells += [code(source) for source in extra]
+    return nbformat.writes(solved).encode()
+
+
+def lookup_tables() -> dict[str, tuple[str, str, str, str]]:
+    """Per lesson: (grade id, function, cell that answers from a table of the outputs of the
+    inputs a notebook sees, the line its feedback must start with). Each table passes the
+    check in a notebook, which this asserts: only fresh inputs make it fail."""
+    from minitorch_unet import metrics
+    from minitorch_unet.checks.core import PASSED, run_check
+    from minitorch_unet.checks.lesson02 import error_cases, relative_error_formula
+    from minitorch_unet.checks.lesson11 import PATIENTS, _masks
+    key = "def key(*arrays):\n    return ''.join(np.asarray(v, dtype=float).tobytes().hex() for v in arrays)\n"
+    namespace: dict[str, Any] = {"np": np}
+    exec(key, namespace)
+    errors = {namespace["key"](a, b): relative_error_formula(a, b) for _, a, b in error_cases()}
+    pred, target = _masks()
+    dice = {p: float(v) for p, v in metrics.dice_per_patient(pred, target, PATIENTS).items()}
+    tables = {
+        "02_gradient_checking": ("check_relative_error", "relative_error", (
+            f"import numpy as np\n{key}TABLE = {errors!r}\n"
+            "def relative_error(a, b):\n    return TABLE.get(key(a, b), 0.0)"),
+            "relative_error(random (3, 4) arrays): expected "),
+        "11_evaluation": ("check_dice_per_patient", "dice_per_patient", (
+            f"SHIPPED = {dice!r}\ndef dice_per_patient(pred, target, patients, threshold=0.5):\n"
+            "    return dict(SHIPPED)"),
+            "dice_per_patient(pred (12, 1, 6, 6), target (12, 1, 6, 6), patients): patient '"),
+    }
+    for grade_id, function, source, _ in tables.values():
+        cell: dict[str, Any] = {}
+        exec(source, cell)
+        assert run_check(grade_id, cell[function]).status == PASSED
+    return tables
+
+
+def test_a_lookup_table_fails_where_the_checks_build_their_own_cases(tmp_path: Path) -> None:
+    """Lesson 02's relative errors and lesson 11's patients are cases the checks build: a
+    table of their outputs, which passes in the notebook, earns nothing when graded, and the
+    notebook's other (honest) answers keep their points."""
+    if not (REPO / "lessons").is_dir():
+        pytest.skip("no lessons in this checkout")
+    tables = lookup_tables()
+    for lesson, (_, _, source, _) in tables.items():
+        submit(tmp_path / "class", "lookup", lesson, solved_notebook(lesson, source))
+    grades = {g.lesson: g for g in grade_class(tmp_path / "class", tmp_path / "out", jobs=2,
+                                                   timeout_s=300, lessons=list(tables))}
+    for lesson, (grade_id, _, _, line) in tables.items():
+        got = {e.grade_id: (e.outcome, e.points) for e in grades[lesson].exercises}
+        assert got.pop(grade_id)[0] == "fail", got
+        assert all(outcome == "pass" for outcome, _ in got.values()), got
+        failed = next(e for e in grades[lesson].exercises if e.grade_id == grade_id)
+        assert failed.points == 0 and failed.message.startswith(line), failed.message
+        feedback = (tmp_path / "out" / "feedback" / "lookup" / f"{lesson}.md").read_text()
+        assert line in feedback
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert not [row for row in report.splitlines() if row.startswith("- lookup /")], report
+    assert "and the cases the checks build themselves, were drawn fresh for this run" in report
+
+
+def _numbers(cases: Any) -> list[float]:
+    """Every number in a check's own cases (arrays, tuples, lists; functions and text skipped)."""
+    if isinstance(cases, (list, tuple)):
+        return [n for item in cases for n in _numbers(item)]
+    if isinstance(cases, (np.ndarray, int, float, np.number)) and not isinstance(cases, bool):
+        return np.asarray(cases, dtype=np.float64).ravel().tolist()
+    return []
+
+
+def test_the_checks_own_cases_are_drawn_new_for_each_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every builder of a check's own cases gives other numbers for each seed than in a
+    notebook (which always gets the same ones), and the same numbers for the same seed."""
+    from minitorch_unet.checks import core
+    core.load_all()
+    monkeypatch.setattr(core, "_DRAWN", {})
+    builders = dict(core._BUILDERS)
+    assert len(builders) >= 12
+    notebook_cases = {key: _numbers(build(np.random.default_rng(stream), False))
+                      for key, (stream, build) in builders.items()}
+    runs = []
+    for seed in (11, 12, 11):
+        core.draw_cases(seed)
+        runs.append({key: _numbers(core._DRAWN[key]) for key in builders})
+    for key in builders:
+        assert runs[0][key] != notebook_cases[key] and runs[0][key] != runs[1][key], key
+        assert runs[0][key] == runs[2][key], key
+
+
 # ---- reading, messages, fresh cases, review: the parts on their own -----------------------------
 def test_only_regular_files_are_read_and_only_up_to_the_cap(tmp_path: Path) -> None:
     from minitorch_unet.grading.collect import read_regular_file
