@@ -766,7 +766,8 @@ def lookup_tables() -> dict[str, tuple[str, str, str, str]]:
     from minitorch_unet.checks.core import PASSED, run_check
     from minitorch_unet.checks.lesson02 import error_cases, relative_error_formula
     from minitorch_unet.checks.lesson11 import PATIENTS, _masks
-    key = "def key(*arrays):\n    return ''.join(np.asarray(v, dtype=float).tobytes().hex() for v in arrays)\n"
+    key = ("def key(*arrays):\n"
+           "    return ''.join(np.asarray(v, dtype=float).tobytes().hex() for v in arrays)\n")
     namespace: dict[str, Any] = {"np": np}
     exec(key, namespace)
     errors = {namespace["key"](a, b): relative_error_formula(a, b) for _, a, b in error_cases()}
@@ -806,6 +807,7 @@ def test_a_lookup_table_fails_where_the_checks_build_their_own_cases(tmp_path: P
         assert all(outcome == "pass" for outcome, _ in got.values()), got
         failed = next(e for e in grades[lesson].exercises if e.grade_id == grade_id)
         assert failed.points == 0 and failed.message.startswith(line), failed.message
+        assert grades[lesson].points == grades[lesson].max_points - failed.max_points
         feedback = (tmp_path / "out" / "feedback" / "lookup" / f"{lesson}.md").read_text()
         assert line in feedback
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

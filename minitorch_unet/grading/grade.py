@@ -109,7 +109,7 @@ def grade_class(class_dir: str | Path, out_dir: str | Path, *, jobs: int | None 
             "task": "prepare", "judge_dir": str(secret / "reference"),
             "learner_dir": str(secret / "inputs")}, workspace / "prepare.json", timeout_s=300)
         reference_hashes = snapshot.hash_tree(secret / "reference")
-        case_seed = secrets.randbits(64)  # the checks' own cases of this run (checks.core.draw_cases)
+        case_seed = secrets.randbits(64)  # the checks' own cases (checks.core.draw_cases)
         grades: list[NotebookGrade] = []
         planned: list[tuple[Submission, list[Cell]]] = []
         for sub in found.submissions:

@@ -6,7 +6,8 @@ against the SHA-256 hashes taken before any learner code ran, and only then impo
 checks and the references from it. A mismatch ends it with :data:`TAMPERED` and the list of
 files, and the grader refuses to grade. Its tasks: ``catalog`` (the exercises, and what
 each must not call), ``prepare`` (this run's fresh reference cases, :mod:`.fresh_cases`)
-and ``judge``, whose checks read the fresh cases, never the shipped ones.
+and ``judge``, whose checks read the fresh cases, never the shipped ones, and build their
+own cases from the run's seed, as the learner processes did (:func:`.checks.core.draw_cases`).
 
 Per exercise the outcome is ``flagged`` (the answer uses the engine's own op: named in the
 code reachable from the function, or called while probing, which raises in the learner's
