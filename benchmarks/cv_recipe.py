@@ -49,6 +49,10 @@ CHECKPOINTS = ("best", "last")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folds", nargs="+", type=Path, help="the fold runs' folders")
+    parser.add_argument("--checkpoints", nargs="+", choices=CHECKPOINTS, default=list(CHECKPOINTS),
+                        help="which checkpoints to score: best (chosen by validation Dice) and "
+                             "last; a model trained without validation patients is a 'last' "
+                             "(default: both)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cv_recipe"),
                         help="OUT.json and OUT.png are written (default: %(default)s)")
     return parser.parse_args(argv)
@@ -66,7 +70,8 @@ def patient_dice(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
     return float(dice(confusion(postprocess(probabilities, threshold, min_voxels), masks > 0.5)))
 
 
-def fold_probabilities(fold: Path, slices_cache: dict[str, Any]) -> dict[str, Any]:
+def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
+                       checkpoints: list[str]) -> dict[str, Any]:
     """{checkpoint: {role: {patient: (probabilities, masks)}}} for the fold's val and test."""
     history = json.loads((fold / "history.json").read_text())
     key = json.dumps({k: v for k, v in history["config"].items() if k not in ("fold",)})
@@ -74,7 +79,7 @@ def fold_probabilities(fold: Path, slices_cache: dict[str, Any]) -> dict[str, An
         slices_cache[key] = load_slices(read_checkpoint(fold / "last.npz")[0])
     slices = slices_cache[key]
     out: dict[str, Any] = {}
-    for name in CHECKPOINTS:
+    for name in checkpoints:
         config, model, _, _ = read_checkpoint(fold / f"{name}.npz")
         out[name] = {}
         for role in ("val", "test"):
@@ -101,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     folds = []
     for fold in args.folds:
         print(f"{fold}: predicting its validation and test patients", flush=True)
-        folds.append(fold_probabilities(fold, cache))
+        folds.append(fold_probabilities(fold, cache, args.checkpoints))
     candidates = []
-    for checkpoint in CHECKPOINTS:
+    for checkpoint in args.checkpoints:
         for threshold in THRESHOLDS:
             for min_voxels in MIN_VOXELS:
                 scores = {role: {p: patient_dice(*pair, threshold, min_voxels)
