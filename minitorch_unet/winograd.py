@@ -1,0 +1,189 @@
+"""Winograd convolution F(2x2, 3x3): a stride-1 3x3 convolution with 2.25x fewer multiplications.
+
+Cut the padded input into 4x4 tiles that overlap by 2 (stride 2); each tile d gives a 2x2
+block of the output. In one dimension, two outputs of a 3-tap kernel g on four samples d are
+
+    y = A^T [(G g) * (B^T d)]        (4 multiplications instead of 6)
+
+and in two, Y = A^T [(G g G^T) * (B^T d B)] A: 16 multiplications per tile and channel pair
+instead of 36. Summed over the input channels, the elementwise product of each of the 16
+tile positions is a matrix product, so the layer is 16 products (O, C) @ (C, tiles):
+
+    U = G w G^T   (16, O, C)      V = B^T d B   (16, C, tiles)      Y = A^T (U @ V) A
+
+The transforms are additions only (B, A) or done once per step on the small weight (G).
+The backward applies the adjoint of each step in reverse order, so the input and weight
+gradients are 16 products too. The rounding differs from a direct sum (the transforms add
+and subtract before multiplying); the tests measure it against the plain kernel.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+from .autograd import Context, Function
+
+# The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
+# additions only, and the tests check that they do what these matrices say.
+B_T = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
+G = ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1))
+A_T = ((1, 1, 1, 0), (0, 1, -1, -1))
+
+
+def _every_other(a: Any, axis: int, start: int, count: int) -> Any:
+    """a[..., start:start + 2*count:2, ...] along `axis`: the `start`-th sample of each tile."""
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(start, start + 2 * count, 2)
+    return a[tuple(index)]
+
+
+def _input_transform_1d(a: Any, axis: int, tiles: int, out: list[Any]) -> None:
+    """B^T d along `axis` for every tile of 4 samples (stride 2): out[k] = row k of B^T d."""
+    xp = backend.xp_of(a)
+    d0, d1, d2, d3 = (_every_other(a, axis, k, tiles) for k in range(4))
+    xp.subtract(d0, d2, out=out[0])
+    xp.add(d1, d2, out=out[1])
+    xp.subtract(d2, d1, out=out[2])
+    xp.subtract(d1, d3, out=out[3])
+
+
+def _input_transform_1d_adjoint(g: list[Any], axis: int, tiles: int, out: Any) -> None:
+    """Adjoint of _input_transform_1d: out (zeros, 2*tiles + 2 along `axis`) += B g, tiles overlapping."""
+    g0, g1, g2, g3 = g
+    even0, odd0 = _every_other(out, axis, 0, tiles), _every_other(out, axis, 1, tiles)
+    even0 += g0
+    odd0 += g1
+    odd0 -= g2
+    odd0 += g3
+    even2, odd2 = _every_other(out, axis, 2, tiles), _every_other(out, axis, 3, tiles)
+    even2 -= g0
+    even2 += g1
+    even2 += g2
+    odd2 -= g3
+
+
+def _output_transform_1d(m: list[Any], out: list[Any]) -> None:
+    """A^T m: out[0] = m0 + m1 + m2, out[1] = m1 - m2 - m3."""
+    xp = backend.xp_of(m[0])
+    xp.add(m[0], m[1], out=out[0])
+    out[0] += m[2]
+    xp.subtract(m[1], m[2], out=out[1])
+    out[1] -= m[3]
+
+
+def _output_transform_1d_adjoint(g: list[Any], out: list[Any]) -> None:
+    """Adjoint of _output_transform_1d: out = A g = (g0, g0 + g1, g0 - g1, -g1)."""
+    xp = backend.xp_of(g[0])
+    out[0][...] = g[0]
+    xp.negative(g[1], out=out[3])
+    xp.subtract(out[0], out[3], out=out[1])
+    xp.add(out[0], out[3], out=out[2])
+
+
+def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
+    """Tiles down and across for an (h, w) input: each gives 2x2 output pixels."""
+    return -(-(h + 2 * padding[0] - 2) // 2), -(-(w + 2 * padding[1] - 2) // 2)
+
+
+def transform_weight(w: Any) -> Any:
+    """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C)."""
+    xp = backend.xp_of(w)
+    g = xp.asarray(G, dtype=w.dtype)
+    return xp.einsum("ia,jb,ocab->ijoc", g, g, w).reshape(16, *w.shape[:2])
+
+
+def transform_weight_adjoint(gu: Any) -> Any:
+    """Adjoint of transform_weight: gU (16, O, C) -> G^T gU G: (O, C, 3, 3)."""
+    xp = backend.xp_of(gu)
+    g = xp.asarray(G, dtype=gu.dtype)
+    return xp.einsum("ia,jb,ijoc->ocab", g, g, gu.reshape(4, 4, *gu.shape[1:]))
+
+
+def transform_input(x: Any, padding: tuple[int, int]) -> Any:
+    """x: (N, C, H, W) -> V = B^T d B for every 4x4 tile d of the padded input: (16, C, N*th*tw)."""
+    xp = backend.xp_of(x)
+    n, c, h, w = x.shape
+    th, tw = tile_counts(h, w, padding)
+    ph, pw = padding
+    # Zero-padded, channel first, with room for whole tiles at the bottom and right.
+    xpad = xp.zeros((c, n, 2 * th + 2, 2 * tw + 2), dtype=x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    rows = xp.empty((4, c, n, th, 2 * tw + 2), dtype=x.dtype)
+    _input_transform_1d(xpad, 2, th, list(rows))
+    v = xp.empty((4, 4, c, n, th, tw), dtype=x.dtype)
+    _input_transform_1d(rows, 4, tw, [v[:, k] for k in range(4)])
+    return v.reshape(16, c, n * th * tw)
+
+
+def transform_input_adjoint(gv: Any, shape: tuple[int, int, int, int],
+                            padding: tuple[int, int]) -> Any:
+    """Adjoint of transform_input: gV (16, C, N*th*tw) -> gradient of x, (N, C, H, W)."""
+    xp = backend.xp_of(gv)
+    n, c, h, w = shape
+    th, tw = tile_counts(h, w, padding)
+    ph, pw = padding
+    gv = gv.reshape(4, 4, c, n, th, tw)
+    rows = xp.zeros((4, c, n, th, 2 * tw + 2), dtype=gv.dtype)
+    _input_transform_1d_adjoint([gv[:, k] for k in range(4)], 4, tw, rows)
+    gpad = xp.zeros((c, n, 2 * th + 2, 2 * tw + 2), dtype=gv.dtype)
+    _input_transform_1d_adjoint(list(rows), 2, th, gpad)
+    return gpad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+
+
+def transform_output(m: Any, n: int, th: int, tw: int, ho: int, wo: int) -> Any:
+    """M (16, O, N*th*tw) -> Y = A^T M A for every tile, assembled channel first: (O, N, ho, wo)."""
+    xp = backend.xp_of(m)
+    o = m.shape[1]
+    m = m.reshape(4, 4, o, n, th, tw)
+    half = xp.empty((2, 4, o, n, th, tw), dtype=m.dtype)
+    _output_transform_1d(list(m), list(half))
+    y = xp.empty((o, n, 2 * th, 2 * tw), dtype=m.dtype)
+    for a in range(2):
+        _output_transform_1d(list(half[a]), [y[:, :, a::2, 0::2], y[:, :, a::2, 1::2]])
+    return y[:, :, :ho, :wo]
+
+
+def transform_output_adjoint(g: Any, th: int, tw: int) -> Any:
+    """Adjoint of transform_output: g (N, O, ho, wo) -> gM (16, O, N*th*tw)."""
+    xp = backend.xp_of(g)
+    n, o, ho, wo = g.shape
+    gy = g.transpose(1, 0, 2, 3)
+    if (ho, wo) != (2 * th, 2 * tw):  # an odd size: the last tiles reach past the output
+        gy = xp.zeros((o, n, 2 * th, 2 * tw), dtype=g.dtype)
+        gy[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
+    half = xp.empty((2, 4, o, n, th, tw), dtype=g.dtype)
+    for a in range(2):
+        _output_transform_1d_adjoint([gy[:, :, a::2, 0::2], gy[:, :, a::2, 1::2]], list(half[a]))
+    gm = xp.empty((4, 4, o, n, th, tw), dtype=g.dtype)
+    _output_transform_1d_adjoint(list(half), list(gm))
+    return gm.reshape(16, o, n * th * tw)
+
+
+class Conv2dWinograd(Function):
+    """Stride-1 3x3 conv2d. x: (N, C, H, W), weight: (O, C, 3, 3), bias: (O,) -> (N, O, Ho, Wo)."""
+
+    @staticmethod
+    def forward(ctx: Context, x, weight, *bias, padding: tuple[int, int]):
+        n, c, h, w = x.shape
+        th, tw = tile_counts(h, w, padding)
+        u = transform_weight(weight)
+        v = transform_input(x, padding)
+        y = transform_output(u @ v, n, th, tw, h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
+        if bias:
+            y += bias[0][:, None, None, None]
+        ctx.u, ctx.v, ctx.xshape, ctx.padding, ctx.has_bias = u, v, x.shape, padding, bool(bias)
+        return y.transpose(1, 0, 2, 3)  # reads as (N, O, Ho, Wo), stays channel first in memory
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        n, c, h, w = ctx.xshape
+        th, tw = tile_counts(h, w, ctx.padding)
+        gm = transform_output_adjoint(g, th, tw)
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = transform_input_adjoint(ctx.u.transpose(0, 2, 1) @ gm, ctx.xshape, ctx.padding)
+        if ctx.needs_input_grad[1]:
+            gw = transform_weight_adjoint(gm @ ctx.v.transpose(0, 2, 1))
+        if ctx.has_bias:
+            return gx, gw, g.sum(axis=(0, 2, 3))
+        return gx, gw
