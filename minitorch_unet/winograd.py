@@ -48,18 +48,22 @@ def _input_transform_1d(a: Any, axis: int, tiles: int, out: list[Any]) -> None:
 
 
 def _input_transform_1d_adjoint(g: list[Any], axis: int, tiles: int, out: Any) -> None:
-    """Adjoint of _input_transform_1d: out (zeros, 2*tiles + 2 along `axis`) += B g, tiles overlapping."""
+    """Adjoint of _input_transform_1d: out (2*tiles + 2 along `axis`) = B g, summed where
+    tiles overlap: sample 2i gets g0[i] + (g1 + g2 - g0)[i-1], sample 2i+1 gets
+    (g1 - g2 + g3)[i] - g3[i-1]."""
+    xp = backend.xp_of(out)
     g0, g1, g2, g3 = g
-    even0, odd0 = _every_other(out, axis, 0, tiles), _every_other(out, axis, 1, tiles)
-    even0 += g0
-    odd0 += g1
-    odd0 -= g2
-    odd0 += g3
-    even2, odd2 = _every_other(out, axis, 2, tiles), _every_other(out, axis, 3, tiles)
-    even2 -= g0
-    even2 += g1
-    even2 += g2
-    odd2 -= g3
+    even, odd = _every_other(out, axis, 0, tiles + 1), _every_other(out, axis, 1, tiles + 1)
+    first, rest = _every_other(out, axis, 0, 1), _every_other(out, axis, 2, tiles)
+    for samples, head, tail in ((even, g0, xp.subtract(xp.add(g1, g2), g0)),
+                                (odd, xp.add(xp.subtract(g1, g2), g3), xp.negative(g3))):
+        index = [slice(None)] * out.ndim
+        index[axis] = slice(0, tiles)
+        samples[tuple(index)] = head
+        index[axis] = slice(tiles, None)
+        samples[tuple(index)] = 0
+        index[axis] = slice(1, None)
+        samples[tuple(index)] += tail
 
 
 def _output_transform_1d(m: list[Any], out: list[Any]) -> None:
@@ -85,18 +89,35 @@ def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
     return -(-(h + 2 * padding[0] - 2) // 2), -(-(w + 2 * padding[1] - 2) // 2)
 
 
+def _weight_transform_1d(g: list[Any]) -> list[Any]:
+    """G g for a 3-tap kernel: (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)."""
+    g0, g1, g2 = g
+    outer, middle = (g0 + g2) * 0.5, g1 * 0.5
+    return [g0, outer + middle, outer - middle, g2]
+
+
+def _weight_transform_1d_adjoint(r: list[Any]) -> list[Any]:
+    """Adjoint of _weight_transform_1d: G^T r = (r0 + (r1 + r2) / 2, (r1 - r2) / 2, r3 + (r1 + r2) / 2)."""
+    r0, r1, r2, r3 = r
+    mean = (r1 + r2) * 0.5
+    return [r0 + mean, (r1 - r2) * 0.5, r3 + mean]
+
+
 def transform_weight(w: Any) -> Any:
     """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C)."""
     xp = backend.xp_of(w)
-    g = xp.asarray(G, dtype=w.dtype)
-    return xp.einsum("ia,jb,ocab->ijoc", g, g, w).reshape(16, *w.shape[:2])
+    taps = xp.ascontiguousarray(w.transpose(2, 3, 0, 1))                  # (3, 3, O, C)
+    rows = _weight_transform_1d([taps[a] for a in range(3)])              # 4 of (3, O, C)
+    return xp.stack([t for row in rows for t in _weight_transform_1d(list(row))])
 
 
 def transform_weight_adjoint(gu: Any) -> Any:
     """Adjoint of transform_weight: gU (16, O, C) -> G^T gU G: (O, C, 3, 3)."""
     xp = backend.xp_of(gu)
-    g = xp.asarray(G, dtype=gu.dtype)
-    return xp.einsum("ia,jb,ijoc->ocab", g, g, gu.reshape(4, 4, *gu.shape[1:]))
+    rows = [_weight_transform_1d_adjoint([gu[4 * i + j] for j in range(4)]) for i in range(4)]
+    cols = [_weight_transform_1d_adjoint([rows[i][b] for i in range(4)]) for b in range(3)]
+    taps = xp.stack([xp.stack([cols[b][a] for b in range(3)]) for a in range(3)])  # (3, 3, O, C)
+    return taps.transpose(2, 3, 0, 1)
 
 
 def transform_input(x: Any, padding: tuple[int, int]) -> Any:
@@ -123,9 +144,9 @@ def transform_input_adjoint(gv: Any, shape: tuple[int, int, int, int],
     th, tw = tile_counts(h, w, padding)
     ph, pw = padding
     gv = gv.reshape(4, 4, c, n, th, tw)
-    rows = xp.zeros((4, c, n, th, 2 * tw + 2), dtype=gv.dtype)
+    rows = xp.empty((4, c, n, th, 2 * tw + 2), dtype=gv.dtype)
     _input_transform_1d_adjoint([gv[:, k] for k in range(4)], 4, tw, rows)
-    gpad = xp.zeros((c, n, 2 * th + 2, 2 * tw + 2), dtype=gv.dtype)
+    gpad = xp.empty((c, n, 2 * th + 2, 2 * tw + 2), dtype=gv.dtype)
     _input_transform_1d_adjoint(list(rows), 2, th, gpad)
     return gpad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
