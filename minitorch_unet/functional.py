@@ -129,7 +129,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
                          f"(input {input.shape}, padding {padding})")
     tensors = (input, weight) if bias is None else (input, weight, bias)
     if use_fast_kernels and stride == (1, 1):
-        if (kh, kw) == (3, 3) and c >= fast_conv.THIN_INPUT:
+        if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS:
             return winograd.Conv2dWinograd.apply(*tensors, padding=padding)
         return fast_conv.Conv2dShifted.apply(*tensors, padding=padding)
     return Conv2d.apply(*tensors, stride=stride, padding=padding)

@@ -9,6 +9,7 @@ import minitorch_unet as mt
 from minitorch_unet import fast_conv, functional as F, winograd
 from minitorch_unet.convolution import Conv2d, ConvTranspose2d
 from minitorch_unet.pooling import MaxPool2d, MaxPool2x2
+from minitorch_unet.reference import assert_close, load_cases
 
 from reference_cases import DEVICES
 
@@ -129,6 +130,26 @@ def test_winograd_float32_error_is_small(device, n, c, o, size):
         assert error < WINOGRAD_FLOAT32_RELATIVE_ERROR, f"{name}: relative error {error:.2e}"
 
 
+WINOGRAD_REFERENCE_CASES = [name for name, case in load_cases("conv2d").items()
+                            if case["weight"].shape[2:] == (3, 3) and case["params"]["stride"] == 1]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", WINOGRAD_REFERENCE_CASES)
+def test_winograd_matches_pytorch_references_float32(device, name):
+    """The committed PyTorch cases with a stride-1 3x3 kernel, through the Winograd kernel."""
+    case = load_cases("conv2d")[name]
+    padding = case["params"]["padding"]
+    padding = (0, 0) if padding == "valid" else (padding, padding)
+    names = case["params"]["inputs"]
+    tensors = [mt.tensor(case[k], requires_grad=True, device=device) for k in names]
+    out = winograd.Conv2dWinograd.apply(*tensors, padding=padding)
+    out.backward(mt.tensor(case["grad_out"], device=device))
+    assert_close(out.numpy(), case["out"], case=name, field="out")
+    for k, t in zip(names, tensors):
+        assert_close(t.grad.numpy(), case[f"grad_{k}"], case=name, field=f"grad_{k}")
+
+
 def test_winograd_transforms_are_the_matrices_of_f23():
     """The additions apply B^T, G and A^T, and each adjoint applies the transposed matrix."""
     rng = np.random.default_rng(0)
@@ -153,15 +174,28 @@ def test_winograd_transforms_are_the_matrices_of_f23():
                       np.sum(mm * winograd.transform_output_adjoint(gy, 4, 3)))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_winograd_in_blocks_of_channels_on_threads(monkeypatch, threads):
+    """One channel per block, on one or two threads: the same numbers as the plain kernel."""
+    monkeypatch.setattr(winograd, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(winograd, "THREADS", threads)
+    rng = np.random.default_rng(threads)
+    arrays = [rng.standard_normal((2, 5, 7, 6)), rng.standard_normal((4, 5, 3, 3)), rng.standard_normal(4)]
+    fast, plain = winograd_and_plain(arrays, 1, "cpu")
+    assert_same(fast, plain, f"winograd conv2d in blocks of one channel on {threads} threads")
+
+
 def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
     calls = []
     for name, cls in (("winograd", winograd.Conv2dWinograd), ("shifted", fast_conv.Conv2dShifted)):
         monkeypatch.setattr(cls, "apply", classmethod(
             lambda cls, *a, name=name, **k: calls.append(name) or Conv2d.apply(
                 *a, stride=(1, 1), padding=k["padding"])))
-    wide, thin = mt.randn(1, fast_conv.THIN_INPUT, 6, 6), mt.randn(1, 2, 6, 6)
-    F.conv2d(wide, mt.randn(3, fast_conv.THIN_INPUT, 3, 3), padding=1)
-    F.conv2d(thin, mt.randn(3, 2, 3, 3), padding=1)
-    F.conv2d(wide, mt.randn(3, fast_conv.THIN_INPUT, 5, 5), padding=2)
-    F.conv2d(wide, mt.randn(3, fast_conv.THIN_INPUT, 3, 3), stride=2, padding=1)
-    assert calls == ["winograd", "shifted", "shifted"]
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 3)
+    wide, thin = mt.randn(1, 3, 6, 6), mt.randn(1, 2, 6, 6)
+    F.conv2d(wide, mt.randn(3, 3, 3, 3), padding=1)
+    F.conv2d(thin, mt.randn(3, 2, 3, 3), padding=1)       # too few input channels
+    F.conv2d(wide, mt.randn(2, 3, 3, 3), padding=1)       # too few output channels
+    F.conv2d(wide, mt.randn(3, 3, 5, 5), padding=2)       # not 3x3
+    F.conv2d(wide, mt.randn(3, 3, 3, 3), stride=2, padding=1)  # not stride 1
+    assert calls == ["winograd", "shifted", "shifted", "shifted"]
