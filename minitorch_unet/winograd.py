@@ -69,7 +69,6 @@ def _input_transform_1d_adjoint(g: list[Any], axis: int, tiles: int, out: Any) -
     xp = backend.xp_of(out)
     g0, g1, g2, g3 = g
     even, odd = _every_other(out, axis, 0, tiles + 1), _every_other(out, axis, 1, tiles + 1)
-    first, rest = _every_other(out, axis, 0, 1), _every_other(out, axis, 2, tiles)
     for samples, head, tail in ((even, g0, xp.subtract(xp.add(g1, g2), g0)),
                                 (odd, xp.add(xp.subtract(g1, g2), g3), xp.negative(g3))):
         index = [slice(None)] * out.ndim
@@ -111,7 +110,9 @@ def _over_channel_blocks(part: Callable[[slice], None], channels: int, channel_b
         for block in blocks:
             part(block)
         return
-    pool = _pools.setdefault(THREADS, ThreadPoolExecutor(THREADS))
+    if THREADS not in _pools:
+        _pools[THREADS] = ThreadPoolExecutor(THREADS)
+    pool = _pools[THREADS]
     for _ in pool.map(part, blocks):  # re-raises a block's exception here
         pass
 
