@@ -36,7 +36,8 @@ MIN_CHANNELS = 64
 # release the GIL). The matrix products have BLAS's own threads.
 THREADS = os.cpu_count() or 1
 BLOCK_BYTES = 1 << 19
-_pools: dict[int, ThreadPoolExecutor] = {}
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process id, threads): a forked
+# child gets its own pool (the parent's threads do not exist there)
 
 # The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
 # additions only, and the tests check that they do what these matrices say.
@@ -110,9 +111,10 @@ def _over_channel_blocks(part: Callable[[slice], None], channels: int, channel_b
         for block in blocks:
             part(block)
         return
-    if THREADS not in _pools:
-        _pools[THREADS] = ThreadPoolExecutor(THREADS)
-    pool = _pools[THREADS]
+    key = (os.getpid(), THREADS)
+    if key not in _pools:
+        _pools[key] = ThreadPoolExecutor(THREADS)
+    pool = _pools[key]
     for _ in pool.map(part, blocks):  # re-raises a block's exception here
         pass
 
