@@ -1,6 +1,9 @@
 """The fast kernels (fast_conv, winograd, MaxPool2x2) against the plain ones they stand beside."""
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -199,3 +202,22 @@ def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
     F.conv2d(wide, mt.randn(3, 3, 5, 5), padding=2)       # not 3x3
     F.conv2d(wide, mt.randn(3, 3, 3, 3), stride=2, padding=1)  # not stride 1
     assert calls == ["winograd", "shifted", "shifted", "shifted"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_winograd_threads_work_in_a_forked_child(monkeypatch):
+    """A child forked after the parent used its thread pool gets a pool of its own."""
+    monkeypatch.setattr(winograd, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(winograd, "THREADS", 2)
+    x = np.random.default_rng(0).standard_normal((2, 4, 6, 6))
+    expected = winograd.transform_input(x, (1, 1))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether its transform matches, then leave at once
+        signal.alarm(20)  # a child waiting on threads it does not have is killed, not left hanging
+        same = np.array_equal(winograd.transform_input(x, (1, 1)), expected)
+        os.write(write, b"1" if same else b"0")
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1" and status == 0
