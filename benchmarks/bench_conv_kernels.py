@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import minitorch_unet as mt  # noqa: E402
-from minitorch_unet import fast_conv, winograd  # noqa: E402
+from minitorch_unet import fast_conv, parallel, winograd  # noqa: E402
 
 BASE, DEPTH = 32, 4
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         torch = None
     if args.cpu_time:
-        winograd.THREADS = 1
+        parallel.THREADS = 1
         if torch is not None:
             torch.set_num_threads(1)
     rng = np.random.default_rng(0)

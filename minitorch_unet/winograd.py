@@ -11,18 +11,17 @@ tile positions is a matrix product, so the layer is 16 products (O, C) @ (C, til
 
     U = G w G^T   (16, O, C)      V = B^T d B   (16, C, tiles)      Y = A^T (U @ V) A
 
-The transforms are additions only (B, A) or done once per step on the small weight (G).
+The transforms are additions only (B, A) or done once per step on the small weight (G);
+they run in blocks of channels on the CPU's threads (see parallel.py).
 The backward applies the adjoint of each step in reverse order, so the input and weight
 gradients are 16 products too. The rounding differs from a direct sum (the transforms add
 and subtract before multiplying); the tests measure it against the plain kernel.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
-from . import backend
+from . import backend, parallel
 from .autograd import Context, Function
 
 # conv2d takes this kernel for layers with at least this many input and output channels:
@@ -30,14 +29,6 @@ from .autograd import Context, Function
 # U-Net's layers: 32 channels at 128x128 take 1.2x the shifted kernel's time, 64 at 64x64
 # 0.9x, 128 to 512 channels 0.6x to 0.8x).
 MIN_CHANNELS = 64
-
-# The transforms are passes over memory, done on the CPU in blocks of channels: each block's
-# passes stay in the cache, and the blocks run on THREADS threads (NumPy's elementwise loops
-# release the GIL). The matrix products have BLAS's own threads.
-THREADS = os.cpu_count() or 1
-BLOCK_BYTES = 1 << 19
-_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process id, threads): a forked
-# child gets its own pool (the parent's threads do not exist there)
 
 # The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
 # additions only, and the tests check that they do what these matrices say.
@@ -99,26 +90,6 @@ def _output_transform_1d_adjoint(g: list[Any], out: list[Any]) -> None:
     xp.add(out[0], out[3], out=out[2])
 
 
-def _over_channel_blocks(part: Callable[[slice], None], channels: int, channel_bytes: int,
-                         device: str) -> None:
-    """Call part(block) for slices `block` that cover range(channels), in parallel on the CPU."""
-    if device != "cpu":
-        part(slice(None))
-        return
-    step = max(1, BLOCK_BYTES // max(channel_bytes, 1))
-    blocks = [slice(i, i + step) for i in range(0, channels, step)]
-    if THREADS == 1 or len(blocks) == 1:
-        for block in blocks:
-            part(block)
-        return
-    key = (os.getpid(), THREADS)
-    if key not in _pools:
-        _pools[key] = ThreadPoolExecutor(THREADS)
-    pool = _pools[key]
-    for _ in pool.map(part, blocks):  # re-raises a block's exception here
-        pass
-
-
 def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
     """Tiles down and across for an (h, w) input: each gives 2x2 output pixels."""
     return -(-(h + 2 * padding[0] - 2) // 2), -(-(w + 2 * padding[1] - 2) // 2)
@@ -171,7 +142,7 @@ def transform_input(x: Any, padding: tuple[int, int]) -> Any:
         xpad[cs, :, ph:ph + h, pw:pw + w] = xcf[cs]
         _input_transform_1d(xpad[cs], 2, th, list(rows[:, cs]))
         _input_transform_1d(rows[:, cs], 4, tw, [v[:, k, cs] for k in range(4)])
-    _over_channel_blocks(part, c, v[:, :, 0].nbytes, backend.device_of(x))
+    parallel.over_blocks(part, c, v[:, :, 0].nbytes, backend.device_of(x))
     return v.reshape(16, c, n * th * tw)
 
 
@@ -189,7 +160,7 @@ def transform_input_adjoint(gv: Any, shape: tuple[int, int, int, int],
     def part(cs: slice) -> None:
         _input_transform_1d_adjoint([gv[:, k, cs] for k in range(4)], 4, tw, rows[:, cs])
         _input_transform_1d_adjoint(list(rows[:, cs]), 2, th, gpad[cs])
-    _over_channel_blocks(part, c, gv[:, :, 0].nbytes, backend.device_of(gv))
+    parallel.over_blocks(part, c, gv[:, :, 0].nbytes, backend.device_of(gv))
     return gpad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
@@ -206,7 +177,7 @@ def transform_output(m: Any, n: int, th: int, tw: int, ho: int, wo: int) -> Any:
         for a in range(2):
             _output_transform_1d(list(half[a, :, os_]),
                                  [y[os_, :, a::2, 0::2], y[os_, :, a::2, 1::2]])
-    _over_channel_blocks(part, o, m[:, :, 0].nbytes, backend.device_of(m))
+    parallel.over_blocks(part, o, m[:, :, 0].nbytes, backend.device_of(m))
     return y[:, :, :ho, :wo]
 
 
@@ -226,7 +197,7 @@ def transform_output_adjoint(g: Any, th: int, tw: int) -> Any:
             _output_transform_1d_adjoint([gy[os_, :, a::2, 0::2], gy[os_, :, a::2, 1::2]],
                                          list(half[a, :, os_]))
         _output_transform_1d_adjoint(list(half[:, :, os_]), list(gm[:, :, os_]))
-    _over_channel_blocks(part, o, gm[:, :, 0].nbytes, backend.device_of(g))
+    parallel.over_blocks(part, o, gm[:, :, 0].nbytes, backend.device_of(g))
     return gm.reshape(16, o, n * th * tw)
 
 

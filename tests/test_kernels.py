@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minitorch_unet as mt
-from minitorch_unet import fast_conv, functional as F, winograd
+from minitorch_unet import fast_conv, functional as F, parallel, winograd
 from minitorch_unet.convolution import Conv2d, ConvTranspose2d
 from minitorch_unet.pooling import MaxPool2d, MaxPool2x2
 from minitorch_unet.reference import assert_close, load_cases
@@ -180,8 +180,8 @@ def test_winograd_transforms_are_the_matrices_of_f23():
 @pytest.mark.parametrize("threads", [1, 2])
 def test_winograd_in_blocks_of_channels_on_threads(monkeypatch, threads):
     """One channel per block, on one or two threads: the same numbers as the plain kernel."""
-    monkeypatch.setattr(winograd, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(winograd, "THREADS", threads)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(parallel, "THREADS", threads)
     rng = np.random.default_rng(threads)
     arrays = [rng.standard_normal((2, 5, 7, 6)), rng.standard_normal((4, 5, 3, 3)), rng.standard_normal(4)]
     fast, plain = winograd_and_plain(arrays, 1, "cpu")
@@ -207,8 +207,8 @@ def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_winograd_threads_work_in_a_forked_child(monkeypatch):
     """A child forked after the parent used its thread pool gets a pool of its own."""
-    monkeypatch.setattr(winograd, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(winograd, "THREADS", 2)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(parallel, "THREADS", 2)
     x = np.random.default_rng(0).standard_normal((2, 4, 6, 6))
     expected = winograd.transform_input(x, (1, 1))
     read, write = os.pipe()
