@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backend, parallel
+from . import backend
 from .autograd import Context, Function
 
 # Below this many input channels, stack the kh*kw shifted views into one column matrix.
@@ -55,7 +55,7 @@ class Conv2dShifted(Function):
             for k, offset in enumerate(offsets):
                 xp.matmul(taps[k], flat[:, offset:offset + length], out=acc if k == 0 else tmp)
                 if k:
-                    parallel.add_in_place(acc, tmp, backend.device_of(x))
+                    acc += tmp
         if bias:
             acc += bias[0][:, None]
         ctx.flat, ctx.cols, ctx.taps = flat, cols, taps
@@ -81,7 +81,7 @@ class Conv2dShifted(Function):
             tmp = xp.empty((c, length), dtype=g.dtype)
             for k, offset in enumerate(offsets):
                 xp.matmul(ctx.taps[k].T, gy, out=tmp)
-                parallel.add_in_place(gflat[:, offset:offset + length], tmp, backend.device_of(g))
+                gflat[:, offset:offset + length] += tmp
             gx = gflat.reshape(c, n, hp, wp)[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3)
         if ctx.needs_input_grad[1]:
             if ctx.cols is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Callable
 
 THREADS = os.cpu_count() or 1
 BLOCK_BYTES = 1 << 19
@@ -17,26 +17,15 @@ BLOCK_BYTES = 1 << 19
 _pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
-def add_in_place(total: Any, part: Any, device: str) -> None:
-    """total += part, split by rows (the first axis), one block per thread."""
-    def add(rows: slice) -> None:
-        view = total[rows]
-        view += part[rows]
-    over_blocks(add, total.shape[0], total[0].nbytes, device, -(-total.nbytes // THREADS))
-
-
-def over_blocks(part: Callable[[slice], None], count: int, item_bytes: int, device: str,
-                block_bytes: int | None = None) -> None:
+def over_blocks(part: Callable[[slice], None], count: int, item_bytes: int, device: str) -> None:
     """Call part(block) for slices `block` that cover range(count), in parallel on the CPU.
 
-    item_bytes: the memory one index of the range stands for; block_bytes: the memory of a
-    block (default BLOCK_BYTES; a single pass gains nothing from the cache, so it may take
-    one block per thread).
+    item_bytes: the memory one index of the range stands for (sets the block size).
     """
     if device != "cpu":
         part(slice(None))
         return
-    step = max(1, (block_bytes or BLOCK_BYTES) // max(item_bytes, 1))
+    step = max(1, BLOCK_BYTES // max(item_bytes, 1))
     blocks = [slice(i, i + step) for i in range(0, count, step)]
     if THREADS == 1 or len(blocks) == 1:
         for block in blocks:
