@@ -3,7 +3,8 @@ interleaved in one process on the U-Net's stride-1 3x3 layer shapes (forward + b
 
 Each repetition runs every kernel once, in turn, so that a busy machine slows them alike;
 the result is the median of each and its ratio to the shifted kernel's. This is how
-``winograd.MIN_CHANNELS`` was chosen.
+``winograd.MIN_CHANNELS`` was chosen. On a machine with several cores, Winograd also runs
+with its transforms on one thread (``parallel.THREADS = 1``), to show what the threads give.
 
     python benchmarks/bench_conv_kernels.py                      # batch 8, the U-Net at 128x128
     python benchmarks/bench_conv_kernels.py --batch 2 --cpu-time # CPU seconds on one thread:
@@ -35,6 +36,17 @@ def layer_shapes(size: int) -> list[tuple[int, int, int]]:
         shapes += [(widths[level - 1], w, s)] if level else []
         shapes += [(w, w, s)] + ([(2 * w, w, s)] if level < DEPTH else [])
     return sorted(set(shapes), key=lambda t: (-t[2], t[0], t[1]))
+
+
+def one_thread(run):
+    """`run` with the engine's elementwise passes on one thread."""
+    def run_on_one_thread():
+        threads, parallel.THREADS = parallel.THREADS, 1
+        try:
+            run()
+        finally:
+            parallel.THREADS = threads
+    return run_on_one_thread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
             return run
         kernels = {"shifted": engine(fast_conv.Conv2dShifted),
                    "winograd": engine(winograd.Conv2dWinograd)}
+        if parallel.THREADS > 1:  # the transforms on one thread, for comparison
+            kernels["winograd 1 thread"] = one_thread(engine(winograd.Conv2dWinograd))
         if torch is not None:
             xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
 

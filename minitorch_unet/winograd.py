@@ -25,9 +25,10 @@ from . import backend, parallel
 from .autograd import Context, Function
 
 # conv2d takes this kernel for layers with at least this many input and output channels:
-# with fewer, the transforms cost more than the multiplications they save (measured on the
-# U-Net's layers: 32 channels at 128x128 take 1.2x the shifted kernel's time, 64 at 64x64
-# 0.9x, 128 to 512 channels 0.6x to 0.8x).
+# with fewer, the transforms cost about what the multiplications save (one core, batch 4,
+# forward + backward, time / the shifted kernel's: 32 -> 32 channels at 128x128 1.10,
+# 32 -> 64 at 64x64 0.95, 64 -> 64 at 64x64 0.87, 128 to 512 channels 0.56 to 0.82;
+# benchmarks/bench_conv_kernels.py).
 MIN_CHANNELS = 64
 
 # The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
