@@ -1,7 +1,8 @@
 """Time this engine against PyTorch, in one run on the same machine, and print the ratios.
 
-First the machine's roofline: its float32 matrix-product peak (FLOP/s) and its memory
-bandwidth (a large copy), measured in this run. Then, for each distinct layer of a U-Net
+First the machine's roofline: its float32 matrix-product peak (FLOP/s, the faster of
+NumPy's/CuPy's and PyTorch's product) and its memory bandwidth (a large copy), measured in
+this run. Then, for each distinct layer of a U-Net
 (32 filters, depth 4), forward + backward: its FLOPs, engine and PyTorch times, the ratio,
 and the fraction of the roofline each side reaches (a layer can go no faster than its FLOPs
 at the peak, nor than its smallest memory traffic at the bandwidth). Then one whole training
@@ -67,12 +68,17 @@ def conv_flops(n: int, c: int, o: int, k: int, h: int, w: int) -> float:
     return 3 * 2 * n * o * c * k * k * h * w
 
 
-def matmul_peak(device: str, size: int, repeats: int) -> float:
-    """FLOP/s of a large float32 matrix product, (size, size) @ (size, size), on `device`."""
+def matmul_peak(device: str, size: int, repeats: int) -> dict[str, float]:
+    """FLOP/s of a large float32 matrix product, (size, size) @ (size, size), on `device`:
+    with the engine's array library and with PyTorch's (their kernels differ)."""
+    import torch
     xp = backend.xp_for(device)
-    a = xp.asarray(np.random.default_rng(0).standard_normal((size, size), dtype=np.float32))
-    out = xp.empty_like(a)
-    return 2 * size ** 3 / median_time(lambda: xp.matmul(a, a, out=out), repeats, device)
+    host = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    a, t = xp.asarray(host), torch.from_numpy(host).to(device)
+    out, t_out = xp.empty_like(a), torch.empty_like(t)
+    flops = 2 * size ** 3
+    return {"engine": flops / median_time(lambda: xp.matmul(a, a, out=out), repeats, device),
+            "torch": flops / median_time(lambda: torch.matmul(t, t, out=t_out), repeats, device)}
 
 
 def memory_bandwidth(device: str, megabytes: int, repeats: int) -> float:
@@ -255,14 +261,18 @@ def measure_step(side: str, batch: int, channels: int, size: int, device: str, s
 
 
 def measure_roofline(device: str, matmul_size: int, copy_mb: int, repeats: int) -> dict:
-    """This machine's float32 matrix-product peak and memory bandwidth, measured now."""
-    peak = matmul_peak(device, matmul_size, repeats)
+    """This machine's float32 matrix-product peak (the faster of the engine's library and
+    PyTorch's) and memory bandwidth, measured now."""
+    peaks = matmul_peak(device, matmul_size, repeats)
+    peak = max(peaks.values())
     bandwidth = memory_bandwidth(device, copy_mb, repeats)
     print(f"roofline: float32 matmul peak {peak / 1e9:.1f} GFLOP/s ({matmul_size}x{matmul_size} "
-          f"product), memory bandwidth {bandwidth / 1e9:.1f} GB/s ({copy_mb} MB copy); a layer "
-          f"below {peak / bandwidth:.1f} FLOP/byte is bound by memory")
-    return {"peak_flops": peak, "bandwidth_bytes": bandwidth, "matmul_size": matmul_size,
-            "copy_mb": copy_mb}
+          f"product; engine's library {peaks['engine'] / 1e9:.1f}, PyTorch {peaks['torch'] / 1e9:.1f}), "
+          f"memory bandwidth {bandwidth / 1e9:.1f} GB/s ({copy_mb} MB copy); a layer below "
+          f"{peak / bandwidth:.1f} FLOP/byte is bound by memory")
+    return {"peak_flops": peak, "engine_matmul_flops": peaks["engine"],
+            "torch_matmul_flops": peaks["torch"], "bandwidth_bytes": bandwidth,
+            "matmul_size": matmul_size, "copy_mb": copy_mb}
 
 
 def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, repeats: int,
