@@ -11,7 +11,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-THREADS = os.cpu_count() or 1
+# MINITORCH_THREADS=1 keeps these passes on one thread (a machine shared with other jobs,
+# as OMP_NUM_THREADS and OPENBLAS_NUM_THREADS do for PyTorch and BLAS).
+THREADS = int(os.environ.get("MINITORCH_THREADS", 0)) or os.cpu_count() or 1
 BLOCK_BYTES = 1 << 19
 # One pool per (process, thread count): a forked child must not wait on its parent's threads.
 _pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
