@@ -1,13 +1,19 @@
 """Time this engine against PyTorch, in one run on the same machine, and print the ratios.
 
-For each distinct layer of a U-Net (32 filters, depth 4): forward + backward, engine time /
-PyTorch time and achieved TFLOP/s. Then one whole training step (U-Net forward, BCE+Dice
-loss, backward, Adam) and its peak memory, each side measured in a fresh process.
+First the machine's roofline: its float32 matrix-product peak (FLOP/s, the faster of
+NumPy's/CuPy's and PyTorch's product) and its memory bandwidth (a large copy), measured in
+this run. Then, for each distinct layer of a U-Net
+(32 filters, depth 4), forward + backward: its FLOPs, engine and PyTorch times, the ratio,
+and the fraction of the roofline each side reaches (a layer can go no faster than its FLOPs
+at the peak, nor than its smallest memory traffic at the bandwidth). Then one whole training
+step (U-Net forward, BCE+Dice loss, backward, Adam), its fraction of the peak and its peak
+memory, each side measured in a fresh process.
 
     python benchmarks/bench_unet.py                          # CPU: batch 8, 1x128x128
     python benchmarks/bench_unet.py --device cuda            # GPU: 16x3x256x256 and 8x1x128x128,
                                                              #      TF32 off and on for both sides
     python benchmarks/bench_unet.py --json results.json      # also write the numbers
+    python benchmarks/bench_unet.py --batch 1 --size 32 --repeats 1 --steps 1   # a quick try
 
 On the GPU every timing synchronises the device, follows warm-up runs and is a median; TF32
 is switched the same way on both sides (CuPy: CUPY_TF32; PyTorch: allow_tf32). Peak memory
@@ -62,8 +68,37 @@ def conv_flops(n: int, c: int, o: int, k: int, h: int, w: int) -> float:
     return 3 * 2 * n * o * c * k * k * h * w
 
 
+def matmul_peak(device: str, size: int, repeats: int) -> dict[str, float]:
+    """FLOP/s of a large float32 matrix product, (size, size) @ (size, size), on `device`:
+    with the engine's array library and with PyTorch's (their kernels differ)."""
+    import torch
+    xp = backend.xp_for(device)
+    host = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    a, t = xp.asarray(host), torch.from_numpy(host).to(device)
+    out, t_out = xp.empty_like(a), torch.empty_like(t)
+    flops = 2 * size ** 3
+    return {"engine": flops / median_time(lambda: xp.matmul(a, a, out=out), repeats, device),
+            "torch": flops / median_time(lambda: torch.matmul(t, t, out=t_out), repeats, device)}
+
+
+def memory_bandwidth(device: str, megabytes: int, repeats: int) -> float:
+    """Bytes/s of a large copy (each byte read once and written once) on `device`."""
+    xp = backend.xp_for(device)
+    src = xp.ones(megabytes * 2 ** 20 // 4, dtype=np.float32)
+    dst = xp.empty_like(src)
+    return 2 * src.nbytes / median_time(lambda: xp.copyto(dst, src), repeats, device)
+
+
+def roofline_seconds(flops: float, nbytes: float, peak: float, bandwidth: float) -> float:
+    """The least time a layer can take: its FLOPs at the peak or its bytes at the bandwidth."""
+    return max(flops / peak, nbytes / bandwidth)
+
+
 def layer_cases(batch: int, channels: int, size: int, device: str):
-    """(name, flops, engine fn, torch fn) for every distinct layer shape of the U-Net."""
+    """(name, flops, bytes, engine fn, torch fn) for every distinct layer shape of the U-Net.
+
+    bytes: the least memory traffic of forward + backward: the inputs read twice and their
+    gradients written, the output written and its gradient read."""
     import torch
     rng = np.random.default_rng(0)
     cases = []
@@ -86,7 +121,10 @@ def layer_cases(batch: int, channels: int, size: int, device: str):
                 t.grad = None
             out = torch_op(*t_in)
             out.backward(torch.ones_like(out))
-        cases.append((name, flops, run_engine, run_torch))
+        with torch.no_grad():
+            out_size = torch_op(*t_in).numel()
+        nbytes = 4 * (3 * sum(a.size for a in arrays) + 2 * out_size)
+        cases.append((name, flops, nbytes, run_engine, run_torch))
 
     tf = torch.nn.functional
     widths = [BASE * 2 ** i for i in range(DEPTH + 1)]
@@ -222,39 +260,64 @@ def measure_step(side: str, batch: int, channels: int, size: int, device: str, s
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measure_roofline(device: str, matmul_size: int, copy_mb: int, repeats: int) -> dict:
+    """This machine's float32 matrix-product peak (the faster of the engine's library and
+    PyTorch's) and memory bandwidth, measured now."""
+    peaks = matmul_peak(device, matmul_size, repeats)
+    peak = max(peaks.values())
+    bandwidth = memory_bandwidth(device, copy_mb, repeats)
+    print(f"roofline: float32 matmul peak {peak / 1e9:.1f} GFLOP/s ({matmul_size}x{matmul_size} "
+          f"product; engine's library {peaks['engine'] / 1e9:.1f}, PyTorch {peaks['torch'] / 1e9:.1f}), "
+          f"memory bandwidth {bandwidth / 1e9:.1f} GB/s ({copy_mb} MB copy); a layer below "
+          f"{peak / bandwidth:.1f} FLOP/byte is bound by memory")
+    return {"peak_flops": peak, "engine_matmul_flops": peaks["engine"],
+            "torch_matmul_flops": peaks["torch"], "bandwidth_bytes": bandwidth,
+            "matmul_size": matmul_size, "copy_mb": copy_mb}
+
+
 def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, repeats: int,
-               steps: int, layers: bool) -> dict:
+               steps: int, layers: bool, roofline: dict) -> dict:
     label = f"{device}, batch {batch}, {channels}x{size}x{size}" + \
         (f", TF32 {'on' if tf32 else 'off'}" if device == "cuda" else "")
     print(f"\n== {label}; U-Net base {BASE}, depth {DEPTH}; median of {repeats}")
+    peak, bandwidth = roofline["peak_flops"], roofline["bandwidth_bytes"]
     rows = []
     if layers:
-        print(f"{'layer (forward+backward)':<30}{'engine ms':>10}{'torch ms':>10}{'ratio':>7}"
-              f"{'engine TF/s':>12}{'torch TF/s':>11}")
-        for name, flops, run_engine, run_torch in layer_cases(batch, channels, size, device):
+        print("roof: share of the layer's roofline time (its FLOPs at the peak or its least "
+              "memory traffic at the bandwidth, whichever is longer) that each side reaches")
+        print(f"{'layer (forward+backward)':<30}{'GFLOP':>8}{'engine ms':>10}{'torch ms':>10}"
+              f"{'ratio':>7}{'engine %peak':>13}{'torch %peak':>12}{'engine %roof':>13}"
+              f"{'torch %roof':>12}")
+        for name, flops, nbytes, run_engine, run_torch in layer_cases(batch, channels, size,
+                                                                      device):
             te = median_time(run_engine, repeats, device)
             tt = median_time(run_torch, repeats, device)
-            rows.append({"layer": name, "engine_ms": te * 1e3, "torch_ms": tt * 1e3,
-                         "ratio": te / tt, "engine_tflops": flops / te / 1e12,
-                         "torch_tflops": flops / tt / 1e12})
-            print(f"{name:<30}{te * 1e3:>10.2f}{tt * 1e3:>10.2f}{te / tt:>7.2f}"
-                  f"{flops / te / 1e12:>12.3f}{flops / tt / 1e12:>11.3f}")
+            bound = roofline_seconds(flops, nbytes, peak, bandwidth)
+            rows.append({"layer": name, "gflop": flops / 1e9, "bytes": nbytes,
+                         "engine_ms": te * 1e3, "torch_ms": tt * 1e3, "ratio": te / tt,
+                         "engine_peak_fraction": flops / te / peak,
+                         "torch_peak_fraction": flops / tt / peak,
+                         "engine_roofline_fraction": bound / te,
+                         "torch_roofline_fraction": bound / tt})
+            print(f"{name:<30}{flops / 1e9:>8.2f}{te * 1e3:>10.2f}{tt * 1e3:>10.2f}{te / tt:>7.2f}"
+                  f"{100 * flops / te / peak:>12.0f}%{100 * flops / tt / peak:>11.0f}%"
+                  f"{100 * bound / te:>12.0f}%{100 * bound / tt:>11.0f}%")
     engine = measure_step("engine", batch, channels, size, device, steps, tf32)
     torch_ = measure_step("torch", batch, channels, size, device, steps, tf32)
     flops = step_flops(batch, channels, size)
     step = {"engine_s": engine["seconds"], "torch_s": torch_["seconds"],
-            "ratio": engine["seconds"] / torch_["seconds"],
-            "engine_tflops": flops / engine["seconds"] / 1e12,
-            "torch_tflops": flops / torch_["seconds"] / 1e12,
+            "ratio": engine["seconds"] / torch_["seconds"], "gflop": flops / 1e9,
+            "engine_peak_fraction": flops / engine["seconds"] / peak,
+            "torch_peak_fraction": flops / torch_["seconds"] / peak,
             "engine_peak_mb": engine["peak_mb"], "torch_peak_mb": torch_["peak_mb"],
             "memory_ratio": engine["peak_mb"] / max(torch_["peak_mb"], 1e-9)}
-    print(f"{'whole training step (Adam)':<30}{engine['seconds'] * 1e3:>10.1f}"
+    print(f"{'whole training step (Adam)':<30}{flops / 1e9:>8.1f}{engine['seconds'] * 1e3:>10.1f}"
           f"{torch_['seconds'] * 1e3:>10.1f}{step['ratio']:>7.2f}"
-          f"{step['engine_tflops']:>12.3f}{step['torch_tflops']:>11.3f}")
-    print(f"{'peak memory of a step (MB)':<30}{engine['peak_mb']:>10.0f}{torch_['peak_mb']:>10.0f}"
-          f"{step['memory_ratio']:>7.2f}")
+          f"{100 * step['engine_peak_fraction']:>12.0f}%{100 * step['torch_peak_fraction']:>11.0f}%")
+    print(f"{'peak memory of a step (MB)':<30}{'':>8}{engine['peak_mb']:>10.0f}"
+          f"{torch_['peak_mb']:>10.0f}{step['memory_ratio']:>7.2f}")
     return {"config": label, "batch": batch, "channels": channels, "size": size,
-            "device": device, "tf32": tf32, "layers": rows, "step": step}
+            "device": device, "tf32": tf32, "roofline": roofline, "layers": rows, "step": step}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -267,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per side")
     parser.add_argument("--no-layers", action="store_true", help="time only the whole step")
+    parser.add_argument("--peak-size", type=int, help="side of the matrices whose product measures "
+                        "the peak (default: 2048 on the CPU, 8192 on the GPU)")
+    parser.add_argument("--copy-mb", type=int, default=512,
+                        help="size of the copy that measures the memory bandwidth (MB)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -291,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
                        "--channels", str(channels), "--size", str(size), "--repeats",
                        str(args.repeats), "--steps", str(args.steps), "--json", str(out)]
                 cmd += (["--tf32"] if tf32 else []) + (["--no-layers"] if args.no_layers else [])
+                cmd += ["--copy-mb", str(args.copy_mb)]
+                cmd += ["--peak-size", str(args.peak_size)] if args.peak_size else []
                 subprocess.run(cmd, check=True)
                 results += json.loads(out.read_text())
                 out.unlink()
@@ -301,8 +370,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(f"GPU: {torch.cuda.get_device_name()}, PyTorch {torch.__version__}, "
                   f"CuPy {backend.xp_for('cuda').__version__}")
+        peak_size = args.peak_size or (2048 if args.device == "cpu" else 8192)
+        roofline = measure_roofline(args.device, peak_size, args.copy_mb, args.repeats)
         results = [run_config(args.batch or 8, args.channels, args.size, args.device, args.tf32,
-                              args.repeats, args.steps, not args.no_layers)]
+                              args.repeats, args.steps, not args.no_layers, roofline)]
     if args.json:
         from minitorch_unet.checkpoint import atomic_write_text
         atomic_write_text(args.json, json.dumps(results, indent=2))

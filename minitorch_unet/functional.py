@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Iterator, Sequence
 
-from . import backend, fast_conv
+from . import backend, fast_conv, winograd
 from .autograd import Tensor
 from .basic_ops import Cat, GetItem, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm
@@ -129,6 +129,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
                          f"(input {input.shape}, padding {padding})")
     tensors = (input, weight) if bias is None else (input, weight, bias)
     if use_fast_kernels and stride == (1, 1):
+        if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS:
+            return winograd.Conv2dWinograd.apply(*tensors, padding=padding)
         return fast_conv.Conv2dShifted.apply(*tensors, padding=padding)
     return Conv2d.apply(*tensors, stride=stride, padding=padding)
 

@@ -1,7 +1,8 @@
 """The engine against live PyTorch on shapes, strides and paddings that hypothesis draws.
 
 Skipped where torch is not installed. Everything runs in float64, so the comparison uses
-``TOLERANCES["float64"]``: a wrong index or a missing term shows up far above it.
+``TOLERANCES["float64"]``: a wrong index or a missing term shows up far above it. The wide
+3x3 convolutions (the Winograd kernel's) run in float32 too, against ``TOLERANCES["float32"]``.
 """
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ Fn = Callable[..., Any]
 
 def check(label: str, seed: int, device: str, ours: Fn, theirs: Fn,
           arrays: list[np.ndarray], grads: list[bool] | None = None) -> None:
-    """Run `ours` on engine tensors and `theirs` on torch tensors made from the same float64
-    arrays; compare the outputs and, after backward from one random upstream gradient, the
+    """Run `ours` on engine tensors and `theirs` on torch tensors made from the same arrays
+    (float64 unless stated); compare the outputs and, after backward from one random upstream gradient, the
     gradients of the inputs flagged in `grads` (all by default)."""
     grads = grads if grads is not None else [True] * len(arrays)
     ts = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grads)]
     expected = theirs(*ts)
-    upstream = np.random.default_rng(seed + 1).standard_normal(tuple(expected.shape))
+    upstream = np.random.default_rng(seed + 1).standard_normal(tuple(expected.shape)).astype(
+        arrays[0].dtype)
     expected.backward(torch.from_numpy(upstream))
     xs = [mt.tensor(a, requires_grad=g, device=device) for a, g in zip(arrays, grads)]
     out = ours(*xs)
@@ -88,6 +90,29 @@ def test_conv2d(case: dict[str, Any], seed: int, device: str) -> None:
     check(f"conv2d {case}", seed, device,
           lambda x, w, b=None: F.conv2d(x, w, b, **kw),
           lambda x, w, b=None: TF.conv2d(x, w, b, **kw), normal(seed, *shapes))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("device", DEVICES)
+@SETTINGS
+@given(n=st.integers(1, 2), c_in=st.integers(64, 72), c_out=st.integers(64, 66),
+       size=st.tuples(st.integers(1, 9), st.integers(1, 9)), padding=st.integers(0, 2),
+       bias=st.booleans(), seed=SEEDS)
+def test_conv2d_3x3_wide(n: int, c_in: int, c_out: int, size: tuple[int, int], padding: int,
+                         bias: bool, seed: int, device: str, dtype: str) -> None:
+    """Stride-1 3x3 layers with 64+ input and output channels take the Winograd kernel;
+    float32 is held to ``TOLERANCES["float32"]`` like every other op. The weights are scaled
+    as a layer's initialisation scales them (outputs of order 1), or a sum of 9*C float32
+    terms of order 1 would miss an absolute tolerance made for values of order 1."""
+    if min(size) + 2 * padding < 3:
+        return
+    shapes = [(n, c_in, *size), (c_out, c_in, 3, 3)] + ([(c_out,)] if bias else [])
+    arrays = normal(seed, *shapes)
+    arrays[1] /= np.sqrt(9 * c_in)
+    arrays = [a.astype(dtype) for a in arrays]
+    check(f"conv2d 3x3 {shapes} padding={padding} {dtype}", seed, device,
+          lambda x, w, b=None: F.conv2d(x, w, b, padding=padding),
+          lambda x, w, b=None: TF.conv2d(x, w, b, padding=padding), arrays)
 
 
 # ---- conv_transpose2d ----------------------------------------------------------------------

@@ -341,6 +341,112 @@ ax.set_title("conv2d 3x3, padding 1, measured on this machine")
 plt.show()
 '''),
     markdown(r"""
+### A rung higher: fewer multiplications (Winograd)
+
+Once a kernel is one large matrix product, it runs near the machine's **peak**: the number of
+multiply-adds its cores do per second (measured below with one big product). From there,
+the only way up is to do fewer of them. For two outputs of a 3-tap kernel $g$ on four
+samples $d$, the direct way takes 6 multiplications; Winograd's $F(2, 3)$ takes 4:
+
+$$m_1 = (d_0 - d_2)\,g_0 \quad m_2 = (d_1 + d_2)\,\tfrac{g_0 + g_1 + g_2}{2} \quad
+m_3 = (d_2 - d_1)\,\tfrac{g_0 - g_1 + g_2}{2} \quad m_4 = (d_1 - d_3)\,g_2$$
+$$y_0 = m_1 + m_2 + m_3 \qquad y_1 = m_2 - m_3 - m_4$$
+
+The kernel's sums are computed once per layer, the input's are additions. In matrix form
+$y = A^\top[(G g) \odot (B^\top d)]$, and nested in two dimensions a 4×4 input tile gives a
+2×2 output block with 16 multiplications instead of 36: **2.25× fewer**. Summed over the
+input channels, each of the 16 positions of the tile is a matrix product $(O, C) \times (C,
+\text{tiles})$, so the products stay large. The engine's `minitorch_unet/winograd.py` does
+this for whole layers; it pays where the transforms (passes over memory) cost less than
+the multiplications saved: wide layers more than thin ones.
+
+The ladder, each rung as GFLOP/s (the direct convolution's $2\,N O C k_h k_w H_{out} W_{out}$
+multiply-adds divided by the time, so that fewer multiplications show as a higher figure),
+against the peak of one big matrix product, NumPy's and, where it is installed, PyTorch's
+(its kernels may use wider vector instructions than NumPy's):
+"""),
+    demo('''
+import importlib.util
+from typing import Callable
+
+from minitorch_unet import fast_conv, winograd
+
+
+def fastest(fn: Callable[[], object], repeats: int = 3) -> float:
+    """The fastest of `repeats` runs of fn(), in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def gflops(x: Tensor, w: Tensor, seconds: float) -> float:
+    """The direct 3x3 convolution's multiply-adds (padding 1) per second, in GFLOP/s."""
+    (n, c, h, wd), o = x.shape, w.shape[0]
+    return 2 * n * o * c * 9 * h * wd / seconds / 1e9
+
+
+peak_a = np.random.default_rng(0).standard_normal((512, 512), dtype=np.float32)
+peaks = {"NumPy": 2 * 512 ** 3 / fastest(lambda: peak_a @ peak_a, 10) / 1e9}
+lx, lw = mt.randn(1, 4, 16, 16), mt.randn(4, 4, 3, 3)      # loops: a small layer
+x, w = mt.randn(2, 64, 32, 32), mt.randn(64, 64, 3, 3)      # the others: a U-Net layer
+rungs = {
+    "loops": gflops(lx, lw, fastest(lambda: conv2d_naive(lx.data, lw.data, padding=1), 1)),
+    "im2col": gflops(x, w, fastest(lambda: conv2d(x, w, padding=1))),
+    "shifted products": gflops(x, w, fastest(
+        lambda: fast_conv.Conv2dShifted.apply(x, w, padding=(1, 1)))),
+    "Winograd": gflops(x, w, fastest(lambda: winograd.Conv2dWinograd.apply(x, w, padding=(1, 1)))),
+}
+if importlib.util.find_spec("torch"):
+    import torch
+    tx, tw, ta = torch.from_numpy(x.data), torch.from_numpy(w.data), torch.from_numpy(peak_a)
+    rungs["PyTorch"] = gflops(x, w, fastest(lambda: torch.nn.functional.conv2d(tx, tw, padding=1)))
+    peaks["PyTorch"] = 2 * 512 ** 3 / fastest(lambda: ta @ ta, 10) / 1e9
+for name, rate in rungs.items():
+    print(f"{name:<17} {rate:9.3g} GFLOP/s")
+for name, rate in peaks.items():
+    print(f"{'peak, ' + name:<17} {rate:9.3g} GFLOP/s (one 512x512 matrix product)")
+
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.bar(list(rungs), list(rungs.values()), color="tab:blue")
+for (name, rate), style in zip(peaks.items(), ["--", ":"]):
+    ax.axhline(rate, color="tab:red", linestyle=style, label=f"peak: one big matmul ({name})")
+ax.set_yscale("log")
+ax.set_ylabel("GFLOP/s (log scale)")
+ax.set_title("conv2d 3x3 forward, 64 channels, 32x32, batch 2")
+ax.legend()
+plt.show()
+'''),
+    markdown(r"""
+### Optional exercise: one Winograd tile
+
+Write `winograd_tile(d, g)`: for C channels, a 4×4 input tile each, `d` of shape
+$(C, 4, 4)$, and a 3×3 kernel each, `g` of shape $(C, 3, 3)$, return the 2×2 output block
+
+$$Y = A^\top \Big[\sum_{c} (G\, g_c\, G^\top) \odot (B^\top d_c\, B)\Big] A$$
+
+with the matrices below (`B_T` is $B^\top$, `A_T` is $A^\top$). The check cuts tiles out of
+PyTorch's convolutions and compares. Count the products: 16 per channel, where the
+direct sum takes 36.
+"""),
+    code("""
+B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
+A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+"""),
+    exercise("winograd_tile", '''
+def winograd_tile(d: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """d: (C, 4, 4) input tiles, g: (C, 3, 3) kernels -> (2, 2) output block."""
+    ### BEGIN SOLUTION
+    u = G @ g @ G.T          # (C, 4, 4): the kernel, transformed (once per layer)
+    v = B_T @ d @ B_T.T      # (C, 4, 4): the tile, transformed (additions only)
+    return A_T @ (u * v).sum(axis=0) @ A_T.T
+    ### END SOLUTION
+'''),
+    graded("check_winograd_tile", "winograd_tile"),
+    markdown(r"""
 ## 6 · Your layer inside the U-Net
 
 `F.override(conv2d=conv2d)` makes every convolution of the engine call yours. A small

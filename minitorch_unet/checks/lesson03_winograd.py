@@ -1,0 +1,85 @@
+"""Check of lesson 03's optional exercise: the arithmetic of Winograd's F(2x2, 3x3) on one tile.
+
+The learner's ``winograd_tile(d, g)`` takes a 4x4 input tile for each of C channels, d: (C, 4, 4),
+and a 3x3 kernel for each, g: (C, 3, 3), and returns the 2x2 output block
+``A^T [sum_c (G g_c G^T) * (B^T d_c B)] A``. Expected blocks are cut from PyTorch's conv2d
+outputs (``data/reference/conv2d.npz``, stride-1 3x3 cases): the block at output (2i, 2j)
+comes from the padded input's tile at (2i, 2j), minus the bias.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..winograd import A_T, B_T, G
+from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .lesson03 import LESSON, as_array, cases, pair
+
+# Stride-1 3x3 cases: one channel, several channels with and without bias, a U-Net layer.
+TILE_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s1_p1_n2_c3x5_9x11", "k3_s1_p1_n2_c3x5_9x11_nobias",
+              "unet_mid_k3_s1_p1_n1_c32x32_6x6")
+
+
+def tiles(name: str) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray, np.ndarray]]:
+    """Every whole tile of a case: ((n, o, i, j), d (C, 4, 4), g (C, 3, 3), expected (2, 2))."""
+    case = cases("conv2d")[name]
+    p = pair(case["params"]["padding"])[0]
+    x = np.pad(case["input"].astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
+    out = case["out"].astype(np.float64)
+    if "bias" in case:
+        out = out - case["bias"].astype(np.float64)[:, None, None]
+    result = []
+    for n in range(x.shape[0]):
+        for o in range(out.shape[1]):
+            for i in range(0, out.shape[2] - 1, 2):
+                for j in range(0, out.shape[3] - 1, 2):
+                    result.append(((n, o, i, j), x[n, :, i:i + 4, j:j + 4],
+                                   case["weight"][o].astype(np.float64), out[n, o, i:i + 2, j:j + 2]))
+    return result
+
+
+def _probe(fn: Callable[..., Any]) -> Outputs:
+    outputs = {}
+    for name in TILE_CASES:
+        for (n, o, i, j), d, g, _ in tiles(name):
+            outputs[f"{name}/{n}/{o}/{i}/{j}"] = as_array(fn(d.copy(), g.copy()))
+    return outputs
+
+
+def _mistakes(d: np.ndarray, g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Classic wrong versions of the tile formula, each with what it did wrong."""
+    b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (B_T, G, A_T))
+    u, v = g_m @ g @ g_m.T, b_t @ d @ b_t.T
+    return [
+        ("the input transform is B d B^T instead of B^T d B (B_T is already the transposed "
+         "matrix: V = B_T @ d @ B_T.T)", a_t @ (u * (b_t.T @ d @ b_t)).sum(axis=0) @ a_t.T),
+        ("U and V are multiplied as matrices (@); Winograd multiplies them elementwise (*), "
+         "16 products per tile", a_t @ (u @ v).sum(axis=0) @ a_t.T),
+        ("the kernel is flipped: conv2d is a cross-correlation, use g as it is",
+         a_t @ ((g_m @ g[:, ::-1, ::-1] @ g_m.T) * v).sum(axis=0) @ a_t.T),
+    ]
+
+
+def _verdict(outputs: Outputs) -> None:
+    for name in TILE_CASES:
+        for (n, o, i, j), d, g, expected in tiles(name):
+            got = outputs[f"{name}/{n}/{o}/{i}/{j}"]
+            what = (f"winograd_tile(d (C={d.shape[0]}, 4, 4), g ({g.shape[0]}, 3, 3)) for output "
+                    f"block [{n}, {o}, {i}:{i + 2}, {j}:{j + 2}] of {name}")
+            expect_shape(what, got, (2, 2), hint="one tile gives a 2x2 block: A_T @ M @ A_T.T")
+            if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+                for text, wrong in _mistakes(d, g):
+                    if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
+                        raise CheckFailed(f"{what}: {text}")
+            expect_close(what, got, expected, hint="sum U * V over the channels before A_T @ . @ A_T.T")
+
+
+register(Exercise(
+    grade_id="check_winograd_tile", lesson=LESSON, function="winograd_tile",
+    probe=_probe, verdict=_verdict,
+    success="winograd_tile gives PyTorch's conv2d blocks on 4 cases (1 to 32 channels).",
+    engine_ops=("minitorch_unet.winograd.Conv2dWinograd", "minitorch_unet.winograd.transform_input",
+                "minitorch_unet.winograd.transform_weight",
+                "minitorch_unet.winograd.transform_output",
+                "minitorch_unet.functional.conv2d", "minitorch_unet.convolution.Conv2d")))
