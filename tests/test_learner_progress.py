@@ -32,13 +32,13 @@ def test_generated_lessons_are_all_not_written_yet(tmp_path: Path,
     assert "  \u00b7 mul_backward       exercise 1 (`mul_backward`) is not written yet" in lines
     assert "  \u00b7 conv2d          exercise 5 (`conv2d`) is not written yet" in lines
     assert "note:" not in "\n".join(lines)
-    assert lines[-1].startswith("11 checks: 0 passed, 0 failed, 11 not written yet (took ")
+    assert lines[-1].startswith("12 checks: 0 passed, 0 failed, 12 not written yet (took ")
 
 
 def test_solutions_all_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = progress(copy_lessons(ROOT / "solutions", tmp_path), capsys)
     assert "  \u2714 conv2d          passed" in lines
-    assert lines[-1].startswith("11 checks: 11 passed, 0 failed, 0 not written yet (took ")
+    assert lines[-1].startswith("12 checks: 12 passed, 0 failed, 0 not written yet (took ")
 
 
 def test_a_half_done_lesson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, n
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
-                          "conv2d_backward"))
+                          "conv2d_backward", "winograd_tile"))
 Pair = tuple[int, int]
 SizeRule = Callable[..., int]  # (H, kernel, stride, padding[, output_padding]) -> size
 

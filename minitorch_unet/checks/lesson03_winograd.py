@@ -21,21 +21,30 @@ TILE_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s1_p1_n2_c3x5_9x11", "k3_s1_p1_n2_c3x5
               "unet_mid_k3_s1_p1_n1_c32x32_6x6")
 
 
-def tiles(name: str) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray, np.ndarray]]:
-    """Every whole tile of a case: ((n, o, i, j), d (C, 4, 4), g (C, 3, 3), expected (2, 2))."""
+def tiles(name: str) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray,
+                                    np.ndarray | None]]:
+    """Every whole tile of a case: ((n, o, i, j), d (C, 4, 4), g (C, 3, 3), expected (2, 2)).
+
+    The expected block is None where the case holds inputs only (a learner's process while
+    grading): the probe needs the inputs alone.
+    """
     case = cases("conv2d")[name]
     p = pair(case["params"]["padding"])[0]
     x = np.pad(case["input"].astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
-    out = case["out"].astype(np.float64)
-    if "bias" in case:
-        out = out - case["bias"].astype(np.float64)[:, None, None]
+    weight = case["weight"].astype(np.float64)
+    out = None
+    if "out" in case:
+        out = case["out"].astype(np.float64)
+        if "bias" in case:
+            out = out - case["bias"].astype(np.float64)[:, None, None]
+    height, width = x.shape[2] - 2, x.shape[3] - 2  # a 3x3 kernel at stride 1
     result = []
     for n in range(x.shape[0]):
-        for o in range(out.shape[1]):
-            for i in range(0, out.shape[2] - 1, 2):
-                for j in range(0, out.shape[3] - 1, 2):
-                    result.append(((n, o, i, j), x[n, :, i:i + 4, j:j + 4],
-                                   case["weight"][o].astype(np.float64), out[n, o, i:i + 2, j:j + 2]))
+        for o in range(weight.shape[0]):
+            for i in range(0, height - 1, 2):
+                for j in range(0, width - 1, 2):
+                    result.append(((n, o, i, j), x[n, :, i:i + 4, j:j + 4], weight[o],
+                                   None if out is None else out[n, o, i:i + 2, j:j + 2]))
     return result
 
 
