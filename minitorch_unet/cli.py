@@ -22,7 +22,6 @@ from pathlib import Path
 from . import __version__, threads
 from .backend import DeviceError
 from .checkpoint import CheckpointError
-from .course.learner_progress import configure as _configure_progress, run as _run_progress
 from .data import DataError
 from .evaluate import SPLITS, evaluate, format_table, predict
 from . import pretrained
@@ -240,6 +239,18 @@ def _configure_lessons(parser: argparse.ArgumentParser) -> None:
 def _run_lessons(args: argparse.Namespace) -> int:
     from .course.cli import main as course_main
     return course_main(["lessons"] + (["--check"] if args.check else []))
+
+
+def _configure_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("lessons_dir", nargs="?", default="lessons", metavar="LESSONS_DIR",
+                        help="the folder holding your lesson folders (default: lessons)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="stop a notebook that runs longer than this (default: 600)")
+
+
+def _run_progress(args: argparse.Namespace) -> int:
+    from .course.learner_progress import run  # needs the course extra (nbformat, nbclient)
+    return run(args)
 
 
 def _configure_grade(parser: argparse.ArgumentParser) -> None:

@@ -279,3 +279,24 @@ def test_without_out_a_new_dated_run_folder_is_made(tiny_lgg, tmp_path, capsys, 
 def test_resume_without_out_is_a_clear_error(capsys):
     code, _, err = run_main(capsys, "train", "--resume")
     assert code == 2 and "--resume needs --out RUNDIR" in err
+
+
+def test_the_command_line_needs_no_optional_extra():
+    """`pip install -e .` alone must run the main job: the CLI may not import the course's or
+    the grader's tools (nbformat, nbclient, nbgrader) or PyTorch until a command needs them."""
+    blocker = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('nbformat', 'nbclient', 'nbgrader', 'torch'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from minitorch_unet.cli import main\n"
+        "for command in ('train', 'evaluate', 'predict', 'export', 'progress'):\n"
+        "    try:\n"
+        "        main([command, '--help'])\n"
+        "    except SystemExit as stop:\n"
+        "        assert stop.code == 0, command\n")
+    done = subprocess.run([sys.executable, "-c", blocker], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr

@@ -134,13 +134,6 @@ def find_lessons(lessons_dir: Path) -> list[Path]:
     return folders
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("lessons_dir", nargs="?", default="lessons", metavar="LESSONS_DIR",
-                        help="the folder holding your lesson folders (default: lessons)")
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                        help="stop a notebook that runs longer than this (default: 600)")
-
-
 def run(args: argparse.Namespace) -> int:
     """Print each lesson's table as it is checked, then the totals and the time taken."""
     start = time.perf_counter()
