@@ -36,6 +36,27 @@ SPLITS = ("test", "val", "all")
 DataPaths = str | Path | Sequence[str | Path] | None
 
 
+def _open(checkpoint: str | Path, split: str, device: str
+          ) -> tuple[Path, TrainConfig, UNet, dict[str, Any]]:
+    """Check `split`, then read the checkpoint (``"pretrained"``: the shipped model) ->
+    (its path, config, model on `device`, meta)."""
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    path = resolve_checkpoint(checkpoint)
+    config, model, _, meta = read_checkpoint(path)
+    model.to(backend.check_device(device))
+    return path, config, model, meta
+
+
+def _split_patients(checkpoint: Path, meta: dict[str, Any], split: str) -> list[str]:
+    """The patients the checkpoint's run kept for `split` ("test" or "val"); none is an error."""
+    wanted = meta["split"][split]
+    if not wanted:
+        raise ValueError(f"--split {split}: the run of {checkpoint} kept no {split} patients; "
+                         "use --split all with new data")
+    return wanted
+
+
 def _load(checkpoint: str | Path, data: DataPaths, split: str, device: str,
           patients: Sequence[str] | None = None
           ) -> tuple[TrainConfig, UNet, SliceSet, dict[str, Any]]:
@@ -43,20 +64,13 @@ def _load(checkpoint: str | Path, data: DataPaths, split: str, device: str,
 
     `patients`, when given, replaces the split: exactly those patients are scored.
     """
-    if split not in SPLITS:
-        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
-    checkpoint = resolve_checkpoint(checkpoint)
-    config, model, _, meta = read_checkpoint(checkpoint)
-    model.to(backend.check_device(device))
+    checkpoint, config, model, meta = _open(checkpoint, split, device)
     if data is not None:
         config = dataclasses.replace(config, data=_paths(data))
     slices = load_slices(config)
     if patients is None and split == "all":
         return config, model, slices, meta
-    wanted = list(patients) if patients is not None else meta["split"][split]
-    if not wanted:
-        raise ValueError(f"--split {split}: the run of {checkpoint} kept no {split} patients; "
-                         "use --split all with new data")
+    wanted = list(patients) if patients is not None else _split_patients(checkpoint, meta, split)
     missing = sorted(set(wanted) - set(slices.patients))
     if missing:
         where = ", ".join(config.data) if config.data else "the embedded sample"
@@ -231,13 +245,9 @@ def predict(checkpoint: str | Path, data: DataPaths, out_dir: str | Path,
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
-    checkpoint = resolve_checkpoint(checkpoint)
-    config, model, _, meta = read_checkpoint(checkpoint)
-    model.to(backend.check_device(device))
-    settings = postprocess_settings(meta)
     split = split or ("test" if data is None else "all")
-    if split not in SPLITS:
-        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    checkpoint, config, model, meta = _open(checkpoint, split, device)
+    settings = postprocess_settings(meta)
     paths = _paths(data) if data is not None else (config.data or [str(EMBEDDED_SAMPLE)])
     scans: list[Scan] = []
     skipped: list[str] = []
@@ -246,10 +256,7 @@ def predict(checkpoint: str | Path, data: DataPaths, out_dir: str | Path,
         scans += found
         skipped += lost
     if split != "all":
-        wanted = set(meta["split"][split])
-        if not wanted:
-            raise ValueError(f"--split {split}: the run of {checkpoint} kept no {split} "
-                             "patients; use --split all")
+        wanted = set(_split_patients(checkpoint, meta, split))
         scans = [scan for scan in scans if scan.patient in wanted]
     if not scans:
         raise DataError(f"{', '.join(paths)}: no slices to segment"

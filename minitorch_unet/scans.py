@@ -15,18 +15,16 @@ from __future__ import annotations
 import gzip
 import io
 import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nibabel
 import numpy as np
-from nibabel.filebasedimages import ImageFileError
-from nibabel.spatialimages import HeaderDataError
 from PIL import Image
 
 from .checkpoint import atomic_output
 from .data import DataError, FileSource
+from .data.brats import decode_nifti
 from .data.lgg import _SLICE_FILE, CHANNELS, _read_tiff
 
 _NIFTI = re.compile(r".+\.nii(\.gz)?", re.IGNORECASE)
@@ -74,16 +72,7 @@ def read_scans(path: str | Path, channels: str = "flair") -> tuple[list[Scan], l
 
 
 def _read_nifti_scan(path: Path) -> Scan:
-    data = path.read_bytes()
-    try:
-        if path.name.lower().endswith(".gz"):
-            data = gzip.decompress(data)
-        image = nibabel.Nifti1Image.from_bytes(data)
-        volume = np.asarray(image.dataobj, dtype=np.float32)
-    except (OSError, EOFError, zlib.error, ValueError, ImageFileError, HeaderDataError) as exc:
-        raise DataError(f"{path}: not a readable NIfTI volume ({exc})") from exc
-    if volume.ndim != 3:
-        raise DataError(f"{path}: expected a 3-D FLAIR volume, got shape {volume.shape}")
+    image, volume = decode_nifti(path.read_bytes(), path.name, str(path))
     if not np.isfinite(volume).all():
         raise DataError(f"{path}: the volume holds NaN or infinite values")
     low, span = float(volume.min()), float(volume.max() - volume.min())

@@ -134,13 +134,19 @@ def _find_cases(source: FileSource) -> dict[str, dict[str, str]]:
 
 def _read_nifti(source: FileSource, name: str) -> np.ndarray:
     """Decode one NIfTI-1 volume (.nii or .nii.gz) to a (X, Y, Z) float32 array."""
-    data = source.read(name)
+    return decode_nifti(source.read(name), name, source.where(name))[1]
+
+
+def decode_nifti(data: bytes, name: str, where: str) -> tuple[nibabel.Nifti1Image, np.ndarray]:
+    """The bytes of a 3-D NIfTI-1 file `name` (.nii, or .nii.gz: gunzipped first) -> (the
+    image, for its affine and header; its (X, Y, Z) float32 volume). Errors name `where`."""
     try:
-        if name.endswith(".gz"):
+        if name.lower().endswith(".gz"):
             data = gzip.decompress(data)
-        volume = np.asarray(nibabel.Nifti1Image.from_bytes(data).dataobj, dtype=np.float32)
+        image = nibabel.Nifti1Image.from_bytes(data)
+        volume = np.asarray(image.dataobj, dtype=np.float32)
     except (OSError, EOFError, zlib.error, ValueError, ImageFileError, HeaderDataError) as exc:
-        raise DataError(f"{source.where(name)}: not a readable NIfTI volume ({exc})") from exc
+        raise DataError(f"{where}: not a readable NIfTI volume ({exc})") from exc
     if volume.ndim != 3:
-        raise DataError(f"{source.where(name)}: expected a 3-D volume, got shape {volume.shape}")
-    return volume
+        raise DataError(f"{where}: expected a 3-D volume, got shape {volume.shape}")
+    return image, volume
