@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .train import read_checkpoint
+from .unet import UNet
 
 PRETRAINED = "pretrained"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "lgg_flair_unet.npz"
@@ -48,8 +50,6 @@ def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5
     size (no optimiser state). Raises CheckpointError for an unreadable checkpoint or a
     result over 10 MB; nothing is written then.
     """
-    from .train import read_checkpoint  # train imports this module's users
-
     if not 0 < threshold < 1 or min_voxels < 0:
         raise ValueError(f"export: threshold must be in (0, 1) and min_voxels >= 0, got "
                          f"{threshold} and {min_voxels}")
@@ -85,10 +85,8 @@ def cross_validation_note(path: str | Path) -> dict[str, Any]:
             **{k: result["chosen_test"][k] for k in ("mean", "mean_95", "median", "median_95")}}
 
 
-def load_pretrained(device: str = "cpu"):  # -> UNet (import cycle)
+def load_pretrained(device: str = "cpu") -> UNet:
     """The shipped U-Net in evaluation mode on `device`; see ``weights/MODEL_CARD.md``."""
-    from .train import read_checkpoint
-
     _, model, _, _ = read_checkpoint(resolve_checkpoint(PRETRAINED))
     return model.to(device).eval()
 
