@@ -9,7 +9,9 @@ Each fold's run tested on its own group of patients, validated on the next group
 trained on the rest, so over the folds every patient is tested once and validated once.
 This script reloads each fold's checkpoints (``best.npz``: best validation epoch;
 ``last.npz``: the last epoch) and scores every candidate post-processing (a probability
-threshold, then dropping predicted 3-D components smaller than N voxels) on every patient:
+threshold, then dropping predicted 3-D components smaller than N voxels, each with and
+without averaging the prediction with that of the left-right mirrored slice) on every
+patient:
 
 * the candidate is **chosen on the validation patients** (mean per-patient Dice over all
   folds' validation groups), never on the test patients;
@@ -44,6 +46,7 @@ from minitorch_unet.train import (center_crop_array, load_slices,  # noqa: E402
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MIN_VOXELS = (0, 4, 16, 64)  # at the runs' image size
 CHECKPOINTS = ("best", "last")
+FLIPS = (False, True)  # averaging with the mirrored slice's prediction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,7 +75,8 @@ def patient_dice(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
 
 def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
                        checkpoints: list[str]) -> dict[str, Any]:
-    """{checkpoint: {role: {patient: (probabilities, masks)}}} for the fold's val and test."""
+    """{(checkpoint, flip): {role: {patient: (probabilities, masks)}}} for the fold's val and
+    test patients."""
     history = json.loads((fold / "history.json").read_text())
     key = json.dumps({k: v for k, v in history["config"].items() if k not in ("fold",)})
     if key not in slices_cache:
@@ -81,14 +85,15 @@ def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
     out: dict[str, Any] = {}
     for name in checkpoints:
         config, model, _, _ = read_checkpoint(fold / f"{name}.npz")
-        out[name] = {}
-        for role in ("val", "test"):
-            part = slices.select(history["split"][role])
-            probabilities = predict_probabilities(model, part.images, 16)[:, 0]
-            masks = center_crop_array(part.masks, probabilities.shape[-1])[:, 0]
-            patients = np.asarray(part.patients)
-            out[name][role] = {p: (probabilities[patients == p], masks[patients == p])
-                               for p in dict.fromkeys(part.patients)}
+        for flip in FLIPS:
+            out[name, flip] = {}
+            for role in ("val", "test"):
+                part = slices.select(history["split"][role])
+                probabilities = predict_probabilities(model, part.images, 16, flip)[:, 0]
+                masks = center_crop_array(part.masks, probabilities.shape[-1])[:, 0]
+                patients = np.asarray(part.patients)
+                out[name, flip][role] = {p: (probabilities[patients == p], masks[patients == p])
+                                         for p in dict.fromkeys(part.patients)}
     return {"history": history, "predictions": out}
 
 
@@ -109,17 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         folds.append(fold_probabilities(fold, cache, args.checkpoints))
     candidates = []
     for checkpoint in args.checkpoints:
-        for threshold in THRESHOLDS:
-            for min_voxels in MIN_VOXELS:
-                scores = {role: {p: patient_dice(*pair, threshold, min_voxels)
-                                 for f in folds
-                                 for p, pair in f["predictions"][checkpoint][role].items()}
-                          for role in ("val", "test")}
-                candidates.append({"checkpoint": checkpoint, "threshold": threshold,
-                                   "min_voxels": min_voxels,
-                                   "val": summary(list(scores["val"].values())),
-                                   "test": summary(list(scores["test"].values())),
-                                   "test_per_patient": scores["test"]})
+        for flip in FLIPS:
+            for threshold in THRESHOLDS:
+                for min_voxels in MIN_VOXELS:
+                    scores = {role: {p: patient_dice(*pair, threshold, min_voxels) for f in folds
+                                     for p, pair in f["predictions"][checkpoint, flip][role].items()}
+                              for role in ("val", "test")}
+                    candidates.append({"checkpoint": checkpoint, "flip": flip,
+                                       "threshold": threshold, "min_voxels": min_voxels,
+                                       "val": summary(list(scores["val"].values())),
+                                       "test": summary(list(scores["test"].values())),
+                                       "test_per_patient": scores["test"]})
     chosen = max(candidates, key=lambda c: c["val"]["mean"])
     groups: dict[str, list[float]] = {}
     for patient, value in chosen["test_per_patient"].items():
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     epochs = per_epoch(folds)
     result = {"folds": [str(f) for f in args.folds], "config": folds[0]["history"]["config"],
               "candidates": candidates,
-              "chosen": {k: chosen[k] for k in ("checkpoint", "threshold", "min_voxels")},
+              "chosen": {k: chosen[k] for k in ("checkpoint", "flip", "threshold", "min_voxels")},
               "chosen_test": chosen["test"], "chosen_val": chosen["val"],
               "groups": {g: summary(v) for g, v in sorted(groups.items())},
               "per_epoch": epochs}
@@ -152,13 +157,14 @@ def per_epoch(folds: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_result(result: dict[str, Any]) -> None:
-    print(f"\n{'checkpoint':<11}{'thr':>5}{'min':>5}  {'val mean':>9}  "
+    print(f"\n{'checkpoint':<11}{'flip':>5}{'thr':>5}{'min':>5}  {'val mean':>9}  "
           f"{'test mean (95%)':>22}  {'test median (95%)':>22}")
     for c in result["candidates"]:
         t = c["test"]
         mark = "  <- chosen on validation" if all(
             c[k] == v for k, v in result["chosen"].items()) else ""
-        print(f"{c['checkpoint']:<11}{c['threshold']:>5}{c['min_voxels']:>5}  "
+        print(f"{c['checkpoint']:<11}{'yes' if c['flip'] else 'no':>5}{c['threshold']:>5}"
+              f"{c['min_voxels']:>5}  "
               f"{c['val']['mean']:>9.4f}  {t['mean']:.4f} ({t['mean_95'][0]:.3f}..{t['mean_95'][1]:.3f})"
               f"  {t['median']:.4f} ({t['median_95'][0]:.3f}..{t['median_95'][1]:.3f}){mark}")
     print("\nchosen, test Dice by patient group:")

@@ -205,6 +205,9 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-voxels", type=int, default=0, metavar="N",
                         help="drop predicted 3-D components smaller than N voxels at the "
                              "model's resolution (default: 0, keep all)")
+    parser.add_argument("--flip", action="store_true",
+                        help="average each prediction with that of the left-right mirrored "
+                             "slice (test-time augmentation: twice the inference time)")
     parser.add_argument("--cross-validation", metavar="JSON",
                         help="a benchmarks/cv_recipe.py result: its chosen candidate's "
                              "per-patient test Dice travels with the model")
@@ -214,7 +217,8 @@ def _run_export(args: argparse.Namespace) -> int:
     note = {}
     if args.cross_validation:
         note["cross_validation"] = cross_validation_note(args.cross_validation)
-    path = export_model(args.checkpoint, args.out, args.threshold, args.min_voxels, note)
+    path = export_model(args.checkpoint, args.out, args.threshold, args.min_voxels, note,
+                        args.flip)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
     return 0
 

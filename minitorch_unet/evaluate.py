@@ -85,7 +85,7 @@ def _paths(data: str | Path | Sequence[str | Path]) -> list[str]:
 
 
 def predicted_masks(probabilities: np.ndarray, patients: Sequence[str],
-                    settings: dict[str, float]) -> np.ndarray:
+                    settings: dict[str, Any]) -> np.ndarray:
     """probabilities (S, 1, H, W) -> masks (S, 1, H, W) float32 in {0, 1}, post-processed
     patient by patient (each patient's slices one volume)."""
     masks = np.zeros(probabilities.shape, dtype=np.float32)
@@ -103,14 +103,16 @@ def evaluate(checkpoint: str | Path, data: DataPaths = None, split: str = "test"
 
     `checkpoint` may be ``"pretrained"`` (the shipped model); `patients` scores exactly those
     patients instead of a split. Predictions are post-processed as the checkpoint says
-    (threshold, small components dropped). Returns {"checkpoint", "epoch", "split", "slices",
+    (left-right flip averaging, threshold, small components dropped). Returns {"checkpoint", "epoch", "split", "slices",
     "per_patient": {patient: {"dice", "iou", "precision", "recall", "pixel_accuracy",
     "slices"}}, "overall": {...}, "dice_per_patient_mean"}; per-patient values are 3D volume
     metrics (Buda et al., 2019).
     """
     config, model, slices, meta = _load(checkpoint, data, split, device, patients)
-    probabilities = predict_probabilities(model, slices.images, config.batch_size)
-    masks = predicted_masks(probabilities, slices.patients, postprocess_settings(meta))
+    settings = postprocess_settings(meta)
+    probabilities = predict_probabilities(model, slices.images, config.batch_size,
+                                          settings["flip"])
+    masks = predicted_masks(probabilities, slices.patients, settings)
     target = center_crop_array(slices.masks, probabilities.shape[-1])
     metrics = segmentation_metrics(masks, target, slices.patients)
     for patient, row in metrics["per_patient"].items():
@@ -193,7 +195,7 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def _segment(model: UNet, config: TrainConfig, scan: Scan,
-             settings: dict[str, float]) -> list[np.ndarray]:
+             settings: dict[str, Any]) -> list[np.ndarray]:
     """One scan's predicted masks, per slice (H, W) bool at the slice's own size.
 
     As in training: each slice resized to the model's size, the volume normalised as a whole;
@@ -205,7 +207,8 @@ def _segment(model: UNet, config: TrainConfig, scan: Scan,
                       patients=[scan.patient] * len(images),
                       slice_index=np.arange(len(images), dtype=np.int64))
     images = normalize_per_patient(volume, config.normalization).images
-    probabilities = predict_probabilities(model, images, config.batch_size)[:, 0]
+    probabilities = predict_probabilities(model, images, config.batch_size,
+                                          settings["flip"])[:, 0]
     if probabilities.shape[-1] != size:  # 'valid' padding: the output covers the centre
         full = np.zeros((len(probabilities), size, size), np.float32)
         center_crop_array(full, probabilities.shape[-1])[...] = probabilities

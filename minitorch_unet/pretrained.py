@@ -24,7 +24,7 @@ from .unet import UNet
 PRETRAINED = "pretrained"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "lgg_flair_unet.npz"
 MAX_BYTES = 10 * 2**20
-DEFAULT_POSTPROCESS = {"threshold": 0.5, "min_voxels": 0}
+DEFAULT_POSTPROCESS = {"threshold": 0.5, "min_voxels": 0, "flip": False}
 
 
 def resolve_checkpoint(checkpoint: str | Path) -> Path:
@@ -37,13 +37,15 @@ def resolve_checkpoint(checkpoint: str | Path) -> Path:
     return Path(checkpoint)
 
 
-def postprocess_settings(meta: dict[str, Any]) -> dict[str, float]:
-    """The checkpoint's post-processing ({"threshold", "min_voxels"}), or the defaults."""
+def postprocess_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's post-processing ({"threshold", "min_voxels", "flip"}), or the
+    defaults; "flip" averages the prediction with that of the left-right mirrored slice."""
     return {**DEFAULT_POSTPROCESS, **meta.get("postprocess", {})}
 
 
 def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5,
-                 min_voxels: int = 0, note: dict[str, Any] | None = None) -> Path:
+                 min_voxels: int = 0, note: dict[str, Any] | None = None,
+                 flip: bool = False) -> Path:
     """Write a checkpoint's model alone (float32 weights, config, history, post-processing).
 
     The result is what ``evaluate``/``predict`` read, at a third of a training checkpoint's
@@ -64,7 +66,8 @@ def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5
             if k in meta}
     # The data paths are the trainer's; without --data the model reads the embedded sample.
     kept.update(config={**meta["config"], "data": None}, trained_on=meta["config"]["data"],
-                step=0, postprocess={"threshold": threshold, "min_voxels": int(min_voxels)},
+                step=0, postprocess={"threshold": threshold, "min_voxels": int(min_voxels),
+                             "flip": bool(flip)},
                 exported_from=Path(checkpoint).name, note=note or {})
     save_checkpoint(out, weights, kept)
     return Path(out)

@@ -291,16 +291,25 @@ def center_crop_array(array: np.ndarray, size: int) -> np.ndarray:
     return array[..., top:top + size, left:left + size]
 
 
-def predict_probabilities(model: UNet, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Tumour probabilities in evaluation mode: images (S, C, H, W) -> (S, 1, H', W') host."""
+def predict_probabilities(model: UNet, images: np.ndarray, batch_size: int,
+                          flip: bool = False) -> np.ndarray:
+    """Tumour probabilities in evaluation mode: images (S, C, H, W) -> (S, 1, H', W') host.
+
+    flip: also predict the left-right mirrored images and average the two (test-time
+    augmentation; twice the time).
+    """
     device = model.head.weight.device
     was_training = model.training
     model.eval()
     out = []
     with no_grad():
         for start in range(0, len(images), batch_size):
-            batch = Tensor(backend.asarray(images[start:start + batch_size], device))
-            out.append(backend.to_numpy(model.probabilities(batch).data))
+            batch = backend.asarray(images[start:start + batch_size], device)
+            probabilities = model.probabilities(Tensor(batch)).data
+            if flip:
+                mirrored = model.probabilities(Tensor(batch[..., ::-1].copy())).data
+                probabilities = (probabilities + mirrored[..., ::-1]) / 2
+            out.append(backend.to_numpy(probabilities))
     model.train(was_training)
     return np.concatenate(out)
 

@@ -25,9 +25,10 @@ def test_cross_validation_scores_every_patient_once_and_chooses_on_validation(
     result = json.loads((tmp_path / "cv.json").read_text())
     assert (tmp_path / "cv.png").stat().st_size > 0
     candidates = result["candidates"]
-    assert len(candidates) == 2 * len(cv_recipe.THRESHOLDS) * len(cv_recipe.MIN_VOXELS)
+    assert len(candidates) == (2 * len(cv_recipe.FLIPS) * len(cv_recipe.THRESHOLDS)
+                               * len(cv_recipe.MIN_VOXELS))
     best_on_val = max(candidates, key=lambda c: c["val"]["mean"])
-    assert result["chosen"] == {k: best_on_val[k] for k in ("checkpoint", "threshold",
+    assert result["chosen"] == {k: best_on_val[k] for k in ("checkpoint", "flip", "threshold",
                                                             "min_voxels")}
     for candidate in candidates:
         assert candidate["test"]["n"] == candidate["val"]["n"] == 4  # each patient once

@@ -147,6 +147,39 @@ def test_evaluate_scores_the_post_processed_masks(model_file, tiny_lgg):  # noqa
     assert 0 <= result["dice_per_patient_mean"] <= 1 and len(result["per_patient"]) == 4
 
 
+def test_flip_averaging_is_mirror_symmetric(model_file, tiny_lgg):  # noqa: F811
+    config, model, _, _ = read_checkpoint(model_file)
+    images = load_slices(config).images[:6]
+    mirrored = np.ascontiguousarray(images[..., ::-1])
+    plain = predict_probabilities(model, images, 4)
+    averaged = predict_probabilities(model, images, 4, flip=True)
+    assert not np.allclose(plain, averaged)  # the model itself is not mirror-symmetric
+    np.testing.assert_allclose(predict_probabilities(model, mirrored, 4, flip=True)[..., ::-1],
+                               averaged, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(averaged, (plain + predict_probabilities(model, mirrored, 4)
+                                          [..., ::-1]) / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_export_flip_reaches_evaluate_and_predict(model_file, tiny_lgg, tmp_path,  # noqa: F811
+                                                  monkeypatch):
+    flipped = tmp_path / "flipped.npz"
+    assert main(["export", str(model_file), "--out", str(flipped), "--threshold", "0.4",
+                 "--flip"]) == 0
+    assert load_checkpoint(flipped)[1]["postprocess"] == {"threshold": 0.4, "min_voxels": 0,
+                                                          "flip": True}
+    asked = []
+
+    def spy(model, images, batch_size, flip=False):
+        asked.append(flip)
+        return predict_probabilities(model, images, batch_size, flip)
+
+    monkeypatch.setattr("minitorch_unet.evaluate.predict_probabilities", spy)
+    evaluate(flipped, tiny_lgg, "all")
+    predict(flipped, tiny_lgg, tmp_path / "masks")
+    evaluate(model_file, tiny_lgg, "all")
+    assert asked == [True, True, True, True, True, False]
+
+
 def test_the_shipped_model_is_at_most_10_mb_and_scores_the_sample(capsys):
     if not pretrained.WEIGHTS.is_file():
         pytest.skip("no shipped model in this checkout")
