@@ -76,6 +76,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
+        if not got.any():
+            raise CheckFailed(f"{call}: your values are all zero, so f never saw the nudges: "
+                              "change x itself, not a copy of it (x.flatten(), x.astype(...) "
+                              "and np.array(x) copy; x.reshape(-1) is a view), or fill in grad")
         step = 1e-6 if eps is None else eps
         if np.allclose(got, expected * step * step, rtol=1e-3, atol=0):
             raise CheckFailed(f"{call}: your values are the gradient times eps**2: `/ 2 * eps` "
@@ -141,6 +145,8 @@ def _norm(v: np.ndarray) -> float:
 ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
     ("that is the mean over the entries; take the largest",
      lambda a, b: float(np.mean(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+    ("you take the smallest entry's error (np.min); take the largest (np.max)",
+     lambda a, b: float(np.min(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you sum the entries' errors; take the largest one",
      lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",

@@ -15,7 +15,7 @@ from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register, shape_message)
+                   register, shape_message, value_pattern)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -170,6 +170,21 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    if x.shape[1] > 1:
+        out.append(("only the first input channel is summed: a window spans all C input "
+                    "channels, so sum x[n, c, ...] * weight[o, c, ...] over c too",
+                    conv2d_numpy(x[:, :1], w[:, :1], b, s, p)))
+    if s != (1, 1) and w.shape[2] * w.shape[3] > 1:
+        out.append(("the stride is applied inside the window (its taps are `stride` apart, a "
+                    "dilation) instead of between windows: the window of output (i, j) is "
+                    "x[.., s*i : s*i + kh, s*j : s*j + kw]", dilated_by_stride(case)))
+    if p != (0, 0):
+        for side, pads in (("bottom/right", ((0, 2 * p[0]), (0, 2 * p[1]))),
+                           ("top/left", ((2 * p[0], 0), (2 * p[1], 0)))):
+            shifted = np.pad(x, ((0, 0), (0, 0)) + pads)
+            out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
+                        "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
+                        conv2d_numpy(shifted, w, b, s, (0, 0))))
     plain = conv2d_numpy(x, w, b, s, p)
     out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
                 "its rows; use weight.reshape(O, -1).T",
@@ -189,6 +204,36 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "multiplies x[.., s*i + a, s*j + b]",
                     conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
     return out
+
+
+def dilated_by_stride(case: Case) -> np.ndarray:
+    """conv2d whose window (i, j) starts at (i, j) with taps `stride` apart (a dilation)."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    o, c, kh, kw = w.shape
+    spread = np.zeros((o, c, (kh - 1) * sh + 1, (kw - 1) * sw + 1))
+    spread[:, :, ::sh, ::sw] = w
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph + spread.shape[2]), (pw, pw + spread.shape[3])))
+    ho, wo = case["out"].shape[2:]
+    return conv2d_numpy(xpad, spread, b, (1, 1), (0, 0))[:, :, :ho, :wo]
+
+
+def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None) -> str:
+    """A message if `got` is `expected` with bias[o] added a whole number of times that
+    changes from pixel to pixel (`+= bias` inside the pixel loop); "" otherwise."""
+    if bias is None or got.shape != expected.shape or got.ndim != 4:
+        return ""
+    b = np.broadcast_to(bias.astype(np.float64)[None, :, None, None], got.shape)
+    strong = np.abs(b) > 1e-4
+    if not strong.any():
+        return ""
+    times = np.round((got - expected)[strong] / b[strong]) + 1
+    if np.allclose(got[strong], expected[strong] + (times - 1) * b[strong], rtol=1e-4, atol=1e-5) \
+            and np.ptp(times) > 0 and (times >= 0).all():
+        return (f"the bias is added a different number of times at different pixels (from "
+                f"{int(times.min())} to {int(times.max())} times): "
+                "`+= bias` sits inside the pixel loop; add bias[o] once, after the loops")
+    return ""
 
 
 Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
@@ -229,6 +274,9 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
                   "out: (N, out_channels, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1")
     for (what, *_), name in zip(items, names):
         case = cases("conv2d")[name]
+        repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias"))
+        if repeated:
+            raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
 
 
@@ -287,6 +335,11 @@ def _verdict_im2col(outputs: Outputs) -> None:
                               "last window of each row and column is missing; there are "
                               f"Ho = (H - kh) // sh + 1 = {ho} window rows (range(Ho), not "
                               "range(Ho - 1))")
+        swapped = (n * conv_out_size(h, kh, sw, ph) * conv_out_size(w, kw, sh, pw), c * kh * kw)
+        if cols.shape == swapped != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: "
+                              "sh and sw are swapped: sh is the stride down the rows (height), "
+                              "sw the stride along the columns (width)")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -307,13 +360,19 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
+            if (sh, sw) != (sw, sh) and np.allclose(cols, convolution.im2col(
+                    np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
+                raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
+                                  "rows (height), sw the stride along the columns (width)")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            pattern = value_pattern(out, case["out"].astype(np.float64))
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
-                              "conv2d: a row must hold the (C, kh, kw) window of one output pixel")
+                              "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
+                              + (f"; in that convolution's output, {pattern}" if pattern else ""))
 
 
 register(Exercise(
@@ -368,6 +427,19 @@ def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
     return out
 
 
+def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                      sw: int, rows: int, columns: int) -> np.ndarray:
+    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for a in range(rows):
+        for b in range(columns):
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+    return out
+
+
 def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                     sw: int) -> list[tuple[str, np.ndarray]]:
     """Classic wrong col2im results (padded, as col2im returns them)."""
@@ -380,6 +452,11 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    for rows, columns in ((kh - 1, kw), (kh, kw - 1)):
+        if rows and columns:
+            out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
+                        "over range(kh) and range(kw), every row and column of the kernel",
+                        col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
     if (sh, sw) != (1, 1):
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
@@ -565,6 +642,9 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
     (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
     o, c, kh, kw = weight.shape
     n, _, h, w = x.shape
+    laid_out = (f"{field} was computed from grad.reshape(-1, O), which mixes channels and "
+                "pixels: grad is (N, O, Ho, Wo), so lay it out as "
+                "grad.transpose(0, 2, 3, 1).reshape(-1, O) first")
     if field == "grad_weight":
         out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]),
                ("grad_weight was reshaped from a (C*kh*kw, O) matrix (cols.T @ grad_cols); the "
@@ -575,9 +655,11 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
             first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them", first))
+        cols = convolution.im2col(convolution.pad2d(x, ph, pw), kh, kw, sh, sw)
+        out.append((laid_out, (g.reshape(-1, o).T @ cols).reshape(weight.shape)))
         return out + batch_grad_mistakes(case, field)
     if field == "grad_bias":
-        return batch_grad_mistakes(case, field)
+        return batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
     padded = (n, c, h + 2 * ph, w + 2 * pw)
     gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
     flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
@@ -592,6 +674,12 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                     convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
+    out.append((laid_out, convolution.col2im(g.reshape(-1, o) @ weight.reshape(o, -1), padded,
+                                             kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
+                "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
+                convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,
+                                   padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     if ph or pw:
         out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
                     "each side, so keep [padding:padding + H] (and the same for W)",
@@ -622,7 +710,16 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
             order = ", ".join(i for i in inputs if i in case)
             raise CheckFailed(f"{label} is None: backward must return one gradient per tensor "
                               f"input of forward, in the same order ({order})")
-        diagnose_values(label, outputs[f"{name}/{field}"], case[field], lambda: mistakes(case, field))
+        got = outputs[f"{name}/{field}"]
+        for other in present:
+            right = case[f"grad_{other}"]
+            if other != k and got.shape == right.shape == case[field].shape and \
+                    not np.allclose(got, case[field], rtol=1e-4, atol=1e-5) and \
+                    np.allclose(got, right, rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"{label}: right shape but wrong values: they are the gradient "
+                                  f"of {other}, not of {k}: return the gradients in forward's "
+                                  f"order ({', '.join(present)})")
+        diagnose_values(label, got, case[field], lambda: mistakes(case, field))
 
 
 def _verdict_conv2d_forward(outputs: Outputs) -> None:

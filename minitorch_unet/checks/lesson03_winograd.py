@@ -65,6 +65,10 @@ def _mistakes(d: np.ndarray, g: np.ndarray) -> list[tuple[str, np.ndarray]]:
          "matrix: V = B_T @ d @ B_T.T)", a_t @ (u * (b_t.T @ d @ b_t)).sum(axis=0) @ a_t.T),
         ("U and V are multiplied as matrices (@); Winograd multiplies them elementwise (*), "
          "16 products per tile", a_t @ (u @ v).sum(axis=0) @ a_t.T),
+        ("only the first channel is used: sum U * V over all C channels, (u * v).sum(axis=0)",
+         a_t @ (u * v)[0] @ a_t.T),
+        ("only the last channel is kept (a loop over the channels that assigns with = instead "
+         "of adding): sum U * V over all C channels", a_t @ (u * v)[-1] @ a_t.T),
         ("the kernel is flipped: conv2d is a cross-correlation, use g as it is",
          a_t @ ((g_m @ g[:, ::-1, ::-1] @ g_m.T) * v).sum(axis=0) @ a_t.T),
     ]

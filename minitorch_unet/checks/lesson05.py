@@ -43,6 +43,8 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("no zeros are inserted between the input's pixels (the stride is ignored): as a "
      "convolution, the transposed one runs over the input with stride - 1 zeros between pixels",
      lambda h, k, s, p, op: (h - 1) - 2 * p + k + op),
+    ("output_padding is multiplied by the stride: it adds output_padding rows/columns once",
+     lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op * s),
     ("the zero-stuffed input is padded by `padding`; as a convolution, the transposed one pads "
      "it by kernel - 1 - padding", lambda h, k, s, p, op: (h - 1) * s + 2 * p - k + 2 + op),
 )
@@ -112,6 +114,12 @@ def _verdict_size(outputs: Outputs) -> None:
     for text, rule in SIZE_MISTAKES:
         if all(rule(*a) == g for a, g in zip(arguments, got)):
             raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
+    offsets = set((got - expected).tolist())
+    if len(offsets) == 1:
+        off = offsets.pop()
+        raise CheckFailed(f"{head}: your sizes are all {abs(off)} {'larger' if off > 0 else 'smaller'} "
+                          f"than the right ones: a {'+' if off < 0 else '-'} {abs(off)} is "
+                          f"missing from your rule (or its opposite is extra). The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
 
 
@@ -155,6 +163,12 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "to output (s*i + a, s*j + b) needs no flip, while a convolution of the "
                     "zero-stuffed input needs the kernel flipped, weight[:, :, ::-1, ::-1], "
                     "with in/out swapped", conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
+    n, c, h, wd = x.shape
+    unordered = x.reshape(n * h * wd, c).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+    if c > 1:
+        out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
+                    "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
+                    conv_transpose2d_numpy(unordered, w, b, *geo)))
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
