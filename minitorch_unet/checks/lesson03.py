@@ -254,7 +254,8 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
     outputs = {}
     for name in NAIVE_CASES:
         case = cases("conv2d")[name]
-        out = fn(case["input"], case["weight"], case.get("bias"), **conv_params(case))
+        bias = case["bias"].copy() if "bias" in case else None
+        out = fn(case["input"].copy(), case["weight"].copy(), bias, **conv_params(case))
         outputs[f"{name}/out"] = answer(out, "conv2d_naive")
     return outputs
 
@@ -502,13 +503,16 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     A wrongly shaped output gets no backward (its shape is the verdict's to report).
     """
     case = cases(op)[name]
-    tensors = {k: Tensor(case[k], requires_grad=True) for k in inputs if k in case}
+    tensors = {k: Tensor(case[k].copy(), requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
                f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
         outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
+    for k, tensor in tensors.items():
+        if not np.array_equal(as_array(tensor), case[k]):
+            outputs[f"{name}/changed_{k}"] = np.array(True)
     return outputs
 
 
@@ -521,18 +525,22 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
     '<case>/raw_count' and '<case>/raw_grad_<i>', for the verdict to say what is wrong.
     """
     op = out._op
+    sent = np.array(grad_out, copy=True)
     try:
-        out.backward(Tensor(grad_out))
+        out.backward(Tensor(sent))
     except RuntimeError as err:
         if op is None or not str(err).startswith(f"{op.__name__}.backward returned"):
             raise
-        raw = op.backward(out._ctx, grad_out)
+        raw = op.backward(out._ctx, np.array(grad_out, copy=True))
         raw = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
         outputs = {f"{name}/raw_count": np.array(len(raw))}
         outputs.update({f"{name}/raw_grad_{i}": as_array(g) for i, g in enumerate(raw)
                         if g is not None})
         return outputs
-    return {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+    outputs = {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+    if not np.array_equal(sent, grad_out):
+        outputs[f"{name}/changed_grad_out"] = np.array(True)
+    return outputs
 
 
 def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
@@ -609,10 +617,19 @@ def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
 
 
 def check_returns_tensor(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    """Each output is a Tensor, and no input (nor the gradient from above) was changed."""
     for name in names:
         if not outputs[f"{name}/is_tensor"]:
             raise CheckFailed(f"{op} must return a Tensor made by your Function's .apply(...) "
                               "(so that backward can reach the inputs), not a raw array")
+    for name in names:
+        for key in outputs:
+            if key.startswith(f"{name}/changed_"):
+                what = key.removeprefix(f"{name}/changed_")
+                where = "backward's grad" if what == "grad_out" else f"its {what}"
+                raise CheckFailed(f"{op} ({name}) changed {where} in place: an op must leave the "
+                                  "arrays it receives as they are (other ops use them too); work "
+                                  "on a copy, or write y = y * m instead of y *= m, y[...] = ...")
 
 
 def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
