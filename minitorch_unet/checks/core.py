@@ -455,7 +455,7 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     f"{_axes_text(axes)}, repeated along it: a whole slice is handled where one "
                     "entry at a time belongs (an index with too few components, or a sum over "
                     "the wrong axes)")
-    return _slices_relation(got, expected, close) or _factors_relation(got, expected, close)
+    return _factors_relation(got, expected, close) or _slices_relation(got, expected, close)
 
 
 def _axes_text(axes: tuple[int, ...]) -> str:
@@ -535,7 +535,8 @@ def _factors_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, fl
                 break
             factors.append(factor)
         else:
-            if len(factors) >= 2 and np.ptp(factors) > 1e-3 * max(np.abs(factors).max(), 1e-12):
+            if len(factors) >= 2 and np.abs(factors).min() > 1e-6 and \
+                    np.ptp(factors) > 1e-3 * np.abs(factors).max():
                 shown = ", ".join(f"{f:.3g}" for f in factors[:4]) + (", ..." if len(factors) > 4 else "")
                 return (f"each slice along axis {axis} is the right one times its own factor "
                         f"({shown}): a sum or mean over the wrong axis, or a scale that "
