@@ -280,7 +280,10 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if reshape:
         have, want = int(reshape.group(1)), int(np.prod(_parse_shape(reshape.group(2))))
         more = (f"; {have} values for {want} places: is an axis left to sum over?"
-                if have > want and have % want == 0 else "")
+                if have > want and have % want == 0 else
+                f"; {want // have} times fewer values than the shape needs: an axis was reduced "
+                "(a max, sum or argmax over too many axes?) or left out"
+                if have < want and have and want % have == 0 else "")
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
                 f"output pixels with the output-size formula){more}")
     if "matmul" in text and "mismatch in its core dimension" in text:
@@ -290,6 +293,17 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
 
 
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
+    if len(found) >= 2 and len({len(f) for f in found}) == 1:
+        first, *others = found
+        axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
+                       if m != n and 1 not in (m, n)})
+        if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
+                        if a not in axes):
+            sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
+            return (f"the arrays have the same axes but different sizes along axis "
+                    f"{_axes_text(tuple(axes))} ({sizes}): a slice is shorter or longer than "
+                    "intended; check its slice bounds (start:start + size, and with a step "
+                    "start:start + step * count)")
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
     small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))
@@ -297,11 +311,12 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
     what = f"`{names[0]}` {small}" if names else f"an array of shape {small}"
     sizes = [n for n in small if n != 1]
     if len(sizes) == 1 and sizes[0] in big:
-        axis = big.index(sizes[0])
-        wanted = tuple(sizes[0] if i == axis else 1 for i in range(len(big)))
+        axes = [i for i, n in enumerate(big) if n == sizes[0]]
+        shapes = [tuple(sizes[0] if i == axis else 1 for i in range(len(big))) for axis in axes]
         return (f"broadcasting lines shapes up from the right, so {what} meets the last "
-                f"axes of {big}; to act along axis {axis} (size {sizes[0]}) it needs the shape "
-                f"{wanted}, e.g. `.reshape{wanted}`")
+                f"axes of {big}; to act along axis {' or '.join(map(str, axes))} (size "
+                f"{sizes[0]}) it needs the shape {' or '.join(map(str, shapes))}"
+                + (f", e.g. `.reshape{shapes[0]}`" if len(shapes) == 1 else ""))
     return f"broadcasting lines shapes up from the right: {small} and {big} clash there"
 
 
@@ -311,6 +326,10 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
     """'wrong shape: expected ..., got ...' (with an off-by note when dims are off by <= 2)."""
     got_shape, expected = tuple(int(n) for n in got_shape), tuple(int(n) for n in expected)
     message = f"{what}: wrong shape: expected {expected}, got {got_shape}"
+    if 0 in got_shape and 0 not in expected:
+        return message + (f": axis {got_shape.index(0)} is empty, so a slice came out empty "
+                          "(x[p:-p] is empty when p = 0; write x[p:size - p])") + \
+            (f". {hint}" if hint else "")
     if sorted(got_shape) == sorted(expected):
         return message + (": the right sizes in another order, so axes are swapped (a "
                           "transpose or reshape puts them in the wrong order)") + \
@@ -319,8 +338,10 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
         diffs = [g - e for g, e in zip(got_shape, expected)]
         off = [i for i, d in enumerate(diffs) if d]
         if off and all(abs(diffs[i]) <= 2 for i in off):
-            message += (f" (dims {off} off by {[diffs[i] for i in off]}: check the output-size "
-                        "formula, the padding and the stride)")
+            message += f" (dims {off} off by {[diffs[i] for i in off]})"
+    if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
+        message += (": the right number of values in another shape, so a reshape groups them "
+                    "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
 
 
@@ -401,6 +422,10 @@ def _values_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         return ("your values are whole numbers where the right ones are not: an integer array "
                 "(dtype int, e.g. zeros made with an int dtype) or // cuts off the fractions; "
                 "keep a float dtype")
+    for decimals in range(1, 7):
+        if np.array_equal(got, np.round(expected, decimals)):
+            return (f"your values are the right ones rounded to {decimals} decimals: return them "
+                    "unrounded (round only when printing)")
     term = float(np.mean(got - expected))
     if abs(term) > close["atol"] and np.allclose(got, expected + term, **close):
         return (f"your values are the right ones plus {term:.4g} everywhere: a constant term is "
@@ -455,7 +480,21 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     f"{_axes_text(axes)}, repeated along it: a whole slice is handled where one "
                     "entry at a time belongs (an index with too few components, or a sum over "
                     "the wrong axes)")
-    return _factors_relation(got, expected, close) or _slices_relation(got, expected, close)
+    return _factors_relation(got, expected, close) or _terms_relation(got, expected, close) or \
+        _slices_relation(got, expected, close)
+
+
+def _terms_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Off by a term that is constant over the last two axes but changes between slices."""
+    diff = got - expected
+    terms = diff.mean(axis=(-2, -1), keepdims=True)
+    if got.shape[-2] * got.shape[-1] < 2 or terms.size < 2 or np.ptp(terms) <= close["atol"] or \
+            not np.allclose(got, expected + terms, **close):
+        return ""
+    varies = [a for a in range(got.ndim - 2) if np.ptp(terms, axis=a).max() > close["atol"]]
+    return ("your values are off by a term that is constant over each (row, column) plane but "
+            f"changes along axis {_axes_text(tuple(varies))}: a per-channel term (a bias?) is "
+            "added with the wrong index or along the wrong axis")
 
 
 def _axes_text(axes: tuple[int, ...]) -> str:

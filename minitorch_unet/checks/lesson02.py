@@ -25,7 +25,7 @@ def gradient_cases(rng: np.random.Generator, fresh: bool
     """(name, x, f, its exact gradient, eps to pass or None for the default)."""
     w1, w2 = rng.uniform(0.5, 1.5, 4), rng.uniform(-1.0, 1.0, (2, 2, 3))
     return [
-        ("sum(x**3) on x of shape (2, 3), eps=1e-3", rng.uniform(-1, 1, (2, 3)),
+        ("sum(x**3) on x of shape (2, 3), eps=1e-3", rng.uniform(-2, 2, (2, 3)),
          lambda x: float(np.sum(x ** 3)), lambda x: 3 * x ** 2 + 1e-3 ** 2, 1e-3),
         ("sum(w * sin(x)) on x of shape (4,)", rng.uniform(-2, 2, 4),
          lambda x: float(np.sum(w1 * np.sin(x))), lambda x: w1 * np.cos(x), None),
@@ -72,6 +72,13 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values are central differences with a step of "
                                   f"{np.sqrt(extra.mean()):.3g}, not the eps given ({eps:g}): "
                                   "nudge x by the eps argument")
+            steps = np.sqrt(np.maximum(extra, 0))
+            if np.all(extra > 0) and np.ptp(steps) > 1e-2 * steps.max() and \
+                    eps * 0.999 <= steps.min() and steps.max() <= 100 * eps and \
+                    np.allclose(got, 3 * x ** 2 + steps ** 2, rtol=0, atol=1e-12):
+                raise CheckFailed(f"{call}: your values are central differences whose step changes "
+                                  f"from entry to entry ({steps.min():.3g} to {steps.max():.3g}), "
+                                  f"not the eps given ({eps:g}): nudge every entry by eps itself")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
@@ -167,6 +174,10 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
     ("you compare norms of whole arrays, ||a - b|| / (||a|| + ||b||); the error here is "
      "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b: float(_ratio(np.array(_norm(a - b)), _norm(a) + _norm(b)))),
+    ("you divide the mean difference by the mean size, mean |a - b| / mean max(|a|, |b|); "
+     "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b: float(_ratio(np.array(np.mean(np.abs(a - b))),
+                               np.mean(np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide the largest difference by the largest value of the arrays; take the "
      "largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b: float(_ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
@@ -198,6 +209,10 @@ def _verdict_error(outputs: Outputs) -> None:
         known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
         if np.allclose(got[known], wrong[known], rtol=1e-9, atol=1e-12, equal_nan=True):
             raise CheckFailed(f"{message}: {text}")
+    for decimals in range(1, 9):
+        if np.array_equal(got, np.round(expected, decimals)):
+            raise CheckFailed(f"{message}: your result is rounded to {decimals} decimals; return "
+                              "it unrounded (errors of 1e-7 and 1e-5 must stay apart)")
     if np.allclose(got, expected, rtol=1e-4, atol=0):
         raise CheckFailed(f"{message}: nearly right everywhere, so a small constant is probably "
                           "added to the denominator (an epsilon); use max(|a|, |b|) exactly and "

@@ -123,6 +123,13 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     for text, rule in mistakes:
         if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
             raise CheckFailed(f"{head}: {text}. The rule is {formula}")
+    for axis, other, name in ((2, 3, "height"), (3, 2, "width")):
+        if sorted(got) != sorted(expected) and all(len(g) == 4 and g[axis] in (e[axis], e[other]) for _, g, e, _ in bad) and \
+                any(g[axis] != e[axis] for _, g, e, _ in bad):
+            raise CheckFailed(f"{head}: your output {name} is the right "
+                              f"{'width' if axis == 2 else 'height'} where they differ: height and "
+                              "width are mixed up (H used for W, or a shape unpacked in the "
+                              f"wrong order). The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
@@ -199,10 +206,40 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     if w.shape[0] == w.shape[1]:
         out.append(("the weight's first two axes are swapped: weight is (out_channels, "
                     "in_channels, kh, kw)", conv2d_numpy(x, w.transpose(1, 0, 2, 3), b, s, p)))
+    out += [(text, conv2d_numpy(x, wrong, b, s, p)) for text, wrong in weight_variants(w, "O")]
     if w.shape[2] == w.shape[3] > 1:
         out.append(("the kernel is transposed (rows and columns swapped): weight[o, c, a, b] "
                     "multiplies x[.., s*i + a, s*j + b]",
                     conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
+    return out
+
+
+def weight_variants(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
+    """Ways code may read a (A, B, kh, kw) weight wrongly, each with what it did: flips along
+    either kernel axis, a transposed kernel, and matrices reshaped from the wrong layout.
+    `first` names the weight's first axis ('O' for conv2d, 'C' for conv_transpose2d)."""
+    a, b, kh, kw = w.shape
+    out = []
+    if kh > 1:
+        out.append(("the kernel is flipped upside down (its rows reversed, [:, :, ::-1]): use "
+                    "the weight as it is", w[:, :, ::-1]))
+    if kw > 1:
+        out.append(("the kernel is flipped left-right (its columns reversed, [:, :, :, ::-1]): "
+                    "use the weight as it is", w[:, :, :, ::-1]))
+    if kh * kw > 1:
+        out.append(("the kernel is rotated by 180 degrees (flipped both ways, [:, :, ::-1, ::-1]): "
+                    "use the weight as it is", w[:, :, ::-1, ::-1]))
+    if kh == kw > 1:
+        out.append(("the kernel is transposed (rows and columns swapped): use the weight as it is",
+                    w.transpose(0, 1, 3, 2)))
+    if a > 1 and b > 1:
+        out.append((f"the weight matrix is built with weight.reshape(-1, {first}).T, which does "
+                    "not keep each kernel in one row: reshape reads memory in order, use "
+                    f"weight.reshape({first}, -1)", w.reshape(-1, a).T.reshape(w.shape)))
+        if a != b:
+            out.append((f"the weight matrix is built from weight.transpose(1, 0, 2, 3), whose "
+                        f"memory order does not match the reshape: use weight.reshape({first}, -1) "
+                        "directly", w.transpose(1, 0, 2, 3).reshape(w.shape)))
     return out
 
 
@@ -331,7 +368,19 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "stride is ignored, your windows start at every pixel; the window "
                               "of output pixel (i, j) starts at (sh * i, sw * j)")
-        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape:
+        xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        subsampled = convolution.im2col(xpad[:, :, ::sh, ::sw], kh, kw, 1, 1)
+        if (sh, sw) != (1, 1) and cols.shape == subsampled.shape and np.allclose(cols, subsampled):
+            raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
+                              "taking windows: the stride spaces the windows' starting points, "
+                              "each window still covers kh x kw neighbouring pixels")
+        if c > 1 and cols.shape == (expected_shape[0] * c, kh * kw):
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: you made one "
+                              "row per (pixel, channel); a row holds the whole (C, kh, kw) window "
+                              "of one output pixel, all channels together")
+        last_missing = convolution.windows(xpad, kh, kw, sh, sw)[:, :, :-1, :-1]
+        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape and np.allclose(
+                cols, last_missing.transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)):
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "last window of each row and column is missing; there are "
                               f"Ho = (H - kh) // sh + 1 = {ho} window rows (range(Ho), not "
@@ -453,6 +502,11 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    if kh == kw > 1:
+        swapped = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 1, 2, 3, 5, 4).reshape(cols.shape)
+        out.append(("the kernel offsets are swapped: column (c, a, b) of a row goes to offset "
+                    "(a, b) of its window, you read it as (c, b, a)",
+                    convolution.col2im(swapped, shape, kh, kw, sh, sw)))
     for rows, columns in ((kh - 1, kw), (kh, kw - 1)):
         if rows and columns:
             out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
@@ -595,6 +649,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif 0 in g and 0 not in shape:
+            note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
+                    "when p = 0; write x[p:size - p])")
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
@@ -691,6 +748,10 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                     convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
+    for text, wrong in weight_variants(weight, "O"):
+        rows = g.transpose(0, 2, 3, 1).reshape(-1, o) @ wrong.reshape(o, -1)
+        out.append((f"in the input's gradient, {text}",
+                    convolution.col2im(rows, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append((laid_out, convolution.col2im(g.reshape(-1, o) @ weight.reshape(o, -1), padded,
                                              kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
