@@ -1,5 +1,6 @@
 """A second catalogue of wrong answers for lessons 02-05, written after the first one to
-test whether the diagnoses generalise, and the relations of ``value_pattern`` one by one.
+test whether the diagnoses generalise (two fresh sets, each measured before the diagnoses grew
+on it), and the relations of ``value_pattern`` one by one.
 
 Entries follow tests/test_checks_catalogue.py: a function with the exercise's signature,
 the check it goes through, and the words its message must hold. None may pass, none may end
@@ -465,6 +466,360 @@ transpose_backward_with("bias_over_batch_only", "sum it over")
 transpose_backward_with("bias_first_sample", "first sample only")
 
 
+# ---- a second fresh set (measured before the diagnoses grew on it, then added here) ------------
+NOT_NAMED_YET: list[Mistake] = []
+
+
+def _nudged2(f, x, eps, step=None, restore_bad=False):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        s = x[i]
+        h = eps if step is None else step(s, eps)
+        x[i] = s + h; a = f(x); x[i] = s - h; b = f(x)
+        x[i] = s + h if restore_bad else s
+        grad[i] = (a - b) / (2 * h)
+    return grad
+
+
+# ---- 02
+@mistake("check_numerical_gradient", "numerical_gradient", "step changes")
+def ng_relative_step(f, x, eps=1e-6):
+    return _nudged2(f, x, eps, step=lambda s, e: e * max(abs(s), 1.0))
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "one entry at a time")
+def ng_all_entries_at_once(f, x, eps=1e-6):
+    return np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps))
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "changed x")
+def ng_restores_wrong(f, x, eps=1e-6):
+    return _nudged2(f, x, eps, restore_bad=True)
+
+
+@mistake("check_relative_error", "relative_error", "without absolute values")
+def re_max_no_abs(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    with np.errstate(all="ignore"):
+        return float(np.max(np.where(a == b, 0, np.abs(a - b) / np.maximum(a, b))))
+
+
+@mistake("check_relative_error", "relative_error", "mean difference")
+def re_mean_over_mean(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    s = np.mean(np.maximum(np.abs(a), np.abs(b)))
+    return 0.0 if s == 0 else float(np.mean(np.abs(a - b)) / s)
+
+
+@mistake("check_relative_error", "relative_error", "rounded to 4 decimals")
+def re_rounded(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    s = np.maximum(np.abs(a), np.abs(b))
+    return round(float(np.max(np.abs(a - b) / np.where(s == 0, 1, s))), 4)
+
+
+# ---- 03 naive
+def _naive2(x, weight, bias, stride, padding, bias_index=None, window_end=None, kernel=None, ho_from_w=False):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho = ((w if ho_from_w else h) + 2 * padding - kh) // stride + 1
+    wo = (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo), dtype=x.dtype)
+    for b_ in range(n):
+        for ch in range(o):
+            k = weight[ch] if kernel is None else kernel(weight[ch])
+            for i in range(ho):
+                for j in range(wo):
+                    if window_end:
+                        win = xpad[b_, :, i * stride:i + kh, j * stride:j + kw]
+                    else:
+                        win = xpad[b_, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[b_, ch, i, j] = np.sum(win * k)
+            if bias is not None:
+                out[b_, ch] += bias[bias_index(b_, ch) if bias_index else ch]
+    return out
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "wrong index")
+def naive_bias_by_sample(x, weight, bias=None, stride=1, padding=0):
+    return _naive2(x, weight, bias, stride, padding, bias_index=lambda b_, ch: b_)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "wrong bounds")
+def naive_window_end_without_stride(x, weight, bias=None, stride=1, padding=0):
+    return _naive2(x, weight, bias, stride, padding, window_end=True)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "kernel is transposed")
+def naive_kernel_transposed(x, weight, bias=None, stride=1, padding=0):
+    return _naive2(x, weight, bias, stride, padding, kernel=lambda k: k.transpose(0, 2, 1))
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "height and width are mixed up")
+def naive_height_from_width(x, weight, bias=None, stride=1, padding=0):
+    return _naive2(x, weight, bias, stride, padding, ho_from_w=True)
+
+
+# ---- 03 im2col / col2im
+@mistake("check_im2col", "im2col", "one row per (pixel, channel)")
+def im2col_row_per_channel(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    rows = []
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                for ch in range(c):
+                    rows.append(x[b, ch, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel())
+    return np.array(rows)
+
+
+@mistake("check_im2col", "im2col", "subsampled")
+def im2col_subsample_then_slide(x, kh, kw, sh, sw):
+    sub = x[:, :, ::sh, ::sw]
+    win = np.lib.stride_tricks.sliding_window_view(sub, (kh, kw), axis=(2, 3))
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "float16")
+def im2col_float16(x, kh, kw, sh, sw):
+    return im2col(x, kh, kw, sh, sw).astype(np.float16)
+
+
+@mistake("check_col2im", "col2im", "wrong bounds")
+def col2im_slice_end_without_stride(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape, dtype=cols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a:a + ho:sh, b:b + wo:sw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+    return out
+
+
+@mistake("check_col2im", "col2im", "(c, b, a)")
+def col2im_offsets_swapped(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape, dtype=cols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            if b < kh and a < kw:
+                out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += cols[:, :, :, :, b, a].transpose(0, 3, 1, 2)
+    return out
+
+
+# ---- 03 conv2d forward/backward
+def _conv_forward2(ctx, x, weight, bias, stride, padding, bug=""):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = im2col(xpad, kh, kw, sh, sw)
+    w = weight[:, :, :, ::-1] if bug == "hflip" else weight
+    out = cols @ w.reshape(o, -1).T
+    if bias:
+        out = out + bias[0]
+    ctx.cols = im2col(x, kh, kw, sh, sw) if bug == "unpadded_cols" else cols
+    ctx.weight, ctx.padded_shape = weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+def conv_forward2(bug: str, *words: str, grade: str = "check_conv2d_forward",
+                  into: list[Mistake] = LAYERS) -> None:
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        return _conv_forward2(ctx, x, weight, bias, stride, padding, bug)
+    into.append(Mistake(f"conv2d_forward_{bug}", grade, {"conv2d_forward": conv2d_forward}, words))
+
+
+conv_forward2("hflip", "flipped left-right")
+# Not named yet: the saved columns come from the unpadded input, and the backward's matrix
+# product fails; the message shows the sizes but not their cause.
+conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d", into=NOT_NAMED_YET)
+
+
+def _conv_backward2(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    hp, wp = ctx.padded_shape[2:]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = col2im(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    if bug == "crop_minus_p":
+        grad_x = grad_x[:, :, ph:-ph, pw:-pw]
+    else:
+        grad_x = grad_x[:, :, ph:hp - ph, pw:wp - pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    if bug == "weight_per_pixel_mean":
+        grad_weight = grad_weight / (grad.shape[2] * grad.shape[3])
+    grad_bias = g.sum(axis=0)
+    if bug == "bias_pixel_mean":
+        grad_bias = grad.sum(axis=0).mean(axis=(1, 2))
+    return (grad_x, grad_weight) + ((grad_bias,) if ctx.has_bias else ())
+
+
+def conv_backward2(bug, *words):
+    def conv2d_backward(ctx, grad):
+        return _conv_backward2(ctx, grad, bug)
+    LAYERS.append(Mistake(f"conv2d_backward_{bug}", "check_conv2d", {"conv2d_backward": conv2d_backward}, words))
+
+
+conv_backward2("crop_minus_p", "slice came out empty")
+conv_backward2("weight_per_pixel_mean", "0.04 times")
+conv_backward2("bias_pixel_mean", "grad_bias is the mean")
+
+
+# ---- 03 winograd
+@mistake("check_winograd_tile", "winograd_tile", "A_T.T")
+def wino_output_half_transform(d, g):
+    return A @ ((GM @ g @ GM.T) * (B @ d @ B.T)).sum(axis=0)
+
+
+@mistake("check_winograd_tile", "winograd_tile", "B_T.T")
+def wino_input_transform_untransposed(d, g):
+    return A @ ((GM @ g @ GM.T) * (B @ d @ B)).sum(axis=0) @ A.T
+
+
+# ---- 04 max pool
+def _pool_forward2(ctx, x, kernel, stride, padding, bug=""):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    if bug == "no_fold":
+        cols = im2col(xpad, kh, kw, sh, sw)
+    else:
+        cols = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    key = np.abs(cols) if bug == "abs" else cols
+    ctx.argmax = key.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "fewer values")
+def pool_no_channel_fold(ctx, x, kernel, stride, padding):
+    return _pool_forward2(ctx, x, kernel, stride, padding, "no_fold")
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "|x|")
+def pool_argmax_of_abs(ctx, x, kernel, stride, padding):
+    return _pool_forward2(ctx, x, kernel, stride, padding, "abs")
+
+
+def pool_forward2(ctx, x, kernel, stride, padding):
+    return _pool_forward2(ctx, x, kernel, stride, padding)
+
+
+POOL_FORWARD2 = {"max_pool2d_forward": pool_forward2}
+
+
+def _pool_backward2(ctx, grad, bug=""):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    if bug in ("no_window_offset", "divmod_kh"):
+        out = np.zeros(ctx.padded_shape)
+        am = ctx.argmax.reshape(n, c, ho, wo)
+        for b in range(n):
+            for ch in range(c):
+                for i in range(ho):
+                    for j in range(wo):
+                        a, d = divmod(am[b, ch, i, j], kh if bug == "divmod_kh" else kw)
+                        top, left = (0, 0) if bug == "no_window_offset" else (i * sh, j * sw)
+                        out[b, ch, top + a, left + d] += grad[b, ch, i, j]
+        return out[:, :, ph:hp - ph, pw:wp - pw]
+    dtype = np.float16 if bug == "float16" else grad.dtype
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw), dtype=dtype)
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.reshape(-1)
+    grad_x = col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+def pool_backward2(bug, *words):
+    def max_pool2d_backward(ctx, grad):
+        return _pool_backward2(ctx, grad, bug)
+    LAYERS.append(Mistake(f"pool_backward_{bug}", "check_max_pool2d",
+                    {"max_pool2d_backward": max_pool2d_backward, **POOL_FORWARD2}, words))
+
+
+pool_backward2("no_window_offset", "(sh * i, sw * j)")
+pool_backward2("divmod_kh", "rows of kw entries")
+pool_backward2("float16", "float16")
+
+
+# ---- 05
+@mistake("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "output_padding is subtracted")
+def ct_size_minus_op(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1) * stride - 2 * padding + kernel - output_padding
+
+
+def _transpose_forward2(ctx, x, weight, bias, stride, padding, output_padding, bug=""):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    wm = weight.transpose(1, 0, 2, 3).reshape(c, -1) if bug == "weight_o_first" else weight.reshape(c, -1)
+    out = col2im(x2 @ wm, full, kh, kw, sh, sw)
+    if bug == "crop_op_too":
+        out = out[:, :, ph:full[2] - ph - oph, pw:full[3] - pw - opw]
+    else:
+        out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    if bias:
+        out = out + (bias[0] if bug == "bias_last_axis" else bias[0][:, None, None])
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+def transpose_forward2(bug, *words):
+    def conv_transpose2d_forward(ctx, x, weight, *bias, stride, padding, output_padding):
+        return _transpose_forward2(ctx, x, weight, bias, stride, padding, output_padding, bug)
+    LAYERS.append(Mistake(f"ct_forward_{bug}", "check_conv_transpose2d_forward",
+                    {"conv_transpose2d_forward": conv_transpose2d_forward}, words))
+
+
+transpose_forward2("weight_o_first", "weight.reshape(C, -1)")
+transpose_forward2("crop_op_too", "output_padding is ignored")
+transpose_forward2("bias_last_axis", "axis 0 or 1")
+
+
+def _transpose_backward2(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    if bug == "zero_border_in_place" and ph:
+        grad[:, :, :ph] = 0
+    grad_full = np.zeros(ctx.full, dtype=grad.dtype)
+    grad_full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    grad_cols = im2col(grad_full, kh, kw, sh, sw)
+    wm = ctx.weight[:, :, ::-1, ::-1] if bug == "flipped" else ctx.weight
+    if bug == "weight_reshape_other_way":
+        grad_x = (grad_cols @ ctx.weight.reshape(-1, c)).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    else:
+        grad_x = (grad_cols @ wm.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    grad_bias = np.zeros(o) if bug == "bias_zero" else grad.sum(axis=(0, 2, 3))
+    return (grad_x, grad_weight) + ((grad_bias,) if ctx.has_bias else ())
+
+
+def transpose_backward2(bug, *words):
+    def conv_transpose2d_backward(ctx, grad):
+        return _transpose_backward2(ctx, grad, bug)
+    LAYERS.append(Mistake(f"ct_backward_{bug}", "check_conv_transpose2d",
+                    {"conv_transpose2d_backward": conv_transpose2d_backward}, words))
+
+
+transpose_backward2("zero_border_in_place", "in place")
+transpose_backward2("flipped", "flipped")
+transpose_backward2("weight_reshape_other_way", "weight.reshape(C, -1)")
+transpose_backward2("bias_zero", "all zero")
+
+
 # ---- right answers written differently ------------------------------------------------------------
 @right("check_conv2d", "conv2d_backward")
 def conv2d_backward_on_a_copy_in_place(ctx, grad):
@@ -502,6 +857,13 @@ def test_a_right_answer_written_differently_passes(name: str, grade: str,
     assert result.status == PASSED, result.message
 
 
+@pytest.mark.xfail(strict=True, reason="known gaps: the message does not name these yet")
+@pytest.mark.parametrize("entry", NOT_NAMED_YET, ids=[m.name for m in NOT_NAMED_YET])
+def test_a_known_gap_is_still_unnamed(entry: Mistake) -> None:
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED and all(word in result.message for word in entry.words)
+
+
 def test_the_layers_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:
     """The share of this catalogue whose message names the mistake (the aim is >= 90%)."""
     named = passed = 0
@@ -513,7 +875,7 @@ def test_the_layers_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None
     with capsys.disabled():
         print(f"\nlayers catalogue: {named} of {len(LAYERS)} wrong answers named "
               f"({100 * named / len(LAYERS):.0f}%), {passed} passed, lessons {', '.join(lessons)}")
-    assert len(LAYERS) >= 30 and passed == 0 and named >= 0.9 * len(LAYERS)
+    assert len(LAYERS) >= 70 and passed == 0 and named >= 0.9 * len(LAYERS)
 
 
 # ---- value_pattern, relation by relation ------------------------------------------------------------

@@ -301,9 +301,9 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
                         if a not in axes):
             sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
             return (f"the arrays have the same axes but different sizes along axis "
-                    f"{_axes_text(tuple(axes))} ({sizes}): a slice is shorter or longer than "
-                    "intended; check its slice bounds (start:start + size, and with a step "
-                    "start:start + step * count)")
+                    f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
+                    "intended, a slice with the wrong bounds (start:start + size, with a step "
+                    "start:start + step * count) or an index taken on the wrong axis")
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
     small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))
@@ -526,6 +526,7 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
     wrong = ~np.isclose(got, expected, **close)
     flat = wrong.reshape(-1)
     k = int(flat.sum())
+    border = shape[-2] > 2 and shape[-1] > 2 and not wrong[..., 1:-1, 1:-1].any()
     if 0 < k < shape[-1] and not flat[:flat.size - k].any():
         return (f"every value is right except the last {k} in memory order: a loop over the "
                 "entries stops short (range(n - 1) instead of range(n)?)")
@@ -555,6 +556,10 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
     if 0 < k < flat.size and not flat[:flat.size - k].any():
         return (f"every value is right except the last {k} in memory order: a loop over the "
                 "entries stops short (range(n - 1) instead of range(n)?)")
+    if border:
+        return ("everything is right inside, the wrong values all lie on the border (the first "
+                "or last rows and columns): the padding (its value or its width), or the loop "
+                "bounds at the edges")
     return ""
 
 

@@ -53,8 +53,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call} changed x: x{[int(i) for i in k]} was {x[k]:.6g}, is {after[k]:.6g} "
                               "afterwards; put each entry back after nudging it")
         if got.shape != x.shape:
+            swapped = (": the right sizes in another order, a transpose too many?"
+                       if sorted(got.shape) == sorted(x.shape) else "")
             raise CheckFailed(f"{call}: wrong shape: expected {x.shape} (one partial derivative "
-                              f"per entry of x), got {got.shape}")
+                              f"per entry of x), got {got.shape}{swapped}")
         expected = exact(x)
         if eps is not None:
             forward = 3 * x ** 2 + 3 * x * eps + eps ** 2

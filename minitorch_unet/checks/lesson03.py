@@ -101,6 +101,8 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      "window", lambda h, k, s, p: h + 2 * p - k + 1),
     ("the division rounds up: your sizes follow ceil((H + 2*padding - k) / stride) + 1; use "
      "floor division //", lambda h, k, s, p: -(-(h + 2 * p - k) // s) + 1),
+    ("the stride is used as the window size: your sizes follow (H + 2*padding - stride) // "
+     "stride + 1; windows are kernel_size wide, stride apart", lambda h, k, s, p: (h + 2 * p - s) // s + 1),
 )
 
 
@@ -374,6 +376,10 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
                               "taking windows: the stride spaces the windows' starting points, "
                               "each window still covers kh x kw neighbouring pixels")
+        if n > 1 and cols.shape == (expected_shape[0] // n, expected_shape[1]):
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "rows of the first sample only; loop over (or reshape) the whole "
+                              "batch, rows running over (n, i, j)")
         if c > 1 and cols.shape == (expected_shape[0] * c, kh * kw):
             raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: you made one "
                               "row per (pixel, channel); a row holds the whole (C, kh, kw) window "
@@ -731,6 +737,11 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                         "every sample of the batch, so sum over all of them", first))
         cols = convolution.im2col(convolution.pad2d(x, ph, pw), kh, kw, sh, sw)
         out.append((laid_out, (g.reshape(-1, o).T @ cols).reshape(weight.shape)))
+        if n > 1:
+            out.append(("grad_weight was computed from grad.reshape(O, -1), which keeps the batch "
+                        "axis in front of the channels: grad is (N, O, Ho, Wo), so lay it out as "
+                        "grad.transpose(0, 2, 3, 1).reshape(-1, O) (or transpose(1, 0, 2, 3) "
+                        "before reshape(O, -1))", (g.reshape(o, -1) @ cols).reshape(weight.shape)))
         return out + batch_grad_mistakes(case, field)
     if field == "grad_bias":
         return batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
