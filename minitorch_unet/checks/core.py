@@ -262,6 +262,27 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "could not be broadcast" in text:
         found = [_parse_shape(s) for s in re.findall(_SHAPE, text.split("shapes", 1)[-1])]
         return _broadcast_hint(found, shapes)
+    stored = re.search(r"could not broadcast input array from shape " + _SHAPE + " into shape "
+                       + _SHAPE, text)
+    if stored:
+        return ("an assignment puts an array of one shape into a place of another: "
+                + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
+                                  shapes))
+    saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
+    if saved:
+        return (f"backward reads ctx.{saved.group(1)}, which forward never saved: set "
+                f"ctx.{saved.group(1)} = ... in forward (the names must match)")
+    beyond = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if beyond:
+        return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
+                "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
+                "window starts at (H_out - 1) * stride)")
+    if "too many indices for array" in text:
+        return ("an array has fewer axes than the index gives: check which array is indexed and "
+                "its shape (is it the 2-D matrix where you meant the 4-D image?)")
+    if "'NoneType'" in text:
+        return ("a value is None: a function without `return`, or the optional bias used when "
+                "there is none (check `if bias is not None` / `if bias:`)")
     joined = re.search(r"along dimension (\d+), the array at index \d+ has size \d+ and the "
                        r"array at index \d+ has size \d+", text)
     if joined:
@@ -297,6 +318,9 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         first, *others = found
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
                        if m != n and 1 not in (m, n)})
+        if axes and all(sorted(f) == sorted(first) for f in others):
+            return (f"the arrays have the same sizes in another order ({' vs '.join(map(str, dict.fromkeys(found)))}): "
+                    "two axes are swapped, a transpose (or reshape) puts them in the wrong order")
         if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
                         if a not in axes):
             sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
@@ -334,15 +358,22 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
         return message + (": the right sizes in another order, so axes are swapped (a "
                           "transpose or reshape puts them in the wrong order)") + \
             (f". {hint}" if hint else "")
-    if len(got_shape) == len(expected):
-        diffs = [g - e for g, e in zip(got_shape, expected)]
-        off = [i for i, d in enumerate(diffs) if d]
-        if off and all(abs(diffs[i]) <= 2 for i in off):
-            message += f" (dims {off} off by {[diffs[i] for i in off]})"
+    message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "
                     "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def off_by_note(got_shape: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """' (dims [2] off by [1])' when the shapes differ by at most 2 per axis, else ''."""
+    if len(got_shape) != len(expected):
+        return ""
+    diffs = [int(g) - int(e) for g, e in zip(got_shape, expected)]
+    off = [i for i, d in enumerate(diffs) if d]
+    if off and all(abs(diffs[i]) <= 2 for i in off):
+        return f" (dims {off} off by {[diffs[i] for i in off]})"
+    return ""
 
 
 def expect_shape(what: str, got: Any, expected: tuple[int, ...], hint: str = "") -> None:

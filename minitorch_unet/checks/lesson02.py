@@ -45,7 +45,7 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_gradient(outputs: Outputs) -> None:
-    for i, (what, x, _, exact, eps) in enumerate(gradient_cases()):
+    for i, (what, x, f, exact, eps) in enumerate(gradient_cases()):
         got, after = outputs[f"grad{i}"], outputs[f"x{i}"]
         call = f"numerical_gradient({what})"
         if not np.array_equal(after, x):
@@ -90,6 +90,15 @@ def _verdict_gradient(outputs: Outputs) -> None:
                               "change x itself, not a copy of it (x.flatten(), x.astype(...) "
                               "and np.array(x) copy; x.reshape(-1) is a view), or fill in grad")
         step = 1e-6 if eps is None else eps
+        added = np.zeros(x.shape)
+        for i in np.ndindex(x.shape):
+            up, down = x.copy(), x.copy()
+            up[i] += step
+            down[i] -= step
+            added[i] = (f(up) + f(down)) / (2 * step)
+        if np.allclose(got, added, rtol=1e-6, atol=1e-6):
+            raise CheckFailed(f"{call}: your values are (f(x + eps) + f(x - eps)) / (2 eps): the "
+                              "two values must be subtracted, f(x + eps) - f(x - eps)")
         if np.allclose(got, expected * step * step, rtol=1e-3, atol=0):
             raise CheckFailed(f"{call}: your values are the gradient times eps**2: `/ 2 * eps` "
                               "divides by 2 and then MULTIPLIES by eps; write / (2 * eps)")
@@ -183,6 +192,8 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
     ("you divide the largest difference by the largest value of the arrays; take the "
      "largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b: float(_ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
+    ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
+     lambda a, b: float(np.max(_ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
      lambda a, b: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
 )

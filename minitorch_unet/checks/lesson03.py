@@ -15,7 +15,7 @@ from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register, shape_message, value_pattern)
+                   off_by_note, register, shape_message, value_pattern)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -117,7 +117,8 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     if not bad:
         return
     what, got, expected, _ = bad[0]
-    head = f"{what}: wrong output shape: expected {tuple(expected)}, got {tuple(got)}"
+    head = (f"{what}: wrong output shape: expected {tuple(expected)}, got {tuple(got)}"
+            f"{off_by_note(tuple(got), tuple(expected))}")
     if len(got) == 4 and got[2:] == expected[2:]:
         if got[0] != expected[0]:
             raise CheckFailed(f"{head}: the batch size changed; keep N = input.shape[0]")
@@ -125,8 +126,16 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     for text, rule in mistakes:
         if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
             raise CheckFailed(f"{head}: {text}. The rule is {formula}")
+    for d, name in ((0, "height"), (1, "width")):  # one dimension right, the other not
+        if not all(len(g) == 4 and g[2 + 1 - d] == e[2 + 1 - d] for _, g, e, _ in items):
+            continue
+        for text, rule in mistakes:
+            if all(g[2 + d] == rule(*dims[d]) for _, g, _, dims in items):
+                raise CheckFailed(f"{head}: the {name}s are wrong, the other side right: in the "
+                                  f"{name}, {text}. The rule is {formula}")
     for axis, other, name in ((2, 3, "height"), (3, 2, "width")):
-        if sorted(got) != sorted(expected) and all(len(g) == 4 and g[axis] in (e[axis], e[other]) for _, g, e, _ in bad) and \
+        if sorted(got) != sorted(expected) and \
+                all(len(g) == 4 and g[axis] in (e[axis], e[other]) for _, g, e, _ in bad) and \
                 any(g[axis] != e[axis] for _, g, e, _ in bad):
             raise CheckFailed(f"{head}: your output {name} is the right "
                               f"{'width' if axis == 2 else 'height'} where they differ: height and "
@@ -376,6 +385,10 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
                               "taking windows: the stride spaces the windows' starting points, "
                               "each window still covers kh x kw neighbouring pixels")
+        swapped_kernel = (n * conv_out_size(h, kw, sh, ph) * conv_out_size(w, kh, sw, pw), c * kh * kw)
+        if kh != kw and cols.shape == swapped_kernel != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: kh and kw "
+                              "are swapped: windows are kh rows high and kw columns wide")
         if n > 1 and cols.shape == (expected_shape[0] // n, expected_shape[1]):
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "rows of the first sample only; loop over (or reshape) the whole "
@@ -425,6 +438,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
+            if pattern:
+                raise CheckFailed(f"{what}: compared with the right columns, {pattern}")
             pattern = value_pattern(out, case["out"].astype(np.float64))
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
                               "conv2d: a row must hold the (C, kh, kw) window of one output pixel"

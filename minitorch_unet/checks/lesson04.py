@@ -96,6 +96,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
 def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return [("the padding is filled with zeros: pad with -inf, so that padding never wins a "
              "maximum (these inputs are all negative)", pool_windows(case["input"], case, 0).max(-1)),
+            ("the padding is filled with +inf, which wins every window it touches: pad with "
+             "-inf", pool_windows(case["input"], case, np.inf).max(-1)),
             ("this is the window mean (average pooling), not the maximum",
              pool_windows(case["input"], case, 0).mean(-1)),
             ("this is the window minimum, not the maximum",

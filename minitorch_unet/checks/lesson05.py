@@ -211,6 +211,19 @@ def grad_input_with(case: Case, w: np.ndarray) -> np.ndarray:
     return (cols @ w.astype(np.float64).reshape(c, -1).T).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
 
 
+def grad_weight_of_first_sample(case: Case) -> np.ndarray:
+    """The weight's gradient from the batch's first sample alone."""
+    x, w, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
+    (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k]) for k in
+                                      ("stride", "padding", "output_padding"))
+    _, c, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    full = np.zeros((1, w.shape[1], (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    full[:, :, ph:ph + g.shape[2], pw:pw + g.shape[3]] = g[:1]
+    cols = convolution.im2col(full, kh, kw, sh, sw)
+    return (x[:1].transpose(0, 2, 3, 1).reshape(-1, c).T @ cols).reshape(w.shape)
+
+
 def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     expected = case[field].astype(np.float64)
     out = batch_grad_mistakes(case, field) if field != "grad_input" else []
@@ -219,6 +232,10 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
                 for text, wrong in weight_variants(case["weight"], "C")]
     if field == "grad_weight":
         out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
+        if case["input"].shape[0] > 1:
+            out.append(("grad_weight is summed over the first sample only: the weight serves "
+                        "every sample of the batch, so sum over all of them",
+                        grad_weight_of_first_sample(case)))
     if field != "grad_bias" and any(pair(case["params"]["padding"])):
         out.append((f"{field} is computed with grad_out put back at the top-left corner: the "
                     "forward cut `padding` rows/columns from each side, so the backward must "
