@@ -280,6 +280,9 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "too many indices for array" in text:
         return ("an array has fewer axes than the index gives: check which array is indexed and "
                 "its shape (is it the 2-D matrix where you meant the 4-D image?)")
+    if "truth value of an array with more than one element is ambiguous" in text:
+        return ("Python's max, min, `if` or `and` met a whole array: use np.max / np.min / "
+                "np.maximum, or .any() / .all() for a condition")
     if "'NoneType'" in text:
         return ("a value is None: a function without `return`, or the optional bias used when "
                 "there is none (check `if bias is not None` / `if bias:`)")
@@ -318,6 +321,10 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         first, *others = found
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
                        if m != n and 1 not in (m, n)})
+        if axes and any(0 in f for f in found):
+            return ("a slice came out empty (size 0 along an axis): its start lies past the end "
+                    "of the array; check the index arithmetic (rows and columns mixed up, a "
+                    "stride applied twice?)")
         if axes and all(sorted(f) == sorted(first) for f in others):
             return (f"the arrays have the same sizes in another order ({' vs '.join(map(str, dict.fromkeys(found)))}): "
                     "two axes are swapped, a transpose (or reshape) puts them in the wrong order")

@@ -276,8 +276,14 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
     if not strong.any():
         return ""
     times = np.round((got - expected)[strong] / b[strong]) + 1
-    if np.allclose(got[strong], expected[strong] + (times - 1) * b[strong], rtol=1e-4, atol=1e-5) \
-            and np.ptp(times) > 0 and (times >= 0).all():
+    if not np.allclose(got[strong], expected[strong] + (times - 1) * b[strong], rtol=1e-4, atol=1e-5):
+        return ""
+    if np.ptp(times) == 0 and times[0] < 0:
+        return (f"the bias is subtracted{'' if times[0] == -1 else f' {-int(times[0])} times'}: "
+                "add bias[o] to every pixel of output channel o")
+    if np.ptp(times) == 0 and times[0] > 2:
+        return f"the bias is added {int(times[0])} times: add it once"
+    if np.ptp(times) > 0 and (times >= 0).all():
         return (f"the bias is added a different number of times at different pixels (from "
                 f"{int(times.min())} to {int(times.max())} times): "
                 "`+= bias` sits inside the pixel loop; add bias[o] once, after the loops")
@@ -389,6 +395,12 @@ def _verdict_im2col(outputs: Outputs) -> None:
         if kh != kw and cols.shape == swapped_kernel != expected_shape:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: kh and kw "
                               "are swapped: windows are kh rows high and kw columns wide")
+        for name, rows in (("sh", n * conv_out_size(h, kh, 1, ph) * wo), ("sw", n * ho * conv_out_size(w, kw, 1, pw))):
+            if rows != expected_shape[0] and cols.shape == (rows, c * kh * kw) and \
+                    cols.shape != (n * h1 * w1, c * kh * kw):
+                raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                                  f"stride {name} is not applied ({'down the rows' if name == 'sh' else 'along the columns'}): "
+                                  "take every stride-th window in both directions, [:, :, ::sh, ::sw]")
         if n > 1 and cols.shape == (expected_shape[0] // n, expected_shape[1]):
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "rows of the first sample only; loop over (or reshape) the whole "
@@ -524,6 +536,15 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    count = convolution.col2im(np.ones_like(cols), shape, kh, kw, sh, sw)
+    out.append(("where windows overlap you average their values (divided by the count); col2im "
+                "SUMS them: a pixel in two windows gets both gradients",
+                convolution.col2im(cols, shape, kh, kw, sh, sw) / np.maximum(count, 1)))
+    if c > 1:
+        last = cols.reshape(n, ho, wo, kh, kw, c).transpose(0, 1, 2, 5, 3, 4).reshape(cols.shape)
+        out.append(("the columns were read as (a, b, c), the channel last; they run over (c, a, b), "
+                    "the order of weight.reshape(O, -1): reshape to (N, Ho, Wo, C, kh, kw)",
+                    convolution.col2im(last, shape, kh, kw, sh, sw)))
     if kh == kw > 1:
         swapped = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 1, 2, 3, 5, 4).reshape(cols.shape)
         out.append(("the kernel offsets are swapped: column (c, a, b) of a row goes to offset "
@@ -677,6 +698,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
+        elif len(g) == len(shape) == 1:
+            note = (f": {label} needs {shape[0]} values, yours has {g[0]}: a sum (or mean) over the "
+                    "wrong axis keeps the wrong one")
         elif len(g) > len(shape):
             note = (f": sum it over the axes that {label} does not have, down to its shape "
                     f"{shape}")

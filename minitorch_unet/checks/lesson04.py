@@ -51,7 +51,7 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     """grad_out sent back into the input window by window, as a learner's loop does it.
 
     rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
-    maxima, 'spread' evenly or the whole 'window'. write: 'add' (+=), 'assign' (= at the
+    maxima, 'spread' evenly, the whole 'window' or its top-left 'corner'. write: 'add' (+=), 'assign' (= at the
     maximum) or 'assign_window' (= over the whole window, zeros included). swap: the argmax
     unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
     ones: 1 is routed instead of grad_out (the chain rule forgotten). origin False: every
@@ -65,7 +65,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     k = kh * kw
     picks = {"first": np.eye(k)[win.argmax(-1)], "last": np.eye(k)[k - 1 - win[..., ::-1].argmax(-1)],
              "all": (win == win.max(-1, keepdims=True)).astype(np.float64),
-             "spread": np.full(win.shape, 1 / k), "window": np.ones(win.shape)}[rule]
+             "spread": np.full(win.shape, 1 / k), "window": np.ones(win.shape),
+             "corner": np.broadcast_to(np.eye(k)[0], win.shape)}[rule]
     if swap:  # flat index f lands at (f % kh, f // kh) instead of (f // kw, f % kw)
         moved = np.zeros_like(picks)
         for f in range(k):
@@ -122,6 +123,8 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              "backward); max pooling sends all of it to the window's maximum", route(case, "spread")),
             ("the gradient went to the whole window, every input of it; max pooling sends it to "
              "the window's maximum only", route(case, "window")),
+            ("the gradient went to the first entry of each window, not to its maximum: send "
+             "it to the argmax saved in the forward", route(case, "corner")),
             ("the gradient went to the LAST maximum of a window; on ties PyTorch routes it to the "
              "first one (row-major order), as argmax does", route(case, "last")),
             ("the gradient went to every maximum of a window; on ties PyTorch routes it to the "
