@@ -820,6 +820,178 @@ transpose_backward2("weight_reshape_other_way", "weight.reshape(C, -1)")
 transpose_backward2("bias_zero", "all zero")
 
 
+# ---- mistakes of later fresh sets (each set measured before the diagnoses grew on it) -------------
+@mistake("check_numerical_gradient", "numerical_gradient", "must be subtracted")
+def numgrad_plus_for_minus(f, x, eps=1e-6):
+    return _central(f, x, eps, combine=lambda up, down, e: (up + down) / (2 * e))
+
+
+@mistake("check_relative_error", "relative_error", "you square the ratio")
+def relerr_squared(a, b):
+    a, b = _floats(a, b)
+    scale = np.maximum(a * a, b * b)
+    return float(np.max((a - b) ** 2 / np.where(scale == 0, 1, scale)))
+
+
+@mistake("check_relative_error", "relative_error", "Python's max", "np.max")
+def relerr_builtin_max(a, b):
+    a, b = _floats(a, b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(max(np.abs(a - b) / np.where(scale == 0, 1, scale)))
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "the bias is subtracted")
+def naive_bias_subtracted(x, weight, bias=None, stride=1, padding=0):
+    out = _naive(x, weight, bias, stride, padding)
+    return out if bias is None else out - 2 * bias[:, None, None]
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "runs past the end of axis 0")
+def naive_loops_over_input_channels(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for item in range(n):
+        for channel in range(c):  # the input's channels, where the output's belong
+            for i in range(ho):
+                for j in range(wo):
+                    window = xpad[item, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[item, channel, i, j] = np.sum(window * weight[channel])
+    return out
+
+
+@mistake("check_im2col", "im2col", "stride sw is not applied")
+def im2col_column_stride_left_out(x, kh, kw, sh, sw):
+    return im2col(x, kh, kw, sh, 1)
+
+
+@mistake("check_im2col", "im2col", "whole numbers")
+def im2col_into_an_int_matrix(x, kh, kw, sh, sw):
+    cols = im2col(x, kh, kw, sh, sw)
+    out = np.zeros(cols.shape, dtype=int)
+    out[...] = cols
+    return out
+
+
+@mistake("check_im2col", "im2col", "kh and kw are swapped")
+def im2col_kernel_sizes_swapped(x, kh, kw, sh, sw):
+    return im2col(x, kw, kh, sh, sw)
+
+
+@mistake("check_col2im", "col2im", "average", "SUMS")
+def col2im_averages_overlaps(cols, shape, kh, kw, sh, sw):
+    return col2im(cols, shape, kh, kw, sh, sw) / np.maximum(
+        col2im(np.ones_like(cols), shape, kh, kw, sh, sw), 1)
+
+
+@mistake("check_col2im", "col2im", "(a, b, c), the channel last")
+def col2im_columns_read_channel_last(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, kh, kw, c).transpose(0, 1, 2, 5, 3, 4).reshape(cols.shape)
+    return col2im(blocks, shape, kh, kw, sh, sw)
+
+
+@mistake("check_col2im", "col2im", "same sizes in another order")
+def col2im_blocks_transposed_wrongly(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += blocks[..., a, b].transpose(0, 3, 2, 1)
+    return out
+
+
+def conv2d_forward_padding_height_only(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward(ctx, x, weight, bias, stride, (padding[0], 0))
+
+
+LAYERS.append(Mistake("conv2d_forward_padding_height_only", "check_conv2d_forward",
+                      {"conv2d_forward": conv2d_forward_padding_height_only},
+                      ("the widths are wrong", "padding is not applied")))
+
+
+def conv2d_backward_reads_unsaved_columns(ctx, grad):
+    ctx.cols = ctx.columns  # forward saved them as ctx.cols
+    return _conv_backward(ctx, grad)
+
+
+LAYERS.append(Mistake("conv2d_backward_reads_unsaved_columns", "check_conv2d",
+                      {"conv2d_backward": conv2d_backward_reads_unsaved_columns},
+                      ("ctx.columns, which forward never saved",)))
+
+
+def conv2d_backward_bias_summed_over_channels(ctx, grad):
+    grads = list(_conv_backward(ctx, grad))
+    if ctx.has_bias:
+        grads[2] = grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1]).sum(axis=1)
+    return tuple(grads)
+
+
+LAYERS.append(Mistake("conv2d_backward_bias_summed_over_channels", "check_conv2d",
+                      {"conv2d_backward": conv2d_backward_bias_summed_over_channels},
+                      ("over the wrong axis keeps the wrong one",)))
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "+inf", "pad with -inf")
+def pool_padding_plus_inf(ctx, x, kernel, stride, padding):
+    (ph, pw) = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=np.inf)
+    pool_forward(ctx, x, kernel, stride, padding)  # the argmax for the backward
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c = x.shape[:2]
+    cols = im2col(padded.reshape(n * c, 1, *padded.shape[2:]), kh, kw, sh, sw)
+    ho, wo = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    return cols.max(axis=1).reshape(n, c, ho, wo)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "times fewer values", "reduced")
+def pool_max_over_the_wrong_axis(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    return cols.max(axis=0).reshape(n, c, ho, wo)
+
+
+def max_pool2d_backward_to_first_entry(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[:, 0] = grad.reshape(-1)
+    grad_x = col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+LAYERS.append(Mistake("max_pool2d_backward_to_first_entry", "check_max_pool2d",
+                      {"max_pool2d_backward": max_pool2d_backward_to_first_entry, **POOL_FORWARD},
+                      ("first entry of each window",)))
+
+
+class _FirstSample:
+    """A conv_transpose2d context cut down to the batch's first sample."""
+
+    def __init__(self, ctx: Any) -> None:
+        n, c, h, w = ctx.xshape
+        self.stride, self.padding, self.weight, self.has_bias = ctx.stride, ctx.padding, ctx.weight, ctx.has_bias
+        self.xshape, self.full, self.x2 = (1, c, h, w), (1,) + tuple(ctx.full[1:]), ctx.x2[:h * w]
+
+
+def conv_transpose2d_backward_weight_of_first_sample(ctx, grad):
+    grad_x, _, *rest = _transpose_backward(ctx, grad)
+    return (grad_x, _transpose_backward(_FirstSample(ctx), grad[:1])[1], *rest)
+
+
+LAYERS.append(Mistake("conv_transpose2d_backward_weight_of_first_sample", "check_conv_transpose2d",
+                      {"conv_transpose2d_backward": conv_transpose2d_backward_weight_of_first_sample},
+                      ("grad_weight is summed over the first sample only",)))
+
+
 # ---- right answers written differently ------------------------------------------------------------
 @right("check_conv2d", "conv2d_backward")
 def conv2d_backward_on_a_copy_in_place(ctx, grad):

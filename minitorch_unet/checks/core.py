@@ -456,7 +456,7 @@ def _values_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                 "from above (chain rule), not by 1")
     fractional = expected != np.round(expected)
     if np.array_equal(got, np.round(got)) and fractional.sum() >= max(1, (expected != 0).sum() // 2) \
-            and np.all(np.abs(got - expected)[fractional] < 1 + np.abs(expected[fractional])):
+            and np.all(np.abs(got - expected)[fractional] < 1):  # each value cut or rounded
         return ("your values are whole numbers where the right ones are not: an integer array "
                 "(dtype int, e.g. zeros made with an int dtype) or // cuts off the fractions; "
                 "keep a float dtype")
