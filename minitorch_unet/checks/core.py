@@ -326,7 +326,8 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
                     "of the array; check the index arithmetic (rows and columns mixed up, a "
                     "stride applied twice?)")
         if axes and all(sorted(f) == sorted(first) for f in others):
-            return (f"the arrays have the same sizes in another order ({' vs '.join(map(str, dict.fromkeys(found)))}): "
+            listed = " vs ".join(map(str, dict.fromkeys(found)))
+            return (f"the arrays have the same sizes in another order ({listed}): "
                     "two axes are swapped, a transpose (or reshape) puts them in the wrong order")
         if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
                         if a not in axes):
@@ -619,7 +620,8 @@ def _factors_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, fl
         else:
             if len(factors) >= 2 and np.abs(factors).min() > 1e-6 and \
                     np.ptp(factors) > 1e-3 * np.abs(factors).max():
-                shown = ", ".join(f"{f:.3g}" for f in factors[:4]) + (", ..." if len(factors) > 4 else "")
+                shown = ", ".join(f"{f:.3g}" for f in factors[:4]) + \
+                    (", ..." if len(factors) > 4 else "")
                 return (f"each slice along axis {axis} is the right one times its own factor "
                         f"({shown}): a sum or mean over the wrong axis, or a scale that "
                         f"depends on the index along axis {axis}")

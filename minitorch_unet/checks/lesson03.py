@@ -102,7 +102,8 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the division rounds up: your sizes follow ceil((H + 2*padding - k) / stride) + 1; use "
      "floor division //", lambda h, k, s, p: -(-(h + 2 * p - k) // s) + 1),
     ("the stride is used as the window size: your sizes follow (H + 2*padding - stride) // "
-     "stride + 1; windows are kernel_size wide, stride apart", lambda h, k, s, p: (h + 2 * p - s) // s + 1),
+     "stride + 1; windows are kernel_size wide, stride apart",
+     lambda h, k, s, p: (h + 2 * p - s) // s + 1),
 )
 
 
@@ -395,12 +396,13 @@ def _verdict_im2col(outputs: Outputs) -> None:
         if kh != kw and cols.shape == swapped_kernel != expected_shape:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: kh and kw "
                               "are swapped: windows are kh rows high and kw columns wide")
-        for name, rows in (("sh", n * conv_out_size(h, kh, 1, ph) * wo), ("sw", n * ho * conv_out_size(w, kw, 1, pw))):
+        for name, where, rows in (("sh", "down the rows", n * h1 * wo),
+                                  ("sw", "along the columns", n * ho * w1)):
             if rows != expected_shape[0] and cols.shape == (rows, c * kh * kw) and \
                     cols.shape != (n * h1 * w1, c * kh * kw):
                 raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
-                                  f"stride {name} is not applied ({'down the rows' if name == 'sh' else 'along the columns'}): "
-                                  "take every stride-th window in both directions, [:, :, ::sh, ::sw]")
+                                  f"stride {name} is not applied ({where}): take every stride-th "
+                                  "window in both directions, [:, :, ::sh, ::sw]")
         if n > 1 and cols.shape == (expected_shape[0] // n, expected_shape[1]):
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "rows of the first sample only; loop over (or reshape) the whole "
