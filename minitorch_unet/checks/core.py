@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import itertools
 import linecache
 import pkgutil
 import re
@@ -261,6 +262,30 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "could not be broadcast" in text:
         found = [_parse_shape(s) for s in re.findall(_SHAPE, text.split("shapes", 1)[-1])]
         return _broadcast_hint(found, shapes)
+    stored = re.search(r"could not broadcast input array from shape " + _SHAPE + " into shape "
+                       + _SHAPE, text)
+    if stored:
+        return ("an assignment puts an array of one shape into a place of another: "
+                + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
+                                  shapes))
+    saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
+    if saved:
+        return (f"backward reads ctx.{saved.group(1)}, which forward never saved: set "
+                f"ctx.{saved.group(1)} = ... in forward (the names must match)")
+    beyond = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if beyond:
+        return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
+                "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
+                "window starts at (H_out - 1) * stride)")
+    if "too many indices for array" in text:
+        return ("an array has fewer axes than the index gives: check which array is indexed and "
+                "its shape (is it the 2-D matrix where you meant the 4-D image?)")
+    if "truth value of an array with more than one element is ambiguous" in text:
+        return ("Python's max, min, `if` or `and` met a whole array: use np.max / np.min / "
+                "np.maximum, or .any() / .all() for a condition")
+    if "'NoneType'" in text:
+        return ("a value is None: a function without `return`, or the optional bias used when "
+                "there is none (check `if bias is not None` / `if bias:`)")
     joined = re.search(r"along dimension (\d+), the array at index \d+ has size \d+ and the "
                        r"array at index \d+ has size \d+", text)
     if joined:
@@ -270,13 +295,19 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "all input arrays must have the same shape" in text:
         return ("np.stack puts the arrays side by side along a NEW axis and needs equal shapes; "
                 "np.concatenate joins them along an existing one")
+    if "Cannot cast ufunc" in text and "to dtype('int" in text:
+        return ("an integer array cannot take the float results: create it with a float dtype "
+                "(np.zeros(shape), or dtype=x.dtype), not an int one")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)
     if reshape:
         have, want = int(reshape.group(1)), int(np.prod(_parse_shape(reshape.group(2))))
         more = (f"; {have} values for {want} places: is an axis left to sum over?"
-                if have > want and have % want == 0 else "")
+                if have > want and have % want == 0 else
+                f"; {want // have} times fewer values than the shape needs: an axis was reduced "
+                "(a max, sum or argmax over too many axes?) or left out"
+                if have < want and have and want % have == 0 else "")
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
                 f"output pixels with the output-size formula){more}")
     if "matmul" in text and "mismatch in its core dimension" in text:
@@ -286,6 +317,25 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
 
 
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
+    if len(found) >= 2 and len({len(f) for f in found}) == 1:
+        first, *others = found
+        axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
+                       if m != n and 1 not in (m, n)})
+        if axes and any(0 in f for f in found):
+            return ("a slice came out empty (size 0 along an axis): its start lies past the end "
+                    "of the array; check the index arithmetic (rows and columns mixed up, a "
+                    "stride applied twice?)")
+        if axes and all(sorted(f) == sorted(first) for f in others):
+            listed = " vs ".join(map(str, dict.fromkeys(found)))
+            return (f"the arrays have the same sizes in another order ({listed}): "
+                    "two axes are swapped, a transpose (or reshape) puts them in the wrong order")
+        if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
+                        if a not in axes):
+            sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
+            return (f"the arrays have the same axes but different sizes along axis "
+                    f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
+                    "intended, a slice with the wrong bounds (start:start + size, with a step "
+                    "start:start + step * count) or an index taken on the wrong axis")
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
     small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))
@@ -293,11 +343,12 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
     what = f"`{names[0]}` {small}" if names else f"an array of shape {small}"
     sizes = [n for n in small if n != 1]
     if len(sizes) == 1 and sizes[0] in big:
-        axis = big.index(sizes[0])
-        wanted = tuple(sizes[0] if i == axis else 1 for i in range(len(big)))
+        axes = [i for i, n in enumerate(big) if n == sizes[0]]
+        shapes = [tuple(sizes[0] if i == axis else 1 for i in range(len(big))) for axis in axes]
         return (f"broadcasting lines shapes up from the right, so {what} meets the last "
-                f"axes of {big}; to act along axis {axis} (size {sizes[0]}) it needs the shape "
-                f"{wanted}, e.g. `.reshape{wanted}`")
+                f"axes of {big}; to act along axis {' or '.join(map(str, axes))} (size "
+                f"{sizes[0]}) it needs the shape {' or '.join(map(str, shapes))}"
+                + (f", e.g. `.reshape{shapes[0]}`" if len(shapes) == 1 else ""))
     return f"broadcasting lines shapes up from the right: {small} and {big} clash there"
 
 
@@ -307,13 +358,30 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
     """'wrong shape: expected ..., got ...' (with an off-by note when dims are off by <= 2)."""
     got_shape, expected = tuple(int(n) for n in got_shape), tuple(int(n) for n in expected)
     message = f"{what}: wrong shape: expected {expected}, got {got_shape}"
-    if len(got_shape) == len(expected):
-        diffs = [g - e for g, e in zip(got_shape, expected)]
-        off = [i for i, d in enumerate(diffs) if d]
-        if off and all(abs(diffs[i]) <= 2 for i in off):
-            message += (f" (dims {off} off by {[diffs[i] for i in off]}: check the output-size "
-                        "formula, the padding and the stride)")
+    if 0 in got_shape and 0 not in expected:
+        return message + (f": axis {got_shape.index(0)} is empty, so a slice came out empty "
+                          "(x[p:-p] is empty when p = 0; write x[p:size - p])") + \
+            (f". {hint}" if hint else "")
+    if sorted(got_shape) == sorted(expected):
+        return message + (": the right sizes in another order, so axes are swapped (a "
+                          "transpose or reshape puts them in the wrong order)") + \
+            (f". {hint}" if hint else "")
+    message += off_by_note(got_shape, expected)
+    if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
+        message += (": the right number of values in another shape, so a reshape groups them "
+                    "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def off_by_note(got_shape: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """' (dims [2] off by [1])' when the shapes differ by at most 2 per axis, else ''."""
+    if len(got_shape) != len(expected):
+        return ""
+    diffs = [int(g) - int(e) for g, e in zip(got_shape, expected)]
+    off = [i for i, d in enumerate(diffs) if d]
+    if off and all(abs(diffs[i]) <= 2 for i in off):
+        return f" (dims {off} off by {[diffs[i] for i in off]})"
+    return ""
 
 
 def expect_shape(what: str, got: Any, expected: tuple[int, ...], hint: str = "") -> None:
@@ -350,16 +418,31 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
 
 
 def value_pattern(got: np.ndarray, expected: np.ndarray) -> str:
-    """What relates wrong values to the right ones, when one simple rule does: a constant
-    factor, a constant term, or a shift along the last two axes; "" otherwise."""
+    """What relates wrong values to the right ones, when one simple rule does; "" otherwise.
+
+    Rules on the values alone hold for any array: all zero, lost signs, negatives cut to 0,
+    a constant factor or term, whole numbers, agreement to a few digits only. Rules on the
+    places hold for arrays of two or more axes (one-axis arrays may line up unrelated cases):
+    the right numbers in the wrong places, a flip, a shift, a total repeated along an axis,
+    the right values on some slices only, a factor that changes along an axis.
+    """
     if got.size < 2 or got.shape != expected.shape:
         return ""
     scale = max(float(np.abs(expected).max()), 1e-12)
     close = dict(rtol=1e-4, atol=1e-6 * scale)
+    return _values_relation(got, expected, close) or \
+        (_places_relation(got, expected, close) if got.ndim >= 2 else "") or \
+        _precision_relation(got, expected, scale)
+
+
+def _values_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
     if not got.any():
         return "your values are all zero: nothing arrives here (is this result ever filled in?)"
     if (expected < 0).any() and np.allclose(got, np.abs(expected), **close):
         return "your values are the absolute values of the right ones: the signs are lost"
+    if (expected < 0).any() and np.allclose(got, np.maximum(expected, 0), **close):
+        return ("your values are the right ones with every negative value replaced by 0: a "
+                "ReLU or clip too many, or a running maximum that starts at 0 instead of -inf")
     norm = float(np.sum(expected * expected))
     factor = float(np.sum(got * expected)) / norm if norm else 0.0
     if norm and abs(factor - 1) > 1e-3 and np.allclose(got, factor * expected, **close):
@@ -372,19 +455,184 @@ def value_pattern(got: np.ndarray, expected: np.ndarray) -> str:
     if marks and not np.allclose(expected[expected != 0], 1):
         return ("your values are 1 wherever a gradient arrives: multiply by the gradient coming "
                 "from above (chain rule), not by 1")
+    fractional = expected != np.round(expected)
+    if np.array_equal(got, np.round(got)) and fractional.sum() >= max(1, (expected != 0).sum() // 2) \
+            and np.all(np.abs(got - expected)[fractional] < 1):  # each value cut or rounded
+        return ("your values are whole numbers where the right ones are not: an integer array "
+                "(dtype int, e.g. zeros made with an int dtype) or // cuts off the fractions; "
+                "keep a float dtype")
+    for decimals in range(1, 7):
+        if np.array_equal(got, np.round(expected, decimals)):
+            return (f"your values are the right ones rounded to {decimals} decimals: return them "
+                    "unrounded (round only when printing)")
     term = float(np.mean(got - expected))
     if abs(term) > close["atol"] and np.allclose(got, expected + term, **close):
         return (f"your values are the right ones plus {term:.4g} everywhere: a constant term is "
                 "missing or extra")
-    if got.ndim >= 2:
-        h, w = got.shape[-2:]
-        for dy in range(-3, 4):
-            for dx in range(-3, 4):
-                if (dy, dx) == (0, 0) or abs(dy) * 2 >= h or abs(dx) * 2 >= w:
-                    continue
-                mine = got[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
-                right = expected[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-                if np.abs(right).max() > 0 and np.allclose(mine, right, **close):
-                    return (f"your values are the right ones moved by {dy} rows and {dx} columns: "
-                            "an offset is missing or extra (the padding?)")
+    return ""
+
+
+def _axis_name(axis: int, ndim: int) -> str:
+    return {ndim - 2: "row", ndim - 1: "column"}.get(axis, f"entry along axis {axis}")
+
+
+def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Relations between where the values sit (arrays of two or more axes)."""
+    def same(a: np.ndarray) -> bool:
+        return a.shape == got.shape and np.allclose(got, a, **close)
+
+    ndim, shape = got.ndim, got.shape
+    if shape[-1] == shape[-2] > 1 and same(np.swapaxes(expected, -1, -2)):
+        return ("your values are the right ones with rows and columns swapped (the last two "
+                "axes transposed): a transpose is missing or extra, or two indices are swapped")
+    flips = [a for a in range(ndim) if shape[a] > 1]
+    if len(flips) >= 2 and same(expected[..., ::-1, ::-1]):
+        return ("your values are the right ones rotated by 180 degrees (flipped along both "
+                "of the last two axes): a [::-1, ::-1] flip is missing or extra")
+    for axis in flips:
+        if same(np.flip(expected, axis)):
+            return (f"your values are the right ones in reverse order along axis {axis}: a "
+                    "[::-1] is missing or extra, or an index counts from the wrong end")
+    if ndim <= 6:
+        for order in itertools.permutations(range(ndim)):
+            if order == tuple(range(ndim)):
+                continue
+            moved = tuple(shape[a] for a in order)
+            if moved != shape and same(expected.transpose(order).reshape(shape)):
+                return ("the right numbers in the wrong places: they are the right array "
+                        f"transposed to axis order {order} and reshaped back; reshape reads "
+                        "memory in order, so a transpose is missing (or extra) before a reshape")
+            if moved == shape and same(expected.transpose(order)):
+                return (f"the right numbers in the wrong places: axes in the order {order} "
+                        "(a transpose or an index order is wrong)")
+    if np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None), **close):
+        return ("the right numbers in the wrong places (the same values, in another order): a "
+                "reshape without the transpose the memory layout needs, axes in the wrong "
+                "order, or values written to the wrong index")
+    shift = _shift_relation(got, expected, close)
+    if shift:
+        return shift
+    for axes in _axis_subsets(ndim):
+        if any(shape[a] > 1 for a in axes) and \
+                same(np.broadcast_to(expected.sum(axis=axes, keepdims=True), shape)):
+            return (f"each of your values is the total of the right ones over axis "
+                    f"{_axes_text(axes)}, repeated along it: a whole slice is handled where one "
+                    "entry at a time belongs (an index with too few components, or a sum over "
+                    "the wrong axes)")
+    return _factors_relation(got, expected, close) or _terms_relation(got, expected, close) or \
+        _slices_relation(got, expected, close)
+
+
+def _terms_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Off by a term that is constant over the last two axes but changes between slices."""
+    diff = got - expected
+    terms = diff.mean(axis=(-2, -1), keepdims=True)
+    if got.shape[-2] * got.shape[-1] < 2 or terms.size < 2 or np.ptp(terms) <= close["atol"] or \
+            not np.allclose(got, expected + terms, **close):
+        return ""
+    varies = [a for a in range(got.ndim - 2) if np.ptp(terms, axis=a).max() > close["atol"]]
+    return ("your values are off by a term that is constant over each (row, column) plane but "
+            f"changes along axis {_axes_text(tuple(varies))}: a per-channel term (a bias?) is "
+            "added with the wrong index or along the wrong axis")
+
+
+def _axes_text(axes: tuple[int, ...]) -> str:
+    return str(axes[0]) if len(axes) == 1 else str(axes)
+
+
+def _axis_subsets(ndim: int) -> list[tuple[int, ...]]:
+    return [axes for size in range(1, ndim + 1)
+            for axes in itertools.combinations(range(ndim), size)]
+
+
+def _shift_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    h, w = got.shape[-2:]
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            if (dy, dx) == (0, 0) or abs(dy) * 2 >= h or abs(dx) * 2 >= w:
+                continue
+            mine = got[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+            right = expected[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+            if np.abs(right).max() > 0 and np.allclose(mine, right, **close):
+                return (f"your values are the right ones moved by {dy} rows and {dx} columns: "
+                        "an offset is missing or extra (the padding?)")
+    return ""
+
+
+def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Right on some slices and wrong on others: loops that stop early, edges."""
+    ndim, shape = got.ndim, got.shape
+    wrong = ~np.isclose(got, expected, **close)
+    flat = wrong.reshape(-1)
+    k = int(flat.sum())
+    border = shape[-2] > 2 and shape[-1] > 2 and not wrong[..., 1:-1, 1:-1].any()
+    if 0 < k < shape[-1] and not flat[:flat.size - k].any():
+        return (f"every value is right except the last {k} in memory order: a loop over the "
+                "entries stops short (range(n - 1) instead of range(n)?)")
+    for axis in range(ndim):
+        n = shape[axis]
+        if n < 2:
+            continue
+        share = wrong.mean(axis=tuple(a for a in range(ndim) if a != axis))
+        bad = share > 0
+        name = _axis_name(axis, ndim)
+        if not bad.any() or bad.all() or (share[bad] < 0.5).any():
+            continue  # a slice claimed wrong must be mostly wrong
+        if list(np.flatnonzero(bad)) == [n - 1]:
+            return (f"everything is right except the last {name} (index {n - 1} along axis "
+                    f"{axis}): a loop stops one short there (range(n - 1) instead of range(n)?)")
+        if list(np.flatnonzero(~bad)) == [0]:
+            return (f"only the first {name} (index 0 along axis {axis}) is right: a loop stops "
+                    "after one pass, or [0] is used where every index is needed")
+        if list(np.flatnonzero(bad)) == [0]:
+            return (f"everything is right except the first {name} (index 0 along axis {axis}): "
+                    "a loop starts at 1, or the first pass is lost")
+        edges = np.zeros(n, dtype=bool)
+        edges[[0, -1]] = True
+        if axis >= ndim - 2 and not bad[~edges].any():
+            return (f"everything is right except at the border (the first and last {name}s): "
+                    "the padding, or the loop bounds at the edges")
+    if 0 < k < flat.size and not flat[:flat.size - k].any():
+        return (f"every value is right except the last {k} in memory order: a loop over the "
+                "entries stops short (range(n - 1) instead of range(n)?)")
+    if border:
+        return ("everything is right inside, the wrong values all lie on the border (the first "
+                "or last rows and columns): the padding (its value or its width), or the loop "
+                "bounds at the edges")
+    return ""
+
+
+def _factors_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Each slice along one axis is the right one times its own factor."""
+    for axis in range(got.ndim):
+        if got.shape[axis] < 2:
+            continue
+        factors = []
+        for index in range(got.shape[axis]):
+            mine, right = np.take(got, index, axis), np.take(expected, index, axis)
+            norm = float(np.sum(right * right))
+            if not norm:
+                continue
+            factor = float(np.sum(mine * right)) / norm
+            if not np.allclose(mine, factor * right, **close):
+                break
+            factors.append(factor)
+        else:
+            if len(factors) >= 2 and np.abs(factors).min() > 1e-6 and \
+                    np.ptp(factors) > 1e-3 * np.abs(factors).max():
+                shown = ", ".join(f"{f:.3g}" for f in factors[:4]) + \
+                    (", ..." if len(factors) > 4 else "")
+                return (f"each slice along axis {axis} is the right one times its own factor "
+                        f"({shown}): a sum or mean over the wrong axis, or a scale that "
+                        f"depends on the index along axis {axis}")
+    return ""
+
+
+def _precision_relation(got: np.ndarray, expected: np.ndarray, scale: float) -> str:
+    """Right to a few digits only: a low-precision dtype or a rounded constant."""
+    for digits in (4, 3, 2):
+        if np.allclose(got, expected, rtol=10.0 ** -digits, atol=10.0 ** -digits * scale):
+            return (f"your values agree with the right ones to only about {digits} significant "
+                    "digits: a low-precision dtype (float16), an accumulation in low precision, "
+                    "or a rounded constant")
     return ""

@@ -25,7 +25,7 @@ def gradient_cases(rng: np.random.Generator, fresh: bool
     """(name, x, f, its exact gradient, eps to pass or None for the default)."""
     w1, w2 = rng.uniform(0.5, 1.5, 4), rng.uniform(-1.0, 1.0, (2, 2, 3))
     return [
-        ("sum(x**3) on x of shape (2, 3), eps=1e-3", rng.uniform(-1, 1, (2, 3)),
+        ("sum(x**3) on x of shape (2, 3), eps=1e-3", rng.uniform(-2, 2, (2, 3)),
          lambda x: float(np.sum(x ** 3)), lambda x: 3 * x ** 2 + 1e-3 ** 2, 1e-3),
         ("sum(w * sin(x)) on x of shape (4,)", rng.uniform(-2, 2, 4),
          lambda x: float(np.sum(w1 * np.sin(x))), lambda x: w1 * np.cos(x), None),
@@ -45,7 +45,7 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
 
 
 def _verdict_gradient(outputs: Outputs) -> None:
-    for i, (what, x, _, exact, eps) in enumerate(gradient_cases()):
+    for i, (what, x, f, exact, eps) in enumerate(gradient_cases()):
         got, after = outputs[f"grad{i}"], outputs[f"x{i}"]
         call = f"numerical_gradient({what})"
         if not np.array_equal(after, x):
@@ -53,8 +53,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call} changed x: x{[int(i) for i in k]} was {x[k]:.6g}, is {after[k]:.6g} "
                               "afterwards; put each entry back after nudging it")
         if got.shape != x.shape:
+            swapped = (": the right sizes in another order, a transpose too many?"
+                       if sorted(got.shape) == sorted(x.shape) else "")
             raise CheckFailed(f"{call}: wrong shape: expected {x.shape} (one partial derivative "
-                              f"per entry of x), got {got.shape}")
+                              f"per entry of x), got {got.shape}{swapped}")
         expected = exact(x)
         if eps is not None:
             forward = 3 * x ** 2 + 3 * x * eps + eps ** 2
@@ -72,11 +74,31 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values are central differences with a step of "
                                   f"{np.sqrt(extra.mean()):.3g}, not the eps given ({eps:g}): "
                                   "nudge x by the eps argument")
+            steps = np.sqrt(np.maximum(extra, 0))
+            if np.all(extra > 0) and np.ptp(steps) > 1e-2 * steps.max() and \
+                    eps * 0.999 <= steps.min() and steps.max() <= 100 * eps and \
+                    np.allclose(got, 3 * x ** 2 + steps ** 2, rtol=0, atol=1e-12):
+                raise CheckFailed(f"{call}: your values are central differences whose step changes "
+                                  f"from entry to entry ({steps.min():.3g} to {steps.max():.3g}), "
+                                  f"not the eps given ({eps:g}): nudge every entry by eps itself")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
+        if not got.any():
+            raise CheckFailed(f"{call}: your values are all zero, so f never saw the nudges: "
+                              "change x itself, not a copy of it (x.flatten(), x.astype(...) "
+                              "and np.array(x) copy; x.reshape(-1) is a view), or fill in grad")
         step = 1e-6 if eps is None else eps
+        added = np.zeros(x.shape)
+        for i in np.ndindex(x.shape):
+            up, down = x.copy(), x.copy()
+            up[i] += step
+            down[i] -= step
+            added[i] = (f(up) + f(down)) / (2 * step)
+        if np.allclose(got, added, rtol=1e-6, atol=1e-6):
+            raise CheckFailed(f"{call}: your values are (f(x + eps) + f(x - eps)) / (2 eps): the "
+                              "two values must be subtracted, f(x + eps) - f(x - eps)")
         if np.allclose(got, expected * step * step, rtol=1e-3, atol=0):
             raise CheckFailed(f"{call}: your values are the gradient times eps**2: `/ 2 * eps` "
                               "divides by 2 and then MULTIPLIES by eps; write / (2 * eps)")
@@ -141,6 +163,8 @@ def _norm(v: np.ndarray) -> float:
 ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
     ("that is the mean over the entries; take the largest",
      lambda a, b: float(np.mean(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+    ("you take the smallest entry's error (np.min); take the largest (np.max)",
+     lambda a, b: float(np.min(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you sum the entries' errors; take the largest one",
      lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",
@@ -161,9 +185,15 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...
     ("you compare norms of whole arrays, ||a - b|| / (||a|| + ||b||); the error here is "
      "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b: float(_ratio(np.array(_norm(a - b)), _norm(a) + _norm(b)))),
+    ("you divide the mean difference by the mean size, mean |a - b| / mean max(|a|, |b|); "
+     "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b: float(_ratio(np.array(np.mean(np.abs(a - b))),
+                               np.mean(np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide the largest difference by the largest value of the arrays; take the "
      "largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b: float(_ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
+    ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
+     lambda a, b: float(np.max(_ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
      lambda a, b: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
 )
@@ -192,6 +222,10 @@ def _verdict_error(outputs: Outputs) -> None:
         known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
         if np.allclose(got[known], wrong[known], rtol=1e-9, atol=1e-12, equal_nan=True):
             raise CheckFailed(f"{message}: {text}")
+    for decimals in range(1, 9):
+        if np.array_equal(got, np.round(expected, decimals)):
+            raise CheckFailed(f"{message}: your result is rounded to {decimals} decimals; return "
+                              "it unrounded (errors of 1e-7 and 1e-5 must stay apart)")
     if np.allclose(got, expected, rtol=1e-4, atol=0):
         raise CheckFailed(f"{message}: nearly right everywhere, so a small constant is probably "
                           "added to the denominator (an epsilon); use max(|a|, |b|) exactly and "

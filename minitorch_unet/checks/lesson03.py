@@ -15,7 +15,7 @@ from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   register, shape_message)
+                   off_by_note, register, shape_message, value_pattern)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -101,6 +101,9 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      "window", lambda h, k, s, p: h + 2 * p - k + 1),
     ("the division rounds up: your sizes follow ceil((H + 2*padding - k) / stride) + 1; use "
      "floor division //", lambda h, k, s, p: -(-(h + 2 * p - k) // s) + 1),
+    ("the stride is used as the window size: your sizes follow (H + 2*padding - stride) // "
+     "stride + 1; windows are kernel_size wide, stride apart",
+     lambda h, k, s, p: (h + 2 * p - s) // s + 1),
 )
 
 
@@ -115,7 +118,8 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     if not bad:
         return
     what, got, expected, _ = bad[0]
-    head = f"{what}: wrong output shape: expected {tuple(expected)}, got {tuple(got)}"
+    head = (f"{what}: wrong output shape: expected {tuple(expected)}, got {tuple(got)}"
+            f"{off_by_note(tuple(got), tuple(expected))}")
     if len(got) == 4 and got[2:] == expected[2:]:
         if got[0] != expected[0]:
             raise CheckFailed(f"{head}: the batch size changed; keep N = input.shape[0]")
@@ -123,6 +127,21 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     for text, rule in mistakes:
         if all(len(g) == 4 and tuple(g[2:]) == tuple(rule(*d) for d in dims) for _, g, _, dims in items):
             raise CheckFailed(f"{head}: {text}. The rule is {formula}")
+    for d, name in ((0, "height"), (1, "width")):  # one dimension right, the other not
+        if not all(len(g) == 4 and g[2 + 1 - d] == e[2 + 1 - d] for _, g, e, _ in items):
+            continue
+        for text, rule in mistakes:
+            if all(g[2 + d] == rule(*dims[d]) for _, g, _, dims in items):
+                raise CheckFailed(f"{head}: the {name}s are wrong, the other side right: in the "
+                                  f"{name}, {text}. The rule is {formula}")
+    for axis, other, name in ((2, 3, "height"), (3, 2, "width")):
+        if sorted(got) != sorted(expected) and \
+                all(len(g) == 4 and g[axis] in (e[axis], e[other]) for _, g, e, _ in bad) and \
+                any(g[axis] != e[axis] for _, g, e, _ in bad):
+            raise CheckFailed(f"{head}: your output {name} is the right "
+                              f"{'width' if axis == 2 else 'height'} where they differ: height and "
+                              "width are mixed up (H used for W, or a shape unpacked in the "
+                              f"wrong order). The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
@@ -170,6 +189,21 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    if x.shape[1] > 1:
+        out.append(("only the first input channel is summed: a window spans all C input "
+                    "channels, so sum x[n, c, ...] * weight[o, c, ...] over c too",
+                    conv2d_numpy(x[:, :1], w[:, :1], b, s, p)))
+    if s != (1, 1) and w.shape[2] * w.shape[3] > 1:
+        out.append(("the stride is applied inside the window (its taps are `stride` apart, a "
+                    "dilation) instead of between windows: the window of output (i, j) is "
+                    "x[.., s*i : s*i + kh, s*j : s*j + kw]", dilated_by_stride(case)))
+    if p != (0, 0):
+        for side, pads in (("bottom/right", ((0, 2 * p[0]), (0, 2 * p[1]))),
+                           ("top/left", ((2 * p[0], 0), (2 * p[1], 0)))):
+            shifted = np.pad(x, ((0, 0), (0, 0)) + pads)
+            out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
+                        "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
+                        conv2d_numpy(shifted, w, b, s, (0, 0))))
     plain = conv2d_numpy(x, w, b, s, p)
     out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
                 "its rows; use weight.reshape(O, -1).T",
@@ -184,11 +218,77 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     if w.shape[0] == w.shape[1]:
         out.append(("the weight's first two axes are swapped: weight is (out_channels, "
                     "in_channels, kh, kw)", conv2d_numpy(x, w.transpose(1, 0, 2, 3), b, s, p)))
+    out += [(text, conv2d_numpy(x, wrong, b, s, p)) for text, wrong in weight_variants(w, "O")]
     if w.shape[2] == w.shape[3] > 1:
         out.append(("the kernel is transposed (rows and columns swapped): weight[o, c, a, b] "
                     "multiplies x[.., s*i + a, s*j + b]",
                     conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
     return out
+
+
+def weight_variants(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
+    """Ways code may read a (A, B, kh, kw) weight wrongly, each with what it did: flips along
+    either kernel axis, a transposed kernel, and matrices reshaped from the wrong layout.
+    `first` names the weight's first axis ('O' for conv2d, 'C' for conv_transpose2d)."""
+    a, b, kh, kw = w.shape
+    out = []
+    if kh > 1:
+        out.append(("the kernel is flipped upside down (its rows reversed, [:, :, ::-1]): use "
+                    "the weight as it is", w[:, :, ::-1]))
+    if kw > 1:
+        out.append(("the kernel is flipped left-right (its columns reversed, [:, :, :, ::-1]): "
+                    "use the weight as it is", w[:, :, :, ::-1]))
+    if kh * kw > 1:
+        out.append(("the kernel is rotated by 180 degrees (flipped both ways, [:, :, ::-1, ::-1]): "
+                    "use the weight as it is", w[:, :, ::-1, ::-1]))
+    if kh == kw > 1:
+        out.append(("the kernel is transposed (rows and columns swapped): use the weight as it is",
+                    w.transpose(0, 1, 3, 2)))
+    if a > 1 and b > 1:
+        out.append((f"the weight matrix is built with weight.reshape(-1, {first}).T, which does "
+                    "not keep each kernel in one row: reshape reads memory in order, use "
+                    f"weight.reshape({first}, -1)", w.reshape(-1, a).T.reshape(w.shape)))
+        if a != b:
+            out.append((f"the weight matrix is built from weight.transpose(1, 0, 2, 3), whose "
+                        f"memory order does not match the reshape: use weight.reshape({first}, -1) "
+                        "directly", w.transpose(1, 0, 2, 3).reshape(w.shape)))
+    return out
+
+
+def dilated_by_stride(case: Case) -> np.ndarray:
+    """conv2d whose window (i, j) starts at (i, j) with taps `stride` apart (a dilation)."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    o, c, kh, kw = w.shape
+    spread = np.zeros((o, c, (kh - 1) * sh + 1, (kw - 1) * sw + 1))
+    spread[:, :, ::sh, ::sw] = w
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph + spread.shape[2]), (pw, pw + spread.shape[3])))
+    ho, wo = case["out"].shape[2:]
+    return conv2d_numpy(xpad, spread, b, (1, 1), (0, 0))[:, :, :ho, :wo]
+
+
+def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None) -> str:
+    """A message if `got` is `expected` with bias[o] added a whole number of times that
+    changes from pixel to pixel (`+= bias` inside the pixel loop); "" otherwise."""
+    if bias is None or got.shape != expected.shape or got.ndim != 4:
+        return ""
+    b = np.broadcast_to(bias.astype(np.float64)[None, :, None, None], got.shape)
+    strong = np.abs(b) > 1e-4
+    if not strong.any():
+        return ""
+    times = np.round((got - expected)[strong] / b[strong]) + 1
+    if not np.allclose(got[strong], expected[strong] + (times - 1) * b[strong], rtol=1e-4, atol=1e-5):
+        return ""
+    if np.ptp(times) == 0 and times[0] < 0:
+        return (f"the bias is subtracted{'' if times[0] == -1 else f' {-int(times[0])} times'}: "
+                "add bias[o] to every pixel of output channel o")
+    if np.ptp(times) == 0 and times[0] > 2:
+        return f"the bias is added {int(times[0])} times: add it once"
+    if np.ptp(times) > 0 and (times >= 0).all():
+        return (f"the bias is added a different number of times at different pixels (from "
+                f"{int(times.min())} to {int(times.max())} times): "
+                "`+= bias` sits inside the pixel loop; add bias[o] once, after the loops")
+    return ""
 
 
 Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
@@ -209,7 +309,8 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
     outputs = {}
     for name in NAIVE_CASES:
         case = cases("conv2d")[name]
-        out = fn(case["input"], case["weight"], case.get("bias"), **conv_params(case))
+        bias = case["bias"].copy() if "bias" in case else None
+        out = fn(case["input"].copy(), case["weight"].copy(), bias, **conv_params(case))
         outputs[f"{name}/out"] = answer(out, "conv2d_naive")
     return outputs
 
@@ -229,6 +330,9 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
                   "out: (N, out_channels, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1")
     for (what, *_), name in zip(items, names):
         case = cases("conv2d")[name]
+        repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias"))
+        if repeated:
+            raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
 
 
@@ -282,11 +386,43 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "stride is ignored, your windows start at every pixel; the window "
                               "of output pixel (i, j) starts at (sh * i, sw * j)")
-        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape:
+        xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        subsampled = convolution.im2col(xpad[:, :, ::sh, ::sw], kh, kw, 1, 1)
+        if (sh, sw) != (1, 1) and cols.shape == subsampled.shape and np.allclose(cols, subsampled):
+            raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
+                              "taking windows: the stride spaces the windows' starting points, "
+                              "each window still covers kh x kw neighbouring pixels")
+        swapped_kernel = (n * conv_out_size(h, kw, sh, ph) * conv_out_size(w, kh, sw, pw), c * kh * kw)
+        if kh != kw and cols.shape == swapped_kernel != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: kh and kw "
+                              "are swapped: windows are kh rows high and kw columns wide")
+        for name, where, rows in (("sh", "down the rows", n * h1 * wo),
+                                  ("sw", "along the columns", n * ho * w1)):
+            if rows != expected_shape[0] and cols.shape == (rows, c * kh * kw) and \
+                    cols.shape != (n * h1 * w1, c * kh * kw):
+                raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                                  f"stride {name} is not applied ({where}): take every stride-th "
+                                  "window in both directions, [:, :, ::sh, ::sw]")
+        if n > 1 and cols.shape == (expected_shape[0] // n, expected_shape[1]):
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
+                              "rows of the first sample only; loop over (or reshape) the whole "
+                              "batch, rows running over (n, i, j)")
+        if c > 1 and cols.shape == (expected_shape[0] * c, kh * kw):
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: you made one "
+                              "row per (pixel, channel); a row holds the whole (C, kh, kw) window "
+                              "of one output pixel, all channels together")
+        last_missing = convolution.windows(xpad, kh, kw, sh, sw)[:, :, :-1, :-1]
+        if cols.shape == (n * (ho - 1) * (wo - 1), c * kh * kw) != expected_shape and np.allclose(
+                cols, last_missing.transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)):
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: the "
                               "last window of each row and column is missing; there are "
                               f"Ho = (H - kh) // sh + 1 = {ho} window rows (range(Ho), not "
                               "range(Ho - 1))")
+        swapped = (n * conv_out_size(h, kh, sw, ph) * conv_out_size(w, kw, sh, pw), c * kh * kw)
+        if cols.shape == swapped != expected_shape:
+            raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: "
+                              "sh and sw are swapped: sh is the stride down the rows (height), "
+                              "sw the stride along the columns (width)")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -307,13 +443,22 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
+            if (sh, sw) != (sw, sh) and np.allclose(cols, convolution.im2col(
+                    np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
+                raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
+                                  "rows (height), sw the stride along the columns (width)")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
+            if pattern:
+                raise CheckFailed(f"{what}: compared with the right columns, {pattern}")
+            pattern = value_pattern(out, case["out"].astype(np.float64))
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
-                              "conv2d: a row must hold the (C, kh, kw) window of one output pixel")
+                              "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
+                              + (f"; in that convolution's output, {pattern}" if pattern else ""))
 
 
 register(Exercise(
@@ -368,6 +513,19 @@ def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
     return out
 
 
+def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                      sw: int, rows: int, columns: int) -> np.ndarray:
+    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for a in range(rows):
+        for b in range(columns):
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+    return out
+
+
 def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                     sw: int) -> list[tuple[str, np.ndarray]]:
     """Classic wrong col2im results (padded, as col2im returns them)."""
@@ -380,6 +538,25 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    count = convolution.col2im(np.ones_like(cols), shape, kh, kw, sh, sw)
+    out.append(("where windows overlap you average their values (divided by the count); col2im "
+                "SUMS them: a pixel in two windows gets both gradients",
+                convolution.col2im(cols, shape, kh, kw, sh, sw) / np.maximum(count, 1)))
+    if c > 1:
+        last = cols.reshape(n, ho, wo, kh, kw, c).transpose(0, 1, 2, 5, 3, 4).reshape(cols.shape)
+        out.append(("the columns were read as (a, b, c), the channel last; they run over (c, a, b), "
+                    "the order of weight.reshape(O, -1): reshape to (N, Ho, Wo, C, kh, kw)",
+                    convolution.col2im(last, shape, kh, kw, sh, sw)))
+    if kh == kw > 1:
+        swapped = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 1, 2, 3, 5, 4).reshape(cols.shape)
+        out.append(("the kernel offsets are swapped: column (c, a, b) of a row goes to offset "
+                    "(a, b) of its window, you read it as (c, b, a)",
+                    convolution.col2im(swapped, shape, kh, kw, sh, sw)))
+    for rows, columns in ((kh - 1, kw), (kh, kw - 1)):
+        if rows and columns:
+            out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
+                        "over range(kh) and range(kw), every row and column of the kernel",
+                        col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
     if (sh, sw) != (1, 1):
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
@@ -425,13 +602,16 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     A wrongly shaped output gets no backward (its shape is the verdict's to report).
     """
     case = cases(op)[name]
-    tensors = {k: Tensor(case[k], requires_grad=True) for k in inputs if k in case}
+    tensors = {k: Tensor(case[k].copy(), requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
                f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
         outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
+    for k, tensor in tensors.items():
+        if not np.array_equal(as_array(tensor), case[k]):
+            outputs[f"{name}/changed_{k}"] = np.array(True)
     return outputs
 
 
@@ -444,18 +624,22 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
     '<case>/raw_count' and '<case>/raw_grad_<i>', for the verdict to say what is wrong.
     """
     op = out._op
+    sent = np.array(grad_out, copy=True)
     try:
-        out.backward(Tensor(grad_out))
+        out.backward(Tensor(sent))
     except RuntimeError as err:
         if op is None or not str(err).startswith(f"{op.__name__}.backward returned"):
             raise
-        raw = op.backward(out._ctx, grad_out)
+        raw = op.backward(out._ctx, np.array(grad_out, copy=True))
         raw = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
         outputs = {f"{name}/raw_count": np.array(len(raw))}
         outputs.update({f"{name}/raw_grad_{i}": as_array(g) for i, g in enumerate(raw)
                         if g is not None})
         return outputs
-    return {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+    outputs = {f"{name}/grad_{k}": as_array(t.grad) for k, t in tensors.items() if t.grad is not None}
+    if not np.array_equal(sent, grad_out):
+        outputs[f"{name}/changed_grad_out"] = np.array(True)
+    return outputs
 
 
 def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
@@ -510,9 +694,15 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif 0 in g and 0 not in shape:
+            note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
+                    "when p = 0; write x[p:size - p])")
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
+        elif len(g) == len(shape) == 1:
+            note = (f": {label} needs {shape[0]} values, yours has {g[0]}: a sum (or mean) over the "
+                    "wrong axis keeps the wrong one")
         elif len(g) > len(shape):
             note = (f": sum it over the axes that {label} does not have, down to its shape "
                     f"{shape}")
@@ -532,10 +722,19 @@ def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
 
 
 def check_returns_tensor(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    """Each output is a Tensor, and no input (nor the gradient from above) was changed."""
     for name in names:
         if not outputs[f"{name}/is_tensor"]:
             raise CheckFailed(f"{op} must return a Tensor made by your Function's .apply(...) "
                               "(so that backward can reach the inputs), not a raw array")
+    for name in names:
+        for key in outputs:
+            if key.startswith(f"{name}/changed_"):
+                what = key.removeprefix(f"{name}/changed_")
+                where = "backward's grad" if what == "grad_out" else f"its {what}"
+                raise CheckFailed(f"{op} ({name}) changed {where} in place: an op must leave the "
+                                  "arrays it receives as they are (other ops use them too); work "
+                                  "on a copy, or write y = y * m instead of y *= m, y[...] = ...")
 
 
 def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
@@ -565,6 +764,9 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
     (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
     o, c, kh, kw = weight.shape
     n, _, h, w = x.shape
+    laid_out = (f"{field} was computed from grad.reshape(-1, O), which mixes channels and "
+                "pixels: grad is (N, O, Ho, Wo), so lay it out as "
+                "grad.transpose(0, 2, 3, 1).reshape(-1, O) first")
     if field == "grad_weight":
         out = [("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]),
                ("grad_weight was reshaped from a (C*kh*kw, O) matrix (cols.T @ grad_cols); the "
@@ -575,9 +777,16 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
             first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them", first))
+        cols = convolution.im2col(convolution.pad2d(x, ph, pw), kh, kw, sh, sw)
+        out.append((laid_out, (g.reshape(-1, o).T @ cols).reshape(weight.shape)))
+        if n > 1:
+            out.append(("grad_weight was computed from grad.reshape(O, -1), which keeps the batch "
+                        "axis in front of the channels: grad is (N, O, Ho, Wo), so lay it out as "
+                        "grad.transpose(0, 2, 3, 1).reshape(-1, O) (or transpose(1, 0, 2, 3) "
+                        "before reshape(O, -1))", (g.reshape(o, -1) @ cols).reshape(weight.shape)))
         return out + batch_grad_mistakes(case, field)
     if field == "grad_bias":
-        return batch_grad_mistakes(case, field)
+        return batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
     padded = (n, c, h + 2 * ph, w + 2 * pw)
     gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
     flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
@@ -592,6 +801,16 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                     convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
+    for text, wrong in weight_variants(weight, "O"):
+        rows = g.transpose(0, 2, 3, 1).reshape(-1, o) @ wrong.reshape(o, -1)
+        out.append((f"in the input's gradient, {text}",
+                    convolution.col2im(rows, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out.append((laid_out, convolution.col2im(g.reshape(-1, o) @ weight.reshape(o, -1), padded,
+                                             kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
+                "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
+                convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,
+                                   padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     if ph or pw:
         out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
                     "each side, so keep [padding:padding + H] (and the same for W)",
@@ -622,7 +841,16 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
             order = ", ".join(i for i in inputs if i in case)
             raise CheckFailed(f"{label} is None: backward must return one gradient per tensor "
                               f"input of forward, in the same order ({order})")
-        diagnose_values(label, outputs[f"{name}/{field}"], case[field], lambda: mistakes(case, field))
+        got = outputs[f"{name}/{field}"]
+        for other in present:
+            right = case[f"grad_{other}"]
+            if other != k and got.shape == right.shape == case[field].shape and \
+                    not np.allclose(got, case[field], rtol=1e-4, atol=1e-5) and \
+                    np.allclose(got, right, rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"{label}: right shape but wrong values: they are the gradient "
+                                  f"of {other}, not of {k}: return the gradients in forward's "
+                                  f"order ({', '.join(present)})")
+        diagnose_values(label, got, case[field], lambda: mistakes(case, field))
 
 
 def _verdict_conv2d_forward(outputs: Outputs) -> None:

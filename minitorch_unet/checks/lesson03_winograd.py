@@ -60,11 +60,21 @@ def _mistakes(d: np.ndarray, g: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """Classic wrong versions of the tile formula, each with what it did wrong."""
     b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (B_T, G, A_T))
     u, v = g_m @ g @ g_m.T, b_t @ d @ b_t.T
-    return [
-        ("the input transform is B d B^T instead of B^T d B (B_T is already the transposed "
-         "matrix: V = B_T @ d @ B_T.T)", a_t @ (u * (b_t.T @ d @ b_t)).sum(axis=0) @ a_t.T),
+    inputs = {"B_T.T @ d @ B_T, i.e. B d B^T instead of B^T d B": b_t.T @ d @ b_t,
+              "B_T @ d @ B_T": b_t @ d @ b_t,
+              "B_T.T @ d @ B_T.T": b_t.T @ d @ b_t.T}
+    wrong_inputs = [(f"the input transform is {text}; it is V = B_T @ d @ B_T.T (B_T is already "
+                     "the transposed matrix B^T)", a_t @ (u * v_wrong).sum(axis=0) @ a_t.T)
+                    for text, v_wrong in inputs.items()]
+    return wrong_inputs + [
+        ("the kernel transform is G @ g.T @ G.T (the kernel transposed); it is U = G @ g @ G.T",
+         a_t @ ((g_m @ g.transpose(0, 2, 1) @ g_m.T) * v).sum(axis=0) @ a_t.T),
         ("U and V are multiplied as matrices (@); Winograd multiplies them elementwise (*), "
          "16 products per tile", a_t @ (u @ v).sum(axis=0) @ a_t.T),
+        ("only the first channel is used: sum U * V over the channels, (u * v).sum(axis=0)",
+         a_t @ (u * v)[0] @ a_t.T),
+        ("only the last channel is kept (a loop over the channels that assigns with = instead "
+         "of adding): sum U * V over the channels", a_t @ (u * v)[-1] @ a_t.T),
         ("the kernel is flipped: conv2d is a cross-correlation, use g as it is",
          a_t @ ((g_m @ g[:, ::-1, ::-1] @ g_m.T) * v).sum(axis=0) @ a_t.T),
     ]

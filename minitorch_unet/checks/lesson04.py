@@ -46,14 +46,17 @@ def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
 
 
 def route(case: Case, rule: str = "first", write: str = "add", swap: bool = False,
-          stride: bool = True, ones: bool = False) -> np.ndarray:
+          stride: bool = True, ones: bool = False, origin: bool = True,
+          unravel_by_kh: bool = False) -> np.ndarray:
     """grad_out sent back into the input window by window, as a learner's loop does it.
 
     rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
-    maxima, 'spread' evenly or the whole 'window'. write: 'add' (+=), 'assign' (= at the
+    maxima, 'spread' evenly, the whole 'window' or its top-left 'corner'. write: 'add' (+=), 'assign' (= at the
     maximum) or 'assign_window' (= over the whole window, zeros included). swap: the argmax
     unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
-    ones: 1 is routed instead of grad_out (the chain rule forgotten).
+    ones: 1 is routed instead of grad_out (the chain rule forgotten). origin False: every
+    window is put back at the top-left corner. unravel_by_kh: flat index f lands at
+    divmod(f, kh) instead of divmod(f, kw).
     """
     (kh, kw), (sh, sw), (ph, pw) = geometry(case)
     x, g = case["input"], case["grad_out"].astype(np.float64)
@@ -62,19 +65,25 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     k = kh * kw
     picks = {"first": np.eye(k)[win.argmax(-1)], "last": np.eye(k)[k - 1 - win[..., ::-1].argmax(-1)],
              "all": (win == win.max(-1, keepdims=True)).astype(np.float64),
-             "spread": np.full(win.shape, 1 / k), "window": np.ones(win.shape)}[rule]
+             "spread": np.full(win.shape, 1 / k), "window": np.ones(win.shape),
+             "corner": np.broadcast_to(np.eye(k)[0], win.shape)}[rule]
     if swap:  # flat index f lands at (f % kh, f // kh) instead of (f // kw, f % kw)
         moved = np.zeros_like(picks)
         for f in range(k):
             moved[..., (f % kh) * kw + f // kh] = picks[..., f]
         picks = moved
     n, c, h, w = x.shape
+    rows, columns = (-(-k // kh), kh) if unravel_by_kh else (kh, kw)
+    where = [divmod(f, kh) if unravel_by_kh else divmod(f, kw) for f in range(k)]
     gx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
     for i in range(g.shape[2]):
         for j in range(g.shape[3]):
-            top, left = (sh * i, sw * j) if stride else (i, j)
-            share = picks[:, :, i, j].reshape(n, c, kh, kw)
-            region = gx[:, :, top:top + kh, left:left + kw]
+            top, left = ((sh * i, sw * j) if stride else (i, j)) if origin else (0, 0)
+            share = np.zeros((n, c, rows, columns))
+            for f, (a, b) in enumerate(where):
+                share[:, :, a, b] += picks[:, :, i, j, f]
+            region = gx[:, :, top:top + rows, left:left + columns]
+            share = share[:, :, :region.shape[2], :region.shape[3]]
             sent = share * g[:, :, i, j, None, None]
             if write == "add":
                 region += sent
@@ -88,10 +97,21 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
 def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return [("the padding is filled with zeros: pad with -inf, so that padding never wins a "
              "maximum (these inputs are all negative)", pool_windows(case["input"], case, 0).max(-1)),
+            ("the padding is filled with +inf, which wins every window it touches: pad with "
+             "-inf", pool_windows(case["input"], case, np.inf).max(-1)),
             ("this is the window mean (average pooling), not the maximum",
              pool_windows(case["input"], case, 0).mean(-1)),
             ("this is the window minimum, not the maximum",
-             pool_windows(case["input"], case, np.inf).min(-1))]
+             pool_windows(case["input"], case, np.inf).min(-1)),
+            ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
+             "the largest value itself, np.max / argmax of the window, signs included",
+             largest_magnitude(case))]
+
+
+def largest_magnitude(case: Case) -> np.ndarray:
+    """Each window's entry of largest |x| (padding -inf, as the learner's padding is)."""
+    win = pool_windows(case["input"], case, -np.inf)
+    return np.take_along_axis(win, np.abs(win).argmax(-1)[..., None], -1)[..., 0]
 
 
 OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "
@@ -103,6 +123,8 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              "backward); max pooling sends all of it to the window's maximum", route(case, "spread")),
             ("the gradient went to the whole window, every input of it; max pooling sends it to "
              "the window's maximum only", route(case, "window")),
+            ("the gradient went to the first entry of each window, not to its maximum: send "
+             "it to the argmax saved in the forward", route(case, "corner")),
             ("the gradient went to the LAST maximum of a window; on ties PyTorch routes it to the "
              "first one (row-major order), as argmax does", route(case, "last")),
             ("the gradient went to every maximum of a window; on ties PyTorch routes it to the "
@@ -115,6 +137,11 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              route(case, swap=True)),
             ("the stride is ignored: the window of output pixel (i, j) starts at (sh * i, sw * j) "
              "of the padded input, not at (i, j)", route(case, stride=False)),
+            ("every window's gradient is put back at the top-left corner: the window of output "
+             "(i, j) starts at (sh * i, sw * j) of the padded input, add that offset",
+             route(case, origin=False)),
+            ("the argmax was unravelled with divmod(f, kh); a (kh, kw) window has rows of kw "
+             "entries, so flat index f is row f // kw, column f % kw", route(case, unravel_by_kh=True)),
             ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
              "from above (chain rule)", route(case, ones=True))]
 

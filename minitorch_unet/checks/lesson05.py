@@ -17,7 +17,8 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer, verdict_gradients)
+                       diagnose_size, diagnose_values, pair, probe_layer, verdict_gradients,
+                       weight_variants)
 
 LESSON = "05_transposed_convolution"
 number_exercises(LESSON, ("conv_transpose2d_output_size", "conv_transpose2d_forward",
@@ -43,6 +44,10 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("no zeros are inserted between the input's pixels (the stride is ignored): as a "
      "convolution, the transposed one runs over the input with stride - 1 zeros between pixels",
      lambda h, k, s, p, op: (h - 1) - 2 * p + k + op),
+    ("output_padding is multiplied by the stride: it adds output_padding rows/columns once",
+     lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op * s),
+    ("output_padding is subtracted: it ADDS output_padding rows/columns at the bottom/right",
+     lambda h, k, s, p, op: (h - 1) * s - 2 * p + k - op),
     ("the zero-stuffed input is padded by `padding`; as a convolution, the transposed one pads "
      "it by kernel - 1 - padding", lambda h, k, s, p, op: (h - 1) * s + 2 * p - k + 2 + op),
 )
@@ -112,6 +117,12 @@ def _verdict_size(outputs: Outputs) -> None:
     for text, rule in SIZE_MISTAKES:
         if all(rule(*a) == g for a, g in zip(arguments, got)):
             raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
+    offsets = set((got - expected).tolist())
+    if len(offsets) == 1:
+        off = offsets.pop()
+        raise CheckFailed(f"{head}: your sizes are all {abs(off)} {'larger' if off > 0 else 'smaller'} "
+                          f"than the right ones: a {'+' if off < 0 else '-'} {abs(off)} is "
+                          f"missing from your rule (or its opposite is extra). The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
 
 
@@ -155,6 +166,12 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "to output (s*i + a, s*j + b) needs no flip, while a convolution of the "
                     "zero-stuffed input needs the kernel flipped, weight[:, :, ::-1, ::-1], "
                     "with in/out swapped", conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
+    n, c, h, wd = x.shape
+    unordered = x.reshape(n * h * wd, c).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+    if c > 1:
+        out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
+                    "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
+                    conv_transpose2d_numpy(unordered, w, b, *geo)))
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
@@ -162,6 +179,7 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     if any(geo[2]):
         out.append(("output_padding is on the wrong side: its extra rows/columns go at the "
                     "bottom/right", conv_transpose2d_numpy(x, w, b, *geo, extra_top_left=True)))
+    out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     return out
 
 
@@ -180,11 +198,44 @@ def grad_without_offset(case: Case) -> dict[str, np.ndarray]:
             "grad_weight": (rows.T @ cols).reshape(w.shape)}
 
 
+def grad_input_with(case: Case, w: np.ndarray) -> np.ndarray:
+    """The input's gradient computed with the weight `w` in place of the case's."""
+    g = case["grad_out"].astype(np.float64)
+    (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k]) for k in
+                                      ("stride", "padding", "output_padding"))
+    n, c, h, wd = case["input"].shape
+    kh, kw = w.shape[2:]
+    full = np.zeros((n, w.shape[1], (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    full[:, :, ph:ph + g.shape[2], pw:pw + g.shape[3]] = g
+    cols = convolution.im2col(full, kh, kw, sh, sw)
+    return (cols @ w.astype(np.float64).reshape(c, -1).T).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+
+
+def grad_weight_of_first_sample(case: Case) -> np.ndarray:
+    """The weight's gradient from the batch's first sample alone."""
+    x, w, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
+    (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k]) for k in
+                                      ("stride", "padding", "output_padding"))
+    _, c, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    full = np.zeros((1, w.shape[1], (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    full[:, :, ph:ph + g.shape[2], pw:pw + g.shape[3]] = g[:1]
+    cols = convolution.im2col(full, kh, kw, sh, sw)
+    return (x[:1].transpose(0, 2, 3, 1).reshape(-1, c).T @ cols).reshape(w.shape)
+
+
 def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     expected = case[field].astype(np.float64)
     out = batch_grad_mistakes(case, field) if field != "grad_input" else []
+    if field == "grad_input":
+        out += [(f"in the input's gradient, {text}", grad_input_with(case, wrong))
+                for text, wrong in weight_variants(case["weight"], "C")]
     if field == "grad_weight":
         out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
+        if case["input"].shape[0] > 1:
+            out.append(("grad_weight is summed over the first sample only: the weight serves "
+                        "every sample of the batch, so sum over all of them",
+                        grad_weight_of_first_sample(case)))
     if field != "grad_bias" and any(pair(case["params"]["padding"])):
         out.append((f"{field} is computed with grad_out put back at the top-left corner: the "
                     "forward cut `padding` rows/columns from each side, so the backward must "
