@@ -111,8 +111,65 @@ def _verdict_dice(outputs: Outputs) -> None:
         if all(abs(float(outputs[f"case{j}"]) - formula(_counts(p, t))) <= 1e-9
                for j, p, t in nonempty):
             raise CheckFailed(f"{message}: {text}")
+    why = dice_relation([float(outputs[f"case{j}"]) for j in range(len(cases))], cases)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
     raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
                       "Dice = 2|P∩T| / (|P| + |T|) over all pixels, 1.0 when both are empty")
+
+
+# Parts a Dice-like ratio may be built from: (how a learner's formula reads, its value).
+_NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
+    ("2|P∩T|", lambda c, n: 2 * c.tp), ("|P∩T|", lambda c, n: c.tp),
+    ("2 (|P∩T| + the background both leave empty)", lambda c, n: 2 * (c.tp + c.tn)))
+_DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
+    ("|P| + |T|", lambda c, n: 2 * c.tp + c.fp + c.fn), ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
+    ("the number of pixels", lambda c, n: n), ("twice the number of pixels", lambda c, n: 2 * n),
+    ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
+    ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)))
+
+
+def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """Name the ratio num / den (+ smoothing) that `got` follows on every case with tumour."""
+    rows = [(g, _counts(p, t), p.size) for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
+    for smooth in (0.0, 1.0):
+        for num_text, num in _NUMERATORS:
+            for den_text, den in _DENOMINATORS:
+                if (num_text, den_text, smooth) == ("2|P∩T|", "|P| + |T|", 0.0):
+                    continue
+                if all(den(c, n) + smooth > 0 and
+                       abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
+                       for g, c, n in rows):
+                    parts = [f"the numerator is {num_text}, not 2|P∩T|"] * (num_text != "2|P∩T|")
+                    parts += [f"you divide by {den_text}, not by |P| + |T|"] * \
+                        (den_text != "|P| + |T|")
+                    parts += ["a smoothing 1 is added above and below; the metric has none"] * \
+                        bool(smooth)
+                    return "; ".join(parts)
+    return ""
+
+
+def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """What relates the learner's Dice values to the right ones over all cases, or ""."""
+    want = np.array([metrics.dice(_counts(p, t)) for _, p, t in cases])
+    values = np.array(got)
+    right = np.isclose(values, want, rtol=0, atol=1e-9)
+    if not (want == np.round(want)).all():
+        for rule, text in ((np.floor, "rounded down"), (np.round, "rounded")):
+            if np.array_equal(values, rule(want)):
+                return (f"your values are the right ones {text} to whole numbers: integer "
+                        "division (//) or an int dtype; divide with / and return a float")
+    one_empty = np.array([p.any() != t.any() for _, p, t in cases])
+    if one_empty.any() and right[~one_empty].all():
+        return ("wrong only where one of the masks is empty and the other is not: they have no "
+                "overlap, so Dice is 0 there; only both masks empty count as 1.0")
+    images = [(p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])) for _, p, t in cases]
+    per_image = np.array([np.mean([metrics.dice(_counts(pi, ti)) for pi, ti in zip(p, t)])
+                          for p, t in images])
+    if not np.allclose(per_image, want) and np.allclose(values, per_image, rtol=0, atol=1e-9):
+        return ("this is the mean of one Dice per image (per 2D slice); the exercise's Dice "
+                "pools every pixel of both masks into one ratio: sum over all axes")
+    return _formula(got, cases)
 
 
 register(Exercise(

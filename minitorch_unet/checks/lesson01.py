@@ -68,6 +68,19 @@ def _verdict_mul(outputs: Outputs) -> None:
             if not np.allclose(got, g * want) and np.allclose(got, wrong):
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad")
+        if np.allclose(got, g * want):
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrongs = ((a, "a"), (b, "b"), (np.ones_like(a), "1"), (a * b, "a * b"),
+                      (a * b * g, "a * b * grad"), (g / a, "grad / a"), (g / b, "grad / b"),
+                      (-g * want, f"-{other} * grad"))
+        for wrong, what in wrongs:
+            if np.allclose(got, wrong):
+                chain = ("" if "grad" in what else
+                         ": multiply the local derivative by grad, the gradient from above "
+                         "(chain rule)")
+                raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
+                                  f"so {name} = {other} * grad{chain}")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
 
@@ -102,6 +115,16 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: g / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
     ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
      "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
+    ("operator precedence: `1 - tanh(x)**2 * grad` multiplies before it subtracts; put the "
+     "derivative in parentheses, (1 - tanh(x)**2) * grad", lambda x, g: 1 - np.tanh(x) ** 2 * g),
+    ("you multiply by 1 / cosh(x); the derivative is 1 / cosh(x)**2 = 1 - tanh(x)**2 (square "
+     "it)", lambda x, g: g / np.cosh(x)),
+    ("the arguments are swapped: tanh_backward(x, grad) gets the input x first and the "
+     "gradient from above second", lambda x, g: (1 - np.tanh(g) ** 2) * x),
+    ("you multiply by 1 - tanh(tanh(x))**2: x is the input of tanh, not its output; square "
+     "tanh(x) once", lambda x, g: (1 - np.tanh(np.tanh(x)) ** 2) * g),
+    ("you multiply by 1 + tanh(x)**2; the derivative is 1 - tanh(x)**2",
+     lambda x, g: (1 + np.tanh(x) ** 2) * g),
 )
 
 
@@ -364,6 +387,11 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                 hint = _unbroadcast_hint(got.shape, grad_shape, shape)
                 raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
                                   + (f"; {hint}" if hint else ""))
+            one_copy = _one_copy(case["grad_out"], shape)
+            if any(np.allclose(got, copy) and not np.allclose(copy, expected) for copy in one_copy):
+                raise CheckFailed(f"{what}: you kept one copy of the gradient (an index or a "
+                                  "slice) along the broadcast axes; every copy of the input got "
+                                  "its share: sum over those axes")
             if expected.size and np.allclose(got * grad_shape_size(grad_shape, shape), expected,
                                              rtol=1e-4, atol=1e-5) and not np.allclose(got, expected):
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
@@ -392,6 +420,19 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
     if len(got) == len(shape) and 1 in shape:
         return "sum with keepdims=True over the axes where `shape` has a 1"
     return ""
+
+
+def _one_copy(grad: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """`grad` cut down to `shape` by keeping its first (or its last) copy along every
+    broadcast axis instead of summing them."""
+    copies = []
+    for keep in (0, -1):
+        cut = grad
+        while cut.ndim > len(shape):
+            cut = cut[keep]
+        index = tuple(slice(keep, keep + 1 or None) if n == 1 else slice(None) for n in shape)
+        copies.append(np.asarray(cut[index]).reshape(shape))
+    return copies
 
 
 def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:

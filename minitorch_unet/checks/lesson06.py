@@ -12,12 +12,46 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, expect_shape, number_exercises, register
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_shape,
+                   number_exercises, register)
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
                        pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
 number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
+
+
+# ---- cases that run apart -------------------------------------------------------------------
+def probe_cases(grade_id: str, names: tuple[str, ...],
+                probe_one: Callable[[str], Outputs]) -> Outputs:
+    """probe_one(name) for every case; an exception of the learner's code in one case is kept
+    as '<case>/error' (its one-line description) and the other cases still run, so that the
+    verdict can name the mistake from the cases that did not fail."""
+    outputs: Outputs = {}
+    for name in names:
+        try:
+            outputs.update(probe_one(name))
+        except (CheckFailed, NotImplementedError, RecursionError):
+            raise
+        except Exception as err:
+            outputs[f"{name}/error"] = np.array(describe_error(EXERCISES[grade_id], err))
+    return outputs
+
+
+def verdict_cases(names: tuple[str, ...], outputs: Outputs,
+                  verdict: Callable[[tuple[str, ...]], None], named: tuple[str, ...]) -> None:
+    """verdict(names) on the cases that ran; if some raised, a message of that verdict that
+    names a mistake (holds one of `named`) is kept, else the first error is reported."""
+    failed = [name for name in names if f"{name}/error" in outputs]
+    if not failed:
+        verdict(names)
+        return
+    try:
+        verdict(tuple(name for name in names if name not in failed))
+    except CheckFailed as err:
+        if any(word in str(err) for word in named):
+            raise
+    raise CheckFailed(str(outputs[f"{failed[0]}/error"]))
 
 
 # ---- cat ---------------------------------------------------------------------------------------
@@ -31,20 +65,75 @@ def describe_cat(case: Case) -> str:
 
 
 def _probe_cat(fn: Callable[..., Any]) -> Outputs:
-    outputs: Outputs = {}
-    for name, case in cases("cat").items():
+    def probe_one(name: str) -> Outputs:
+        case = cases("cat")[name]
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
-        outputs[f"{name}/out"] = answer(out, "cat")
-        outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
+        outputs = {f"{name}/out": answer(out, "cat"),
+                   f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
             outputs.update(backward_outputs(out, case["grad_out"], name,
                                             dict(zip(input_names(case), tensors))))
-    return outputs
+        return outputs
+    return probe_cases("check_cat", tuple(cases("cat")), probe_one)
+
+
+def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """Name how a backward that the engine refused cut the output's gradient: at the sizes
+    instead of the offsets, one cut too many, or along another axis."""
+    if f"{name}/raw_count" not in outputs:
+        return
+    count, keys = int(outputs[f"{name}/raw_count"]), input_names(case)
+    got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(count)]
+    grad_out, dim = case["grad_out"], case["params"]["dim"]
+    if any(g is None for g in got):
+        return
+    axis = dim % grad_out.ndim
+    sizes = [case[k].shape[axis] for k in keys]
+    for cuts, text in (
+            (sizes[:-1], "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], "
+                         "not the sizes"),
+            (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
+                                     "an empty piece: cut at np.cumsum(sizes)[:-1]")):
+        pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
+        if len(pieces) == count and all(p.shape == g.shape and np.allclose(p, g)
+                                        for p, g in zip(pieces, got)):
+            raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
+                              f"{[p.shape[axis] for p in pieces]} along dim {dim}, not "
+                              f"{sizes}: {text}")
+    shapes = [g.shape for g in got]
+    if all(len(shape) == grad_out.ndim for shape in shapes):
+        for other in set(range(grad_out.ndim)) - {axis}:
+            if all(shape[d] == grad_out.shape[d] for shape in shapes
+                   for d in range(grad_out.ndim) if d != other):
+                last = (" (the last axis: `grad[..., i:j]` slices it)"
+                        if other == grad_out.ndim - 1 else "")
+                raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "
+                                  f"forward joined the inputs along dim {dim}: cut along "
+                                  "ctx.dim, into pieces of each input's size")
+
+
+def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
+    """Input i's gradient taken from the output's gradient at every wrong offset along the
+    joining axis (a start that is not advanced, or advanced by the wrong sizes)."""
+    keys, grad_out, dim = input_names(case), case["grad_out"], case["params"]["dim"]
+    axis = dim % grad_out.ndim
+    sizes = [case[k].shape[axis] for k in keys]
+    right = sum(sizes[:i])
+    return [(f"tensors[{i}] gets the slice of the output's gradient at offset {start} along "
+             f"dim {dim}, expected offset {right} (the sizes of the tensors before it added "
+             "up): advance the start by each input's size",
+             np.take(grad_out, range(start, start + sizes[i]), axis=axis))
+            for start in range(grad_out.shape[axis] - sizes[i] + 1) if start != right]
 
 
 def _verdict_cat(outputs: Outputs) -> None:
     names = tuple(cases("cat"))
+    verdict_cases(names, outputs, lambda ran: _verdict_cat_cases(ran, outputs),
+                  named=("offset", "along dim", "order", "sizes", "joined"))
+
+
+def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("cat", names, outputs)
     for name in names:
         case = cases("cat")[name]
@@ -65,6 +154,7 @@ def _verdict_cat(outputs: Outputs) -> None:
     for name in names:
         case = cases("cat")[name]
         keys = input_names(case)
+        split_relation(describe_cat(case), name, outputs, case)
         returned_gradients_verdict(describe_cat(case), name, outputs,
                                    [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
                                    join_dim=case["params"]["dim"],
@@ -76,7 +166,8 @@ def _verdict_cat(outputs: Outputs) -> None:
                                   f"input tensor ({len(keys)} here), in order")
             diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [
                 ("the gradients are returned in reverse order: tensors[i] gets the i-th piece "
-                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"])])
+                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"]),
+                *piece_offsets(case, i)])
 
 
 register(Exercise(
@@ -116,18 +207,42 @@ def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
     off_by_one = (" (off by one: the offset is the leftover // 2, rounded down; an odd leftover "
                   "leaves its extra row/column at the bottom/right)"
                   if max(abs(found[0] - top), abs(found[1] - left)) == 1 else "")
+    if top != left and found in ((top, top), (left, left)):
+        off_by_one = (" (one offset serves both axes: the rows start at `top`, the columns at "
+                      "`left`)")
     return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
 
 
 def _probe_center_crop(fn: Callable[..., Any]) -> Outputs:
-    outputs: Outputs = {}
-    for name, case in cases("center_crop").items():
-        outputs.update(probe_layer(fn, "center_crop", name, ("input",), (arg(case["params"]["size"]),)))
-    return outputs
+    return probe_cases("check_center_crop", tuple(cases("center_crop")), lambda name: probe_layer(
+        fn, "center_crop", name, ("input",), (arg(cases("center_crop")[name]["params"]["size"]),)))
+
+
+def border_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """Name a returned input gradient of the wrong size that holds grad_out at the right
+    place: the border after the crop (bottom, right) is not H - top - h (W - left - w)."""
+    raw = outputs.get(f"{name}/raw_grad_0")
+    if raw is None or raw.shape[:-2] != case["input"].shape[:-2]:
+        return
+    (h, w), (height, width) = crop_size(case), case["input"].shape[-2:]
+    top, left = (height - h) // 2, (width - w) // 2
+    if raw.shape[-2] >= top + h and raw.shape[-1] >= left + w and np.allclose(
+            raw[..., top:top + h, left:left + w], case["grad_out"], rtol=1e-5, atol=1e-6):
+        raise CheckFailed(f"{what}: backward returned a gradient of shape {raw.shape} for input "
+                          f"{case['input'].shape}: grad_out sits at the right place, but the "
+                          f"border below it must be H - top - h = {height - top - h} rows and the "
+                          f"one to its right W - left - w = {width - left - w} columns (the "
+                          "bottom/right border differs from the top/left one when the leftover "
+                          "is odd)")
 
 
 def _verdict_center_crop(outputs: Outputs) -> None:
-    names = tuple(cases("center_crop"))
+    verdict_cases(tuple(cases("center_crop")), outputs,
+                  lambda ran: _verdict_center_crop_cases(ran, outputs),
+                  named=("wrong place", "(height, width)", "border"))
+
+
+def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("center_crop", names, outputs)
     for name in names:
         case = cases("center_crop")[name]
@@ -146,6 +261,7 @@ def _verdict_center_crop(outputs: Outputs) -> None:
     for name in names:
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
+        border_relation(describe_crop(case), name, outputs, case)
         returned_gradients_verdict(describe_crop(case), name, outputs,
                                    [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
