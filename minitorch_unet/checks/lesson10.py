@@ -32,16 +32,19 @@ def cost_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, ...], 
 
 def cost_by_parts(n: int, c_in: int, c_out: int, h: int, w: int, k: int, itemsize: int,
                   *, flops_per_mac: int = 2, kernel_area: bool = True, weights: bool = True,
-                  output: bool = True, as_bytes: bool = True, im2col: bool = False
-                  ) -> tuple[int, int]:
+                  output: bool = True, as_bytes: bool = True, im2col: bool = False,
+                  adds_only_between: bool = False, padded: bool = False, output_read: bool = False,
+                  bias: bool = False) -> tuple[int, int]:
     """(FLOPs, bytes): each output value takes c_in * k * k multiply-adds; the input and the
     weights are read once and the output written once. The keywords make classic slips."""
     macs_per_output = c_in * (k * k if kernel_area else 1)
     outputs = n * c_out * h * w
-    flops = flops_per_mac * macs_per_output * outputs
-    values = n * c_in * h * w * (k * k if im2col else 1)
+    flops = (flops_per_mac * macs_per_output - adds_only_between) * outputs
+    side = (h + k - 1, w + k - 1) if padded else (h, w)
+    values = n * c_in * side[0] * side[1] * (k * k if im2col else 1)
     values += c_out * c_in * k * k if weights else 0
-    values += outputs if output else 0
+    values += outputs * (output + output_read)
+    values += c_out if bias else 0
     return flops, values * (itemsize if as_bytes else 1)
 
 
@@ -55,6 +58,15 @@ COST_MISTAKES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the bytes are a count of values: multiply by itemsize (4 for float32)", {"as_bytes": False}),
     ("the bytes count the input k * k times (an im2col matrix); count the input once: that is "
      "the least traffic, the one a well-made kernel approaches", {"im2col": True}),
+    ("the FLOPs count 2 c_in k k - 1 per output value (one add fewer than products); count "
+     "every multiply-add as 2 operations, 2 c_in k k per output value",
+     {"adds_only_between": True}),
+    ("the bytes count the padded input, (H + k - 1)(W + k - 1) values per channel; the padding "
+     "zeros are never read from memory: count the input's N c_in H W values",
+     {"padded": True}),
+    ("the bytes count the output twice (read and written); it is only written once",
+     {"output_read": True}),
+    ("the bytes count a bias (c_out values); this convolution has none", {"bias": True}),
 )
 
 

@@ -101,7 +101,39 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
+    why = slice_kind_relation(got, expected, counts)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+SLICE_KINDS = (  # (kind of slice, what the right Dice is there and why)
+    ("no tumour but a prediction (false alarms only)", "0: every predicted pixel is a false "
+     "alarm; only a slice with no tumour AND no prediction scores 1.0"),
+    ("a tumour but no prediction (all missed)", "0: nothing of the tumour is found"),
+    ("no tumour and no prediction", "1.0 by the course's 0/0 rule"),
+    ("a tumour and a prediction", "2 tp / (2 tp + fp + fn)"),
+)
+
+
+def slice_kind_relation(got: np.ndarray, expected: np.ndarray,
+                        counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
+    """Name the kind of slice the wrong values are confined to, or a loop that stops early."""
+    tp, fp, fn = counts
+    has_pred, has_target = tp + fp > 0, tp + fn > 0
+    kinds = (has_pred & ~has_target, has_target & ~has_pred, ~has_pred & ~has_target,
+             has_pred & has_target)
+    wrong = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
+    for (kind, rule), where in zip(SLICE_KINDS, kinds):
+        if wrong.any() and not (wrong & ~where).any():
+            slices = np.flatnonzero(wrong).tolist()
+            return (f"wrong only on slices with {kind} (slices {slices}, you gave "
+                    f"{[round(float(v), 4) for v in got[wrong]]}): the Dice there is {rule}")
+    first_wrong = int(np.argmax(wrong))
+    if wrong.any() and wrong[first_wrong:].all() and first_wrong > 0:
+        return (f"right for slices 0 to {first_wrong - 1}, wrong from slice {first_wrong} on: "
+                "does a loop stop early or skip slices?")
+    return ""
 
 
 register(Exercise(
@@ -145,6 +177,9 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
+    why = patient_relation(got, expected, pred, target)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     loose = _counts(pred, target, strict=False)
     for i, patient in enumerate(_ids()):
         if np.isclose(got[i], expected[i]):
@@ -161,6 +196,38 @@ def _verdict_patient(outputs: Outputs) -> None:
             note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
         raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
                           f"{got[i]:.4f}: {note}")
+
+
+def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
+                     target: np.ndarray) -> str:
+    """Name the wrong way of pooling a patient's slices that `got` follows, or ""."""
+    tp, fp, fn = _counts(pred, target)
+    slice_dice = _dice(tp, fp, fn)
+    everyone = float(_dice(tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True))[0])
+    volume = lambda empty: _per_patient(lambda rows: float(_dice(  # noqa: E731
+        tp[rows].sum(keepdims=True), fp[rows].sum(keepdims=True), fn[rows].sum(keepdims=True),
+        empty)[0]))
+    found = [v for v in [
+        ("every patient gets the Dice of all slices pooled together; pool only the slices of "
+         "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
+        ("each patient gets the Dice of their first slice only; sum tp, fp and fn over all of "
+         "the patient's slices", _per_patient(lambda rows: float(slice_dice[rows[0]]))),
+        ("each patient gets the Dice of their last slice only (a value overwritten in the "
+         "loop?); sum tp, fp and fn over all of the patient's slices",
+         _per_patient(lambda rows: float(slice_dice[rows[-1]]))),
+        ("this is the mean of the Dice of the patient's slices that show tumour (empty slices "
+         "left out); a volume Dice sums tp, fp and fn over all the patient's slices first",
+         _per_patient(lambda rows: float(np.mean([slice_dice[r] for r in rows
+                                                  if tp[r] + fn[r] > 0] or [1.0])))),
+        ("a patient with no tumour and no prediction gets 0; the course scores 0/0 as 1.0",
+         volume(0.0)),
+        ("this is the sum of the patient's slice Dices, not one ratio of the summed counts",
+         _per_patient(lambda rows: float(slice_dice[rows].sum()))),
+    ] if not np.allclose(v[1], expected)]
+    for text, values in found:
+        if np.allclose(got, values):
+            return text
+    return ""
 
 
 register(Exercise(
