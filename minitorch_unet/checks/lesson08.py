@@ -72,7 +72,38 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("the log(1 + exp(-|x|)) term is missing",
              (np.maximum(x, 0) - x * t).mean()),
             ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
-             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean())]
+             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean()),
+            ("the last term is log(1 + exp(-x)); the stable form takes log(1 + exp(-|x|)) "
+             "(with |x|): for negative x yours counts -x a second time",
+             (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean())]
+
+
+def bce_relation(got: dict[str, float]) -> str:
+    """What the wrong losses of all cases have in common: right only for moderate logits
+    (an unstable form), or the sum divided by something else than the number of values."""
+    names = list(cases("bce_with_logits"))
+    right = {n: bool(np.isclose(got[n], cases("bce_with_logits")[n]["out"], rtol=1e-4, atol=1e-5))
+             for n in names}
+    large = {n: float(np.abs(cases("bce_with_logits")[n]["input"]).max()) > 20 for n in names}
+    if all(right[n] or large[n] for n in names) and not all(right.values()):
+        return ("right for moderate logits, wrong where they reach ±60: a clipped or naive "
+                "log(sigmoid(x)) loses precision there. Use the stable form max(x, 0) - x t + "
+                "log(1 + exp(-|x|)), which never takes the log of a rounded probability")
+    rules = (("the size of the last axis", lambda shape: shape[-1]),
+             ("the size of the first axis (the batch)", lambda shape: shape[0]),
+             ("the number of values per sample (every axis but the first)",
+              lambda shape: int(np.prod(shape[1:]))))
+    for text, divisor in rules:
+        fits = []
+        for n in names:
+            x = cases("bce_with_logits")[n]["input"].astype(np.float64)
+            t = cases("bce_with_logits")[n]["target"].astype(np.float64)
+            total = (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).sum()
+            fits.append(np.isclose(got[n], total / divisor(x.shape), rtol=1e-4, atol=1e-5))
+        if all(fits) and not all(right.values()):
+            return (f"you divide the summed loss by {text}, not by the number of values: take "
+                    "the mean over every value")
+    return ""
 
 
 def _verdict_bce(outputs: Outputs) -> None:
@@ -89,6 +120,11 @@ def _verdict_bce(outputs: Outputs) -> None:
                 if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{float(case['out']):.6g}): {text}")
+        if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
+            why = bce_relation({n: float(outputs[f"{n}/out"]) for n in cases("bce_with_logits")})
+            if why:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{float(case['out']):.6g}): {why}")
         if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
             names = list(cases("bce_with_logits"))
             pattern = value_pattern(np.array([float(outputs[f"{n}/out"]) for n in names]),
@@ -215,6 +251,56 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     return [(text, v) for text, v in mistakes if np.isfinite(v) and not np.isclose(v, value)]
 
 
+# The parts of 1 - (2 I + s) / (P + T + s) as a learner may write them: (text, value) from
+# (probabilities q, target t, smooth s); the first of each list is the right one.
+_Part = tuple[str, Callable[[np.ndarray, np.ndarray], float]]
+_PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
+                  ("1 - sigmoid(logits), the background's probability",
+                   lambda x: 1 - 1 / (1 + np.exp(-x))),
+                  ("the logits themselves (no sigmoid)", lambda x: x))
+_INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
+                                     ("mean(p t)", lambda q, t: (q * t).mean()))
+_PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()), ("mean(p)", lambda q, t: q.mean()),
+                                 ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0))
+_TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
+                            ("", lambda q, t: 0.0))
+
+
+def dice_grid(got: list[float]) -> str:
+    """Name the parts of the soft Dice formula that differ, if one variant of them (probabilities,
+    intersection, the two sums of the denominator, the 2, the smoothing above and below)
+    gives the learner's value on every case; "" otherwise."""
+    cases_ = _dice_cases()
+    for (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down in (
+            (a, b, c, d, e, f, g) for a in _PROBABILITIES for b in _INTERSECTIONS
+            for c in _PREDICTED for d in _TRUE for e in (2, 1) for f in (True, False)
+            for g in (True, False)):
+        differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
+                   tname != "sum(t)", two != 2, not s_up, not s_down]
+        if not any(differs) or sum(differs) > 2:
+            continue
+        values = []
+        for (_, x, t, smooth), g in zip(cases_, got):
+            s = 1.0 if smooth is None else smooth
+            q = prob(x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values.append(1 - (two * inter(q, t) + s * s_up)
+                              / (pred(q, t) + true(q, t) + s * s_down))
+        if not np.allclose(got, values, rtol=1e-6, atol=1e-9):
+            continue
+        parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
+        parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
+        for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
+            if differ:
+                parts.append(f"the denominator lacks {right}" if not name else
+                             f"the denominator has {name} where {right} belongs")
+        parts += ["the intersection is not doubled (2 sum(p t))"] * differs[4]
+        parts += ["smooth is missing from the numerator"] * differs[5]
+        parts += ["smooth is missing from the denominator"] * differs[6]
+        return "; ".join(parts)
+    return ""
+
+
 def _verdict_dice(outputs: Outputs) -> None:
     for i, (what, x, t, smooth) in enumerate(_dice_cases()):
         call = f"{_dice_call(x, smooth)} on {what}"
@@ -226,6 +312,10 @@ def _verdict_dice(outputs: Outputs) -> None:
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{value:.6g}): {text}")
             all_cases = _dice_cases()
+            why = dice_grid([float(outputs[f"{j}/out"]) for j in range(len(all_cases))])
+            if why:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{value:.6g}): {why}")
             pattern = value_pattern(
                 np.array([float(outputs[f"{j}/out"]) for j in range(len(all_cases))]),
                 np.array([dice_value_and_grad(xj, tj, 1.0 if sj is None else sj)[0]

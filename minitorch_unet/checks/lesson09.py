@@ -8,6 +8,7 @@ correction, epsilon inside the square root, an averaged momentum buffer...).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -77,6 +78,51 @@ SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ..
 )
 
 
+def returned_order(got: list[np.ndarray], want: tuple[np.ndarray, ...], names: str) -> str:
+    """'' or the message for right arrays returned in another order than (`names`)."""
+    for order in itertools.permutations(range(len(want))):
+        if list(order) != sorted(order) and all(np.allclose(got[i], want[j])
+                                                for i, j in enumerate(order)):
+            return f"the right arrays in the wrong order: return ({names}) in that order"
+    return ""
+
+
+def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: float,
+                 got_p: np.ndarray, got_buf: np.ndarray) -> str:
+    """Name what is wrong in the new buffer, then in the step taken with the learner's own
+    buffer; "" if neither follows a known slip."""
+    want_p, want_buf = sgd_reference(p, g, buf, lr, m)
+    why = returned_order([got_p, got_buf], (want_p, want_buf), "param, buf")
+    if why:
+        return why
+    parts = []
+    if not np.allclose(got_buf, want_buf):
+        for text, wrong in (
+                ("momentum * (buf + grad): the momentum multiplies the gradient too", m * (buf + g)),
+                ("buf + grad: the momentum is left out", buf + g),
+                ("momentum * buf - lr * grad, the velocity form; torch.optim.SGD keeps "
+                 "lr out of the buffer and subtracts lr * buf from the parameter",
+                 m * buf - lr * g),
+                ("grad alone: the old buffer is forgotten", g),
+                ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf)):
+            if not np.allclose(wrong, want_buf) and np.allclose(got_buf, wrong):
+                parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
+                break
+        else:
+            return ""
+    step = (p - got_p) / lr
+    if not np.allclose(step, got_buf):
+        for text, wrong in (("by grad", g), ("by the old buffer", buf),
+                            ("by momentum * buf", m * got_buf), ("uphill (+ lr * buf)", -got_buf),
+                            ("by lr * buf times lr again", lr * got_buf)):
+            if np.allclose(step, wrong):
+                parts.append(f"the parameter moves {text}; it moves by -lr * (the new buffer)")
+                break
+        else:
+            return ""
+    return "; ".join(parts)
+
+
 def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     outputs: Outputs = {}
     for i, ((_, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
@@ -99,6 +145,9 @@ def _verdict_sgd(outputs: Outputs) -> None:
                 wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
                 if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
                     raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
+            why = sgd_relation(p, g, buf, lr, momentum, got_p, got_buf)
+            if why:
+                raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
         expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
         expect_close(f"sgd_momentum_step, {label}: new parameter", got_p, want_p, 1e-7, 1e-10)
     p, buf = START.copy(), np.zeros_like(START)
@@ -149,6 +198,76 @@ def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
     scale = np.sqrt if root else (lambda value: value)
     step = m_hat / (scale(v_hat + eps) if eps_inside else scale(v_hat) + eps)
     return p - lr * step, m, v
+
+
+def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
+                betas: tuple[float, float], eps: float, *, power: bool = True,
+                eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False
+                ) -> np.ndarray:
+    """The parameter update from already updated moments m, v; the keywords make slips
+    (lr_corrected: Kingma and Ba's "efficient" form, lr scaled and eps left unscaled)."""
+    b1, b2 = betas
+    c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if power else (1 - b1 * t, 1 - b2 * t)
+    if not correct:
+        c1 = c2 = 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if lr_corrected:
+            return p - lr * np.sqrt(c2) / c1 * m / (np.sqrt(v) + eps)
+        root = np.sqrt(v / c2 + eps) if eps_inside else np.sqrt(v / c2) + eps
+        return p - lr * (m / c1) / root
+
+
+def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int,
+                  lr: float, betas: tuple[float, float], eps: float,
+                  got: list[np.ndarray]) -> str:
+    """Name the slips in each returned array: the moments against their variants, then the
+    parameter against the update of the learner's own moments."""
+    b1, b2 = betas
+    want = adam_reference(p, g, m, v, t, lr, betas, eps)
+    why = returned_order(got, want, "param, m, v")
+    if why:
+        return why
+    parts = []
+    for name, got_moment, right, variants in (
+            ("m", got[1], want[1], (
+                ("beta1 * m + grad: the (1 - beta1) factor is missing", b1 * m + g),
+                ("beta1 * m + (1 - beta2) * grad: beta2 belongs to v, beta1 to m",
+                 b1 * m + (1 - b2) * g),
+                ("(1 - beta1) * m + beta1 * grad: beta1 and 1 - beta1 are swapped",
+                 (1 - b1) * m + b1 * g))),
+            ("v", got[2], want[2], (
+                ("beta2 * v + grad**2: the (1 - beta2) factor is missing", b2 * v + g * g),
+                ("beta2 * v + (1 - beta1) * grad**2: beta1 belongs to m, beta2 to v",
+                 b2 * v + (1 - b1) * g * g),
+                ("(1 - beta2) * v + beta2 * grad**2: beta2 and 1 - beta2 are swapped",
+                 (1 - b2) * v + b2 * g * g),
+                ("beta2 * v + (1 - beta2) * |grad|: square the gradient",
+                 b2 * v + (1 - b2) * np.abs(g))))):
+        if np.allclose(got_moment, right):
+            continue
+        text = next((text for text, wrong in variants if np.allclose(got_moment, wrong)), "")
+        if not text:
+            return ""
+        parts.append(f"the new {name} is {text}")
+    if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
+                       equal_nan=True):
+        for text, variant in (
+                ("the bias correction divides by 1 - beta * t; it is 1 - beta1 ** t for m and "
+                 "1 - beta2 ** t for v (a power)", {"power": False}),
+                ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)",
+                 {"correct": False}),
+                ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",
+                 {"eps_inside": True}),
+                ("the bias correction is folded into the learning rate, which leaves eps "
+                 "uncorrected; divide m and v themselves: lr * m_hat / (sqrt(v_hat) + eps)",
+                 {"lr_corrected": True})):
+            if np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps, **variant),
+                           equal_nan=True):
+                parts.append(f"the parameter: {text}")
+                break
+        else:
+            return ""
+    return "; ".join(parts)
 
 
 ADAM_MISTAKES = (
@@ -205,6 +324,9 @@ def _verdict_adam(outputs: Outputs) -> None:
             if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
                 raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
                                   "gradient; it averages grad**2")
+            why = adam_relation(p, g, m, v, t, lr, betas, eps, got)
+            if why:
+                raise CheckFailed(f"adam_step, {label}: {why}")
         for name, a, b in zip(("new parameter", "new m", "new v"), got, want):
             expect_close(f"adam_step, {label}: {name}", a, b, 1e-7, 1e-12)
     p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
