@@ -25,8 +25,8 @@ number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward",
 def probe_cases(grade_id: str, names: tuple[str, ...],
                 probe_one: Callable[[str], Outputs]) -> Outputs:
     """probe_one(name) for every case; an exception of the learner's code in one case is kept
-    as '<case>/error' (its one-line description) and the other cases still run, so that the
-    verdict can name the mistake from the cases that did not fail."""
+    as '<case>/error' (its one-line description) and the other cases still run, so that a
+    wrong answer in an earlier case is named rather than hidden by a later error."""
     outputs: Outputs = {}
     for name in names:
         try:
@@ -39,19 +39,13 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
 
 
 def verdict_cases(names: tuple[str, ...], outputs: Outputs,
-                  verdict: Callable[[tuple[str, ...]], None], named: tuple[str, ...]) -> None:
-    """verdict(names) on the cases that ran; if some raised, a message of that verdict that
-    names a mistake (holds one of `named`) is kept, else the first error is reported."""
-    failed = [name for name in names if f"{name}/error" in outputs]
-    if not failed:
-        verdict(names)
-        return
-    try:
-        verdict(tuple(name for name in names if name not in failed))
-    except CheckFailed as err:
-        if any(word in str(err) for word in named):
-            raise
-    raise CheckFailed(str(outputs[f"{failed[0]}/error"]))
+                  verdict: Callable[[tuple[str, ...]], None]) -> None:
+    """verdict(names) on the cases before the first that raised, then that case's error: the
+    message is about the first case that went wrong, whether it raised or not."""
+    failed = [i for i, name in enumerate(names) if f"{name}/error" in outputs]
+    verdict(names[:failed[0]] if failed else names)
+    if failed:
+        raise CheckFailed(str(outputs[f"{names[failed[0]]}/error"]))
 
 
 # ---- cat ---------------------------------------------------------------------------------------
@@ -129,8 +123,7 @@ def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
 
 def _verdict_cat(outputs: Outputs) -> None:
     names = tuple(cases("cat"))
-    verdict_cases(names, outputs, lambda ran: _verdict_cat_cases(ran, outputs),
-                  named=("offset", "along dim", "order", "sizes", "joined"))
+    verdict_cases(names, outputs, lambda ran: _verdict_cat_cases(ran, outputs))
 
 
 def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
@@ -238,8 +231,7 @@ def border_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
 
 def _verdict_center_crop(outputs: Outputs) -> None:
     verdict_cases(tuple(cases("center_crop")), outputs,
-                  lambda ran: _verdict_center_crop_cases(ran, outputs),
-                  named=("wrong place", "(height, width)", "border"))
+                  lambda ran: _verdict_center_crop_cases(ran, outputs))
 
 
 def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
