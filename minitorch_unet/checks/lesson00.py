@@ -98,6 +98,10 @@ def _verdict_dice(outputs: Outputs) -> None:
         return
     i, what, expected, got = bad[0]
     message = f"dice({what}): expected {expected:.6g}, got {got:.6g}"
+    values = [float(outputs[f"case{j}"]) for j in range(len(cases))]
+    why = whole_relation(values, cases)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
     both_empty = not cases[i][1].any() and not cases[i][2].any()
     if both_empty:
         raise CheckFailed(message + ". Both masks are empty: 0/0, which counts as a perfect "
@@ -146,6 +150,27 @@ def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
                     parts += ["a smoothing 1 is added above and below; the metric has none"] * \
                         bool(smooth)
                     return "; ".join(parts)
+    return ""
+
+
+def whole_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """A rule that turns the right Dice into the learner's on every case, empty masks
+    included (a complement, or counts that wrapped around in a small integer type)."""
+    want = np.array([metrics.dice(_counts(p, t)) for _, p, t in cases])
+    values = np.array(got)
+    if np.allclose(values, 1 - want, rtol=0, atol=1e-9):
+        return ("your values are 1 - Dice (a dissimilarity, like a loss); the metric is "
+                "Dice itself, 2|P∩T| / (|P| + |T|)")
+    for bits in (8, 16):
+        wrapped = []
+        for _, p, t in cases:
+            c = _counts(p, t)
+            sizes = [n % 2 ** bits for n in (c.tp, c.tp + c.fp, c.tp + c.fn)]
+            wrapped.append(1.0 if sizes[1] + sizes[2] == 0 else
+                           2 * sizes[0] / (sizes[1] + sizes[2]))
+        if not np.allclose(wrapped, want) and np.allclose(values, wrapped, rtol=0, atol=1e-9):
+            return (f"your counts wrap around at {2 ** bits} (a sum kept in uint{bits}, as "
+                    "NumPy does for .sum(dtype=...) or a uint8 mask): count in int64 or float64")
     return ""
 
 

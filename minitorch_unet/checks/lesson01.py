@@ -74,15 +74,34 @@ def _verdict_mul(outputs: Outputs) -> None:
             wrongs = ((a, "a"), (b, "b"), (np.ones_like(a), "1"), (a * b, "a * b"),
                       (a * b * g, "a * b * grad"), (g / a, "grad / a"), (g / b, "grad / b"),
                       (-g * want, f"-{other} * grad"))
+        wrongs = (*wrongs, *monomials(a, b, g))
         for wrong, what in wrongs:
             if np.allclose(got, wrong):
                 chain = ("" if "grad" in what else
                          ": multiply the local derivative by grad, the gradient from above "
                          "(chain rule)")
+                if "/" in what:
+                    chain = ": you divide where the chain rule multiplies"
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad{chain}")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
+
+
+def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Every ±a^i b^j grad^k with i, j, k in {-1, 0, 1}, written out ('b / grad', ...)."""
+    out = []
+    for i in (1, 0, -1):
+        for j in (1, 0, -1):
+            for k in (1, 0, -1):
+                top = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == 1]
+                below = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == -1]
+                text = " * ".join(top) or "1"
+                text += "".join(f" / {n}" for n in below)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    value = a ** float(i) * b ** float(j) * g ** float(k)
+                out += [(value, text), (-value, f"-{text}")]
+    return out
 
 
 # ---- tanh_backward ---------------------------------------------------------------------------
@@ -125,6 +144,14 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      "tanh(x) once", lambda x, g: (1 - np.tanh(np.tanh(x)) ** 2) * g),
     ("you multiply by 1 + tanh(x)**2; the derivative is 1 - tanh(x)**2",
      lambda x, g: (1 + np.tanh(x) ** 2) * g),
+    ("operator precedence: `grad * 1 - tanh(x)**2` subtracts tanh(x)**2 from grad; put the "
+     "derivative in parentheses, grad * (1 - tanh(x)**2)", lambda x, g: g - np.tanh(x) ** 2),
+    ("you multiply by tanh(x) (1 - tanh(x)), the sigmoid's rule s (1 - s) applied to tanh; "
+     "tanh's derivative is 1 - tanh(x)**2", lambda x, g: np.tanh(x) * (1 - np.tanh(x)) * g),
+    ("you multiply by tanh(x) itself; the derivative is 1 - tanh(x)**2",
+     lambda x, g: np.tanh(x) * g),
+    ("you multiply by 2 tanh(x), the derivative of tanh(x)**2; the derivative of tanh is "
+     "1 - tanh(x)**2", lambda x, g: 2 * np.tanh(x) * g),
 )
 
 
@@ -349,6 +376,10 @@ def _verdict_backward(outputs: Outputs) -> None:
                         f"which uses it, had added its share to {names[j]}.grad: walk the "
                         "topological order in reverse (output first)")
         expected = np.array(reference_backward(graph))
+        if len(got) > 1 and not got[:-1].any() and expected[:-1].any():
+            raise CheckFailed(f"{where}: every node's grad but the output's is 0: the walk "
+                              "back ran before the output's grad was 1, so it carried zeros; "
+                              "set root.grad = 1.0 before calling any _backward()")
         bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-9, atol=1e-12))
         if bad.size:
             k = int(bad[0])
@@ -412,6 +443,10 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
         return "the axes where `shape` has a 1 are not summed: sum them with keepdims=True"
     if int(np.prod(got)) == int(np.prod(shape)):
         return "the values may be right: reshape the result to `shape`"
+    if extra > 1 and any(got == grad_shape[k:] for k in range(1, extra)):
+        summed = len(grad_shape) - len(got)
+        return (f"you summed {summed} of the {extra} axes that broadcasting added in front; sum "
+                f"over all of them, the first {extra} axes of grad")
     trailing = tuple(1 if n == 1 else g for n, g in zip(shape, grad_shape))
     if extra > 0 and got == trailing:
         return ("you summed the trailing axes away; broadcasting lines shapes up from the right "

@@ -21,6 +21,15 @@ LESSON = "06_concatenation_and_cropping"
 number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
 
 
+def check_connected(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    """A Tensor that does not require grad was built outside the Function: name that."""
+    for name in names:
+        if f"{name}/connected" in outputs and not outputs[f"{name}/connected"]:
+            raise CheckFailed(f"{op} returned a Tensor that is not connected to its inputs (made "
+                              "from .data or a NumPy array?), so backward cannot reach them: "
+                              "build it with the Function's .apply(...)")
+
+
 # ---- cases that run apart -------------------------------------------------------------------
 def probe_cases(grade_id: str, names: tuple[str, ...],
                 probe_one: Callable[[str], Outputs]) -> Outputs:
@@ -87,6 +96,8 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
     for cuts, text in (
             (sizes[:-1], "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], "
                          "not the sizes"),
+            (sizes, "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], not "
+                    "the sizes"),
             (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
                                      "an empty piece: cut at np.cumsum(sizes)[:-1]")):
         pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
@@ -96,7 +107,13 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                               f"{[p.shape[axis] for p in pieces]} along dim {dim}, not "
                               f"{sizes}: {text}")
     shapes = [g.shape for g in got]
-    if all(len(shape) == grad_out.ndim for shape in shapes):
+    longer = [np.take(grad_out, range(start, min(start + size + 1, grad_out.shape[axis])), axis=axis)
+              for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes)]
+    if count == len(keys) and all(p.shape == g.shape and np.allclose(p, g)
+                                  for p, g in zip(longer, got)):
+        raise CheckFailed(f"{what}: each piece takes one too many values along dim {dim}: slice "
+                          "[start:start + size], whose stop is excluded")
+    if count == len(keys) and all(len(shape) == grad_out.ndim for shape in shapes):
         for other in set(range(grad_out.ndim)) - {axis}:
             if all(shape[d] == grad_out.shape[d] for shape in shapes
                    for d in range(grad_out.ndim) if d != other):
@@ -140,6 +157,13 @@ def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
                 continue
             if got.shape == joined.shape != case["out"].shape:
                 raise CheckFailed(f"{what}: joined along dim {other} instead of dim {dim}")
+        for i in range(len(arrays)):
+            rest = arrays[:i] + arrays[i + 1:]
+            if rest and got.shape == np.concatenate(rest, axis=dim).shape != case["out"].shape \
+                    and np.allclose(got, np.concatenate(rest, axis=dim)):
+                which = "last" if i == len(arrays) - 1 else "first" if i == 0 else f"{i}th"
+                raise CheckFailed(f"{what}: the {which} tensor is left out of the output (a "
+                                  "slice or loop that stops one early?): join all of them")
         expect_shape(what, got, case["out"].shape,
                      hint=f"the sizes along dim {dim} add up; every other size stays")
         diagnose_values(what, got, case["out"], lambda: [
@@ -236,6 +260,7 @@ def _verdict_center_crop(outputs: Outputs) -> None:
 
 def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("center_crop", names, outputs)
+    check_connected("center_crop", names, outputs)
     for name in names:
         case = cases("center_crop")[name]
         what, got = describe_crop(case), outputs[f"{name}/out"]
@@ -263,6 +288,14 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
             found = find_offset(got, case["grad_out"])
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
                 raise CheckFailed(offset_message(label + ": grad_out is put back", found, case))
+        window = np.zeros(case["input"].shape, dtype=bool)
+        top, left = [(n - k) // 2 for n, k in zip(case["input"].shape[-2:], crop_size(case))]
+        window[..., top:top + crop_size(case)[0], left:left + crop_size(case)[1]] = True
+        if got.shape == window.shape and np.allclose(got[window], case["grad_input"][window]) \
+                and not np.allclose(got[~window], 0):
+            raise CheckFailed(f"{label}: right inside the crop, but not zero outside it: the "
+                              "input's pixels outside the crop do not reach the output, so "
+                              "their gradient is zero (start from np.zeros)")
         diagnose_values(label, got, case["grad_input"], lambda: [])
 
 

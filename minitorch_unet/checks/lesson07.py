@@ -104,6 +104,7 @@ TENSOR_GROUPS: tuple[tuple[str, Callable[[str, int], bool], int], ...] = (
      n.endswith(".weight"), 2),
     ("the transposed convolutions' biases", lambda n, d: n.startswith("up") and n.endswith(".bias"), 0),
     ("the transposed convolutions", lambda n, d: n.startswith("up"), 0),
+    ("the 1x1 head (weight and bias)", lambda n, d: n.startswith("head."), 0),
     ("the head's weight", lambda n, d: n == "head.weight", 1),
     ("the head's bias", lambda n, d: n == "head.bias", 0),
     ("the first convolution's weight", lambda n, d: n == "enc1.conv0.weight", 3),
@@ -240,6 +241,9 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
          lambda ls: rf_backward(ls[1:])),
         ("the last layer is left out (does the loop stop one layer early?)",
          lambda ls: rf_backward(ls[:-1])),
+        ("each layer's (k - 1) is multiplied by its own stride only; it is multiplied by the "
+         "product of the strides of all the layers before it (the jump)",
+         lambda ls: 1 + sum((k - 1) * s for k, s in ls)),
         ("the jump is multiplied by the kernel size; it grows by the stride only (one step of "
          "a layer's output is `stride` steps of its input)",
          lambda ls: 1 + sum((k - 1) * int(np.prod([kk for kk, _ in ls[:i]]))
@@ -274,6 +278,10 @@ def _verdict_rf(outputs: Outputs) -> None:
     for text, rule in _rf_mistakes():
         if np.array_equal(got, [rule(layers) for layers in stacks]):
             raise CheckFailed(f"{head}: {text}")
+    if len(set(got.tolist())) == 1:
+        raise CheckFailed(f"{head}: your result is {got[0]} for every stack, so nothing of the "
+                          "layers reaches it: does the jump (the product of the strides so far) "
+                          "start at 0 instead of 1, or the loop never run?")
     raise CheckFailed(f"{head}. The rule: r = 1 + sum over layers l of (k_l - 1) times the "
                       "product of the strides of the layers before l")
 

@@ -103,6 +103,45 @@ def bce_relation(got: dict[str, float]) -> str:
         if all(fits) and not all(right.values()):
             return (f"you divide the summed loss by {text}, not by the number of values: take "
                     "the mean over every value")
+    return bce_grid(got)
+
+
+# The three terms of max(x, 0) - x t + log(1 + exp(-|x|)) as a learner may write them; the
+# first of each list is the right one.
+_BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...], ...] = (
+    (("max(x, 0)", lambda x, t: np.maximum(x, 0)), ("left out", lambda x, t: 0 * x),
+     ("x", lambda x, t: x), ("|x|", lambda x, t: np.abs(x)),
+     ("max(-x, 0)", lambda x, t: np.maximum(-x, 0))),
+    (("- x t", lambda x, t: -x * t), ("+ x t", lambda x, t: x * t),
+     ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x)),
+    (("log(1 + exp(-|x|))", lambda x, t: np.logaddexp(0, -np.abs(x))),
+     ("log(1 + exp(-x))", lambda x, t: np.logaddexp(0, -x)),
+     ("log(1 + exp(x))", lambda x, t: np.logaddexp(0, x)),
+     ("log(1 + exp(-max(x, 0)))", lambda x, t: np.logaddexp(0, -np.maximum(x, 0))),
+     ("log(1 + exp(-|x|)) without the 1, -|x|", lambda x, t: -np.abs(x)),
+     ("left out", lambda x, t: 0 * x)),
+)
+
+
+def bce_grid(got: dict[str, float]) -> str:
+    """Name the terms of the stable form that differ, if one or two changed terms give the
+    learner's loss on every case; "" otherwise."""
+    names = list(cases("bce_with_logits"))
+    arrays = [(cases("bce_with_logits")[n]["input"].astype(np.float64),
+               cases("bce_with_logits")[n]["target"].astype(np.float64)) for n in names]
+    right = ("max(x, 0)", "- x t", "log(1 + exp(-|x|))")
+    for choice in ((a, b, c) for a in _BCE_TERMS[0] for b in _BCE_TERMS[1] for c in _BCE_TERMS[2]):
+        differs = [text != good for (text, _), good in zip(choice, right)]
+        if not any(differs) or sum(differs) > 2:
+            continue
+        values = [sum(term(x, t) for _, term in choice).mean() for x, t in arrays]
+        if np.allclose([got[n] for n in names], values, rtol=1e-4, atol=1e-5):
+            where = ("first", "middle", "last")
+            return "; ".join(f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
+                             if choice[i][0] != "left out" else
+                             f"the {where[i]} term, {right[i]}, is missing"
+                             for i in range(3) if differs[i]) + \
+                " (the stable form is max(x, 0) - x t + log(1 + exp(-|x|)))"
     return ""
 
 
@@ -257,11 +296,13 @@ _Part = tuple[str, Callable[[np.ndarray, np.ndarray], float]]
 _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
                   ("1 - sigmoid(logits), the background's probability",
                    lambda x: 1 - 1 / (1 + np.exp(-x))),
-                  ("the logits themselves (no sigmoid)", lambda x: x))
+                  ("the logits themselves (no sigmoid)", lambda x: x),
+                  ("tanh(logits)", np.tanh), ("relu(logits)", lambda x: np.maximum(x, 0)))
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()), ("mean(p)", lambda q, t: q.mean()),
-                                 ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0))
+                                 ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
+                                 ("sum(t)", lambda q, t: t.sum()))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
 
@@ -273,10 +314,10 @@ def dice_grid(got: list[float]) -> str:
     cases_ = _dice_cases()
     for (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down in (
             (a, b, c, d, e, f, g) for a in _PROBABILITIES for b in _INTERSECTIONS
-            for c in _PREDICTED for d in _TRUE for e in (2, 1) for f in (True, False)
+            for c in _PREDICTED for d in _TRUE for e in (2, 1) for f in (1, 0, 2)
             for g in (True, False)):
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, not s_up, not s_down]
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down]
         if not any(differs) or sum(differs) > 2:
             continue
         values = []
@@ -295,7 +336,9 @@ def dice_grid(got: list[float]) -> str:
                 parts.append(f"the denominator lacks {right}" if not name else
                              f"the denominator has {name} where {right} belongs")
         parts += ["the intersection is not doubled (2 sum(p t))"] * differs[4]
-        parts += ["smooth is missing from the numerator"] * differs[5]
+        parts += [{0: "smooth is missing from the numerator",
+                   2: "smooth enters the numerator twice, 2 (sum(p t) + s); the numerator is "
+                      "2 sum(p t) + s"}.get(s_up, "")] * differs[5]
         parts += ["smooth is missing from the denominator"] * differs[6]
         return "; ".join(parts)
     return ""

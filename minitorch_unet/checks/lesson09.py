@@ -104,14 +104,15 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                  "lr out of the buffer and subtracts lr * buf from the parameter",
                  m * buf - lr * g),
                 ("grad alone: the old buffer is forgotten", g),
-                ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf)):
+                ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf),
+                ("the old buffer, unchanged: return the updated one", buf)):
             if not np.allclose(wrong, want_buf) and np.allclose(got_buf, wrong):
                 parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
                 break
         else:
             return ""
     step = (p - got_p) / lr
-    if not np.allclose(step, got_buf):
+    if not np.allclose(step, got_buf) and not np.allclose(step, want_buf):
         for text, wrong in (("by grad", g), ("by the old buffer", buf),
                             ("by momentum * buf", m * got_buf), ("uphill (+ lr * buf)", -got_buf),
                             ("by lr * buf times lr again", lr * got_buf)):
@@ -202,17 +203,21 @@ def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
 
 def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
                 betas: tuple[float, float], eps: float, *, power: bool = True,
-                eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False
-                ) -> np.ndarray:
+                eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False,
+                swapped: bool = False, outside_root: bool = False) -> np.ndarray:
     """The parameter update from already updated moments m, v; the keywords make slips
     (lr_corrected: Kingma and Ba's "efficient" form, lr scaled and eps left unscaled)."""
     b1, b2 = betas
     c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if power else (1 - b1 * t, 1 - b2 * t)
     if not correct:
         c1 = c2 = 1.0
+    if swapped:
+        c1, c2 = c2, c1
     with np.errstate(divide="ignore", invalid="ignore"):
         if lr_corrected:
             return p - lr * np.sqrt(c2) / c1 * m / (np.sqrt(v) + eps)
+        if outside_root:
+            return p - lr * (m / c1) / (np.sqrt(v) / c2 + eps)
         root = np.sqrt(v / c2 + eps) if eps_inside else np.sqrt(v / c2) + eps
         return p - lr * (m / c1) / root
 
@@ -260,13 +265,20 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                  {"eps_inside": True}),
                 ("the bias correction is folded into the learning rate, which leaves eps "
                  "uncorrected; divide m and v themselves: lr * m_hat / (sqrt(v_hat) + eps)",
-                 {"lr_corrected": True})):
+                 {"lr_corrected": True}),
+                ("the corrections are swapped: m is divided by 1 - beta1**t, v by "
+                 "1 - beta2**t", {"swapped": True}),
+                ("v's correction is outside the square root: divide v by 1 - beta2**t, then "
+                 "take the square root, sqrt(v_hat)", {"outside_root": True})):
             if np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps, **variant),
                            equal_nan=True):
                 parts.append(f"the parameter: {text}")
                 break
         else:
-            return ""
+            if not np.allclose(got[0], adam_update(p, m, v, t, lr, betas, eps)):
+                return ""
+            parts.append("the parameter is updated with the old moments (the ones passed in): "
+                         "update m and v first, then step with the new ones")
     return "; ".join(parts)
 
 

@@ -117,8 +117,43 @@ def _verdict_cost(outputs: Outputs) -> None:
             if np.array_equal(got[:, column], wrong[:, column]) and \
                     not np.array_equal(wrong[:, column], expected[:, column]):
                 raise CheckFailed(f"{head}: {text}")
+        why = cost_relation(got[:, column], expected[:, column], layers, column)
+        if why:
+            raise CheckFailed(f"{head}: {why}")
         raise CheckFailed(f"{head}. FLOPs = 2 * N * c_out * H * W * c_in * k * k; bytes = "
                           "itemsize * (N c_in H W + c_out c_in k k + N c_out H W)")
+
+
+_SIZES = ("N", "c_in", "c_out", "H", "W", "k", "itemsize")
+
+
+def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int, ...], ...],
+                  column: int) -> str:
+    """Name a factor of the layer's sizes the count is missing or has too many (FLOPs and
+    bytes), or a tensor the bytes count a wrong number of times; "" otherwise."""
+    what = ("FLOPs", "bytes")[column]
+    sizes = np.array(layers, dtype=np.float64)
+    ratio = got / expected
+    for i, name in enumerate(_SIZES):
+        for power, text in ((-1, f"miss the factor {name}"), (1, f"have an extra factor {name}")):
+            wanted = sizes[:, i] ** power
+            if not np.allclose(wanted, 1) and np.allclose(ratio, wanted):
+                note = " (the batch)" if name == "N" else ""
+                return f"your {what} {text}{note}, in every layer tried"
+    if column == 0:
+        return ""
+    n, c_in, c_out, h, w, k, itemsize = sizes.T
+    tensors = (("the input", n * c_in * h * w), ("the weights", c_out * c_in * k * k),
+               ("the output", n * c_out * h * w))
+    times = (("once per sample (N times)", n), ("twice", 2.0), ("not at all", 0.0),
+             ("k * k times", k * k))
+    for tensor, values in tensors:
+        for text, count in times:
+            if not np.allclose(count, 1) and \
+                    np.allclose(got - expected, (count - 1) * values * itemsize):
+                return (f"the bytes count {tensor} {text}; each tensor is read or written "
+                        "once")
+    return ""
 
 
 register(Exercise(
