@@ -77,7 +77,7 @@ def dice_over_pixel_count(pred, target):
     return float(2 * (p & t).sum() / (p.size + t.size))
 
 
-# ---- 01 autograd
+# ---- 01: autograd
 @mistake("check_mul_backward", "mul_backward", "grad_b", "chain rule")
 def mul_b_forgets_chain(a, b, grad):
     return b * grad, a
@@ -176,7 +176,7 @@ def unbroadcast_takes_first_copy(grad, shape):
     return grad[index]
 
 
-# ---- 06 cat and crop
+# ---- 06: cat and crop
 @mistake("check_cat", "cat_backward", "cumsum")
 def cat_backward_split_at_sizes(ctx, grad):
     return tuple(np.split(grad, ctx.sizes[:-1], axis=ctx.dim))
@@ -226,7 +226,7 @@ def crop_backward_symmetric_pad(ctx, grad):
     return np.pad(grad, pads)
 
 
-# ---- 07 modules
+# ---- 07: modules
 @mistake("check_count_parameters", "count_parameters", "bottleneck")
 def count_without_bottleneck(depth, base_filters, in_channels=1):
     widths = [base_filters * 2 ** i for i in range(depth + 1)]
@@ -270,7 +270,7 @@ def rf_recursion_forward_order(layers):
     return field
 
 
-# ---- 08 losses
+# ---- 08: losses
 @mistake("check_bce_with_logits", "bce_with_logits", "|x|")
 def bce_exp_minus_x(logits, target):
     return (logits.relu() - logits * target + (1 + (-logits).exp()).log()).mean()
@@ -307,7 +307,7 @@ def soft_dice_of_background(logits, target, smooth=1.0):
     return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
 
 
-# ---- 09 training
+# ---- 09: training
 @mistake("check_sgd_momentum_step", "sgd_momentum_step", "momentum multiplies")
 def sgd_momentum_on_sum(param, grad, buf, lr, momentum):
     buf = momentum * (buf + grad)
@@ -347,7 +347,7 @@ def adam_betas_mixed(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8
     return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
-# ---- 10 gpu
+# ---- 10: the GPU
 @mistake("check_conv2d_cost", "conv2d_cost", "- 1")
 def cost_exact_adds(n, c_in, c_out, h, w, k, itemsize=4):
     flops = n * c_out * h * w * (2 * c_in * k * k - 1)
@@ -361,7 +361,7 @@ def cost_padded_input(n, c_in, c_out, h, w, k, itemsize=4):
     return flops, itemsize * (padded + c_out * c_in * k * k + n * c_out * h * w)
 
 
-# ---- 11 evaluation
+# ---- 11: evaluation
 @mistake("check_dice_per_slice", "dice_per_slice", "false alarm")
 def slice_empty_target_is_one(pred, target, threshold=0.5):
     p = (pred > threshold).reshape(len(pred), -1)
@@ -388,6 +388,591 @@ def patient_first_slice_only(pred, target, patients, threshold=0.5):
     return out
 
 
+# ---- a second set, written after the checks had grown on the first -----------------------
+def _pt(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+
+
+@mistake("check_dice", "dice", "1 -")
+def dice_one_minus(pred, target):
+    p, t = _pt(pred, target)
+    total = p.sum() + t.sum()
+    return 0.0 if total == 0 else float(1 - 2 * (p & t).sum() / total)
+
+
+@mistake("check_dice", "dice", "uint8")
+def dice_uint8_sums(pred, target):
+    p, t = np.asarray(pred).astype(np.uint8), np.asarray(target).astype(np.uint8)
+    total = int(p.sum(dtype=np.uint8)) + int(t.sum(dtype=np.uint8))
+    if total == 0:
+        return 1.0
+    return float(2 * int((p * t).sum(dtype=np.uint8)) / total)
+
+
+# ---- 01: autograd
+@mistake("check_mul_backward", "mul_backward", "divide")
+def mul_divides(a, b, grad):
+    return b / grad, a / grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "tanh(x) (1 - tanh(x))")
+def tanh_t_one_minus_t(x, grad):
+    t = math.tanh(x)
+    return t * (1 - t) * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "parenthes")
+def tanh_precedence_left(x, grad):
+    return grad * 1 - math.tanh(x) ** 2
+
+
+@mistake("check_topological_order", "topological_order", "before its input")
+def topo_preorder_reversed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node in seen:
+            return
+        seen.add(node)
+        order.append(node)
+        for child in node._prev:
+            visit(child)
+    visit(root)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "missing")
+def topo_without_root(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order[:-1]
+
+
+@mistake("check_backward", "backward", "root.grad = 1.0", "before")
+def backward_seed_after_loop(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    for node in reversed(order):
+        node._backward()
+    root.grad = 1.0
+
+
+@mistake("check_unbroadcast", "unbroadcast", "in front")
+def unbroadcast_one_leading_axis(grad, shape):
+    if grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1:
+            grad = grad.sum(axis=i, keepdims=True)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "reshape")
+def unbroadcast_no_keepdims(grad, shape):
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    return grad.sum(axis=ones) if ones else grad
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_forward", "last")
+def cat_forward_drops_last(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.concatenate(arrays[:-1], axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "cumsum")
+def cat_backward_split_at_all_sizes(ctx, grad):
+    return tuple(np.split(grad, ctx.sizes, axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "order")
+def cat_backward_rotated(ctx, grad):
+    pieces = list(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+    return tuple(pieces[1:] + pieces[:1])
+
+
+@mistake("check_cat", "cat_backward", "one too")
+def cat_backward_slice_one_too_many(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start + size + 1)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
+@mistake("check_center_crop", "center_crop", "apply")
+def crop_from_data(input, size):
+    from minitorch_unet import Tensor
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return Tensor(input.data[..., top:top + h, left:left + w])
+
+
+@mistake("check_center_crop", "center_crop", "round")
+def crop_round_half(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = round((input.shape[-2] - h) / 2), round((input.shape[-1] - w) / 2)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "outside the crop", "zero")
+def crop_backward_ones_outside(ctx, grad):
+    grad_x = np.ones(ctx.shape, dtype=grad.dtype)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+# ---- 07: modules
+def _count_variant(depth, base, c_in0, bn=4, head_out=1):
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    total = head_out * (widths[0] + 1)
+    for i in range(depth + 1):
+        c_in = c_in0 if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + bn * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + bn * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "batch norm")
+def count_one_bn_per_block(depth, base_filters, in_channels=1):
+    return _count_variant(depth, base_filters, in_channels, bn=2)
+
+
+@mistake("check_count_parameters", "count_parameters", "head", "times")
+def count_two_class_head(depth, base_filters, in_channels=1):
+    return _count_variant(depth, base_filters, in_channels, head_out=2)
+
+
+@mistake("check_receptive_field", "receptive_field", "its own stride only")
+def rf_own_stride_only(layers):
+    field = 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * stride
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "jump")
+def rf_jump_zero(layers):
+    field, jump = 1, 0
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+# ---- 08: losses
+@mistake("check_bce_with_logits", "bce_with_logits", "stable")
+def bce_log_sigmoid(logits, target):
+    return -(target * logits.sigmoid().log() + (1 - target) * (-logits).sigmoid().log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "single number")
+def bce_no_reduction(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "|x|")
+def bce_half_magnitude(logits, target):
+    return (logits.relu() - logits * target + (1 + (-logits.relu()).exp()).log()).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth", "numerator")
+def soft_dice_double_smooth(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - 2 * ((p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(p)")
+def soft_dice_target_twice(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (target.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sigmoid")
+def soft_dice_tanh(logits, target, smooth=1.0):
+    p = logits.tanh()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "old buffer")
+def sgd_returns_old_buffer(param, grad, buf, lr, momentum):
+    new = momentum * buf + grad
+    return param - lr * new, buf
+
+
+@mistake("check_adam_step", "adam_step", "beta1", "beta2")
+def adam_corrections_swapped(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b2 ** t)) / (np.sqrt(v / (1 - b1 ** t)) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "square root")
+def adam_correction_outside_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v) / (1 - b2 ** t) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "old")
+def adam_step_before_moments(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    new_param = param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return new_param, m, v
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "batch")
+def cost_no_batch(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "weights")
+def cost_weights_per_sample(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + n * c_out * c_in * k * k + n * c_out * h * w)
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "axis")
+def slice_sum_wrong_axis(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.sum(axis=0) + t.sum(axis=0)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(axis=0) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "loop")
+def slice_loop_one_short(pred, target, threshold=0.5):
+    out = np.zeros(len(pred))
+    for i in range(len(pred) - 1):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[i] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "1.0")
+def patient_empty_zero(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q] > threshold, target[ids == q] > 0.5
+        total = p.sum() + t.sum()
+        out[q] = 0.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "median")
+def patient_median(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        scores = []
+        for p, t in zip(pred[ids == q] > threshold, target[ids == q] > 0.5):
+            total = p.sum() + t.sum()
+            scores.append(1.0 if total == 0 else 2 * (p & t).sum() / total)
+        out[q] = float(np.median(scores))
+    return out
+
+# ---- a third set, written after the checks had grown on the second -----------------------
+# ---- 00: dice
+@mistake("check_dice", "dice", "bool")
+def dice_bitwise_on_floats(pred, target):
+    inter = np.sum(pred & target)
+    total = np.sum(pred) + np.sum(target)
+    return 1.0 if total == 0 else float(2 * inter / total)
+
+
+@mistake("check_dice", "dice", "Both masks are empty")
+def dice_epsilon(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return float(2 * (p & t).sum() / (p.sum() + t.sum() + 1e-8))
+
+
+@mistake("check_dice", "dice", "intersection")
+def dice_len_nonzero(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * len(np.nonzero(p & t)) / total)
+
+
+# ---- 01: autograd
+@mistake("check_tanh_backward", "tanh_backward", "1 - tanh(x)**2")
+def tanh_arctan(x, grad):
+    return grad / (1 + x ** 2)
+
+
+@mistake("check_tanh_backward", "tanh_backward", "x")
+def tanh_extra_x(x, grad):
+    return grad * (1 - math.tanh(x) ** 2) * x
+
+
+@mistake("check_topological_order", "topological_order", "before its input")
+def topo_stack_preorder(root):
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        stack.extend(node._prev)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "after")
+def topo_returns_set(root):
+    seen = set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+    visit(root)
+    return list(seen)
+
+
+@mistake("check_backward", "backward", "never sent")
+def backward_forgets_call(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward  # noqa: B018
+
+
+@mistake("check_backward", "backward", "root.grad = 1.0")
+def backward_zeroes_after_seed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in order:
+        node.grad = 0.0
+    for node in reversed(order):
+        node._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "axes where")
+def unbroadcast_first_axis_keepdims(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    if grad.shape != tuple(shape):
+        grad = grad.sum(axis=0, keepdims=True)
+    return grad
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_forward", "along dim")
+def cat_forward_forgets_dim(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], 0
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "swap")
+def cat_backward_swapaxes_forgot(ctx, grad):
+    moved = np.swapaxes(grad, 0, ctx.dim)
+    return tuple(np.split(moved, np.cumsum(ctx.sizes)[:-1], axis=0))
+
+
+@mistake("check_center_crop", "center_crop", "-2")
+def crop_fixed_axes(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[2] - h) // 2, (input.shape[3] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "input's shape")
+def crop_backward_zeros_like_grad(ctx, grad):
+    grad_x = np.zeros_like(grad)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+# ---- 07: modules
+def _count_levels(depth, base, c_in0, head_k=1, dec_levels=None):
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    total = widths[0] * head_k * head_k + 1
+    for i in range(depth + 1):
+        c_in = c_in0 if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth if dec_levels is None else dec_levels(depth)):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "1x1 kernel")
+def count_head_three(depth, base_filters, in_channels=1):
+    return _count_levels(depth, base_filters, in_channels, head_k=3)
+
+
+@mistake("check_count_parameters", "count_parameters", "leaves out")
+def count_decoder_one_short(depth, base_filters, in_channels=1):
+    return _count_levels(depth, base_filters, in_channels, dec_levels=lambda d: d - 1)
+
+
+@mistake("check_receptive_field", "receptive_field", "k - 1")
+def rf_product_of_kernels(layers):
+    field = 1
+    for kernel, _ in layers:
+        field *= kernel
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "jump")
+def rf_returns_jump(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return jump
+
+
+# ---- 08: losses
+def _bce_terms(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "batch")
+def bce_len(logits, target):
+    return _bce_terms(logits, target).sum() / len(logits.data)
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "stable form")
+def bce_softplus_naive(logits, target):
+    return ((1 + logits.exp()).log() - logits * target).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "per slice")
+def soft_dice_hw_mean(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter = (p * target).sum(dim=(2, 3))
+    total = p.sum(dim=(2, 3)) + target.sum(dim=(2, 3))
+    return (1 - (2 * inter + smooth) / (total + smooth)).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "connected")
+def soft_dice_numpy(logits, target, smooth=1.0):
+    from minitorch_unet import Tensor
+    p = 1 / (1 + np.exp(-logits.data))
+    t = target.data
+    return Tensor(np.array(1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)))
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth")
+def soft_dice_smooth_outside(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum()) + smooth
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "velocity")
+def sgd_velocity(param, grad, buf, lr, momentum):
+    buf = momentum * buf - lr * grad
+    return param + buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "**")
+def adam_precedence_power(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1) ** t) / (np.sqrt(v / (1 - b2) ** t) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "eps")
+def adam_fixed_eps(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8), m, v
+
+
+@mistake("check_adam_step", "adam_step", "lr")
+def adam_fixed_lr(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - 1e-3 * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "itemsize")
+def cost_fixed_itemsize(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, 4 * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "order")
+def cost_swapped(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w), flops
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "axis but the first")
+def slice_sum_two_axes(pred, target, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    total = p.sum(axis=(1, 2)) + t.sum(axis=(1, 2))
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(axis=(1, 2)) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "slices")
+def patient_skip_empty_slices(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        rows = (ids == q) & (target.reshape(len(target), -1).sum(1) > 0)
+        p, t = pred[rows] > threshold, target[rows] > 0.5
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
 # ---- right answers written differently -----------------------------------------------------------
 @right("check_tanh_backward", "tanh_backward")
 def tanh_factored(x, grad):
@@ -404,7 +989,7 @@ def topo_deduplicated_afterwards(root):
             visit(child)
         order.append(node)
     visit(root)
-    return list({id(node): node for node in reversed(order)}.values())[::-1]
+    return list({id(node): node for node in order}.values())
 
 
 @right("check_unbroadcast", "unbroadcast")

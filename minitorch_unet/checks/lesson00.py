@@ -6,12 +6,15 @@ compared with classic mistakes (IoU instead of Dice, no factor 2, no empty-mask 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+import re
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .. import metrics
-from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, number_exercises,
+                   own_cases, register)
 
 LESSON = "00_task_and_data"
 number_exercises(LESSON, ("dice",))
@@ -54,8 +57,24 @@ def dice_cases(rng: np.random.Generator, fresh: bool) -> tuple[Masks, ...]:
 
 
 def _probe_dice(dice: Callable[..., Any]) -> Outputs:
-    return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
-            for i, (_, pred, target) in enumerate(dice_cases())}
+    with mask_hints("check_dice"):
+        return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
+                for i, (_, pred, target) in enumerate(dice_cases())}
+
+
+@contextlib.contextmanager
+def mask_hints(grade_id: str) -> Iterator[None]:
+    """Turn the errors that masks of float or int dtype raise in bool-only operations
+    (&, |, ~) into a message that says so."""
+    try:
+        yield
+    except TypeError as err:
+        if not re.search(r"ufunc '(bitwise_and|bitwise_or|invert|bitwise_xor)' not supported",
+                         str(err)):
+            raise
+        raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err)}. &, | and ~ are bitwise "
+                          "on numbers and refuse floats: the masks may be float or uint8 0/1 "
+                          "arrays, so make them bool first (mask > 0.5 or .astype(bool))") from None
 
 
 def _counts(pred: np.ndarray, target: np.ndarray) -> metrics.Counts:
@@ -194,6 +213,12 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
     if not np.allclose(per_image, want) and np.allclose(values, per_image, rtol=0, atol=1e-9):
         return ("this is the mean of one Dice per image (per 2D slice); the exercise's Dice "
                 "pools every pixel of both masks into one ratio: sum over all axes")
+    rows = [(g * (np.count_nonzero(p) + np.count_nonzero(t)) / 2, p.ndim)
+            for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
+    if len({round(i, 6) for i, _ in rows}) == 1 or all(abs(i - n) < 1e-6 for i, n in rows):
+        return ("the intersection your formula uses does not depend on the masks (it is "
+                f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
+                "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
     return _formula(got, cases)
 
 

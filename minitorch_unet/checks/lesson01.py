@@ -165,7 +165,31 @@ def _verdict_tanh(outputs: Outputs) -> None:
         for text, mistake in TANH_MISTAKES:
             if np.allclose(got, mistake(x, g), rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: {text}")
+        right = (1 - np.tanh(x) ** 2) * g
+        for factor, what in ((x, "x"), (g, "grad"), (np.tanh(x), "tanh(x)"), (2.0, "2"),
+                             (0.5, "1/2"), (1 - np.tanh(x) ** 2, "1 - tanh(x)**2")):
+            if np.allclose(got, right * factor, rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"tanh_backward: your values are the right ones times {what}: "
+                                  f"an extra factor {what}; the gradient is "
+                                  "(1 - tanh(x)**2) * grad")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = got / g
+        for text, derivative in LOCAL_DERIVATIVES:
+            if np.allclose(local, derivative(x), rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"tanh_backward: you multiply grad by {text}; the derivative "
+                                  "of tanh is 1 - tanh(x)**2")
         expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
+
+
+# Derivatives of other functions that a tanh backward may use by mistake: (what, of x).
+LOCAL_DERIVATIVES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("1 / (1 + x**2), the derivative of arctan", lambda x: 1 / (1 + x ** 2)),
+    ("cosh(x), the derivative of sinh", np.cosh),
+    ("sinh(x), the derivative of cosh", np.sinh),
+    ("1 / cosh(x)**2 evaluated at tanh(x)", lambda x: 1 / np.cosh(np.tanh(x)) ** 2),
+    ("exp(-x**2)", lambda x: np.exp(-x ** 2)),
+    ("1 - tanh(x / 2)**2", lambda x: 1 - np.tanh(x / 2) ** 2),
+)
 
 
 # ---- graphs of scalar nodes ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..reference import Case
+from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_shape,
                    number_exercises, register)
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
@@ -43,8 +44,35 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
         except (CheckFailed, NotImplementedError, RecursionError):
             raise
         except Exception as err:
-            outputs[f"{name}/error"] = np.array(describe_error(EXERCISES[grade_id], err))
+            hint = shape_error_hint(err)
+            outputs[f"{name}/error"] = np.array(describe_error(EXERCISES[grade_id], err)
+                                                + (f". {hint}" if hint else ""))
     return outputs
+
+
+def shape_error_hint(err: BaseException) -> str:
+    """What an error about shapes in a cat or crop answer usually means, from the learner's
+    innermost frame: a fixed axis index, or a gradient buffer of the output's shape."""
+    frame, tb = None, err.__traceback__
+    while tb is not None:
+        if core._is_learner(tb.tb_frame):
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    if frame is None:
+        return ""
+    names = frame.f_locals
+    if isinstance(err, IndexError) and "tuple index out of range" in str(err):
+        return ("the input may have any number of leading axes (..., H, W): take its height "
+                "and width as shape[-2] and shape[-1]")
+    grad, ctx = names.get("grad"), names.get("ctx")
+    if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
+        for name, value in names.items():
+            if name != "grad" and isinstance(value, np.ndarray) and value.shape == grad.shape \
+                    and tuple(getattr(ctx, "shape", grad.shape)) != grad.shape:
+                return (f"`{name}` has the shape of grad {grad.shape}, the crop's; the input's "
+                        f"gradient has the input's shape, ctx.shape {tuple(ctx.shape)}: start "
+                        "from np.zeros(ctx.shape)")
+    return ""
 
 
 def verdict_cases(names: tuple[str, ...], outputs: Outputs,
@@ -106,6 +134,15 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
                               f"{[p.shape[axis] for p in pieces]} along dim {dim}, not "
                               f"{sizes}: {text}")
+    for i in range(grad_out.ndim):
+        for j in range(i + 1, grad_out.ndim):
+            pieces = np.split(grad_out, np.cumsum(sizes)[:-1], axis=axis)
+            if count == len(keys) and all(np.swapaxes(p, i, j).shape == g.shape and
+                                          np.allclose(np.swapaxes(p, i, j), g)
+                                          for p, g in zip(pieces, got)):
+                raise CheckFailed(f"{what}: backward returns the right pieces with axes {i} and "
+                                  f"{j} swapped (a swapaxes or transpose that is not undone): "
+                                  "swap them back")
     shapes = [g.shape for g in got]
     longer = [np.take(grad_out, range(start, min(start + size + 1, grad_out.shape[axis])), axis=axis)
               for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes)]
@@ -116,7 +153,8 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
     if count == len(keys) and all(len(shape) == grad_out.ndim for shape in shapes):
         for other in set(range(grad_out.ndim)) - {axis}:
             if all(shape[d] == grad_out.shape[d] for shape in shapes
-                   for d in range(grad_out.ndim) if d != other):
+                   for d in range(grad_out.ndim) if d != other) and \
+                    all(shape[other] < grad_out.shape[other] for shape in shapes):
                 last = (" (the last axis: `grad[..., i:j]` slices it)"
                         if other == grad_out.ndim - 1 else "")
                 raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "

@@ -126,10 +126,9 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
         side = np.sqrt(max(times, 0.0)) * kernel
         if kernel and times > 0 and abs(side - round(side)) < 1e-9 and round(side) != kernel:
             return (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
-                    f"have a {kernel}x{kernel} kernel ({kernel * kernel} values per pair of "
-                    "channels)")
+                    f"have a {kernel}x{kernel} kernel")
         if abs(factor + 1) < 1e-9:
-            return f"{what} are missing from your count (is a loop one level short?)"
+            return f"your count leaves out {what} (is a loop one level short?)"
         if any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
             return f"your count holds {what} {round(times)} times instead of once"
         if abs(times - 0.5) < 1e-9:
@@ -244,8 +243,12 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
         ("each layer's (k - 1) is multiplied by its own stride only; it is multiplied by the "
          "product of the strides of all the layers before it (the jump)",
          lambda ls: 1 + sum((k - 1) * s for k, s in ls)),
-        ("the jump is multiplied by the kernel size; it grows by the stride only (one step of "
-         "a layer's output is `stride` steps of its input)",
+        ("your result is the product of the strides (the jump), not the field: return the "
+         "field, 1 + the sum of each layer's (k - 1) times the jump before it",
+         lambda ls: int(np.prod([s for _, s in ls]))),
+        ("your result is the product of the kernel sizes (as if the jump grew by each kernel); "
+         "each layer adds (k - 1) times the product of the strides before it, and the jump "
+         "grows by the stride",
          lambda ls: 1 + sum((k - 1) * int(np.prod([kk for kk, _ in ls[:i]]))
                             for i, (k, _) in enumerate(ls))),
     ]

@@ -12,6 +12,7 @@ wrong gradient is told apart from a wrong value (a gradient check).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -41,8 +42,22 @@ def _bce_call(case: dict) -> str:
     return f"bce_with_logits(logits {case['input'].shape}, target {case['target'].shape})"
 
 
+# Logits beyond ±88, where exp overflows in float32: the loss has a closed form there.
+EXTREME_LOGITS = np.array([[-100.0, -95.0, -89.5, 0.5], [89.5, 95.0, 100.0, -0.5]], dtype=np.float32)
+EXTREME_TARGET = np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]], dtype=np.float32)
+
+
+def bce_closed_form(x: np.ndarray, t: np.ndarray) -> float:
+    """The mean BCE of logits x and targets t, in float64 with the stable form."""
+    x, t = x.astype(np.float64), t.astype(np.float64)
+    return float((np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean())
+
+
 def _probe_bce(fn: Callable[..., Any]) -> Outputs:
     outputs: Outputs = {}
+    out = _scalar_result("the loss", "bce_with_logits(logits (2, 4) up to ±100, target (2, 4))",
+                         fn(Tensor(EXTREME_LOGITS.copy()), Tensor(EXTREME_TARGET.copy())))
+    outputs["extreme/out"] = as_array(out).astype(np.float64).reshape(())
     for name, case in cases("bce_with_logits").items():
         x = Tensor(case["input"].copy(), requires_grad=True)
         out = _scalar_result("the loss", _bce_call(case), fn(x, Tensor(case["target"].copy())))
@@ -179,6 +194,13 @@ def _verdict_bce(outputs: Outputs) -> None:
         expect_close(f"{call}: gradient with respect to the logits", outputs[key],
                      case["grad_input"], hint="The gradient is (sigmoid(x) - t) / N times the "
                      "upstream gradient")
+    got, want = float(outputs["extreme/out"]), bce_closed_form(EXTREME_LOGITS, EXTREME_TARGET)
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
+        raise CheckFailed(f"bce_with_logits(float32 logits up to ±100): the loss is {got:.6g}, "
+                          f"expected {want:.6g}: exp(x) overflows in float32 beyond x = 88, so a "
+                          "form that takes exp of a positive number, such as log(1 + exp(x)), "
+                          "breaks there. Use the stable form max(x, 0) - x t + "
+                          "log(1 + exp(-|x|)), whose exp never sees a positive argument")
 
 
 register(Exercise(
@@ -308,40 +330,47 @@ _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda
 
 
 def dice_grid(got: list[float]) -> str:
-    """Name the parts of the soft Dice formula that differ, if one variant of them (probabilities,
-    intersection, the two sums of the denominator, the 2, the smoothing above and below)
-    gives the learner's value on every case; "" otherwise."""
+    """Name the parts of the soft Dice formula that differ, if a variant of at most two of them
+    (probabilities, intersection, the two sums of the denominator, the 2, the smoothing above,
+    below and outside the fraction) gives the learner's value on every case; "" otherwise."""
     cases_ = _dice_cases()
-    for (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down in (
-            (a, b, c, d, e, f, g) for a in _PROBABILITIES for b in _INTERSECTIONS
-            for c in _PREDICTED for d in _TRUE for e in (2, 1) for f in (1, 0, 2)
-            for g in (True, False)):
+    for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
+                                    (1, 0, 2), (True, False), (False, True)):
+        (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
+            outside = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, s_up != 1, not s_down]
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside]
         if not any(differs) or sum(differs) > 2:
             continue
         values = []
-        for (_, x, t, smooth), g in zip(cases_, got):
+        for _, x, t, smooth in cases_:
             s = 1.0 if smooth is None else smooth
             q = prob(x)
             with np.errstate(divide="ignore", invalid="ignore"):
                 values.append(1 - (two * inter(q, t) + s * s_up)
-                              / (pred(q, t) + true(q, t) + s * s_down))
-        if not np.allclose(got, values, rtol=1e-6, atol=1e-9):
-            continue
-        parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
-        parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
-        for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
-            if differ:
-                parts.append(f"the denominator lacks {right}" if not name else
-                             f"the denominator has {name} where {right} belongs")
-        parts += ["the intersection is not doubled (2 sum(p t))"] * differs[4]
-        parts += [{0: "smooth is missing from the numerator",
-                   2: "smooth enters the numerator twice, 2 (sum(p t) + s); the numerator is "
-                      "2 sum(p t) + s"}.get(s_up, "")] * differs[5]
-        parts += ["smooth is missing from the denominator"] * differs[6]
-        return "; ".join(parts)
+                              / (pred(q, t) + true(q, t) + s * s_down) + s * outside)
+        if np.allclose(got, values, rtol=1e-6, atol=1e-9):
+            return _dice_parts_text(choice, differs)
     return ""
+
+
+def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
+    """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _ = choice
+    parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
+    parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
+    for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
+        if differ:
+            parts.append(f"the denominator lacks {right}" if not name else
+                         f"the denominator has {name} where {right} belongs")
+    parts += ["the intersection is not doubled (2 sum(p t))"] * differs[4]
+    parts += [{0: "smooth is missing from the numerator",
+               2: "smooth enters the numerator twice, 2 (sum(p t) + s); the numerator is "
+                  "2 sum(p t) + s"}.get(s_up, "")] * differs[5]
+    parts += ["smooth is missing from the denominator"] * differs[6]
+    parts += ["smooth is added to the loss itself, outside the fraction (check the "
+              "parentheses)"] * differs[7]
+    return "; ".join(parts)
 
 
 def _verdict_dice(outputs: Outputs) -> None:

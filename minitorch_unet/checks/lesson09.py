@@ -105,7 +105,9 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                  m * buf - lr * g),
                 ("grad alone: the old buffer is forgotten", g),
                 ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf),
-                ("the old buffer, unchanged: return the updated one", buf)):
+                ("the old buffer, unchanged: return the updated one", buf),
+                ("momentum 0.9 whatever the `momentum` given: use the argument",
+                 0.9 * buf + g)):
             if not np.allclose(wrong, want_buf) and np.allclose(got_buf, wrong):
                 parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
                 break
@@ -204,11 +206,14 @@ def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
 def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
                 betas: tuple[float, float], eps: float, *, power: bool = True,
                 eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False,
-                swapped: bool = False, outside_root: bool = False) -> np.ndarray:
+                swapped: bool = False, outside_root: bool = False, power_of_difference: bool = False
+                ) -> np.ndarray:
     """The parameter update from already updated moments m, v; the keywords make slips
     (lr_corrected: Kingma and Ba's "efficient" form, lr scaled and eps left unscaled)."""
     b1, b2 = betas
     c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if power else (1 - b1 * t, 1 - b2 * t)
+    if power_of_difference:
+        c1, c2 = (1 - b1) ** t, (1 - b2) ** t
     if not correct:
         c1 = c2 = 1.0
     if swapped:
@@ -269,8 +274,18 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("the corrections are swapped: m is divided by 1 - beta1**t, v by "
                  "1 - beta2**t", {"swapped": True}),
                 ("v's correction is outside the square root: divide v by 1 - beta2**t, then "
-                 "take the square root, sqrt(v_hat)", {"outside_root": True})):
-            if np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps, **variant),
+                 "take the square root, sqrt(v_hat)", {"outside_root": True}),
+                ("the correction takes (1 - beta) ** t, the power of the difference; it is "
+                 "1 - beta ** t (** binds tighter than -: write 1 - beta1 ** t)",
+                 {"power_of_difference": True}),
+                ("lr is ignored: the step uses lr=1e-3 whatever the `lr` given",
+                 {"lr": 1e-3}),
+                ("eps is ignored: the step uses eps=1e-8 whatever the `eps` given",
+                 {"eps": 1e-8}),
+                ("betas are ignored: the corrections use (0.9, 0.999) whatever `betas` given",
+                 {"betas": (0.9, 0.999)})):
+            variant = {"lr": lr, "betas": betas, "eps": eps, **variant}
+            if np.allclose(got[0], adam_update(p, got[1], got[2], t, **variant),
                            equal_nan=True):
                 parts.append(f"the parameter: {text}")
                 break

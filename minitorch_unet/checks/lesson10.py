@@ -102,6 +102,10 @@ def _verdict_cost(outputs: Outputs) -> None:
                           f"an array of shape {np.shape(got)}")
     if np.array_equal(got, expected):
         return
+    if np.array_equal(got[:, ::-1], expected):
+        mine, right = tuple(int(v) for v in got[0]), tuple(int(v) for v in expected[0])
+        raise CheckFailed(f"{_call(layers[0])}: returned {mine}, expected {right}: the two "
+                          "numbers are in the wrong order; return (flops, bytes)")
     for column, what in ((0, "FLOPs"), (1, "bytes")):
         bad = np.flatnonzero(got[:, column] != expected[:, column])
         if not bad.size:
@@ -143,6 +147,10 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
     if column == 0:
         return ""
     n, c_in, c_out, h, w, k, itemsize = sizes.T
+    for fixed in (1, 2, 4, 8):
+        if np.allclose(ratio, fixed / itemsize) and not np.allclose(itemsize, fixed):
+            return (f"your bytes use an itemsize of {fixed} for every layer: multiply by the "
+                    "`itemsize` argument")
     tensors = (("the input", n * c_in * h * w), ("the weights", c_out * c_in * k * k),
                ("the output", n * c_out * h * w))
     times = (("once per sample (N times)", n), ("twice", 2.0), ("not at all", 0.0),

@@ -223,6 +223,14 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
                                                   if tp[r] + fn[r] > 0] or [1.0])))),
         ("a patient with no tumour and no prediction gets 0; the course scores 0/0 as 1.0",
          volume(0.0)),
+        ("only the patient's slices that show tumour are pooled; the false alarms on their "
+         "other slices count too: pool all the patient's slices",
+         _per_patient(lambda rows: float(_dice(*(c[[r for r in rows if tp[r] + fn[r] > 0]]
+                                                 .sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
+        ("only the patient's slices with a prediction are pooled; a missed tumour on their "
+         "other slices counts too: pool all the patient's slices",
+         _per_patient(lambda rows: float(_dice(*(c[[r for r in rows if tp[r] + fp[r] > 0]]
+                                                 .sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
         *[(f"each patient gets the {name} of their slice Dices; a volume Dice sums tp, fp and "
            "fn over the patient's slices first, then takes one ratio",
            _per_patient(lambda rows, rule=rule: float(rule(slice_dice[rows]))))
