@@ -15,8 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import Case, load_cases
-from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
-                   register)
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
+                   number_exercises, own_cases, register)
 from .lesson00 import returned
 
 LESSON = "01_autograd"
@@ -84,6 +84,10 @@ def _verdict_mul(outputs: Outputs) -> None:
                     chain = ": you divide where the chain rule multiplies"
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad{chain}")
+    for name, got, want in (("grad_a", got_a, g * b), ("grad_b", got_b, g * a)):
+        why = rounded(got, want)
+        if why:
+            raise CheckFailed(f"mul_backward: {name}: {why}")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
 
@@ -102,6 +106,18 @@ def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndar
                     value = a ** float(i) * b ** float(j) * g ** float(k)
                 out += [(value, text), (-value, f"-{text}")]
     return out
+
+
+def rounded(got: np.ndarray, want: np.ndarray) -> str:
+    """'' or the message for values that are the right ones made whole numbers."""
+    if np.allclose(got, want) or np.allclose(want, np.round(want)):
+        return ""
+    for rule, text in ((np.trunc, "truncated toward 0 (int(...) does that)"),
+                       (np.floor, "rounded down (// does that)"), (np.round, "rounded")):
+        if np.array_equal(got, rule(want)):
+            return (f"your values are the right ones {text} to whole numbers: keep them as "
+                    "floats")
+    return ""
 
 
 # ---- tanh_backward ---------------------------------------------------------------------------
@@ -166,6 +182,8 @@ def _verdict_tanh(outputs: Outputs) -> None:
             if np.allclose(got, mistake(x, g), rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: {text}")
         right = (1 - np.tanh(x) ** 2) * g
+        if rounded(got, right):
+            raise CheckFailed(f"tanh_backward: {rounded(got, right)}")
         for factor, what in ((x, "x"), (g, "grad"), (np.tanh(x), "tanh(x)"), (2.0, "2"),
                              (0.5, "1/2"), (1 - np.tanh(x) ** 2, "1 - tanh(x)**2")):
             if np.allclose(got, right * factor, rtol=1e-4, atol=1e-5):
@@ -417,6 +435,18 @@ UNBROADCAST_CASES = ("add_3x1x5_4x5", "add_2x3_2x3", "add_4x5_3x1x5", "add_2x1_1
 
 
 def _probe_unbroadcast(unbroadcast: Callable[..., Any]) -> Outputs:
+    try:
+        return _probe_unbroadcast_cases(unbroadcast)
+    except ValueError as err:
+        if "requested shape" not in str(err):
+            raise
+        raise CheckFailed(f"{describe_error(EXERCISES['check_unbroadcast'], err)}. "
+                          "np.broadcast_to stretches an array to a larger shape, the forward "
+                          "direction; unbroadcast goes back: sum grad over the stretched axes"
+                          ) from None
+
+
+def _probe_unbroadcast_cases(unbroadcast: Callable[..., Any]) -> Outputs:
     out = {}
     for name in UNBROADCAST_CASES:
         case = cases("elementwise")[name]
@@ -467,6 +497,15 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
         return "the axes where `shape` has a 1 are not summed: sum them with keepdims=True"
     if int(np.prod(got)) == int(np.prod(shape)):
         return "the values may be right: reshape the result to `shape`"
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    if extra > 0 and ones and max(ones) < len(grad_shape):
+        misaligned = list(grad_shape)
+        for i in ones:
+            misaligned[i] = 1
+        if got == tuple(misaligned[extra:]):
+            return (f"the axes of `shape` line up with the LAST {len(shape)} axes of grad: sum "
+                    f"away the {extra} leading axes first (or add {extra} to the indices of the "
+                    "axes where `shape` has 1)")
     if extra > 1 and any(got == grad_shape[k:] for k in range(1, extra)):
         summed = len(grad_shape) - len(got)
         return (f"you summed {summed} of the {extra} axes that broadcasting added in front; sum "

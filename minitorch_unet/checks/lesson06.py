@@ -53,10 +53,10 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
 def shape_error_hint(err: BaseException) -> str:
     """What an error about shapes in a cat or crop answer usually means, from the learner's
     innermost frame: a fixed axis index, or a gradient buffer of the output's shape."""
-    frame, tb = None, err.__traceback__
+    frame, lineno, tb = None, 0, err.__traceback__
     while tb is not None:
         if core._is_learner(tb.tb_frame):
-            frame = tb.tb_frame
+            frame, lineno = tb.tb_frame, tb.tb_lineno
         tb = tb.tb_next
     if frame is None:
         return ""
@@ -64,6 +64,9 @@ def shape_error_hint(err: BaseException) -> str:
     if isinstance(err, IndexError) and "tuple index out of range" in str(err):
         return ("the input may have any number of leading axes (..., H, W): take its height "
                 "and width as shape[-2] and shape[-1]")
+    if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
+        return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
+                "each leading axis")
     grad, ctx = names.get("grad"), names.get("ctx")
     if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
         for name, value in names.items():
@@ -127,7 +130,9 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             (sizes, "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], not "
                     "the sizes"),
             (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
-                                     "an empty piece: cut at np.cumsum(sizes)[:-1]")):
+                                     "an empty piece: cut at np.cumsum(sizes)[:-1]"),
+            ([0] + list(np.cumsum(sizes)[:-1]), "the cuts start with 0, which adds an empty "
+                                                "first piece: cut at np.cumsum(sizes)[:-1]")):
         pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
         if len(pieces) == count and all(p.shape == g.shape and np.allclose(p, g)
                                         for p, g in zip(pieces, got)):
@@ -265,6 +270,8 @@ def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
     if top != left and found in ((top, top), (left, left)):
         off_by_one = (" (one offset serves both axes: the rows start at `top`, the columns at "
                       "`left`)")
+    elif top != left and found == (left, top):
+        off_by_one = " (the two offsets are swapped: the rows start at `top`, the columns at `left`)"
     return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
 
 
@@ -306,6 +313,13 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
+        if got.shape[:-2] == case["out"].shape[:-2] and len(got.shape) == len(case["out"].shape):
+            for axis, name in ((-2, "height (rows)"), (-1, "width (columns)")):
+                other = -1 if axis == -2 else -2
+                if got.shape[axis] == case["input"].shape[axis] != case["out"].shape[axis] and \
+                        got.shape[other] == case["out"].shape[other]:
+                    raise CheckFailed(f"{what}: got {got.shape}, expected {case['out'].shape}: the "
+                                      f"{name} is not cropped: slice both of the last two axes")
         expect_shape(what, got, case["out"].shape,
                      hint="only the last two dims shrink, to size (an int means a square)")
         if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):

@@ -128,7 +128,8 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
             return (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
                     f"have a {kernel}x{kernel} kernel")
         if abs(factor + 1) < 1e-9:
-            return f"your count leaves out {what} (is a loop one level short?)"
+            loop = " (is a loop one level short?)" if "level" in what or "bottleneck" in what else ""
+            return f"your count leaves out {what}{loop}"
         if any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
             return f"your count holds {what} {round(times)} times instead of once"
         if abs(times - 0.5) < 1e-9:

@@ -104,7 +104,8 @@ def bce_relation(got: dict[str, float]) -> str:
         return ("right for moderate logits, wrong where they reach ±60: a clipped or naive "
                 "log(sigmoid(x)) loses precision there. Use the stable form max(x, 0) - x t + "
                 "log(1 + exp(-|x|)), which never takes the log of a rounded probability")
-    rules = (("the size of the last axis", lambda shape: shape[-1]),
+    rules = (("the number of positive targets, sum(t)", None),
+             ("the size of the last axis", lambda shape: shape[-1]),
              ("the size of the first axis (the batch)", lambda shape: shape[0]),
              ("the number of values per sample (every axis but the first)",
               lambda shape: int(np.prod(shape[1:]))))
@@ -114,7 +115,8 @@ def bce_relation(got: dict[str, float]) -> str:
             x = cases("bce_with_logits")[n]["input"].astype(np.float64)
             t = cases("bce_with_logits")[n]["target"].astype(np.float64)
             total = (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).sum()
-            fits.append(np.isclose(got[n], total / divisor(x.shape), rtol=1e-4, atol=1e-5))
+            count = t.sum() if divisor is None else divisor(x.shape)
+            fits.append(np.isclose(got[n], total / count, rtol=1e-4, atol=1e-5))
         if all(fits) and not all(right.values()):
             return (f"you divide the summed loss by {text}, not by the number of values: take "
                     "the mean over every value")
@@ -309,6 +311,9 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "
                          "every pixel of the batch into one ratio (sums over the whole tensor)",
                          float(per_slice.mean())))
+        mistakes.append(("this is the sum of one Dice loss per slice; the course's loss pools "
+                         "every pixel of the batch into one ratio (sums over the whole tensor)",
+                         float(per_slice.sum())))
     return [(text, v) for text, v in mistakes if np.isfinite(v) and not np.isclose(v, value)]
 
 
@@ -324,23 +329,33 @@ _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()), ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
-                                 ("sum(t)", lambda q, t: t.sum()))
+                                 ("sum(t)", lambda q, t: t.sum()),
+                                 ("sum(p t)", lambda q, t: (q * t).sum()))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
 
 
 def dice_grid(got: list[float]) -> str:
-    """Name the parts of the soft Dice formula that differ, if a variant of at most two of them
+    """Name the parts of the soft Dice formula that differ, if a variant of at most three of them
     (probabilities, intersection, the two sums of the denominator, the 2, the smoothing above,
     below and outside the fraction) gives the learner's value on every case; "" otherwise."""
     cases_ = _dice_cases()
+    for most in (1, 2, 3):
+        why = _dice_grid_search(got, cases_, most)
+        if why:
+            return why
+    return ""
+
+
+def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
+    """dice_grid for the variants with exactly `most` parts changed."""
     for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
                                     (1, 0, 2), (True, False), (False, True)):
         (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
             outside = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
                    tname != "sum(t)", two != 2, s_up != 1, not s_down, outside]
-        if not any(differs) or sum(differs) > 2:
+        if sum(differs) != most:
             continue
         values = []
         for _, x, t, smooth in cases_:

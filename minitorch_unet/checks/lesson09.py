@@ -39,8 +39,9 @@ def _arrays(fn_name: str, result: Any, count: int, shape: tuple[int, ...]) -> li
 
 # ---- SGD with momentum -------------------------------------------------------------------------
 SGD_CASES = (  # (label, lr, momentum, buffer scale); the first starts from a zero buffer
-    ("first step (zero buffer), lr=0.1, momentum=0.9", 0.1, 0.9, 0.0),
-    ("lr=0.05, momentum=0.5, with a buffer", 0.05, 0.5, 1.0),
+    # (lr, momentum and 1 - momentum differ within each case, so no two slips coincide)
+    ("first step (zero buffer), lr=0.1, momentum=0.8", 0.1, 0.8, 0.0),
+    ("lr=0.05, momentum=0.6, with a buffer", 0.05, 0.6, 1.0),
     ("lr=0.2, momentum=0 (plain SGD)", 0.2, 0.0, 1.0),
 )
 
@@ -87,8 +88,26 @@ def returned_order(got: list[np.ndarray], want: tuple[np.ndarray, ...], names: s
     return ""
 
 
+def consistent(relation: Callable[[int, str], str], count: int) -> str:
+    """A message that relation(case, prefer) gives for every case it explains at all, read
+    with that message preferred: one slip for all the cases, not a coincidence of one case
+    (a zero buffer, a momentum of 0); "" if there is none."""
+    found = [relation(i, "") for i in range(count)]
+    for why in dict.fromkeys(w for w in found if w):
+        if all(relation(i, why) in (why, "") for i in range(count)):
+            return why
+    return ""
+
+
+def preferred(candidates: tuple[tuple[str, Any], ...], prefer: str,
+              form: str) -> list[tuple[str, Any]]:
+    """The candidates, those whose clause `form.format(text)` is in `prefer` first (so that
+    a case where two slips coincide reads as the slip found in the other cases)."""
+    return sorted(candidates, key=lambda item: form.format(item[0]) not in prefer)
+
+
 def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: float,
-                 got_p: np.ndarray, got_buf: np.ndarray) -> str:
+                 got_p: np.ndarray, got_buf: np.ndarray, prefer: str = "") -> str:
     """Name what is wrong in the new buffer, then in the step taken with the learner's own
     buffer; "" if neither follows a known slip."""
     want_p, want_buf = sgd_reference(p, g, buf, lr, m)
@@ -97,7 +116,7 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
         return why
     parts = []
     if not np.allclose(got_buf, want_buf):
-        for text, wrong in (
+        for text, wrong in preferred((
                 ("momentum * (buf + grad): the momentum multiplies the gradient too", m * (buf + g)),
                 ("buf + grad: the momentum is left out", buf + g),
                 ("momentum * buf - lr * grad, the velocity form; torch.optim.SGD keeps "
@@ -107,7 +126,7 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                 ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf),
                 ("the old buffer, unchanged: return the updated one", buf),
                 ("momentum 0.9 whatever the `momentum` given: use the argument",
-                 0.9 * buf + g)):
+                 0.9 * buf + g)), prefer, "the new buffer is {};"):
             if not np.allclose(wrong, want_buf) and np.allclose(got_buf, wrong):
                 parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
                 break
@@ -115,9 +134,10 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
             return ""
     step = (p - got_p) / lr
     if not np.allclose(step, got_buf) and not np.allclose(step, want_buf):
-        for text, wrong in (("by grad", g), ("by the old buffer", buf),
-                            ("by momentum * buf", m * got_buf), ("uphill (+ lr * buf)", -got_buf),
-                            ("by lr * buf times lr again", lr * got_buf)):
+        for text, wrong in preferred((
+                ("by grad", g), ("by the old buffer", buf), ("by momentum * buf", m * got_buf),
+                ("uphill (+ lr * buf)", -got_buf), ("by (1 - momentum) * buf", (1 - m) * got_buf),
+                ("by lr * buf times lr again", lr * got_buf)), prefer, "the parameter moves {};"):
             if np.allclose(step, wrong):
                 parts.append(f"the parameter moves {text}; it moves by -lr * (the new buffer)")
                 break
@@ -148,7 +168,9 @@ def _verdict_sgd(outputs: Outputs) -> None:
                 wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
                 if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
                     raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
-            why = sgd_relation(p, g, buf, lr, momentum, got_p, got_buf)
+            why = consistent(lambda j, prefer: sgd_relation(
+                *_sgd_inputs()[j], SGD_CASES[j][1], SGD_CASES[j][2], outputs[f"step{j}/param"],
+                outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
             if why:
                 raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
         expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
@@ -229,7 +251,7 @@ def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
 
 def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int,
                   lr: float, betas: tuple[float, float], eps: float,
-                  got: list[np.ndarray]) -> str:
+                  got: list[np.ndarray], prefer: str = "") -> str:
     """Name the slips in each returned array: the moments against their variants, then the
     parameter against the update of the learner's own moments."""
     b1, b2 = betas
@@ -244,7 +266,9 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("beta1 * m + (1 - beta2) * grad: beta2 belongs to v, beta1 to m",
                  b1 * m + (1 - b2) * g),
                 ("(1 - beta1) * m + beta1 * grad: beta1 and 1 - beta1 are swapped",
-                 (1 - b1) * m + b1 * g))),
+                 (1 - b1) * m + b1 * g),
+                ("m_hat, the bias-corrected m: return m itself (the correction is recomputed "
+                 "from t at every step)", want[1] / (1 - b1 ** t)))),
             ("v", got[2], want[2], (
                 ("beta2 * v + grad**2: the (1 - beta2) factor is missing", b2 * v + g * g),
                 ("beta2 * v + (1 - beta1) * grad**2: beta1 belongs to m, beta2 to v",
@@ -252,16 +276,26 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("(1 - beta2) * v + beta2 * grad**2: beta2 and 1 - beta2 are swapped",
                  (1 - b2) * v + b2 * g * g),
                 ("beta2 * v + (1 - beta2) * |grad|: square the gradient",
-                 b2 * v + (1 - b2) * np.abs(g))))):
+                 b2 * v + (1 - b2) * np.abs(g)),
+                ("the maximum of the old v and the average (AMSGrad): Adam keeps the average "
+                 "itself", np.maximum(v, want[2])),
+                ("v_hat, the bias-corrected v: return v itself (the correction is recomputed "
+                 "from t at every step)", want[2] / (1 - b2 ** t))))):
         if np.allclose(got_moment, right):
             continue
-        text = next((text for text, wrong in variants if np.allclose(got_moment, wrong)), "")
+        text = next((text for text, wrong in preferred(variants, prefer, f"the new {name} is {{}}")
+                     if np.allclose(got_moment, wrong)), "")
+        used = (got[1] - b1 * m) / (1 - b1)  # the gradient m was averaged with
+        decay = float(np.sum((used - g) * p) / np.sum(p * p))
+        if not text and abs(decay) > 1e-12 and np.allclose(used, g + decay * p):
+            return (f"the gradient your moments average is grad + {decay:.3g} * param (weight "
+                    "decay); Adam averages the gradient as given")
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
     if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
-                       equal_nan=True):
-        for text, variant in (
+                       equal_nan=True) and not np.allclose(got[0], want[0]):
+        for text, variant in preferred((
                 ("the bias correction divides by 1 - beta * t; it is 1 - beta1 ** t for m and "
                  "1 - beta2 ** t for v (a power)", {"power": False}),
                 ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)",
@@ -283,7 +317,7 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("eps is ignored: the step uses eps=1e-8 whatever the `eps` given",
                  {"eps": 1e-8}),
                 ("betas are ignored: the corrections use (0.9, 0.999) whatever `betas` given",
-                 {"betas": (0.9, 0.999)})):
+                 {"betas": (0.9, 0.999)})), prefer, "the parameter: {}"):
             variant = {"lr": lr, "betas": betas, "eps": eps, **variant}
             if np.allclose(got[0], adam_update(p, got[1], got[2], t, **variant),
                            equal_nan=True):
@@ -351,7 +385,10 @@ def _verdict_adam(outputs: Outputs) -> None:
             if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
                 raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
                                   "gradient; it averages grad**2")
-            why = adam_relation(p, g, m, v, t, lr, betas, eps, got)
+            why = consistent(lambda j, prefer: adam_relation(
+                *_adam_inputs()[j], *ADAM_CASES[j][1:5],
+                [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")], prefer=prefer),
+                len(ADAM_CASES))
             if why:
                 raise CheckFailed(f"adam_step, {label}: {why}")
         for name, a, b in zip(("new parameter", "new m", "new v"), got, want):

@@ -14,10 +14,13 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
+from .lesson00 import mask_hints
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
-PATIENTS = ["A", "B", "A", "C", "B", "A", "C", "D", "D", "B", "E", "E"]
+# The patients in order of first slice (B, A, C, D, E) are not in sorted order, so that an
+# answer that pairs sorted ids with values in slice order is caught.
+PATIENTS = ["B", "A", "B", "C", "A", "B", "C", "D", "D", "A", "E", "E"]
 
 
 @own_cases(stream=11)
@@ -71,7 +74,8 @@ def _per_patient(values: Callable[[list[int]], float]) -> np.ndarray:
 # ---- per slice ---------------------------------------------------------------------------------
 def _probe_slice(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
-    return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
+    with mask_hints("check_dice_per_slice"):
+        return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
 
 
 def _verdict_slice(outputs: Outputs) -> None:
@@ -149,7 +153,8 @@ register(Exercise(
 # ---- per patient ----------------------------------------------------------------------------------
 def _probe_patient(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
-    result = fn(pred.copy(), target.copy(), list(PATIENTS))
+    with mask_hints("check_dice_per_patient"):
+        result = fn(pred.copy(), target.copy(), list(PATIENTS))
     if not isinstance(result, dict):
         raise CheckFailed(f"dice_per_patient returned {type(result).__name__}; return a dict "
                           "{patient id: Dice}")
@@ -209,6 +214,9 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
     volume = lambda empty: _per_patient(lambda rows: float(_dice(  # noqa: E731
         tp[rows].sum(keepdims=True), fp[rows].sum(keepdims=True), fn[rows].sum(keepdims=True),
         empty)[0]))
+    if np.allclose(np.sort(got), np.sort(expected)) and not np.allclose(got, expected):
+        return ("the right values, each under another patient's id: key each Dice by the patient "
+                "it was computed for (are the ids and the values zipped in different orders?)")
     found = [v for v in [
         ("every patient gets the Dice of all slices pooled together; pool only the slices of "
          "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
