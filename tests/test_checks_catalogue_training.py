@@ -1292,7 +1292,7 @@ def adam_in_place(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     return param, m, v
 
 
-# ---- the tests ------------------------------------------------------------------------------------
+# ---- the tests -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", TRAINING, ids=[m.name for m in TRAINING])
 def test_the_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)

@@ -146,7 +146,8 @@ _NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
     ("2|P∩T|", lambda c, n: 2 * c.tp), ("|P∩T|", lambda c, n: c.tp),
     ("2 (|P∩T| + the background both leave empty)", lambda c, n: 2 * (c.tp + c.tn)))
 _DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
-    ("|P| + |T|", lambda c, n: 2 * c.tp + c.fp + c.fn), ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
+    ("|P| + |T|", lambda c, n: 2 * c.tp + c.fp + c.fn),
+    ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
     ("the number of pixels", lambda c, n: n), ("twice the number of pixels", lambda c, n: 2 * n),
     ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
     ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)))
@@ -163,7 +164,8 @@ def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
                 if all(den(c, n) + smooth > 0 and
                        abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
                        for g, c, n in rows):
-                    parts = [f"the numerator is {num_text}, not 2|P∩T|"] * (num_text != "2|P∩T|")
+                    parts = [f"the numerator is {num_text}, not 2|P∩T|"] * \
+                        (num_text != "2|P∩T|")
                     parts += [f"you divide by {den_text}, not by |P| + |T|"] * \
                         (den_text != "|P| + |T|")
                     parts += ["a smoothing 1 is added above and below; the metric has none"] * \

@@ -149,8 +149,8 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                                   f"{j} swapped (a swapaxes or transpose that is not undone): "
                                   "swap them back")
     shapes = [g.shape for g in got]
-    longer = [np.take(grad_out, range(start, min(start + size + 1, grad_out.shape[axis])), axis=axis)
-              for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes)]
+    longer = [np.take(grad_out, range(start, min(start + size + 1, grad_out.shape[axis])),
+                      axis=axis) for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes)]
     if count == len(keys) and all(p.shape == g.shape and np.allclose(p, g)
                                   for p, g in zip(longer, got)):
         raise CheckFailed(f"{what}: each piece takes one too many values along dim {dim}: slice "
@@ -271,7 +271,8 @@ def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
         off_by_one = (" (one offset serves both axes: the rows start at `top`, the columns at "
                       "`left`)")
     elif top != left and found == (left, top):
-        off_by_one = " (the two offsets are swapped: the rows start at `top`, the columns at `left`)"
+        off_by_one = (" (the two offsets are swapped: the rows start at `top`, the columns at "
+                      "`left`)")
     return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
 
 

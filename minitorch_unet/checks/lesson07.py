@@ -88,7 +88,8 @@ COUNT_MISTAKES: tuple[tuple[str, dict[str, Any] | Callable[[int, int, int], int]
 # Groups of tensors a count may leave out, count twice or size wrongly:
 # (what they are, does the tensor belong, its kernel side or 0 for no kernel).
 TENSOR_GROUPS: tuple[tuple[str, Callable[[str, int], bool], int], ...] = (
-    ("the bottleneck (the deepest double convolution)", lambda n, d: n.startswith("bottleneck."), 0),
+    ("the bottleneck (the deepest double convolution)",
+     lambda n, d: n.startswith("bottleneck."), 0),
     ("the deepest encoder level", lambda n, d: n.startswith(f"enc{d}."), 0),
     ("the first encoder level", lambda n, d: n.startswith("enc1."), 0),
     ("the last decoder level (dec1)", lambda n, d: n.startswith("dec1."), 0),
@@ -102,7 +103,8 @@ TENSOR_GROUPS: tuple[tuple[str, Callable[[str, int], bool], int], ...] = (
     ("the encoder's batch norms", lambda n, d: n.startswith("enc") and ".bn" in n, 0),
     ("the transposed convolutions' weights", lambda n, d: n.startswith("up") and
      n.endswith(".weight"), 2),
-    ("the transposed convolutions' biases", lambda n, d: n.startswith("up") and n.endswith(".bias"), 0),
+    ("the transposed convolutions' biases",
+     lambda n, d: n.startswith("up") and n.endswith(".bias"), 0),
     ("the transposed convolutions", lambda n, d: n.startswith("up"), 0),
     ("the 1x1 head (weight and bias)", lambda n, d: n.startswith("head."), 0),
     ("the head's weight", lambda n, d: n == "head.weight", 1),
@@ -128,7 +130,8 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
             return (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
                     f"have a {kernel}x{kernel} kernel")
         if abs(factor + 1) < 1e-9:
-            loop = " (is a loop one level short?)" if "level" in what or "bottleneck" in what else ""
+            short = "level" in what or "bottleneck" in what
+            loop = " (is a loop one level short?)" if short else ""
             return f"your count leaves out {what}{loop}"
         if any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
             return f"your count holds {what} {round(times)} times instead of once"

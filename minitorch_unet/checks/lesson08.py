@@ -43,7 +43,8 @@ def _bce_call(case: dict) -> str:
 
 
 # Logits beyond ±88, where exp overflows in float32: the loss has a closed form there.
-EXTREME_LOGITS = np.array([[-100.0, -95.0, -89.5, 0.5], [89.5, 95.0, 100.0, -0.5]], dtype=np.float32)
+EXTREME_LOGITS = np.array([[-100.0, -95.0, -89.5, 0.5], [89.5, 95.0, 100.0, -0.5]],
+                          dtype=np.float32)
 EXTREME_TARGET = np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]], dtype=np.float32)
 
 
@@ -327,7 +328,8 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
                   ("tanh(logits)", np.tanh), ("relu(logits)", lambda x: np.maximum(x, 0)))
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()))
-_PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()), ("mean(p)", lambda q, t: q.mean()),
+_PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
+                                 ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
                                  ("sum(t)", lambda q, t: t.sum()),
                                  ("sum(p t)", lambda q, t: (q * t).sum()))

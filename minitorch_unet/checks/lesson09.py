@@ -117,7 +117,8 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
     parts = []
     if not np.allclose(got_buf, want_buf):
         for text, wrong in preferred((
-                ("momentum * (buf + grad): the momentum multiplies the gradient too", m * (buf + g)),
+                ("momentum * (buf + grad): the momentum multiplies the gradient too",
+                 m * (buf + g)),
                 ("buf + grad: the momentum is left out", buf + g),
                 ("momentum * buf - lr * grad, the velocity form; torch.optim.SGD keeps "
                  "lr out of the buffer and subtracts lr * buf from the parameter",
