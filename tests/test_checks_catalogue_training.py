@@ -1229,6 +1229,142 @@ def patient_nan_when_empty(pred, target, patients, threshold=0.5):
             out[q] = float(2 * (p & t).sum() / (p.sum() + t.sum()))
     return out
 
+# ---- a fifth set, written after the checks had grown on the fourth -----------------------
+@mistake("check_dice", "dice", "100 times")
+def dice_percent(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    total = p.sum() + t.sum()
+    return 100.0 if total == 0 else float(200 * (p & t).sum() / total)
+
+
+@mistake("check_dice", "dice", "background")
+def dice_background(pred, target):
+    p, t = ~(np.asarray(pred) > 0), ~(np.asarray(target) > 0)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+
+
+@mistake("check_mul_backward", "mul_backward", "multipl")
+def mul_adds_grad(a, b, grad):
+    return b + grad, a + grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "divide")
+def tanh_divides(x, grad):
+    return (1 - math.tanh(x) ** 2) / grad
+
+
+@mistake("check_topological_order", "topological_order", "output comes first")
+def topo_reversed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order[::-1]
+
+
+@mistake("check_backward", "backward", "grad")
+def backward_zeroes_after_send(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+        node.grad = 0.0
+
+
+@mistake("check_unbroadcast", "unbroadcast", "has a 1")
+def unbroadcast_ignores_ones(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+@mistake("check_cat", "cat_forward", "sizes")
+def cat_sizes_len(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [len(a) for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_center_crop", "crop_backward", "int")
+def crop_backward_int_zeros(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=int)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_center_crop", "center_crop", "wrong place")
+def crop_bottom_right(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=input.shape[-2] - h, left=input.shape[-1] - w, height=h, width=w)
+
+
+@mistake("check_receptive_field", "receptive_field", "(kernel, stride)")
+def rf_swapped_tuple(layers):
+    field, jump = 1, 1
+    for stride, kernel in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "0.5 times")
+def bce_halved(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).mean() * 0.5
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sigmoid")
+def soft_dice_double_sigmoid(logits, target, smooth=1.0):
+    p = logits.sigmoid().sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_adam_step", "adam_step", "sqrt(t)")
+def adam_lr_decay(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr / np.sqrt(t) * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "bias")
+def cost_plus_bias_add(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = n * c_out * h * w * (2 * c_in * k * k + 1)
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "threshold")
+def slice_pred_equals_one(pred, target, threshold=0.5):
+    p = (pred == 1).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.sum(1) + t.sum(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "threshold")
+def patient_no_threshold(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q], target[ids == q]
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p * t).sum() / total)
+    return out
+
 # ---- right answers written differently -----------------------------------------------------------
 @right("check_tanh_backward", "tanh_backward")
 def tanh_factored(x, grad):

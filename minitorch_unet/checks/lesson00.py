@@ -179,6 +179,15 @@ def whole_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
     included (a complement, or counts that wrapped around in a small integer type)."""
     want = np.array([metrics.dice(_counts(p, t)) for _, p, t in cases])
     values = np.array(got)
+    if (want > 0).any():
+        factor = float(values[want > 0][0] / want[want > 0][0])
+        if abs(factor - 1) > 1e-9 and np.allclose(values, factor * want, rtol=1e-9, atol=0):
+            return (f"your values are {factor:g} times the right ones in every case (a "
+                    f"percentage?): Dice is a fraction between 0 and 1")
+    background = np.array([metrics.dice(_counts(~(p > 0), ~(t > 0))) for _, p, t in cases])
+    if not np.allclose(background, want) and np.allclose(values, background, atol=1e-9):
+        return ("this is the Dice of the background (of the masks' complements): Dice counts "
+                "the pixels that are 1 in the masks")
     if np.allclose(values, 1 - want, rtol=0, atol=1e-9):
         return ("your values are 1 - Dice (a dissimilarity, like a loss); the metric is "
                 "Dice itself, 2|P∩T| / (|P| + |T|)")

@@ -73,15 +73,16 @@ def _verdict_mul(outputs: Outputs) -> None:
         with np.errstate(divide="ignore", invalid="ignore"):
             wrongs = ((a, "a"), (b, "b"), (np.ones_like(a), "1"), (a * b, "a * b"),
                       (a * b * g, "a * b * grad"), (g / a, "grad / a"), (g / b, "grad / b"),
-                      (-g * want, f"-{other} * grad"))
+                      (-g * want, f"-{other} * grad"), (want + g, f"{other} + grad"))
         wrongs = (*wrongs, *monomials(a, b, g))
         for wrong, what in wrongs:
             if np.allclose(got, wrong):
                 chain = ("" if "grad" in what else
                          ": multiply the local derivative by grad, the gradient from above "
                          "(chain rule)")
-                if "/" in what:
-                    chain = ": you divide where the chain rule multiplies"
+                if "/" in what or "+" in what:
+                    chain = (": you divide where the chain rule multiplies" if "/" in what
+                             else ": you add where the chain rule multiplies")
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad{chain}")
     for name, got, want in (("grad_a", got_a, g * b), ("grad_b", got_b, g * a)):
@@ -158,6 +159,8 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      "gradient from above second", lambda x, g: (1 - np.tanh(g) ** 2) * x),
     ("you multiply by 1 - tanh(tanh(x))**2: x is the input of tanh, not its output; square "
      "tanh(x) once", lambda x, g: (1 - np.tanh(np.tanh(x)) ** 2) * g),
+    ("you divide the derivative by grad; the chain rule multiplies: (1 - tanh(x)**2) * grad",
+     lambda x, g: (1 - np.tanh(x) ** 2) / g),
     ("you multiply by 1 + tanh(x)**2; the derivative is 1 - tanh(x)**2",
      lambda x, g: (1 + np.tanh(x) ** 2) * g),
     ("operator precedence: `grad * 1 - tanh(x)**2` subtracts tanh(x)**2 from grad; put the "
@@ -397,6 +400,13 @@ def _verdict_backward(outputs: Outputs) -> None:
         calls = outputs[f"graph{i}_calls"].tolist()
         where = f"backward on the graph '{graph.title}'"
         names = [n.name for n in graph.nodes]
+        if not got.any() and len(got) > 1 and all(k in calls for k, n in enumerate(graph.nodes)
+                                                  if n._prev):
+            raise CheckFailed(f"{where}: every grad is 0 after backward, the output's too, though "
+                              "every node sent its gradient back: a reset (node.grad = 0) runs "
+                              "after root.grad = 1.0 was set, before or during the walk back; "
+                              "zero the grads first, then set root.grad = 1.0, and never zero "
+                              "during the walk")
         if got[-1] != 1.0:
             raise CheckFailed(f"{where}: the output's grad is {got[-1]:g}, expected 1.0: set "
                               "root.grad = 1.0 (dL/dL) before walking back")

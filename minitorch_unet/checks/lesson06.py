@@ -341,6 +341,11 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
             found = find_offset(got, case["grad_out"])
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
                 raise CheckFailed(offset_message(label + ": grad_out is put back", found, case))
+        if not np.allclose(got, case["grad_input"]) and np.array_equal(
+                got, np.trunc(case["grad_input"])):
+            raise CheckFailed(f"{label}: your values are the right ones truncated to whole "
+                              "numbers: the array you fill has an int dtype; make it float, "
+                              "np.zeros(ctx.shape) or np.zeros(ctx.shape, dtype=grad.dtype)")
         window = np.zeros(case["input"].shape, dtype=bool)
         top, left = [(n - k) // 2 for n, k in zip(case["input"].shape[-2:], crop_size(case))]
         window[..., top:top + crop_size(case)[0], left:left + crop_size(case)[1]] = True

@@ -240,6 +240,8 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
         ("your result is the receptive field of the layers in reverse order: the recursion "
          "r = s (r - 1) + k walks from the output back to the input, so take the layers last "
          "to first (or go forward with r += (k - 1) * jump)", lambda ls: rf_backward(ls[::-1])),
+        ("each pair is (kernel, stride), and you read it as (stride, kernel)",
+         lambda ls: rf_backward(tuple((s, k) for k, s in ls))),
         ("the first layer is left out (does the loop start at index 1?)",
          lambda ls: rf_backward(ls[1:])),
         ("the last layer is left out (does the loop stop one layer early?)",

@@ -325,7 +325,9 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
                   ("1 - sigmoid(logits), the background's probability",
                    lambda x: 1 - 1 / (1 + np.exp(-x))),
                   ("the logits themselves (no sigmoid)", lambda x: x),
-                  ("tanh(logits)", np.tanh), ("relu(logits)", lambda x: np.maximum(x, 0)))
+                  ("tanh(logits)", np.tanh), ("relu(logits)", lambda x: np.maximum(x, 0)),
+                  ("sigmoid(sigmoid(logits)), the sigmoid applied twice",
+                   lambda x: 1 / (1 + np.exp(-1 / (1 + np.exp(-x))))))
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),

@@ -34,12 +34,13 @@ def cost_by_parts(n: int, c_in: int, c_out: int, h: int, w: int, k: int, itemsiz
                   *, flops_per_mac: int = 2, kernel_area: bool = True, weights: bool = True,
                   output: bool = True, as_bytes: bool = True, im2col: bool = False,
                   adds_only_between: bool = False, padded: bool = False, output_read: bool = False,
-                  bias: bool = False, valid: bool = False) -> tuple[int, int]:
+                  bias: bool = False, valid: bool = False, bias_add: bool = False
+                  ) -> tuple[int, int]:
     """(FLOPs, bytes): each output value takes c_in * k * k multiply-adds; the input and the
     weights are read once and the output written once. The keywords make classic slips."""
     macs_per_output = c_in * (k * k if kernel_area else 1)
     outputs = n * c_out * (h - k + 1) * (w - k + 1) if valid else n * c_out * h * w
-    flops = (flops_per_mac * macs_per_output - adds_only_between) * outputs
+    flops = (flops_per_mac * macs_per_output - adds_only_between + bias_add) * outputs
     side = (h + k - 1, w + k - 1) if padded else (h, w)
     values = n * c_in * side[0] * side[1] * (k * k if im2col else 1)
     values += c_out * c_in * k * k if weights else 0
@@ -67,6 +68,8 @@ COST_MISTAKES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the bytes count the output twice (read and written); it is only written once",
      {"output_read": True}),
     ("the bytes count a bias (c_out values); this convolution has none", {"bias": True}),
+    ("the FLOPs count a bias add per output value; this convolution has no bias",
+     {"bias_add": True}),
     ("you count a 'valid' output of (H - k + 1) x (W - k + 1) pixels; with 'same' padding the "
      "output keeps H x W", {"valid": True}),
 )

@@ -96,6 +96,14 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, _dice(*_counts(pred, target, strict=False))):
         raise CheckFailed(f"{what}: a pixel exactly at the threshold (0.5) counted as tumour; "
                           "tumour is pred > threshold, strictly")
+    for rule, text in ((lambda a: a == 1, "pred == 1"), (lambda a: a > 0, "pred > 0"),
+                       (lambda a: a >= 1, "pred >= 1")):
+        p = rule(pred).reshape(len(pred), -1)
+        t = (target > 0.5).reshape(len(target), -1)
+        tp = (p & t).sum(1).astype(np.float64)
+        if np.allclose(got, _dice(tp, p.sum(1) - tp, t.sum(1) - tp)):
+            raise CheckFailed(f"{what}: a pixel counts as tumour where {text} in your answer; "
+                              "it is tumour where pred > threshold")
     soft = lambda a: a.reshape(len(a), -1)  # noqa: E731
     overlap, total = (soft(pred) * soft(target)).sum(1), soft(pred).sum(1) + soft(target).sum(1)
     if np.allclose(got, np.where(total == 0, 1.0, 2 * overlap / np.where(total == 0, 1, total))):
@@ -231,6 +239,10 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
                                                   if tp[r] + fn[r] > 0] or [1.0])))),
         ("a patient with no tumour and no prediction gets 0; the course scores 0/0 as 1.0",
          volume(0.0)),
+        ("no threshold: the probabilities themselves are pooled (a soft Dice); a pixel is "
+         "tumour where pred > threshold", _per_patient(lambda rows: float(
+             2 * (pred[rows] * target[rows]).sum() / (pred[rows].sum() + target[rows].sum())
+             if pred[rows].sum() + target[rows].sum() else 1.0))),
         ("only the patient's slices that show tumour are pooled; the false alarms on their "
          "other slices count too: pool all the patient's slices",
          _per_patient(lambda rows: float(_dice(*(c[[r for r in rows if tp[r] + fn[r] > 0]]
