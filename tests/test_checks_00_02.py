@@ -89,7 +89,7 @@ def test_op_gradient_mistakes() -> None:
     fails("check_mul_backward", lambda a, b, g: (a * g, b * g), "swapped")
     fails("check_mul_backward", lambda a, b, g: (b, a), "chain rule")
     fails("check_mul_backward", lambda a, b, g: b * g, "two numbers", "one number")
-    fails("check_mul_backward", lambda a, b, g: (b * g, a), "grad_b", "wrong values")
+    fails("check_mul_backward", lambda a, b, g: (b * g, a), "grad_b is a", "chain rule")
     fails("check_tanh_backward", lambda x, g: (1 - x ** 2) * g, "1 - x**2")
     fails("check_tanh_backward", lambda x, g: 1 - math.tanh(x) ** 2, "chain rule")
     fails("check_tanh_backward", lambda x, g: (1 - math.tanh(x)) * g, "1 - tanh(x);")

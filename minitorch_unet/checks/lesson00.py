@@ -6,12 +6,15 @@ compared with classic mistakes (IoU instead of Dice, no factor 2, no empty-mask 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+import re
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .. import metrics
-from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, number_exercises,
+                   own_cases, register)
 
 LESSON = "00_task_and_data"
 number_exercises(LESSON, ("dice",))
@@ -54,8 +57,24 @@ def dice_cases(rng: np.random.Generator, fresh: bool) -> tuple[Masks, ...]:
 
 
 def _probe_dice(dice: Callable[..., Any]) -> Outputs:
-    return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
-            for i, (_, pred, target) in enumerate(dice_cases())}
+    with mask_hints("check_dice"):
+        return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
+                for i, (_, pred, target) in enumerate(dice_cases())}
+
+
+@contextlib.contextmanager
+def mask_hints(grade_id: str) -> Iterator[None]:
+    """Turn the errors that masks of float or int dtype raise in bool-only operations
+    (&, |, ~) into a message that says so."""
+    try:
+        yield
+    except TypeError as err:
+        if not re.search(r"ufunc '(bitwise_and|bitwise_or|invert|bitwise_xor)' not supported",
+                         str(err)):
+            raise
+        raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err)}. &, | and ~ are bitwise "
+                          "on numbers and refuse floats: the masks may be float or uint8 0/1 "
+                          "arrays, so make them bool first (mask > 0.5 or .astype(bool))") from None
 
 
 def _counts(pred: np.ndarray, target: np.ndarray) -> metrics.Counts:
@@ -98,6 +117,10 @@ def _verdict_dice(outputs: Outputs) -> None:
         return
     i, what, expected, got = bad[0]
     message = f"dice({what}): expected {expected:.6g}, got {got:.6g}"
+    values = [float(outputs[f"case{j}"]) for j in range(len(cases))]
+    why = whole_relation(values, cases)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
     both_empty = not cases[i][1].any() and not cases[i][2].any()
     if both_empty:
         raise CheckFailed(message + ". Both masks are empty: 0/0, which counts as a perfect "
@@ -111,8 +134,103 @@ def _verdict_dice(outputs: Outputs) -> None:
         if all(abs(float(outputs[f"case{j}"]) - formula(_counts(p, t))) <= 1e-9
                for j, p, t in nonempty):
             raise CheckFailed(f"{message}: {text}")
+    why = dice_relation([float(outputs[f"case{j}"]) for j in range(len(cases))], cases)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
     raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
                       "Dice = 2|P∩T| / (|P| + |T|) over all pixels, 1.0 when both are empty")
+
+
+# Parts a Dice-like ratio may be built from: (how a learner's formula reads, its value).
+_NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
+    ("2|P∩T|", lambda c, n: 2 * c.tp), ("|P∩T|", lambda c, n: c.tp),
+    ("2 (|P∩T| + the background both leave empty)", lambda c, n: 2 * (c.tp + c.tn)))
+_DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
+    ("|P| + |T|", lambda c, n: 2 * c.tp + c.fp + c.fn),
+    ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
+    ("the number of pixels", lambda c, n: n), ("twice the number of pixels", lambda c, n: 2 * n),
+    ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
+    ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)))
+
+
+def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """Name the ratio num / den (+ smoothing) that `got` follows on every case with tumour."""
+    rows = [(g, _counts(p, t), p.size) for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
+    for smooth in (0.0, 1.0):
+        for num_text, num in _NUMERATORS:
+            for den_text, den in _DENOMINATORS:
+                if (num_text, den_text, smooth) == ("2|P∩T|", "|P| + |T|", 0.0):
+                    continue
+                if all(den(c, n) + smooth > 0 and
+                       abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
+                       for g, c, n in rows):
+                    parts = [f"the numerator is {num_text}, not 2|P∩T|"] * \
+                        (num_text != "2|P∩T|")
+                    parts += [f"you divide by {den_text}, not by |P| + |T|"] * \
+                        (den_text != "|P| + |T|")
+                    parts += ["a smoothing 1 is added above and below; the metric has none"] * \
+                        bool(smooth)
+                    return "; ".join(parts)
+    return ""
+
+
+def whole_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """A rule that turns the right Dice into the learner's on every case, empty masks
+    included (a complement, or counts that wrapped around in a small integer type)."""
+    want = np.array([metrics.dice(_counts(p, t)) for _, p, t in cases])
+    values = np.array(got)
+    if (want > 0).any():
+        factor = float(values[want > 0][0] / want[want > 0][0])
+        if abs(factor - 1) > 1e-9 and np.allclose(values, factor * want, rtol=1e-9, atol=0):
+            return (f"your values are {factor:g} times the right ones in every case (a "
+                    f"percentage?): Dice is a fraction between 0 and 1")
+    background = np.array([metrics.dice(_counts(~(p > 0), ~(t > 0))) for _, p, t in cases])
+    if not np.allclose(background, want) and np.allclose(values, background, atol=1e-9):
+        return ("this is the Dice of the background (of the masks' complements): Dice counts "
+                "the pixels that are 1 in the masks")
+    if np.allclose(values, 1 - want, rtol=0, atol=1e-9):
+        return ("your values are 1 - Dice (a dissimilarity, like a loss); the metric is "
+                "Dice itself, 2|P∩T| / (|P| + |T|)")
+    for bits in (8, 16):
+        wrapped = []
+        for _, p, t in cases:
+            c = _counts(p, t)
+            sizes = [n % 2 ** bits for n in (c.tp, c.tp + c.fp, c.tp + c.fn)]
+            wrapped.append(1.0 if sizes[1] + sizes[2] == 0 else
+                           2 * sizes[0] / (sizes[1] + sizes[2]))
+        if not np.allclose(wrapped, want) and np.allclose(values, wrapped, rtol=0, atol=1e-9):
+            return (f"your counts wrap around at {2 ** bits} (a sum kept in uint{bits}, as "
+                    "NumPy does for .sum(dtype=...) or a uint8 mask): count in int64 or float64")
+    return ""
+
+
+def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """What relates the learner's Dice values to the right ones over all cases, or ""."""
+    want = np.array([metrics.dice(_counts(p, t)) for _, p, t in cases])
+    values = np.array(got)
+    right = np.isclose(values, want, rtol=0, atol=1e-9)
+    if not (want == np.round(want)).all():
+        for rule, text in ((np.floor, "rounded down"), (np.round, "rounded")):
+            if np.array_equal(values, rule(want)):
+                return (f"your values are the right ones {text} to whole numbers: integer "
+                        "division (//) or an int dtype; divide with / and return a float")
+    one_empty = np.array([p.any() != t.any() for _, p, t in cases])
+    if one_empty.any() and right[~one_empty].all():
+        return ("wrong only where one of the masks is empty and the other is not: they have no "
+                "overlap, so Dice is 0 there; only both masks empty count as 1.0")
+    images = [(p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])) for _, p, t in cases]
+    per_image = np.array([np.mean([metrics.dice(_counts(pi, ti)) for pi, ti in zip(p, t)])
+                          for p, t in images])
+    if not np.allclose(per_image, want) and np.allclose(values, per_image, rtol=0, atol=1e-9):
+        return ("this is the mean of one Dice per image (per 2D slice); the exercise's Dice "
+                "pools every pixel of both masks into one ratio: sum over all axes")
+    rows = [(g * (np.count_nonzero(p) + np.count_nonzero(t)) / 2, p.ndim)
+            for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
+    if len({round(i, 6) for i, _ in rows}) == 1 or all(abs(i - n) < 1e-6 for i, n in rows):
+        return ("the intersection your formula uses does not depend on the masks (it is "
+                f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
+                "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
+    return _formula(got, cases)
 
 
 register(Exercise(

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import Case, load_cases
-from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
-                   register)
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
+                   number_exercises, own_cases, register)
 from .lesson00 import returned
 
 LESSON = "01_autograd"
@@ -68,8 +68,57 @@ def _verdict_mul(outputs: Outputs) -> None:
             if not np.allclose(got, g * want) and np.allclose(got, wrong):
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad")
+        if np.allclose(got, g * want):
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrongs = ((a, "a"), (b, "b"), (np.ones_like(a), "1"), (a * b, "a * b"),
+                      (a * b * g, "a * b * grad"), (g / a, "grad / a"), (g / b, "grad / b"),
+                      (-g * want, f"-{other} * grad"), (want + g, f"{other} + grad"))
+        wrongs = (*wrongs, *monomials(a, b, g))
+        for wrong, what in wrongs:
+            if np.allclose(got, wrong):
+                chain = ("" if "grad" in what else
+                         ": multiply the local derivative by grad, the gradient from above "
+                         "(chain rule)")
+                if "/" in what or "+" in what:
+                    chain = (": you divide where the chain rule multiplies" if "/" in what
+                             else ": you add where the chain rule multiplies")
+                raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
+                                  f"so {name} = {other} * grad{chain}")
+    for name, got, want in (("grad_a", got_a, g * b), ("grad_b", got_b, g * a)):
+        why = rounded(got, want)
+        if why:
+            raise CheckFailed(f"mul_backward: {name}: {why}")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
+
+
+def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Every ±a^i b^j grad^k with i, j, k in {-1, 0, 1}, written out ('b / grad', ...)."""
+    out = []
+    for i in (1, 0, -1):
+        for j in (1, 0, -1):
+            for k in (1, 0, -1):
+                top = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == 1]
+                below = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == -1]
+                text = " * ".join(top) or "1"
+                text += "".join(f" / {n}" for n in below)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    value = a ** float(i) * b ** float(j) * g ** float(k)
+                out += [(value, text), (-value, f"-{text}")]
+    return out
+
+
+def rounded(got: np.ndarray, want: np.ndarray) -> str:
+    """'' or the message for values that are the right ones made whole numbers."""
+    if np.allclose(got, want) or np.allclose(want, np.round(want)):
+        return ""
+    for rule, text in ((np.trunc, "truncated toward 0 (int(...) does that)"),
+                       (np.floor, "rounded down (// does that)"), (np.round, "rounded")):
+        if np.array_equal(got, rule(want)):
+            return (f"your values are the right ones {text} to whole numbers: keep them as "
+                    "floats")
+    return ""
 
 
 # ---- tanh_backward ---------------------------------------------------------------------------
@@ -102,6 +151,26 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: g / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
     ("the sign is flipped: you multiply by tanh(x)**2 - 1; the derivative is 1 - tanh(x)**2, "
      "never negative", lambda x, g: (np.tanh(x) ** 2 - 1) * g),
+    ("operator precedence: `1 - tanh(x)**2 * grad` multiplies before it subtracts; put the "
+     "derivative in parentheses, (1 - tanh(x)**2) * grad", lambda x, g: 1 - np.tanh(x) ** 2 * g),
+    ("you multiply by 1 / cosh(x); the derivative is 1 / cosh(x)**2 = 1 - tanh(x)**2 (square "
+     "it)", lambda x, g: g / np.cosh(x)),
+    ("the arguments are swapped: tanh_backward(x, grad) gets the input x first and the "
+     "gradient from above second", lambda x, g: (1 - np.tanh(g) ** 2) * x),
+    ("you multiply by 1 - tanh(tanh(x))**2: x is the input of tanh, not its output; square "
+     "tanh(x) once", lambda x, g: (1 - np.tanh(np.tanh(x)) ** 2) * g),
+    ("you divide the derivative by grad; the chain rule multiplies: (1 - tanh(x)**2) * grad",
+     lambda x, g: (1 - np.tanh(x) ** 2) / g),
+    ("you multiply by 1 + tanh(x)**2; the derivative is 1 - tanh(x)**2",
+     lambda x, g: (1 + np.tanh(x) ** 2) * g),
+    ("operator precedence: `grad * 1 - tanh(x)**2` subtracts tanh(x)**2 from grad; put the "
+     "derivative in parentheses, grad * (1 - tanh(x)**2)", lambda x, g: g - np.tanh(x) ** 2),
+    ("you multiply by tanh(x) (1 - tanh(x)), the sigmoid's rule s (1 - s) applied to tanh; "
+     "tanh's derivative is 1 - tanh(x)**2", lambda x, g: np.tanh(x) * (1 - np.tanh(x)) * g),
+    ("you multiply by tanh(x) itself; the derivative is 1 - tanh(x)**2",
+     lambda x, g: np.tanh(x) * g),
+    ("you multiply by 2 tanh(x), the derivative of tanh(x)**2; the derivative of tanh is "
+     "1 - tanh(x)**2", lambda x, g: 2 * np.tanh(x) * g),
 )
 
 
@@ -115,7 +184,33 @@ def _verdict_tanh(outputs: Outputs) -> None:
         for text, mistake in TANH_MISTAKES:
             if np.allclose(got, mistake(x, g), rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: {text}")
+        right = (1 - np.tanh(x) ** 2) * g
+        if rounded(got, right):
+            raise CheckFailed(f"tanh_backward: {rounded(got, right)}")
+        for factor, what in ((x, "x"), (g, "grad"), (np.tanh(x), "tanh(x)"), (2.0, "2"),
+                             (0.5, "1/2"), (1 - np.tanh(x) ** 2, "1 - tanh(x)**2")):
+            if np.allclose(got, right * factor, rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"tanh_backward: your values are the right ones times {what}: "
+                                  f"an extra factor {what}; the gradient is "
+                                  "(1 - tanh(x)**2) * grad")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = got / g
+        for text, derivative in LOCAL_DERIVATIVES:
+            if np.allclose(local, derivative(x), rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"tanh_backward: you multiply grad by {text}; the derivative "
+                                  "of tanh is 1 - tanh(x)**2")
         expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
+
+
+# Derivatives of other functions that a tanh backward may use by mistake: (what, of x).
+LOCAL_DERIVATIVES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("1 / (1 + x**2), the derivative of arctan", lambda x: 1 / (1 + x ** 2)),
+    ("cosh(x), the derivative of sinh", np.cosh),
+    ("sinh(x), the derivative of cosh", np.sinh),
+    ("1 / cosh(x)**2 evaluated at tanh(x)", lambda x: 1 / np.cosh(np.tanh(x)) ** 2),
+    ("exp(-x**2)", lambda x: np.exp(-x ** 2)),
+    ("1 - tanh(x / 2)**2", lambda x: 1 - np.tanh(x / 2) ** 2),
+)
 
 
 # ---- graphs of scalar nodes ------------------------------------------------------------------
@@ -305,6 +400,13 @@ def _verdict_backward(outputs: Outputs) -> None:
         calls = outputs[f"graph{i}_calls"].tolist()
         where = f"backward on the graph '{graph.title}'"
         names = [n.name for n in graph.nodes]
+        if not got.any() and len(got) > 1 and all(k in calls for k, n in enumerate(graph.nodes)
+                                                  if n._prev):
+            raise CheckFailed(f"{where}: every grad is 0 after backward, the output's too, though "
+                              "every node sent its gradient back: a reset (node.grad = 0) runs "
+                              "after root.grad = 1.0 was set, before or during the walk back; "
+                              "zero the grads first, then set root.grad = 1.0, and never zero "
+                              "during the walk")
         if got[-1] != 1.0:
             raise CheckFailed(f"{where}: the output's grad is {got[-1]:g}, expected 1.0: set "
                               "root.grad = 1.0 (dL/dL) before walking back")
@@ -326,6 +428,10 @@ def _verdict_backward(outputs: Outputs) -> None:
                         f"which uses it, had added its share to {names[j]}.grad: walk the "
                         "topological order in reverse (output first)")
         expected = np.array(reference_backward(graph))
+        if len(got) > 1 and not got[:-1].any() and expected[:-1].any():
+            raise CheckFailed(f"{where}: every node's grad but the output's is 0: the walk "
+                              "back ran before the output's grad was 1, so it carried zeros; "
+                              "set root.grad = 1.0 before calling any _backward()")
         bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-9, atol=1e-12))
         if bad.size:
             k = int(bad[0])
@@ -339,6 +445,18 @@ UNBROADCAST_CASES = ("add_3x1x5_4x5", "add_2x3_2x3", "add_4x5_3x1x5", "add_2x1_1
 
 
 def _probe_unbroadcast(unbroadcast: Callable[..., Any]) -> Outputs:
+    try:
+        return _probe_unbroadcast_cases(unbroadcast)
+    except ValueError as err:
+        if "requested shape" not in str(err):
+            raise
+        raise CheckFailed(f"{describe_error(EXERCISES['check_unbroadcast'], err)}. "
+                          "np.broadcast_to stretches an array to a larger shape, the forward "
+                          "direction; unbroadcast goes back: sum grad over the stretched axes"
+                          ) from None
+
+
+def _probe_unbroadcast_cases(unbroadcast: Callable[..., Any]) -> Outputs:
     out = {}
     for name in UNBROADCAST_CASES:
         case = cases("elementwise")[name]
@@ -364,6 +482,11 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                 hint = _unbroadcast_hint(got.shape, grad_shape, shape)
                 raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
                                   + (f"; {hint}" if hint else ""))
+            one_copy = _one_copy(case["grad_out"], shape)
+            if any(np.allclose(got, copy) and not np.allclose(copy, expected) for copy in one_copy):
+                raise CheckFailed(f"{what}: you kept one copy of the gradient (an index or a "
+                                  "slice) along the broadcast axes; every copy of the input got "
+                                  "its share: sum over those axes")
             if expected.size and np.allclose(got * grad_shape_size(grad_shape, shape), expected,
                                              rtol=1e-4, atol=1e-5) and not np.allclose(got, expected):
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
@@ -384,6 +507,19 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
         return "the axes where `shape` has a 1 are not summed: sum them with keepdims=True"
     if int(np.prod(got)) == int(np.prod(shape)):
         return "the values may be right: reshape the result to `shape`"
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    if extra > 0 and ones and max(ones) < len(grad_shape):
+        misaligned = list(grad_shape)
+        for i in ones:
+            misaligned[i] = 1
+        if got == tuple(misaligned[extra:]):
+            return (f"the axes of `shape` line up with the LAST {len(shape)} axes of grad: sum "
+                    f"away the {extra} leading axes first (or add {extra} to the indices of the "
+                    "axes where `shape` has 1)")
+    if extra > 1 and any(got == grad_shape[k:] for k in range(1, extra)):
+        summed = len(grad_shape) - len(got)
+        return (f"you summed {summed} of the {extra} axes that broadcasting added in front; sum "
+                f"over all of them, the first {extra} axes of grad")
     trailing = tuple(1 if n == 1 else g for n, g in zip(shape, grad_shape))
     if extra > 0 and got == trailing:
         return ("you summed the trailing axes away; broadcasting lines shapes up from the right "
@@ -392,6 +528,19 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
     if len(got) == len(shape) and 1 in shape:
         return "sum with keepdims=True over the axes where `shape` has a 1"
     return ""
+
+
+def _one_copy(grad: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """`grad` cut down to `shape` by keeping its first (or its last) copy along every
+    broadcast axis instead of summing them."""
+    copies = []
+    for keep in (0, -1):
+        cut = grad
+        while cut.ndim > len(shape):
+            cut = cut[keep]
+        index = tuple(slice(keep, keep + 1 or None) if n == 1 else slice(None) for n in shape)
+        copies.append(np.asarray(cut[index]).reshape(shape))
+    return copies
 
 
 def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:

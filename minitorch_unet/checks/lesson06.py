@@ -12,12 +12,80 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, expect_shape, number_exercises, register
+from . import core
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_shape,
+                   number_exercises, register)
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
                        pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
 number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
+
+
+def check_connected(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
+    """A Tensor that does not require grad was built outside the Function: name that."""
+    for name in names:
+        if f"{name}/connected" in outputs and not outputs[f"{name}/connected"]:
+            raise CheckFailed(f"{op} returned a Tensor that is not connected to its inputs (made "
+                              "from .data or a NumPy array?), so backward cannot reach them: "
+                              "build it with the Function's .apply(...)")
+
+
+# ---- cases that run apart -------------------------------------------------------------------
+def probe_cases(grade_id: str, names: tuple[str, ...],
+                probe_one: Callable[[str], Outputs]) -> Outputs:
+    """probe_one(name) for every case; an exception of the learner's code in one case is kept
+    as '<case>/error' (its one-line description) and the other cases still run, so that a
+    wrong answer in an earlier case is named rather than hidden by a later error."""
+    outputs: Outputs = {}
+    for name in names:
+        try:
+            outputs.update(probe_one(name))
+        except (CheckFailed, NotImplementedError, RecursionError):
+            raise
+        except Exception as err:
+            hint = shape_error_hint(err)
+            outputs[f"{name}/error"] = np.array(describe_error(EXERCISES[grade_id], err)
+                                                + (f". {hint}" if hint else ""))
+    return outputs
+
+
+def shape_error_hint(err: BaseException) -> str:
+    """What an error about shapes in a cat or crop answer usually means, from the learner's
+    innermost frame: a fixed axis index, or a gradient buffer of the output's shape."""
+    frame, lineno, tb = None, 0, err.__traceback__
+    while tb is not None:
+        if core._is_learner(tb.tb_frame):
+            frame, lineno = tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+    if frame is None:
+        return ""
+    names = frame.f_locals
+    if isinstance(err, IndexError) and "tuple index out of range" in str(err):
+        return ("the input may have any number of leading axes (..., H, W): take its height "
+                "and width as shape[-2] and shape[-1]")
+    if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
+        return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
+                "each leading axis")
+    grad, ctx = names.get("grad"), names.get("ctx")
+    if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
+        for name, value in names.items():
+            if name != "grad" and isinstance(value, np.ndarray) and value.shape == grad.shape \
+                    and tuple(getattr(ctx, "shape", grad.shape)) != grad.shape:
+                return (f"`{name}` has the shape of grad {grad.shape}, the crop's; the input's "
+                        f"gradient has the input's shape, ctx.shape {tuple(ctx.shape)}: start "
+                        "from np.zeros(ctx.shape)")
+    return ""
+
+
+def verdict_cases(names: tuple[str, ...], outputs: Outputs,
+                  verdict: Callable[[tuple[str, ...]], None]) -> None:
+    """verdict(names) on the cases before the first that raised, then that case's error: the
+    message is about the first case that went wrong, whether it raised or not."""
+    failed = [i for i, name in enumerate(names) if f"{name}/error" in outputs]
+    verdict(names[:failed[0]] if failed else names)
+    if failed:
+        raise CheckFailed(str(outputs[f"{names[failed[0]]}/error"]))
 
 
 # ---- cat ---------------------------------------------------------------------------------------
@@ -31,20 +99,94 @@ def describe_cat(case: Case) -> str:
 
 
 def _probe_cat(fn: Callable[..., Any]) -> Outputs:
-    outputs: Outputs = {}
-    for name, case in cases("cat").items():
+    def probe_one(name: str) -> Outputs:
+        case = cases("cat")[name]
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
-        outputs[f"{name}/out"] = answer(out, "cat")
-        outputs[f"{name}/is_tensor"] = np.array(isinstance(out, Tensor))
+        outputs = {f"{name}/out": answer(out, "cat"),
+                   f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
             outputs.update(backward_outputs(out, case["grad_out"], name,
                                             dict(zip(input_names(case), tensors))))
-    return outputs
+        return outputs
+    return probe_cases("check_cat", tuple(cases("cat")), probe_one)
+
+
+def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """Name how a backward that the engine refused cut the output's gradient: at the sizes
+    instead of the offsets, one cut too many, or along another axis."""
+    if f"{name}/raw_count" not in outputs:
+        return
+    count, keys = int(outputs[f"{name}/raw_count"]), input_names(case)
+    got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(count)]
+    grad_out, dim = case["grad_out"], case["params"]["dim"]
+    if any(g is None for g in got):
+        return
+    axis = dim % grad_out.ndim
+    sizes = [case[k].shape[axis] for k in keys]
+    for cuts, text in (
+            (sizes[:-1], "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], "
+                         "not the sizes"),
+            (sizes, "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], not "
+                    "the sizes"),
+            (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
+                                     "an empty piece: cut at np.cumsum(sizes)[:-1]"),
+            ([0] + list(np.cumsum(sizes)[:-1]), "the cuts start with 0, which adds an empty "
+                                                "first piece: cut at np.cumsum(sizes)[:-1]")):
+        pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
+        if len(pieces) == count and all(p.shape == g.shape and np.allclose(p, g)
+                                        for p, g in zip(pieces, got)):
+            raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
+                              f"{[p.shape[axis] for p in pieces]} along dim {dim}, not "
+                              f"{sizes}: {text}")
+    for i in range(grad_out.ndim):
+        for j in range(i + 1, grad_out.ndim):
+            pieces = np.split(grad_out, np.cumsum(sizes)[:-1], axis=axis)
+            if count == len(keys) and all(np.swapaxes(p, i, j).shape == g.shape and
+                                          np.allclose(np.swapaxes(p, i, j), g)
+                                          for p, g in zip(pieces, got)):
+                raise CheckFailed(f"{what}: backward returns the right pieces with axes {i} and "
+                                  f"{j} swapped (a swapaxes or transpose that is not undone): "
+                                  "swap them back")
+    shapes = [g.shape for g in got]
+    longer = [np.take(grad_out, range(start, min(start + size + 1, grad_out.shape[axis])),
+                      axis=axis) for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes)]
+    if count == len(keys) and all(p.shape == g.shape and np.allclose(p, g)
+                                  for p, g in zip(longer, got)):
+        raise CheckFailed(f"{what}: each piece takes one too many values along dim {dim}: slice "
+                          "[start:start + size], whose stop is excluded")
+    if count == len(keys) and all(len(shape) == grad_out.ndim for shape in shapes):
+        for other in set(range(grad_out.ndim)) - {axis}:
+            if all(shape[d] == grad_out.shape[d] for shape in shapes
+                   for d in range(grad_out.ndim) if d != other) and \
+                    all(shape[other] < grad_out.shape[other] for shape in shapes):
+                last = (" (the last axis: `grad[..., i:j]` slices it)"
+                        if other == grad_out.ndim - 1 else "")
+                raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "
+                                  f"forward joined the inputs along dim {dim}: cut along "
+                                  "ctx.dim, into pieces of each input's size")
+
+
+def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
+    """Input i's gradient taken from the output's gradient at every wrong offset along the
+    joining axis (a start that is not advanced, or advanced by the wrong sizes)."""
+    keys, grad_out, dim = input_names(case), case["grad_out"], case["params"]["dim"]
+    axis = dim % grad_out.ndim
+    sizes = [case[k].shape[axis] for k in keys]
+    right = sum(sizes[:i])
+    return [(f"tensors[{i}] gets the slice of the output's gradient at offset {start} along "
+             f"dim {dim}, expected offset {right} (the sizes of the tensors before it added "
+             "up): advance the start by each input's size",
+             np.take(grad_out, range(start, start + sizes[i]), axis=axis))
+            for start in range(grad_out.shape[axis] - sizes[i] + 1) if start != right]
 
 
 def _verdict_cat(outputs: Outputs) -> None:
     names = tuple(cases("cat"))
+    verdict_cases(names, outputs, lambda ran: _verdict_cat_cases(ran, outputs))
+
+
+def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("cat", names, outputs)
     for name in names:
         case = cases("cat")[name]
@@ -58,6 +200,13 @@ def _verdict_cat(outputs: Outputs) -> None:
                 continue
             if got.shape == joined.shape != case["out"].shape:
                 raise CheckFailed(f"{what}: joined along dim {other} instead of dim {dim}")
+        for i in range(len(arrays)):
+            rest = arrays[:i] + arrays[i + 1:]
+            if rest and got.shape == np.concatenate(rest, axis=dim).shape != case["out"].shape \
+                    and np.allclose(got, np.concatenate(rest, axis=dim)):
+                which = "last" if i == len(arrays) - 1 else "first" if i == 0 else f"{i}th"
+                raise CheckFailed(f"{what}: the {which} tensor is left out of the output (a "
+                                  "slice or loop that stops one early?): join all of them")
         expect_shape(what, got, case["out"].shape,
                      hint=f"the sizes along dim {dim} add up; every other size stays")
         diagnose_values(what, got, case["out"], lambda: [
@@ -65,6 +214,7 @@ def _verdict_cat(outputs: Outputs) -> None:
     for name in names:
         case = cases("cat")[name]
         keys = input_names(case)
+        split_relation(describe_cat(case), name, outputs, case)
         returned_gradients_verdict(describe_cat(case), name, outputs,
                                    [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
                                    join_dim=case["params"]["dim"],
@@ -76,7 +226,8 @@ def _verdict_cat(outputs: Outputs) -> None:
                                   f"input tensor ({len(keys)} here), in order")
             diagnose_values(label, outputs[f"{name}/grad_{k}"], case[f"grad_{k}"], lambda: [
                 ("the gradients are returned in reverse order: tensors[i] gets the i-th piece "
-                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"])])
+                 "of the output's gradient", case[f"grad_{keys[len(keys) - 1 - i]}"]),
+                *piece_offsets(case, i)])
 
 
 register(Exercise(
@@ -116,19 +267,46 @@ def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
     off_by_one = (" (off by one: the offset is the leftover // 2, rounded down; an odd leftover "
                   "leaves its extra row/column at the bottom/right)"
                   if max(abs(found[0] - top), abs(found[1] - left)) == 1 else "")
+    if top != left and found in ((top, top), (left, left)):
+        off_by_one = (" (one offset serves both axes: the rows start at `top`, the columns at "
+                      "`left`)")
+    elif top != left and found == (left, top):
+        off_by_one = (" (the two offsets are swapped: the rows start at `top`, the columns at "
+                      "`left`)")
     return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
 
 
 def _probe_center_crop(fn: Callable[..., Any]) -> Outputs:
-    outputs: Outputs = {}
-    for name, case in cases("center_crop").items():
-        outputs.update(probe_layer(fn, "center_crop", name, ("input",), (arg(case["params"]["size"]),)))
-    return outputs
+    return probe_cases("check_center_crop", tuple(cases("center_crop")), lambda name: probe_layer(
+        fn, "center_crop", name, ("input",), (arg(cases("center_crop")[name]["params"]["size"]),)))
+
+
+def border_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """Name a returned input gradient of the wrong size that holds grad_out at the right
+    place: the border after the crop (bottom, right) is not H - top - h (W - left - w)."""
+    raw = outputs.get(f"{name}/raw_grad_0")
+    if raw is None or raw.shape[:-2] != case["input"].shape[:-2]:
+        return
+    (h, w), (height, width) = crop_size(case), case["input"].shape[-2:]
+    top, left = (height - h) // 2, (width - w) // 2
+    if raw.shape[-2] >= top + h and raw.shape[-1] >= left + w and np.allclose(
+            raw[..., top:top + h, left:left + w], case["grad_out"], rtol=1e-5, atol=1e-6):
+        raise CheckFailed(f"{what}: backward returned a gradient of shape {raw.shape} for input "
+                          f"{case['input'].shape}: grad_out sits at the right place, but the "
+                          f"border below it must be H - top - h = {height - top - h} rows and the "
+                          f"one to its right W - left - w = {width - left - w} columns (the "
+                          "bottom/right border differs from the top/left one when the leftover "
+                          "is odd)")
 
 
 def _verdict_center_crop(outputs: Outputs) -> None:
-    names = tuple(cases("center_crop"))
+    verdict_cases(tuple(cases("center_crop")), outputs,
+                  lambda ran: _verdict_center_crop_cases(ran, outputs))
+
+
+def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("center_crop", names, outputs)
+    check_connected("center_crop", names, outputs)
     for name in names:
         case = cases("center_crop")[name]
         what, got = describe_crop(case), outputs[f"{name}/out"]
@@ -136,6 +314,13 @@ def _verdict_center_crop(outputs: Outputs) -> None:
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
+        if got.shape[:-2] == case["out"].shape[:-2] and len(got.shape) == len(case["out"].shape):
+            for axis, name in ((-2, "height (rows)"), (-1, "width (columns)")):
+                other = -1 if axis == -2 else -2
+                if got.shape[axis] == case["input"].shape[axis] != case["out"].shape[axis] and \
+                        got.shape[other] == case["out"].shape[other]:
+                    raise CheckFailed(f"{what}: got {got.shape}, expected {case['out'].shape}: the "
+                                      f"{name} is not cropped: slice both of the last two axes")
         expect_shape(what, got, case["out"].shape,
                      hint="only the last two dims shrink, to size (an int means a square)")
         if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):
@@ -146,6 +331,7 @@ def _verdict_center_crop(outputs: Outputs) -> None:
     for name in names:
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
+        border_relation(describe_crop(case), name, outputs, case)
         returned_gradients_verdict(describe_crop(case), name, outputs,
                                    [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
@@ -155,6 +341,19 @@ def _verdict_center_crop(outputs: Outputs) -> None:
             found = find_offset(got, case["grad_out"])
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
                 raise CheckFailed(offset_message(label + ": grad_out is put back", found, case))
+        if not np.allclose(got, case["grad_input"]) and np.array_equal(
+                got, np.trunc(case["grad_input"])):
+            raise CheckFailed(f"{label}: your values are the right ones truncated to whole "
+                              "numbers: the array you fill has an int dtype; make it float, "
+                              "np.zeros(ctx.shape) or np.zeros(ctx.shape, dtype=grad.dtype)")
+        window = np.zeros(case["input"].shape, dtype=bool)
+        top, left = [(n - k) // 2 for n, k in zip(case["input"].shape[-2:], crop_size(case))]
+        window[..., top:top + crop_size(case)[0], left:left + crop_size(case)[1]] = True
+        if got.shape == window.shape and np.allclose(got[window], case["grad_input"][window]) \
+                and not np.allclose(got[~window], 0):
+            raise CheckFailed(f"{label}: right inside the crop, but not zero outside it: the "
+                              "input's pixels outside the crop do not reach the output, so "
+                              "their gradient is zero (start from np.zeros)")
         diagnose_values(label, got, case["grad_input"], lambda: [])
 
 

@@ -85,6 +85,61 @@ COUNT_MISTAKES: tuple[tuple[str, dict[str, Any] | Callable[[int, int, int], int]
 )
 
 
+# Groups of tensors a count may leave out, count twice or size wrongly:
+# (what they are, does the tensor belong, its kernel side or 0 for no kernel).
+TENSOR_GROUPS: tuple[tuple[str, Callable[[str, int], bool], int], ...] = (
+    ("the bottleneck (the deepest double convolution)",
+     lambda n, d: n.startswith("bottleneck."), 0),
+    ("the deepest encoder level", lambda n, d: n.startswith(f"enc{d}."), 0),
+    ("the first encoder level", lambda n, d: n.startswith("enc1."), 0),
+    ("the last decoder level (dec1)", lambda n, d: n.startswith("dec1."), 0),
+    ("the deepest decoder level", lambda n, d: n.startswith(f"dec{d}.") or n == f"up{d}.weight"
+     or n == f"up{d}.bias", 0),
+    ("the 3x3 convolutions' weights", lambda n, d: ".conv" in n, 3),
+    ("the encoder's 3x3 convolution weights", lambda n, d: n.startswith("enc") and ".conv" in n, 3),
+    ("the decoder's 3x3 convolution weights", lambda n, d: n.startswith("dec") and ".conv" in n, 3),
+    ("the batch norms' parameters", lambda n, d: ".bn" in n, 0),
+    ("the decoder's batch norms", lambda n, d: n.startswith("dec") and ".bn" in n, 0),
+    ("the encoder's batch norms", lambda n, d: n.startswith("enc") and ".bn" in n, 0),
+    ("the transposed convolutions' weights", lambda n, d: n.startswith("up") and
+     n.endswith(".weight"), 2),
+    ("the transposed convolutions' biases",
+     lambda n, d: n.startswith("up") and n.endswith(".bias"), 0),
+    ("the transposed convolutions", lambda n, d: n.startswith("up"), 0),
+    ("the 1x1 head (weight and bias)", lambda n, d: n.startswith("head."), 0),
+    ("the head's weight", lambda n, d: n == "head.weight", 1),
+    ("the head's bias", lambda n, d: n == "head.bias", 0),
+    ("the first convolution's weight", lambda n, d: n == "enc1.conv0.weight", 3),
+)
+
+
+def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
+    """Name a group of tensors whose size, times one factor, is what the count is off by in
+    every setting (left out, counted twice, or counted with the wrong kernel), or ""."""
+    for what, member, kernel in TENSOR_GROUPS:
+        sizes = np.array([sum(int(np.prod(shape)) for name, shape in unet_tensors(*case)
+                              if member(name, case[0])) for case in settings], dtype=np.float64)
+        if not sizes.any():
+            continue
+        factor = float(diff[np.argmax(sizes)]) / float(sizes.max())
+        if not np.allclose(diff, factor * sizes, rtol=0, atol=1e-6) or factor == 0:
+            continue
+        times = 1 + factor
+        side = np.sqrt(max(times, 0.0)) * kernel
+        if kernel and times > 0 and abs(side - round(side)) < 1e-9 and round(side) != kernel:
+            return (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
+                    f"have a {kernel}x{kernel} kernel")
+        if abs(factor + 1) < 1e-9:
+            short = "level" in what or "bottleneck" in what
+            loop = " (is a loop one level short?)" if short else ""
+            return f"your count leaves out {what}{loop}"
+        if any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
+            return f"your count holds {what} {round(times)} times instead of once"
+        if abs(times - 0.5) < 1e-9:
+            return f"your count holds half of {what}"
+    return ""
+
+
 def _probe_count(fn: Callable[..., Any]) -> Outputs:
     settings = count_cases()
     values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in settings]
@@ -114,6 +169,9 @@ def _verdict_count(outputs: Outputs) -> None:
                  for case in settings]
         if np.array_equal(got, wrong):
             raise CheckFailed(f"{head}: {text}")
+    why = count_relation(got - expected, settings)
+    if why:
+        raise CheckFailed(f"{head}: {why}")
     wrong_cases = int((got != expected).sum())
     raise CheckFailed(f"{head}; {wrong_cases} of {len(settings)} settings are off. Sum, per "
                       "level, two 3x3 convolutions (no bias) each with a batch norm (2 per "
@@ -179,6 +237,26 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
                                                               zip(ls, jumps(ls, False)))),
         ("the + 1 is missing: one output pixel of an empty stack already sees 1 input pixel",
          lambda ls: rf_backward(ls) - 1),
+        ("your result is the receptive field of the layers in reverse order: the recursion "
+         "r = s (r - 1) + k walks from the output back to the input, so take the layers last "
+         "to first (or go forward with r += (k - 1) * jump)", lambda ls: rf_backward(ls[::-1])),
+        ("each pair is (kernel, stride), and you read it as (stride, kernel)",
+         lambda ls: rf_backward(tuple((s, k) for k, s in ls))),
+        ("the first layer is left out (does the loop start at index 1?)",
+         lambda ls: rf_backward(ls[1:])),
+        ("the last layer is left out (does the loop stop one layer early?)",
+         lambda ls: rf_backward(ls[:-1])),
+        ("each layer's (k - 1) is multiplied by its own stride only; it is multiplied by the "
+         "product of the strides of all the layers before it (the jump)",
+         lambda ls: 1 + sum((k - 1) * s for k, s in ls)),
+        ("your result is the product of the strides (the jump), not the field: return the "
+         "field, 1 + the sum of each layer's (k - 1) times the jump before it",
+         lambda ls: int(np.prod([s for _, s in ls]))),
+        ("your result is the product of the kernel sizes (as if the jump grew by each kernel); "
+         "each layer adds (k - 1) times the product of the strides before it, and the jump "
+         "grows by the stride",
+         lambda ls: 1 + sum((k - 1) * int(np.prod([kk for kk, _ in ls[:i]]))
+                            for i, (k, _) in enumerate(ls))),
     ]
 
 
@@ -209,6 +287,10 @@ def _verdict_rf(outputs: Outputs) -> None:
     for text, rule in _rf_mistakes():
         if np.array_equal(got, [rule(layers) for layers in stacks]):
             raise CheckFailed(f"{head}: {text}")
+    if len(set(got.tolist())) == 1:
+        raise CheckFailed(f"{head}: your result is {got[0]} for every stack, so nothing of the "
+                          "layers reaches it: does the jump (the product of the strides so far) "
+                          "start at 0 instead of 1, or the loop never run?")
     raise CheckFailed(f"{head}. The rule: r = 1 + sum over layers l of (k_l - 1) times the "
                       "product of the strides of the layers before l")
 

@@ -12,6 +12,7 @@ wrong gradient is told apart from a wrong value (a gradient check).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -41,8 +42,23 @@ def _bce_call(case: dict) -> str:
     return f"bce_with_logits(logits {case['input'].shape}, target {case['target'].shape})"
 
 
+# Logits beyond ±88, where exp overflows in float32: the loss has a closed form there.
+EXTREME_LOGITS = np.array([[-100.0, -95.0, -89.5, 0.5], [89.5, 95.0, 100.0, -0.5]],
+                          dtype=np.float32)
+EXTREME_TARGET = np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]], dtype=np.float32)
+
+
+def bce_closed_form(x: np.ndarray, t: np.ndarray) -> float:
+    """The mean BCE of logits x and targets t, in float64 with the stable form."""
+    x, t = x.astype(np.float64), t.astype(np.float64)
+    return float((np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean())
+
+
 def _probe_bce(fn: Callable[..., Any]) -> Outputs:
     outputs: Outputs = {}
+    out = _scalar_result("the loss", "bce_with_logits(logits (2, 4) up to ±100, target (2, 4))",
+                         fn(Tensor(EXTREME_LOGITS.copy()), Tensor(EXTREME_TARGET.copy())))
+    outputs["extreme/out"] = as_array(out).astype(np.float64).reshape(())
     for name, case in cases("bce_with_logits").items():
         x = Tensor(case["input"].copy(), requires_grad=True)
         out = _scalar_result("the loss", _bce_call(case), fn(x, Tensor(case["target"].copy())))
@@ -72,7 +88,79 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("the log(1 + exp(-|x|)) term is missing",
              (np.maximum(x, 0) - x * t).mean()),
             ("the max(x, 0) term is missing: the stable form is max(x, 0) - x t + "
-             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean())]
+             "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean()),
+            ("the last term is log(1 + exp(-x)); the stable form takes log(1 + exp(-|x|)) "
+             "(with |x|): for negative x yours counts -x a second time",
+             (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean())]
+
+
+def bce_relation(got: dict[str, float]) -> str:
+    """What the wrong losses of all cases have in common: right only for moderate logits
+    (an unstable form), or the sum divided by something else than the number of values."""
+    names = list(cases("bce_with_logits"))
+    right = {n: bool(np.isclose(got[n], cases("bce_with_logits")[n]["out"], rtol=1e-4, atol=1e-5))
+             for n in names}
+    large = {n: float(np.abs(cases("bce_with_logits")[n]["input"]).max()) > 20 for n in names}
+    if all(right[n] or large[n] for n in names) and not all(right.values()):
+        return ("right for moderate logits, wrong where they reach ±60: a clipped or naive "
+                "log(sigmoid(x)) loses precision there. Use the stable form max(x, 0) - x t + "
+                "log(1 + exp(-|x|)), which never takes the log of a rounded probability")
+    rules = (("the number of positive targets, sum(t)", None),
+             ("the size of the last axis", lambda shape: shape[-1]),
+             ("the size of the first axis (the batch)", lambda shape: shape[0]),
+             ("the number of values per sample (every axis but the first)",
+              lambda shape: int(np.prod(shape[1:]))))
+    for text, divisor in rules:
+        fits = []
+        for n in names:
+            x = cases("bce_with_logits")[n]["input"].astype(np.float64)
+            t = cases("bce_with_logits")[n]["target"].astype(np.float64)
+            total = (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).sum()
+            count = t.sum() if divisor is None else divisor(x.shape)
+            fits.append(np.isclose(got[n], total / count, rtol=1e-4, atol=1e-5))
+        if all(fits) and not all(right.values()):
+            return (f"you divide the summed loss by {text}, not by the number of values: take "
+                    "the mean over every value")
+    return bce_grid(got)
+
+
+# The three terms of max(x, 0) - x t + log(1 + exp(-|x|)) as a learner may write them; the
+# first of each list is the right one.
+_BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...], ...] = (
+    (("max(x, 0)", lambda x, t: np.maximum(x, 0)), ("left out", lambda x, t: 0 * x),
+     ("x", lambda x, t: x), ("|x|", lambda x, t: np.abs(x)),
+     ("max(-x, 0)", lambda x, t: np.maximum(-x, 0))),
+    (("- x t", lambda x, t: -x * t), ("+ x t", lambda x, t: x * t),
+     ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x)),
+    (("log(1 + exp(-|x|))", lambda x, t: np.logaddexp(0, -np.abs(x))),
+     ("log(1 + exp(-x))", lambda x, t: np.logaddexp(0, -x)),
+     ("log(1 + exp(x))", lambda x, t: np.logaddexp(0, x)),
+     ("log(1 + exp(-max(x, 0)))", lambda x, t: np.logaddexp(0, -np.maximum(x, 0))),
+     ("log(1 + exp(-|x|)) without the 1, -|x|", lambda x, t: -np.abs(x)),
+     ("left out", lambda x, t: 0 * x)),
+)
+
+
+def bce_grid(got: dict[str, float]) -> str:
+    """Name the terms of the stable form that differ, if one or two changed terms give the
+    learner's loss on every case; "" otherwise."""
+    names = list(cases("bce_with_logits"))
+    arrays = [(cases("bce_with_logits")[n]["input"].astype(np.float64),
+               cases("bce_with_logits")[n]["target"].astype(np.float64)) for n in names]
+    right = ("max(x, 0)", "- x t", "log(1 + exp(-|x|))")
+    for choice in ((a, b, c) for a in _BCE_TERMS[0] for b in _BCE_TERMS[1] for c in _BCE_TERMS[2]):
+        differs = [text != good for (text, _), good in zip(choice, right)]
+        if not any(differs) or sum(differs) > 2:
+            continue
+        values = [sum(term(x, t) for _, term in choice).mean() for x, t in arrays]
+        if np.allclose([got[n] for n in names], values, rtol=1e-4, atol=1e-5):
+            where = ("first", "middle", "last")
+            return "; ".join(f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
+                             if choice[i][0] != "left out" else
+                             f"the {where[i]} term, {right[i]}, is missing"
+                             for i in range(3) if differs[i]) + \
+                " (the stable form is max(x, 0) - x t + log(1 + exp(-|x|)))"
+    return ""
 
 
 def _verdict_bce(outputs: Outputs) -> None:
@@ -90,6 +178,11 @@ def _verdict_bce(outputs: Outputs) -> None:
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{float(case['out']):.6g}): {text}")
         if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
+            why = bce_relation({n: float(outputs[f"{n}/out"]) for n in cases("bce_with_logits")})
+            if why:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{float(case['out']):.6g}): {why}")
+        if not np.allclose(got, case["out"], rtol=1e-4, atol=1e-5):
             names = list(cases("bce_with_logits"))
             pattern = value_pattern(np.array([float(outputs[f"{n}/out"]) for n in names]),
                                     np.array([float(cases("bce_with_logits")[n]["out"]) for n in names]))
@@ -104,6 +197,13 @@ def _verdict_bce(outputs: Outputs) -> None:
         expect_close(f"{call}: gradient with respect to the logits", outputs[key],
                      case["grad_input"], hint="The gradient is (sigmoid(x) - t) / N times the "
                      "upstream gradient")
+    got, want = float(outputs["extreme/out"]), bce_closed_form(EXTREME_LOGITS, EXTREME_TARGET)
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
+        raise CheckFailed(f"bce_with_logits(float32 logits up to ±100): the loss is {got:.6g}, "
+                          f"expected {want:.6g}: exp(x) overflows in float32 beyond x = 88, so a "
+                          "form that takes exp of a positive number, such as log(1 + exp(x)), "
+                          "breaks there. Use the stable form max(x, 0) - x t + "
+                          "log(1 + exp(-|x|)), whose exp never sees a positive argument")
 
 
 register(Exercise(
@@ -212,7 +312,84 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "
                          "every pixel of the batch into one ratio (sums over the whole tensor)",
                          float(per_slice.mean())))
+        mistakes.append(("this is the sum of one Dice loss per slice; the course's loss pools "
+                         "every pixel of the batch into one ratio (sums over the whole tensor)",
+                         float(per_slice.sum())))
     return [(text, v) for text, v in mistakes if np.isfinite(v) and not np.isclose(v, value)]
+
+
+# The parts of 1 - (2 I + s) / (P + T + s) as a learner may write them: (text, value) from
+# (probabilities q, target t, smooth s); the first of each list is the right one.
+_Part = tuple[str, Callable[[np.ndarray, np.ndarray], float]]
+_PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
+                  ("1 - sigmoid(logits), the background's probability",
+                   lambda x: 1 - 1 / (1 + np.exp(-x))),
+                  ("the logits themselves (no sigmoid)", lambda x: x),
+                  ("tanh(logits)", np.tanh), ("relu(logits)", lambda x: np.maximum(x, 0)),
+                  ("sigmoid(sigmoid(logits)), the sigmoid applied twice",
+                   lambda x: 1 / (1 + np.exp(-1 / (1 + np.exp(-x))))))
+_INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
+                                     ("mean(p t)", lambda q, t: (q * t).mean()))
+_PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
+                                 ("mean(p)", lambda q, t: q.mean()),
+                                 ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
+                                 ("sum(t)", lambda q, t: t.sum()),
+                                 ("sum(p t)", lambda q, t: (q * t).sum()))
+_TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
+                            ("", lambda q, t: 0.0))
+
+
+def dice_grid(got: list[float]) -> str:
+    """Name the parts of the soft Dice formula that differ, if a variant of at most three of them
+    (probabilities, intersection, the two sums of the denominator, the 2, the smoothing above,
+    below and outside the fraction) gives the learner's value on every case; "" otherwise."""
+    cases_ = _dice_cases()
+    for most in (1, 2, 3):
+        why = _dice_grid_search(got, cases_, most)
+        if why:
+            return why
+    return ""
+
+
+def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
+    """dice_grid for the variants with exactly `most` parts changed."""
+    for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
+                                    (1, 0, 2), (True, False), (False, True)):
+        (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
+            outside = choice
+        differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside]
+        if sum(differs) != most:
+            continue
+        values = []
+        for _, x, t, smooth in cases_:
+            s = 1.0 if smooth is None else smooth
+            q = prob(x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values.append(1 - (two * inter(q, t) + s * s_up)
+                              / (pred(q, t) + true(q, t) + s * s_down) + s * outside)
+        if np.allclose(got, values, rtol=1e-6, atol=1e-9):
+            return _dice_parts_text(choice, differs)
+    return ""
+
+
+def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
+    """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _ = choice
+    parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
+    parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
+    for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
+        if differ:
+            parts.append(f"the denominator lacks {right}" if not name else
+                         f"the denominator has {name} where {right} belongs")
+    parts += ["the intersection is not doubled (2 sum(p t))"] * differs[4]
+    parts += [{0: "smooth is missing from the numerator",
+               2: "smooth enters the numerator twice, 2 (sum(p t) + s); the numerator is "
+                  "2 sum(p t) + s"}.get(s_up, "")] * differs[5]
+    parts += ["smooth is missing from the denominator"] * differs[6]
+    parts += ["smooth is added to the loss itself, outside the fraction (check the "
+              "parentheses)"] * differs[7]
+    return "; ".join(parts)
 
 
 def _verdict_dice(outputs: Outputs) -> None:
@@ -226,6 +403,10 @@ def _verdict_dice(outputs: Outputs) -> None:
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{value:.6g}): {text}")
             all_cases = _dice_cases()
+            why = dice_grid([float(outputs[f"{j}/out"]) for j in range(len(all_cases))])
+            if why:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{value:.6g}): {why}")
             pattern = value_pattern(
                 np.array([float(outputs[f"{j}/out"]) for j in range(len(all_cases))]),
                 np.array([dice_value_and_grad(xj, tj, 1.0 if sj is None else sj)[0]

@@ -8,6 +8,7 @@ correction, epsilon inside the square root, an averaged momentum buffer...).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -38,8 +39,9 @@ def _arrays(fn_name: str, result: Any, count: int, shape: tuple[int, ...]) -> li
 
 # ---- SGD with momentum -------------------------------------------------------------------------
 SGD_CASES = (  # (label, lr, momentum, buffer scale); the first starts from a zero buffer
-    ("first step (zero buffer), lr=0.1, momentum=0.9", 0.1, 0.9, 0.0),
-    ("lr=0.05, momentum=0.5, with a buffer", 0.05, 0.5, 1.0),
+    # (lr, momentum and 1 - momentum differ within each case, so no two slips coincide)
+    ("first step (zero buffer), lr=0.1, momentum=0.8", 0.1, 0.8, 0.0),
+    ("lr=0.05, momentum=0.6, with a buffer", 0.05, 0.6, 1.0),
     ("lr=0.2, momentum=0 (plain SGD)", 0.2, 0.0, 1.0),
 )
 
@@ -77,6 +79,74 @@ SGD_MISTAKES: tuple[tuple[str, Callable[..., tuple[np.ndarray, np.ndarray]]], ..
 )
 
 
+def returned_order(got: list[np.ndarray], want: tuple[np.ndarray, ...], names: str) -> str:
+    """'' or the message for right arrays returned in another order than (`names`)."""
+    for order in itertools.permutations(range(len(want))):
+        if list(order) != sorted(order) and all(np.allclose(got[i], want[j])
+                                                for i, j in enumerate(order)):
+            return f"the right arrays in the wrong order: return ({names}) in that order"
+    return ""
+
+
+def consistent(relation: Callable[[int, str], str], count: int) -> str:
+    """A message that relation(case, prefer) gives for every case it explains at all, read
+    with that message preferred: one slip for all the cases, not a coincidence of one case
+    (a zero buffer, a momentum of 0); "" if there is none."""
+    found = [relation(i, "") for i in range(count)]
+    for why in dict.fromkeys(w for w in found if w):
+        if all(relation(i, why) in (why, "") for i in range(count)):
+            return why
+    return ""
+
+
+def preferred(candidates: tuple[tuple[str, Any], ...], prefer: str,
+              form: str) -> list[tuple[str, Any]]:
+    """The candidates, those whose clause `form.format(text)` is in `prefer` first (so that
+    a case where two slips coincide reads as the slip found in the other cases)."""
+    return sorted(candidates, key=lambda item: form.format(item[0]) not in prefer)
+
+
+def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: float,
+                 got_p: np.ndarray, got_buf: np.ndarray, prefer: str = "") -> str:
+    """Name what is wrong in the new buffer, then in the step taken with the learner's own
+    buffer; "" if neither follows a known slip."""
+    want_p, want_buf = sgd_reference(p, g, buf, lr, m)
+    why = returned_order([got_p, got_buf], (want_p, want_buf), "param, buf")
+    if why:
+        return why
+    parts = []
+    if not np.allclose(got_buf, want_buf):
+        for text, wrong in preferred((
+                ("momentum * (buf + grad): the momentum multiplies the gradient too",
+                 m * (buf + g)),
+                ("buf + grad: the momentum is left out", buf + g),
+                ("momentum * buf - lr * grad, the velocity form; torch.optim.SGD keeps "
+                 "lr out of the buffer and subtracts lr * buf from the parameter",
+                 m * buf - lr * g),
+                ("grad alone: the old buffer is forgotten", g),
+                ("momentum * grad + buf: momentum multiplies the wrong term", m * g + buf),
+                ("the old buffer, unchanged: return the updated one", buf),
+                ("momentum 0.9 whatever the `momentum` given: use the argument",
+                 0.9 * buf + g)), prefer, "the new buffer is {};"):
+            if not np.allclose(wrong, want_buf) and np.allclose(got_buf, wrong):
+                parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
+                break
+        else:
+            return ""
+    step = (p - got_p) / lr
+    if not np.allclose(step, got_buf) and not np.allclose(step, want_buf):
+        for text, wrong in preferred((
+                ("by grad", g), ("by the old buffer", buf), ("by momentum * buf", m * got_buf),
+                ("uphill (+ lr * buf)", -got_buf), ("by (1 - momentum) * buf", (1 - m) * got_buf),
+                ("by lr * buf times lr again", lr * got_buf)), prefer, "the parameter moves {};"):
+            if np.allclose(step, wrong):
+                parts.append(f"the parameter moves {text}; it moves by -lr * (the new buffer)")
+                break
+        else:
+            return ""
+    return "; ".join(parts)
+
+
 def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     outputs: Outputs = {}
     for i, ((_, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
@@ -99,6 +169,11 @@ def _verdict_sgd(outputs: Outputs) -> None:
                 wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
                 if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
                     raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
+            why = consistent(lambda j, prefer: sgd_relation(
+                *_sgd_inputs()[j], SGD_CASES[j][1], SGD_CASES[j][2], outputs[f"step{j}/param"],
+                outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
+            if why:
+                raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
         expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
         expect_close(f"sgd_momentum_step, {label}: new parameter", got_p, want_p, 1e-7, 1e-10)
     p, buf = START.copy(), np.zeros_like(START)
@@ -149,6 +224,116 @@ def adam_reference(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
     scale = np.sqrt if root else (lambda value: value)
     step = m_hat / (scale(v_hat + eps) if eps_inside else scale(v_hat) + eps)
     return p - lr * step, m, v
+
+
+def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
+                betas: tuple[float, float], eps: float, *, power: bool = True,
+                eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False,
+                swapped: bool = False, outside_root: bool = False,
+                power_of_difference: bool = False, lr_decay: bool = False) -> np.ndarray:
+    """The parameter update from already updated moments m, v; the keywords make slips
+    (lr_corrected: Kingma and Ba's "efficient" form, lr scaled and eps left unscaled)."""
+    b1, b2 = betas
+    c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if power else (1 - b1 * t, 1 - b2 * t)
+    if lr_decay:
+        lr = lr / np.sqrt(t)
+    if power_of_difference:
+        c1, c2 = (1 - b1) ** t, (1 - b2) ** t
+    if not correct:
+        c1 = c2 = 1.0
+    if swapped:
+        c1, c2 = c2, c1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if lr_corrected:
+            return p - lr * np.sqrt(c2) / c1 * m / (np.sqrt(v) + eps)
+        if outside_root:
+            return p - lr * (m / c1) / (np.sqrt(v) / c2 + eps)
+        root = np.sqrt(v / c2 + eps) if eps_inside else np.sqrt(v / c2) + eps
+        return p - lr * (m / c1) / root
+
+
+def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int,
+                  lr: float, betas: tuple[float, float], eps: float,
+                  got: list[np.ndarray], prefer: str = "") -> str:
+    """Name the slips in each returned array: the moments against their variants, then the
+    parameter against the update of the learner's own moments."""
+    b1, b2 = betas
+    want = adam_reference(p, g, m, v, t, lr, betas, eps)
+    why = returned_order(got, want, "param, m, v")
+    if why:
+        return why
+    parts = []
+    for name, got_moment, right, variants in (
+            ("m", got[1], want[1], (
+                ("beta1 * m + grad: the (1 - beta1) factor is missing", b1 * m + g),
+                ("beta1 * m + (1 - beta2) * grad: beta2 belongs to v, beta1 to m",
+                 b1 * m + (1 - b2) * g),
+                ("(1 - beta1) * m + beta1 * grad: beta1 and 1 - beta1 are swapped",
+                 (1 - b1) * m + b1 * g),
+                ("m_hat, the bias-corrected m: return m itself (the correction is recomputed "
+                 "from t at every step)", want[1] / (1 - b1 ** t)))),
+            ("v", got[2], want[2], (
+                ("beta2 * v + grad**2: the (1 - beta2) factor is missing", b2 * v + g * g),
+                ("beta2 * v + (1 - beta1) * grad**2: beta1 belongs to m, beta2 to v",
+                 b2 * v + (1 - b1) * g * g),
+                ("(1 - beta2) * v + beta2 * grad**2: beta2 and 1 - beta2 are swapped",
+                 (1 - b2) * v + b2 * g * g),
+                ("beta2 * v + (1 - beta2) * |grad|: square the gradient",
+                 b2 * v + (1 - b2) * np.abs(g)),
+                ("the maximum of the old v and the average (AMSGrad): Adam keeps the average "
+                 "itself", np.maximum(v, want[2])),
+                ("v_hat, the bias-corrected v: return v itself (the correction is recomputed "
+                 "from t at every step)", want[2] / (1 - b2 ** t))))):
+        if np.allclose(got_moment, right):
+            continue
+        text = next((text for text, wrong in preferred(variants, prefer, f"the new {name} is {{}}")
+                     if np.allclose(got_moment, wrong)), "")
+        used = (got[1] - b1 * m) / (1 - b1)  # the gradient m was averaged with
+        decay = float(np.sum((used - g) * p) / np.sum(p * p))
+        if not text and abs(decay) > 1e-12 and np.allclose(used, g + decay * p):
+            return (f"the gradient your moments average is grad + {decay:.3g} * param (weight "
+                    "decay); Adam averages the gradient as given")
+        if not text:
+            return ""
+        parts.append(f"the new {name} is {text}")
+    if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
+                       equal_nan=True) and not np.allclose(got[0], want[0]):
+        for text, variant in preferred((
+                ("the bias correction divides by 1 - beta * t; it is 1 - beta1 ** t for m and "
+                 "1 - beta2 ** t for v (a power)", {"power": False}),
+                ("no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)",
+                 {"correct": False}),
+                ("eps is inside the square root: the update is lr * m_hat / (sqrt(v_hat) + eps)",
+                 {"eps_inside": True}),
+                ("the bias correction is folded into the learning rate, which leaves eps "
+                 "uncorrected; divide m and v themselves: lr * m_hat / (sqrt(v_hat) + eps)",
+                 {"lr_corrected": True}),
+                ("the corrections are swapped: m is divided by 1 - beta1**t, v by "
+                 "1 - beta2**t", {"swapped": True}),
+                ("v's correction is outside the square root: divide v by 1 - beta2**t, then "
+                 "take the square root, sqrt(v_hat)", {"outside_root": True}),
+                ("the correction takes (1 - beta) ** t, the power of the difference; it is "
+                 "1 - beta ** t (** binds tighter than -: write 1 - beta1 ** t)",
+                 {"power_of_difference": True}),
+                ("lr is divided by sqrt(t); Adam's step size is lr itself (the bias "
+                 "corrections already depend on t)", {"lr_decay": True}),
+                ("lr is ignored: the step uses lr=1e-3 whatever the `lr` given",
+                 {"lr": 1e-3}),
+                ("eps is ignored: the step uses eps=1e-8 whatever the `eps` given",
+                 {"eps": 1e-8}),
+                ("betas are ignored: the corrections use (0.9, 0.999) whatever `betas` given",
+                 {"betas": (0.9, 0.999)})), prefer, "the parameter: {}"):
+            variant = {"lr": lr, "betas": betas, "eps": eps, **variant}
+            if np.allclose(got[0], adam_update(p, got[1], got[2], t, **variant),
+                           equal_nan=True):
+                parts.append(f"the parameter: {text}")
+                break
+        else:
+            if not np.allclose(got[0], adam_update(p, m, v, t, lr, betas, eps)):
+                return ""
+            parts.append("the parameter is updated with the old moments (the ones passed in): "
+                         "update m and v first, then step with the new ones")
+    return "; ".join(parts)
 
 
 ADAM_MISTAKES = (
@@ -205,6 +390,12 @@ def _verdict_adam(outputs: Outputs) -> None:
             if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
                 raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
                                   "gradient; it averages grad**2")
+            why = consistent(lambda j, prefer: adam_relation(
+                *_adam_inputs()[j], *ADAM_CASES[j][1:5],
+                [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")], prefer=prefer),
+                len(ADAM_CASES))
+            if why:
+                raise CheckFailed(f"adam_step, {label}: {why}")
         for name, a, b in zip(("new parameter", "new m", "new v"), got, want):
             expect_close(f"adam_step, {label}: {name}", a, b, 1e-7, 1e-12)
     p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)

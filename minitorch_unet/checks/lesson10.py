@@ -32,16 +32,20 @@ def cost_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, ...], 
 
 def cost_by_parts(n: int, c_in: int, c_out: int, h: int, w: int, k: int, itemsize: int,
                   *, flops_per_mac: int = 2, kernel_area: bool = True, weights: bool = True,
-                  output: bool = True, as_bytes: bool = True, im2col: bool = False
+                  output: bool = True, as_bytes: bool = True, im2col: bool = False,
+                  adds_only_between: bool = False, padded: bool = False, output_read: bool = False,
+                  bias: bool = False, valid: bool = False, bias_add: bool = False
                   ) -> tuple[int, int]:
     """(FLOPs, bytes): each output value takes c_in * k * k multiply-adds; the input and the
     weights are read once and the output written once. The keywords make classic slips."""
     macs_per_output = c_in * (k * k if kernel_area else 1)
-    outputs = n * c_out * h * w
-    flops = flops_per_mac * macs_per_output * outputs
-    values = n * c_in * h * w * (k * k if im2col else 1)
+    outputs = n * c_out * (h - k + 1) * (w - k + 1) if valid else n * c_out * h * w
+    flops = (flops_per_mac * macs_per_output - adds_only_between + bias_add) * outputs
+    side = (h + k - 1, w + k - 1) if padded else (h, w)
+    values = n * c_in * side[0] * side[1] * (k * k if im2col else 1)
     values += c_out * c_in * k * k if weights else 0
-    values += outputs if output else 0
+    values += outputs * (output + output_read)
+    values += c_out if bias else 0
     return flops, values * (itemsize if as_bytes else 1)
 
 
@@ -55,6 +59,19 @@ COST_MISTAKES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the bytes are a count of values: multiply by itemsize (4 for float32)", {"as_bytes": False}),
     ("the bytes count the input k * k times (an im2col matrix); count the input once: that is "
      "the least traffic, the one a well-made kernel approaches", {"im2col": True}),
+    ("the FLOPs count 2 c_in k k - 1 per output value (one add fewer than products); count "
+     "every multiply-add as 2 operations, 2 c_in k k per output value",
+     {"adds_only_between": True}),
+    ("the bytes count the padded input, (H + k - 1)(W + k - 1) values per channel; the padding "
+     "zeros are never read from memory: count the input's N c_in H W values",
+     {"padded": True}),
+    ("the bytes count the output twice (read and written); it is only written once",
+     {"output_read": True}),
+    ("the bytes count a bias (c_out values); this convolution has none", {"bias": True}),
+    ("the FLOPs count a bias add per output value; this convolution has no bias",
+     {"bias_add": True}),
+    ("you count a 'valid' output of (H - k + 1) x (W - k + 1) pixels; with 'same' padding the "
+     "output keeps H x W", {"valid": True}),
 )
 
 
@@ -90,6 +107,10 @@ def _verdict_cost(outputs: Outputs) -> None:
                           f"an array of shape {np.shape(got)}")
     if np.array_equal(got, expected):
         return
+    if np.array_equal(got[:, ::-1], expected):
+        mine, right = tuple(int(v) for v in got[0]), tuple(int(v) for v in expected[0])
+        raise CheckFailed(f"{_call(layers[0])}: returned {mine}, expected {right}: the two "
+                          "numbers are in the wrong order; return (flops, bytes)")
     for column, what in ((0, "FLOPs"), (1, "bytes")):
         bad = np.flatnonzero(got[:, column] != expected[:, column])
         if not bad.size:
@@ -105,8 +126,49 @@ def _verdict_cost(outputs: Outputs) -> None:
             if np.array_equal(got[:, column], wrong[:, column]) and \
                     not np.array_equal(wrong[:, column], expected[:, column]):
                 raise CheckFailed(f"{head}: {text}")
+        why = cost_relation(got[:, column], expected[:, column], layers, column)
+        if why:
+            raise CheckFailed(f"{head}: {why}")
         raise CheckFailed(f"{head}. FLOPs = 2 * N * c_out * H * W * c_in * k * k; bytes = "
                           "itemsize * (N c_in H W + c_out c_in k k + N c_out H W)")
+
+
+_SIZES = ("N", "c_in", "c_out", "H", "W", "k", "itemsize")
+
+
+def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int, ...], ...],
+                  column: int) -> str:
+    """Name a factor of the layer's sizes the count is missing or has too many (FLOPs and
+    bytes), or a tensor the bytes count a wrong number of times; "" otherwise."""
+    what = ("FLOPs", "bytes")[column]
+    sizes = np.array(layers, dtype=np.float64)
+    ratio = got / expected
+    for i, name in enumerate(_SIZES):
+        for power, text in ((-1, f"miss the factor {name}"), (1, f"have an extra factor {name}")):
+            wanted = sizes[:, i] ** power
+            if not np.allclose(wanted, 1) and np.allclose(ratio, wanted):
+                note = " (the batch)" if name == "N" else ""
+                return f"your {what} {text}{note}, in every layer tried"
+    if column == 0:
+        return ""
+    n, c_in, c_out, h, w, k, itemsize = sizes.T
+    if np.allclose(ratio, 8):
+        return "your bytes are 8 times the right count: they count bits; a byte is 8 bits"
+    for fixed in (1, 2, 4, 8):
+        if np.allclose(ratio, fixed / itemsize) and not np.allclose(itemsize, fixed):
+            return (f"your bytes use an itemsize of {fixed} for every layer: multiply by the "
+                    "`itemsize` argument")
+    tensors = (("the input", n * c_in * h * w), ("the weights", c_out * c_in * k * k),
+               ("the output", n * c_out * h * w))
+    times = (("once per sample (N times)", n), ("twice", 2.0), ("not at all", 0.0),
+             ("k * k times", k * k))
+    for tensor, values in tensors:
+        for text, count in times:
+            if not np.allclose(count, 1) and \
+                    np.allclose(got - expected, (count - 1) * values * itemsize):
+                return (f"the bytes count {tensor} {text}; each tensor is read or written "
+                        "once")
+    return ""
 
 
 register(Exercise(

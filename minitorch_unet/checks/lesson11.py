@@ -14,10 +14,13 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
+from .lesson00 import mask_hints
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
-PATIENTS = ["A", "B", "A", "C", "B", "A", "C", "D", "D", "B", "E", "E"]
+# The patients in order of first slice (B, A, C, D, E) are not in sorted order, so that an
+# answer that pairs sorted ids with values in slice order is caught.
+PATIENTS = ["B", "A", "B", "C", "A", "B", "C", "D", "D", "A", "E", "E"]
 
 
 @own_cases(stream=11)
@@ -36,7 +39,8 @@ def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarra
     pred[4, 0, 3:6, 0:3] = 0.6
     pred[7, 0, 0:2, 0:2] = 0.95                            # D: no tumour, false alarms
     target[10, 0, 2:5, 2:5] = 1                            # E: the tumour is missed
-    target[11, 0, 2:4, 2:4] = 1
+    target[11, 0, 2:4, 2:4] = 1                            # and half found in the last slice
+    pred[11, 0, 2:4, 2] = 0.7
     if fresh:
         alarms = rng.random(pred.shape) < 0.08
         alarms[[3, 6]] = False
@@ -70,7 +74,8 @@ def _per_patient(values: Callable[[list[int]], float]) -> np.ndarray:
 # ---- per slice ---------------------------------------------------------------------------------
 def _probe_slice(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
-    return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
+    with mask_hints("check_dice_per_slice"):
+        return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
 
 
 def _verdict_slice(outputs: Outputs) -> None:
@@ -91,6 +96,14 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, _dice(*_counts(pred, target, strict=False))):
         raise CheckFailed(f"{what}: a pixel exactly at the threshold (0.5) counted as tumour; "
                           "tumour is pred > threshold, strictly")
+    for rule, text in ((lambda a: a == 1, "pred == 1"), (lambda a: a > 0, "pred > 0"),
+                       (lambda a: a >= 1, "pred >= 1")):
+        p = rule(pred).reshape(len(pred), -1)
+        t = (target > 0.5).reshape(len(target), -1)
+        tp = (p & t).sum(1).astype(np.float64)
+        if np.allclose(got, _dice(tp, p.sum(1) - tp, t.sum(1) - tp)):
+            raise CheckFailed(f"{what}: a pixel counts as tumour where {text} in your answer; "
+                              "it is tumour where pred > threshold")
     soft = lambda a: a.reshape(len(a), -1)  # noqa: E731
     overlap, total = (soft(pred) * soft(target)).sum(1), soft(pred).sum(1) + soft(target).sum(1)
     if np.allclose(got, np.where(total == 0, 1.0, 2 * overlap / np.where(total == 0, 1, total))):
@@ -101,7 +114,40 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
+    why = slice_kind_relation(got, expected, counts)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+SLICE_KINDS = (  # (kind of slice, what the right Dice is there and why)
+    ("no tumour but a prediction (false alarms only)", "0: every predicted pixel is a false "
+     "alarm; only a slice with no tumour AND no prediction scores 1.0"),
+    ("a tumour but no prediction (all missed)", "0: nothing of the tumour is found"),
+    ("no tumour and no prediction", "1.0 by the course's 0/0 rule"),
+    ("a tumour and a prediction", "2 tp / (2 tp + fp + fn)"),
+)
+
+
+def slice_kind_relation(got: np.ndarray, expected: np.ndarray,
+                        counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
+    """Name the kind of slice the wrong values are confined to, or a loop that stops early."""
+    tp, fp, fn = counts
+    has_pred, has_target = tp + fp > 0, tp + fn > 0
+    kinds = (has_pred & ~has_target, has_target & ~has_pred, ~has_pred & ~has_target,
+             has_pred & has_target)
+    wrong = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
+    first_wrong = int(np.argmax(wrong))
+    if wrong.any() and wrong[first_wrong:].all() and first_wrong > 0 and \
+            not got[first_wrong:].any():
+        return (f"right for slices 0 to {first_wrong - 1}, 0 from slice {first_wrong} on: "
+                "does a loop stop early or skip slices?")
+    for (kind, rule), where in zip(SLICE_KINDS, kinds):
+        if wrong.any() and np.array_equal(wrong, where):
+            slices = np.flatnonzero(wrong).tolist()
+            return (f"wrong only on slices with {kind} (slices {slices}, you gave "
+                    f"{[round(float(v), 4) for v in got[wrong]]}): the Dice there is {rule}")
+    return ""
 
 
 register(Exercise(
@@ -115,7 +161,8 @@ register(Exercise(
 # ---- per patient ----------------------------------------------------------------------------------
 def _probe_patient(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
-    result = fn(pred.copy(), target.copy(), list(PATIENTS))
+    with mask_hints("check_dice_per_patient"):
+        result = fn(pred.copy(), target.copy(), list(PATIENTS))
     if not isinstance(result, dict):
         raise CheckFailed(f"dice_per_patient returned {type(result).__name__}; return a dict "
                           "{patient id: Dice}")
@@ -145,6 +192,9 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
+    why = patient_relation(got, expected, pred, target)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     loose = _counts(pred, target, strict=False)
     for i, patient in enumerate(_ids()):
         if np.isclose(got[i], expected[i]):
@@ -161,6 +211,56 @@ def _verdict_patient(outputs: Outputs) -> None:
             note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
         raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
                           f"{got[i]:.4f}: {note}")
+
+
+def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
+                     target: np.ndarray) -> str:
+    """Name the wrong way of pooling a patient's slices that `got` follows, or ""."""
+    tp, fp, fn = _counts(pred, target)
+    slice_dice = _dice(tp, fp, fn)
+    everyone = float(_dice(tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True))[0])
+    volume = lambda empty: _per_patient(lambda rows: float(_dice(  # noqa: E731
+        tp[rows].sum(keepdims=True), fp[rows].sum(keepdims=True), fn[rows].sum(keepdims=True),
+        empty)[0]))
+    if np.allclose(np.sort(got), np.sort(expected)) and not np.allclose(got, expected):
+        return ("the right values, each under another patient's id: key each Dice by the patient "
+                "it was computed for (are the ids and the values zipped in different orders?)")
+    found = [v for v in [
+        ("every patient gets the Dice of all slices pooled together; pool only the slices of "
+         "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
+        ("each patient gets the Dice of their first slice only; sum tp, fp and fn over all of "
+         "the patient's slices", _per_patient(lambda rows: float(slice_dice[rows[0]]))),
+        ("each patient gets the Dice of their last slice only (a value overwritten in the "
+         "loop?); sum tp, fp and fn over all of the patient's slices",
+         _per_patient(lambda rows: float(slice_dice[rows[-1]]))),
+        ("this is the mean of the Dice of the patient's slices that show tumour (empty slices "
+         "left out); a volume Dice sums tp, fp and fn over all the patient's slices first",
+         _per_patient(lambda rows: float(np.mean([slice_dice[r] for r in rows
+                                                  if tp[r] + fn[r] > 0] or [1.0])))),
+        ("a patient with no tumour and no prediction gets 0; the course scores 0/0 as 1.0",
+         volume(0.0)),
+        ("no threshold: the probabilities themselves are pooled (a soft Dice); a pixel is "
+         "tumour where pred > threshold", _per_patient(lambda rows: float(
+             2 * (pred[rows] * target[rows]).sum() / (pred[rows].sum() + target[rows].sum())
+             if pred[rows].sum() + target[rows].sum() else 1.0))),
+        ("only the patient's slices that show tumour are pooled; the false alarms on their "
+         "other slices count too: pool all the patient's slices",
+         _per_patient(lambda rows: float(_dice(*(c[[r for r in rows if tp[r] + fn[r] > 0]]
+                                                 .sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
+        ("only the patient's slices with a prediction are pooled; a missed tumour on their "
+         "other slices counts too: pool all the patient's slices",
+         _per_patient(lambda rows: float(_dice(*(c[[r for r in rows if tp[r] + fp[r] > 0]]
+                                                 .sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
+        *[(f"each patient gets the {name} of their slice Dices; a volume Dice sums tp, fp and "
+           "fn over the patient's slices first, then takes one ratio",
+           _per_patient(lambda rows, rule=rule: float(rule(slice_dice[rows]))))
+          for name, rule in (("median", np.median), ("maximum", np.max), ("minimum", np.min),
+                             ("sum", np.sum))],
+    ] if not np.allclose(v[1], expected)]
+    for text, values in found:
+        if np.allclose(got, values):
+            return text
+    return ""
 
 
 register(Exercise(

@@ -1,0 +1,1473 @@
+"""More typical wrong answers for lessons 00, 01 and 06 to 11, each run through its lesson's
+own check (the helpers of test_checks_catalogue.py).
+
+These were written apart from the checks' own lists of mistakes, as learners write them
+(a loop one level short, integer division, a cut at the sizes instead of the offsets, a
+factor left out of a moment...): each message must name the mistake, none may pass, none
+may end in a traceback.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from minitorch_unet.checks.core import FAILED, NOT_WRITTEN, PASSED
+from test_checks_catalogue import Mistake, run, solution
+
+TRAINING: list[Mistake] = []
+RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
+
+
+def mistake(grade: str, function: str, *words: str,
+            also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
+    """Decorator: the decorated function is a wrong `function` for check `grade`, whose
+    message must hold every one of `words`."""
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        TRAINING.append(Mistake(fn.__name__, grade, {function: fn, **(also or {})}, words))
+        return fn
+    return add
+
+
+def right(grade: str, function: str) -> Callable[..., Any]:
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        RIGHT.append((fn.__name__, grade, {function: fn}))
+        return fn
+    return add
+
+
+# ---- 00: dice
+@mistake("check_dice", "dice", "integer division")
+def dice_floor_division(pred, target):
+    p, t = np.asarray(pred).astype(int), np.asarray(target).astype(int)
+    total = p.sum() + t.sum()
+    if total == 0:
+        return 1.0
+    return float(2 * (p * t).sum() // total)
+
+
+@mistake("check_dice", "dice", "one of the masks is empty")
+def dice_either_empty_is_one(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    if p.sum() == 0 or t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).sum() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "per image")
+def dice_mean_over_images(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    if p.ndim == 2:
+        p, t = p[None], t[None]
+    p, t = p.reshape(len(p), -1), t.reshape(len(t), -1)
+    scores = []
+    for pi, ti in zip(p, t):
+        total = pi.sum() + ti.sum()
+        scores.append(1.0 if total == 0 else 2 * (pi & ti).sum() / total)
+    return float(np.mean(scores))
+
+
+@mistake("check_dice", "dice", "number of pixels")
+def dice_over_pixel_count(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    if not (p.any() or t.any()):
+        return 1.0
+    return float(2 * (p & t).sum() / (p.size + t.size))
+
+
+# ---- 01: autograd
+@mistake("check_mul_backward", "mul_backward", "grad_b", "chain rule")
+def mul_b_forgets_chain(a, b, grad):
+    return b * grad, a
+
+
+@mistake("check_tanh_backward", "tanh_backward", "parenthes")
+def tanh_precedence(x, grad):
+    return 1 - math.tanh(x) ** 2 * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "cosh")
+def tanh_sech_not_squared(x, grad):
+    return grad / math.cosh(x)
+
+
+@mistake("check_tanh_backward", "tanh_backward", "swapped")
+def tanh_arguments_swapped(x, grad):
+    return (1 - math.tanh(grad) ** 2) * x
+
+
+@mistake("check_topological_order", "topological_order", "missing")
+def topo_visited_by_value(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node.data in seen:
+            return
+        seen.add(node.data)
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "before its input")
+def topo_bfs_reversed(root):
+    order, seen, queue = [], {root}, [root]
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for child in node._prev:
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "missing")
+def topo_one_level(root):
+    return list(root._prev) + [root]
+
+
+@mistake("check_backward", "backward", "times")
+def backward_recursive(root):
+    root.grad = 1.0
+
+    def go(node):
+        node._backward()
+        for child in node._prev:
+            go(child)
+    go(root)
+
+
+@mistake("check_backward", "backward", "never sent")
+def backward_skips_root(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for c in node._prev:
+                visit(c)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order[:-1]):
+        node._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "LAST")
+def unbroadcast_ones_before_leading(grad, shape):
+    for i, n in enumerate(shape):
+        if n == 1 and i < grad.ndim:
+            grad = grad.sum(axis=i, keepdims=True)
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "sum")
+def unbroadcast_takes_first_copy(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad[0]
+    index = tuple(slice(0, 1) if n == 1 else slice(None) for n in shape)
+    return grad[index]
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_backward", "cumsum")
+def cat_backward_split_at_sizes(ctx, grad):
+    return tuple(np.split(grad, ctx.sizes[:-1], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "offset")
+def cat_backward_pieces_from_zero(ctx, grad):
+    pieces = []
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, range(0, size), axis=ctx.dim))
+    return tuple(pieces)
+
+
+@mistake("check_cat", "cat_forward", "dim")
+def cat_forward_hstack(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.hstack(arrays)
+
+
+@mistake("check_cat", "cat_backward", "last axis")
+def cat_backward_last_axis(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(grad[..., start:start + size])
+        start += size
+    return tuple(pieces)
+
+
+@mistake("check_center_crop", "center_crop", "off by one")
+def crop_half_minus_half(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = input.shape[-2] // 2 - h // 2, input.shape[-1] // 2 - w // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "left")
+def crop_backward_top_twice(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.top:ctx.top + grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_center_crop", "crop_backward", "bottom")
+def crop_backward_symmetric_pad(ctx, grad):
+    pads = [(0, 0)] * (grad.ndim - 2) + [(ctx.top, ctx.top), (ctx.left, ctx.left)]
+    return np.pad(grad, pads)
+
+
+# ---- 07: modules
+@mistake("check_count_parameters", "count_parameters", "bottleneck")
+def count_without_bottleneck(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (2 * widths[i] + widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "2x2 kernel")
+def count_up_kernel_three(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 9 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (2 * widths[i] + widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_receptive_field", "receptive_field", "first layer")
+def rf_skips_first(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers[1:]:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "reverse order")
+def rf_recursion_forward_order(layers):
+    field = 1
+    for kernel, stride in layers:
+        field = stride * (field - 1) + kernel
+    return field
+
+
+# ---- 08: losses
+@mistake("check_bce_with_logits", "bce_with_logits", "|x|")
+def bce_exp_minus_x(logits, target):
+    return (logits.relu() - logits * target + (1 + (-logits).exp()).log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "stable")
+def bce_clipped_log(logits, target):
+    p = logits.sigmoid()
+    return -(target * (p + 1e-7).log() + (1 - target) * (1 - p + 1e-7).log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "number of values")
+def bce_divides_by_last_axis(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    loss = logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+    return loss.sum() / logits.shape[-1]
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "denominator", "sum(t)")
+def soft_dice_no_target_sum(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "mean")
+def soft_dice_mean_intersection(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).mean() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "background")
+def soft_dice_of_background(logits, target, smooth=1.0):
+    p = 1 - logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "momentum multiplies")
+def sgd_momentum_on_sum(param, grad, buf, lr, momentum):
+    buf = momentum * (buf + grad)
+    return param - lr * buf, buf
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "order")
+def sgd_returns_swapped(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad
+    return buf, param - lr * buf
+
+
+@mistake("check_adam_step", "adam_step", "beta1 ** t")
+def adam_correction_times_t(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    m_hat, v_hat = m / (1 - b1 * t), v / (1 - b2 * t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "1 - beta1")
+def adam_m_without_one_minus_beta(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + grad
+    v = b2 * v + (1 - b2) * grad * grad
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "beta2")
+def adam_betas_mixed(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b2) * grad
+    v = b2 * v + (1 - b1) * grad * grad
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "- 1")
+def cost_exact_adds(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = n * c_out * h * w * (2 * c_in * k * k - 1)
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "padding")
+def cost_padded_input(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    padded = n * c_in * (h + k - 1) * (w + k - 1)
+    return flops, itemsize * (padded + c_out * c_in * k * k + n * c_out * h * w)
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "false alarm")
+def slice_empty_target_is_one(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    dice = 2 * (p & t).sum(1) / np.maximum(p.sum(1) + t.sum(1), 1)
+    return np.where(t.sum(1) == 0, 1.0, dice)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "pooled")
+def patient_pooled_over_all(pred, target, patients, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    value = 2 * (p & t).sum() / (p.sum() + t.sum())
+    return {q: float(value) for q in patients}
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "first slice")
+def patient_first_slice_only(pred, target, patients, threshold=0.5):
+    out = {}
+    for q in dict.fromkeys(patients):
+        i = patients.index(q)
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
+
+# ---- a second set, written after the checks had grown on the first -----------------------
+def _pt(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+
+
+@mistake("check_dice", "dice", "1 -")
+def dice_one_minus(pred, target):
+    p, t = _pt(pred, target)
+    total = p.sum() + t.sum()
+    return 0.0 if total == 0 else float(1 - 2 * (p & t).sum() / total)
+
+
+@mistake("check_dice", "dice", "uint8")
+def dice_uint8_sums(pred, target):
+    p, t = np.asarray(pred).astype(np.uint8), np.asarray(target).astype(np.uint8)
+    total = int(p.sum(dtype=np.uint8)) + int(t.sum(dtype=np.uint8))
+    if total == 0:
+        return 1.0
+    return float(2 * int((p * t).sum(dtype=np.uint8)) / total)
+
+
+# ---- 01: autograd
+@mistake("check_mul_backward", "mul_backward", "divide")
+def mul_divides(a, b, grad):
+    return b / grad, a / grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "tanh(x) (1 - tanh(x))")
+def tanh_t_one_minus_t(x, grad):
+    t = math.tanh(x)
+    return t * (1 - t) * grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "parenthes")
+def tanh_precedence_left(x, grad):
+    return grad * 1 - math.tanh(x) ** 2
+
+
+@mistake("check_topological_order", "topological_order", "before its input")
+def topo_preorder_reversed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node in seen:
+            return
+        seen.add(node)
+        order.append(node)
+        for child in node._prev:
+            visit(child)
+    visit(root)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "missing")
+def topo_without_root(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order[:-1]
+
+
+@mistake("check_backward", "backward", "root.grad = 1.0", "before")
+def backward_seed_after_loop(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    for node in reversed(order):
+        node._backward()
+    root.grad = 1.0
+
+
+@mistake("check_unbroadcast", "unbroadcast", "in front")
+def unbroadcast_one_leading_axis(grad, shape):
+    if grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1:
+            grad = grad.sum(axis=i, keepdims=True)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "reshape")
+def unbroadcast_no_keepdims(grad, shape):
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    return grad.sum(axis=ones) if ones else grad
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_forward", "last")
+def cat_forward_drops_last(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.concatenate(arrays[:-1], axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "cumsum")
+def cat_backward_split_at_all_sizes(ctx, grad):
+    return tuple(np.split(grad, ctx.sizes, axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "order")
+def cat_backward_rotated(ctx, grad):
+    pieces = list(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+    return tuple(pieces[1:] + pieces[:1])
+
+
+@mistake("check_cat", "cat_backward", "one too")
+def cat_backward_slice_one_too_many(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start + size + 1)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
+@mistake("check_center_crop", "center_crop", "apply")
+def crop_from_data(input, size):
+    from minitorch_unet import Tensor
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return Tensor(input.data[..., top:top + h, left:left + w])
+
+
+@mistake("check_center_crop", "center_crop", "round")
+def crop_round_half(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = round((input.shape[-2] - h) / 2), round((input.shape[-1] - w) / 2)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "outside the crop", "zero")
+def crop_backward_ones_outside(ctx, grad):
+    grad_x = np.ones(ctx.shape, dtype=grad.dtype)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+# ---- 07: modules
+def _count_variant(depth, base, c_in0, bn=4, head_out=1):
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    total = head_out * (widths[0] + 1)
+    for i in range(depth + 1):
+        c_in = c_in0 if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + bn * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + bn * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "batch norm")
+def count_one_bn_per_block(depth, base_filters, in_channels=1):
+    return _count_variant(depth, base_filters, in_channels, bn=2)
+
+
+@mistake("check_count_parameters", "count_parameters", "head", "times")
+def count_two_class_head(depth, base_filters, in_channels=1):
+    return _count_variant(depth, base_filters, in_channels, head_out=2)
+
+
+@mistake("check_receptive_field", "receptive_field", "its own stride only")
+def rf_own_stride_only(layers):
+    field = 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * stride
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "jump")
+def rf_jump_zero(layers):
+    field, jump = 1, 0
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+# ---- 08: losses
+@mistake("check_bce_with_logits", "bce_with_logits", "stable")
+def bce_log_sigmoid(logits, target):
+    return -(target * logits.sigmoid().log() + (1 - target) * (-logits).sigmoid().log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "single number")
+def bce_no_reduction(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "|x|")
+def bce_half_magnitude(logits, target):
+    return (logits.relu() - logits * target + (1 + (-logits.relu()).exp()).log()).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth", "numerator")
+def soft_dice_double_smooth(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - 2 * ((p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(p)")
+def soft_dice_target_twice(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (target.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sigmoid")
+def soft_dice_tanh(logits, target, smooth=1.0):
+    p = logits.tanh()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "old buffer")
+def sgd_returns_old_buffer(param, grad, buf, lr, momentum):
+    new = momentum * buf + grad
+    return param - lr * new, buf
+
+
+@mistake("check_adam_step", "adam_step", "beta1", "beta2")
+def adam_corrections_swapped(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b2 ** t)) / (np.sqrt(v / (1 - b1 ** t)) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "square root")
+def adam_correction_outside_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v) / (1 - b2 ** t) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "old")
+def adam_step_before_moments(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    new_param = param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return new_param, m, v
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "batch")
+def cost_no_batch(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "weights")
+def cost_weights_per_sample(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + n * c_out * c_in * k * k + n * c_out * h * w)
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "axis")
+def slice_sum_wrong_axis(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.sum(axis=0) + t.sum(axis=0)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(axis=0) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "loop")
+def slice_loop_one_short(pred, target, threshold=0.5):
+    out = np.zeros(len(pred))
+    for i in range(len(pred) - 1):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[i] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "1.0")
+def patient_empty_zero(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q] > threshold, target[ids == q] > 0.5
+        total = p.sum() + t.sum()
+        out[q] = 0.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "median")
+def patient_median(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        scores = []
+        for p, t in zip(pred[ids == q] > threshold, target[ids == q] > 0.5):
+            total = p.sum() + t.sum()
+            scores.append(1.0 if total == 0 else 2 * (p & t).sum() / total)
+        out[q] = float(np.median(scores))
+    return out
+
+# ---- a third set, written after the checks had grown on the second -----------------------
+# ---- 00: dice
+@mistake("check_dice", "dice", "bool")
+def dice_bitwise_on_floats(pred, target):
+    inter = np.sum(pred & target)
+    total = np.sum(pred) + np.sum(target)
+    return 1.0 if total == 0 else float(2 * inter / total)
+
+
+@mistake("check_dice", "dice", "Both masks are empty")
+def dice_epsilon(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return float(2 * (p & t).sum() / (p.sum() + t.sum() + 1e-8))
+
+
+@mistake("check_dice", "dice", "intersection")
+def dice_len_nonzero(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * len(np.nonzero(p & t)) / total)
+
+
+# ---- 01: autograd
+@mistake("check_tanh_backward", "tanh_backward", "1 - tanh(x)**2")
+def tanh_arctan(x, grad):
+    return grad / (1 + x ** 2)
+
+
+@mistake("check_tanh_backward", "tanh_backward", "x")
+def tanh_extra_x(x, grad):
+    return grad * (1 - math.tanh(x) ** 2) * x
+
+
+@mistake("check_topological_order", "topological_order", "before its input")
+def topo_stack_preorder(root):
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        stack.extend(node._prev)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "after")
+def topo_returns_set(root):
+    seen = set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+    visit(root)
+    return list(seen)
+
+
+@mistake("check_backward", "backward", "never sent")
+def backward_forgets_call(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward  # noqa: B018
+
+
+@mistake("check_backward", "backward", "root.grad = 1.0")
+def backward_zeroes_after_seed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in order:
+        node.grad = 0.0
+    for node in reversed(order):
+        node._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "axes where")
+def unbroadcast_first_axis_keepdims(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    if grad.shape != tuple(shape):
+        grad = grad.sum(axis=0, keepdims=True)
+    return grad
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_forward", "along dim")
+def cat_forward_forgets_dim(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], 0
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "swap")
+def cat_backward_swapaxes_forgot(ctx, grad):
+    moved = np.swapaxes(grad, 0, ctx.dim)
+    return tuple(np.split(moved, np.cumsum(ctx.sizes)[:-1], axis=0))
+
+
+@mistake("check_center_crop", "center_crop", "-2")
+def crop_fixed_axes(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[2] - h) // 2, (input.shape[3] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "input's shape")
+def crop_backward_zeros_like_grad(ctx, grad):
+    grad_x = np.zeros_like(grad)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+# ---- 07: modules
+def _count_levels(depth, base, c_in0, head_k=1, dec_levels=None):
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    total = widths[0] * head_k * head_k + 1
+    for i in range(depth + 1):
+        c_in = c_in0 if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth if dec_levels is None else dec_levels(depth)):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "1x1 kernel")
+def count_head_three(depth, base_filters, in_channels=1):
+    return _count_levels(depth, base_filters, in_channels, head_k=3)
+
+
+@mistake("check_count_parameters", "count_parameters", "leaves out")
+def count_decoder_one_short(depth, base_filters, in_channels=1):
+    return _count_levels(depth, base_filters, in_channels, dec_levels=lambda d: d - 1)
+
+
+@mistake("check_receptive_field", "receptive_field", "k - 1")
+def rf_product_of_kernels(layers):
+    field = 1
+    for kernel, _ in layers:
+        field *= kernel
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "jump")
+def rf_returns_jump(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return jump
+
+
+# ---- 08: losses
+def _bce_terms(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "batch")
+def bce_len(logits, target):
+    return _bce_terms(logits, target).sum() / len(logits.data)
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "stable form")
+def bce_softplus_naive(logits, target):
+    return ((1 + logits.exp()).log() - logits * target).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "per slice")
+def soft_dice_hw_mean(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter = (p * target).sum(dim=(2, 3))
+    total = p.sum(dim=(2, 3)) + target.sum(dim=(2, 3))
+    return (1 - (2 * inter + smooth) / (total + smooth)).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "connected")
+def soft_dice_numpy(logits, target, smooth=1.0):
+    from minitorch_unet import Tensor
+    p = 1 / (1 + np.exp(-logits.data))
+    t = target.data
+    return Tensor(np.array(1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)))
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth")
+def soft_dice_smooth_outside(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum()) + smooth
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "velocity")
+def sgd_velocity(param, grad, buf, lr, momentum):
+    buf = momentum * buf - lr * grad
+    return param + buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "**")
+def adam_precedence_power(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1) ** t) / (np.sqrt(v / (1 - b2) ** t) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "eps")
+def adam_fixed_eps(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8), m, v
+
+
+@mistake("check_adam_step", "adam_step", "lr")
+def adam_fixed_lr(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - 1e-3 * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "itemsize")
+def cost_fixed_itemsize(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, 4 * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "order")
+def cost_swapped(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w), flops
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "axis but the first")
+def slice_sum_two_axes(pred, target, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    total = p.sum(axis=(1, 2)) + t.sum(axis=(1, 2))
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(axis=(1, 2)) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "slices")
+def patient_skip_empty_slices(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        rows = (ids == q) & (target.reshape(len(target), -1).sum(1) > 0)
+        p, t = pred[rows] > threshold, target[rows] > 0.5
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
+
+# ---- a fourth set, written after the checks had grown on the third -----------------------
+# ---- 00: dice
+@mistake("check_dice", "dice", "Both masks are empty")
+def dice_nan_to_num(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    with np.errstate(invalid="ignore"):
+        return float(np.nan_to_num(2 * (p & t).sum() / (p.sum() + t.sum())))
+
+
+@mistake("check_dice", "dice", "transpos")
+def dice_target_transposed(pred, target):
+    p, t = np.asarray(pred) > 0, (np.asarray(target) > 0).T
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+
+
+# ---- 01: autograd
+@mistake("check_mul_backward", "mul_backward", "int")
+def mul_int_truncation(a, b, grad):
+    return int(b * grad), int(a * grad)
+
+
+@mistake("check_tanh_backward", "tanh_backward", "extra factor 1 - tanh(x)**2")
+def tanh_derivative_squared(x, grad):
+    return grad * (1 - math.tanh(x) ** 2) ** 2
+
+
+def _topo_mutable(root, order=[]):  # noqa: B006
+    seen = {id(n) for n in order}
+
+    def visit(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "not a node")
+def topo_mutable_default(root):
+    return _topo_mutable(root)
+
+
+@mistake("check_backward", "backward", "in reverse")
+def backward_sorted_by_value(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in sorted(order, key=lambda n: -n.data):
+        node._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "sum")
+def unbroadcast_broadcast_to(grad, shape):
+    return np.broadcast_to(grad, shape)
+
+
+@mistake("check_unbroadcast", "unbroadcast", "LAST")
+def unbroadcast_ones_first_keepdims(grad, shape):
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    if ones:
+        grad = grad.sum(axis=ones, keepdims=True)
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+# ---- 06: cat and crop
+@mistake("check_cat", "cat_forward", "sizes")
+def cat_forward_sizes_last_axis(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[-1] for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "offset")
+def cat_backward_take_from_start(ctx, grad):
+    return [grad.take(range(size), axis=ctx.dim) for size in ctx.sizes]
+
+
+@mistake("check_cat", "cat_backward", "cumsum")
+def cat_backward_cuts_with_zero(ctx, grad):
+    return tuple(np.split(grad, np.cumsum([0] + list(ctx.sizes[:-1])), axis=ctx.dim))
+
+
+@mistake("check_center_crop", "center_crop", "width")
+def crop_height_only(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top = (input.shape[-2] - h) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=0, height=h, width=input.shape[-1])
+
+
+@mistake("check_center_crop", "crop_backward", "per axis")
+def crop_backward_pad_two_axes(ctx, grad):
+    h, w = ctx.shape[-2:]
+    pads = ((ctx.top, h - ctx.top - grad.shape[-2]), (ctx.left, w - ctx.left - grad.shape[-1]))
+    return np.pad(grad, pads)
+
+
+@mistake("check_center_crop", "crop_backward", "wrong place")
+def crop_backward_swapped_offsets(ctx, grad):
+    grad_x = np.zeros(ctx.shape)
+    h, w = grad.shape[-2:]
+    top, left = min(ctx.left, ctx.shape[-2] - h), min(ctx.top, ctx.shape[-1] - w)
+    grad_x[..., top:top + h, left:left + w] = grad
+    return grad_x
+
+
+# ---- 07: modules
+def _count_head(depth, base, c_in0, head_bias=True):
+    widths = [base * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + (1 if head_bias else 0)
+    for i in range(depth + 1):
+        c_in = c_in0 if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "head's bias")
+def count_no_head_bias(depth, base_filters, in_channels=1):
+    return _count_head(depth, base_filters, in_channels, head_bias=False)
+
+
+# ---- 08: losses
+def _bce_parts(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "number of values")
+def bce_divide_by_positives(logits, target):
+    return _bce_parts(logits, target).sum() / target.sum()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "1 - target are swapped")
+def bce_x_one_minus_t(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * (1 - target) + (1 + (-magnitude).exp()).log()).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(p)")
+def soft_dice_denominator_intersection(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / ((p * target).sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "mean")
+def soft_dice_all_means(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).mean() + smooth) / (p.mean() + target.mean() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "per slice")
+def soft_dice_per_slice_sum(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    axes = tuple(range(1, len(logits.shape)))
+    inter = (p * target).sum(dim=axes)
+    total = p.sum(dim=axes) + target.sum(dim=axes)
+    return (1 - (2 * inter + smooth) / (total + smooth)).sum()
+
+
+# ---- 09: training
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "momentum")
+def sgd_step_times_momentum(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad
+    return param - lr * momentum * buf, buf
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "1 - momentum")
+def sgd_damped_step(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad
+    return param - lr * (1 - momentum) * buf, buf
+
+
+def _adam_variant(param, grad, m, v, t, lr, betas, eps, amsgrad=False, decay=0.0, m_hat_out=False):
+    b1, b2 = betas
+    grad = grad + decay * param
+    m = b1 * m + (1 - b1) * grad
+    new_v = b2 * v + (1 - b2) * grad * grad
+    v = np.maximum(v, new_v) if amsgrad else new_v
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), (m_hat if m_hat_out else m), v
+
+
+@mistake("check_adam_step", "adam_step", "new v")
+def adam_max_v(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    return _adam_variant(param, grad, m, v, t, lr, betas, eps, amsgrad=True)
+
+
+@mistake("check_adam_step", "adam_step", "weight decay")
+def adam_weight_decay(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    return _adam_variant(param, grad, m, v, t, lr, betas, eps, decay=0.01)
+
+
+@mistake("check_adam_step", "adam_step", "m_hat")
+def adam_returns_m_hat(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    return _adam_variant(param, grad, m, v, t, lr, betas, eps, m_hat_out=True)
+
+
+# ---- 10: the GPU
+@mistake("check_conv2d_cost", "conv2d_cost", "same")
+def cost_valid_output(n, c_in, c_out, h, w, k, itemsize=4):
+    ho, wo = h - k + 1, w - k + 1
+    flops = 2 * n * c_out * ho * wo * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * ho * wo)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "8")
+def cost_bits(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, 8 * itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+# ---- 11: evaluation
+@mistake("check_dice_per_slice", "dice_per_slice", "bool")
+def slice_bitwise_float(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = target.reshape(len(target), -1)
+    total = p.sum(1) + t.sum(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "another patient")
+def patient_ids_misaligned(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    values = []
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q] > threshold, target[ids == q] > 0.5
+        total = p.sum() + t.sum()
+        values.append(1.0 if total == 0 else float(2 * (p & t).sum() / total))
+    return dict(zip(sorted(set(patients)), values))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "1.0")
+def patient_nan_when_empty(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q] > threshold, target[ids == q] > 0.5
+        with np.errstate(invalid="ignore"):
+            out[q] = float(2 * (p & t).sum() / (p.sum() + t.sum()))
+    return out
+
+# ---- a fifth set, written after the checks had grown on the fourth -----------------------
+@mistake("check_dice", "dice", "100 times")
+def dice_percent(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    total = p.sum() + t.sum()
+    return 100.0 if total == 0 else float(200 * (p & t).sum() / total)
+
+
+@mistake("check_dice", "dice", "background")
+def dice_background(pred, target):
+    p, t = ~(np.asarray(pred) > 0), ~(np.asarray(target) > 0)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+
+
+@mistake("check_mul_backward", "mul_backward", "multipl")
+def mul_adds_grad(a, b, grad):
+    return b + grad, a + grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "divide")
+def tanh_divides(x, grad):
+    return (1 - math.tanh(x) ** 2) / grad
+
+
+@mistake("check_topological_order", "topological_order", "output comes first")
+def topo_reversed(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order[::-1]
+
+
+@mistake("check_backward", "backward", "grad")
+def backward_zeroes_after_send(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+        node.grad = 0.0
+
+
+@mistake("check_unbroadcast", "unbroadcast", "has a 1")
+def unbroadcast_ignores_ones(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+@mistake("check_cat", "cat_forward", "sizes")
+def cat_sizes_len(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [len(a) for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_center_crop", "crop_backward", "int")
+def crop_backward_int_zeros(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=int)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_center_crop", "center_crop", "wrong place")
+def crop_bottom_right(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=input.shape[-2] - h, left=input.shape[-1] - w, height=h, width=w)
+
+
+@mistake("check_receptive_field", "receptive_field", "(kernel, stride)")
+def rf_swapped_tuple(layers):
+    field, jump = 1, 1
+    for stride, kernel in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "0.5 times")
+def bce_halved(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).mean() * 0.5
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sigmoid")
+def soft_dice_double_sigmoid(logits, target, smooth=1.0):
+    p = logits.sigmoid().sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_adam_step", "adam_step", "sqrt(t)")
+def adam_lr_decay(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr / np.sqrt(t) * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "bias")
+def cost_plus_bias_add(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = n * c_out * h * w * (2 * c_in * k * k + 1)
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "threshold")
+def slice_pred_equals_one(pred, target, threshold=0.5):
+    p = (pred == 1).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.sum(1) + t.sum(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "threshold")
+def patient_no_threshold(pred, target, patients, threshold=0.5):
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        p, t = pred[ids == q], target[ids == q]
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p * t).sum() / total)
+    return out
+
+# ---- right answers written differently -----------------------------------------------------------
+@right("check_tanh_backward", "tanh_backward")
+def tanh_factored(x, grad):
+    t = math.tanh(x)
+    return grad * (1 - t) * (1 + t)
+
+
+@right("check_topological_order", "topological_order")
+def topo_deduplicated_afterwards(root):
+    order = []
+
+    def visit(node):
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    return list({id(node): node for node in order}.values())
+
+
+@right("check_unbroadcast", "unbroadcast")
+def unbroadcast_loop(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_take(ctx, grad):
+    starts = np.concatenate([[0], np.cumsum(ctx.sizes)])
+    return [np.take(grad, range(a, b), axis=ctx.dim) for a, b in zip(starts[:-1], starts[1:])]
+
+
+@right("check_center_crop", "crop_backward")
+def crop_backward_add_into_zeros(ctx, grad):
+    grad_x = np.zeros(ctx.shape)
+    h, w = grad.shape[-2:]
+    grad_x[..., ctx.top:ctx.top + h, ctx.left:ctx.left + w] += grad
+    return grad_x
+
+
+@right("check_dice_per_slice", "dice_per_slice")
+def slice_dice_loop(pred, target, threshold=0.5):
+    out = []
+    for p, t in zip(pred > threshold, target > 0.5):
+        total = p.sum() + t.sum()
+        out.append(1.0 if total == 0 else 2 * (p & t).sum() / total)
+    return np.array(out)
+
+
+@right("check_adam_step", "adam_step")
+def adam_in_place(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m *= b1
+    m += (1 - b1) * grad
+    v *= b2
+    v += (1 - b2) * grad ** 2
+    param -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return param, m, v
+
+
+# ---- the tests -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("entry", TRAINING, ids=[m.name for m in TRAINING])
+def test_the_mistake_is_named(entry: Mistake) -> None:
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED, result
+    assert all(word in result.message for word in entry.words), result.message
+
+
+@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
+def test_a_right_answer_written_differently_passes(name: str, grade: str,
+                                                   answers: dict[str, Callable[..., Any]]) -> None:
+    result = run(grade, **answers)
+    assert result.status == PASSED, result.message
+
+
+def test_a_backward_that_raises_in_every_case_is_reported_with_its_line() -> None:
+    def crop_backward(ctx, grad):
+        return np.zeros(ctx.shape)[..., ctx.top:-ctx.top, ctx.left:-ctx.left] + grad.T
+
+    result = run("check_center_crop", crop_backward=crop_backward)
+    assert result.status == FAILED
+    assert "raised ValueError" in result.message and "grad.T" in result.message, result.message
+
+
+def test_an_unwritten_backward_is_not_written_yet() -> None:
+    def cat_backward(ctx, grad):
+        raise NotImplementedError
+
+    result = run("check_cat", cat_backward=cat_backward)
+    assert result.status == NOT_WRITTEN and "not written yet" in result.message, result.message
+
+
+def test_the_training_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    """The share of these wrong answers whose message names the mistake."""
+    named = passed = 0
+    for entry in TRAINING:
+        result = run(entry.grade, **entry.answers)
+        passed += result.status == PASSED
+        named += result.status == FAILED and all(w in result.message for w in entry.words)
+    with capsys.disabled():
+        print(f"\ncatalogue (lessons 00, 01, 06-11): {named} of {len(TRAINING)} wrong answers "
+              f"named ({100 * named / len(TRAINING):.0f}%), {passed} passed")
+    assert len(TRAINING) >= 100 and passed == 0 and named >= 0.9 * len(TRAINING)
