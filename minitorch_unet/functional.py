@@ -131,7 +131,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     if use_fast_kernels and stride == (1, 1):
         if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS:
             return winograd.Conv2dWinograd.apply(*tensors, padding=padding)
-        return fast_conv.Conv2dShifted.apply(*tensors, padding=padding)
+        return fast_conv.Conv2dColumnBlocks.apply(*tensors, padding=padding)
     return Conv2d.apply(*tensors, stride=stride, padding=padding)
 
 

@@ -49,6 +49,51 @@ def test_shifted_conv_matches_im2col_conv(device, n, c, o, h, w, k, p, bias, see
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 12), o=st.integers(1, 6), h=st.integers(3, 11),
+       w=st.integers(3, 11), kh=st.sampled_from([1, 2, 3, 5]), kw=st.sampled_from([1, 3]),
+       p=st.integers(0, 2), bias=st.booleans(), block_bytes=st.sampled_from([1, 200, 1 << 20]),
+       seed=st.integers(0, 2 ** 16))
+def test_column_blocks_conv_matches_im2col_conv(device, n, c, o, h, w, kh, kw, p, bias,
+                                                block_bytes, seed):
+    """Blocks of one position, of a few, and one block for everything: the same numbers."""
+    if kh > h + 2 * p or kw > w + 2 * p:
+        return
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, kh, kw))]
+    arrays += [rng.standard_normal(o)] if bias else []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_conv, "COLUMN_BLOCK_BYTES", block_bytes)
+        fast = run(lambda *t: fast_conv.Conv2dColumnBlocks.apply(*t, padding=(p, p)), arrays,
+                   device)
+    plain = run(lambda *t: Conv2d.apply(*t, stride=(1, 1), padding=(p, p)), arrays, device)
+    assert_same(fast, plain, f"conv2d n={n} c={c} o={o} {h}x{w} k={kh}x{kw} p={p}")
+
+
+STRIDE_1_REFERENCE_CASES = [name for name, case in load_cases("conv2d").items()
+                            if case["params"]["stride"] == 1 and case["params"]["padding"] != "same"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", STRIDE_1_REFERENCE_CASES)
+def test_column_blocks_conv_matches_pytorch_references(monkeypatch, device, name):
+    """The committed PyTorch cases with stride 1 (float32, the references' tolerances), in
+    blocks of 16 positions so that every case spans several blocks."""
+    case = load_cases("conv2d")[name]
+    monkeypatch.setattr(fast_conv, "COLUMN_BLOCK_BYTES", 16 * case["weight"][0].size *
+                        case["weight"].itemsize)
+    padding = case["params"]["padding"]
+    padding = (0, 0) if padding == "valid" else (padding, padding)
+    names = case["params"]["inputs"]
+    tensors = [mt.tensor(case[k], requires_grad=True, device=device) for k in names]
+    out = fast_conv.Conv2dColumnBlocks.apply(*tensors, padding=padding)
+    out.backward(mt.tensor(case["grad_out"], device=device))
+    assert_close(out.numpy(), case["out"], case=name, field="out")
+    for k, t in zip(names, tensors):
+        assert_close(t.grad.numpy(), case[f"grad_{k}"], case=name, field=f"grad_{k}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 3), c=st.integers(1, 6), o=st.integers(1, 6), h=st.integers(1, 7),
        w=st.integers(1, 7), k=st.sampled_from([1, 2, 3]), bias=st.booleans(),
@@ -77,16 +122,16 @@ def test_maxpool_2x2_matches_window_argmax(device, n, c, h, w, ties, seed):
 
 def test_functional_uses_the_fast_kernels_only_where_they_apply(monkeypatch):
     calls = []
-    monkeypatch.setattr(fast_conv.Conv2dShifted, "apply",
-                        classmethod(lambda cls, *a, **k: calls.append("shifted") or Conv2d.apply(
+    monkeypatch.setattr(fast_conv.Conv2dColumnBlocks, "apply",
+                        classmethod(lambda cls, *a, **k: calls.append("columns") or Conv2d.apply(
                             *a, stride=(1, 1), padding=k["padding"])))
     x, wgt = mt.randn(1, 2, 6, 6), mt.randn(3, 2, 3, 3)
     F.conv2d(x, wgt, padding=1)
     F.conv2d(x, wgt, stride=2, padding=1)
-    assert calls == ["shifted"]
+    assert calls == ["columns"]
     monkeypatch.setattr(F, "use_fast_kernels", False)
     F.conv2d(x, wgt, padding=1)
-    assert calls == ["shifted"]
+    assert calls == ["columns"]
 
 
 # ---- Winograd F(2x2, 3x3) -------------------------------------------------------------------
@@ -190,7 +235,7 @@ def test_winograd_in_blocks_of_channels_on_threads(monkeypatch, threads):
 
 def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
     calls = []
-    for name, cls in (("winograd", winograd.Conv2dWinograd), ("shifted", fast_conv.Conv2dShifted)):
+    for name, cls in (("winograd", winograd.Conv2dWinograd), ("columns", fast_conv.Conv2dColumnBlocks)):
         monkeypatch.setattr(cls, "apply", classmethod(
             lambda cls, *a, name=name, **k: calls.append(name) or Conv2d.apply(
                 *a, stride=(1, 1), padding=k["padding"])))
@@ -201,7 +246,7 @@ def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
     F.conv2d(wide, mt.randn(2, 3, 3, 3), padding=1)       # too few output channels
     F.conv2d(wide, mt.randn(3, 3, 5, 5), padding=2)       # not 3x3
     F.conv2d(wide, mt.randn(3, 3, 3, 3), stride=2, padding=1)  # not stride 1
-    assert calls == ["winograd", "shifted", "shifted", "shifted"]
+    assert calls == ["winograd", "columns", "columns", "columns"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
