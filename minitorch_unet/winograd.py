@@ -24,12 +24,15 @@ from typing import Any
 from . import backend, parallel
 from .autograd import Context, Function
 
-# conv2d takes this kernel for layers with at least this many input and output channels:
-# with fewer, the transforms cost about what the multiplications save (one core, batch 4,
-# forward + backward, time / the shifted kernel's: 32 -> 32 channels at 128x128 1.10,
-# 32 -> 64 at 64x64 0.95, 64 -> 64 at 64x64 0.87, 128 to 512 channels 0.56 to 0.82;
-# benchmarks/bench_conv_kernels.py).
+# conv2d takes this kernel for layers with at least MIN_CHANNELS input and output channels
+# and at most MAX_PIXELS pixels per image and channel. With fewer channels the transforms cost
+# about what the multiplications save; on larger images the transforms' passes over memory
+# (V is four times the input) cost more than the column blocks of fast_conv. Measured with
+# benchmarks/bench_conv_kernels.py (batch 8, one thread, CPU time, busy machine), time / the
+# column blocks': 64 -> 64 at 64x64 1.88, 128 -> 64 at 64x64 1.45, 64 -> 128 at 32x32 0.75,
+# 256 -> 512 at 8x8 0.43, 512 -> 512 at 8x8 0.55.
 MIN_CHANNELS = 64
+MAX_PIXELS = 32 * 32
 
 # The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
 # additions only, and the tests check that they do what these matrices say.

@@ -233,20 +233,22 @@ def test_winograd_in_blocks_of_channels_on_threads(monkeypatch, threads):
     assert_same(fast, plain, f"winograd conv2d in blocks of one channel on {threads} threads")
 
 
-def test_functional_takes_winograd_for_wide_3x3_stride_1_only(monkeypatch):
+def test_functional_takes_winograd_for_wide_small_3x3_stride_1_only(monkeypatch):
     calls = []
     for name, cls in (("winograd", winograd.Conv2dWinograd), ("columns", fast_conv.Conv2dColumnBlocks)):
         monkeypatch.setattr(cls, "apply", classmethod(
             lambda cls, *a, name=name, **k: calls.append(name) or Conv2d.apply(
                 *a, stride=(1, 1), padding=k["padding"])))
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 3)
+    monkeypatch.setattr(winograd, "MAX_PIXELS", 36)
     wide, thin = mt.randn(1, 3, 6, 6), mt.randn(1, 2, 6, 6)
     F.conv2d(wide, mt.randn(3, 3, 3, 3), padding=1)
     F.conv2d(thin, mt.randn(3, 2, 3, 3), padding=1)       # too few input channels
     F.conv2d(wide, mt.randn(2, 3, 3, 3), padding=1)       # too few output channels
     F.conv2d(wide, mt.randn(3, 3, 5, 5), padding=2)       # not 3x3
     F.conv2d(wide, mt.randn(3, 3, 3, 3), stride=2, padding=1)  # not stride 1
-    assert calls == ["winograd", "columns", "columns", "columns"]
+    F.conv2d(mt.randn(1, 3, 6, 7), mt.randn(3, 3, 3, 3), padding=1)  # too many pixels
+    assert calls == ["winograd", "columns", "columns", "columns", "columns"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
