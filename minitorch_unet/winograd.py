@@ -28,9 +28,9 @@ from .autograd import Context, Function
 # and at most MAX_PIXELS pixels per image and channel. With fewer channels the transforms cost
 # about what the multiplications save; on larger images the transforms' passes over memory
 # (V is four times the input) cost more than the column blocks of fast_conv. Measured with
-# benchmarks/bench_conv_kernels.py (batch 8, one thread, CPU time, busy machine), time / the
-# column blocks': 64 -> 64 at 64x64 1.88, 128 -> 64 at 64x64 1.45, 64 -> 128 at 32x32 0.75,
-# 256 -> 512 at 8x8 0.43, 512 -> 512 at 8x8 0.55.
+# benchmarks/bench_conv_kernels.py (batch 8, one thread, CPU time), time / the column
+# blocks': 64 -> 64 at 64x64 1.10, 128 -> 64 at 64x64 1.04 (1.88 and 1.45 while other jobs
+# loaded the memory), 64 -> 128 at 32x32 0.79, 256 -> 256 at 16x16 0.50, 512 -> 512 at 8x8 0.36.
 MIN_CHANNELS = 64
 MAX_PIXELS = 32 * 32
 
