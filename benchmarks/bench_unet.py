@@ -278,9 +278,10 @@ def measure_roofline(device: str, matmul_size: int, copy_mb: int, repeats: int) 
 
 
 def measure_steps_cpu_time(batch: int, channels: int, size: int, steps: int) -> dict[str, float]:
-    """Median CPU seconds of a step, per side. Both sides in this process, one step of each in turn, timed in CPU seconds on one
-    thread: on a machine that other jobs keep busy, the share of the cores each side gets
-    changes from second to second, but the CPU time its work takes changes far less."""
+    """Median CPU seconds of a step, per side. Both sides in this process, one step of each
+    in turn, timed in CPU seconds on one thread: on a machine that other jobs keep busy, the
+    share of the cores each side gets changes from second to second, but the CPU time its
+    work takes changes far less."""
     import torch
     from minitorch_unet import parallel, threads
     threads.limit_blas_threads(1)

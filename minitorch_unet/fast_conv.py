@@ -104,13 +104,14 @@ class Conv2dShifted(Function):
 
 
 def _shifted_views(flat: Any, kh: int, kw: int, wp: int, length: int) -> Any:
-    """flat: (C, L) -> strided view (kh, kw, C, length) with [i, j, c, p] = flat[c, p + i*wp + j]."""
+    """flat: (C, L) -> strided view (kh, kw, C, length): [i, j, c, p] = flat[c, p + i*wp + j]."""
     step_c, step_p = flat.strides
     return backend.xp_of(flat).lib.stride_tricks.as_strided(
         flat, (kh, kw, flat.shape[0], length), (wp * step_p, step_p, step_c, step_p))
 
 
-def _column_blocks(flat: Any, kh: int, kw: int, wp: int, length: int) -> Iterator[tuple[slice, Any]]:
+def _column_blocks(flat: Any, kh: int, kw: int, wp: int,
+                   length: int) -> Iterator[tuple[slice, Any]]:
     """(positions, columns) per block: columns is (kh*kw*C, block), row (i, j, c) holding
     flat[c, p + i*wp + j] for the positions p of the block; one buffer serves every block."""
     xp = backend.xp_of(flat)

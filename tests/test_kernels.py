@@ -70,8 +70,9 @@ def test_column_blocks_conv_matches_im2col_conv(device, n, c, o, h, w, kh, kw, p
     assert_same(fast, plain, f"conv2d n={n} c={c} o={o} {h}x{w} k={kh}x{kw} p={p}")
 
 
-STRIDE_1_REFERENCE_CASES = [name for name, case in load_cases("conv2d").items()
-                            if case["params"]["stride"] == 1 and case["params"]["padding"] != "same"]
+STRIDE_1_REFERENCE_CASES = [
+    name for name, case in load_cases("conv2d").items()
+    if case["params"]["stride"] == 1 and case["params"]["padding"] != "same"]
 
 
 @pytest.mark.parametrize("device", DEVICES)
