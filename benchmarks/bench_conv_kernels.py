@@ -1,10 +1,12 @@
-"""Which convolution kernel pays on which layer: shifted products, Winograd and PyTorch, timed
-interleaved in one process on the U-Net's stride-1 3x3 layer shapes (forward + backward).
+"""Which convolution kernel pays on which layer: shifted products, column blocks, Winograd and
+PyTorch, timed interleaved in one process on the U-Net's stride-1 3x3 layer shapes (forward +
+backward).
 
 Each repetition runs every kernel once, in turn, so that a busy machine slows them alike;
 the result is the median of each and its ratio to the shifted kernel's. This is how
-``winograd.MIN_CHANNELS`` was chosen. On a machine with several cores, Winograd also runs
-with its transforms on one thread (``parallel.THREADS = 1``), to show what the threads give.
+``winograd.MIN_CHANNELS`` and ``winograd.MAX_PIXELS`` were chosen. On a machine with several
+cores, Winograd also runs with its transforms on one thread (``parallel.THREADS = 1``), to
+show what the threads give.
 
     python benchmarks/bench_conv_kernels.py                      # batch 8, the U-Net at 128x128
     python benchmarks/bench_conv_kernels.py --batch 2 --cpu-time # CPU seconds on one thread:
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
                 kernel.apply(xe, we, padding=(1, 1)).backward(upstream)
             return run
         kernels = {"shifted": engine(fast_conv.Conv2dShifted),
+                   "columns": engine(fast_conv.Conv2dColumnBlocks),
                    "winograd": engine(winograd.Conv2dWinograd)}
         if parallel.THREADS > 1:  # the transforms on one thread, for comparison
             kernels["winograd 1 thread"] = one_thread(engine(winograd.Conv2dWinograd))

@@ -14,6 +14,8 @@ memory, each side measured in a fresh process.
                                                              #      TF32 off and on for both sides
     python benchmarks/bench_unet.py --json results.json      # also write the numbers
     python benchmarks/bench_unet.py --batch 1 --size 32 --repeats 1 --steps 1   # a quick try
+    python benchmarks/bench_unet.py --no-layers --cpu-time   # a busy CPU: the two sides' steps
+                                                             # in turn in one process, CPU seconds
 
 On the GPU every timing synchronises the device, follows warm-up runs and is a median; TF32
 is switched the same way on both sides (CuPy: CUPY_TF32; PyTorch: allow_tf32). Peak memory
@@ -275,8 +277,30 @@ def measure_roofline(device: str, matmul_size: int, copy_mb: int, repeats: int) 
             "matmul_size": matmul_size, "copy_mb": copy_mb}
 
 
+def measure_steps_cpu_time(batch: int, channels: int, size: int, steps: int) -> dict[str, float]:
+    """Median CPU seconds of a step, per side. Both sides in this process, one step of each
+    in turn, timed in CPU seconds on one thread: on a machine that other jobs keep busy, the
+    share of the cores each side gets changes from second to second, but the CPU time its
+    work takes changes far less."""
+    import torch
+    from minitorch_unet import parallel, threads
+    threads.limit_blas_threads(1)
+    torch.set_num_threads(1)
+    parallel.THREADS = 1
+    run = {side: make_step(side, batch, channels, size, "cpu") for side in ("engine", "torch")}
+    times: dict[str, list[float]] = {side: [] for side in run}
+    for step in run.values():
+        step()
+    for _ in range(steps):
+        for side, step in run.items():
+            start = time.process_time()
+            step()
+            times[side].append(time.process_time() - start)
+    return {side: float(np.median(t)) for side, t in times.items()}
+
+
 def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, repeats: int,
-               steps: int, layers: bool, roofline: dict) -> dict:
+               steps: int, layers: bool, roofline: dict, cpu_time: bool = False) -> dict:
     label = f"{device}, batch {batch}, {channels}x{size}x{size}" + \
         (f", TF32 {'on' if tf32 else 'off'}" if device == "cuda" else "")
     print(f"\n== {label}; U-Net base {BASE}, depth {DEPTH}; median of {repeats}")
@@ -302,9 +326,21 @@ def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, re
             print(f"{name:<30}{flops / 1e9:>8.2f}{te * 1e3:>10.2f}{tt * 1e3:>10.2f}{te / tt:>7.2f}"
                   f"{100 * flops / te / peak:>12.0f}%{100 * flops / tt / peak:>11.0f}%"
                   f"{100 * bound / te:>12.0f}%{100 * bound / tt:>11.0f}%")
+    flops = step_flops(batch, channels, size)
+    if cpu_time:
+        sides = measure_steps_cpu_time(batch, channels, size, steps)
+        engine, torch_ = sides["engine"], sides["torch"]
+        step = {"engine_cpu_s": engine, "torch_cpu_s": torch_, "ratio": engine / torch_,
+                "gflop": flops / 1e9, "engine_gflops_one_thread": flops / engine / 1e9,
+                "torch_gflops_one_thread": flops / torch_ / 1e9}
+        print(f"whole training step (Adam), {steps} steps of each side in turn, median CPU "
+              f"seconds on one thread: engine {engine:.2f} s ({flops / engine / 1e9:.0f} GFLOP/s), "
+              f"PyTorch {torch_:.2f} s ({flops / torch_ / 1e9:.0f} GFLOP/s), ratio "
+              f"{step['ratio']:.2f}")
+        return {"config": label, "batch": batch, "channels": channels, "size": size,
+                "device": device, "roofline": roofline, "layers": rows, "step": step}
     engine = measure_step("engine", batch, channels, size, device, steps, tf32)
     torch_ = measure_step("torch", batch, channels, size, device, steps, tf32)
-    flops = step_flops(batch, channels, size)
     step = {"engine_s": engine["seconds"], "torch_s": torch_["seconds"],
             "ratio": engine["seconds"] / torch_["seconds"], "gflop": flops / 1e9,
             "engine_peak_fraction": flops / engine["seconds"] / peak,
@@ -330,6 +366,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per side")
     parser.add_argument("--no-layers", action="store_true", help="time only the whole step")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="CPU: time the whole step of both sides in this process, in turn, as "
+                             "CPU seconds on one thread (steadier on a busy machine)")
     parser.add_argument("--peak-size", type=int, help="side of the matrices whose product measures "
                         "the peak (default: 2048 on the CPU, 8192 on the GPU)")
     parser.add_argument("--copy-mb", type=int, default=512,
@@ -373,7 +412,8 @@ def main(argv: list[str] | None = None) -> None:
         peak_size = args.peak_size or (2048 if args.device == "cpu" else 8192)
         roofline = measure_roofline(args.device, peak_size, args.copy_mb, args.repeats)
         results = [run_config(args.batch or 8, args.channels, args.size, args.device, args.tf32,
-                              args.repeats, args.steps, not args.no_layers, roofline)]
+                              args.repeats, args.steps, not args.no_layers, roofline,
+                              args.cpu_time and args.device == "cpu")]
     if args.json:
         from minitorch_unet.checkpoint import atomic_write_text
         atomic_write_text(args.json, json.dumps(results, indent=2))

@@ -8,17 +8,26 @@ straddle a row or image border are computed and thrown away (a few percent of th
 
 Results stay channel-first in memory (a transposed view that reads as (N, C, H, W)), and
 elementwise ops keep that layout, so the next layer reads its input without a transpose.
+``Conv2dColumnBlocks`` keeps that layout but makes each product one: it copies the kh*kw
+shifted views of a block of positions into a column matrix small enough to stay in the
+cache, and multiplies it by the whole weight. The accumulation passes over memory are
+gone and each product has an inner size of C*kh*kw. conv2d takes it for every stride-1 layer
+that Winograd does not take.
+
 The tests check these kernels against the plain ones and against PyTorch.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from . import backend
 from .autograd import Context, Function
 
 # Below this many input channels, stack the kh*kw shifted views into one column matrix.
 THIN_INPUT = 8
+# Conv2dColumnBlocks: the size of one block's column matrix on the CPU, about a core's L2
+# cache (on the GPU the whole matrix is one block).
+COLUMN_BLOCK_BYTES = 1 << 20
 
 
 def _padded_channel_first(x: Any, ph: int, pw: int) -> Any:
@@ -89,6 +98,103 @@ class Conv2dShifted(Function):
             else:
                 gtaps = xp.stack([gy @ ctx.flat[:, off:off + length].T for off in offsets])
             gw = gtaps.reshape(kh, kw, o, c).transpose(2, 3, 0, 1)
+        if ctx.has_bias:
+            return gx, gw, gy.sum(axis=1)
+        return gx, gw
+
+
+def _shifted_views(flat: Any, kh: int, kw: int, wp: int, length: int) -> Any:
+    """flat: (C, L) -> strided view (kh, kw, C, length): [i, j, c, p] = flat[c, p + i*wp + j]."""
+    step_c, step_p = flat.strides
+    return backend.xp_of(flat).lib.stride_tricks.as_strided(
+        flat, (kh, kw, flat.shape[0], length), (wp * step_p, step_p, step_c, step_p))
+
+
+def _column_blocks(flat: Any, kh: int, kw: int, wp: int,
+                   length: int) -> Iterator[tuple[slice, Any]]:
+    """(positions, columns) per block: columns is (kh*kw*C, block), row (i, j, c) holding
+    flat[c, p + i*wp + j] for the positions p of the block; one buffer serves every block."""
+    xp = backend.xp_of(flat)
+    views = _shifted_views(flat, kh, kw, wp, length)
+    rows = kh * kw * flat.shape[0]
+    step = length if backend.device_of(flat) != "cpu" else \
+        max(1, COLUMN_BLOCK_BYTES // (rows * flat.itemsize))
+    buffer = xp.empty((kh, kw, flat.shape[0], min(step, length)), dtype=flat.dtype)
+    for start in range(0, length, step):
+        stop = min(start + step, length)
+        block = buffer[..., :stop - start]
+        xp.copyto(block, views[..., start:stop])
+        yield slice(start, stop), block.reshape(rows, stop - start)
+
+
+def _correlate(flat: Any, taps: Any, kh: int, kw: int, wp: int, out: Any) -> None:
+    """out[:, p] = taps @ (the column of position p), for p < out.shape[1].
+
+    flat: (C, L), taps: (O, kh*kw*C) in (i, j, c) order, out: (O, length)."""
+    xp = backend.xp_of(flat)
+    for positions, columns in _column_blocks(flat, kh, kw, wp, out.shape[1]):
+        xp.matmul(taps, columns, out=out[:, positions])
+
+
+def _correlate_adjoint_taps(g: Any, flat: Any, kh: int, kw: int, wp: int) -> Any:
+    """The gradient of _correlate's taps: g (O, length) @ columns.T -> (O, kh*kw*C)."""
+    xp = backend.xp_of(flat)
+    gtaps = xp.zeros((g.shape[0], kh * kw * flat.shape[0]), dtype=g.dtype)
+    product = xp.empty_like(gtaps)
+    for positions, columns in _column_blocks(flat, kh, kw, wp, g.shape[1]):
+        xp.matmul(g[:, positions], columns.T, out=product)
+        gtaps += product
+    return gtaps
+
+
+class Conv2dColumnBlocks(Function):
+    """Stride-1 conv2d. x: (N, C, H, W), weight: (O, C, kh, kw), bias: (O,) -> (N, O, Ho, Wo).
+
+    The forward correlates the padded input with the weight; the input's gradient correlates
+    the output's gradient (on the padded grid, with a margin of zeros in front) with the
+    flipped weight; the weight's gradient is the output's gradient times the columns."""
+
+    @staticmethod
+    def forward(ctx: Context, x, weight, *bias, padding: tuple[int, int]):
+        xp = backend.xp_of(x)
+        ph, pw = padding
+        n = x.shape[0]
+        o, c, kh, kw = weight.shape
+        flat = _padded_channel_first(x, ph, pw)
+        hp, wp = flat.shape[2:]
+        flat = flat.reshape(c, -1)
+        length = flat.shape[1] - (kh - 1) * wp - (kw - 1)   # last position all shifts reach
+        y = xp.empty((o, flat.shape[1]), dtype=x.dtype)
+        _correlate(flat, weight.transpose(0, 2, 3, 1).reshape(o, -1), kh, kw, wp, y[:, :length])
+        if bias:
+            y[:, :length] += bias[0][:, None]
+        ctx.flat, ctx.weight, ctx.has_bias = flat, weight, bool(bias)
+        ctx.shape = (n, hp, wp, ph, pw, length)
+        return y.reshape(o, n, hp, wp)[:, :, :hp - kh + 1, :wp - kw + 1].transpose(1, 0, 2, 3)
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        xp = backend.xp_of(g)
+        n, hp, wp, ph, pw, length = ctx.shape
+        o, c, kh, kw = ctx.weight.shape
+        # The output's gradient on the padded grid, zero where no output pixel sits, after
+        # a margin of zeros as long as the largest shift.
+        margin = (kh - 1) * wp + (kw - 1)
+        spread = xp.zeros((o, margin + n * hp * wp), dtype=g.dtype)
+        spread[:, margin:].reshape(o, n, hp, wp)[:, :, :hp - kh + 1, :wp - kw + 1] = \
+            g.transpose(1, 0, 2, 3)
+        gy = spread[:, margin:margin + length]
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            # gx[:, q] = sum_ij W[:, :, i, j].T @ gy[:, q - i*wp - j]: the flipped weight's
+            # correlation, the shift i*wp + j becoming margin - i*wp - j.
+            flipped = ctx.weight[:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(c, -1)
+            gflat = xp.empty((c, n * hp * wp), dtype=g.dtype)
+            _correlate(spread, flipped, kh, kw, wp, gflat)
+            gx = gflat.reshape(c, n, hp, wp)[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3)
+        if ctx.needs_input_grad[1]:
+            gtaps = _correlate_adjoint_taps(gy, ctx.flat, kh, kw, wp)
+            gw = gtaps.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
         if ctx.has_bias:
             return gx, gw, gy.sum(axis=1)
         return gx, gw

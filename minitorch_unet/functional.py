@@ -129,9 +129,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
                          f"(input {input.shape}, padding {padding})")
     tensors = (input, weight) if bias is None else (input, weight, bias)
     if use_fast_kernels and stride == (1, 1):
-        if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS:
+        if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS and \
+                input.shape[2] * input.shape[3] <= winograd.MAX_PIXELS:
             return winograd.Conv2dWinograd.apply(*tensors, padding=padding)
-        return fast_conv.Conv2dShifted.apply(*tensors, padding=padding)
+        return fast_conv.Conv2dColumnBlocks.apply(*tensors, padding=padding)
     return Conv2d.apply(*tensors, stride=stride, padding=padding)
 
 

@@ -11,8 +11,8 @@ tile positions is a matrix product, so the layer is 16 products (O, C) @ (C, til
 
     U = G w G^T   (16, O, C)      V = B^T d B   (16, C, tiles)      Y = A^T (U @ V) A
 
-The transforms are additions only (B, A) or done once per step on the small weight (G);
-they run in blocks of channels on the CPU's threads (see parallel.py).
+The data's transforms are additions only (B, A); they run in blocks of channels on the CPU's
+threads (see parallel.py). The weight's (G) is one small matrix product for all the kernels.
 The backward applies the adjoint of each step in reverse order, so the input and weight
 gradients are 16 products too. The rounding differs from a direct sum (the transforms add
 and subtract before multiplying); the tests measure it against the plain kernel.
@@ -24,14 +24,17 @@ from typing import Any
 from . import backend, parallel
 from .autograd import Context, Function
 
-# conv2d takes this kernel for layers with at least this many input and output channels:
-# with fewer, the transforms cost about what the multiplications save (one core, batch 4,
-# forward + backward, time / the shifted kernel's: 32 -> 32 channels at 128x128 1.10,
-# 32 -> 64 at 64x64 0.95, 64 -> 64 at 64x64 0.87, 128 to 512 channels 0.56 to 0.82;
-# benchmarks/bench_conv_kernels.py).
+# conv2d takes this kernel for layers with at least MIN_CHANNELS input and output channels
+# and at most MAX_PIXELS pixels per image and channel. With fewer channels the transforms cost
+# about what the multiplications save; on larger images the transforms' passes over memory
+# (V is four times the input) cost more than the column blocks of fast_conv. Measured with
+# benchmarks/bench_conv_kernels.py (batch 8, one thread, CPU time), time / the column
+# blocks': 64 -> 64 at 64x64 1.10, 128 -> 64 at 64x64 1.04 (1.88 and 1.45 while other jobs
+# loaded the memory), 64 -> 128 at 32x32 0.79, 256 -> 256 at 16x16 0.50, 512 -> 512 at 8x8 0.36.
 MIN_CHANNELS = 64
+MAX_PIXELS = 32 * 32
 
-# The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply them with
+# The transforms of F(2, 3) (Lavin & Gray, 2016); the functions below apply B and A with
 # additions only, and the tests check that they do what these matrices say.
 B_T = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
 G = ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1))
@@ -96,35 +99,25 @@ def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
     return -(-(h + 2 * padding[0] - 2) // 2), -(-(w + 2 * padding[1] - 2) // 2)
 
 
-def _weight_transform_1d(g: list[Any]) -> list[Any]:
-    """G g for a 3-tap kernel: (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)."""
-    g0, g1, g2 = g
-    outer, middle = (g0 + g2) * 0.5, g1 * 0.5
-    return [g0, outer + middle, outer - middle, g2]
-
-
-def _weight_transform_1d_adjoint(r: list[Any]) -> list[Any]:
-    """Adjoint of _weight_transform_1d: G^T r = (r0 + (r1 + r2) / 2, (r1 - r2) / 2, r3 + (r1 + r2) / 2)."""
-    r0, r1, r2, r3 = r
-    mean = (r1 + r2) * 0.5
-    return [r0 + mean, (r1 - r2) * 0.5, r3 + mean]
+def _weight_transform_matrix(xp: Any, dtype: Any) -> Any:
+    """G (x) G, (16, 9): row 4a + b, column 3i + j holds G[a, i] * G[b, j], so that this
+    matrix times a flattened 3x3 kernel g is G g G^T flattened."""
+    g = xp.asarray(G, dtype=dtype)
+    return xp.kron(g, g)
 
 
 def transform_weight(w: Any) -> Any:
-    """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C)."""
+    """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C), one product for all the kernels."""
     xp = backend.xp_of(w)
-    taps = xp.ascontiguousarray(w.transpose(2, 3, 0, 1))                  # (3, 3, O, C)
-    rows = _weight_transform_1d([taps[a] for a in range(3)])              # 4 of (3, O, C)
-    return xp.stack([t for row in rows for t in _weight_transform_1d(list(row))])
+    o, c = w.shape[:2]
+    return (_weight_transform_matrix(xp, w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
 def transform_weight_adjoint(gu: Any) -> Any:
     """Adjoint of transform_weight: gU (16, O, C) -> G^T gU G: (O, C, 3, 3)."""
     xp = backend.xp_of(gu)
-    rows = [_weight_transform_1d_adjoint([gu[4 * i + j] for j in range(4)]) for i in range(4)]
-    cols = [_weight_transform_1d_adjoint([rows[i][b] for i in range(4)]) for b in range(3)]
-    taps = xp.stack([xp.stack([cols[b][a] for b in range(3)]) for a in range(3)])  # (3, 3, O, C)
-    return taps.transpose(2, 3, 0, 1)
+    o, c = gu.shape[1:]
+    return (gu.reshape(16, o * c).T @ _weight_transform_matrix(xp, gu.dtype)).reshape(o, c, 3, 3)
 
 
 def transform_input(x: Any, padding: tuple[int, int]) -> Any:

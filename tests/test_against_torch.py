@@ -115,6 +115,21 @@ def test_conv2d_3x3_wide(n: int, c_in: int, c_out: int, size: tuple[int, int], p
           lambda x, w, b=None: TF.conv2d(x, w, b, padding=padding), arrays)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 2), c_in=st.sampled_from([1, 3, 32, 64]),
+       c_out=st.sampled_from([1, 32, 64]), size=st.tuples(st.integers(30, 36), st.integers(30, 36)), bias=st.booleans(), seed=SEEDS)
+def test_conv2d_3x3_column_blocks(n: int, c_in: int, c_out: int, size: tuple[int, int],
+                                  bias: bool, seed: int, device: str) -> None:
+    """The U-Net's stride-1 3x3 layers that Winograd does not take (fewer than 64 channels, or
+    more than 32x32 pixels): the column-block kernel, over several blocks. Its float32 error
+    is measured in test_kernels.py."""
+    shapes = [(n, c_in, *size), (c_out, c_in, 3, 3)] + ([(c_out,)] if bias else [])
+    check(f"conv2d 3x3 {shapes} padding=1", seed, device,
+          lambda x, w, b=None: F.conv2d(x, w, b, padding=1),
+          lambda x, w, b=None: TF.conv2d(x, w, b, padding=1), normal(seed, *shapes))
+
+
 # ---- conv_transpose2d ----------------------------------------------------------------------
 @st.composite
 def conv_transpose2d_cases(draw: st.DrawFn) -> dict[str, Any]:
