@@ -10,13 +10,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import minitorch_unet as mt
 from minitorch_unet import functional as F
-from minitorch_unet.reference import assert_close
+from minitorch_unet.reference import TOLERANCES, assert_close
 from reference_cases import DEVICES
 
 torch = pytest.importorskip("torch")
@@ -29,10 +29,13 @@ Fn = Callable[..., Any]
 
 
 def check(label: str, seed: int, device: str, ours: Fn, theirs: Fn,
-          arrays: list[np.ndarray], grads: list[bool] | None = None) -> None:
+          arrays: list[np.ndarray], grads: list[bool] | None = None,
+          atol_per_unit: float | None = None) -> None:
     """Run `ours` on engine tensors and `theirs` on torch tensors made from the same arrays
     (float64 unless stated); compare the outputs and, after backward from one random upstream gradient, the
-    gradients of the inputs flagged in `grads` (all by default)."""
+    gradients of the inputs flagged in `grads` (all by default). `atol_per_unit` scales the
+    absolute tolerance by each field's largest magnitude (for float32 sums of many terms,
+    whose rounding error grows with the largest value, not with each element)."""
     grads = grads if grads is not None else [True] * len(arrays)
     ts = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grads)]
     expected = theirs(*ts)
@@ -42,11 +45,18 @@ def check(label: str, seed: int, device: str, ours: Fn, theirs: Fn,
     xs = [mt.tensor(a, requires_grad=g, device=device) for a, g in zip(arrays, grads)]
     out = ours(*xs)
     out.backward(mt.tensor(upstream, device=device))
-    assert_close(out.numpy(), expected.detach().numpy(), case=label, field="out")
+    def atol(reference: np.ndarray) -> float | None:
+        return None if atol_per_unit is None else \
+            atol_per_unit * max(1.0, float(np.abs(reference).max(initial=0)))
+
+    want = expected.detach().numpy()
+    assert_close(out.numpy(), want, case=label, field="out", atol=atol(want))
     for i, (x, t) in enumerate(zip(xs, ts)):
         if t.requires_grad:
             assert x.grad is not None, f"{label}: no gradient reached input {i}"
-            assert_close(x.grad.numpy(), t.grad.numpy(), case=label, field=f"grad of input {i}")
+            want = t.grad.numpy()
+            assert_close(x.grad.numpy(), want, case=label, field=f"grad of input {i}",
+                         atol=atol(want))
 
 
 def normal(seed: int, *shapes: tuple[int, ...]) -> list[np.ndarray]:
@@ -98,12 +108,14 @@ def test_conv2d(case: dict[str, Any], seed: int, device: str) -> None:
 @given(n=st.integers(1, 2), c_in=st.integers(64, 72), c_out=st.integers(64, 66),
        size=st.tuples(st.integers(1, 9), st.integers(1, 9)), padding=st.integers(0, 2),
        bias=st.booleans(), seed=SEEDS)
+@example(n=2, c_in=67, c_out=64, size=(8, 8), padding=2, bias=False, seed=1)
 def test_conv2d_3x3_wide(n: int, c_in: int, c_out: int, size: tuple[int, int], padding: int,
                          bias: bool, seed: int, device: str, dtype: str) -> None:
     """Stride-1 3x3 layers with 64+ input and output channels take the Winograd kernel;
-    float32 is held to ``TOLERANCES["float32"]`` like every other op. The weights are scaled
-    as a layer's initialisation scales them (outputs of order 1), or a sum of 9*C float32
-    terms of order 1 would miss an absolute tolerance made for values of order 1."""
+    float32 is held to ``TOLERANCES["float32"]``, its absolute part scaled by each field's
+    largest value: the weight gradient sums N*H*W products and reaches 50, and PyTorch's own
+    float32 result is 2e-5 from the exact one there. The weights are scaled as a layer's
+    initialisation scales them (outputs of order 1)."""
     if min(size) + 2 * padding < 3:
         return
     shapes = [(n, c_in, *size), (c_out, c_in, 3, 3)] + ([(c_out,)] if bias else [])
@@ -112,7 +124,8 @@ def test_conv2d_3x3_wide(n: int, c_in: int, c_out: int, size: tuple[int, int], p
     arrays = [a.astype(dtype) for a in arrays]
     check(f"conv2d 3x3 {shapes} padding={padding} {dtype}", seed, device,
           lambda x, w, b=None: F.conv2d(x, w, b, padding=padding),
-          lambda x, w, b=None: TF.conv2d(x, w, b, padding=padding), arrays)
+          lambda x, w, b=None: TF.conv2d(x, w, b, padding=padding), arrays,
+          atol_per_unit=TOLERANCES["float32"]["atol"] if dtype == "float32" else None)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -299,9 +299,10 @@ print("gradcheck, stride 2, padding (1, 2):",
 ## 5 · The speed ladder
 
 The same layer three ways: your loops, your im2col, and the engine's fast kernel (for
-stride 1 it skips the column matrix altogether: $k_h k_w$ matrix products with shifted
-views of the input). Loops are timed on a small layer only; `BIG` sets the second layer's
-size (a U-Net layer on a 64×64 patch).
+stride 1 it builds the column matrix a cache-sized block of pixels at a time, from shifted
+views of the input, and makes one matrix product per block, so the columns never fill the
+memory). Loops are timed on a small layer only; `BIG` sets the second layer's size (a U-Net
+layer on a 64×64 patch).
 """),
     demo('''
 from typing import Callable
