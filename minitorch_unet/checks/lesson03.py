@@ -16,6 +16,7 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    off_by_note, register, shape_message, value_pattern)
+from .probing import finding, run_probes, unexplained
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -312,6 +313,7 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
         bias = case["bias"].copy() if "bias" in case else None
         out = fn(case["input"].copy(), case["weight"].copy(), bias, **conv_params(case))
         outputs[f"{name}/out"] = answer(out, "conv2d_naive")
+    outputs.update(run_probes(lambda x, weight: fn(x, weight, None, 1, 0), in_axis=1))
     return outputs
 
 
@@ -336,9 +338,23 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
 
 
+def with_probes(verdict: Callable[[Outputs], None], in_axis: int) -> Callable[[Outputs], None]:
+    """`verdict`, with what the probes reveal added to a message that names no mistake."""
+    def probed(outputs: Outputs) -> None:
+        try:
+            verdict(outputs)
+        except CheckFailed as err:
+            found = finding(outputs, in_axis) if unexplained(str(err)) else ""
+            if found:
+                raise CheckFailed(f"{err}: {found}") from None
+            raise
+    return probed
+
+
 register(Exercise(
     grade_id="check_conv2d_naive", lesson=LESSON, function="conv2d_naive",
-    probe=_probe_naive, verdict=lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
+    probe=_probe_naive,
+    verdict=with_probes(lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs), 1),
     success="conv2d_naive matches PyTorch's conv2d on 6 cases (strides 1-3, paddings 0-2).",
     engine_ops=CONV2D_ENGINE_OPS))
 

@@ -1,0 +1,98 @@
+"""Diagnosis by probing: a convolution-like answer run again on inputs built to show what it
+computes, whatever the mistake, and one sentence on what those runs reveal.
+
+Three probes, each tiny and each with a right output known without any reference engine:
+- batch: only sample 0 of the input is non-zero (no bias), so sample 1 of the output is 0;
+- channel: only input channel 0 is non-zero and every weight from it is 0, so the output is 0;
+- pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
+  the geometry fixes (a flip or an offset moves it).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import Outputs
+
+# The pixel probe: input (1, 1, 7, 8) lit at PIXEL, kernel (1, 1, 3, 3) lit at TAP, stride 1,
+# padding 0.
+SIZE, PIXEL, TAP, K = (7, 8), (3, 5), (0, 2), 3
+
+
+def probe_inputs(in_axis: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (x (N, C, H, W), weight); in_axis: the weight's input-channel axis (conv2d's
+    weight is (O, C, kh, kw): 1; conv_transpose2d's is (C, O, kh, kw): 0)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 2, *SIZE))
+    weight = rng.standard_normal((3, 2, K, K) if in_axis == 1 else (2, 3, K, K))
+    batch = x.copy()
+    batch[1:] = 0
+    channel, cut = x.copy(), weight.copy()
+    channel[:, 1:] = 0
+    np.moveaxis(cut, in_axis, 0)[0] = 0
+    pixel, tap = np.zeros((1, 1, *SIZE)), np.zeros((1, 1, K, K))
+    pixel[(0, 0, *PIXEL)], tap[(0, 0, *TAP)] = 1.0, 1.0
+    return {"batch": (batch, weight), "channel": (channel, cut), "pixel": (pixel, tap)}
+
+
+def run_probes(run: Callable[[np.ndarray, np.ndarray], Any], in_axis: int) -> Outputs:
+    """'probe/<name>': run(x, weight) as an array (stride 1, padding 0, no bias), for each probe
+    that returns one; a probe that raises is left out (the reference cases report errors)."""
+    outputs = {}
+    for name, (x, weight) in probe_inputs(in_axis).items():
+        try:
+            outputs[f"probe/{name}"] = np.asarray(run(x.copy(), weight.copy()), dtype=np.float64)
+        except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+            continue
+    return outputs
+
+
+def _lit_at(in_axis: int, flipped: bool = False) -> tuple[int, int]:
+    """Where the pixel probe's one output pixel lies (a correlation for conv2d, a scatter for
+    conv_transpose2d), or would lie with the kernel flipped."""
+    a, b = (K - 1 - TAP[0], K - 1 - TAP[1]) if flipped else TAP
+    if in_axis == 1:
+        return PIXEL[0] - a, PIXEL[1] - b
+    return PIXEL[0] + a, PIXEL[1] + b
+
+
+def finding(outputs: Outputs, in_axis: int) -> str:
+    """What the probes reveal, in one sentence; "" when they show nothing wrong."""
+    batch = outputs.get("probe/batch")
+    if batch is not None and batch.ndim == 4 and batch.shape[0] == 2 and np.abs(batch[1]).max() > 1e-9:
+        return ("probing with only sample 0 of the batch non-zero (no bias), your output for "
+                "sample 1 is not 0: the batch leaks (a sum over the batch inside the loop, or "
+                "x[0] / x[:] where x[n] belongs)")
+    channel = outputs.get("probe/channel")
+    if channel is not None and channel.size and np.abs(channel).max() > 1e-9:
+        pair = "weight[o, c]" if in_axis == 1 else "weight[c, o]"
+        return ("probing with only input channel 0 non-zero and every weight from it set to 0 "
+                "(no bias), your output is not 0: input channels meet the wrong weights (each "
+                f"input channel c must meet {pair} only: channels summed before the product, "
+                "or the weight indexed with its axes swapped?)")
+    pixel = outputs.get("probe/pixel")
+    grow = -1 if in_axis == 1 else 1  # a correlation shrinks the image, a scatter grows it
+    if pixel is None or pixel.shape != (1, 1, *(n + grow * (K - 1) for n in SIZE)):
+        return ""
+    lit = [tuple(int(i) for i in p[2:]) for p in np.argwhere(np.abs(pixel) > 1e-9)]
+    right, flipped = _lit_at(in_axis), _lit_at(in_axis, flipped=True)
+    if lit == [right]:
+        return ""
+    seen = ("nothing" if not lit else f"{lit[0]}" if len(lit) == 1 else
+            f"{len(lit)} pixels, {', '.join(map(str, lit[:3]))}" + (", ..." if len(lit) > 3 else ""))
+    said = (f"probing with one input pixel lit at {PIXEL} and one kernel tap lit at {TAP} "
+            f"(stride 1, padding 0), the output should light {right} alone; yours lights {seen}")
+    if lit == [flipped]:
+        return said + (": the kernel is flipped" + (" (conv2d is a correlation: no flip)"
+                                                   if in_axis == 1 else ""))
+    if len(lit) == 1:
+        dy, dx = lit[0][0] - right[0], lit[0][1] - right[1]
+        return said + f": moved by {dy} rows and {dx} columns (an offset or a window origin is off)"
+    return said
+
+
+def unexplained(message: str) -> bool:
+    """True for expect_close's bare 'wrong values' message, which names no mistake."""
+    return bool(re.search(r"\(off by [^)]*\)$", message))
