@@ -16,7 +16,7 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    off_by_note, register, shape_message, value_pattern)
-from .probing import finding, run_probes, unexplained
+from .probing import Run, finding, run_probes, unexplained
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -313,7 +313,7 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
         bias = case["bias"].copy() if "bias" in case else None
         out = fn(case["input"].copy(), case["weight"].copy(), bias, **conv_params(case))
         outputs[f"{name}/out"] = answer(out, "conv2d_naive")
-    outputs.update(run_probes(lambda x, weight: fn(x, weight, None, 1, 0), in_axis=1))
+    outputs.update(run_probes(lambda x, weight, _: {"out": fn(x, weight, None, 1, 0)}, in_axis=1))
     return outputs
 
 
@@ -344,7 +344,9 @@ def with_probes(verdict: Callable[[Outputs], None], in_axis: int) -> Callable[[O
         try:
             verdict(outputs)
         except CheckFailed as err:
-            found = finding(outputs, in_axis) if unexplained(str(err)) else ""
+            field = next((f for f in ("grad_input", "grad_weight") if f"with respect to {f[5:]}"
+                          in str(err)), "out")
+            found = finding(outputs, in_axis, field) if unexplained(str(err)) else ""
             if found:
                 raise CheckFailed(f"{err}: {found}") from None
             raise
@@ -728,12 +730,28 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                           f"which has shape {shape}{note}")
 
 
+def layer_run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Run:
+    """The probes' run for a layer fn(input, weight, None, *args) on Tensors: its output and,
+    given a gradient from above, the gradients of input and weight."""
+    def run(x: np.ndarray, weight: np.ndarray, grad: Any) -> dict[str, Any]:
+        tensors = Tensor(x, requires_grad=True), Tensor(weight, requires_grad=True)
+        out = fn(*tensors, None, *args)
+        found = {"out": as_array(out)}
+        if grad is not None and isinstance(out, Tensor) and out.requires_grad:
+            out.backward(Tensor(grad(tuple(out.shape))))
+            found.update({k: None if t.grad is None else as_array(t.grad)
+                          for k, t in zip(("grad_input", "grad_weight"), tensors)})
+        return found
+    return run
+
+
 def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name in CONV2D_CASES:
         p = conv_params(cases("conv2d")[name])
         outputs.update(probe_layer(fn, "conv2d", name, ("input", "weight", "bias"),
                                    (p["stride"], p["padding"]), backward))
+    outputs.update(run_probes(layer_run(fn, (1, 0)), in_axis=1, backward=backward))
     return outputs
 
 
@@ -876,7 +894,7 @@ def _verdict_conv2d_forward(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
-    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=_verdict_conv2d_forward,
+    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, 1),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS))
 
@@ -893,6 +911,6 @@ def _verdict_conv2d(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d", lesson=LESSON, function="conv2d",
-    probe=_probe_conv2d, verdict=_verdict_conv2d, points=3,
+    probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, 1), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS))

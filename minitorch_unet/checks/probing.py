@@ -37,13 +37,34 @@ def probe_inputs(in_axis: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {"batch": (batch, weight), "channel": (channel, cut), "pixel": (pixel, tap)}
 
 
-def run_probes(run: Callable[[np.ndarray, np.ndarray], Any], in_axis: int) -> Outputs:
-    """'probe/<name>': run(x, weight) as an array (stride 1, padding 0, no bias), for each probe
-    that returns one; a probe that raises is left out (the reference cases report errors)."""
+Run = Callable[[np.ndarray, np.ndarray, Callable[[tuple[int, ...]], np.ndarray] | None],
+              dict[str, Any]]
+
+
+def upstream(name: str, in_axis: int) -> Callable[[tuple[int, ...]], np.ndarray]:
+    """The gradient from above for probe `name`, given the output's shape: random with sample
+    1 at 0 (batch), random (channel), or 1 at the one pixel the forward lights (pixel)."""
+    def build(shape: tuple[int, ...]) -> np.ndarray:
+        grad = np.random.default_rng(13).standard_normal(shape)
+        if name == "batch":
+            grad[1:] = 0
+        if name == "pixel":
+            grad = np.zeros(shape)
+            grad[(0, 0, *_lit_at(in_axis))] = 1.0
+        return grad
+    return build
+
+
+def run_probes(run: Run, in_axis: int, backward: bool = False) -> Outputs:
+    """'probe/<name>/<field>' for each probe: run(x, weight, grad) -> {'out': ..., and with a
+    grad (when `backward`) 'grad_input', 'grad_weight'}, at stride 1, padding 0, no bias. A
+    probe that raises is left out: the reference cases report errors, probes only explain."""
     outputs = {}
     for name, (x, weight) in probe_inputs(in_axis).items():
         try:
-            outputs[f"probe/{name}"] = np.asarray(run(x.copy(), weight.copy()), dtype=np.float64)
+            found = run(x.copy(), weight.copy(), upstream(name, in_axis) if backward else None)
+            outputs.update({f"probe/{name}/{field}": np.asarray(value, dtype=np.float64)
+                            for field, value in found.items() if value is not None})
         except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
             continue
     return outputs
@@ -58,35 +79,53 @@ def _lit_at(in_axis: int, flipped: bool = False) -> tuple[int, int]:
     return PIXEL[0] + a, PIXEL[1] + b
 
 
-def finding(outputs: Outputs, in_axis: int) -> str:
-    """What the probes reveal, in one sentence; "" when they show nothing wrong."""
-    batch = outputs.get("probe/batch")
-    if batch is not None and batch.ndim == 4 and batch.shape[0] == 2 and np.abs(batch[1]).max() > 1e-9:
-        return ("probing with only sample 0 of the batch non-zero (no bias), your output for "
-                "sample 1 is not 0: the batch leaks (a sum over the batch inside the loop, or "
-                "x[0] / x[:] where x[n] belongs)")
-    channel = outputs.get("probe/channel")
-    if channel is not None and channel.size and np.abs(channel).max() > 1e-9:
-        pair = "weight[o, c]" if in_axis == 1 else "weight[c, o]"
-        return ("probing with only input channel 0 non-zero and every weight from it set to 0 "
-                "(no bias), your output is not 0: input channels meet the wrong weights (each "
-                f"input channel c must meet {pair} only: channels summed before the product, "
-                "or the weight indexed with its axes swapped?)")
-    pixel = outputs.get("probe/pixel")
+WHAT = {"out": "output", "grad_input": "input's gradient", "grad_weight": "weight's gradient"}
+
+
+def _nonzero(value: np.ndarray | None) -> bool:
+    return value is not None and value.size > 0 and float(np.abs(value).max()) > 1e-9
+
+
+def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
+    """What the probes reveal about `field` ('out', 'grad_input' or 'grad_weight'), in one
+    sentence; "" when they show nothing wrong."""
+    what = WHAT[field]
+    grads = "" if field == "out" else " and the gradient from above"
+    batch = outputs.get(f"probe/batch/{field}")
+    if field != "grad_weight" and batch is not None and batch.ndim == 4 and batch.shape[0] == 2 \
+            and _nonzero(batch[1]):
+        return (f"probing with only sample 0 of the input{grads} non-zero (no bias), your "
+                f"{what} for sample 1 is not 0: the batch leaks (a sum over the batch, or x[0] / "
+                "x[:] where x[n] belongs)")
+    channel = outputs.get(f"probe/channel/{field}")
+    if channel is not None and channel.ndim == 4:
+        must_be_zero = {"out": channel, "grad_input": channel[:, :1],
+                        "grad_weight": np.moveaxis(channel, in_axis, 0)[1:]}[field]
+        if _nonzero(must_be_zero):
+            pair = "weight[o, c]" if in_axis == 1 else "weight[c, o]"
+            return ("probing with only input channel 0 non-zero and every weight from it set to "
+                    f"0 (no bias), your {what} is not 0 where it must be: input channels meet "
+                    f"the wrong weights (input channel c meets {pair} only; channels summed "
+                    "before the product, or the weight indexed with its axes swapped?)")
+    pixel = outputs.get(f"probe/pixel/{field}")
     grow = -1 if in_axis == 1 else 1  # a correlation shrinks the image, a scatter grows it
-    if pixel is None or pixel.shape != (1, 1, *(n + grow * (K - 1) for n in SIZE)):
+    shape = {"out": (1, 1, *(n + grow * (K - 1) for n in SIZE)), "grad_input": (1, 1, *SIZE),
+             "grad_weight": (1, 1, K, K)}[field]
+    if pixel is None or pixel.shape != shape:
         return ""
     lit = [tuple(int(i) for i in p[2:]) for p in np.argwhere(np.abs(pixel) > 1e-9)]
-    right, flipped = _lit_at(in_axis), _lit_at(in_axis, flipped=True)
+    right = {"out": _lit_at(in_axis), "grad_input": PIXEL, "grad_weight": TAP}[field]
+    flipped = {"out": _lit_at(in_axis, flipped=True), "grad_weight": (K - 1 - TAP[0], K - 1 - TAP[1]),
+               "grad_input": tuple(2 * p - q for p, q in zip(_lit_at(in_axis), _lit_at(in_axis, True)))}[field]
     if lit == [right]:
         return ""
     seen = ("nothing" if not lit else f"{lit[0]}" if len(lit) == 1 else
             f"{len(lit)} pixels, {', '.join(map(str, lit[:3]))}" + (", ..." if len(lit) > 3 else ""))
-    said = (f"probing with one input pixel lit at {PIXEL} and one kernel tap lit at {TAP} "
-            f"(stride 1, padding 0), the output should light {right} alone; yours lights {seen}")
+    said = (f"probing with one input pixel lit at {PIXEL}, one kernel tap lit at {TAP}"
+            + ("" if field == "out" else f" and the gradient from above lit at {_lit_at(in_axis)}")
+            + f" (stride 1, padding 0), the {what} should light {right} alone; yours lights {seen}")
     if lit == [flipped]:
-        return said + (": the kernel is flipped" + (" (conv2d is a correlation: no flip)"
-                                                   if in_axis == 1 else ""))
+        return said + ": the kernel is flipped (or read from the wrong end)"
     if len(lit) == 1:
         dy, dx = lit[0][0] - right[0], lit[0][1] - right[1]
         return said + f": moved by {dy} rows and {dx} columns (an offset or a window origin is off)"
