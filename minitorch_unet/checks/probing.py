@@ -115,12 +115,14 @@ def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
         return ""
     lit = [tuple(int(i) for i in p[2:]) for p in np.argwhere(np.abs(pixel) > 1e-9)]
     right = {"out": _lit_at(in_axis), "grad_input": PIXEL, "grad_weight": TAP}[field]
+    # a flipped kernel moves the lit pixel by `turn` in the forward, and back in the backward
+    turn = tuple(f - r for f, r in zip(_lit_at(in_axis, flipped=True), _lit_at(in_axis)))
     flipped = {"out": _lit_at(in_axis, flipped=True), "grad_weight": (K - 1 - TAP[0], K - 1 - TAP[1]),
-               "grad_input": tuple(2 * p - q for p, q in zip(_lit_at(in_axis), _lit_at(in_axis, True)))}[field]
+               "grad_input": tuple(p - t for p, t in zip(PIXEL, turn))}[field]
     if lit == [right]:
         return ""
-    seen = ("nothing" if not lit else f"{lit[0]}" if len(lit) == 1 else
-            f"{len(lit)} pixels, {', '.join(map(str, lit[:3]))}" + (", ..." if len(lit) > 3 else ""))
+    listed = ", ".join(map(str, lit[:3])) + (", ..." if len(lit) > 3 else "")
+    seen = "nothing" if not lit else listed if len(lit) == 1 else f"{len(lit)} pixels, {listed}"
     said = (f"probing with one input pixel lit at {PIXEL}, one kernel tap lit at {TAP}"
             + ("" if field == "out" else f" and the gradient from above lit at {_lit_at(in_axis)}")
             + f" (stride 1, padding 0), the {what} should light {right} alone; yours lights {seen}")
