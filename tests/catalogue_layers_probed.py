@@ -236,8 +236,8 @@ def bwd(bug, *words):
 
 fwd("no_transpose", "check_conv2d_forward", "transpose")
 fwd("bias_late", "check_conv2d_forward", "bias")
-fwd("save_unpadded", "check_conv2d", "pad")
-bwd("crop_front_only", "pad")
+fwd("save_unpadded", "check_conv2d", "unpadded")
+bwd("crop_front_only", "cut off one side only")
 bwd("weight_T", "(C*kh*kw, O)")
 bwd("flip_for_grad_x", "flip")
 
@@ -304,7 +304,7 @@ def pb(bug, *words):
 
 pb("transposed", "transpose")
 pb("per_window", "factor")
-pb("not_cropped", "pad")
+pb("not_cropped", "cut the padding off")
 
 
 # ---- lesson 05 -------------------------------------------------------------------------------

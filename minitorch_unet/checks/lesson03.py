@@ -712,6 +712,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif len(g) == len(shape) and any(diffs) and all(d >= 0 for d in diffs):
+            note = (f": it is larger by {diffs}, so part of the padding is still on (cut off one "
+                    "side only?): cut `padding` off EACH side, [p:H + p] of the padded gradient")
         elif 0 in g and 0 not in shape:
             note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
                     "when p = 0; write x[p:size - p])")
