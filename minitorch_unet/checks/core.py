@@ -247,13 +247,36 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
     hint = error_hint(str(err), shapes)
+    called = _course_function_below(err.__traceback__)
+    if called:
+        hint = (f"the error arose inside the course's `{called}`, called on this line: the "
+                f"arguments passed to it do not fit together (compare them with what "
+                f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
     return message + (f". {hint}" if hint else "")
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _course_function_below(tb: TracebackType | None) -> str:
+    """The course function (of this package, not of its checks) that the learner's innermost
+    frame called and that raised, or "" when the error arose elsewhere."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    learner = [i for i, frame in enumerate(frames) if _is_learner(frame)]
+    for frame in frames[learner[-1] + 1:] if learner else []:
+        path = Path(frame.f_code.co_filename).resolve()
+        if path.is_relative_to(_PACKAGE) and not path.is_relative_to(_PACKAGE / "checks"):
+            return frame.f_code.co_name
+    return ""
 
 
 def _lookup(frame: FrameType, dotted: str) -> Any:
     """The value of a name or attribute chain (`ctx.cols`) in `frame`; None if there is none."""
     head, *attributes = dotted.split(".")
-    value = frame.f_locals.get(head)
+    value = frame.f_locals.get(head, frame.f_globals.get(head))
     for attribute in attributes:
         value = None if callable(value) else getattr(value, attribute, None)
     return value
@@ -307,6 +330,10 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "Cannot cast ufunc" in text and "to dtype('int" in text:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
+    if "inhomogeneous shape" in text:
+        return ("the pieces put into one array have different shapes: some are cut short, a "
+                "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
+                "stride wrong?); every window must have the same size")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)

@@ -16,7 +16,8 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    off_by_note, register, shape_message, value_pattern)
-from .probing import Run, finding, run_probes, unexplained
+from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
+                      with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -338,25 +339,11 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
 
 
-def with_probes(verdict: Callable[[Outputs], None], in_axis: int) -> Callable[[Outputs], None]:
-    """`verdict`, with what the probes reveal added to a message that names no mistake."""
-    def probed(outputs: Outputs) -> None:
-        try:
-            verdict(outputs)
-        except CheckFailed as err:
-            field = next((f for f in ("grad_input", "grad_weight") if f"with respect to {f[5:]}"
-                          in str(err)), "out")
-            found = finding(outputs, in_axis, field) if unexplained(str(err)) else ""
-            if found:
-                raise CheckFailed(f"{err}: {found}") from None
-            raise
-    return probed
-
-
 register(Exercise(
     grade_id="check_conv2d_naive", lesson=LESSON, function="conv2d_naive",
     probe=_probe_naive,
-    verdict=with_probes(lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs), 1),
+    verdict=with_probes(lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
+                        conv_findings(1)),
     success="conv2d_naive matches PyTorch's conv2d on 6 cases (strides 1-3, paddings 0-2).",
     engine_ops=CONV2D_ENGINE_OPS))
 
@@ -497,6 +484,7 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
                                           "col2im")
+    outputs.update(col2im_probe(fn))
     return outputs
 
 
@@ -605,7 +593,7 @@ def _verdict_col2im(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_col2im", lesson=LESSON, function="col2im",
-    probe=_probe_col2im, verdict=_verdict_col2im,
+    probe=_probe_col2im, verdict=with_probes(_verdict_col2im, col2im_finding),
     success="col2im turns column gradients into PyTorch's input gradient on 7 cases.",
     engine_ops=("minitorch_unet.convolution.col2im",)))
 
@@ -712,7 +700,8 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
-        elif len(g) == len(shape) and any(diffs) and all(d >= 0 for d in diffs):
+        elif join_dim is None and len(g) == len(shape) == 4 and any(diffs) and \
+                not any(diffs[:2]) and all(d >= 0 for d in diffs):
             note = (f": it is larger by {diffs}, so part of the padding is still on (cut off one "
                     "side only?): cut `padding` off EACH side, [p:H + p] of the padded gradient")
         elif 0 in g and 0 not in shape:
@@ -897,7 +886,7 @@ def _verdict_conv2d_forward(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
-    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, 1),
+    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS))
 
@@ -914,6 +903,6 @@ def _verdict_conv2d(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d", lesson=LESSON, function="conv2d",
-    probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, 1), points=3,
+    probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS))

@@ -18,8 +18,8 @@ from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_run, pair, probe_layer,
-                       verdict_gradients, weight_variants, with_probes)
-from .probing import run_probes
+                       verdict_gradients, weight_variants)
+from .probing import conv_findings, run_probes, with_probes
 
 LESSON = "05_transposed_convolution"
 number_exercises(LESSON, ("conv_transpose2d_output_size", "conv_transpose2d_forward",
@@ -292,14 +292,14 @@ def _verdict_conv_transpose2d(outputs: Outputs) -> None:
 register(Exercise(
     grade_id="check_conv_transpose2d_forward", lesson=LESSON, function="conv_transpose2d",
     probe=lambda fn: _probe_conv_transpose2d(fn, backward=False),
-    verdict=with_probes(_verdict_forward, 0),
+    verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
-    probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, 0), points=3,
+    probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))

@@ -1,11 +1,13 @@
 """Diagnosis by probing: a convolution-like answer run again on inputs built to show what it
 computes, whatever the mistake, and one sentence on what those runs reveal.
 
-Three probes, each tiny and each with a right output known without any reference engine:
+For conv2d and conv_transpose2d, three probes, each tiny and each with a right output known
+without any reference engine:
 - batch: only sample 0 of the input is non-zero (no bias), so sample 1 of the output is 0;
 - channel: only input channel 0 is non-zero and every weight from it is 0, so the output is 0;
 - pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
   the geometry fixes (a flip or an offset moves it).
+For col2im, one row of the columns lit: it must land on one window of one sample.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import Outputs
+from .core import CheckFailed, Outputs
 
 # The pixel probe: input (1, 1, 7, 8) lit at PIXEL, kernel (1, 1, 3, 3) lit at TAP, stride 1,
 # padding 0.
@@ -137,3 +139,71 @@ def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
 def unexplained(message: str) -> bool:
     """True for expect_close's bare 'wrong values' message, which names no mistake."""
     return bool(re.search(r"\(off by [^)]*\)$", message))
+
+
+Explain = Callable[[Outputs, str], str]  # (outputs, the verdict's message) -> a finding or ""
+
+
+def with_probes(verdict: Callable[[Outputs], None], explain: Explain) -> Callable[[Outputs], None]:
+    """`verdict`, with what the probes reveal added to a message that names no mistake."""
+    def probed(outputs: Outputs) -> None:
+        try:
+            verdict(outputs)
+        except CheckFailed as err:
+            found = explain(outputs, str(err)) if unexplained(str(err)) else ""
+            if found:
+                raise CheckFailed(f"{err}: {found}") from None
+            raise
+    return probed
+
+
+def conv_findings(in_axis: int) -> Explain:
+    """The conv probes' finding on the field the message is about (output or a gradient)."""
+    def explain(outputs: Outputs, message: str) -> str:
+        field = next((f for f in ("grad_input", "grad_weight")
+                      if f"with respect to {f[5:]}" in message), "out")
+        return finding(outputs, in_axis, field)
+    return explain
+
+
+# col2im's probe: columns of an image COLUMN_SHAPE, 3x3 windows at stride 1 (3 x 4 windows per
+# sample), with only the row of sample 1's window (1, 2) lit.
+COLUMN_SHAPE, LIT_WINDOW = (2, 2, 5, 6), (1, 1, 2)
+
+
+def col2im_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs)."""
+    n, c, h, w = COLUMN_SHAPE
+    ho, wo = h - K + 1, w - K + 1
+    cols = np.zeros((n * ho * wo, c * K * K))
+    b, i, j = LIT_WINDOW
+    cols[(b * ho + i) * wo + j] = 1.0
+    try:
+        return {"probe/col2im": np.asarray(fn(cols, COLUMN_SHAPE, K, K, 1, 1), dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def col2im_finding(outputs: Outputs, message: str = "") -> str:
+    """Where col2im put the one lit row of columns, when it is not its window."""
+    got = outputs.get("probe/col2im")
+    if got is None or got.shape != COLUMN_SHAPE:
+        return ""
+    b, i, j = LIT_WINDOW
+    right = np.zeros(COLUMN_SHAPE)
+    right[b, :, i:i + K, j:j + K] = 1.0
+    if np.allclose(got, right):
+        return ""
+    lit = np.argwhere(np.abs(got) > 1e-9)
+    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit (ones), "
+            f"the output should be ones on sample {b}, rows {i}-{i + K - 1}, columns "
+            f"{j}-{j + K - 1}; yours lights ")
+    if not lit.size:
+        return said + "nothing"
+    samples = sorted({int(s) for s in lit[:, 0]})
+    rows, columns = (f"{lit[:, a].min()}-{lit[:, a].max()}" for a in (2, 3))
+    said += f"sample {', '.join(map(str, samples))}, rows {rows}, columns {columns}"
+    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)):
+        return said + (": the rows of cols are read in another order; they run over (n, i, j): "
+                       "the sample first, then the window's row, then its column")
+    return said
