@@ -20,6 +20,8 @@ from minitorch_unet.convolution import col2im, im2col
 from minitorch_unet.winograd import A_T, B_T, G
 from catalogue_layers_probed import FRESH as PROBED
 from catalogue_layers_probed import NOT_NAMED_YET as PROBED_NOT_NAMED_YET
+from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
+from catalogue_layers_unseen import UNSEEN
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -1018,9 +1020,9 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
     return out
 
 
-# ---- a third fresh set (catalogue_layers_probed.py), grown with diagnosis by probing ----------------
-LAYERS += PROBED
-NOT_NAMED_YET += PROBED_NOT_NAMED_YET
+# ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
+LAYERS += PROBED + UNSEEN
+NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
 
@@ -1060,16 +1062,20 @@ def test_the_layers_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None
     assert len(LAYERS) >= 70 and passed == 0 and named >= 0.9 * len(LAYERS)
 
 
-def test_the_probed_set_figure(capsys: pytest.CaptureFixture[str]) -> None:
-    """The share of the set grown with diagnosis by probing whose message names the mistake,
-    its known gaps counted as misses."""
-    entries = PROBED + PROBED_NOT_NAMED_YET
+@pytest.mark.parametrize("label, entries", [
+    ("set grown with diagnosis by probing", PROBED + PROBED_NOT_NAMED_YET),
+    ("set written after that growth", UNSEEN + UNSEEN_NOT_NAMED_YET),
+])
+def test_the_fresh_sets_figures(label: str, entries: list[Mistake],
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The share of each later fresh set whose message names the mistake, known gaps counted
+    as misses."""
     results = [(run(m.grade, **m.answers), m.words) for m in entries]
     named = sum(r.status == FAILED and all(w in r.message for w in words) for r, words in results)
     with capsys.disabled():
-        print(f"\nprobed set: {named} of {len(entries)} wrong answers named "
+        print(f"\n{label}: {named} of {len(entries)} wrong answers named "
               f"({100 * named / len(entries):.0f}%)")
-    assert named >= 0.9 * len(entries)
+    assert named >= 0.9 * len(entries) and all(r.status == FAILED for r, _ in results)
 
 
 # ---- value_pattern, relation by relation ------------------------------------------------------------

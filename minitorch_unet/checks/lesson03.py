@@ -110,11 +110,12 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
 
 
 def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
-                  mistakes: tuple[tuple[str, SizeRule], ...], formula: str) -> None:
+                  mistakes: tuple[tuple[str, SizeRule], ...], formula: str,
+                  size_rule: SizeRule = conv_out_size) -> None:
     """Raise CheckFailed if any output shape is wrong, naming a size rule that explains them all.
 
     items: (call description, got shape, expected shape, [height args, width args]), the
-    args being what the rules of `mistakes` take, e.g. (H, k, s, p).
+    args being what the rules of `mistakes` and the right `size_rule` take, e.g. (H, k, s, p).
     """
     bad = [item for item in items if tuple(item[1]) != tuple(item[2])]
     if not bad:
@@ -144,6 +145,16 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
                               f"{'width' if axis == 2 else 'height'} where they differ: height and "
                               "width are mixed up (H used for W, or a shape unpacked in the "
                               f"wrong order). The rule is {formula}")
+    for index, name in ((1, "kernel sizes (kh, kw)"), (2, "strides (sh, sw)"), (3, "paddings")):
+        def swapped(dims: list) -> list:  # the height's and the width's argument `index` swapped
+            height, width = list(dims[0]), list(dims[1])
+            height[index], width[index] = width[index], height[index]
+            return [height, width]
+        if any(dims[0][index] != dims[1][index] for _, g, e, dims in bad) and \
+                all(len(g) == 4 and tuple(g[2:]) == tuple(size_rule(*d) for d in swapped(dims))
+                    for _, g, _, dims in items):
+            raise CheckFailed(f"{head}: your sizes follow the rule with the {name} of height and "
+                              f"width swapped: the pair is (height, width). The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 

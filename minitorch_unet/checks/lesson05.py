@@ -276,7 +276,8 @@ def _verdict_forward(outputs: Outputs) -> None:
                               "so out_channels = weight.shape[1]")
         items.append((what, got.shape, case["out"].shape, size_arguments(case)))
     diagnose_size("conv_transpose2d", items, SIZE_MISTAKES,
-                  f"out: (N, weight.shape[1], H_out, W_out), {RULE}")
+                  f"out: (N, weight.shape[1], H_out, W_out), {RULE}",
+                  size_rule=lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op)
     for (what, *_), name in zip(items, names):
         case = cases("conv_transpose2d")[name]
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
