@@ -15,7 +15,7 @@ import pytest
 
 from minitorch_unet.checks.core import FAILED, PASSED, axis_relation, load_all, value_pattern
 from minitorch_unet.checks.lesson03 import conv2d_numpy
-from minitorch_unet.checks.probing import finding, run_probes
+from minitorch_unet.checks.probing import K, PIXEL, SIZE, TAP, finding, run_probes
 from minitorch_unet.convolution import col2im, im2col
 from minitorch_unet.winograd import A_T, B_T, G
 from catalogue_layers_probed import FRESH as PROBED
@@ -1156,3 +1156,16 @@ def test_probes_describe_a_flip_a_leak_and_mixed_channels() -> None:
     assert "input channels meet the wrong weights" in finding(mixed, 1, "out")
     raising = run_probes(lambda x, w, _: 1 / 0, 1)
     assert raising == {} and finding(raising, 1, "out") == ""
+
+
+def test_the_pixel_probe_places_a_flip_in_the_input_gradient() -> None:
+    """A backward that flips the kernel sends the lit gradient to the mirrored tap's pixel."""
+    def lit(at: tuple[int, int]) -> dict[str, np.ndarray]:
+        grad = np.zeros((1, 1, *SIZE))
+        grad[(0, 0, *at)] = 1.0
+        return {"probe/pixel/grad_input": grad}
+
+    assert finding(lit(PIXEL), 1, "grad_input") == ""
+    mirrored = (PIXEL[0] + K - 1 - 2 * TAP[0], PIXEL[1] + K - 1 - 2 * TAP[1])
+    assert "the kernel is flipped" in finding(lit(mirrored), 1, "grad_input")
+    assert "moved by 1 rows and 0 columns" in finding(lit((PIXEL[0] + 1, PIXEL[1])), 1, "grad_input")
