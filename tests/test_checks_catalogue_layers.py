@@ -13,9 +13,15 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from minitorch_unet.checks.core import FAILED, PASSED, load_all, value_pattern
+from minitorch_unet.checks.core import FAILED, PASSED, axis_relation, load_all, value_pattern
+from minitorch_unet.checks.lesson03 import conv2d_numpy
+from minitorch_unet.checks.probing import K, PIXEL, SIZE, TAP, finding, run_probes
 from minitorch_unet.convolution import col2im, im2col
 from minitorch_unet.winograd import A_T, B_T, G
+from catalogue_layers_probed import FRESH as PROBED
+from catalogue_layers_probed import NOT_NAMED_YET as PROBED_NOT_NAMED_YET
+from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
+from catalogue_layers_unseen import UNSEEN
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -1014,6 +1020,12 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
     return out
 
 
+# ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
+LAYERS += PROBED + UNSEEN
+NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
+assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
+
+
 # ---- the tests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", LAYERS, ids=[m.name for m in LAYERS])
 def test_the_mistake_is_named(entry: Mistake) -> None:
@@ -1048,6 +1060,22 @@ def test_the_layers_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None
         print(f"\nlayers catalogue: {named} of {len(LAYERS)} wrong answers named "
               f"({100 * named / len(LAYERS):.0f}%), {passed} passed, lessons {', '.join(lessons)}")
     assert len(LAYERS) >= 70 and passed == 0 and named >= 0.9 * len(LAYERS)
+
+
+@pytest.mark.parametrize("label, entries", [
+    ("set grown with diagnosis by probing", PROBED + PROBED_NOT_NAMED_YET),
+    ("set written after that growth", UNSEEN + UNSEEN_NOT_NAMED_YET),
+])
+def test_the_fresh_sets_figures(label: str, entries: list[Mistake],
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The share of each later fresh set whose message names the mistake, known gaps counted
+    as misses."""
+    results = [(run(m.grade, **m.answers), m.words) for m in entries]
+    named = sum(r.status == FAILED and all(w in r.message for w in words) for r, words in results)
+    with capsys.disabled():
+        print(f"\n{label}: {named} of {len(entries)} wrong answers named "
+              f"({100 * named / len(entries):.0f}%)")
+    assert named >= 0.9 * len(entries) and all(r.status == FAILED for r, _ in results)
 
 
 # ---- value_pattern, relation by relation ------------------------------------------------------------
@@ -1090,3 +1118,54 @@ def test_one_axis_arrays_get_no_claims_about_places() -> None:
     right_values = np.array([0.3, 1.2, -0.7, 2.5])
     assert value_pattern(right_values[::-1].copy(), right_values) == ""
     assert value_pattern(np.array([0.3, 1.2, -0.7, 0.0]), right_values) == ""
+
+
+@pytest.mark.parametrize("got, words", [
+    (np.concatenate([RIGHT_VALUES[:1], RIGHT_VALUES[:1]]) * np.array([1.0, 0.0])[:, None, None, None]
+     + np.array([0.0, 1.0])[:, None, None, None] * RIGHT_VALUES[:1], "non-zero for sample 1"),
+    (np.concatenate([np.zeros((2, 3, 2, 5)), RIGHT_VALUES[:, :, 2:]], axis=2),
+     "except the first 2 rows"),
+    (np.concatenate([RIGHT_VALUES[..., :2], np.zeros((2, 3, 5, 3))], axis=3),
+     "except the last 3 columns"),
+])
+def test_value_pattern_names_leaks_and_runs_of_slices(got: np.ndarray, words: str) -> None:
+    right_values = RIGHT_VALUES.copy()
+    if words.startswith("non-zero"):
+        right_values[1] = 0  # sample 1 of the right answer is 0; the wrong one fills it
+    assert words in value_pattern(np.asarray(got, dtype=np.float64), right_values)
+
+
+def test_a_missing_or_extra_sum_over_an_axis_is_named() -> None:
+    per_channel = np.random.default_rng(3).normal(size=(3, 2, 2))
+    assert "sum of your result over axis 0 (size 3)" in axis_relation(per_channel, per_channel.sum(0))
+    assert "summed over axis 1" in axis_relation(RIGHT_VALUES.sum(1), RIGHT_VALUES)
+    assert axis_relation(per_channel, per_channel[0]) == ""
+
+
+def test_probes_describe_a_flip_a_leak_and_mixed_channels() -> None:
+    """The probes' findings, with a right conv2d as the learner's function and then wrong ones."""
+    def conv(x, weight, grad=None):
+        return {"out": conv2d_numpy(x, weight, None, (1, 1), (0, 0))}
+
+    assert finding(run_probes(conv, 1), 1, "out") == ""
+    flipped = run_probes(lambda x, w, _: conv(x, w[:, :, ::-1, ::-1]), 1)
+    assert "the kernel is flipped" in finding(flipped, 1, "out")
+    leaky = run_probes(lambda x, w, _: {"out": conv(x, w)["out"] + conv(x, w)["out"][:1]}, 1)
+    assert "the batch leaks" in finding(leaky, 1, "out")
+    mixed = run_probes(lambda x, w, _: conv(x, np.broadcast_to(w.sum(1, keepdims=True), w.shape)), 1)
+    assert "input channels meet the wrong weights" in finding(mixed, 1, "out")
+    raising = run_probes(lambda x, w, _: 1 / 0, 1)
+    assert raising == {} and finding(raising, 1, "out") == ""
+
+
+def test_the_pixel_probe_places_a_flip_in_the_input_gradient() -> None:
+    """A backward that flips the kernel sends the lit gradient to the mirrored tap's pixel."""
+    def lit(at: tuple[int, int]) -> dict[str, np.ndarray]:
+        grad = np.zeros((1, 1, *SIZE))
+        grad[(0, 0, *at)] = 1.0
+        return {"probe/pixel/grad_input": grad}
+
+    assert finding(lit(PIXEL), 1, "grad_input") == ""
+    mirrored = (PIXEL[0] + K - 1 - 2 * TAP[0], PIXEL[1] + K - 1 - 2 * TAP[1])
+    assert "the kernel is flipped" in finding(lit(mirrored), 1, "grad_input")
+    assert "moved by 1 rows and 0 columns" in finding(lit((PIXEL[0] + 1, PIXEL[1])), 1, "grad_input")

@@ -240,14 +240,46 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
-        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*", line)):
-            shape = _shape_of(frame.f_locals.get(name))
+        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)):
+            shape = _shape_of(_lookup(frame, name))
             if shape is not None and len(shapes) < 6:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
     hint = error_hint(str(err), shapes)
+    called = _course_function_below(err.__traceback__)
+    if called:
+        hint = (f"the error arose inside the course's `{called}`, called on this line: the "
+                f"arguments passed to it do not fit together (compare them with what "
+                f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
     return message + (f". {hint}" if hint else "")
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _course_function_below(tb: TracebackType | None) -> str:
+    """The course function (of this package, not of its checks) that the learner's innermost
+    frame called and that raised, or "" when the error arose elsewhere."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    learner = [i for i, frame in enumerate(frames) if _is_learner(frame)]
+    for frame in frames[learner[-1] + 1:] if learner else []:
+        path = Path(frame.f_code.co_filename).resolve()
+        if path.is_relative_to(_PACKAGE) and not path.is_relative_to(_PACKAGE / "checks"):
+            return frame.f_code.co_name
+    return ""
+
+
+def _lookup(frame: FrameType, dotted: str) -> Any:
+    """The value of a name or attribute chain (`ctx.cols`) in `frame`; None if there is none."""
+    head, *attributes = dotted.split(".")
+    value = frame.f_locals.get(head, frame.f_globals.get(head))
+    for attribute in attributes:
+        value = None if callable(value) else getattr(value, attribute, None)
+    return value
 
 
 _SHAPE = r"\(([\d,\s]*)\)"
@@ -298,6 +330,10 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "Cannot cast ufunc" in text and "to dtype('int" in text:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
+    if "inhomogeneous shape" in text:
+        return ("the pieces put into one array have different shapes: some are cut short, a "
+                "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
+                "stride wrong?); every window must have the same size")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)
@@ -311,6 +347,19 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
                 f"output pixels with the output-size formula){more}")
     if "matmul" in text and "mismatch in its core dimension" in text:
+        saved = [name for name in shapes if name.startswith("ctx.")]
+        sizes = re.search(r"size (\d+) is different from (\d+)", text)
+        mismatched = {int(n) for n in sizes.groups()} if sizes else set()
+        # a saved array in the clash that no transpose could fit: none of its sizes is elsewhere
+        unfit = [name for name in saved if mismatched & set(shapes[name]) and not
+                 set(shapes[name]) & {n for other, shape in shapes.items() if other != name
+                                      for n in shape}]
+        if unfit:
+            name = unfit[0]
+            return (f"`{name}` {shapes[name]}, saved in forward, does not fit the arrays of "
+                    f"backward (sizes {sizes.group(1)} and {sizes.group(2)} should be equal): "
+                    "forward saved an array built from another input than the one its output "
+                    "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
                 "transpose one side")
     return ""
@@ -395,6 +444,9 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
                  hint: str = "") -> None:
     """Fail with where and by how much `got` differs from `expected` (shapes checked first)."""
     expected = np.asarray(expected)
+    if tuple(np.shape(got)) != expected.shape:
+        reduced = axis_relation(got, expected)
+        hint = f"{reduced}. {hint}" if reduced and hint else reduced or hint
     expect_shape(what, got, expected.shape, hint)
     got = np.asarray(got, dtype=np.float64)
     tail = f". {hint}" if hint else ""
@@ -415,6 +467,31 @@ def expect_close(what: str, got: Any, expected: np.ndarray, rtol: float = 1e-4, 
         f"{what}: right shape but wrong values: {n_bad} of {got.size} off; "
         f"worst at index {worst}: expected {expected[worst]:.6g}, got "
         f"{got[worst]:.6g} (off by {abs(got[worst] - expected[worst]):.3g}){tail}")
+
+
+def axis_relation(got: Any, expected: np.ndarray) -> str:
+    """For a result with one axis too many or too few: the sum (or mean) over one axis that
+    turns it into the right one, or "" when none does."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    close = dict(rtol=1e-4, atol=1e-6 * max(float(np.abs(expected).max(initial=0)), 1e-12))
+    if got.ndim == expected.ndim + 1:
+        for axis in range(got.ndim):
+            if got.shape[:axis] + got.shape[axis + 1:] != expected.shape:
+                continue
+            for how, reduce in (("sum", np.sum), ("mean", np.mean)):
+                if np.allclose(reduce(got, axis=axis), expected, **close):
+                    return (f"the {how} of your result over axis {axis} (size "
+                            f"{got.shape[axis]}) is the right answer: that {how} is missing")
+    if got.ndim + 1 == expected.ndim:
+        for axis in range(expected.ndim):
+            if expected.shape[:axis] + expected.shape[axis + 1:] == got.shape and \
+                    np.allclose(got, expected.sum(axis=axis), **close):
+                return (f"your result is the right one summed over axis {axis}: keep that axis "
+                        "(a sum over one axis too many)")
+    return ""
 
 
 def value_pattern(got: np.ndarray, expected: np.ndarray) -> str:
@@ -482,6 +559,9 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         return a.shape == got.shape and np.allclose(got, a, **close)
 
     ndim, shape = got.ndim, got.shape
+    leak = _leak_relation(got, expected, close)
+    if leak:
+        return leak
     if shape[-1] == shape[-2] > 1 and same(np.swapaxes(expected, -1, -2)):
         return ("your values are the right ones with rows and columns swapped (the last two "
                 "axes transposed): a transpose is missing or extra, or two indices are swapped")
@@ -521,6 +601,23 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     "the wrong axes)")
     return _factors_relation(got, expected, close) or _terms_relation(got, expected, close) or \
         _slices_relation(got, expected, close)
+
+
+def _leak_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
+    """Non-zero on slices (samples, channels) where the right values are exactly 0."""
+    noun = {0: "sample", 1: "channel"} if got.ndim == 4 else {}
+    for axis in range(got.ndim - 2):
+        others = tuple(a for a in range(got.ndim) if a != axis)
+        zero = np.abs(expected).max(axis=others) <= close["atol"]
+        leaked = np.flatnonzero(zero & (np.abs(got).max(axis=others) > close["atol"]))
+        if zero.all() or not leaked.size:
+            continue
+        name = noun.get(axis, "slice")
+        shown = ", ".join(map(str, leaked[:4])) + (", ..." if leaked.size > 4 else "")
+        return (f"your values are non-zero for {name} {shown} (axis {axis}), where the right "
+                f"ones are exactly 0: values leak in from another {name} (a sum over axis "
+                f"{axis}, or an index that reads another {name} than the loop's own)")
+    return ""
 
 
 def _terms_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
@@ -587,6 +684,15 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         if list(np.flatnonzero(bad)) == [0]:
             return (f"everything is right except the first {name} (index 0 along axis {axis}): "
                     "a loop starts at 1, or the first pass is lost")
+        run = np.flatnonzero(bad)
+        if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
+            return (f"everything is right except the first {run.size} {name}s (indices 0 to "
+                    f"{run[-1]} along axis {axis}): a loop starts late or skips its first passes "
+                    "(range(1, n)?), or its start offset is wrong")
+        if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
+            return (f"everything is right except the last {run.size} {name}s (indices "
+                    f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "
+                    "short, or its end bound is wrong")
         edges = np.zeros(n, dtype=bool)
         edges[[0, -1]] = True
         if axis >= ndim - 2 and not bad[~edges].any():

@@ -159,44 +159,61 @@ def _norm(v: np.ndarray) -> float:
     return float(np.sqrt(np.sum(v * v)))
 
 
-# Other relative errors an answer may compute: (what it did, the value for arrays a, b).
-ERROR_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+# Other relative errors an answer may compute: (what it did, its value for arrays a, b when
+# it divides with `ratio(diff, scale)`).
+ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
     ("that is the mean over the entries; take the largest",
-     lambda a, b: float(np.mean(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+     lambda a, b, ratio: float(np.mean(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you take the smallest entry's error (np.min); take the largest (np.max)",
-     lambda a, b: float(np.min(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+     lambda a, b, ratio: float(np.min(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you sum the entries' errors; take the largest one",
-     lambda a, b: float(np.sum(_ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
+     lambda a, b, ratio: float(np.sum(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide by min(|a|, |b|); divide by max(|a|, |b|)",
-     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.minimum(np.abs(a), np.abs(b)))))),
     ("you divide by max(a, b) without absolute values; divide by max(|a|, |b|)",
-     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.maximum(a, b))))),
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(a, b))))),
     ("you divide by the mean (|a| + |b|) / 2; divide by max(|a|, |b|)",
-     lambda a, b: float(np.max(_ratio(np.abs(a - b), (np.abs(a) + np.abs(b)) / 2)))),
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), (np.abs(a) + np.abs(b)) / 2)))),
     ("you divide by |a| + |b|; divide by max(|a|, |b|)",
-     lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(a) + np.abs(b))))),
     ("you divide by |a| alone, so the error changes when a and b swap (and is infinite where "
-     "a is 0); divide by max(|a|, |b|)", lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(a))))),
+     "a is 0); divide by max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(a))))),
     ("you divide by |b| alone, so the error changes when a and b swap (and is infinite where "
-     "b is 0); divide by max(|a|, |b|)", lambda a, b: float(np.max(_ratio(np.abs(a - b), np.abs(b))))),
+     "b is 0); divide by max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(b))))),
     ("you compare norms of whole arrays, ||a - b|| / max(||a||, ||b||); the error here is "
      "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
-     lambda a, b: float(_ratio(np.array(_norm(a - b)), max(_norm(a), _norm(b))))),
+     lambda a, b, ratio: float(ratio(np.array(_norm(a - b)), max(_norm(a), _norm(b))))),
     ("you compare norms of whole arrays, ||a - b|| / (||a|| + ||b||); the error here is "
      "per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)",
-     lambda a, b: float(_ratio(np.array(_norm(a - b)), _norm(a) + _norm(b)))),
+     lambda a, b, ratio: float(ratio(np.array(_norm(a - b)), _norm(a) + _norm(b)))),
     ("you divide the mean difference by the mean size, mean |a - b| / mean max(|a|, |b|); "
      "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
-     lambda a, b: float(_ratio(np.array(np.mean(np.abs(a - b))),
+     lambda a, b, ratio: float(ratio(np.array(np.mean(np.abs(a - b))),
                                np.mean(np.maximum(np.abs(a), np.abs(b)))))),
     ("you divide the largest difference by the largest value of the arrays; take the "
      "largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
-     lambda a, b: float(_ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
+     lambda a, b, ratio: float(ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
     ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
-     lambda a, b: float(np.max(_ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
+     lambda a, b, ratio: float(np.max(ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
-     lambda a, b: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
+     lambda a, b, ratio: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
 )
+
+
+def _floored(eps: float) -> Callable[[np.ndarray, Any], np.ndarray]:
+    """diff / max(scale, eps): a denominator kept off 0 with a floor."""
+    return lambda diff, scale: np.asarray(diff, dtype=np.float64) / np.maximum(scale, eps)
+
+
+def _shifted(eps: float) -> Callable[[np.ndarray, Any], np.ndarray]:
+    """diff / (scale + eps): a denominator kept off 0 with a small term."""
+    return lambda diff, scale: np.asarray(diff, dtype=np.float64) / (np.asarray(scale) + eps)
+
+
+# The ratio as written (0/0 = 0), and as learners guard it against 0/0, with the tolerance a
+# match needs: a formula of ERROR_MISTAKES is named whichever guard the answer used.
+GUARDED_RATIOS = ((_ratio, 1e-9),) + tuple((guard(eps), 1e-6) for eps in (1e-12, 1e-10, 1e-8)
+                                           for guard in (_floored, _shifted))
 
 
 def _verdict_error(outputs: Outputs) -> None:
@@ -216,12 +233,13 @@ def _verdict_error(outputs: Outputs) -> None:
         raise CheckFailed(f"{message}: where both entries are 0 the error is 0 (0/0 counts "
                           "as no error)")
     arrays = [tuple(np.asarray(v, dtype=np.float64) for v in (a, b)) for _, a, b in cases]
-    for text, formula in ERROR_MISTAKES:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wrong = np.array([formula(a, b) for a, b in arrays])
-        known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
-        if np.allclose(got[known], wrong[known], rtol=1e-9, atol=1e-12, equal_nan=True):
-            raise CheckFailed(f"{message}: {text}")
+    known = ~np.isnan(got)  # 0/0 where both are zero is a matter of its own (above)
+    for ratio, rtol in GUARDED_RATIOS:
+        for text, formula in ERROR_MISTAKES:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                wrong = np.array([formula(a, b, ratio) for a, b in arrays])
+            if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
+                raise CheckFailed(f"{message}: {text}")
     for decimals in range(1, 9):
         if np.array_equal(got, np.round(expected, decimals)):
             raise CheckFailed(f"{message}: your result is rounded to {decimals} decimals; return "

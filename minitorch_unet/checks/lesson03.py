@@ -16,6 +16,8 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    off_by_note, register, shape_message, value_pattern)
+from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
+                      with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -108,11 +110,12 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
 
 
 def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
-                  mistakes: tuple[tuple[str, SizeRule], ...], formula: str) -> None:
+                  mistakes: tuple[tuple[str, SizeRule], ...], formula: str,
+                  size_rule: SizeRule = conv_out_size) -> None:
     """Raise CheckFailed if any output shape is wrong, naming a size rule that explains them all.
 
     items: (call description, got shape, expected shape, [height args, width args]), the
-    args being what the rules of `mistakes` take, e.g. (H, k, s, p).
+    args being what the rules of `mistakes` and the right `size_rule` take, e.g. (H, k, s, p).
     """
     bad = [item for item in items if tuple(item[1]) != tuple(item[2])]
     if not bad:
@@ -142,6 +145,16 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
                               f"{'width' if axis == 2 else 'height'} where they differ: height and "
                               "width are mixed up (H used for W, or a shape unpacked in the "
                               f"wrong order). The rule is {formula}")
+    for index, name in ((1, "kernel sizes (kh, kw)"), (2, "strides (sh, sw)"), (3, "paddings")):
+        def swapped(dims: list) -> list:  # the height's and the width's argument `index` swapped
+            height, width = list(dims[0]), list(dims[1])
+            height[index], width[index] = width[index], height[index]
+            return [height, width]
+        if any(dims[0][index] != dims[1][index] for _, g, e, dims in bad) and \
+                all(len(g) == 4 and tuple(g[2:]) == tuple(size_rule(*d) for d in swapped(dims))
+                    for _, g, _, dims in items):
+            raise CheckFailed(f"{head}: your sizes follow the rule with the {name} of height and "
+                              f"width swapped: the pair is (height, width). The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
@@ -312,6 +325,7 @@ def _probe_naive(fn: Callable[..., Any]) -> Outputs:
         bias = case["bias"].copy() if "bias" in case else None
         out = fn(case["input"].copy(), case["weight"].copy(), bias, **conv_params(case))
         outputs[f"{name}/out"] = answer(out, "conv2d_naive")
+    outputs.update(run_probes(lambda x, weight, _: {"out": fn(x, weight, None, 1, 0)}, in_axis=1))
     return outputs
 
 
@@ -338,7 +352,9 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d_naive", lesson=LESSON, function="conv2d_naive",
-    probe=_probe_naive, verdict=lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
+    probe=_probe_naive,
+    verdict=with_probes(lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
+                        conv_findings(1)),
     success="conv2d_naive matches PyTorch's conv2d on 6 cases (strides 1-3, paddings 0-2).",
     engine_ops=CONV2D_ENGINE_OPS))
 
@@ -479,6 +495,7 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
                                           "col2im")
+    outputs.update(col2im_probe(fn))
     return outputs
 
 
@@ -587,7 +604,7 @@ def _verdict_col2im(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_col2im", lesson=LESSON, function="col2im",
-    probe=_probe_col2im, verdict=_verdict_col2im,
+    probe=_probe_col2im, verdict=with_probes(_verdict_col2im, col2im_finding),
     success="col2im turns column gradients into PyTorch's input gradient on 7 cases.",
     engine_ops=("minitorch_unet.convolution.col2im",)))
 
@@ -694,6 +711,10 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
+        elif join_dim is None and len(g) == len(shape) == 4 and any(diffs) and \
+                not any(diffs[:2]) and all(d >= 0 for d in diffs):
+            note = (f": it is larger by {diffs}, so part of the padding is still on (cut off one "
+                    "side only?): cut `padding` off EACH side, [p:H + p] of the padded gradient")
         elif 0 in g and 0 not in shape:
             note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
                     "when p = 0; write x[p:size - p])")
@@ -712,12 +733,28 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                           f"which has shape {shape}{note}")
 
 
+def layer_run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Run:
+    """The probes' run for a layer fn(input, weight, None, *args) on Tensors: its output and,
+    given a gradient from above, the gradients of input and weight."""
+    def run(x: np.ndarray, weight: np.ndarray, grad: Any) -> dict[str, Any]:
+        tensors = Tensor(x, requires_grad=True), Tensor(weight, requires_grad=True)
+        out = fn(*tensors, None, *args)
+        found = {"out": as_array(out)}
+        if grad is not None and isinstance(out, Tensor) and out.requires_grad:
+            out.backward(Tensor(grad(tuple(out.shape))))
+            found.update({k: None if t.grad is None else as_array(t.grad)
+                          for k, t in zip(("grad_input", "grad_weight"), tensors)})
+        return found
+    return run
+
+
 def _probe_conv2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name in CONV2D_CASES:
         p = conv_params(cases("conv2d")[name])
         outputs.update(probe_layer(fn, "conv2d", name, ("input", "weight", "bias"),
                                    (p["stride"], p["padding"]), backward))
+    outputs.update(run_probes(layer_run(fn, (1, 0)), in_axis=1, backward=backward))
     return outputs
 
 
@@ -860,7 +897,7 @@ def _verdict_conv2d_forward(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
-    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=_verdict_conv2d_forward,
+    probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS))
 
@@ -877,6 +914,6 @@ def _verdict_conv2d(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv2d", lesson=LESSON, function="conv2d",
-    probe=_probe_conv2d, verdict=_verdict_conv2d, points=3,
+    probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS))

@@ -13,7 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..winograd import A_T, B_T, G
-from .core import CheckFailed, Exercise, Outputs, expect_close, expect_shape, register
+from .core import (CheckFailed, Exercise, Outputs, axis_relation, expect_close, expect_shape,
+                   register)
 from .lesson03 import LESSON, as_array, cases, pair
 
 # Stride-1 3x3 cases: one channel, several channels with and without bias, a U-Net layer.
@@ -86,7 +87,8 @@ def _verdict(outputs: Outputs) -> None:
             got = outputs[f"{name}/{n}/{o}/{i}/{j}"]
             what = (f"winograd_tile(d (C={d.shape[0]}, 4, 4), g ({g.shape[0]}, 3, 3)) for output "
                     f"block [{n}, {o}, {i}:{i + 2}, {j}:{j + 2}] of {name}")
-            expect_shape(what, got, (2, 2), hint="one tile gives a 2x2 block: A_T @ M @ A_T.T")
+            expect_shape(what, got, (2, 2), hint=axis_relation(got, expected) or
+                         "one tile gives a 2x2 block: A_T @ M @ A_T.T")
             if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
                 for text, wrong in _mistakes(d, g):
                     if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):

@@ -17,8 +17,9 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer, verdict_gradients,
-                       weight_variants)
+                       diagnose_size, diagnose_values, layer_run, pair, probe_layer,
+                       verdict_gradients, weight_variants)
+from .probing import conv_findings, run_probes, with_probes
 
 LESSON = "05_transposed_convolution"
 number_exercises(LESSON, ("conv_transpose2d_output_size", "conv_transpose2d_forward",
@@ -250,6 +251,7 @@ def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Ou
         p = transpose_params(case)
         outputs.update(probe_layer(fn, "conv_transpose2d", name, ("input", "weight", "bias"),
                                    (p["stride"], p["padding"], p["output_padding"]), backward))
+    outputs.update(run_probes(layer_run(fn, (1, 0, 0)), in_axis=0, backward=backward))
     return outputs
 
 
@@ -274,7 +276,8 @@ def _verdict_forward(outputs: Outputs) -> None:
                               "so out_channels = weight.shape[1]")
         items.append((what, got.shape, case["out"].shape, size_arguments(case)))
     diagnose_size("conv_transpose2d", items, SIZE_MISTAKES,
-                  f"out: (N, weight.shape[1], H_out, W_out), {RULE}")
+                  f"out: (N, weight.shape[1], H_out, W_out), {RULE}",
+                  size_rule=lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op)
     for (what, *_), name in zip(items, names):
         case = cases("conv_transpose2d")[name]
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
@@ -289,14 +292,15 @@ def _verdict_conv_transpose2d(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_conv_transpose2d_forward", lesson=LESSON, function="conv_transpose2d",
-    probe=lambda fn: _probe_conv_transpose2d(fn, backward=False), verdict=_verdict_forward,
+    probe=lambda fn: _probe_conv_transpose2d(fn, backward=False),
+    verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
-    probe=_probe_conv_transpose2d, verdict=_verdict_conv_transpose2d, points=3,
+    probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))

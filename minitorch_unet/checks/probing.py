@@ -1,0 +1,209 @@
+"""Diagnosis by probing: a convolution-like answer run again on inputs built to show what it
+computes, whatever the mistake, and one sentence on what those runs reveal.
+
+For conv2d and conv_transpose2d, three probes, each tiny and each with a right output known
+without any reference engine:
+- batch: only sample 0 of the input is non-zero (no bias), so sample 1 of the output is 0;
+- channel: only input channel 0 is non-zero and every weight from it is 0, so the output is 0;
+- pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
+  the geometry fixes (a flip or an offset moves it).
+For col2im, one row of the columns lit: it must land on one window of one sample.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import CheckFailed, Outputs
+
+# The pixel probe: input (1, 1, 7, 8) lit at PIXEL, kernel (1, 1, 3, 3) lit at TAP, stride 1,
+# padding 0.
+SIZE, PIXEL, TAP, K = (7, 8), (3, 5), (0, 2), 3
+
+
+def probe_inputs(in_axis: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (x (N, C, H, W), weight); in_axis: the weight's input-channel axis (conv2d's
+    weight is (O, C, kh, kw): 1; conv_transpose2d's is (C, O, kh, kw): 0)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 2, *SIZE))
+    weight = rng.standard_normal((3, 2, K, K) if in_axis == 1 else (2, 3, K, K))
+    batch = x.copy()
+    batch[1:] = 0
+    channel, cut = x.copy(), weight.copy()
+    channel[:, 1:] = 0
+    np.moveaxis(cut, in_axis, 0)[0] = 0
+    pixel, tap = np.zeros((1, 1, *SIZE)), np.zeros((1, 1, K, K))
+    pixel[(0, 0, *PIXEL)], tap[(0, 0, *TAP)] = 1.0, 1.0
+    return {"batch": (batch, weight), "channel": (channel, cut), "pixel": (pixel, tap)}
+
+
+Run = Callable[[np.ndarray, np.ndarray, Callable[[tuple[int, ...]], np.ndarray] | None],
+              dict[str, Any]]
+
+
+def upstream(name: str, in_axis: int) -> Callable[[tuple[int, ...]], np.ndarray]:
+    """The gradient from above for probe `name`, given the output's shape: random with sample
+    1 at 0 (batch), random (channel), or 1 at the one pixel the forward lights (pixel)."""
+    def build(shape: tuple[int, ...]) -> np.ndarray:
+        grad = np.random.default_rng(13).standard_normal(shape)
+        if name == "batch":
+            grad[1:] = 0
+        if name == "pixel":
+            grad = np.zeros(shape)
+            grad[(0, 0, *_lit_at(in_axis))] = 1.0
+        return grad
+    return build
+
+
+def run_probes(run: Run, in_axis: int, backward: bool = False) -> Outputs:
+    """'probe/<name>/<field>' for each probe: run(x, weight, grad) -> {'out': ..., and with a
+    grad (when `backward`) 'grad_input', 'grad_weight'}, at stride 1, padding 0, no bias. A
+    probe that raises is left out: the reference cases report errors, probes only explain."""
+    outputs = {}
+    for name, (x, weight) in probe_inputs(in_axis).items():
+        try:
+            found = run(x.copy(), weight.copy(), upstream(name, in_axis) if backward else None)
+            outputs.update({f"probe/{name}/{field}": np.asarray(value, dtype=np.float64)
+                            for field, value in found.items() if value is not None})
+        except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+            continue
+    return outputs
+
+
+def _lit_at(in_axis: int, flipped: bool = False) -> tuple[int, int]:
+    """Where the pixel probe's one output pixel lies (a correlation for conv2d, a scatter for
+    conv_transpose2d), or would lie with the kernel flipped."""
+    a, b = (K - 1 - TAP[0], K - 1 - TAP[1]) if flipped else TAP
+    if in_axis == 1:
+        return PIXEL[0] - a, PIXEL[1] - b
+    return PIXEL[0] + a, PIXEL[1] + b
+
+
+WHAT = {"out": "output", "grad_input": "input's gradient", "grad_weight": "weight's gradient"}
+
+
+def _nonzero(value: np.ndarray | None) -> bool:
+    return value is not None and value.size > 0 and float(np.abs(value).max()) > 1e-9
+
+
+def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
+    """What the probes reveal about `field` ('out', 'grad_input' or 'grad_weight'), in one
+    sentence; "" when they show nothing wrong."""
+    what = WHAT[field]
+    grads = "" if field == "out" else " and the gradient from above"
+    batch = outputs.get(f"probe/batch/{field}")
+    if field != "grad_weight" and batch is not None and batch.ndim == 4 and batch.shape[0] == 2 \
+            and _nonzero(batch[1]):
+        return (f"probing with only sample 0 of the input{grads} non-zero (no bias), your "
+                f"{what} for sample 1 is not 0: the batch leaks (a sum over the batch, or x[0] / "
+                "x[:] where x[n] belongs)")
+    channel = outputs.get(f"probe/channel/{field}")
+    if channel is not None and channel.ndim == 4:
+        must_be_zero = {"out": channel, "grad_input": channel[:, :1],
+                        "grad_weight": np.moveaxis(channel, in_axis, 0)[1:]}[field]
+        if _nonzero(must_be_zero):
+            pair = "weight[o, c]" if in_axis == 1 else "weight[c, o]"
+            return ("probing with only input channel 0 non-zero and every weight from it set to "
+                    f"0 (no bias), your {what} is not 0 where it must be: input channels meet "
+                    f"the wrong weights (input channel c meets {pair} only; channels summed "
+                    "before the product, or the weight indexed with its axes swapped?)")
+    pixel = outputs.get(f"probe/pixel/{field}")
+    grow = -1 if in_axis == 1 else 1  # a correlation shrinks the image, a scatter grows it
+    shape = {"out": (1, 1, *(n + grow * (K - 1) for n in SIZE)), "grad_input": (1, 1, *SIZE),
+             "grad_weight": (1, 1, K, K)}[field]
+    if pixel is None or pixel.shape != shape:
+        return ""
+    lit = [tuple(int(i) for i in p[2:]) for p in np.argwhere(np.abs(pixel) > 1e-9)]
+    right = {"out": _lit_at(in_axis), "grad_input": PIXEL, "grad_weight": TAP}[field]
+    # a flipped kernel moves the lit pixel by `turn` in the forward, and back in the backward
+    turn = tuple(f - r for f, r in zip(_lit_at(in_axis, flipped=True), _lit_at(in_axis)))
+    flipped = {"out": _lit_at(in_axis, flipped=True), "grad_weight": (K - 1 - TAP[0], K - 1 - TAP[1]),
+               "grad_input": tuple(p - t for p, t in zip(PIXEL, turn))}[field]
+    if lit == [right]:
+        return ""
+    listed = ", ".join(map(str, lit[:3])) + (", ..." if len(lit) > 3 else "")
+    seen = "nothing" if not lit else listed if len(lit) == 1 else f"{len(lit)} pixels, {listed}"
+    said = (f"probing with one input pixel lit at {PIXEL}, one kernel tap lit at {TAP}"
+            + ("" if field == "out" else f" and the gradient from above lit at {_lit_at(in_axis)}")
+            + f" (stride 1, padding 0), the {what} should light {right} alone; yours lights {seen}")
+    if lit == [flipped]:
+        return said + ": the kernel is flipped (or read from the wrong end)"
+    if len(lit) == 1:
+        dy, dx = lit[0][0] - right[0], lit[0][1] - right[1]
+        return said + f": moved by {dy} rows and {dx} columns (an offset or a window origin is off)"
+    return said
+
+
+def unexplained(message: str) -> bool:
+    """True for expect_close's bare 'wrong values' message, which names no mistake."""
+    return bool(re.search(r"\(off by [^)]*\)$", message))
+
+
+Explain = Callable[[Outputs, str], str]  # (outputs, the verdict's message) -> a finding or ""
+
+
+def with_probes(verdict: Callable[[Outputs], None], explain: Explain) -> Callable[[Outputs], None]:
+    """`verdict`, with what the probes reveal added to a message that names no mistake."""
+    def probed(outputs: Outputs) -> None:
+        try:
+            verdict(outputs)
+        except CheckFailed as err:
+            found = explain(outputs, str(err)) if unexplained(str(err)) else ""
+            if found:
+                raise CheckFailed(f"{err}: {found}") from None
+            raise
+    return probed
+
+
+def conv_findings(in_axis: int) -> Explain:
+    """The conv probes' finding on the field the message is about (output or a gradient)."""
+    def explain(outputs: Outputs, message: str) -> str:
+        field = next((f for f in ("grad_input", "grad_weight")
+                      if f"with respect to {f[5:]}" in message), "out")
+        return finding(outputs, in_axis, field)
+    return explain
+
+
+# col2im's probe: columns of an image COLUMN_SHAPE, 3x3 windows at stride 1 (3 x 4 windows per
+# sample), with only the row of sample 1's window (1, 2) lit.
+COLUMN_SHAPE, LIT_WINDOW = (2, 2, 5, 6), (1, 1, 2)
+
+
+def col2im_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs)."""
+    n, c, h, w = COLUMN_SHAPE
+    ho, wo = h - K + 1, w - K + 1
+    cols = np.zeros((n * ho * wo, c * K * K))
+    b, i, j = LIT_WINDOW
+    cols[(b * ho + i) * wo + j] = 1.0
+    try:
+        return {"probe/col2im": np.asarray(fn(cols, COLUMN_SHAPE, K, K, 1, 1), dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def col2im_finding(outputs: Outputs, message: str = "") -> str:
+    """Where col2im put the one lit row of columns, when it is not its window."""
+    got = outputs.get("probe/col2im")
+    if got is None or got.shape != COLUMN_SHAPE:
+        return ""
+    b, i, j = LIT_WINDOW
+    right = np.zeros(COLUMN_SHAPE)
+    right[b, :, i:i + K, j:j + K] = 1.0
+    if np.allclose(got, right):
+        return ""
+    lit = np.argwhere(np.abs(got) > 1e-9)
+    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit (ones), "
+            f"the output should be ones on sample {b}, rows {i}-{i + K - 1}, columns "
+            f"{j}-{j + K - 1}; yours lights ")
+    if not lit.size:
+        return said + "nothing"
+    samples = sorted({int(s) for s in lit[:, 0]})
+    rows, columns = (f"{lit[:, a].min()}-{lit[:, a].max()}" for a in (2, 3))
+    said += f"sample {', '.join(map(str, samples))}, rows {rows}, columns {columns}"
+    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)):
+        return said + (": the rows of cols are read in another order; they run over (n, i, j): "
+                       "the sample first, then the window's row, then its column")
+    return said
