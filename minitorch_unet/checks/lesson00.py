@@ -58,8 +58,44 @@ def dice_cases(rng: np.random.Generator, fresh: bool) -> tuple[Masks, ...]:
 
 def _probe_dice(dice: Callable[..., Any]) -> Outputs:
     with mask_hints("check_dice"):
-        return {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
-                for i, (_, pred, target) in enumerate(dice_cases())}
+        outputs = {f"case{i}": returned(dice(pred.copy(), target.copy()), "dice")
+                   for i, (_, pred, target) in enumerate(dice_cases())}
+    return {**outputs, **pixel_probes(dice)}
+
+
+# The pixel probes: masks (3, 6, 7) that share one pixel of sample 0 at SHARED; the prediction
+# also lights one pixel at a place below, so the right Dice is 2 / 3, and 1 where that pixel
+# is not counted.
+SHARED = (0, 2, 3)
+PLACES = (("the first row", (0, 0, 3)), ("the last row", (0, 5, 3)),
+          ("the first column", (0, 2, 0)), ("the last column", (0, 2, 6)),
+          ("the samples after the first (the leading axis)", (2, 2, 3)))
+
+
+def pixel_probes(dice: Callable[..., Any]) -> Outputs:
+    """'probe/<place>': the learner's Dice with one extra predicted pixel there (if it runs)."""
+    outputs = {}
+    for name, extra in PLACES:
+        pred, target = np.zeros((3, 6, 7), dtype=bool), np.zeros((3, 6, 7), dtype=bool)
+        pred[SHARED] = target[SHARED] = pred[extra] = True
+        try:
+            outputs[f"probe/{name}"] = np.asarray(dice(pred, target), dtype=np.float64)
+        except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+            continue
+    return outputs
+
+
+def pixel_finding(outputs: Outputs) -> str:
+    """Which border rows, columns or samples the learner's Dice leaves out, or ""."""
+    missed = [name for name, _ in PLACES
+              if outputs.get(f"probe/{name}", np.nan).shape == ()
+              and abs(float(outputs[f"probe/{name}"]) - 1.0) <= 1e-9]
+    if not missed or len(missed) == len(PLACES):
+        return ""
+    return ("probing with masks (3, 6, 7) that share one pixel, the prediction lighting one more "
+            f"in {' / '.join(missed)}, your Dice is 1 instead of 2/3: pixels there are not "
+            "counted (a slice or a loop bound that stops one short, e.g. [:-1] or range(n - 1)); "
+            "sum over every pixel")
 
 
 @contextlib.contextmanager
@@ -135,6 +171,9 @@ def _verdict_dice(outputs: Outputs) -> None:
                for j, p, t in nonempty):
             raise CheckFailed(f"{message}: {text}")
     why = dice_relation([float(outputs[f"case{j}"]) for j in range(len(cases))], cases)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
+    why = pixel_finding(outputs)
     if why:
         raise CheckFailed(f"{message}: {why}")
     raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
