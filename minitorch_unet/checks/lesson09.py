@@ -160,6 +160,25 @@ def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
+def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
+    """How the learner's step (new parameter - old) relates to the right one: none taken, the
+    opposite direction, or a constant factor; "" when none of these."""
+    step, right = got - p, want - p
+    if not np.abs(right).max() > 0:
+        return ""
+    if np.allclose(got, p, rtol=0, atol=1e-12 + 1e-6 * np.abs(right).max()):
+        return ("the parameter is returned unchanged: subtract the step (param - lr * ...) and "
+                "return the result")
+    if np.allclose(step, -right, rtol=1e-6, atol=1e-12):
+        return ("your step has the right size but the wrong sign, so it climbs the loss: "
+                "subtract it from the parameter (param - lr * ...), do not add it")
+    factor = float(np.sum(step * right) / np.sum(right * right))
+    if abs(factor - 1) > 1e-6 and np.allclose(step, factor * right, rtol=1e-6, atol=1e-12):
+        return (f"your step is {factor:.4g} times the right one in every entry: a factor in "
+                "front of it (lr, a mean, a constant) is wrong")
+    return ""
+
+
 def _verdict_sgd(outputs: Outputs) -> None:
     for i, ((label, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
         got_p, got_buf = outputs[f"step{i}/param"], outputs[f"step{i}/buf"]
@@ -174,6 +193,9 @@ def _verdict_sgd(outputs: Outputs) -> None:
                 outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
             if why:
                 raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
+            why = step_relation(p, got_p, want_p) if np.allclose(got_buf, want_buf) else ""
+            if why:
+                raise CheckFailed(f"sgd_momentum_step, {label}: the buffer is right; {why}")
         expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
         expect_close(f"sgd_momentum_step, {label}: new parameter", got_p, want_p, 1e-7, 1e-10)
     p, buf = START.copy(), np.zeros_like(START)
@@ -396,6 +418,10 @@ def _verdict_adam(outputs: Outputs) -> None:
                 len(ADAM_CASES))
             if why:
                 raise CheckFailed(f"adam_step, {label}: {why}")
+            why = step_relation(p, got[0], want[0]) if all(
+                np.allclose(a, b) for a, b in zip(got[1:], want[1:])) else ""
+            if why:
+                raise CheckFailed(f"adam_step, {label}: the moments are right; {why}")
         for name, a, b in zip(("new parameter", "new m", "new v"), got, want):
             expect_close(f"adam_step, {label}: {name}", a, b, 1e-7, 1e-12)
     p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
