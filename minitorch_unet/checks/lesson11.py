@@ -75,7 +75,25 @@ def _per_patient(values: Callable[[list[int]], float]) -> np.ndarray:
 def _probe_slice(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
     with mask_hints("check_dice_per_slice"):
-        return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64)}
+        return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64),
+                "raised": np.asarray(fn(pred.copy(), target.copy(), RAISED), dtype=np.float64)}
+
+
+# A threshold other than the default: some probabilities in _masks lie between 0.5 and it.
+RAISED = 0.65
+
+
+def threshold_message(what: str, got: np.ndarray, at_default: np.ndarray,
+                      expected: np.ndarray) -> str:
+    """The verdict on the answer at threshold=RAISED (right at the default threshold)."""
+    if np.allclose(got, expected):
+        return ""
+    if got.shape == at_default.shape and np.allclose(got, at_default):
+        return (f"{what} with threshold={RAISED}: your values are the ones for 0.5: the "
+                "threshold argument is ignored (a fixed 0.5, or applied to the target instead "
+                "of pred); a pixel is tumour where pred > threshold")
+    return (f"{what} with threshold={RAISED}: right at the default 0.5 but not here: apply "
+            "`threshold` to pred (pred > threshold), and keep the target's own 0.5")
 
 
 def _verdict_slice(outputs: Outputs) -> None:
@@ -120,6 +138,17 @@ def _verdict_slice(outputs: Outputs) -> None:
     expect_close(what, got, expected, 1e-9, 1e-12)
 
 
+def _verdict_slice_threshold(outputs: Outputs) -> None:
+    """The default-threshold verdict, then the same masks at threshold=RAISED."""
+    _verdict_slice(outputs)
+    pred, target = _masks()
+    expected = _dice(*_counts(pred, target, RAISED))
+    why = threshold_message("dice_per_slice(pred, target)", outputs["raised"], outputs["dice"],
+                            expected)
+    if why:
+        raise CheckFailed(why)
+
+
 SLICE_KINDS = (  # (kind of slice, what the right Dice is there and why)
     ("no tumour but a prediction (false alarms only)", "0: every predicted pixel is a false "
      "alarm; only a slice with no tumour AND no prediction scores 1.0"),
@@ -152,7 +181,7 @@ def slice_kind_relation(got: np.ndarray, expected: np.ndarray,
 
 register(Exercise(
     grade_id="check_dice_per_slice", lesson=LESSON, function="dice_per_slice",
-    probe=_probe_slice, verdict=_verdict_slice,
+    probe=_probe_slice, verdict=_verdict_slice_threshold,
     success="dice_per_slice is right, empty slices and the threshold included.",
     engine_ops=("minitorch_unet.metrics.dice_per_slice", "minitorch_unet.metrics.metric_per_slice",
                 "minitorch_unet.metrics.confusion_per_slice")))
@@ -163,6 +192,7 @@ def _probe_patient(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
     with mask_hints("check_dice_per_patient"):
         result = fn(pred.copy(), target.copy(), list(PATIENTS))
+        raised = fn(pred.copy(), target.copy(), list(PATIENTS), RAISED)
     if not isinstance(result, dict):
         raise CheckFailed(f"dice_per_patient returned {type(result).__name__}; return a dict "
                           "{patient id: Dice}")
@@ -170,7 +200,9 @@ def _probe_patient(fn: Callable[..., Any]) -> Outputs:
     if unknown:
         raise CheckFailed(f"dice_per_patient: keys {unknown} are not patient ids; the keys are "
                           f"the ids given, here {_ids()}")
+    raised = raised if isinstance(raised, dict) else {}
     return {"dice": np.array([float(result.get(p, np.nan)) for p in _ids()]),
+            "raised": np.array([float(raised.get(p, np.nan)) for p in _ids()]),
             "present": np.array([p in result for p in _ids()])}
 
 
@@ -211,6 +243,20 @@ def _verdict_patient(outputs: Outputs) -> None:
             note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
         raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
                           f"{got[i]:.4f}: {note}")
+
+
+def _verdict_patient_threshold(outputs: Outputs) -> None:
+    """The default-threshold verdict, then the same masks at threshold=RAISED."""
+    _verdict_patient(outputs)
+    pred, target = _masks()
+    tp, fp, fn = _counts(pred, target, RAISED)
+    raised = _per_patient(lambda rows: float(_dice(tp[rows].sum(keepdims=True),
+                                                   fp[rows].sum(keepdims=True),
+                                                   fn[rows].sum(keepdims=True))[0]))
+    why = threshold_message("dice_per_patient(pred, target, patients)", outputs["raised"],
+                            outputs["dice"], raised)
+    if why:
+        raise CheckFailed(why)
 
 
 def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
@@ -265,7 +311,7 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
 
 register(Exercise(
     grade_id="check_dice_per_patient", lesson=LESSON, function="dice_per_patient",
-    probe=_probe_patient, verdict=_verdict_patient, points=2,
+    probe=_probe_patient, verdict=_verdict_patient_threshold, points=2,
     success="dice_per_patient gives every patient's volume Dice.",
     engine_ops=("minitorch_unet.metrics.dice_per_patient", "minitorch_unet.metrics.metric_per_patient",
                 "minitorch_unet.metrics.patient_counts", "minitorch_unet.metrics.segmentation_metrics",
