@@ -94,7 +94,7 @@ def pixel_finding(outputs: Outputs) -> str:
         return ""
     return ("probing with masks (3, 6, 7) that share one pixel, the prediction lighting one more "
             f"in {' / '.join(missed)}, your Dice is 1 instead of 2/3: pixels there are not "
-            "counted (a slice or a loop bound that stops one short, e.g. [:-1] or range(n - 1)); "
+            "counted (an index like [0], a slice like [:-1] or a loop like range(n - 1) stops short); "
             "sum over every pixel")
 
 
@@ -269,7 +269,36 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
         return ("the intersection your formula uses does not depend on the masks (it is "
                 f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
                 "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
-    return _formula(got, cases)
+    return _formula(got, cases) or layout_relation(got, cases)
+
+
+# Ways one mask can be laid out differently from the other: (what it did, the rearrangement).
+LAYOUTS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("rows and columns swapped (a transpose of one mask)", lambda m: np.swapaxes(m, -1, -2)),
+    ("one mask flipped left to right", lambda m: m[..., ::-1]),
+    ("one mask flipped upside down", lambda m: m[..., ::-1, :]),
+)
+
+
+def layout_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """Name a rearrangement of one mask that gives the learner's values on every case where it
+    changes the Dice (and the right values elsewhere), or ""."""
+    for text, move in LAYOUTS:
+        changed = False
+        for g, (_, p, t) in zip(got, cases):
+            moved = move(t)
+            other = metrics.dice(_counts(p, moved)) if moved.shape == p.shape else np.nan
+            right = metrics.dice(_counts(p, t))
+            if abs(g - right) <= 1e-9:
+                continue
+            if not abs(g - other) <= 1e-9:
+                break
+            changed = True
+        else:
+            if changed:
+                return (f"your values are the Dice of the masks with {text}: compare pred and "
+                        "target pixel for pixel, in the same layout")
+    return ""
 
 
 register(Exercise(

@@ -225,7 +225,15 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
             j *= s
         return out
 
+    def field_times_stride(layers: Layers) -> int:
+        field = 1
+        for k, s in layers:
+            field = field * s + k - 1
+        return field
+
     return [
+        ("your field is multiplied by each stride (r = s r + k - 1); a stride multiplies the "
+         "jump, not the field: r += (k - 1) * jump, then jump *= s", field_times_stride),
         ("the strides are ignored: a layer after a stride-s layer steps s input pixels per "
          "pixel, so its (k - 1) counts s times (times every earlier stride)",
          lambda ls: 1 + sum(k - 1 for k, _ in ls)),

@@ -91,7 +91,13 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
              "log(1 + exp(-|x|))", (np.log1p(np.exp(-np.abs(x))) - x * t).mean()),
             ("the last term is log(1 + exp(-x)); the stable form takes log(1 + exp(-|x|)) "
              "(with |x|): for negative x yours counts -x a second time",
-             (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean())]
+             (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean()),
+            ("only the tumour term -t log p is there: the background term -(1 - t) log(1 - p) "
+             "is missing (BCE = -[t log p + (1 - t) log(1 - p)])",
+             (t * np.logaddexp(0, -x)).mean()),
+            ("only the background term -(1 - t) log(1 - p) is there: the tumour term -t log p "
+             "is missing (BCE = -[t log p + (1 - t) log(1 - p)])",
+             ((1 - t) * np.logaddexp(0, x)).mean())]
 
 
 def bce_relation(got: dict[str, float]) -> str:
