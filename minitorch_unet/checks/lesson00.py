@@ -94,8 +94,8 @@ def pixel_finding(outputs: Outputs) -> str:
         return ""
     return ("probing with masks (3, 6, 7) that share one pixel, the prediction lighting one more "
             f"in {' / '.join(missed)}, your Dice is 1 instead of 2/3: pixels there are not "
-            "counted (an index like [0], a slice like [:-1] or a loop like range(n - 1) stops short); "
-            "sum over every pixel")
+            "counted (an index like [0], a slice like [:-1] or a loop like range(n - 1) stops "
+            "short); sum over every pixel")
 
 
 @contextlib.contextmanager
