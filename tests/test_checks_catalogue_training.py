@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from minitorch_unet.checks.core import FAILED, NOT_WRITTEN, PASSED
+from catalogue_training_fresh import FRESH_D6, FRESH_D7, GAPS_D6, GAPS_D7
 from test_checks_catalogue import Mistake, run, solution
 
 TRAINING: list[Mistake] = []
@@ -1471,3 +1472,25 @@ def test_the_training_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> No
         print(f"\ncatalogue (lessons 00, 01, 06-11): {named} of {len(TRAINING)} wrong answers "
               f"named ({100 * named / len(TRAINING):.0f}%), {passed} passed")
     assert len(TRAINING) >= 100 and passed == 0 and named >= 0.9 * len(TRAINING)
+
+
+@pytest.mark.parametrize("entry", FRESH_D6 + FRESH_D7, ids=[m.name for m in FRESH_D6 + FRESH_D7])
+def test_a_fresh_mistake_is_named(entry: Mistake) -> None:
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED, result
+    assert all(word in result.message for word in entry.words), result.message
+
+
+def test_the_fresh_sets_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each fresh set's share of named wrong answers now; its gaps were those not named when it
+    was first measured, before the checks grew on it."""
+    for label, entries, gaps in (("d6", FRESH_D6, GAPS_D6), ("d7", FRESH_D7, GAPS_D7)):
+        names = {m.name.split("_", 1)[1] for m in entries}
+        assert gaps <= names, gaps - names
+        results = [(run(m.grade, **m.answers), m.words) for m in entries]
+        named = sum(r.status == FAILED and all(w in r.message for w in words)
+                    for r, words in results)
+        with capsys.disabled():
+            print(f"\nfresh set {label} (lessons 00, 01, 06-11): {named} of {len(entries)} named "
+                  f"now; {len(entries) - len(gaps)} of {len(entries)} before growing on it")
+        assert named == len(entries)
