@@ -189,7 +189,9 @@ _DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = 
     ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
     ("the number of pixels", lambda c, n: n), ("twice the number of pixels", lambda c, n: 2 * n),
     ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
-    ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)))
+    ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)),
+    ("min(|P|, |T|)", lambda c, n: min(c.tp + c.fp, c.tp + c.fn)),
+    ("2 min(|P|, |T|)", lambda c, n: 2 * min(c.tp + c.fp, c.tp + c.fn)))
 
 
 def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
@@ -200,9 +202,9 @@ def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
             for den_text, den in _DENOMINATORS:
                 if (num_text, den_text, smooth) == ("2|P∩T|", "|P| + |T|", 0.0):
                     continue
-                if all(den(c, n) + smooth > 0 and
-                       abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
-                       for g, c, n in rows):
+                if all(abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
+                       if den(c, n) + smooth > 0 else num(c, n) + smooth == 0 and g == 0
+                       for g, c, n in rows):  # 0/0 guarded to 0 (e.g. max(den, 1)) fits too
                     parts = [f"the numerator is {num_text}, not 2|P∩T|"] * \
                         (num_text != "2|P∩T|")
                     parts += [f"you divide by {den_text}, not by |P| + |T|"] * \

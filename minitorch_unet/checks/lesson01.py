@@ -171,6 +171,12 @@ TANH_MISTAKES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
      lambda x, g: np.tanh(x) * g),
     ("you multiply by 2 tanh(x), the derivative of tanh(x)**2; the derivative of tanh is "
      "1 - tanh(x)**2", lambda x, g: 2 * np.tanh(x) * g),
+    ("grad went inside the tanh, 1 - tanh(x * grad)**2; the chain rule multiplies the "
+     "derivative by grad: (1 - tanh(x)**2) * grad", lambda x, g: 1 - np.tanh(x * g) ** 2),
+    ("grad went inside the tanh, (1 - tanh(x * grad)**2) * grad; evaluate the derivative at "
+     "x alone: (1 - tanh(x)**2) * grad", lambda x, g: (1 - np.tanh(x * g) ** 2) * g),
+    ("grad was added to x inside the tanh; the chain rule multiplies: (1 - tanh(x)**2) * grad",
+     lambda x, g: 1 - np.tanh(x + g) ** 2),
 )
 
 

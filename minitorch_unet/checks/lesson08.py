@@ -335,7 +335,9 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
                   ("sigmoid(sigmoid(logits)), the sigmoid applied twice",
                    lambda x: 1 / (1 + np.exp(-1 / (1 + np.exp(-x))))))
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
-                                     ("mean(p t)", lambda q, t: (q * t).mean()))
+                                     ("mean(p t)", lambda q, t: (q * t).mean()),
+                                     ("sum(p) * sum(t), a product of sums where the sum of "
+                                      "products belongs", lambda q, t: q.sum() * t.sum()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),

@@ -132,6 +132,11 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                 parts.append(f"the new buffer is {text}; it is momentum * buf + grad")
                 break
         else:
+            used = got_buf - m * buf  # the gradient the buffer took in
+            decay = float(np.sum((used - g) * p) / np.sum(p * p))
+            if abs(decay) > 1e-12 and np.allclose(used, g + decay * p):
+                return (f"the gradient your buffer takes in is grad + {decay:.3g} * param "
+                        "(weight decay); this step uses the gradient as given")
             return ""
     step = (p - got_p) / lr
     if not np.allclose(step, got_buf) and not np.allclose(step, want_buf):
@@ -318,6 +323,9 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
+    why = adam_parts_relation(p, g, got, t, lr, betas, eps)
+    if why:
+        return why
     if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
                        equal_nan=True) and not np.allclose(got[0], want[0]):
         for text, variant in preferred((
@@ -356,6 +364,31 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
             parts.append("the parameter is updated with the old moments (the ones passed in): "
                          "update m and v first, then step with the new ones")
     return "; ".join(parts)
+
+
+def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: int, lr: float,
+                        betas: tuple[float, float], eps: float) -> str:
+    """With the learner's own moments right or not: name the numerator or the denominator of
+    the step lr * numerator / denominator when the other one is right, or ""."""
+    b1, b2 = betas
+    m, v = got[1], got[2]
+    m_hat, root = m / (1 - b1 ** t), np.sqrt(v / (1 - b2 ** t)) + eps
+    step = (p - got[0]) / lr
+    if np.allclose(step * root, m_hat):
+        return ""
+    for name, value in (("grad, the raw gradient", g), ("m, without its bias correction", m)):
+        if not np.allclose(value, m_hat) and np.allclose(step * root, value):
+            return (f"the step's numerator is {name}; it is m_hat = m / (1 - beta1 ** t), the "
+                    "bias-corrected first moment")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denominator = m_hat / step
+    for name, value in (("|grad| + eps", np.abs(g) + eps), ("sqrt(v) + eps, without v's bias "
+                        "correction", np.sqrt(v) + eps), ("v_hat + eps (no square root)",
+                        v / (1 - b2 ** t) + eps)):
+        if not np.allclose(value, root) and np.allclose(denominator, value):
+            return (f"the step's denominator is {name}; it is sqrt(v_hat) + eps with v_hat = "
+                    "v / (1 - beta2 ** t)")
+    return ""
 
 
 ADAM_MISTAKES = (
