@@ -289,6 +289,12 @@ def border_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
         return
     (h, w), (height, width) = crop_size(case), case["input"].shape[-2:]
     top, left = (height - h) // 2, (width - w) // 2
+    if height - h != width - w and raw.shape[-2:] == (h + width - w, w + height - h):
+        raise CheckFailed(f"{what}: backward returned a gradient of shape {raw.shape} for input "
+                          f"{case['input'].shape}: its rows are padded by the columns' leftover "
+                          f"W - w = {width - w} and its columns by the rows' H - h = "
+                          f"{height - h}: the row and column paddings are swapped (top/bottom "
+                          "pad the rows, left/right the columns)")
     if raw.shape[-2] >= top + h and raw.shape[-1] >= left + w and np.allclose(
             raw[..., top:top + h, left:left + w], case["grad_out"], rtol=1e-5, atol=1e-6):
         raise CheckFailed(f"{what}: backward returned a gradient of shape {raw.shape} for input "

@@ -323,7 +323,7 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
-    why = adam_parts_relation(p, g, got, t, lr, betas, eps)
+    why = "" if parts else adam_parts_relation(p, g, got, t, lr, betas, eps)
     if why:
         return why
     if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
