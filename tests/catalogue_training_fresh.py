@@ -5,9 +5,12 @@ Set d6 was measured before the checks grew on it: 35 of 36 named (the Dice that 
 row was not). The checks then grew generically (pixel probes for Dice, a step-sign relation for
 the optimisers, a second threshold for the evaluation checks, layout relations for Dice), and
 set d7 was written and measured without growing anything: 34 of 39 named (the five in
-GAPS_D7 were not), before the checks grew on it too. Entries follow
-tests/test_checks_catalogue.py; every message must hold the listed words.
+GAPS_D7 were not), before the checks grew on it too. Set d8, written after that growth, was
+measured before growing on it: 18 of 25 named (GAPS_D8: a step's wrong numerator and weight
+decay had been read as low precision). Entries follow tests/test_checks_catalogue.py; every
+message must hold the listed words.
 """
+import itertools
 import math
 
 import numpy as np
@@ -16,9 +19,13 @@ from test_checks_catalogue import Mistake, solution
 
 FRESH_D6: list[Mistake] = []
 FRESH_D7: list[Mistake] = []
+FRESH_D8: list[Mistake] = []
 GAPS_D6 = {"dice_skips_last_row"}
 GAPS_D7 = {"adam_ascends", "bce_positive_term_only", "dice_transposed_target", "rf_product",
            "slice_threshold_swapped"}
+GAPS_D8 = {"adam_grad_not_m", "crop_backward_pad_swapped", "dice_min_size",
+           "patient_consecutive_groups", "sgd_weight_decay", "soft_dice_product_of_sums",
+           "tanh_of_product"}
 
 
 def d6(grade, function, *words):
@@ -31,6 +38,13 @@ def d6(grade, function, *words):
 def d7(grade, function, *words):
     def add(fn):
         FRESH_D7.append(Mistake(f"d7_{fn.__name__}", grade, {function: fn}, words))
+        return fn
+    return add
+
+
+def d8(grade, function, *words):
+    def add(fn):
+        FRESH_D8.append(Mistake(f"d8_{fn.__name__}", grade, {function: fn}, words))
         return fn
     return add
 
@@ -617,4 +631,212 @@ def patient_empty_zero(pred, target, patients, threshold=0.5):
         rows = ids == q
         total = p[rows].sum() + t[rows].sum()
         out[q] = float(2 * (p[rows] & t[rows]).sum() / max(total, 1))
+    return out
+
+
+# ---- set d8 --------------------------------------------------------------------------------------
+def _topo_d8(root):
+    return solution("01_autograd")["topological_order"](root)
+
+
+def _crop_d8():
+    return solution("06_concatenation_and_cropping")["CropFunction"]
+
+
+@d8("check_dice", "dice", "min(|P|, |T|)")
+def dice_min_size(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float((p & t).sum() / max(min(p.sum(), t.sum()), 1))
+
+
+@d8("check_dice", "dice", "the last column", "not counted")
+def dice_loop_skips_last_column(pred, target):
+    p = np.asarray(pred).astype(bool).reshape(-1, np.shape(pred)[-1])
+    t = np.asarray(target).astype(bool).reshape(-1, np.shape(target)[-1])
+    inter = size = 0
+    for i in range(p.shape[0]):
+        for j in range(p.shape[1] - 1):
+            inter += p[i, j] and t[i, j]
+            size += int(p[i, j]) + int(t[i, j])
+    return 1.0 if size == 0 else 2 * inter / size
+
+
+@d8("check_mul_backward", "mul_backward", "you divide where the chain rule multiplies")
+def mul_quotient(a, b, grad):
+    return grad / a, grad / b
+
+
+@d8("check_tanh_backward", "tanh_backward", "sigmoid's derivative")
+def tanh_sigmoid_derivative(x, grad):
+    s = 1 / (1 + math.exp(-x))
+    return s * (1 - s) * grad
+
+
+@d8("check_tanh_backward", "tanh_backward", "grad went inside the tanh")
+def tanh_of_product(x, grad):
+    return 1 - math.tanh(x * grad) ** 2
+
+
+@d8("check_topological_order", "topological_order", "'o' is missing")
+def topo_drops_root(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order[:-1]
+
+
+@d8("check_backward", "backward", "reverse")
+def backward_over_a_set(root):
+    root.grad = 1.0
+    for node in sorted(set(_topo_d8(root)), key=id):
+        node._backward()
+
+
+@d8("check_unbroadcast", "unbroadcast", "reshape the result")
+def unbroadcast_shifting_axes(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1 and i < grad.ndim and grad.shape[i] != 1:
+            grad = grad.sum(axis=i)
+    return grad
+
+
+@d8("check_cat", "cat_forward", "inputs' sizes")
+def cat_forward_sizes_axis0(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[0] for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@d8("check_cat", "cat_backward", "advance the start")
+def cat_backward_start_not_advanced(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, range(start, start + size), axis=ctx.dim))
+        start = size
+    return tuple(pieces)
+
+
+@d8("check_center_crop", "crop_backward", "paddings are swapped")
+def crop_backward_pad_swapped(ctx, grad):
+    h, w = grad.shape[-2:]
+    H, W = ctx.shape[-2:]
+    pads = [(0, 0)] * (grad.ndim - 2) + [(ctx.left, W - w - ctx.left), (ctx.top, H - h - ctx.top)]
+    return np.pad(grad, pads)
+
+
+@d8("check_center_crop", "center_crop", "wrong place")
+def crop_from_leading_axes(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = max((input.shape[0] - h) // 2, 0), max((input.shape[1] - w) // 2, 0)
+    return _crop_d8().apply(input, top=top, left=left, height=h, width=w)
+
+
+@d8("check_count_parameters", "count_parameters", "transposed convolutions' biases")
+def count_transposed_no_bias(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i]
+        total += 9 * widths[i] * (2 * widths[i] + widths[i]) + 4 * widths[i]
+    return total
+
+
+@d8("check_receptive_field", "receptive_field", "+ 1 is missing")
+def rf_starts_at_zero(layers):
+    field, jump = 0, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+@d8("check_bce_with_logits", "bce_with_logits", "max(x, 0), is missing")
+def bce_relu_of_minus_x(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return ((-logits).relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
+@d8("check_soft_dice_loss", "soft_dice_loss", "product of sums")
+def soft_dice_product_of_sums(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * p.sum() * target.sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@d8("check_soft_dice_loss", "soft_dice_loss", "numerator twice")
+def soft_dice_smooth_doubled(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - 2 * ((p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@d8("check_sgd_momentum_step", "sgd_momentum_step", "return the updated one")
+def sgd_returns_old_buffer(param, grad, buf, lr, momentum):
+    new = momentum * buf + grad
+    return param - lr * new, buf
+
+
+@d8("check_sgd_momentum_step", "sgd_momentum_step", "weight decay")
+def sgd_weight_decay(param, grad, buf, lr, momentum):
+    buf = momentum * buf + grad + 1e-2 * param
+    return param - lr * buf, buf
+
+
+@d8("check_adam_step", "adam_step", "wrong order")
+def adam_returns_v_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), v, m
+
+
+@d8("check_adam_step", "adam_step", "numerator is grad")
+def adam_grad_not_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * grad / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@d8("check_conv2d_cost", "conv2d_cost", "once per sample")
+def cost_weights_per_sample(n, c_in, c_out, h, w, k, itemsize=4):
+    values = n * c_in * h * w + n * c_out * c_in * k * k + n * c_out * h * w
+    return 2 * n * c_out * h * w * c_in * k * k, itemsize * values
+
+
+@d8("check_conv2d_cost", "conv2d_cost", "factor k")
+def cost_k_not_squared(n, c_in, c_out, h, w, k, itemsize=4):
+    values = n * c_in * h * w + c_out * c_in * k + n * c_out * h * w
+    return 2 * n * c_out * h * w * c_in * k, itemsize * values
+
+
+@d8("check_dice_per_slice", "dice_per_slice", "one Dice per slice")
+def slice_rows_not_slices(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(-1, pred.shape[-1])
+    t = (target > 0.5).reshape(-1, target.shape[-1])
+    total = p.sum(1) + t.sum(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+@d8("check_dice_per_patient", "dice_per_patient", "consecutive slices")
+def patient_consecutive_groups(pred, target, patients, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    out, start = {}, 0
+    for q, group in itertools.groupby(patients):
+        n = len(list(group))
+        rows = slice(start, start + n)
+        start += n
+        total = p[rows].sum() + t[rows].sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p[rows] & t[rows]).sum() / total)
     return out

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from minitorch_unet.checks.core import FAILED, NOT_WRITTEN, PASSED
-from catalogue_training_fresh import FRESH_D6, FRESH_D7, GAPS_D6, GAPS_D7
+from catalogue_training_fresh import (FRESH_D6, FRESH_D7, FRESH_D8, GAPS_D6, GAPS_D7,
+                                      GAPS_D8)
 from test_checks_catalogue import Mistake, run, solution
 
 TRAINING: list[Mistake] = []
@@ -1474,7 +1475,10 @@ def test_the_training_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> No
     assert len(TRAINING) >= 100 and passed == 0 and named >= 0.9 * len(TRAINING)
 
 
-@pytest.mark.parametrize("entry", FRESH_D6 + FRESH_D7, ids=[m.name for m in FRESH_D6 + FRESH_D7])
+FRESH = FRESH_D6 + FRESH_D7 + FRESH_D8
+
+
+@pytest.mark.parametrize("entry", FRESH, ids=[m.name for m in FRESH])
 def test_a_fresh_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)
     assert result.status == FAILED, result
@@ -1484,7 +1488,8 @@ def test_a_fresh_mistake_is_named(entry: Mistake) -> None:
 def test_the_fresh_sets_figures(capsys: pytest.CaptureFixture[str]) -> None:
     """Each fresh set's share of named wrong answers now; its gaps were those not named when it
     was first measured, before the checks grew on it."""
-    for label, entries, gaps in (("d6", FRESH_D6, GAPS_D6), ("d7", FRESH_D7, GAPS_D7)):
+    for label, entries, gaps in (("d6", FRESH_D6, GAPS_D6), ("d7", FRESH_D7, GAPS_D7),
+                                  ("d8", FRESH_D8, GAPS_D8)):
         names = {m.name.split("_", 1)[1] for m in entries}
         assert gaps <= names, gaps - names
         results = [(run(m.grade, **m.answers), m.words) for m in entries]
