@@ -198,9 +198,12 @@ def _verdict_sgd(outputs: Outputs) -> None:
                 outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
             if why:
                 raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
-            why = step_relation(p, got_p, want_p) if np.allclose(got_buf, want_buf) else ""
-            if why:
-                raise CheckFailed(f"sgd_momentum_step, {label}: the buffer is right; {why}")
+            if np.allclose(got_buf, want_buf) and not np.allclose(got_p, want_p):
+                why = step_relation(p, got_p, want_p)
+                if why:
+                    raise CheckFailed(f"sgd_momentum_step, {label}: the buffer is right; {why}")
+                raise CheckFailed(step_message(f"sgd_momentum_step, {label}", p, got_p, want_p,
+                                               "-lr * (the new buffer)"))
         expect_close(f"sgd_momentum_step, {label}: new buffer", got_buf, want_buf, 1e-7, 1e-10)
         expect_close(f"sgd_momentum_step, {label}: new parameter", got_p, want_p, 1e-7, 1e-10)
     p, buf = START.copy(), np.zeros_like(START)
@@ -323,9 +326,6 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
-    why = "" if parts else adam_parts_relation(p, g, got, t, lr, betas, eps)
-    if why:
-        return why
     if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
                        equal_nan=True) and not np.allclose(got[0], want[0]):
         for text, variant in preferred((
@@ -384,11 +384,37 @@ def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: 
         denominator = m_hat / step
     for name, value in (("|grad| + eps", np.abs(g) + eps), ("sqrt(v) + eps, without v's bias "
                         "correction", np.sqrt(v) + eps), ("v_hat + eps (no square root)",
-                        v / (1 - b2 ** t) + eps)):
-        if not np.allclose(value, root) and np.allclose(denominator, value):
+                        v / (1 - b2 ** t) + eps), ("sqrt((v + eps) / (1 - beta2 ** t)): eps "
+                        "is added to v before the correction, inside the root",
+                        np.sqrt((v + eps) / (1 - b2 ** t)))):
+        if not np.allclose(value, root) and np.allclose(denominator, value, rtol=1e-9, atol=0):
             return (f"the step's denominator is {name}; it is sqrt(v_hat) + eps with v_hat = "
                     "v / (1 - beta2 ** t)")
+    corrections = {"1 - beta1 ** t": 1 - b1 ** t, "1 - beta2 ** t": 1 - b2 ** t, "1": 1.0}
+    for moment, value, right, solve in (
+            ("m", m, "1 - beta1 ** t", lambda: m / (step * root)),
+            ("v", v, "1 - beta2 ** t", lambda: v / (m_hat / step - eps) ** 2)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            found = solve()[np.abs(value) > 1e-12]
+        if not found.size or not np.allclose(found, found[0], rtol=1e-10, atol=0):
+            continue
+        name = next((n for n, c in corrections.items() if np.isclose(found[0], c, rtol=1e-8)),
+                    f"{found[0]:.6g}")
+        if name != right:
+            return (f"your step divides {moment} by {name} where its bias correction is {right} "
+                    f"(= {corrections[right]:.6g} at t={t})")
     return ""
+
+
+def step_message(label: str, p: np.ndarray, got: np.ndarray, want: np.ndarray, rule: str) -> str:
+    """The worst entry of a wrong step (new parameter - old), the state being right: a
+    message on the step itself, where a comparison of parameters would mostly see the
+    parameter."""
+    step, right = got - p, want - p
+    worst = np.unravel_index(int(np.argmax(np.abs(step - right))), step.shape)
+    index = tuple(int(i) for i in worst)
+    return (f"{label}: the step (new parameter - parameter) is wrong: at index {index} it is "
+            f"{float(step[worst]):.6g}, expected {float(right[worst]):.6g}; the step is {rule}")
 
 
 ADAM_MISTAKES = (
@@ -451,10 +477,15 @@ def _verdict_adam(outputs: Outputs) -> None:
                 len(ADAM_CASES))
             if why:
                 raise CheckFailed(f"adam_step, {label}: {why}")
-            why = step_relation(p, got[0], want[0]) if all(
-                np.allclose(a, b) for a, b in zip(got[1:], want[1:])) else ""
-            if why:
-                raise CheckFailed(f"adam_step, {label}: the moments are right; {why}")
+        if all(np.allclose(a, b, rtol=1e-7, atol=1e-12) for a, b in zip(got[1:], want[1:])) \
+                and not np.allclose(got[0], want[0], rtol=1e-7, atol=1e-12):
+            why = step_relation(p, got[0], want[0]) or adam_parts_relation(
+                p, g, got, t, lr, betas, eps)
+            raise CheckFailed(f"adam_step, {label}: the moments are right; {why}" if why else
+                              step_message(f"adam_step, {label}: the moments are right but", p,
+                                           got[0], want[0], "-lr * m_hat / (sqrt(v_hat) + eps), "
+                                           "m_hat = m / (1 - beta1 ** t), v_hat = v / "
+                                           "(1 - beta2 ** t)"))
         for name, a, b in zip(("new parameter", "new m", "new v"), got, want):
             expect_close(f"adam_step, {label}: {name}", a, b, 1e-7, 1e-12)
     p, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
