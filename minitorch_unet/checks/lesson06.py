@@ -320,6 +320,10 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
+        if h != w and got.shape[-2:] in ((h, h), (w, w)):
+            raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: one number "
+                              "of size serves both sides; a tuple size is (height, width), "
+                              "size[0] rows and size[1] columns (only an int means a square)")
         if got.shape[:-2] == case["out"].shape[:-2] and len(got.shape) == len(case["out"].shape):
             for axis, name in ((-2, "height (rows)"), (-1, "width (columns)")):
                 other = -1 if axis == -2 else -2

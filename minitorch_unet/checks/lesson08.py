@@ -92,6 +92,9 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("the last term is log(1 + exp(-x)); the stable form takes log(1 + exp(-|x|)) "
              "(with |x|): for negative x yours counts -x a second time",
              (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean()),
+            ("the arguments are swapped: bce_with_logits(logits, target) takes the logits first "
+             "and the 0/1 target second", (np.maximum(t, 0) - t * x
+                                           + np.log1p(np.exp(-np.abs(t)))).mean()),
             ("only the tumour term -t log p is there: the background term -(1 - t) log(1 - p) "
              "is missing (BCE = -[t log p + (1 - t) log(1 - p)])",
              (t * np.logaddexp(0, -x)).mean()),
@@ -298,6 +301,9 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         ("the probabilities are thresholded (p > 0.5); the soft loss uses p itself, which "
          "gives it a gradient", 1 - (2 * ((p > 0.5) * t).sum() + smooth)
          / ((p > 0.5).sum() + t.sum() + smooth)),
+        ("the target went through a sigmoid too; it is already 0/1: only the logits need one",
+         1 - (2 * (p / (1 + np.exp(-t))).sum() + smooth)
+         / (p.sum() + (1 / (1 + np.exp(-t))).sum() + smooth)),
         ("the sigmoid is missing: the formula needs probabilities p = sigmoid(logits)",
          1 - (2 * (x * t).sum() + smooth) / (x.sum() + t.sum() + smooth)),
         ("smooth is ignored (or fixed at 1.0): add the function's `smooth` argument to the "
