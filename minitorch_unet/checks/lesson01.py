@@ -530,9 +530,14 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
     if extra > 0 and got == trailing:
         return ("you summed the trailing axes away; broadcasting lines shapes up from the right "
                 "and adds the new axes in front, so sum over the first "
-                f"{extra} ax{'e' if extra == 1 else 'i'}s of grad")
+                f"{extra} ax{'i' if extra == 1 else 'e'}s of grad")
     if len(got) == len(shape) and 1 in shape:
         return "sum with keepdims=True over the axes where `shape` has a 1"
+    left = tuple(n if n == g else 1 for n, g in zip(shape, grad_shape))
+    if extra > 0 and got == left and left != shape:
+        return ("you compared `shape` with grad's shape from the left; broadcasting lines them "
+                "up from the right (the new axes are in front): sum away grad's first "
+                f"{extra} ax{'i' if extra == 1 else 'e'}s, then the axes where `shape` has 1")
     return ""
 
 
