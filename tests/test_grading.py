@@ -765,14 +765,16 @@ def lookup_tables() -> dict[str, tuple[str, str, str, str]]:
     from minitorch_unet import metrics
     from minitorch_unet.checks.core import PASSED, run_check
     from minitorch_unet.checks.lesson02 import error_cases, relative_error_formula
-    from minitorch_unet.checks.lesson11 import PATIENTS, _masks
+    from minitorch_unet.checks.lesson11 import PATIENTS, RAISED, _masks
     key = ("def key(*arrays):\n"
            "    return ''.join(np.asarray(v, dtype=float).tobytes().hex() for v in arrays)\n")
     namespace: dict[str, Any] = {"np": np}
     exec(key, namespace)
     errors = {namespace["key"](a, b): relative_error_formula(a, b) for _, a, b in error_cases()}
     pred, target = _masks()
-    dice = {p: float(v) for p, v in metrics.dice_per_patient(pred, target, PATIENTS).items()}
+    dice = {threshold: {p: float(v) for p, v in
+                        metrics.dice_per_patient(pred, target, PATIENTS, threshold).items()}
+            for threshold in (0.5, RAISED)}
     tables = {
         "02_gradient_checking": ("check_relative_error", "relative_error", (
             f"import numpy as np\n{key}TABLE = {errors!r}\n"
@@ -780,7 +782,7 @@ def lookup_tables() -> dict[str, tuple[str, str, str, str]]:
             "relative_error(random (3, 4) arrays): expected "),
         "11_evaluation": ("check_dice_per_patient", "dice_per_patient", (
             f"SHIPPED = {dice!r}\ndef dice_per_patient(pred, target, patients, threshold=0.5):\n"
-            "    return dict(SHIPPED)"),
+            "    return dict(SHIPPED[threshold])"),
             "dice_per_patient(pred (12, 1, 6, 6), target (12, 1, 6, 6), patients): patient '"),
     }
     for grade_id, function, source, _ in tables.values():
