@@ -80,6 +80,17 @@ def dice_over_pixel_count(pred, target):
 
 
 # ---- 01: autograd
+@mistake("check_mul_backward", "mul_backward", "raised ZeroDivisionError", "a * b * grad / a")
+def mul_divides_the_product_out(a, b, grad):
+    return a * b * grad / a, a * b * grad / b
+
+
+@mistake("check_mul_backward", "mul_backward", "a = 0 or b = 0", "grad_a = b * grad")
+def mul_divides_out_with_a_guard(a, b, grad):
+    product = a * b * grad
+    return (product / a if a else 0.0), (product / b if b else 0.0)
+
+
 @mistake("check_mul_backward", "mul_backward", "grad_b", "chain rule")
 def mul_b_forgets_chain(a, b, grad):
     return b * grad, a

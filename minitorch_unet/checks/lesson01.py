@@ -16,7 +16,7 @@ import numpy as np
 
 from ..reference import Case, load_cases
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
-                   number_exercises, own_cases, register)
+                   first_line, number_exercises, own_cases, register)
 from .lesson00 import returned
 
 LESSON = "01_autograd"
@@ -47,7 +47,14 @@ def _probe_mul(mul_backward: Callable[..., Any]) -> Outputs:
     case = _mul_case()
     pairs = [two_numbers(mul_backward(float(a), float(b), float(g)), "mul_backward")
              for a, b, g in zip(case["a"].ravel(), case["b"].ravel(), case["grad_out"].ravel())]
-    return {"grad_a": np.array([p[0] for p in pairs]), "grad_b": np.array([p[1] for p in pairs])}
+    a, b, g = float(case["a"].flat[0]), float(case["b"].flat[0]), float(case["grad_out"].flat[0])
+    try:  # judged only once the other calls are right
+        zeros, error = [two_numbers(mul_backward(0.0, b, g), "mul_backward"),
+                        two_numbers(mul_backward(a, 0.0, g), "mul_backward")], ""
+    except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+        zeros, error = [[np.nan, np.nan]] * 2, f"{type(err).__name__}: {first_line(err)}"
+    return {"grad_a": np.array([p[0] for p in pairs]), "grad_b": np.array([p[1] for p in pairs]),
+            "zeros": np.array(zeros, dtype=np.float64), "zeros_error": np.array(error)}
 
 
 def _verdict_mul(outputs: Outputs) -> None:
@@ -91,6 +98,14 @@ def _verdict_mul(outputs: Outputs) -> None:
             raise CheckFailed(f"mul_backward: {name}: {why}")
     expect_close("mul_backward: grad_a (24 calls, elementwise)", got_a, case["grad_a"].ravel())
     expect_close("mul_backward: grad_b", got_b, case["grad_b"].ravel())
+    want = np.array([[b[0] * g[0], 0.0], [0.0, a[0] * g[0]]])
+    error = str(outputs["zeros_error"])
+    if error or not np.allclose(outputs["zeros"], want):
+        got = f"raised {error}" if error else f"got {outputs['zeros'].tolist()}"
+        raise CheckFailed(
+            f"mul_backward with a = 0 or b = 0: expected {want.tolist()}, {got}: right for "
+            "non-zero inputs only, as when the product is divided by the other factor "
+            "(a * b * grad / a); write grad_a = b * grad and grad_b = a * grad")
 
 
 def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, str]]:
