@@ -85,15 +85,15 @@ def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
     out: dict[str, Any] = {}
     for name in checkpoints:
         config, model, _, _ = read_checkpoint(fold / f"{name}.npz")
-        for flip in FLIPS:
-            out[name, flip] = {}
-            for role in ("val", "test"):
-                part = slices.select(history["split"][role])
+        for role in ("val", "test"):
+            part = slices.select(history["split"][role])
+            patients = np.asarray(part.patients)
+            for flip in FLIPS:
                 probabilities = predict_probabilities(model, part.images, 16, flip)[:, 0]
                 masks = center_crop_array(part.masks, probabilities.shape[-1])[:, 0]
-                patients = np.asarray(part.patients)
-                out[name, flip][role] = {p: (probabilities[patients == p], masks[patients == p])
-                                         for p in dict.fromkeys(part.patients)}
+                out.setdefault((name, flip), {})[role] = {
+                    p: (probabilities[patients == p], masks[patients == p])
+                    for p in dict.fromkeys(part.patients)}
     return {"history": history, "predictions": out}
 
 

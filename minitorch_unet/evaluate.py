@@ -103,10 +103,10 @@ def evaluate(checkpoint: str | Path, data: DataPaths = None, split: str = "test"
 
     `checkpoint` may be ``"pretrained"`` (the shipped model); `patients` scores exactly those
     patients instead of a split. Predictions are post-processed as the checkpoint says
-    (left-right flip averaging, threshold, small components dropped). Returns {"checkpoint", "epoch", "split", "slices",
-    "per_patient": {patient: {"dice", "iou", "precision", "recall", "pixel_accuracy",
-    "slices"}}, "overall": {...}, "dice_per_patient_mean"}; per-patient values are 3D volume
-    metrics (Buda et al., 2019).
+    (left-right flip averaging, threshold, small components dropped). Returns {"checkpoint",
+    "epoch", "split", "slices", "per_patient": {patient: {"dice", "iou", "precision",
+    "recall", "pixel_accuracy", "slices"}}, "overall": {...}, "dice_per_patient_mean"};
+    per-patient values are 3D volume metrics (Buda et al., 2019).
     """
     config, model, slices, meta = _load(checkpoint, data, split, device, patients)
     settings = postprocess_settings(meta)
