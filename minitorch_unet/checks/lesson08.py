@@ -343,12 +343,16 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()),
                                      ("sum(p) * sum(t), a product of sums where the sum of "
-                                      "products belongs", lambda q, t: q.sum() * t.sum()))
+                                      "products belongs", lambda q, t: q.sum() * t.sum()),
+                                     ("sum(logits t), the logits where p = sigmoid(logits) "
+                                      "belongs", lambda q, t: np.nan))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
                                  ("sum(t)", lambda q, t: t.sum()),
-                                 ("sum(p t)", lambda q, t: (q * t).sum()))
+                                 ("sum(p t)", lambda q, t: (q * t).sum()),
+                                 ("sum(p) - sum(p t), the soft Jaccard (IoU) denominator "
+                                  "P + T - I", lambda q, t: q.sum() - (q * t).sum()))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
 
@@ -368,20 +372,22 @@ def dice_grid(got: list[float]) -> str:
 def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
     """dice_grid for the variants with exactly `most` parts changed."""
     for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
-                                    (1, 0, 2), (True, False), (False, True)):
+                                    (1, 0, 2), (True, False), (False, True), (False, True)):
         (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
-            outside = choice
+            outside, unbracketed = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside]
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside, unbracketed]
         if sum(differs) != most:
             continue
         values = []
         for _, x, t, smooth in cases_:
             s = 1.0 if smooth is None else smooth
             q = prob(x)
+            i = (x * t).sum() if iname.startswith("sum(logits") else inter(q, t)
             with np.errstate(divide="ignore", invalid="ignore"):
-                values.append(1 - (two * inter(q, t) + s * s_up)
-                              / (pred(q, t) + true(q, t) + s * s_down) + s * outside)
+                den = pred(q, t) + true(q, t) + s * s_down
+                values.append((1 - two * i + s * s_up / den if unbracketed else
+                               1 - (two * i + s * s_up) / den) + s * outside)
         if np.allclose(got, values, rtol=1e-6, atol=1e-9):
             return _dice_parts_text(choice, differs)
     return ""
@@ -389,7 +395,7 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
 
 def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
-    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _ = choice
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _, _ = choice
     parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
     parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
     for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
@@ -403,6 +409,8 @@ def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     parts += ["smooth is missing from the denominator"] * differs[6]
     parts += ["smooth is added to the loss itself, outside the fraction (check the "
               "parentheses)"] * differs[7]
+    parts += ["the numerator lacks its parentheses: 1 - 2 I + s / (...) divides only s; write "
+              "1 - (2 I + s) / (P + T + s)"] * differs[8]
     return "; ".join(parts)
 
 
