@@ -184,7 +184,8 @@ def _verdict_dice(outputs: Outputs) -> None:
 # Names of the sums of confusion counts (tp, fp, fn) a learner's numerator or denominator may be.
 _COUNT_NAMES = {(1, 0, 0): "|P∩T|", (1, 1, 0): "|P|", (1, 0, 1): "|T|", (1, 1, 1): "|P∪T|",
                 (2, 1, 1): "|P| + |T|", (0, 1, 1): "the pixels where the masks disagree",
-                (0, 1, 0): "the false positives |P \\ T|", (0, 0, 1): "the false negatives |T \\ P|"}
+                (0, 1, 0): "the false positives |P \\ T|",
+                (0, 0, 1): "the false negatives |T \\ P|"}
 
 
 def _count_text(coefficients: np.ndarray) -> str:
