@@ -168,6 +168,17 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                     np.allclose(got - expected, (count - 1) * values * itemsize):
                 return (f"the bytes count {tensor} {text}; each tensor is read or written "
                         "once")
+    for tensor, values in tensors:              # one tensor's size with a factor too many or few
+        factor = 1 + (got - expected) / (values * itemsize)
+        for i, name in enumerate(_SIZES[:-1]):
+            for power, text in ((-1, f"without the factor {name}"),
+                                (1, f"with an extra factor {name}")):
+                if not np.allclose(sizes[:, i], 1) and np.allclose(factor, sizes[:, i] ** power):
+                    return (f"the bytes count {tensor} {text}: "
+                            + {"the input": "the input holds N c_in H W",
+                               "the weights": "the weights hold c_out c_in k k",
+                               "the output": "the output holds N c_out H W"}[tensor]
+                            + " values")
     return ""
 
 
