@@ -512,6 +512,10 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                                              rtol=1e-4, atol=1e-5) and not np.allclose(got, expected):
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
                                   "over the broadcast axes (each copy got the whole gradient)")
+            if np.array_equal(got, np.round(got)) and not np.allclose(expected, np.round(expected)):
+                raise CheckFailed(f"{what}: your values are whole numbers where the right ones "
+                                  "are not: an integer dtype cut them (sum(dtype=int), "
+                                  "astype(int), an int buffer); keep grad's float dtype")
             expect_close(what, got, expected)
 
 

@@ -112,11 +112,69 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
     return probe_cases("check_cat", tuple(cases("cat")), probe_one)
 
 
+def _cuts(name: str, outputs: Outputs, case: Case) -> list[int] | None:
+    """Where the refused pieces of case `name` were cut along the joining axis, if they tile
+    the output's gradient in order (as np.split's pieces do); None otherwise."""
+    if f"{name}/raw_count" not in outputs:
+        return None
+    got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(int(outputs[f"{name}/raw_count"]))]
+    grad_out = case["grad_out"]
+    axis = case["params"]["dim"] % grad_out.ndim
+    if not got or any(g is None or g.ndim != grad_out.ndim for g in got):
+        return None
+    try:
+        whole = np.concatenate(got, axis=axis)
+    except ValueError:
+        return None
+    if whole.shape != grad_out.shape or not np.allclose(whole, grad_out):
+        return None
+    return [int(c) for c in np.cumsum([g.shape[axis] for g in got])[:-1]]
+
+
+# Cut positions a backward may compute: (what it did, the cuts from the inputs' shapes and dim).
+CUT_RULES: tuple[tuple[str, Callable[[list[tuple[int, ...]], int], list[int]]], ...] = (
+    ("the cuts are np.cumsum(sizes)[1:], the ends of the pieces after the first; np.split "
+     "wants where each piece after the first starts: np.cumsum(sizes)[:-1]",
+     lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[1:])),
+    ("the sizes counted each input's number of values (a.size); ctx.sizes holds each input's "
+     "size along dim, a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([int(np.prod(s)) for s in shapes])[:-1])),
+    ("the sizes are taken along axis 0 (a.shape[0], or len(a)), not along dim",
+     lambda shapes, axis: list(np.cumsum([s[0] for s in shapes])[:-1]) if axis else []),
+    ("every piece is as wide as the first input; each input has its own size along dim",
+     lambda shapes, axis: list(np.cumsum([shapes[0][axis]] * len(shapes))[:-1])),
+)
+
+
+def cut_relation(outputs: Outputs) -> str:
+    """Name the rule the learner's cut positions follow on every cat case where the engine
+    refused the pieces (positions past the end cut nothing, as in np.split), or ""."""
+    observed = [(cuts, case) for name, case in cases("cat").items()
+                if (cuts := _cuts(name, outputs, case)) is not None]
+    if not observed:
+        return ""
+    for text, rule in CUT_RULES:
+        fits = []
+        for cuts, case in observed:
+            shapes = [case[k].shape for k in input_names(case)]
+            axis = case["params"]["dim"] % case["grad_out"].ndim
+            length = case["grad_out"].shape[axis]
+            wanted = [min(int(c), length) for c in rule(shapes, axis)]
+            right = [int(c) for c in np.cumsum([s[axis] for s in shapes])[:-1]]
+            fits.append((wanted == cuts, wanted != right))
+        if all(f for f, _ in fits) and any(d for _, d in fits):
+            return text
+    return ""
+
+
 def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
     """Name how a backward that the engine refused cut the output's gradient: at the sizes
     instead of the offsets, one cut too many, or along another axis."""
     if f"{name}/raw_count" not in outputs:
         return
+    why = cut_relation(outputs)
+    if why:
+        raise CheckFailed(f"{what}: backward cut the gradient at the wrong places: {why}")
     count, keys = int(outputs[f"{name}/raw_count"]), input_names(case)
     got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(count)]
     grad_out, dim = case["grad_out"], case["params"]["dim"]
