@@ -724,7 +724,7 @@ def unbroadcast_shifting_axes(grad, shape):
     return grad
 
 
-@d8("check_cat", "cat_forward", "inputs' sizes")
+@d8("check_cat", "cat_forward", "along axis 0")
 def cat_forward_sizes_axis0(ctx, *arrays, dim):
     ctx.sizes, ctx.dim = [a.shape[0] for a in arrays], dim
     return np.concatenate(arrays, axis=dim)
