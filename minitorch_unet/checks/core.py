@@ -10,6 +10,7 @@ import linecache
 import pkgutil
 import re
 import sysconfig
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -177,9 +178,10 @@ def probe_safely(exercise: Exercise, fn: Callable[..., Any]) -> Outputs:
     except NotImplementedError as err:
         raise NotWritten(f"{exercise_label(_raiser(err, exercise.function), exercise.lesson)} "
                          "is not written yet") from None
-    except RecursionError:
+    except RecursionError as err:
         raise CheckFailed(f"{exercise_label(exercise.function, exercise.lesson)} recursed without "
-                          "end (does it call itself, or an op it overrides?)") from None
+                          f"end{recursion_line(err)} (does it call itself, or an op it "
+                          "overrides?)") from None
     except Exception as err:
         raise CheckFailed(describe_error(exercise, err)) from None
 
@@ -213,6 +215,19 @@ def _raiser(err: BaseException, default: str) -> str:
     frames = _learner_frames(err.__traceback__)
     name = frames[-1][0].f_code.co_name if frames else default
     return default if name.startswith("<") else name
+
+
+def recursion_line(err: BaseException) -> str:
+    """' through line 7: `node.backward()`': the learner's line that a runaway recursion
+    passes most often ("" if none of the learner's lines is on it)."""
+    frames = _learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    counts = Counter((frame.f_code.co_filename, lineno) for frame, lineno in frames)
+    (filename, lineno), _ = counts.most_common(1)[0]
+    frame = next(f for f, n in frames if (f.f_code.co_filename, n) == (filename, lineno))
+    line = _source_line(frame, lineno)
+    return f" through line {lineno}" + (f": `{line}`" if line else "")
 
 
 def first_line(err: BaseException | str) -> str:
