@@ -189,27 +189,34 @@ _COUNT_NAMES = {(1, 0, 0): "|P∩T|", (1, 1, 0): "|P|", (1, 0, 1): "|T|", (1, 1,
 
 
 def _count_text(coefficients: np.ndarray) -> str:
-    """'2|P∩T|', '|P| + |T|' or '3tp + fp' for integer coefficients of (tp, fp, fn)."""
+    """'2|P∩T|', '|P| + |T|', '3tp + fp' or 'tp + n' for integer coefficients of (tp, fp, fn)
+    and, when there is a fourth, of n, the number of pixels."""
     c = [int(v) for v in coefficients]
-    for basis, name in _COUNT_NAMES.items():
-        k = next((ci // bi for ci, bi in zip(c, basis) if bi), 0)
-        if k > 0 and all(ci == k * bi for ci, bi in zip(c, basis)):
-            return name if k == 1 else f"{k}({name})" if " " in name else f"{k}{name}"
-    if c[0] == c[1] + c[2] and min(c[1:]) >= 0:                  # β|P| + γ|T|
-        return " + ".join(f"{'' if v == 1 else v}{n}" for v, n in zip(c[1:], ("|P|", "|T|")) if v)
-    terms = [f"{'' if v == 1 else v}{n}" for v, n in zip(c, ("tp", "fp", "fn")) if v]
+    if len(c) == 4 and c[3] == 0 or len(c) == 3:
+        c = c[:3]
+        for basis, name in _COUNT_NAMES.items():
+            k = next((ci // bi for ci, bi in zip(c, basis) if bi), 0)
+            if k > 0 and all(ci == k * bi for ci, bi in zip(c, basis)):
+                return name if k == 1 else f"{k}({name})" if " " in name else f"{k}{name}"
+        if c[0] == c[1] + c[2] and min(c[1:]) >= 0:                  # β|P| + γ|T|
+            return " + ".join(f"{'' if v == 1 else v}{n}"
+                              for v, n in zip(c[1:], ("|P|", "|T|")) if v)
+    if c == [0, 0, 0, 1]:
+        return "n, the number of pixels"
+    terms = [f"{'' if v == 1 else v}{n}" for v, n in zip(c, ("tp", "fp", "fn", "n")) if v]
     return " + ".join(terms).replace("+ -", "- ") or "0"
 
 
-def count_ratio(got: list[float], counts: list[tuple[float, float, float]],
-                what: str = "Dice") -> str:
-    """Name the ratio (a tp + b fp + c fn) / (d tp + e fp + f fn), small integer coefficients,
-    that the values `got` follow on every row of confusion counts (tp, fp, fn), if it is not
-    the right 2tp / (2tp + fp + fn); "" when no such ratio fits (or more than one does)."""
-    rows = [(g, *c) for g, c in zip(got, counts) if np.isfinite(g)]
-    if len(rows) < 6:
+def count_ratio(got: list[float], counts: list[tuple[float, ...]], what: str = "Dice") -> str:
+    """Name the ratio (a tp + b fp + c fn [+ d n]) / (e tp + f fp + g fn [+ h n]), small integer
+    coefficients, that the values `got` follow on every row of confusion counts (tp, fp, fn)
+    or (tp, fp, fn, n pixels), if it is not the right 2tp / (2tp + fp + fn); "" when no such
+    ratio fits (or more than one does)."""
+    rows = [(g, np.array(c, dtype=np.float64)) for g, c in zip(got, counts) if np.isfinite(g)]
+    width = len(counts[0]) if counts else 3
+    if len(rows) < 2 * width + 2:
         return ""
-    m = np.array([[tp, fp, fn, -g * tp, -g * fp, -g * fn] for g, tp, fp, fn in rows])
+    m = np.array([[*c, *(-g * c)] for g, c in rows])
     _, sv, vt = np.linalg.svd(m)
     if sv[-1] > 1e-9 * sv[0] or sv[-2] < 1e-6 * sv[0]:
         return ""
@@ -225,24 +232,32 @@ def count_ratio(got: list[float], counts: list[tuple[float, float, float]],
     else:
         return ""
     w = np.round(w).astype(int)
-    w = -w if w[3:].sum() < 0 else w
+    w = -w if w[width:].sum() < 0 else w
     if w[0] == 1:                                  # read it with the 2 of 2|P∩T| when it can
         w = 2 * w
-    num, den = w[:3], w[3:]
-    for g, tp, fp, fn in rows:
-        d = den @ (tp, fp, fn)
-        if d != 0 and not abs(g - (num @ (tp, fp, fn)) / d) <= 1e-9 * max(1.0, abs(g)):
+    num, den = w[:width], w[width:]
+    for g, c in rows:
+        d = den @ c
+        if d != 0 and not abs(g - (num @ c) / d) <= 1e-9 * max(1.0, abs(g)):
             return ""
-    if np.linalg.matrix_rank(np.array([w, (2, 0, 0, 2, 1, 1)])) == 1:
+    right = np.zeros(2 * width)
+    right[[0, width, width + 1, width + 2]] = (2, 2, 1, 1)
+    if np.linalg.matrix_rank(np.array([w, right])) == 1:
         return ""
-    parts = [f"the numerator is {_count_text(num)}, not 2|P∩T|"] * (tuple(num) != (2, 0, 0))
+    names = ("tp", "fp", "fn", "n")
     times = {0: "not at all", 1: "once"}
-    counted = ", ".join(f"{name} {times.get(x, f'{x} times')} (Dice: {times.get(r, f'{r} times')})"
-                        for name, x, r in zip(("tp", "fp", "fn"), den, (2, 1, 1)) if x != r)
-    parts += [f"the denominator is {_count_text(den)}, not |P| + |T| = 2tp + fp + fn: it "
-              f"counts {counted}"] * (tuple(den) != (2, 1, 1))
+    parts = [f"the numerator is {_count_text(num)}, not 2|P∩T|"] * \
+        (tuple(num) != tuple(right[:width]))
+    counted = ", ".join(f"{name} {times.get(x, f'{x} times')} (Dice: "
+                        f"{times.get(int(r), f'{int(r)} times')})"
+                        for name, x, r in zip(names, den, right[width:]) if x != r)
+    counted = f": it counts {counted}" if width == 3 or not den[3] else ""
+    parts += [f"the denominator is {_count_text(den)}, not |P| + |T| = 2tp + fp + fn"
+              f"{counted}"] * (tuple(den) != tuple(right[width:]))
+    legend = ", n: pixels in all" if width == 4 else ""
     return (f"your {what} is {_count_text(num)} / ({_count_text(den)}) on every case (tp: "
-            "pixels 1 in both masks, fp: in pred only, fn: in target only): " + "; ".join(parts))
+            f"pixels 1 in both masks, fp: in pred only, fn: in target only{legend}): "
+            + "; ".join(parts))
 
 
 # Masks a formula may use in place of the ones passed: (what it did, the pair it scores).

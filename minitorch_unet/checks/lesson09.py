@@ -205,7 +205,7 @@ def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
-def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
+def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 0.0) -> str:
     """How the learner's step (new parameter - old) relates to the right one: none taken, the
     opposite direction, or a constant factor; "" when none of these."""
     step, right = got - p, want - p
@@ -218,6 +218,11 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
         return ("your step has the right size but the wrong sign, so it climbs the loss: "
                 "subtract it from the parameter (param - lr * ...), do not add it")
     factor = float(np.sum(step * right) / np.sum(right * right))
+    if lr and lr != 1 and np.allclose(step, factor * right, rtol=1e-6, atol=1e-12):
+        for times, text in ((lr, "lr is applied twice"), (1 / lr, "lr is missing from it")):
+            if np.isclose(factor, times, rtol=1e-6):
+                return (f"your step is {factor:.4g} times the right one in every entry: {text}; "
+                        "the step is lr times the rest, once")
     if abs(factor - 1) > 1e-6 and np.allclose(step, factor * right, rtol=1e-6, atol=1e-12):
         return (f"your step is {factor:.4g} times the right one in every entry: a factor in "
                 "front of it (lr, a mean, a constant) is wrong")
@@ -239,7 +244,7 @@ def _verdict_sgd(outputs: Outputs) -> None:
             if why:
                 raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
             if np.allclose(got_buf, want_buf) and not np.allclose(got_p, want_p):
-                why = step_relation(p, got_p, want_p)
+                why = step_relation(p, got_p, want_p, lr)
                 if why:
                     raise CheckFailed(f"sgd_momentum_step, {label}: the buffer is right; {why}")
                 raise CheckFailed(step_message(f"sgd_momentum_step, {label}", p, got_p, want_p,
@@ -377,8 +382,8 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
-    if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
-                       equal_nan=True) and not np.allclose(got[0], want[0]):
+    if not same_step(p, got[0], adam_update(p, got[1], got[2], t, lr, betas, eps)) and \
+            not same_step(p, got[0], want[0]):
         for text, variant in preferred((
                 ("the bias correction divides by 1 - beta * t; it is 1 - beta1 ** t for m and "
                  "1 - beta2 ** t for v (a power)", {"power": False}),
@@ -405,20 +410,25 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("betas are ignored: the corrections use (0.9, 0.999) whatever `betas` given",
                  {"betas": (0.9, 0.999)})), prefer, "the parameter: {}"):
             variant = {"lr": lr, "betas": betas, "eps": eps, **variant}
-            if np.allclose(got[0], adam_update(p, got[1], got[2], t, **variant),
-                           equal_nan=True):
+            if same_step(p, got[0], adam_update(p, got[1], got[2], t, **variant)):
                 parts.append(f"the parameter: {text}")
                 break
         else:
             pair = correction_pair(p, got, t, lr, betas, eps)
             if pair:
                 parts.append(f"the parameter: {pair}")
-            elif not np.allclose(got[0], adam_update(p, m, v, t, lr, betas, eps)):
+            elif not same_step(p, got[0], adam_update(p, m, v, t, lr, betas, eps)):
                 return ""
             else:
                 parts.append("the parameter is updated with the old moments (the ones passed "
                              "in): update m and v first, then step with the new ones")
     return "; ".join(parts)
+
+
+def same_step(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the parameters a and b took the same step from p (compared as steps, which are
+    small next to the parameter)."""
+    return bool(np.allclose(a - p, b - p, rtol=1e-6, atol=1e-12, equal_nan=True))
 
 
 def adam_symbols(betas: tuple[float, float]) -> tuple[tuple[str, float], ...]:
@@ -450,7 +460,7 @@ def correction_pair(p: np.ndarray, got: list[np.ndarray], t: int, lr: float,
         with np.errstate(divide="ignore", invalid="ignore"):
             wrong = p - lr * (got[1] / c1) / (np.sqrt(got[2] / c2) + eps)
             right_p = p - lr * (got[1] / (1 - b1 ** t)) / (np.sqrt(got[2] / (1 - b2 ** t)) + eps)
-        if not np.allclose(wrong, right_p) and np.allclose(got[0], wrong):
+        if not same_step(p, wrong, right_p) and same_step(p, got[0], wrong):
             clauses = [f"m is divided by {n1} where its bias correction is 1 - beta1 ** t"] * \
                 (n1 != right[0])
             clauses += [f"v by {n2} where its bias correction is 1 - beta2 ** t"] * \
@@ -574,7 +584,7 @@ def _verdict_adam(outputs: Outputs) -> None:
         if all(np.allclose(a, b, rtol=1e-7, atol=1e-12) for a, b in zip(got[1:], want[1:])) \
                 and not np.allclose(got[0], want[0], rtol=1e-7, atol=1e-12):
             why = correction_pair(p, got, t, lr, betas, eps) or step_relation(
-                p, got[0], want[0]) or adam_parts_relation(p, g, got, t, lr, betas, eps)
+                p, got[0], want[0], lr) or adam_parts_relation(p, g, got, t, lr, betas, eps)
             raise CheckFailed(f"adam_step, {label}: the moments are right; {why}" if why else
                               step_message(f"adam_step, {label}: the moments are right but", p,
                                            got[0], want[0], "-lr * m_hat / (sqrt(v_hat) + eps), "

@@ -133,8 +133,9 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
     why = (slice_kind_relation(got, expected, counts) or layout_relation(got, pred, target)
-           or count_ratio([*got, *outputs["raised"]], [*zip(*counts), *zip(*_counts(
-               pred, target, RAISED))], "Dice per slice"))
+           or count_ratio([*got, *outputs["raised"]], [
+               (*c, pred[0].size) for c in (*zip(*counts), *zip(*_counts(pred, target, RAISED)))],
+               "Dice per slice"))
     if why:
         raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
