@@ -6,6 +6,7 @@ compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one off
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -67,6 +68,18 @@ def shape_error_hint(err: BaseException) -> str:
     if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
         return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
                 "each leading axis")
+    if isinstance(err, TypeError) and "'tuple'" in str(err) and \
+            any(isinstance(v, tuple) and len(v) == 2 for k, v in names.items() if k != "ctx"):
+        return ("size may be an int or a tuple (h, w): unpack it first, h, w = (size, size) if "
+                "isinstance(size, int) else size")
+    regions = re.findall(r"from shape \(([\d, ]*)\) into shape \(([\d, ]*)\)", str(err))
+    if regions:
+        source, region = (tuple(int(n) for n in r.split(",") if n.strip()) for r in regions[0])
+        if len(source) >= 2 and len(region) >= 2 and region[-2:] != source[-2:]:
+            return (f"the region you assign to is {region[-2]}x{region[-1]}, grad is "
+                    f"{source[-2]}x{source[-1]}: a slice that runs to the end (or starts at 0) "
+                    "takes the wrong size; slice [top:top + grad.shape[-2], left:left + "
+                    "grad.shape[-1]]")
     grad, ctx = names.get("grad"), names.get("ctx")
     if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
         for name, value in names.items():
