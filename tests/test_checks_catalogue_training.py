@@ -1620,6 +1620,83 @@ def patient_overlap_in_denominator(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_tanh_backward", "tanh_backward", "1 - sinh(x)**2")
+def tanh_with_sinh(x, grad):
+    return (1 - math.sinh(x) ** 2) * grad
+
+
+@mistake("check_mul_backward", "mul_backward", "b * b * grad")
+def mul_squares_the_other(a, b, grad):
+    return b * b * grad, a * a * grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "np.max over the broadcast axes")
+def unbroadcast_max(grad, shape):
+    grad = grad.max(axis=tuple(range(grad.ndim - len(shape))))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.max(axis=stretched, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+@mistake("check_center_crop", "center_crop", "unpack it first")
+def crop_size_not_unpacked(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h = w = size
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return crop.apply(input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "the region you assign to is 6x6")
+def crop_backward_from_zero(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., :ctx.top + grad.shape[-2], :ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "lr * grad + momentum * buf")
+def sgd_lr_in_buffer_and_step(param, grad, buf, lr, momentum):
+    buf = momentum * buf + lr * grad
+    return param - lr * buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "lr is applied twice")
+def adam_lr_squared(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "c_in where c_out belongs")
+def cost_output_with_c_in(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_in * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "FLOPs use c_out where c_in belongs")
+def cost_flops_c_out_twice(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_out * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "n, the number of pixels")
+def slice_over_pixel_count(pred, target, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    return 2 * (p & t).sum(axis=1) / p.shape[1]
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "rounded to 3 decimal places")
+def patient_rounded(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for q in dict.fromkeys(patients):
+        rows = ids == q
+        total = p[rows].sum() + t[rows].sum()
+        out[q] = 1.0 if total == 0 else round(float(2 * (p[rows] & t[rows]).sum() / total), 3)
+    return out
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

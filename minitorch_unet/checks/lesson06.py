@@ -72,14 +72,6 @@ def shape_error_hint(err: BaseException) -> str:
             any(isinstance(v, tuple) and len(v) == 2 for k, v in names.items() if k != "ctx"):
         return ("size may be an int or a tuple (h, w): unpack it first, h, w = (size, size) if "
                 "isinstance(size, int) else size")
-    regions = re.findall(r"from shape \(([\d, ]*)\) into shape \(([\d, ]*)\)", str(err))
-    if regions:
-        source, region = (tuple(int(n) for n in r.split(",") if n.strip()) for r in regions[0])
-        if len(source) >= 2 and len(region) >= 2 and region[-2:] != source[-2:]:
-            return (f"the region you assign to is {region[-2]}x{region[-1]}, grad is "
-                    f"{source[-2]}x{source[-1]}: a slice that runs to the end (or starts at 0) "
-                    "takes the wrong size; slice [top:top + grad.shape[-2], left:left + "
-                    "grad.shape[-1]]")
     grad, ctx = names.get("grad"), names.get("ctx")
     if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
         for name, value in names.items():
@@ -88,6 +80,14 @@ def shape_error_hint(err: BaseException) -> str:
                 return (f"`{name}` has the shape of grad {grad.shape}, the crop's; the input's "
                         f"gradient has the input's shape, ctx.shape {tuple(ctx.shape)}: start "
                         "from np.zeros(ctx.shape)")
+    regions = re.findall(r"from shape \(([\d, ]*)\) into shape \(([\d, ]*)\)", str(err))
+    if regions:
+        source, region = (tuple(int(n) for n in r.split(",") if n.strip()) for r in regions[0])
+        if len(source) >= 2 and len(region) >= 2 and region[-2:] != source[-2:] and \
+                all(r >= s for r, s in zip(region[-2:], source[-2:])):
+            return (f"the region you assign to is {region[-2]}x{region[-1]}, grad is "
+                    f"{source[-2]}x{source[-1]}: a slice that runs to the end (or starts at 0) "
+                    "takes more; slice [top:top + grad.shape[-2], left:left + grad.shape[-1]]")
     return ""
 
 

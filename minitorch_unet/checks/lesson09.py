@@ -119,12 +119,15 @@ def linear_rule(got: np.ndarray, terms: tuple[tuple[str, np.ndarray], ...],
         return ""
     choices = [[s for s, value in symbols if np.isclose(c, value, rtol=1e-6, atol=1e-12)]
                for c in coefficients]
+    if not all(choices):
+        return ""
     readings = []
     for chosen in itertools.product(*choices):
         text = [name if symbol == "1" else f"-{name}" if symbol == "-1" else
                 f"{symbol} * {name}" for (name, _), symbol in zip(terms, chosen) if symbol != "0"]
         readings.append(" + ".join(text).replace("+ -", "- ") or "0")
-    return next((r for r in readings if prefer and r in prefer), readings[0] if readings else "")
+    preferred_readings = [r for r in readings if prefer and r in prefer]
+    return max(preferred_readings, key=len) if preferred_readings else readings[0]
 
 
 def sgd_symbols(lr: float, m: float) -> tuple[tuple[str, float], ...]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
-from .lesson00 import count_ratio, mask_hints
+from .lesson00 import count_ratio, mask_hints, rounding_relation
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
@@ -133,6 +133,7 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
     why = (slice_kind_relation(got, expected, counts) or layout_relation(got, pred, target)
+           or rounding_relation(list(got), list(expected))
            or count_ratio([*got, *outputs["raised"]], [
                (*c, pred[0].size) for c in (*zip(*counts), *zip(*_counts(pred, target, RAISED)))],
                "Dice per slice"))
@@ -241,6 +242,7 @@ def _verdict_patient(outputs: Outputs) -> None:
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
     why = (patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
+           or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
     if why:
         raise CheckFailed(f"{what}: {why}")
