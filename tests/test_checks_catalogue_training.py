@@ -1697,6 +1697,18 @@ def patient_rounded(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_mul_backward", "mul_backward", "a tuple (or list) and a number")
+def mul_pair_times_grad(a, b, grad):
+    return [b, a] * grad
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "middle term is summed")
+def bce_target_term_summed(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu().mean() - (logits * target).sum()
+            + (1 + (-magnitude).exp()).log().mean())
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

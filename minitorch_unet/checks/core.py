@@ -330,6 +330,12 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "truth value of an array with more than one element is ambiguous" in text:
         return ("Python's max, min, `if` or `and` met a whole array: use np.max / np.min / "
                 "np.maximum, or .any() / .all() for a condition")
+    if "can't multiply sequence by non-int" in text or re.search(
+            r"unsupported operand type\(s\) for [-+*/]+: '(tuple|list)' and '(float|int)'|"
+            r"unsupported operand type\(s\) for [-+*/]+: '(float|int)' and '(tuple|list)'", text):
+        return ("arithmetic between a tuple (or list) and a number: Python does not apply it to "
+                "each element (a tuple times an int repeats it); compute each value on its own, "
+                "or make an array first (np.asarray)")
     if "'NoneType'" in text:
         return ("a value is None: a function without `return`, or the optional bias used when "
                 "there is none (check `if bias is not None` / `if bias:`)")

@@ -157,17 +157,22 @@ def bce_grid(got: dict[str, float]) -> str:
     arrays = [(cases("bce_with_logits")[n]["input"].astype(np.float64),
                cases("bce_with_logits")[n]["target"].astype(np.float64)) for n in names]
     right = ("max(x, 0)", "- x t", "log(1 + exp(-|x|))")
-    for choice in ((a, b, c) for a in _BCE_TERMS[0] for b in _BCE_TERMS[1] for c in _BCE_TERMS[2]):
-        differs = [text != good for (text, _), good in zip(choice, right)]
-        if not any(differs) or sum(differs) > 2:
+    where = ("first", "middle", "last")
+    for choice in itertools.product(*_BCE_TERMS, itertools.product((False, True), repeat=3)):
+        summed = choice[3]
+        differs = [text != good for (text, _), good in zip(choice[:3], right)]
+        if not 0 < sum(differs) + sum(summed) <= 2 or all(summed):
             continue
-        values = [sum(term(x, t) for _, term in choice).mean() for x, t in arrays]
+        values = [sum(term(x, t).sum() if add else term(x, t).mean()
+                      for (_, term), add in zip(choice[:3], summed)) for x, t in arrays]
         if np.allclose([got[n] for n in names], values, rtol=1e-4, atol=1e-5):
-            where = ("first", "middle", "last")
-            return "; ".join(f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
-                             if choice[i][0] != "left out" else
-                             f"the {where[i]} term, {right[i]}, is missing"
-                             for i in range(3) if differs[i]) + \
+            parts = [f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
+                     if choice[i][0] != "left out" else
+                     f"the {where[i]} term, {right[i]}, is missing"
+                     for i in range(3) if differs[i]]
+            parts += [f"the {where[i]} term is summed over the pixels while the others are "
+                      "averaged: take the mean of every term" for i in range(3) if summed[i]]
+            return "; ".join(parts) + \
                 " (the stable form is max(x, 0) - x t + log(1 + exp(-|x|)))"
     return ""
 
