@@ -1709,6 +1709,40 @@ def bce_target_term_summed(logits, target):
             + (1 + (-magnitude).exp()).log().mean())
 
 
+@mistake("check_bce_with_logits", "bce_with_logits", "NumPy function met the course's Tensor")
+def bce_numpy_on_tensors(logits, target):
+    return (logits.relu() - logits * target + np.log1p(np.exp(-np.abs(logits)))).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "dim=")
+def soft_dice_axis_keyword(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter = (p * target).sum(axis=(0, 1, 2, 3))
+    return 1 - (2 * inter + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_topological_order", "topological_order", "_prev (the inputs)")
+def topo_reads_prev(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node.prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_center_crop", "center_crop", "shape[-2:]")
+def crop_two_axis_shape(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else size
+    height, width = input.shape
+    return crop.apply(input, top=(height - h) // 2, left=(width - w) // 2, height=h, width=w)
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

@@ -336,6 +336,27 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("arithmetic between a tuple (or list) and a number: Python does not apply it to "
                 "each element (a tuple times an int repeats it); compute each value on its own, "
                 "or make an array first (np.asarray)")
+    if re.search(r"'Tensor'|argument 0 of type Tensor", text) and \
+            re.search(r"bad operand|ufunc|not supported|object is not callable", text):
+        return ("a NumPy function met the course's Tensor, which it cannot follow: use the "
+                "Tensor's own operations (x.relu(), x.exp(), x.log(), x.sigmoid(), x.sum(), "
+                "x.mean(), arithmetic), so that backward reaches the inputs")
+    if "unexpected keyword argument 'axis'" in text:
+        return "the course's Tensor names the axis argument dim= (as PyTorch does), not axis="
+    missing = re.search(r"'Tensor' object has no attribute '(\w+)'", text)
+    if missing:
+        return (f"the course's Tensor has no .{missing.group(1)}: build it from the operations it "
+                "has (relu, exp, log, sigmoid, tanh, sum, mean, max, pow, reshape, arithmetic); "
+                "|x| is x.relu() + (-x).relu()")
+    missing = re.search(r"'Node' object has no attribute '(\w+)'", text)
+    if missing:
+        return (f"the check's nodes are the lesson's Values, which have no .{missing.group(1)}: "
+                "use data, grad, _prev (the inputs) and _backward (send grad to the inputs)")
+    unpacked = re.search(r"too many values to unpack \(expected (\d+)\)", text)
+    if unpacked:
+        n = int(unpacked.group(1))
+        return (f"more values than the {n} names on the left: an array's shape may have more "
+                f"axes (..., H, W); take the last {n} with shape[-{n}:]")
     if "'NoneType'" in text:
         return ("a value is None: a function without `return`, or the optional bias used when "
                 "there is none (check `if bias is not None` / `if bias:`)")
