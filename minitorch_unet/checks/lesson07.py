@@ -36,10 +36,13 @@ def count_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, int, 
 
 def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = False,
                  batch_norm: bool = True, buffers: bool = False, skip: bool = True,
-                 head: bool = True, up_bias: bool = True) -> list[tuple[str, tuple[int, ...]]]:
+                 head: bool = True, up_bias: bool = True,
+                 width: Callable[[int, int], int] = lambda base, i: base * 2 ** i
+                 ) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
-    channel) as (name, shape); the keyword switches rebuild classic miscounts."""
-    widths = [base * 2 ** i for i in range(depth + 1)]
+    channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
+    channels of level i)."""
+    widths = [width(base, i) for i in range(depth + 1)]
     tensors: list[tuple[str, tuple[int, ...]]] = []
 
     def double_conv(name: str, c_in: int, c_out: int) -> None:
@@ -155,9 +158,25 @@ SHIFTED_SETTINGS: tuple[tuple[str, Callable[[int, int, int], tuple[int, int, int
 )
 
 
+# Channel counts per level a count may use: (how they read, width of level i).
+WIDTH_SCHEDULES: tuple[tuple[str, Callable[[int, int], int]], ...] = (
+    ("base_filters * (i + 1)", lambda b, i: b * (i + 1)),
+    ("base_filters * max(2 i, 1)", lambda b, i: b * max(2 * i, 1)),
+    ("base_filters * 2 * i", lambda b, i: b * 2 * i),
+    ("base_filters at every level", lambda b, i: b),
+    ("base_filters * 4 ** i", lambda b, i: b * 4 ** i),
+    ("base_filters * 2 ** (i - 1) from level 1 on", lambda b, i: b * 2 ** max(i - 1, 0)),
+)
+
+
 def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
     """Name a setting (depth, base_filters, in_channels) shifted the same way in every case
-    whose right count is the learner's, or ""."""
+    whose right count is the learner's, or a schedule of widths other than doubling; ""."""
+    for text, width in WIDTH_SCHEDULES:
+        if all(width(case[1], i) > 0 for case in settings for i in range(case[0] + 1)) and \
+                np.array_equal(got, [count_by_walk(*case, width=width) for case in settings]):
+            return (f"your widths are {text} at level i; they double at each level: "
+                    "base_filters * 2 ** i")
     for text, shift in SHIFTED_SETTINGS:
         shifted = [shift(*case) for case in settings]
         if any(min(case) < 1 for case in shifted):

@@ -158,6 +158,12 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                 np.allclose(ratio, sizes[:, i] / sizes[:, j]):
             return (f"your FLOPs use {_SIZES[i]} where {_SIZES[j]} belongs: FLOPs = 2 * N * "
                     "c_out * H * W * c_in * k * k")
+    for i, j in itertools.combinations(range(len(_SIZES) - 1), 2):
+        if column == 0 and not np.allclose(sizes[:, i] + sizes[:, j], sizes[:, i] * sizes[:, j]) \
+                and np.allclose(ratio, (sizes[:, i] + sizes[:, j]) / (sizes[:, i] * sizes[:, j])):
+            return (f"your FLOPs add {_SIZES[i]} + {_SIZES[j]} where they multiply "
+                    f"{_SIZES[i]} * {_SIZES[j]}: every output value of each output channel "
+                    "sums over every input channel")
     if column == 0:
         return ""
     n, c_in, c_out, h, w, k, itemsize = sizes.T
