@@ -1743,6 +1743,36 @@ def crop_two_axis_shape(input, size):
     return crop.apply(input, top=(height - h) // 2, left=(width - w) // 2, height=h, width=w)
 
 
+@mistake("check_center_crop", "center_crop", "the rest of the image after the offset")
+def crop_keeps_to_the_end(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    height, width = input.shape[-2:]
+    top, left = (height - h) // 2, (width - w) // 2
+    return crop.apply(input, top=top, left=left, height=height - top, width=width - left)
+
+
+@mistake("check_center_crop", "center_crop", "the window's end")
+def crop_stop_as_size(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return crop.apply(input, top=top, left=left, height=top + h, width=left + w)
+
+
+@mistake("check_count_parameters", "count_parameters", "base_filters * (i + 1)")
+def count_widths_grow_linearly(depth, base_filters, in_channels=1):
+    widths = [base_filters * (i + 1) for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 27 * widths[i] * widths[i] + 4 * widths[i]
+    return total
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

@@ -381,6 +381,32 @@ def _verdict_center_crop(outputs: Outputs) -> None:
                   lambda ran: _verdict_center_crop_cases(ran, outputs))
 
 
+# Sizes a crop may be given instead of size itself: (what it is, its value from the input's
+# side n, the crop's side k and the offset (n - k) // 2).
+CROP_SIZES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
+    ("n - offset, the rest of the image after the offset (the window's end passed where its "
+     "size belongs?)", lambda n, k, o: n - o),
+    ("n - k, the leftover that the offsets share", lambda n, k, o: n - k),
+    ("offset + k, the window's end (a stop passed as the size?)", lambda n, k, o: o + k),
+    ("n // 2", lambda n, k, o: n // 2),
+)
+
+
+def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
+    """Name the side the learner's crops were given, if one rule other than size fits the
+    shape of every case, or ""."""
+    shapes = [(tuple(outputs[f"{name}/out"].shape[-2:]),
+               list(zip(cases("center_crop")[name]["input"].shape[-2:],
+                        crop_size(cases("center_crop")[name])))) for name in names]
+    for text, rule in CROP_SIZES:
+        wanted = [tuple(rule(n, k, (n - k) // 2) for n, k in sides) for _, sides in shapes]
+        if all(got == want for (got, _), want in zip(shapes, wanted)) and \
+                any(want != tuple(k for _, k in sides) for want, (_, sides) in zip(wanted, shapes)):
+            return (f"each side of your crop is {text}; the height and width passed to the crop "
+                    "are size itself, (h, w)")
+    return ""
+
+
 def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("center_crop", names, outputs)
     check_connected("center_crop", names, outputs)
@@ -402,6 +428,9 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
                         got.shape[other] == case["out"].shape[other]:
                     raise CheckFailed(f"{what}: got {got.shape}, expected {case['out'].shape}: the "
                                       f"{name} is not cropped: slice both of the last two axes")
+        why = crop_size_relation(outputs, names)
+        if why:
+            raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         expect_shape(what, got, case["out"].shape,
                      hint="only the last two dims shrink, to size (an int means a square)")
         if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):
