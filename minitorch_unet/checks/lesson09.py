@@ -463,7 +463,8 @@ def correction_pair(p: np.ndarray, got: list[np.ndarray], t: int, lr: float,
         with np.errstate(divide="ignore", invalid="ignore"):
             wrong = p - lr * (got[1] / c1) / (np.sqrt(got[2] / c2) + eps)
             right_p = p - lr * (got[1] / (1 - b1 ** t)) / (np.sqrt(got[2] / (1 - b2 ** t)) + eps)
-        if not same_step(p, wrong, right_p) and same_step(p, got[0], wrong):
+        if np.isfinite(wrong).all() and not same_step(p, wrong, right_p) and \
+                same_step(p, got[0], wrong):
             clauses = [f"m is divided by {n1} where its bias correction is 1 - beta1 ** t"] * \
                 (n1 != right[0])
             clauses += [f"v by {n2} where its bias correction is 1 - beta2 ** t"] * \
