@@ -3,7 +3,8 @@
 Two forms are read:
 
 * kaggle_3m slices (a folder or zip): ``<PATIENT>/<PATIENT>_<k>.tif`` (H x W x 3 uint8:
-  pre-contrast, FLAIR, post-contrast), each with ``<PATIENT>_<k>_mask.tif`` or none at all;
+  pre-contrast, FLAIR, post-contrast; for a FLAIR model also H x W: the FLAIR alone), each
+  with ``<PATIENT>_<k>_mask.tif`` or none at all;
   the predicted masks are written the same way, one ``_mask.tif`` per slice;
 * a NIfTI FLAIR volume (``.nii`` / ``.nii.gz``, 3-D): turned by its affine to the layout of
   the training slices (voxel axes towards the patient's left, posterior and superior: LPS,
@@ -119,12 +120,16 @@ def _read_tiff_scans(source: FileSource, picked: list[int]) -> tuple[list[Scan],
                         "slices their masks, or none")
     scans: dict[str, Scan] = {}
     skipped: list[str] = []
+    flair_only = picked == list(CHANNELS["flair"])
     for patient, index in sorted(images):
         try:
             image = _read_tiff(source, images[(patient, index)])
+            if image.ndim == 2 and flair_only:
+                image = np.stack([image] * 3, axis=-1)  # one grey channel: the FLAIR itself
             if image.ndim != 3 or image.shape[2] != 3:
                 raise DataError(f"{source.where(images[(patient, index)])}: expected a "
-                                f"3-channel image, got shape {image.shape}")
+                                f"3-channel image{' (or one grey channel)' * flair_only}, "
+                                f"got shape {image.shape}")
             mask = None
             if masks:
                 mask = _read_tiff(source, masks[(patient, index)])

@@ -410,3 +410,19 @@ def test_training_prints_the_shipped_models_dice_beside_its_own(model_file, tiny
     seen = set(meta["split"]["train"]) | set(meta["split"]["val"])
     assert f"trained on {len(seen)} patients)" in shipped
     assert 0 <= float(shipped.rsplit(" ", 1)[1]) <= 1
+
+
+def test_grey_flair_slices_are_read_as_the_flair_channel(model_file, unlabelled, tmp_path):
+    predict(model_file, unlabelled, tmp_path / "rgb")
+    grey = tmp_path / "grey"
+    for path in unlabelled.rglob("*.tif"):
+        target = grey / path.relative_to(unlabelled)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(read_tiff(path)[:, :, 1]).save(target, format="TIFF")
+    result = predict(model_file, grey, tmp_path / "out")
+    assert not result["skipped"]
+    masks = sorted((tmp_path / "out").rglob("*_mask.tif"))
+    assert len(masks) == 20
+    for mask in masks:
+        np.testing.assert_array_equal(read_tiff(mask),
+                                      read_tiff(tmp_path / "rgb" / mask.relative_to(tmp_path / "out")))
