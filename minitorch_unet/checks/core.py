@@ -247,6 +247,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
     hint = error_hint(str(err), shapes)
+    slips = argument_slips(err.__traceback__)
+    if slips:
+        hint = slips + (f"; {hint}" if hint else "")
     called = _course_function_below(err.__traceback__)
     if called:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
@@ -256,6 +259,45 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def argument_slips(tb: TracebackType | None) -> str:
+    """A call in the learner's code whose int arguments differ from the caller's own variables
+    of the same names (kh and kw swapped, a stride of 1 passed where the caller's sh is 2),
+    in one clause; "" when no call on the traceback shows one."""
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    for i in reversed(range(len(frames) - 1)):
+        (caller, lineno), callee = frames[i], frames[i + 1][0]
+        if not _is_learner(caller):
+            continue
+        code = callee.f_code
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        given = {p: callee.f_locals.get(p) for p in names}
+        own = {p: caller.f_locals.get(p) for p in names}
+        differ = [p for p in names if _is_int(given[p]) and _is_int(own[p]) and given[p] != own[p]]
+        if not differ:
+            continue
+        swapped = [(p, q) for k, p in enumerate(differ) for q in differ[k + 1:]
+                   if given[p] == own[q] and given[q] == own[p]]
+        where = f"the call to `{code.co_name}` on line {lineno}"
+        if swapped:
+            p, q = swapped[0]
+            return (f"{where} passes {p} and {q} swapped: it receives {p}={int(given[p])}, "
+                    f"{q}={int(given[q])} while yours are {p}={int(own[p])}, {q}={int(own[q])}; "
+                    f"pass them in the order `{code.co_name}` takes them ({', '.join(names)})")
+        listed = ", ".join(f"{p}={int(given[p])}" for p in differ)
+        mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
+        return (f"{where} passes {listed} while your own {mine}: an argument is in the wrong "
+                f"place or replaced by another value (`{code.co_name}` takes "
+                f"{', '.join(names)})")
+    return ""
 
 
 def _course_function_below(tb: TracebackType | None) -> str:

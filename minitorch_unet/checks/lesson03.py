@@ -155,7 +155,49 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
                     for _, g, _, dims in items):
             raise CheckFailed(f"{head}: your sizes follow the rule with the {name} of height and "
                               f"width swapped: the pair is (height, width). The rule is {formula}")
+    for text, slip in geometry_slips(len(items[0][3][0])):
+        if any(slip(dims) != [tuple(d) for d in dims] for _, g, e, dims in bad) and \
+                all(len(g) == 4 and tuple(g[2:]) == tuple(size_rule(*d) for d in slip(dims))
+                    for _, g, _, dims in items):
+            raise CheckFailed(f"{head}: your sizes follow the rule with {text}. The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
+
+
+SIZE_ARGUMENTS = ("size", "kernel size", "stride", "padding", "output_padding")
+Slip = Callable[[list], list]
+
+
+def geometry_slips(count: int) -> list[tuple[str, Slip]]:
+    """Arguments of the size rule mixed up, each with what was done: one side's value used for
+    both sides, the kernel size and the stride swapped or the kernel used as the stride.
+    A slip maps [height args, width args] (tuples of `count` ints, the size first) to new ones."""
+    def both(index: int, side: int) -> Slip:
+        return lambda dims: [tuple(dims[side][index] if i == index else v for i, v in enumerate(d))
+                             for d in dims]
+
+    def within(change: Callable[[list], None]) -> Slip:
+        def slip(dims: list) -> list:
+            out = []
+            for d in dims:
+                d = list(d)
+                change(d)
+                out.append(tuple(d))
+            return out
+        return slip
+
+    out = []
+    for index in range(1, count):
+        name = SIZE_ARGUMENTS[index]
+        out.append((f"the height's {name} used for the width too: the {name} pair is "
+                    f"(height, width), the width takes its second entry", both(index, 0)))
+        out.append((f"the width's {name} used for the height too: the {name} pair is "
+                    f"(height, width), the height takes its first entry", both(index, 1)))
+    out.append(("the kernel size and the stride swapped: windows are kernel_size wide and "
+                "stride apart; pass each where the function expects it",
+                within(lambda d: d.__setitem__(slice(1, 3), d[2:0:-1]))))
+    out.append(("the kernel size used as the stride (the stride given is ignored): windows "
+                "start `stride` apart", within(lambda d: d.__setitem__(2, d[1]))))
+    return out
 
 
 def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pair,
