@@ -247,14 +247,14 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
     hint = error_hint(str(err), shapes)
-    slips = argument_slips(err.__traceback__)
-    if slips:
-        hint = slips + (f"; {hint}" if hint else "")
     called = _course_function_below(err.__traceback__)
     if called:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
                 f"arguments passed to it do not fit together (compare them with what "
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
+    slips = argument_slips(err.__traceback__)
+    if slips:
+        hint = slips + (f"; {hint}" if hint else "")
     return message + (f". {hint}" if hint else "")
 
 
@@ -376,6 +376,17 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("the pieces put into one array have different shapes: some are cut short, a "
                 "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
                 "stride wrong?); every window must have the same size")
+    if "cannot unpack non-iterable int" in text:
+        return ("an int is unpacked as if it were a pair: turn an int argument into (v, v) "
+                "first (kernel_size, stride and padding may come as one int or as a pair)")
+    unpack = re.search(r"(?:not enough|too many) values to unpack \(expected (\d+)", text)
+    if unpack:
+        return (f"the value unpacked does not have {unpack.group(1)} entries: a shape with "
+                "another number of axes than the code expects (an array saved or reshaped "
+                "differently, a matrix where the 4-D array belongs?)")
+    if "object cannot be interpreted as an integer" in text:
+        return ("a float is used where an int is needed (a size, a range): divide sizes with "
+                "// (floor division), not /, which always gives a float")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)
@@ -387,7 +398,7 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                 "(a max, sum or argmax over too many axes?) or left out"
                 if have < want and have and want % have == 0 else "")
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
-                f"output pixels with the output-size formula){more}")
+                f"output pixels with the output-size formula){more}{_reshape_sizes(have, _parse_shape(reshape.group(2)))}")
     if "matmul" in text and "mismatch in its core dimension" in text:
         saved = [name for name in shapes if name.startswith("ctx.")]
         sizes = re.search(r"size (\d+) is different from (\d+)", text)
@@ -404,6 +415,22 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                     "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
                 "transpose one side")
+    return ""
+
+
+def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
+    """'; the values fit (2, 9, 11, 5): axes 1 and 2 are 2 and 2 larger in the array' when
+    changing two neighbouring axes by the same small amount explains the count; else ''."""
+    for delta in (1, -1, 2, -2, 3, -3, 4, -4):
+        for axis in range(len(want) - 1):
+            fit = list(want)
+            fit[axis] += delta
+            fit[axis + 1] += delta
+            if min(fit) > 0 and int(np.prod(fit)) == have:
+                return (f"; the values fit {tuple(fit)}: the sizes of axes {axis} and {axis + 1} "
+                        f"you reshape to are {abs(delta)} {'smaller' if delta > 0 else 'larger'} "
+                        "than the array's, so they come from another size rule than the array "
+                        "(the padding or the stride left out, or an input size used in its place?)")
     return ""
 
 
