@@ -398,7 +398,7 @@ def pool_backward_with(bug: str, *words: str) -> None:
 
 
 pool_backward_with("int_columns", "whole numbers", "float dtype")
-pool_backward_with("columns_first", "wrong places")
+pool_backward_with("columns_first", "grad.transpose(0, 1, 3, 2)")
 pool_backward_with("crop_top_left", "moved by 1 rows and 1 columns", "padding")
 pool_backward_with("divided_by_window", "0.25 times")
 

@@ -6,6 +6,7 @@ an output-size formula without its ``+ 1``...) and names the one the answer matc
 """
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -244,6 +245,12 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    taps = w.shape[1] * w.shape[2] * w.shape[3]
+    if taps > 1:
+        mean = conv2d_numpy(x, w, None, s, p) / taps
+        out.append(("each output is the mean of the window's products (np.mean); a convolution "
+                    "sums them (np.sum over c, a, b)",
+                    mean if b is None else mean + b.astype(np.float64)[:, None, None]))
     if x.shape[1] > 1:
         out.append(("only the first input channel is summed: a window spans all C input "
                     "channels, so sum x[n, c, ...] * weight[o, c, ...] over c too",
@@ -573,15 +580,18 @@ def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
 
 
 def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
-                      sw: int, rows: int, columns: int) -> np.ndarray:
-    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short)."""
+                      sw: int, rows: int, columns: int,
+                      steps: tuple[int, int] | None = None) -> np.ndarray:
+    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short);
+    `steps` replaces the strides of the slices (not of the window count)."""
     n, c, h, w = shape
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    th, tw = steps or (sh, sw)
     cols = cols.reshape(n, ho, wo, c, kh, kw)
     out = np.zeros(shape)
     for a in range(rows):
         for b in range(columns):
-            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+            out[:, :, a:a + th * ho:th, b:b + tw * wo:tw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
     return out
 
 
@@ -616,6 +626,15 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
                         "over range(kh) and range(kw), every row and column of the kernel",
                         col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
+    for steps, text in (((sh, sh), "the column offsets step by sh, the height's stride; "
+                                   "columns step by sw"),
+                        ((sw, sw), "the row offsets step by sw, the width's stride; rows step by sh"),
+                        ((sw, sh), "the strides are swapped: rows step by sh, columns by sw")):
+        if steps != (sh, sw):
+            try:
+                out.append((text, col2im_by_offsets(cols, shape, kh, kw, sh, sw, kh, kw, steps)))
+            except ValueError:  # the slices do not fit: that mistake fails in the answer instead
+                pass
     if (sh, sw) != (1, 1):
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
@@ -704,7 +723,8 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
 def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                inputs: list[tuple[str, tuple[int, ...]]],
                                join_dim: int | None = None,
-                               expected: list[np.ndarray] | None = None) -> None:
+                               expected: list[np.ndarray] | None = None,
+                               padding: Pair | None = None) -> None:
     """Name what is wrong with a backward whose return values the engine refused.
 
     inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
@@ -750,7 +770,22 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             continue
         note = ""
         diffs = [a - b for a, b in zip(g, shape)]
-        if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
+        crops = {} if padding is None or len(g) != 4 or len(shape) != 4 else {
+            (shape[2] + 2 * padding[0] - 2 * q, shape[3] + 2 * padding[1] - 2 * r): text
+            for (q, r), text in (((padding[1], padding[0]), "the paddings of height and width "
+                                  "are swapped when cutting it off"),
+                                 ((padding[0], padding[0]), "the width is cut by the height's "
+                                  "padding"),
+                                 ((padding[1], padding[1]), "the height is cut by the width's "
+                                  "padding"))}
+        if g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
+            note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
+                    "each side")
+        elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
+                g[0] == shape[0] * shape[1]:
+            note = (": that is the folded (N*C, 1, H, W) image; reshape it back to "
+                    f"{tuple(shape)}")
+        elif len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
         elif join_dim is None and len(g) == len(shape) == 4 and any(diffs) and \
@@ -856,8 +891,13 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
             first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them", first))
+            cols = convolution.im2col(convolution.pad2d(x[-1:], ph, pw), kh, kw, sh, sw)
+            last = (g[-1:].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
+            out.append(("grad_weight is the last sample's only (a loop over the samples that "
+                        "assigns with = instead of adding with +=): sum over every sample", last))
         cols = convolution.im2col(convolution.pad2d(x, ph, pw), kh, kw, sh, sw)
         out.append((laid_out, (g.reshape(-1, o).T @ cols).reshape(weight.shape)))
+        out += [(text, (rows.T @ cols).reshape(weight.shape)) for text, rows in grad_layouts(g)]
         if n > 1:
             out.append(("grad_weight was computed from grad.reshape(O, -1), which keeps the batch "
                         "axis in front of the channels: grad is (N, O, Ho, Wo), so lay it out as "
@@ -886,6 +926,8 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                     convolution.col2im(rows, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append((laid_out, convolution.col2im(g.reshape(-1, o) @ weight.reshape(o, -1), padded,
                                              kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out += [(text, convolution.col2im(rows @ weight.reshape(o, -1), padded, kh, kw, sh, sw)
+             [:, :, ph:ph + h, pw:pw + w]) for text, rows in grad_layouts(g)]
     out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
                 "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                 convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,
@@ -894,6 +936,18 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
         out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
                     "each side, so keep [padding:padding + H] (and the same for W)",
                     full[:, :, :h, :w]))
+    return out
+
+
+def grad_layouts(g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """grad (N, O, Ho, Wo) laid out as rows in a wrong order of (n, i, j), each with what it did."""
+    out = []
+    for order in itertools.permutations((0, 2, 3)):
+        if order != (0, 2, 3) and g.shape[order[0]] * g.shape[order[1]] * g.shape[order[2]] > 1:
+            axes = order + (1,)
+            out.append((f"grad was laid out with grad.transpose{axes}, so its rows do not run over "
+                        "(n, i, j) like the columns' rows: use grad.transpose(0, 2, 3, 1)"
+                        ".reshape(-1, O)", g.transpose(axes).reshape(-1, g.shape[1])))
     return out
 
 
@@ -910,7 +964,8 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                           "tensors, not with Tensor(...) from arrays or .data")
     present = [k for k in inputs if k in case]
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
-                               expected=[case[f"grad_{k}"] for k in present])
+                               expected=[case[f"grad_{k}"] for k in present],
+                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None)
     for k in inputs:
         if k not in case:
             continue

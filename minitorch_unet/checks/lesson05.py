@@ -118,6 +118,9 @@ def _verdict_size(outputs: Outputs) -> None:
     for text, rule in SIZE_MISTAKES:
         if all(rule(*a) == g for a, g in zip(arguments, got)):
             raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
+    fitted = fitted_rule(arguments, got)
+    if fitted:
+        raise CheckFailed(f"{head}: your sizes follow {fitted}. The rule is {RULE}")
     offsets = set((got - expected).tolist())
     if len(offsets) == 1:
         off = offsets.pop()
@@ -125,6 +128,30 @@ def _verdict_size(outputs: Outputs) -> None:
                           f"than the right ones: a {'+' if off < 0 else '-'} {abs(off)} is "
                           f"missing from your rule (or its opposite is extra). The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
+
+
+# Terms a size rule may be built from: (how it reads, its value for (H, k, s, p, op)).
+SIZE_TERMS: tuple[tuple[str, Callable[..., int]], ...] = (
+    ("H * stride", lambda h, k, s, p, op: h * s), ("H", lambda h, k, s, p, op: h),
+    ("stride", lambda h, k, s, p, op: s), ("kernel", lambda h, k, s, p, op: k),
+    ("padding", lambda h, k, s, p, op: p), ("output_padding", lambda h, k, s, p, op: op),
+    ("output_padding * stride", lambda h, k, s, p, op: op * s),
+    ("kernel * stride", lambda h, k, s, p, op: k * s), ("1", lambda h, k, s, p, op: 1))
+
+
+def fitted_rule(arguments: list[tuple[int, int, int, int, int]], got: np.ndarray) -> str:
+    """'H_out = H * stride + kernel - 1' when whole multiples of SIZE_TERMS give every size the
+    answer returned; "" when no such rule fits them all."""
+    terms = np.array([[term(*args) for _, term in SIZE_TERMS] for args in arguments], dtype=float)
+    coefficients = np.round(np.linalg.lstsq(terms, got.astype(float), rcond=None)[0]).astype(int)
+    if not np.array_equal(terms @ coefficients, got) or np.abs(coefficients).max() > 4:
+        return ""
+    text = ""
+    for (name, _), c in zip(SIZE_TERMS, coefficients):
+        if c:
+            size = f"{abs(c)}" if name == "1" else name if abs(c) == 1 else f"{abs(c)} * {name}"
+            text += (" - " if c < 0 else " + " if text else "") + size
+    return f"H_out = {text or '0'}"
 
 
 register(Exercise(
