@@ -414,7 +414,19 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                     "forward saved an array built from another input than the one its output "
                     "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
-                "transpose one side")
+                "transpose one side" + _matmul_fix(shapes))
+    return ""
+
+
+def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
+    """' (`w` (5, 18) fits as w.T)' when the matrices on the line pair up once one is
+    transposed; '' when no such pair is found."""
+    matrices = [(name, shape) for name, shape in shapes.items() if len(shape) == 2]
+    for (a, sa), (b, sb) in itertools.permutations(matrices, 2):
+        if sa[1] != sb[0] and sa[1] == sb[1]:
+            return f" (`{a}` {sa} @ `{b}`.T {sb[::-1]} fits: is `{b}` missing its .T?)"
+        if sa[1] != sb[0] and sa[0] == sb[0]:
+            return f" (`{a}`.T {sa[::-1]} @ `{b}` {sb} fits: is `{a}` missing its .T?)"
     return ""
 
 

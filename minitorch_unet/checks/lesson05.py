@@ -207,6 +207,18 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     if any(geo[2]):
         out.append(("output_padding is on the wrong side: its extra rows/columns go at the "
                     "bottom/right", conv_transpose2d_numpy(x, w, b, *geo, extra_top_left=True)))
+        (oph, opw) = geo[2]
+        bare = np.pad(conv_transpose2d_numpy(x, w, None, *geo[:2], (0, 0)),
+                      ((0, 0), (0, 0), (0, oph), (0, opw)))
+        text = ("output_padding is added as rows/columns of zeros after the crop; it enlarges "
+                "the full output before the crop, so the scattered values reach those rows too")
+        out.append((text, bare if b is None else bare + b.astype(np.float64)[:, None, None]))
+    if b is not None and w.shape[2] * w.shape[3] > 1:
+        cover = conv_transpose2d_numpy(np.ones((1, 1) + x.shape[2:]), np.ones((1, 1) + w.shape[2:]),
+                                       None, *geo)
+        out.append(("the bias is added to every column before col2im, so each output pixel gets "
+                    "it once per window that covers it; add it once, to the output",
+                    conv_transpose2d_numpy(x, w, None, *geo) + b.astype(np.float64)[:, None, None] * cover))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     return out
 
@@ -260,6 +272,10 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
                 for text, wrong in weight_variants(case["weight"], "C")]
     if field == "grad_weight":
         out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
+        c = expected.shape[0]
+        out.append(("grad_weight was reshaped from the (O*kh*kw, C) product grad_cols.T @ x2; "
+                    "the weight's layout needs the (C, O*kh*kw) one, x2.T @ grad_cols",
+                    expected.reshape(c, -1).T.reshape(expected.shape)))
         if case["input"].shape[0] > 1:
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them",
