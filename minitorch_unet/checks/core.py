@@ -422,27 +422,30 @@ def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
     """' (`w` (5, 18) fits as w.T)' when the matrices on the line pair up once one is
     transposed; '' when no such pair is found."""
     matrices = [(name, shape) for name, shape in shapes.items() if len(shape) == 2]
+    fixes = []
     for (a, sa), (b, sb) in itertools.permutations(matrices, 2):
         if sa[1] != sb[0] and sa[1] == sb[1]:
-            return f" (`{a}` {sa} @ `{b}`.T {sb[::-1]} fits: is `{b}` missing its .T?)"
-        if sa[1] != sb[0] and sa[0] == sb[0]:
-            return f" (`{a}`.T {sa[::-1]} @ `{b}` {sb} fits: is `{a}` missing its .T?)"
-    return ""
+            fixes.append(f" (`{a}` {sa} @ `{b}`.T {sb[::-1]} fits: is `{b}` missing its .T?)")
+        elif sa[1] != sb[0] and sa[0] == sb[0]:
+            fixes.append(f" (`{a}`.T {sa[::-1]} @ `{b}` {sb} fits: is `{a}` missing its .T?)")
+    return fixes[0] if len(matrices) == 2 and fixes else ""
 
 
 def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
     """'; the values fit (2, 9, 11, 5): axes 1 and 2 are 2 and 2 larger in the array' when
     changing two neighbouring axes by the same small amount explains the count; else ''."""
-    for delta in (1, -1, 2, -2, 3, -3, 4, -4):
+    steps = sorted(itertools.product(range(-6, 7), repeat=2), key=lambda d: (abs(d[0]) + abs(d[1]), d))
+    for dy, dx in steps[1:]:
         for axis in range(len(want) - 1):
             fit = list(want)
-            fit[axis] += delta
-            fit[axis + 1] += delta
-            if min(fit) > 0 and int(np.prod(fit)) == have:
-                return (f"; the values fit {tuple(fit)}: the sizes of axes {axis} and {axis + 1} "
-                        f"you reshape to are {abs(delta)} {'smaller' if delta > 0 else 'larger'} "
-                        "than the array's, so they come from another size rule than the array "
-                        "(the padding or the stride left out, or an input size used in its place?)")
+            fit[axis] += dy
+            fit[axis + 1] += dx
+            if min(fit) > 0 and want[axis] > 1 and want[axis + 1] > 1 and int(np.prod(fit)) == have:
+                return (f"; the values fit {tuple(fit)}: axes {axis} and {axis + 1} hold "
+                        f"{fit[axis]} x {fit[axis + 1]} in the array but {want[axis]} x "
+                        f"{want[axis + 1]} in your reshape, so those sizes come from another "
+                        "rule than the array's (the padding or the stride left out or wrong, "
+                        "or an input size used in its place?)")
     return ""
 
 

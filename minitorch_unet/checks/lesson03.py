@@ -488,6 +488,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: "
                               "sh and sw are swapped: sh is the stride down the rows (height), "
                               "sw the stride along the columns (width)")
+        slipped = im2col_shape_slip(cols.shape, (n, c, h + 2 * ph, w + 2 * pw), (kh, kw), (sh, sw))
+        if slipped and cols.shape != expected_shape:
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: {slipped}")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -517,6 +520,12 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            windows = (-1, c, kh, kw)
+            pattern = value_pattern(cols.astype(np.float64).reshape(windows),
+                                    engine.astype(np.float64).reshape(windows))
+            if pattern:
+                raise CheckFailed(f"{what}: each row read as its (C, kh, kw) window and compared "
+                                  f"with the right one, {pattern}")
             pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
             if pattern:
                 raise CheckFailed(f"{what}: compared with the right columns, {pattern}")
@@ -524,6 +533,35 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
                               "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
+
+
+def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], kernel: Pair,
+                      stride: Pair) -> str:
+    """What makes im2col's columns of shape `got`, when one slip does: the input padded again,
+    the stride applied to the window axes, a size rule with its arguments mixed up."""
+    n, c, h, w = padded
+    (kh, kw), (sh, sw) = kernel, stride
+    cols = c * kh * kw
+    if got == (n * conv_out_size(h, kh, 1, 0) * conv_out_size(w, kw, 1, 0),
+               c * -(-kh // sh) * -(-kw // sw)) and (sh, sw) != (1, 1):
+        return ("the stride slice [::sh, ::sw] went to the window axes (4 and 5) instead of the "
+                "window positions (2 and 3): take windows[:, :, ::sh, ::sw], each window whole")
+    for q in range(1, max(kh, kw) + 1):
+        if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
+            return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
+                    "take the windows of x as it is")
+    dims = [(h, kh, sh, 0), (w, kw, sw, 0)]
+    slips = [(f"your window counts follow the size rule with {text}", slip)
+             for text, slip in geometry_slips(4)]
+    slips += [("your window rows are counted from the width W (height and width mixed up)",
+               lambda d: [(d[1][0],) + d[0][1:], d[1]]),
+              ("your window columns are counted from the height H (height and width mixed up)",
+               lambda d: [d[0], (d[0][0],) + d[1][1:]])]
+    for text, slip in slips:
+        moved = slip(dims)
+        if moved != dims and got == (n * conv_out_size(*moved[0]) * conv_out_size(*moved[1]), cols):
+            return text
+    return ""
 
 
 register(Exercise(

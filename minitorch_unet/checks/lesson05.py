@@ -118,15 +118,15 @@ def _verdict_size(outputs: Outputs) -> None:
     for text, rule in SIZE_MISTAKES:
         if all(rule(*a) == g for a, g in zip(arguments, got)):
             raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
-    fitted = fitted_rule(arguments, got)
-    if fitted:
-        raise CheckFailed(f"{head}: your sizes follow {fitted}. The rule is {RULE}")
     offsets = set((got - expected).tolist())
     if len(offsets) == 1:
         off = offsets.pop()
         raise CheckFailed(f"{head}: your sizes are all {abs(off)} {'larger' if off > 0 else 'smaller'} "
                           f"than the right ones: a {'+' if off < 0 else '-'} {abs(off)} is "
                           f"missing from your rule (or its opposite is extra). The rule is {RULE}")
+    fitted = fitted_rule(arguments, got)
+    if fitted:
+        raise CheckFailed(f"{head}: your sizes follow {fitted}. The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
 
 
