@@ -22,6 +22,8 @@ from catalogue_layers_probed import FRESH as PROBED
 from catalogue_layers_probed import NOT_NAMED_YET as PROBED_NOT_NAMED_YET
 from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
 from catalogue_layers_unseen import UNSEEN
+from catalogue_layers_classes import CLASSES
+from catalogue_layers_classes import RIGHT as CLASSES_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -1021,7 +1023,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN
+LAYERS += PROBED + UNSEEN + CLASSES
+RIGHT += CLASSES_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 

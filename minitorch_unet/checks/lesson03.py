@@ -515,17 +515,19 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
                 raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
                                   "rows (height), sw the stride along the columns (width)")
+            for flip, text in (((slice(None, None, -1), slice(None, None, -1)),
+                                "rotated by 180 degrees ([::-1, ::-1])"),
+                               ((slice(None, None, -1), slice(None)), "flipped upside down ([::-1, :])"),
+                               ((slice(None), slice(None, None, -1)), "flipped left-right ([:, ::-1])")):
+                flipped = win[(...,) + flip].transpose(0, 2, 3, 1, 4, 5).reshape(expected_shape)
+                if kh * kw > 1 and np.allclose(cols, flipped) and not np.allclose(flipped, engine):
+                    raise CheckFailed(f"{what}: each window is {text}: im2col copies the windows "
+                                      "as they are (a convolution in PyTorch's sense flips nothing)")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
-            windows = (-1, c, kh, kw)
-            pattern = value_pattern(cols.astype(np.float64).reshape(windows),
-                                    engine.astype(np.float64).reshape(windows))
-            if pattern:
-                raise CheckFailed(f"{what}: each row read as its (C, kh, kw) window and compared "
-                                  f"with the right one, {pattern}")
             pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
             if pattern:
                 raise CheckFailed(f"{what}: compared with the right columns, {pattern}")
