@@ -225,6 +225,26 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape) if isinstance(shape, tuple) else None
 
 
+def _odd_values(frame: FrameType, line: str, text: str) -> str:
+    """Names on the line whose values explain the error by their kind: None passed on where
+    an array belongs, or a tuple (a pair) where one number belongs."""
+    names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line))
+    values = {name: _lookup(frame, name) for name in names}
+    if "'NoneType'" in text:
+        none = [name for name in names if values[name] is None and name in frame.f_locals]
+        if none:
+            return (f"`{none[0]}` is None on this line and is used as an array (an optional "
+                    f"argument not given?): leave it out when it is None")
+    if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
+        pairs = [f"{name} = {values[name]}" for name in names
+                 if isinstance(values[name], (tuple, list)) and
+                 any(isinstance(v, (tuple, list)) for v in values[name])]
+        if pairs:
+            return (f"{pairs[0]} nests a pair inside a pair: a value that is already a pair "
+                    "was wrapped again ((v, v) of a v that was a tuple)")
+    return ""
+
+
 def _source_line(frame: FrameType, lineno: int) -> str:
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
@@ -246,6 +266,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
+        odd = _odd_values(frame, line, str(err))
+        if odd:
+            message += f"; {odd}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called:
@@ -436,7 +459,7 @@ def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
     changing two neighbouring axes by the same small amount explains the count; else ''."""
     steps = sorted(itertools.product(range(-6, 7), repeat=2), key=lambda d: (abs(d[0]) + abs(d[1]), d))
     for dy, dx in steps[1:]:
-        for axis in range(len(want) - 1):
+        for axis in range(1, len(want) - 1):
             fit = list(want)
             fit[axis] += dy
             fit[axis + 1] += dx

@@ -266,6 +266,12 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
                         "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
                         conv2d_numpy(shifted, w, b, s, (0, 0))))
+    if p != (0, 0):
+        for mode in ("edge", "reflect"):
+            repeated = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), mode=mode)
+            out.append((f"the padding repeats the input's border (np.pad with mode='{mode}'); "
+                        "pad with zeros, np.pad's default mode='constant'",
+                        conv2d_numpy(repeated, w, b, s, (0, 0))))
     plain = conv2d_numpy(x, w, b, s, p)
     out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
                 "its rows; use weight.reshape(O, -1).T",
