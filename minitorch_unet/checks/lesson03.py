@@ -362,14 +362,50 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
 Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
 
 
-def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: Mistakes) -> None:
-    """expect_close, but first name a known mistake (from `mistakes()`) that `got` matches."""
+def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: Mistakes,
+                    sizes: dict[str, int] | None = None) -> None:
+    """expect_close, but first name a known mistake (from `mistakes()`) that `got` matches, or
+    a factor that is one of the layer's `sizes` (name -> value) or its inverse."""
     close = dict(rtol=1e-4, atol=1e-5)
     if np.shape(got) == expected.shape and not np.allclose(got, expected, **close):
         for text, wrong in mistakes():
             if wrong.shape == expected.shape and np.allclose(got, wrong, **close):
                 raise CheckFailed(f"{what}: right shape but wrong values: {text}")
+        scaled = size_factor(np.asarray(got, dtype=np.float64), expected.astype(np.float64), sizes or {})
+        if scaled:
+            raise CheckFailed(f"{what}: right shape but wrong values: {scaled}")
     expect_close(what, got, expected)
+
+
+def size_factor(got: np.ndarray, expected: np.ndarray, sizes: dict[str, int]) -> str:
+    """'your values are 0.04 times the right ones: divided by the number of output pixels
+    Ho*Wo (25)...' when the factor is one of `sizes` or its inverse; "" otherwise."""
+    norm = float(np.sum(expected * expected))
+    if not norm:
+        return ""
+    factor = float(np.sum(got * expected)) / norm
+    if not np.allclose(got, factor * expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max()):
+        return ""
+    times = [(name, size) for name, size in sizes.items() if size > 1 and np.isclose(factor, size, rtol=1e-4)]
+    over = [(name, size) for name, size in sizes.items()
+            if size > 1 and np.isclose(factor * size, 1, rtol=1e-4)]
+    if len(times) + len(over) != 1:  # none, or sizes that coincide: no claim
+        return ""
+    if times:
+        return (f"your values are {factor:.4g} times the right ones: multiplied by "
+                f"{times[0][0]} ({times[0][1]}); that factor does not belong")
+    return (f"your values are {factor:.4g} times the right ones: divided by {over[0][0]} "
+            f"({over[0][1]}), a mean where the sum belongs")
+
+
+def layer_sizes(case: Case) -> dict[str, int]:
+    """The sizes a factor of a layer's gradient or output may come from, by name."""
+    n, c = case["input"].shape[:2]
+    ho, wo = case["grad_out"].shape[2:] if "grad_out" in case else case["out"].shape[2:]
+    kh, kw = case["weight"].shape[2:] if "weight" in case else (1, 1)
+    return {"the batch size N": n, "the number of output pixels Ho*Wo": ho * wo,
+            "N*Ho*Wo": n * ho * wo, "the kernel's size kh*kw": kh * kw,
+            "the input channels C": c, "C*kh*kw": c * kh * kw}
 
 
 # ---- conv2d_naive --------------------------------------------------------------------------
@@ -844,6 +880,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
+        elif len(g) == 0 and len(shape) >= 1:
+            note = (f": one number, a sum over every axis; {label} keeps its own axes, so sum "
+                    f"over the others only (down to {shape})")
         elif len(g) == len(shape) == 1:
             note = (f": {label} needs {shape[0]} values, yours has {g[0]}: a sum (or mean) over the "
                     "wrong axis keeps the wrong one")
@@ -1030,7 +1069,7 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                 raise CheckFailed(f"{label}: right shape but wrong values: they are the gradient "
                                   f"of {other}, not of {k}: return the gradients in forward's "
                                   f"order ({', '.join(present)})")
-        diagnose_values(label, got, case[field], lambda: mistakes(case, field))
+        diagnose_values(label, got, case[field], lambda: mistakes(case, field), layer_sizes(case))
 
 
 def _verdict_conv2d_forward(outputs: Outputs) -> None:

@@ -15,7 +15,7 @@ from .. import convolution
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer,
+                       diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
@@ -231,7 +231,7 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],
-                        lambda: backward_mistakes(case))
+                        lambda: backward_mistakes(case), layer_sizes(case))
 
 
 ENGINE_OPS = ("minitorch_unet.functional.max_pool2d", "minitorch_unet.pooling.MaxPool2d",
