@@ -418,3 +418,53 @@ def ct_forward(bug, *words):
 ct_forward("op_after", "zeros after the crop")
 ct_forward("bias_in_columns", "once per window")
 ct_forward("strides_swapped", "passes sh and sw swapped")
+
+
+# ---- later classes: padding mode, values on the failing line, named factors, floors ----------
+@entry("check_conv2d_naive", "conv2d_naive", "mode='edge'")
+def naive_edge_padded(x, weight, bias=None, stride=1, padding=0):
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
+    return _naive(xpad, weight, bias, stride, 0)
+
+
+@entry("check_conv2d_forward", "conv2d", "`bias` is None on this line")
+def conv2d_bias_always_passed(input, weight, bias=None, stride=1, padding=0):
+    from test_checks_catalogue import solution
+    function = solution("03_convolution")["Conv2dFunction"]
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    return function.apply(input, weight, bias, stride=pair(stride), padding=pair(padding))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "a pair where one number belongs")
+def conv2d_forward_pair_of_pairs(ctx, x, weight, *bias, stride, padding):
+    ph, pw = (padding, padding)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return _forward(ctx, xpad, weight, bias, stride, (0, 0))
+
+
+@entry("check_conv2d", "conv2d_backward", "multiplied by the batch size N", also=FORWARD)
+def conv2d_backward_weight_times_batch(ctx, grad):
+    grad_x, grad_weight, *rest = _backward(ctx, grad)
+    return (grad_x, grad_weight * grad.shape[0], *rest)
+
+
+@entry("check_conv2d", "conv2d_backward", "one number, a sum over every axis", also=FORWARD)
+def conv2d_backward_bias_total(ctx, grad):
+    grad_x, grad_weight, *rest = _backward(ctx, grad)
+    return (grad_x, grad_weight) + ((grad.sum(),) if rest else ())
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "passes sh=1, sw=1", also=POOL)
+def pool_backward_col2im_stride_one(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[np.arange(len(rows)), ctx.argmax] = grad.reshape(-1)
+    grad_x = c2i(rows, (n * c, 1, hp, wp), kh, kw, 1, 1).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_relative_error", "relative_error", "floored", "0.001")
+def re_clipped_scale(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b)).clip(1e-3)))

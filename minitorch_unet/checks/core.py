@@ -236,12 +236,11 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
             return (f"`{none[0]}` is None on this line and is used as an array (an optional "
                     f"argument not given?): leave it out when it is None")
     if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
-        pairs = [f"{name} = {values[name]}" for name in names
-                 if isinstance(values[name], (tuple, list)) and
-                 any(isinstance(v, (tuple, list)) for v in values[name])]
+        pairs = [f"`{name}` is {tuple(values[name])}" for name in names
+                 if isinstance(values[name], (tuple, list)) and 0 < len(values[name]) <= 4]
         if pairs:
-            return (f"{pairs[0]} nests a pair inside a pair: a value that is already a pair "
-                    "was wrapped again ((v, v) of a v that was a tuple)")
+            return (f"{pairs[0]}, a pair where one number belongs, so it nests a pair inside a "
+                    "pair: a value that is already a pair was paired again ((v, v) of a tuple v)")
     return ""
 
 

@@ -174,6 +174,7 @@ def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, A
         ("[-1.0, 2.0] and [-3.0, 2.0] (negative numbers)", np.array([-1.0, 2.0]),
          np.array([-3.0, 2.0])),
         ("random (3, 4) arrays", a, a + rng.normal(scale=1e-4, size=(3, 4))),
+        ("[1e-6, 3.0] and [3e-6, 3.0] (tiny numbers)", np.array([1e-6, 3.0]), np.array([3e-6, 3.0])),
     ]
 
 
@@ -331,10 +332,36 @@ def _error_transform(got: np.ndarray, expected: np.ndarray,
     if np.array_equal(got, worst) and np.any(got != expected):
         return ("you return the index of the worst entry (np.argmax); return the largest error "
                 "itself (np.max)")
+    floor = _floor_fit(got, arrays)
+    if floor:
+        return floor
     low = np.array([_float32_error(a, b) for a, b in arrays])
     if np.allclose(got, low, rtol=1e-6, atol=1e-12) and not np.allclose(low, expected, rtol=1e-9):
         return ("the arithmetic is done in float32, which keeps only about 7 digits: keep a and "
                 "b in float64 (np.asarray(a, dtype=np.float64))")
+    return ""
+
+
+def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'your denominator never drops below 0.001 ...' when a floor (max(scale, F), clip) or
+    a term (scale + F) fitted on one case explains every case; "" otherwise."""
+    for guard, how in ((_floored, "is floored (an epsilon as its lower bound) at"),
+                       (_shifted, "has a small term (an epsilon) added,")):
+        for (a, b), value in zip(arrays, got):
+            diff, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
+            k = int(np.argmax(np.ravel(diff)))
+            if not value > 0 or not np.ravel(diff)[k] > 0:
+                continue
+            floor = float(np.ravel(diff)[k] / value) - (float(np.ravel(scale)[k])
+                                                       if guard is _shifted else 0.0)
+            if not 1e-14 < floor < 1:
+                continue
+            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y), np.maximum(np.abs(x), np.abs(y)))))
+                               for x, y in arrays])
+            if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
+                return (f"your denominator {how} about {floor:.3g}: entries smaller than that get "
+                        "an absolute error instead of a relative one (the tiny numbers here); "
+                        "divide by max(|a|, |b|) itself and treat 0/0 alone, as 0")
     return ""
 
 
