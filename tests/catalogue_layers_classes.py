@@ -468,3 +468,15 @@ def pool_backward_col2im_stride_one(ctx, grad):
 def re_clipped_scale(a, b):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b)).clip(1e-3)))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "the product fits with",
+       "for the second factor")
+def ct_forward_weight_matrix_transposed(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + output_padding[0], (w - 1) * sw + kw + output_padding[1])
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    cols = x2 @ weight.reshape(c, -1).T
+    return c2i(cols, full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]

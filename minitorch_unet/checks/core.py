@@ -2,6 +2,7 @@
 into a precise message."""
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import importlib
@@ -244,6 +245,61 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _matmul_operands(node: ast.AST) -> list[ast.AST]:
+    """The operands of the chain of @ that `node` heads (a @ b @ c -> [a, b, c])."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return _matmul_operands(node.left) + _matmul_operands(node.right)
+    return [node]
+
+
+def _toggled(node: ast.AST) -> ast.AST:
+    """x.T -> x, x -> x.T."""
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return node.value
+    return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+
+def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
+    """For a matmul that failed on the learner's line: the one or two operands whose .T added
+    or removed makes the chain of products fit, re-evaluated in the learner's frame."""
+    if "matmul" not in text or "mismatch in its core dimension" not in text:
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    chains = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp) and
+              isinstance(node.op, ast.MatMult)]
+    names = {**frame.f_globals, **frame.f_locals}
+    tried = 0
+    for chain in chains:  # outermost first: each chain is tried as a whole
+        operands = _matmul_operands(chain)
+        if len(operands) < 2 or len(operands) > 5:
+            continue
+        choices = [(k,) for k in range(len(operands))] + \
+            list(itertools.combinations(range(len(operands)), 2))
+        for flips in choices:
+            parts = [_toggled(op) if k in flips else op for k, op in enumerate(operands)]
+            expression = parts[0]
+            for part in parts[1:]:
+                expression = ast.BinOp(left=expression, op=ast.MatMult(), right=part)
+            tried += 1
+            if tried > 40:
+                return ""
+            try:
+                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>", "eval")
+                with np.errstate(all="ignore"):
+                    eval(code, {"__builtins__": __builtins__}, dict(names))
+            except Exception:  # noqa: BLE001 (this variant does not fit either)
+                continue
+            places = ("first", "second", "third", "fourth", "fifth")
+            changes = " and ".join(f"`{ast.unparse(parts[k])}` for the {places[k]} factor "
+                                   f"`{ast.unparse(operands[k])}`" for k in flips)
+            return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
+                    "missing or extra there (a transpose on the wrong side?)")
+    return ""
+
+
 def _source_line(frame: FrameType, lineno: int) -> str:
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
@@ -265,7 +321,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _odd_values(frame, line, str(err))
+        odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err))
         if odd:
             message += f"; {odd}"
     hint = error_hint(str(err), shapes)
