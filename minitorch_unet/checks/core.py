@@ -527,6 +527,19 @@ def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
     return ""
 
 
+def _cut_short(found: list[tuple[int, ...]], axes: list[int]) -> str:
+    """For two shapes that differ only along the last two axes, one smaller there: a window
+    slice that ran past the edge of the array it cuts; "" otherwise."""
+    if len(found) != 2 or any(a < len(found[0]) - 2 for a in axes):
+        return ""
+    small, big = sorted(found, key=lambda shape: [shape[a] for a in axes])
+    if not all(small[a] <= big[a] for a in axes):
+        return ""
+    return ("a slice came out shorter than the other array: a slice with the wrong bounds "
+            "(start:start + size, with a step start:start + step * count), or one that runs "
+            "past the edge of the array it cuts (windows come from the padded input)")
+
+
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
     if len(found) >= 2 and len({len(f) for f in found}) == 1:
         first, *others = found
@@ -543,6 +556,10 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
                         if a not in axes):
             sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
+            short = _cut_short(found, axes)
+            if short:
+                return (f"the arrays have the same axes but different sizes along axis "
+                        f"{_axes_text(tuple(axes))} ({sizes}): {short}")
             return (f"the arrays have the same axes but different sizes along axis "
                     f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
                     "intended, a slice with the wrong bounds (start:start + size, with a step "

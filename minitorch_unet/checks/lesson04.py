@@ -103,6 +103,9 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              pool_windows(case["input"], case, 0).mean(-1)),
             ("this is the window minimum, not the maximum",
              pool_windows(case["input"], case, np.inf).min(-1)),
+            ("these are the positions of the maxima (argmax), not the maxima themselves: take "
+             "the window's values at those positions", pool_windows(case["input"], case, -np.inf)
+             .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
              largest_magnitude(case))]
