@@ -372,9 +372,9 @@ def argument_slips(tb: TracebackType | None) -> str:
                     f"pass them in the order `{code.co_name}` takes them ({', '.join(names)})")
         listed = ", ".join(f"{p}={int(given[p])}" for p in differ)
         mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
-        return (f"{where} passes {listed} while your own {mine}: an argument is in the wrong "
-                f"place or replaced by another value (`{code.co_name}` takes "
-                f"{', '.join(names)})")
+        return (f"{where} passes {listed} while your own {mine} there: unless they are meant "
+                "to differ, an argument is in the wrong place or replaced by another value "
+                f"(`{code.co_name}` takes {', '.join(names)})")
     return ""
 
 
