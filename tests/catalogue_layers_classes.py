@@ -486,3 +486,15 @@ def ct_forward_weight_matrix_transposed(ctx, x, weight, *bias, stride, padding, 
 def pool_forward_returns_positions(ctx, x, kernel, stride, padding):
     out = pool_forward(ctx, x, kernel, stride, padding)
     return ctx.argmax.reshape(out.shape).astype(np.float64)
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", ".transpose(0, 3, 1, 2) of yours")
+def ct_backward_grad_x_channels_last(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
+    grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c)
+    grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())

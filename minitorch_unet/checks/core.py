@@ -592,13 +592,21 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
             (f". {hint}" if hint else "")
     if sorted(got_shape) == sorted(expected):
         return message + (": the right sizes in another order, so axes are swapped (a "
-                          "transpose or reshape puts them in the wrong order)") + \
-            (f". {hint}" if hint else "")
+                          "transpose or reshape puts them in the wrong order"
+                          f"{axis_order_note(got_shape, expected)})") + (f". {hint}" if hint else "")
     message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "
                     "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def axis_order_note(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """'; .transpose(0, 3, 1, 2) of yours has the right shape' when exactly one order of the
+    axes turns `got` into `expected`; '' otherwise."""
+    orders = [order for order in itertools.permutations(range(len(got)))
+              if tuple(got[a] for a in order) == tuple(expected)] if len(got) <= 6 else []
+    return f"; .transpose{orders[0]} of yours has the right shape" if len(orders) == 1 else ""
 
 
 def off_by_note(got_shape: tuple[int, ...], expected: tuple[int, ...]) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
-from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   off_by_note, register, shape_message, value_pattern)
+from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
+                   number_exercises, off_by_note, register, shape_message, value_pattern)
 from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
                       with_probes)
 
@@ -889,6 +889,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif len(g) > len(shape):
             note = (f": sum it over the axes that {label} does not have, down to its shape "
                     f"{shape}")
+        elif sorted(g) == sorted(shape) and axis_order_note(g, shape):
+            note = (": the right sizes in another order (a transpose missing or wrong"
+                    f"{axis_order_note(g, shape)})")
         elif int(np.prod(g)) == int(np.prod(shape)):
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
