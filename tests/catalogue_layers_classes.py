@@ -498,3 +498,16 @@ def ct_backward_grad_x_channels_last(ctx, grad):
     grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c)
     grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+@entry("check_relative_error", "relative_error", "np.max over axis 1 only")
+def re_max_per_row(a, b):
+    errors = _errors(a, b)
+    return errors.max(axis=1) if errors.ndim == 2 else float(errors.max())
+
+
+@entry("check_relative_error", "relative_error", "missing on a in the denominator")
+def re_a_without_abs(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(a, np.abs(b))
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))

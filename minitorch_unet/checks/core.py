@@ -519,11 +519,14 @@ def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
             fit[axis] += dy
             fit[axis + 1] += dx
             if min(fit) > 0 and want[axis] > 1 and want[axis + 1] > 1 and int(np.prod(fit)) == have:
+                cause = {-1: "one more on each: a division rounded up, or a + 1 too many?",
+                         1: "one fewer on each: the + 1 of the size rule missing?"}.get(
+                    dy if dy == dx else 0, "the padding or the stride left out or wrong, or an "
+                    "input size used in its place?")
                 return (f"; the values fit {tuple(fit)}: axes {axis} and {axis + 1} hold "
                         f"{fit[axis]} x {fit[axis + 1]} in the array but {want[axis]} x "
                         f"{want[axis + 1]} in your reshape, so those sizes come from another "
-                        "rule than the array's (the padding or the stride left out or wrong, "
-                        "or an input size used in its place?)")
+                        f"rule than the array's ({cause})")
     return ""
 
 

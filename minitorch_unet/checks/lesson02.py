@@ -175,6 +175,8 @@ def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, A
          np.array([-3.0, 2.0])),
         ("random (3, 4) arrays", a, a + rng.normal(scale=1e-4, size=(3, 4))),
         ("[1e-6, 3.0] and [3e-6, 3.0] (tiny numbers)", np.array([1e-6, 3.0]), np.array([3e-6, 3.0])),
+        ("[-3.0, 2.0] and [-1.0, 2.0] (the larger one negative)", np.array([-3.0, 2.0]),
+         np.array([-1.0, 2.0])),
     ]
 
 
@@ -242,6 +244,10 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
      lambda a, b, ratio: float(ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
     ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
      lambda a, b, ratio: float(np.max(ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
+    ("the absolute value is missing on b in the denominator, max(|a|, b); divide by "
+     "max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), b))))),
+    ("the absolute value is missing on a in the denominator, max(a, |b|); divide by "
+     "max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(a, np.abs(b)))))),
     ("you add 1 to the denominator, max(|a|, |b|) + 1 (a mix of absolute and relative "
      "error); divide by max(|a|, |b|) alone",
      lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)) + 1)))),
@@ -271,9 +277,19 @@ GUARDED_RATIOS = ((_ratio, 1e-9),) + tuple((guard(eps), 1e-6) for eps in (1e-12,
 def _verdict_error(outputs: Outputs) -> None:
     cases = error_cases()
     for i, (what, a, b) in enumerate(cases):
-        if outputs[f"case{i}"].shape != ():
+        got = outputs[f"case{i}"]
+        if got.shape != ():
+            errors = _ratio(np.abs(np.asarray(a, dtype=np.float64) - b),
+                            np.maximum(np.abs(a), np.abs(b)))
+            axes = [k for k in range(errors.ndim) if errors.max(axis=k).shape == got.shape and
+                    np.allclose(errors.max(axis=k), got)]
+            how = (f": that is np.max over axis {axes[0]} only, one maximum per "
+                   f"{'column' if axes[0] == 0 else 'row'}; take the max over every entry "
+                   "(np.max without axis)" if axes else
+                   ": the errors of every entry; return the largest" if got.shape == errors.shape
+                   else "")
             raise CheckFailed(f"relative_error({what}): expected one number (the largest "
-                              f"entry's error), got an array of shape {outputs[f'case{i}'].shape}")
+                              f"entry's error), got an array of shape {got.shape}{how}")
     got = np.array([float(outputs[f"case{i}"]) for i in range(len(cases))])
     expected = np.array([relative_error_formula(a, b) for _, a, b in cases])
     bad = np.flatnonzero(~(np.abs(got - expected) <= 1e-9 * np.maximum(1.0, expected)))
