@@ -287,7 +287,8 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
             if tried > 40:
                 return ""
             try:
-                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>", "eval")
+                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>",
+                               "eval")
                 with np.errstate(all="ignore"):
                     eval(code, {"__builtins__": __builtins__}, dict(names))
             except Exception:  # noqa: BLE001 (this variant does not fit either)
@@ -476,7 +477,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                 "(a max, sum or argmax over too many axes?) or left out"
                 if have < want and have and want % have == 0 else "")
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
-                f"output pixels with the output-size formula){more}{_reshape_sizes(have, _parse_shape(reshape.group(2)))}")
+                f"output pixels with the output-size formula){more}"
+                f"{_reshape_sizes(have, _parse_shape(reshape.group(2)))}")
     if "matmul" in text and "mismatch in its core dimension" in text:
         saved = [name for name in shapes if name.startswith("ctx.")]
         sizes = re.search(r"size (\d+) is different from (\d+)", text)
@@ -512,7 +514,8 @@ def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
 def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
     """'; the values fit (2, 9, 11, 5): axes 1 and 2 are 2 and 2 larger in the array' when
     changing two neighbouring axes by the same small amount explains the count; else ''."""
-    steps = sorted(itertools.product(range(-6, 7), repeat=2), key=lambda d: (abs(d[0]) + abs(d[1]), d))
+    steps = sorted(itertools.product(range(-6, 7), repeat=2),
+                   key=lambda d: (abs(d[0]) + abs(d[1]), d))
     for dy, dx in steps[1:]:
         for axis in range(1, len(want) - 1):
             fit = list(want)
@@ -596,7 +599,8 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
     if sorted(got_shape) == sorted(expected):
         return message + (": the right sizes in another order, so axes are swapped (a "
                           "transpose or reshape puts them in the wrong order"
-                          f"{axis_order_note(got_shape, expected)})") + (f". {hint}" if hint else "")
+                          f"{axis_order_note(got_shape, expected)})") + \
+            (f". {hint}" if hint else "")
     message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "

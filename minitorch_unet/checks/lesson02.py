@@ -47,7 +47,8 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
 def _whole_answer_relation(outputs: Outputs) -> str:
     """A relation that holds in every case at once: a constant term or a constant factor
     (a grad that starts from ones, a wrong denominator); "" when none does."""
-    pairs = [(outputs[f"grad{i}"], exact(x)) for i, (_, x, _, exact, _) in enumerate(gradient_cases())]
+    pairs = [(outputs[f"grad{i}"], exact(x))
+             for i, (_, x, _, exact, _) in enumerate(gradient_cases())]
     if any(got.shape != right.shape for got, right in pairs):
         return ""
     got, right = (np.concatenate([np.ravel(p[k]) for p in pairs]) for k in (0, 1))
@@ -174,7 +175,8 @@ def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, A
         ("[-1.0, 2.0] and [-3.0, 2.0] (negative numbers)", np.array([-1.0, 2.0]),
          np.array([-3.0, 2.0])),
         ("random (3, 4) arrays", a, a + rng.normal(scale=1e-4, size=(3, 4))),
-        ("[1e-6, 3.0] and [3e-6, 3.0] (tiny numbers)", np.array([1e-6, 3.0]), np.array([3e-6, 3.0])),
+        ("[1e-6, 3.0] and [3e-6, 3.0] (tiny numbers)", np.array([1e-6, 3.0]),
+         np.array([3e-6, 3.0])),
         ("[-3.0, 2.0] and [-1.0, 2.0] (the larger one negative)", np.array([-3.0, 2.0]),
          np.array([-1.0, 2.0])),
     ]
@@ -245,9 +247,11 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
     ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
      lambda a, b, ratio: float(np.max(ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
     ("the absolute value is missing on b in the denominator, max(|a|, b); divide by "
-     "max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), b))))),
+     "max(|a|, |b|)",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), b))))),
     ("the absolute value is missing on a in the denominator, max(a, |b|); divide by "
-     "max(|a|, |b|)", lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(a, np.abs(b)))))),
+     "max(|a|, |b|)",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(a, np.abs(b)))))),
     ("you add 1 to the denominator, max(|a|, |b|) + 1 (a mix of absolute and relative "
      "error); divide by max(|a|, |b|) alone",
      lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)) + 1)))),
@@ -372,7 +376,8 @@ def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> 
                                                        if guard is _shifted else 0.0)
             if not 1e-14 < floor < 1:
                 continue
-            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y), np.maximum(np.abs(x), np.abs(y)))))
+            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y),
+                                                          np.maximum(np.abs(x), np.abs(y)))))
                                for x, y in arrays])
             if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
                 return (f"your denominator {how} about {floor:.3g}: entries smaller than that get "

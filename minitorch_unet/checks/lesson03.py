@@ -160,7 +160,8 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
         if any(slip(dims) != [tuple(d) for d in dims] for _, g, e, dims in bad) and \
                 all(len(g) == 4 and tuple(g[2:]) == tuple(size_rule(*d) for d in slip(dims))
                     for _, g, _, dims in items):
-            raise CheckFailed(f"{head}: your sizes follow the rule with {text}. The rule is {formula}")
+            raise CheckFailed(f"{head}: your sizes follow the rule with {text}. "
+                              f"The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
@@ -371,7 +372,8 @@ def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: 
         for text, wrong in mistakes():
             if wrong.shape == expected.shape and np.allclose(got, wrong, **close):
                 raise CheckFailed(f"{what}: right shape but wrong values: {text}")
-        scaled = size_factor(np.asarray(got, dtype=np.float64), expected.astype(np.float64), sizes or {})
+        scaled = size_factor(np.asarray(got, dtype=np.float64), expected.astype(np.float64),
+                             sizes or {})
         if scaled:
             raise CheckFailed(f"{what}: right shape but wrong values: {scaled}")
     expect_close(what, got, expected)
@@ -386,7 +388,8 @@ def size_factor(got: np.ndarray, expected: np.ndarray, sizes: dict[str, int]) ->
     factor = float(np.sum(got * expected)) / norm
     if not np.allclose(got, factor * expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max()):
         return ""
-    times = [(name, size) for name, size in sizes.items() if size > 1 and np.isclose(factor, size, rtol=1e-4)]
+    times = [(name, size) for name, size in sizes.items()
+             if size > 1 and np.isclose(factor, size, rtol=1e-4)]
     over = [(name, size) for name, size in sizes.items()
             if size > 1 and np.isclose(factor * size, 1, rtol=1e-4)]
     if len(times) + len(over) != 1:  # none, or sizes that coincide: no claim
@@ -559,12 +562,14 @@ def _verdict_im2col(outputs: Outputs) -> None:
                                   "rows (height), sw the stride along the columns (width)")
             for flip, text in (((slice(None, None, -1), slice(None, None, -1)),
                                 "rotated by 180 degrees ([::-1, ::-1])"),
-                               ((slice(None, None, -1), slice(None)), "flipped upside down ([::-1, :])"),
-                               ((slice(None), slice(None, None, -1)), "flipped left-right ([:, ::-1])")):
+                               ((slice(None, None, -1), slice(None)),
+                                "flipped upside down ([::-1, :])"),
+                               ((slice(None), slice(None, None, -1)),
+                                "flipped left-right ([:, ::-1])")):
                 flipped = win[(...,) + flip].transpose(0, 2, 3, 1, 4, 5).reshape(expected_shape)
                 if kh * kw > 1 and np.allclose(cols, flipped) and not np.allclose(flipped, engine):
                     raise CheckFailed(f"{what}: each window is {text}: im2col copies the windows "
-                                      "as they are (a convolution in PyTorch's sense flips nothing)")
+                                      "as they are (PyTorch's convolution flips nothing)")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
@@ -673,7 +678,8 @@ def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
     out = np.zeros(shape)
     for a in range(rows):
         for b in range(columns):
-            out[:, :, a:a + th * ho:th, b:b + tw * wo:tw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+            out[:, :, a:a + th * ho:th, b:b + tw * wo:tw] += \
+                cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
     return out
 
 
@@ -710,7 +716,8 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
                         col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
     for steps, text in (((sh, sh), "the column offsets step by sh, the height's stride; "
                                    "columns step by sw"),
-                        ((sw, sw), "the row offsets step by sw, the width's stride; rows step by sh"),
+                        ((sw, sw), "the row offsets step by sw, the width's stride; rows step "
+                                   "by sh"),
                         ((sw, sh), "the strides are swapped: rows step by sh, columns by sw")):
         if steps != (sh, sw):
             try:

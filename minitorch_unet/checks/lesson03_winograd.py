@@ -74,11 +74,13 @@ RIGHT_INPUT = "V = B_T @ d @ B_T.T (B_T is already the transposed matrix B^T)"
 RIGHT_KERNEL = "U = G @ g @ G.T"
 
 
-def _variants(right: np.ndarray, wrong: dict[str, np.ndarray], rule: str) -> list[tuple[str, np.ndarray]]:
+def _variants(right: np.ndarray, wrong: dict[str, np.ndarray],
+              rule: str) -> list[tuple[str, np.ndarray]]:
     return [("", right)] + [(f"the {text}; it is {rule}", value) for text, value in wrong.items()]
 
 
-def _combined(u: np.ndarray, v: np.ndarray, d: np.ndarray, g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+def _combined(u: np.ndarray, v: np.ndarray, d: np.ndarray,
+              g: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """M (4, 4) of every combination of a wrong or right input transform, kernel transform and
     channel combination except the right one, each with what differs from the formula."""
     b_t, g_m = (np.array(m, dtype=np.float64) for m in (B_T, G))

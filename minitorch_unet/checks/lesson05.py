@@ -218,7 +218,8 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                                        None, *geo)
         out.append(("the bias is added to every column before col2im, so each output pixel gets "
                     "it once per window that covers it; add it once, to the output",
-                    conv_transpose2d_numpy(x, w, None, *geo) + b.astype(np.float64)[:, None, None] * cover))
+                    conv_transpose2d_numpy(x, w, None, *geo)
+                    + b.astype(np.float64)[:, None, None] * cover))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     return out
 
