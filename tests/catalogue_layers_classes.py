@@ -511,3 +511,13 @@ def re_a_without_abs(a, b):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.maximum(a, np.abs(b))
     return float(np.max(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "padded by 1 on every axis")
+def conv2d_forward_pads_every_axis(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ph)
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T
+    return out.reshape(x.shape[0], -1, o).transpose(0, 2, 1)

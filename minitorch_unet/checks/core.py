@@ -245,6 +245,23 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _padded_everywhere(frame: FrameType) -> str:
+    """A 4-D array of the learner's frame that is another one padded on every axis, the batch
+    and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
+    arrays = [(name, value) for name, value in frame.f_locals.items()
+              if isinstance(value, np.ndarray) and value.ndim == 4]
+    for (name, value), (other, base) in itertools.permutations(arrays, 2):
+        grown = [a - b for a, b in zip(value.shape, base.shape)]
+        if grown[0] > 0 and len(set(grown)) == 1 and grown[0] % 2 == 0 and \
+                np.array_equal(value[tuple(slice(grown[0] // 2, grown[0] // 2 + n)
+                                           for n in base.shape)], base):
+            p = grown[0] // 2
+            return (f"`{name}` {value.shape} is `{other}` {base.shape} padded by {p} on every "
+                    "axis, the batch and channel axes too (np.pad(x, p) pads them all): pad "
+                    "only H and W, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")
+    return ""
+
+
 def _matmul_operands(node: ast.AST) -> list[ast.AST]:
     """The operands of the chain of @ that `node` heads (a @ b @ c -> [a, b, c])."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
@@ -322,7 +339,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err))
+        odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err)) or \
+            _padded_everywhere(frame)
         if odd:
             message += f"; {odd}"
     hint = error_hint(str(err), shapes)
