@@ -1172,3 +1172,11 @@ def test_the_pixel_probe_places_a_flip_in_the_input_gradient() -> None:
     mirrored = (PIXEL[0] + K - 1 - 2 * TAP[0], PIXEL[1] + K - 1 - 2 * TAP[1])
     assert "the kernel is flipped" in finding(lit(mirrored), 1, "grad_input")
     assert "moved by 1 rows and 0 columns" in finding(lit((PIXEL[0] + 1, PIXEL[1])), 1, "grad_input")
+
+
+def test_a_reshape_hint_names_only_the_axes_that_differ() -> None:
+    from minitorch_unet.checks.core import error_hint
+    one = error_hint("cannot reshape array of size 900 into shape (2,5,6,2,3,3)", {})
+    assert "axis 2 holds 5 in the array but 6 in your reshape" in one and "rounded up" in one
+    two = error_hint("cannot reshape array of size 990 into shape (2,7,9,5)", {})
+    assert "axes 1 and 2 hold 9 x 11 in the array but 7 x 9" in two

@@ -540,14 +540,19 @@ def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
             fit[axis] += dy
             fit[axis + 1] += dx
             if min(fit) > 0 and want[axis] > 1 and want[axis + 1] > 1 and int(np.prod(fit)) == have:
-                cause = {-1: "one more on each: a division rounded up, or a + 1 too many?",
-                         1: "one fewer on each: the + 1 of the size rule missing?"}.get(
-                    dy if dy == dx else 0, "the padding or the stride left out or wrong, or an "
-                    "input size used in its place?")
-                return (f"; the values fit {tuple(fit)}: axes {axis} and {axis + 1} hold "
-                        f"{fit[axis]} x {fit[axis + 1]} in the array but {want[axis]} x "
-                        f"{want[axis + 1]} in your reshape, so those sizes come from another "
-                        f"rule than the array's ({cause})")
+                moved = [a for a in (axis, axis + 1) if fit[a] != want[a]]
+                steps = {fit[a] - want[a] for a in moved}
+                cause = {-1: "one more: a division rounded up, or a + 1 too many?",
+                         1: "one fewer: the + 1 of the size rule missing?"}.get(
+                    steps.pop() if len(steps) == 1 else 0, "the padding or the stride left out "
+                    "or wrong, or an input size used in its place?")
+                held = " x ".join(str(fit[a]) for a in moved)
+                yours = " x ".join(str(want[a]) for a in moved)
+                axes = " and ".join(map(str, moved))
+                return (f"; the values fit {tuple(fit)}: {'axes' if len(moved) > 1 else 'axis'} {axes} "
+                        f"hold{'s' * (len(moved) == 1)} {held} in the array but {yours} in your "
+                        f"reshape, so {'those sizes come' if len(moved) > 1 else 'that size comes'}"
+                        f" from another rule than the array's ({cause})")
     return ""
 
 
