@@ -19,7 +19,10 @@ patient:
   interval over patients), so the choice can be judged, and the chosen one per patient
   group (the contributing institution: the TCGA code after ``TCGA_``);
 * the Dice per epoch (threshold 0.5, nothing dropped) from the runs' histories, averaged over
-  all patients, to judge the number of epochs.
+  all patients, to judge the number of epochs;
+* with ``--paired-with EARLIER.json`` (another recipe's result on the same patients), the
+  paired difference of the two chosen candidates' per-patient test Dice, with its 95%
+  bootstrap interval: what the change between the recipes bought.
 
 Writes ``OUT.json`` and ``OUT.png`` (per-patient test Dice by group; Dice per epoch).
 """
@@ -58,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(default: both)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cv_recipe"),
                         help="OUT.json and OUT.png are written (default: %(default)s)")
+    parser.add_argument("--paired-with", type=Path, metavar="JSON",
+                        help="an earlier result of this script on the same patients: report "
+                             "the paired difference of the chosen candidates' test Dice")
     return parser.parse_args(argv)
 
 
@@ -97,6 +103,25 @@ def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
     return {"history": history, "predictions": out}
 
 
+def chosen_test_dice(path: Path) -> dict[str, float]:
+    """The per-patient test Dice of the candidate chosen in a result of this script."""
+    try:
+        result = json.loads(path.read_text())
+        return next(c for c in result["candidates"] if all(
+            c[k] == v for k, v in result["chosen"].items()))["test_per_patient"]
+    except (OSError, ValueError, KeyError, TypeError, StopIteration) as err:
+        raise ValueError(f"--paired-with {path}: not a cv_recipe result ({err!r})") from err
+
+
+def paired_difference(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, Any]:
+    """Per-patient Dice `ours` minus `theirs` (the same patients):
+    {"n", "mean", "mean_95", "up", "down"}."""
+    differences = np.array([ours[p] - theirs[p] for p in sorted(ours)])
+    return {"n": len(differences), "mean": float(differences.mean()),
+            "mean_95": bootstrap_interval(differences), "up": int((differences > 0).sum()),
+            "down": int((differences < 0).sum())}
+
+
 def summary(values: list[float]) -> dict[str, Any]:
     array = np.asarray(values)
     return {"n": len(array), "mean": float(array.mean()),
@@ -107,6 +132,17 @@ def summary(values: list[float]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        earlier = chosen_test_dice(args.paired_with) if args.paired_with else None
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+    tested = {p for fold in args.folds
+              for p in json.loads((fold / "history.json").read_text())["split"]["test"]}
+    if earlier is not None and set(earlier) != tested:
+        print(f"--paired-with {args.paired_with}: tests other patients ({len(earlier)} there, "
+              f"{len(tested)} here, {len(set(earlier) & tested)} in common)", file=sys.stderr)
+        return 2
     cache: dict[str, Any] = {}
     folds = []
     for fold in args.folds:
@@ -136,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
               "chosen_test": chosen["test"], "chosen_val": chosen["val"],
               "groups": {g: summary(v) for g, v in sorted(groups.items())},
               "per_epoch": epochs}
+    if earlier is not None:
+        result["paired"] = {"other": str(args.paired_with),
+                            **paired_difference(chosen["test_per_patient"], earlier)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
     write_figure(args.out.with_suffix(".png"), chosen, groups, epochs)
@@ -171,6 +210,11 @@ def print_result(result: dict[str, Any]) -> None:
     for group, s in result["groups"].items():
         print(f"  {group:<6} {s['n']:>3} patients  mean {s['mean']:.4f} "
               f"({s['mean_95'][0]:.3f}..{s['mean_95'][1]:.3f})  median {s['median']:.4f}")
+    if "paired" in result:
+        d = result["paired"]
+        print(f"\nchosen minus the choice of {d['other']}, paired over {d['n']} patients: "
+              f"{d['mean']:+.4f} ({d['mean_95'][0]:+.3f}..{d['mean_95'][1]:+.3f}), "
+              f"{d['up']} patients up, {d['down']} down")
     print("\nper epoch (threshold 0.5), mean per-patient Dice over all folds:")
     for row in result["per_epoch"]:
         print(f"  epoch {row['epoch']:>2}  val {row['val']:.4f}  test {row['test']:.4f}")

@@ -3,10 +3,14 @@
 Two forms are read:
 
 * kaggle_3m slices (a folder or zip): ``<PATIENT>/<PATIENT>_<k>.tif`` (H x W x 3 uint8:
-  pre-contrast, FLAIR, post-contrast), each with ``<PATIENT>_<k>_mask.tif`` or none at all;
+  pre-contrast, FLAIR, post-contrast; for a FLAIR model also H x W: the FLAIR alone), each
+  with ``<PATIENT>_<k>_mask.tif`` or none at all;
   the predicted masks are written the same way, one ``_mask.tif`` per slice;
-* a NIfTI FLAIR volume (``.nii`` / ``.nii.gz``, 3-D): axial slices along its last axis; the
-  predicted mask is written as a NIfTI volume with the input's affine and header.
+* a NIfTI FLAIR volume (``.nii`` / ``.nii.gz``, 3-D): turned by its affine to the layout of
+  the training slices (voxel axes towards the patient's left, posterior and superior: LPS,
+  as DICOM and BraTS store them), then cut into axial slices, anterior at the top and the
+  patient's right on the left; the predicted mask is turned back and written as a NIfTI
+  volume with the input's shape, affine and header, whatever the input's orientation.
 
     scans, skipped = read_scans("new_patients.zip", channels="flair")
 """
@@ -49,6 +53,9 @@ class Scan:
     nifti: nibabel.Nifti1Image | None = field(default=None, repr=False)
 
 
+LPS = nibabel.orientations.axcodes2ornt(("L", "P", "S"))
+
+
 def is_nifti(path: str | Path) -> bool:
     return bool(_NIFTI.fullmatch(Path(path).name))
 
@@ -80,7 +87,10 @@ def _read_nifti_scan(path: Path) -> Scan:
     stem = re.sub(r"\.nii(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     zooms = image.header.get_zooms()[:3]
     voxel_ml = float(np.prod(zooms)) / 1000 if all(z > 0 for z in zooms) else None
-    axial = scaled.transpose(2, 1, 0)  # (Z, Y, X): rows follow the second axis
+    to_lps = nibabel.orientations.ornt_transform(
+        nibabel.orientations.io_orientation(image.affine), LPS)
+    lps = nibabel.orientations.apply_orientation(scaled, to_lps)
+    axial = lps.transpose(2, 1, 0)  # (S, P, L): rows run anterior to posterior
     return Scan(patient=stem, kind="nifti", images=[plane[None] for plane in axial],
                 names=[f"{stem}_z{z}" for z in range(len(axial))], voxel_ml=voxel_ml,
                 nifti=image)
@@ -110,12 +120,16 @@ def _read_tiff_scans(source: FileSource, picked: list[int]) -> tuple[list[Scan],
                         "slices their masks, or none")
     scans: dict[str, Scan] = {}
     skipped: list[str] = []
+    flair_only = picked == list(CHANNELS["flair"])
     for patient, index in sorted(images):
         try:
             image = _read_tiff(source, images[(patient, index)])
+            if image.ndim == 2 and flair_only:
+                image = np.stack([image] * 3, axis=-1)  # one grey channel: the FLAIR itself
             if image.ndim != 3 or image.shape[2] != 3:
                 raise DataError(f"{source.where(images[(patient, index)])}: expected a "
-                                f"3-channel image, got shape {image.shape}")
+                                f"3-channel image{' (or one grey channel)' * flair_only}, "
+                                f"got shape {image.shape}")
             mask = None
             if masks:
                 mask = _read_tiff(source, masks[(patient, index)])
@@ -145,7 +159,11 @@ def write_mask(scan: Scan, masks: list[np.ndarray], out_dir: Path) -> list[Path]
     nifti: ``out_dir/<stem>_mask.nii.gz`` (uint8 {0, 1}) with the input's affine and header.
     """
     if scan.kind == "nifti":
-        volume = np.stack(masks).transpose(2, 1, 0).astype(np.uint8)  # back to (X, Y, Z)
+        lps = np.stack(masks).transpose(2, 1, 0).astype(np.uint8)  # back to (L, P, S)
+        back = nibabel.orientations.ornt_transform(LPS, nibabel.orientations.io_orientation(
+            scan.nifti.affine))
+        volume = nibabel.orientations.apply_orientation(lps, back)  # the input's voxel axes
+        volume = volume.reshape(scan.nifti.shape)  # with its trailing axes of length 1
         header = scan.nifti.header.copy()
         header.set_data_dtype(np.uint8)
         header.set_slope_inter(1, 0)

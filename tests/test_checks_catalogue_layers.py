@@ -22,6 +22,8 @@ from catalogue_layers_probed import FRESH as PROBED
 from catalogue_layers_probed import NOT_NAMED_YET as PROBED_NOT_NAMED_YET
 from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
 from catalogue_layers_unseen import UNSEEN
+from catalogue_layers_classes import CLASSES
+from catalogue_layers_classes import RIGHT as CLASSES_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -333,7 +335,7 @@ def winograd_first_channel(d, g):
     return A @ _tile_product(d, g)[0] @ A.T
 
 
-@mistake("check_winograd_tile", "winograd_tile", "0.3333 times", "mean where a sum belongs")
+@mistake("check_winograd_tile", "winograd_tile", "mean where a sum belongs")
 def winograd_mean_over_channels(d, g):
     return A @ _tile_product(d, g).mean(axis=0) @ A.T
 
@@ -398,7 +400,7 @@ def pool_backward_with(bug: str, *words: str) -> None:
 
 
 pool_backward_with("int_columns", "whole numbers", "float dtype")
-pool_backward_with("columns_first", "wrong places")
+pool_backward_with("columns_first", "grad.transpose(0, 1, 3, 2)")
 pool_backward_with("crop_top_left", "moved by 1 rows and 1 columns", "padding")
 pool_backward_with("divided_by_window", "0.25 times")
 
@@ -467,7 +469,7 @@ def transpose_backward_with(bug: str, *words: str) -> None:
 
 
 transpose_backward_with("x_reshaped_directly", "wrong places", "(0, 2, 3, 1)", "reshape")
-transpose_backward_with("weight_product_transposed", "wrong places")
+transpose_backward_with("weight_product_transposed", "grad_cols.T @ x2")
 transpose_backward_with("bias_over_batch_only", "sum it over")
 transpose_backward_with("bias_first_sample", "first sample only")
 
@@ -1021,7 +1023,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN
+LAYERS += PROBED + UNSEEN + CLASSES
+RIGHT += CLASSES_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
@@ -1169,3 +1172,11 @@ def test_the_pixel_probe_places_a_flip_in_the_input_gradient() -> None:
     mirrored = (PIXEL[0] + K - 1 - 2 * TAP[0], PIXEL[1] + K - 1 - 2 * TAP[1])
     assert "the kernel is flipped" in finding(lit(mirrored), 1, "grad_input")
     assert "moved by 1 rows and 0 columns" in finding(lit((PIXEL[0] + 1, PIXEL[1])), 1, "grad_input")
+
+
+def test_a_reshape_hint_names_only_the_axes_that_differ() -> None:
+    from minitorch_unet.checks.core import error_hint
+    one = error_hint("cannot reshape array of size 900 into shape (2,5,6,2,3,3)", {})
+    assert "axis 2 holds 5 in the array but 6 in your reshape" in one and "rounded up" in one
+    two = error_hint("cannot reshape array of size 990 into shape (2,7,9,5)", {})
+    assert "axes 1 and 2 hold 9 x 11 in the array but 7 x 9" in two

@@ -39,3 +39,49 @@ def test_cross_validation_scores_every_patient_once_and_chooses_on_validation(
     assert sum(g["n"] for g in result["groups"].values()) == 4
     assert [row["epoch"] for row in result["per_epoch"]] == [1, 2]
     assert "chosen on validation" in capsys.readouterr().out
+
+
+def test_paired_with_an_earlier_result_reports_the_per_patient_difference(
+        tiny_lgg, tmp_path, capsys):  # noqa: F811
+    folds = []
+    for k in range(4):
+        folds.append(tmp_path / f"fold{k}")
+        train(tiny_config(tiny_lgg, epochs=1, folds=4, fold=k), folds[-1], log=quiet)
+    assert cv_recipe.main([*map(str, folds), "--checkpoints", "last",
+                           "--out", str(tmp_path / "first")]) == 0
+    first = json.loads((tmp_path / "first.json").read_text())
+    # An earlier result whose chosen candidate scored 0.1 less on every patient but one.
+    earlier = json.loads((tmp_path / "first.json").read_text())
+    chosen = next(c for c in earlier["candidates"]
+                  if all(c[k] == v for k, v in earlier["chosen"].items()))
+    patients = sorted(chosen["test_per_patient"])
+    for p in patients[1:]:
+        chosen["test_per_patient"][p] -= 0.1
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    assert cv_recipe.main([*map(str, folds), "--checkpoints", "last", "--out",
+                           str(tmp_path / "second"), "--paired-with",
+                           str(tmp_path / "earlier.json")]) == 0
+    paired = json.loads((tmp_path / "second.json").read_text())["paired"]
+    assert paired["n"] == len(patients) == 4
+    assert np.isclose(paired["mean"], 0.1 * 3 / 4)
+    assert paired["up"] == 3 and paired["down"] == 0
+    assert paired["mean_95"][0] <= paired["mean"] <= paired["mean_95"][1]
+    assert "paired over 4 patients" in capsys.readouterr().out
+    assert first["chosen"] == json.loads((tmp_path / "second.json").read_text())["chosen"]
+
+
+def test_paired_with_a_bad_or_mismatched_result_stops_before_predicting(
+        tiny_lgg, tmp_path, capsys):  # noqa: F811
+    fold = tmp_path / "fold0"
+    train(tiny_config(tiny_lgg, epochs=1, folds=4, fold=0), fold, log=quiet)
+    (tmp_path / "junk.json").write_text("{not json")
+    assert cv_recipe.main([str(fold), "--out", str(tmp_path / "cv"),
+                           "--paired-with", str(tmp_path / "junk.json")]) == 2
+    assert "junk.json: not a cv_recipe result" in capsys.readouterr().err
+    other = {"chosen": {"checkpoint": "last"},
+             "candidates": [{"checkpoint": "last", "test_per_patient": {"TCGA_XX_0000": 0.5}}]}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert cv_recipe.main([str(fold), "--out", str(tmp_path / "cv"),
+                           "--paired-with", str(tmp_path / "other.json")]) == 2
+    assert "tests other patients" in capsys.readouterr().err
+    assert not (tmp_path / "cv.json").exists()

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import nibabel
+from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -54,14 +55,22 @@ def unlabelled(tiny_lgg, tmp_path) -> Path:  # noqa: F811
     return root
 
 
+LPS_AFFINE = np.diag([-0.5, -0.5, 2.0, 1.0])
+
+
+def mask_name(volume: Path) -> str:
+    return f"{volume.name.removesuffix('.nii.gz')}_mask.nii.gz"
+
+
 def nifti_of(tiny_lgg: Path, folder: Path, patient_index: int = 0) -> tuple[Path, list[Path]]:  # noqa: F811
-    """One patient's FLAIR slices as a NIfTI volume (X, Y, Z) with 0.5 x 0.5 x 2 mm voxels."""
+    """One patient's FLAIR slices as a NIfTI volume (X, Y, Z) with 0.5 x 0.5 x 2 mm voxels, laid
+    out as DICOM slices are: x towards the patient's left, y posterior, z superior (LPS)."""
     patient = sorted(p for p in tiny_lgg.iterdir())[patient_index]
     images = sorted((p for p in patient.glob("*.tif") if not p.name.endswith("_mask.tif")),
                     key=lambda p: int(p.stem.rsplit("_", 1)[1]))
     flair = np.stack([read_tiff(p)[:, :, 1] for p in images]).astype(np.float32)  # (Z, H, W)
     path = folder / f"{patient.name}_flair.nii.gz"
-    image = nibabel.Nifti1Image(flair.transpose(2, 1, 0), np.diag([0.5, 0.5, 2.0, 1.0]))
+    image = nibabel.Nifti1Image(flair.transpose(2, 1, 0), LPS_AFFINE)
     path.write_bytes(gzip.compress(image.to_bytes()))
     return path, images
 
@@ -112,7 +121,7 @@ def test_a_nifti_volume_gets_a_nifti_mask_with_its_affine(model_file, tiny_lgg, 
     mask_image = nibabel.load(out / f"{volume.name.removesuffix('.nii.gz')}_mask.nii.gz")
     mask = np.asarray(mask_image.dataobj)
     assert mask.shape == nibabel.load(volume).shape and mask.dtype == np.uint8
-    np.testing.assert_array_equal(mask_image.affine, np.diag([0.5, 0.5, 2.0, 1.0]))
+    np.testing.assert_array_equal(mask_image.affine, LPS_AFFINE)
     assert row["tumour_voxels"] == int(mask.sum())
     assert row["tumour_ml"] == pytest.approx(mask.sum() * 0.5 * 0.5 * 2.0 / 1000, abs=1e-3)
     # The same slices as TIFFs give the same masks (same normalisation, same orientation).
@@ -124,6 +133,44 @@ def test_a_nifti_volume_gets_a_nifti_mask_with_its_affine(model_file, tiny_lgg, 
     for z, image in enumerate(images):
         as_tiff = read_tiff(tmp_path / "tiff_out" / tiffs.name / f"{image.stem}_mask.tif") > 0
         assert np.mean(as_tiff == (mask[:, :, z].T > 0)) > 0.999
+
+
+@pytest.mark.parametrize("axes", [("R", "A", "S"), ("P", "S", "L"), ("S", "R", "P")])
+def test_a_nifti_in_any_orientation_gets_the_same_mask_in_its_own_orientation(
+        axes, model_file, tiny_lgg, tmp_path):  # noqa: F811
+    lps_path, _ = nifti_of(tiny_lgg, tmp_path)
+    lps_image = nibabel.load(lps_path)
+    predict(model_file, lps_path, tmp_path / "lps")
+    lps_mask = np.asarray(nibabel.load(tmp_path / "lps" / mask_name(lps_path)).dataobj)
+    assert lps_mask.any()
+    to_axes = ornt_transform(io_orientation(lps_image.affine), axcodes2ornt(axes))
+    turned = lps_image.as_reoriented(to_axes)
+    assert nibabel.aff2axcodes(turned.affine) == axes
+    path = tmp_path / "turned" / lps_path.name
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(turned.to_bytes()))
+    predict(model_file, path, tmp_path / "out")
+    mask_image = nibabel.load(tmp_path / "out" / mask_name(path))
+    assert mask_image.shape == turned.shape
+    np.testing.assert_array_equal(mask_image.affine, turned.affine)
+    # Turned back to LPS, the mask is the one predicted for the LPS volume, voxel for voxel.
+    back = mask_image.as_reoriented(ornt_transform(io_orientation(mask_image.affine),
+                                                   axcodes2ornt(("L", "P", "S"))))
+    np.testing.assert_array_equal(np.asarray(back.dataobj), lps_mask)
+
+
+def test_a_nifti_with_a_trailing_axis_of_one_is_read_as_3d(model_file, tiny_lgg, tmp_path):  # noqa: F811
+    path, _ = nifti_of(tiny_lgg, tmp_path)
+    predict(model_file, path, tmp_path / "3d")
+    volume = np.asarray(nibabel.load(path).dataobj)[..., None]
+    four = tmp_path / "four" / path.name
+    four.parent.mkdir()
+    four.write_bytes(gzip.compress(nibabel.Nifti1Image(volume, LPS_AFFINE).to_bytes()))
+    predict(model_file, four, tmp_path / "4d")
+    mask = np.asarray(nibabel.load(tmp_path / "4d" / mask_name(four)).dataobj)
+    assert mask.shape == volume.shape
+    np.testing.assert_array_equal(
+        mask[..., 0], np.asarray(nibabel.load(tmp_path / "3d" / mask_name(path)).dataobj))
 
 
 def test_evaluate_and_predict_read_the_word_pretrained(model_file, tiny_lgg, tmp_path,  # noqa: F811
@@ -363,3 +410,19 @@ def test_training_prints_the_shipped_models_dice_beside_its_own(model_file, tiny
     seen = set(meta["split"]["train"]) | set(meta["split"]["val"])
     assert f"trained on {len(seen)} patients)" in shipped
     assert 0 <= float(shipped.rsplit(" ", 1)[1]) <= 1
+
+
+def test_grey_flair_slices_are_read_as_the_flair_channel(model_file, unlabelled, tmp_path):
+    predict(model_file, unlabelled, tmp_path / "rgb")
+    grey = tmp_path / "grey"
+    for path in unlabelled.rglob("*.tif"):
+        target = grey / path.relative_to(unlabelled)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(read_tiff(path)[:, :, 1]).save(target, format="TIFF")
+    result = predict(model_file, grey, tmp_path / "out")
+    assert not result["skipped"]
+    masks = sorted((tmp_path / "out").rglob("*_mask.tif"))
+    assert len(masks) == 20
+    for mask in masks:
+        np.testing.assert_array_equal(read_tiff(mask),
+                                      read_tiff(tmp_path / "rgb" / mask.relative_to(tmp_path / "out")))

@@ -2,6 +2,7 @@
 into a precise message."""
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import importlib
@@ -240,6 +241,98 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape) if isinstance(shape, tuple) else None
 
 
+def _odd_values(frame: FrameType, line: str, text: str) -> str:
+    """Names on the line whose values explain the error by their kind: None passed on where
+    an array belongs, or a tuple (a pair) where one number belongs."""
+    names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line))
+    values = {name: _lookup(frame, name) for name in names}
+    if "'NoneType'" in text:
+        none = [name for name in names if values[name] is None and name in frame.f_locals]
+        if none:
+            return (f"`{none[0]}` is None on this line and is used as an array (an optional "
+                    f"argument not given?): leave it out when it is None")
+    if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
+        pairs = [f"`{name}` is {tuple(values[name])}" for name in names
+                 if isinstance(values[name], (tuple, list)) and 0 < len(values[name]) <= 4]
+        if pairs:
+            return (f"{pairs[0]}, a pair where one number belongs, so it nests a pair inside a "
+                    "pair: a value that is already a pair was paired again ((v, v) of a tuple v)")
+    return ""
+
+
+def _padded_everywhere(frame: FrameType) -> str:
+    """A 4-D array of the learner's frame that is another one padded on every axis, the batch
+    and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
+    arrays = [(name, value) for name, value in frame.f_locals.items()
+              if isinstance(value, np.ndarray) and value.ndim == 4]
+    for (name, value), (other, base) in itertools.permutations(arrays, 2):
+        grown = [a - b for a, b in zip(value.shape, base.shape)]
+        if grown[0] > 0 and len(set(grown)) == 1 and grown[0] % 2 == 0 and \
+                np.array_equal(value[tuple(slice(grown[0] // 2, grown[0] // 2 + n)
+                                           for n in base.shape)], base):
+            p = grown[0] // 2
+            return (f"`{name}` {value.shape} is `{other}` {base.shape} padded by {p} on every "
+                    "axis, the batch and channel axes too (np.pad(x, p) pads them all): pad "
+                    "only H and W, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")
+    return ""
+
+
+def _matmul_operands(node: ast.AST) -> list[ast.AST]:
+    """The operands of the chain of @ that `node` heads (a @ b @ c -> [a, b, c])."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return _matmul_operands(node.left) + _matmul_operands(node.right)
+    return [node]
+
+
+def _toggled(node: ast.AST) -> ast.AST:
+    """x.T -> x, x -> x.T."""
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return node.value
+    return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+
+def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
+    """For a matmul that failed on the learner's line: the one or two operands whose .T added
+    or removed makes the chain of products fit, re-evaluated in the learner's frame."""
+    if "matmul" not in text or "mismatch in its core dimension" not in text:
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    chains = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp) and
+              isinstance(node.op, ast.MatMult)]
+    names = {**frame.f_globals, **frame.f_locals}
+    tried = 0
+    for chain in chains:  # outermost first: each chain is tried as a whole
+        operands = _matmul_operands(chain)
+        if len(operands) < 2 or len(operands) > 5:
+            continue
+        choices = [(k,) for k in range(len(operands))] + \
+            list(itertools.combinations(range(len(operands)), 2))
+        for flips in choices:
+            parts = [_toggled(op) if k in flips else op for k, op in enumerate(operands)]
+            expression = parts[0]
+            for part in parts[1:]:
+                expression = ast.BinOp(left=expression, op=ast.MatMult(), right=part)
+            tried += 1
+            if tried > 40:
+                return ""
+            try:
+                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>",
+                               "eval")
+                with np.errstate(all="ignore"):
+                    eval(code, {"__builtins__": __builtins__}, dict(names))
+            except Exception:  # noqa: BLE001 (this variant does not fit either)
+                continue
+            places = ("first", "second", "third", "fourth", "fifth")
+            changes = " and ".join(f"`{ast.unparse(parts[k])}` for the {places[k]} factor "
+                                   f"`{ast.unparse(operands[k])}`" for k in flips)
+            return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
+                    "missing or extra there (a transpose on the wrong side?)")
+    return ""
+
+
 def _source_line(frame: FrameType, lineno: int) -> str:
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
@@ -261,16 +354,62 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
+        odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err)) or \
+            _padded_everywhere(frame)
+        if odd:
+            message += f"; {odd}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
                 f"arguments passed to it do not fit together (compare them with what "
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
+    slips = argument_slips(err.__traceback__)
+    if slips:
+        hint = slips + (f"; {hint}" if hint else "")
     return message + (f". {hint}" if hint else "")
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def argument_slips(tb: TracebackType | None) -> str:
+    """A call in the learner's code whose int arguments differ from the caller's own variables
+    of the same names (kh and kw swapped, a stride of 1 passed where the caller's sh is 2),
+    in one clause; "" when no call on the traceback shows one."""
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    for i in reversed(range(len(frames) - 1)):
+        (caller, lineno), callee = frames[i], frames[i + 1][0]
+        if not _is_learner(caller):
+            continue
+        code = callee.f_code
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        given = {p: callee.f_locals.get(p) for p in names}
+        own = {p: caller.f_locals.get(p) for p in names}
+        differ = [p for p in names if _is_int(given[p]) and _is_int(own[p]) and given[p] != own[p]]
+        if not differ:
+            continue
+        swapped = [(p, q) for k, p in enumerate(differ) for q in differ[k + 1:]
+                   if given[p] == own[q] and given[q] == own[p]]
+        where = f"the call to `{code.co_name}` on line {lineno}"
+        if swapped:
+            p, q = swapped[0]
+            return (f"{where} passes {p} and {q} swapped: it receives {p}={int(given[p])}, "
+                    f"{q}={int(given[q])} while yours are {p}={int(own[p])}, {q}={int(own[q])}; "
+                    f"pass them in the order `{code.co_name}` takes them ({', '.join(names)})")
+        listed = ", ".join(f"{p}={int(given[p])}" for p in differ)
+        mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
+        return (f"{where} passes {listed} while your own {mine} there: unless they are meant "
+                "to differ, an argument is in the wrong place or replaced by another value "
+                f"(`{code.co_name}` takes {', '.join(names)})")
+    return ""
 
 
 def _course_function_below(tb: TracebackType | None) -> str:
@@ -376,6 +515,17 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("the pieces put into one array have different shapes: some are cut short, a "
                 "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
                 "stride wrong?); every window must have the same size")
+    if "cannot unpack non-iterable int" in text:
+        return ("an int is unpacked as if it were a pair: turn an int argument into (v, v) "
+                "first (kernel_size, stride and padding may come as one int or as a pair)")
+    unpack = re.search(r"(?:not enough|too many) values to unpack \(expected (\d+)", text)
+    if unpack:
+        return (f"the value unpacked does not have {unpack.group(1)} entries: a shape with "
+                "another number of axes than the code expects (an array saved or reshaped "
+                "differently, a matrix where the 4-D array belongs?)")
+    if "object cannot be interpreted as an integer" in text:
+        return ("a float is used where an int is needed (a size, a range): divide sizes with "
+                "// (floor division), not /, which always gives a float")
     if "slice indices must be integers" in text or "only integers, slices" in text:
         return "indices and slice bounds must be ints: divide with // (not /) and use int(...)"
     reshape = re.search(r"cannot reshape array of size (\d+) into shape " + _SHAPE, text)
@@ -387,7 +537,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                 "(a max, sum or argmax over too many axes?) or left out"
                 if have < want and have and want % have == 0 else "")
         return ("reshape keeps the number of values: compare the sizes on both sides (count the "
-                f"output pixels with the output-size formula){more}")
+                f"output pixels with the output-size formula){more}"
+                f"{_reshape_sizes(have, _parse_shape(reshape.group(2)))}")
     if "matmul" in text and "mismatch in its core dimension" in text:
         saved = [name for name in shapes if name.startswith("ctx.")]
         sizes = re.search(r"size (\d+) is different from (\d+)", text)
@@ -403,8 +554,61 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                     "forward saved an array built from another input than the one its output "
                     "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
-                "transpose one side")
+                "transpose one side" + _matmul_fix(shapes))
     return ""
+
+
+def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
+    """' (`w` (5, 18) fits as w.T)' when the matrices on the line pair up once one is
+    transposed; '' when no such pair is found."""
+    matrices = [(name, shape) for name, shape in shapes.items() if len(shape) == 2]
+    fixes = []
+    for (a, sa), (b, sb) in itertools.permutations(matrices, 2):
+        if sa[1] != sb[0] and sa[1] == sb[1]:
+            fixes.append(f" (`{a}` {sa} @ `{b}`.T {sb[::-1]} fits: is `{b}` missing its .T?)")
+        elif sa[1] != sb[0] and sa[0] == sb[0]:
+            fixes.append(f" (`{a}`.T {sa[::-1]} @ `{b}` {sb} fits: is `{a}` missing its .T?)")
+    return fixes[0] if len(matrices) == 2 and fixes else ""
+
+
+def _reshape_sizes(have: int, want: tuple[int, ...]) -> str:
+    """'; the values fit (2, 9, 11, 5): axes 1 and 2 are 2 and 2 larger in the array' when
+    changing two neighbouring axes by the same small amount explains the count; else ''."""
+    steps = sorted(itertools.product(range(-6, 7), repeat=2),
+                   key=lambda d: (abs(d[0]) + abs(d[1]), d))
+    for dy, dx in steps[1:]:
+        for axis in range(1, len(want) - 1):
+            fit = list(want)
+            fit[axis] += dy
+            fit[axis + 1] += dx
+            if min(fit) > 0 and want[axis] > 1 and want[axis + 1] > 1 and int(np.prod(fit)) == have:
+                moved = [a for a in (axis, axis + 1) if fit[a] != want[a]]
+                steps = {fit[a] - want[a] for a in moved}
+                cause = {-1: "one more: a division rounded up, or a + 1 too many?",
+                         1: "one fewer: the + 1 of the size rule missing?"}.get(
+                    steps.pop() if len(steps) == 1 else 0, "the padding or the stride left out "
+                    "or wrong, or an input size used in its place?")
+                held = " x ".join(str(fit[a]) for a in moved)
+                yours = " x ".join(str(want[a]) for a in moved)
+                axes = " and ".join(map(str, moved))
+                return (f"; the values fit {tuple(fit)}: {'axes' if len(moved) > 1 else 'axis'} {axes} "
+                        f"hold{'s' * (len(moved) == 1)} {held} in the array but {yours} in your "
+                        f"reshape, so {'those sizes come' if len(moved) > 1 else 'that size comes'}"
+                        f" from another rule than the array's ({cause})")
+    return ""
+
+
+def _cut_short(found: list[tuple[int, ...]], axes: list[int]) -> str:
+    """For two shapes that differ only along the last two axes, one smaller there: a window
+    slice that ran past the edge of the array it cuts; "" otherwise."""
+    if len(found) != 2 or any(a < len(found[0]) - 2 for a in axes):
+        return ""
+    small, big = sorted(found, key=lambda shape: [shape[a] for a in axes])
+    if not all(small[a] <= big[a] for a in axes):
+        return ""
+    return ("a slice came out shorter than the other array: a slice with the wrong bounds "
+            "(start:start + size, with a step start:start + step * count), or one that runs "
+            "past the edge of the array it cuts (windows come from the padded input)")
 
 
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
@@ -423,6 +627,10 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         if axes and all(m == n for f in others for a, (m, n) in enumerate(zip(first, f))
                         if a not in axes):
             sizes = " vs ".join(str(tuple(f[a] for a in axes)) for f in dict.fromkeys(found))
+            short = _cut_short(found, axes)
+            if short:
+                return (f"the arrays have the same axes but different sizes along axis "
+                        f"{_axes_text(tuple(axes))} ({sizes}): {short}")
             return (f"the arrays have the same axes but different sizes along axis "
                     f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
                     "intended, a slice with the wrong bounds (start:start + size, with a step "
@@ -455,13 +663,22 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
             (f". {hint}" if hint else "")
     if sorted(got_shape) == sorted(expected):
         return message + (": the right sizes in another order, so axes are swapped (a "
-                          "transpose or reshape puts them in the wrong order)") + \
+                          "transpose or reshape puts them in the wrong order"
+                          f"{axis_order_note(got_shape, expected)})") + \
             (f". {hint}" if hint else "")
     message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "
                     "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def axis_order_note(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """'; .transpose(0, 3, 1, 2) of yours has the right shape' when exactly one order of the
+    axes turns `got` into `expected`; '' otherwise."""
+    orders = [order for order in itertools.permutations(range(len(got)))
+              if tuple(got[a] for a in order) == tuple(expected)] if len(got) <= 6 else []
+    return f"; .transpose{orders[0]} of yours has the right shape" if len(orders) == 1 else ""
 
 
 def off_by_note(got_shape: tuple[int, ...], expected: tuple[int, ...]) -> str:

@@ -44,6 +44,31 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
     return out
 
 
+def _whole_answer_relation(outputs: Outputs) -> str:
+    """A relation that holds in every case at once: a constant term or a constant factor
+    (a grad that starts from ones, a wrong denominator); "" when none does."""
+    pairs = [(outputs[f"grad{i}"], exact(x))
+             for i, (_, x, _, exact, _) in enumerate(gradient_cases())]
+    if any(got.shape != right.shape for got, right in pairs):
+        return ""
+    got, right = (np.concatenate([np.ravel(p[k]) for p in pairs]) for k in (0, 1))
+    term = float(np.mean(got - right))
+    if abs(term) > 1e-3 and np.allclose(got, right + term, rtol=1e-5, atol=1e-5):
+        return (f"every partial derivative is the right one plus {term:.4g}: grad starts from a "
+                "non-zero value (np.ones_like, np.empty?) or a term is added to it; start from "
+                "np.zeros(x.shape) and store each central difference")
+    factor = float(np.sum(got * right) / np.sum(right * right))
+    if abs(factor + 1) < 1e-3 and np.allclose(got, -right, rtol=1e-5, atol=1e-7):
+        return ("your values are the right ones with the sign flipped: the central difference "
+                "is f(x + eps) - f(x - eps), in that order")
+    if abs(factor - 1) > 1e-3 and abs(factor - 2) > 1e-3 and abs(factor) > 1e-3 and \
+            np.allclose(got, factor * right, rtol=1e-5, atol=1e-7):
+        return (f"your values are {factor:.4g} times the right ones in every case: the central "
+                f"difference is divided by {2 / factor:.4g} * eps; divide "
+                "f(x + eps) - f(x - eps) by 2 * eps")
+    return ""
+
+
 def _verdict_gradient(outputs: Outputs) -> None:
     for i, (what, x, f, exact, eps) in enumerate(gradient_cases()):
         got, after = outputs[f"grad{i}"], outputs[f"x{i}"]
@@ -55,9 +80,19 @@ def _verdict_gradient(outputs: Outputs) -> None:
         if got.shape != x.shape:
             swapped = (": the right sizes in another order, a transpose too many?"
                        if sorted(got.shape) == sorted(x.shape) else "")
+            right = exact(x)
+            if got.size == x.size and got.ndim == x.ndim and \
+                    np.allclose(got, right.reshape(got.shape), rtol=1e-4, atol=1e-4):
+                swapped = (": the right values in memory order, reshaped to the wrong shape: "
+                           "reshape to x.shape (or fill grad = np.zeros(x.shape) entry by entry)")
+            elif got.ndim == x.ndim and np.allclose(got, right.transpose(), rtol=1e-4, atol=1e-4):
+                swapped = ": the right values transposed: return them as x's shape, without .T"
             raise CheckFailed(f"{call}: wrong shape: expected {x.shape} (one partial derivative "
                               f"per entry of x), got {got.shape}{swapped}")
         expected = exact(x)
+        whole = _whole_answer_relation(outputs) if i == 0 else ""
+        if whole:
+            raise CheckFailed(f"{call}: {whole}")
         if eps is not None:
             forward = 3 * x ** 2 + 3 * x * eps + eps ** 2
             if np.allclose(got, forward, rtol=0, atol=1e-8):
@@ -96,6 +131,18 @@ def _verdict_gradient(outputs: Outputs) -> None:
             up[i] += step
             down[i] -= step
             added[i] = (f(up) + f(down)) / (2 * step)
+        for text, sign in (("f(x - eps) is taken at x itself (the - eps nudge is lost, e.g. "
+                            "x[i] -= eps right after x[i] += eps), so you get half a forward "
+                            "difference", 1), ("f(x + eps) is taken at x itself (the + eps nudge "
+                            "is lost), so you get half a backward difference", -1)):
+            half = np.zeros(x.shape)
+            for i in np.ndindex(x.shape):
+                moved = x.copy()
+                moved[i] += sign * step
+                half[i] = sign * (f(moved) - f(x)) / (2 * step)
+            if np.allclose(got, half, rtol=1e-6, atol=1e-6):
+                raise CheckFailed(f"{call}: {text}: set x[i] = saved + eps, then x[i] = saved - "
+                                  "eps, each from the saved value")
         if np.allclose(got, added, rtol=1e-6, atol=1e-6):
             raise CheckFailed(f"{call}: your values are (f(x + eps) + f(x - eps)) / (2 eps): the "
                               "two values must be subtracted, f(x + eps) - f(x - eps)")
@@ -128,6 +175,10 @@ def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, A
         ("[-1.0, 2.0] and [-3.0, 2.0] (negative numbers)", np.array([-1.0, 2.0]),
          np.array([-3.0, 2.0])),
         ("random (3, 4) arrays", a, a + rng.normal(scale=1e-4, size=(3, 4))),
+        ("[1e-6, 3.0] and [3e-6, 3.0] (tiny numbers)", np.array([1e-6, 3.0]),
+         np.array([3e-6, 3.0])),
+        ("[-3.0, 2.0] and [-1.0, 2.0] (the larger one negative)", np.array([-3.0, 2.0]),
+         np.array([-1.0, 2.0])),
     ]
 
 
@@ -195,6 +246,17 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
      lambda a, b, ratio: float(ratio(np.abs(a - b).max(), max(np.abs(a).max(), np.abs(b).max())))),
     ("you square the ratio, (a - b)**2 / max(a**2, b**2); take |a - b| / max(|a|, |b|), unsquared",
      lambda a, b, ratio: float(np.max(ratio((a - b) ** 2, np.maximum(a * a, b * b))))),
+    ("the absolute value is missing on b in the denominator, max(|a|, b); divide by "
+     "max(|a|, |b|)",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), b))))),
+    ("the absolute value is missing on a in the denominator, max(a, |b|); divide by "
+     "max(|a|, |b|)",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(a, np.abs(b)))))),
+    ("you add 1 to the denominator, max(|a|, |b|) + 1 (a mix of absolute and relative "
+     "error); divide by max(|a|, |b|) alone",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)) + 1)))),
+    ("you return the largest absolute difference |a - b|, not divided by anything; divide "
+     "each entry's difference by max(|a|, |b|)", lambda a, b, ratio: float(np.max(np.abs(a - b)))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
      lambda a, b, ratio: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
 )
@@ -219,9 +281,19 @@ GUARDED_RATIOS = ((_ratio, 1e-9),) + tuple((guard(eps), 1e-6) for eps in (1e-12,
 def _verdict_error(outputs: Outputs) -> None:
     cases = error_cases()
     for i, (what, a, b) in enumerate(cases):
-        if outputs[f"case{i}"].shape != ():
+        got = outputs[f"case{i}"]
+        if got.shape != ():
+            errors = _ratio(np.abs(np.asarray(a, dtype=np.float64) - b),
+                            np.maximum(np.abs(a), np.abs(b)))
+            axes = [k for k in range(errors.ndim) if errors.max(axis=k).shape == got.shape and
+                    np.allclose(errors.max(axis=k), got)]
+            how = (f": that is np.max over axis {axes[0]} only, one maximum per "
+                   f"{'column' if axes[0] == 0 else 'row'}; take the max over every entry "
+                   "(np.max without axis)" if axes else
+                   ": the errors of every entry; return the largest" if got.shape == errors.shape
+                   else "")
             raise CheckFailed(f"relative_error({what}): expected one number (the largest "
-                              f"entry's error), got an array of shape {outputs[f'case{i}'].shape}")
+                              f"entry's error), got an array of shape {got.shape}{how}")
     got = np.array([float(outputs[f"case{i}"]) for i in range(len(cases))])
     expected = np.array([relative_error_formula(a, b) for _, a, b in cases])
     bad = np.flatnonzero(~(np.abs(got - expected) <= 1e-9 * np.maximum(1.0, expected)))
@@ -240,6 +312,9 @@ def _verdict_error(outputs: Outputs) -> None:
                 wrong = np.array([formula(a, b, ratio) for a, b in arrays])
             if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
                 raise CheckFailed(f"{message}: {text}")
+    whole = _error_transform(got, expected, arrays)
+    if whole:
+        raise CheckFailed(f"{message}: {whole}")
     for decimals in range(1, 9):
         if np.array_equal(got, np.round(expected, decimals)):
             raise CheckFailed(f"{message}: your result is rounded to {decimals} decimals; return "
@@ -250,6 +325,72 @@ def _verdict_error(outputs: Outputs) -> None:
                           "treat 0/0 as 0 instead")
     raise CheckFailed(f"{message}. The error is max over entries of |a - b| / max(|a|, |b|), "
                       "where 0/0 counts as 0")
+
+
+def _error_transform(got: np.ndarray, expected: np.ndarray,
+                     arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """The right errors transformed in every case alike (scaled, in log10, in float32) or the
+    index of the worst entry returned in their place; "" when none fits."""
+    zero = expected == 0
+    if (got[zero] == 0).all() and (~zero).sum() >= 2:
+        factors = got[~zero] / expected[~zero]
+        if np.allclose(factors, factors[0], rtol=1e-6) and abs(factors[0] - 1) > 1e-6:
+            if np.isclose(factors[0], 100):
+                return ("your result is in percent (100 times the error); return the plain "
+                        "ratio, the 1e-7 that the lesson compares with is not a percentage")
+            return (f"your results are {factors[0]:.4g} times the right ones in every case: a "
+                    "factor is missing or extra in the formula")
+    with np.errstate(divide="ignore"):
+        logs = np.log10(expected)
+    if (~zero).sum() >= 2 and np.allclose(got[~zero], logs[~zero], rtol=1e-6, atol=1e-9):
+        return ("you return log10 of the error (its order of magnitude); return the error "
+                "itself, max |a - b| / max(|a|, |b|)")
+    worst = []
+    for a, b in arrays:
+        scale = np.maximum(np.abs(a), np.abs(b))
+        worst.append(float(np.argmax(np.ravel(_ratio(np.abs(a - b), scale)))))
+    if np.array_equal(got, worst) and np.any(got != expected):
+        return ("you return the index of the worst entry (np.argmax); return the largest error "
+                "itself (np.max)")
+    floor = _floor_fit(got, arrays)
+    if floor:
+        return floor
+    low = np.array([_float32_error(a, b) for a, b in arrays])
+    if np.allclose(got, low, rtol=1e-6, atol=1e-12) and not np.allclose(low, expected, rtol=1e-9):
+        return ("the arithmetic is done in float32, which keeps only about 7 digits: keep a and "
+                "b in float64 (np.asarray(a, dtype=np.float64))")
+    return ""
+
+
+def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'your denominator never drops below 0.001 ...' when a floor (max(scale, F), clip) or
+    a term (scale + F) fitted on one case explains every case; "" otherwise."""
+    for guard, how in ((_floored, "is floored (an epsilon as its lower bound) at"),
+                       (_shifted, "has a small term (an epsilon) added,")):
+        for (a, b), value in zip(arrays, got):
+            diff, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
+            k = int(np.argmax(np.ravel(diff)))
+            if not value > 0 or not np.ravel(diff)[k] > 0:
+                continue
+            floor = float(np.ravel(diff)[k] / value) - (float(np.ravel(scale)[k])
+                                                       if guard is _shifted else 0.0)
+            if not 1e-14 < floor < 1:
+                continue
+            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y),
+                                                          np.maximum(np.abs(x), np.abs(y)))))
+                               for x, y in arrays])
+            if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
+                return (f"your denominator {how} about {floor:.3g}: entries smaller than that get "
+                        "an absolute error instead of a relative one (the tiny numbers here); "
+                        "divide by max(|a|, |b|) itself and treat 0/0 alone, as 0")
+    return ""
+
+
+def _float32_error(a: np.ndarray, b: np.ndarray) -> float:
+    """relative_error computed with float32 arrays throughout."""
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, np.float32(1), scale)))
 
 
 register(Exercise(

@@ -6,6 +6,7 @@ an output-size formula without its ``+ 1``...) and names the one the answer matc
 """
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -14,8 +15,8 @@ import numpy as np
 from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
-from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   off_by_note, register, shape_message, value_pattern)
+from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
+                   number_exercises, off_by_note, register, shape_message, value_pattern)
 from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
                       with_probes)
 
@@ -155,7 +156,50 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
                     for _, g, _, dims in items):
             raise CheckFailed(f"{head}: your sizes follow the rule with the {name} of height and "
                               f"width swapped: the pair is (height, width). The rule is {formula}")
+    for text, slip in geometry_slips(len(items[0][3][0])):
+        if any(slip(dims) != [tuple(d) for d in dims] for _, g, e, dims in bad) and \
+                all(len(g) == 4 and tuple(g[2:]) == tuple(size_rule(*d) for d in slip(dims))
+                    for _, g, _, dims in items):
+            raise CheckFailed(f"{head}: your sizes follow the rule with {text}. "
+                              f"The rule is {formula}")
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
+
+
+SIZE_ARGUMENTS = ("size", "kernel size", "stride", "padding", "output_padding")
+Slip = Callable[[list], list]
+
+
+def geometry_slips(count: int) -> list[tuple[str, Slip]]:
+    """Arguments of the size rule mixed up, each with what was done: one side's value used for
+    both sides, the kernel size and the stride swapped or the kernel used as the stride.
+    A slip maps [height args, width args] (tuples of `count` ints, the size first) to new ones."""
+    def both(index: int, side: int) -> Slip:
+        return lambda dims: [tuple(dims[side][index] if i == index else v for i, v in enumerate(d))
+                             for d in dims]
+
+    def within(change: Callable[[list], None]) -> Slip:
+        def slip(dims: list) -> list:
+            out = []
+            for d in dims:
+                d = list(d)
+                change(d)
+                out.append(tuple(d))
+            return out
+        return slip
+
+    out = []
+    for index in range(1, count):
+        name = SIZE_ARGUMENTS[index]
+        out.append((f"the height's {name} used for the width too: the {name} pair is "
+                    f"(height, width), the width takes its second entry", both(index, 0)))
+        out.append((f"the width's {name} used for the height too: the {name} pair is "
+                    f"(height, width), the height takes its first entry", both(index, 1)))
+    out.append(("the kernel size and the stride swapped: windows are kernel_size wide and "
+                "stride apart; pass each where the function expects it",
+                within(lambda d: d.__setitem__(slice(1, 3), d[2:0:-1]))))
+    out.append(("the kernel size used as the stride (the stride given is ignored): windows "
+                "start `stride` apart", within(lambda d: d.__setitem__(2, d[1]))))
+    return out
 
 
 def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pair,
@@ -202,6 +246,12 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    taps = w.shape[1] * w.shape[2] * w.shape[3]
+    if taps > 1:
+        mean = conv2d_numpy(x, w, None, s, p) / taps
+        out.append(("each output is the mean of the window's products (np.mean); a convolution "
+                    "sums them (np.sum over c, a, b)",
+                    mean if b is None else mean + b.astype(np.float64)[:, None, None]))
     if x.shape[1] > 1:
         out.append(("only the first input channel is summed: a window spans all C input "
                     "channels, so sum x[n, c, ...] * weight[o, c, ...] over c too",
@@ -217,6 +267,12 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
                         "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
                         conv2d_numpy(shifted, w, b, s, (0, 0))))
+    if p != (0, 0):
+        for mode in ("edge", "reflect"):
+            repeated = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), mode=mode)
+            out.append((f"the padding repeats the input's border (np.pad with mode='{mode}'); "
+                        "pad with zeros, np.pad's default mode='constant'",
+                        conv2d_numpy(repeated, w, b, s, (0, 0))))
     plain = conv2d_numpy(x, w, b, s, p)
     out.append(("the weight matrix is weight.reshape(-1, O), which does not put (c, a, b) down "
                 "its rows; use weight.reshape(O, -1).T",
@@ -307,14 +363,52 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
 Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
 
 
-def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: Mistakes) -> None:
-    """expect_close, but first name a known mistake (from `mistakes()`) that `got` matches."""
+def diagnose_values(what: str, got: np.ndarray, expected: np.ndarray, mistakes: Mistakes,
+                    sizes: dict[str, int] | None = None) -> None:
+    """expect_close, but first name a known mistake (from `mistakes()`) that `got` matches, or
+    a factor that is one of the layer's `sizes` (name -> value) or its inverse."""
     close = dict(rtol=1e-4, atol=1e-5)
     if np.shape(got) == expected.shape and not np.allclose(got, expected, **close):
         for text, wrong in mistakes():
             if wrong.shape == expected.shape and np.allclose(got, wrong, **close):
                 raise CheckFailed(f"{what}: right shape but wrong values: {text}")
+        scaled = size_factor(np.asarray(got, dtype=np.float64), expected.astype(np.float64),
+                             sizes or {})
+        if scaled:
+            raise CheckFailed(f"{what}: right shape but wrong values: {scaled}")
     expect_close(what, got, expected)
+
+
+def size_factor(got: np.ndarray, expected: np.ndarray, sizes: dict[str, int]) -> str:
+    """'your values are 0.04 times the right ones: divided by the number of output pixels
+    Ho*Wo (25)...' when the factor is one of `sizes` or its inverse; "" otherwise."""
+    norm = float(np.sum(expected * expected))
+    if not norm:
+        return ""
+    factor = float(np.sum(got * expected)) / norm
+    if not np.allclose(got, factor * expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max()):
+        return ""
+    times = [(name, size) for name, size in sizes.items()
+             if size > 1 and np.isclose(factor, size, rtol=1e-4)]
+    over = [(name, size) for name, size in sizes.items()
+            if size > 1 and np.isclose(factor * size, 1, rtol=1e-4)]
+    if len(times) + len(over) != 1:  # none, or sizes that coincide: no claim
+        return ""
+    if times:
+        return (f"your values are {factor:.4g} times the right ones: multiplied by "
+                f"{times[0][0]} ({times[0][1]}); that factor does not belong")
+    return (f"your values are {factor:.4g} times the right ones: divided by {over[0][0]} "
+            f"({over[0][1]}), a mean where the sum belongs")
+
+
+def layer_sizes(case: Case) -> dict[str, int]:
+    """The sizes a factor of a layer's gradient or output may come from, by name."""
+    n, c = case["input"].shape[:2]
+    ho, wo = case["grad_out"].shape[2:] if "grad_out" in case else case["out"].shape[2:]
+    kh, kw = case["weight"].shape[2:] if "weight" in case else (1, 1)
+    return {"the batch size N": n, "the number of output pixels Ho*Wo": ho * wo,
+            "N*Ho*Wo": n * ho * wo, "the kernel's size kh*kw": kh * kw,
+            "the input channels C": c, "C*kh*kw": c * kh * kw}
 
 
 # ---- conv2d_naive --------------------------------------------------------------------------
@@ -439,6 +533,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: {cols.shape[0]} rows, expected {expected_shape[0]}: "
                               "sh and sw are swapped: sh is the stride down the rows (height), "
                               "sw the stride along the columns (width)")
+        slipped = im2col_shape_slip(cols.shape, (n, c, h + 2 * ph, w + 2 * pw), (kh, kw), (sh, sw))
+        if slipped and cols.shape != expected_shape:
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: {slipped}")
         if cols.shape == expected_shape[::-1] and expected_shape[0] != expected_shape[1]:
             raise CheckFailed(f"{what}: shape {cols.shape} is transposed: one ROW per output pixel "
                               f"(N*Ho*Wo = {expected_shape[0]}), one column per (c, a, b) = "
@@ -463,6 +560,16 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
                 raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
                                   "rows (height), sw the stride along the columns (width)")
+            for flip, text in (((slice(None, None, -1), slice(None, None, -1)),
+                                "rotated by 180 degrees ([::-1, ::-1])"),
+                               ((slice(None, None, -1), slice(None)),
+                                "flipped upside down ([::-1, :])"),
+                               ((slice(None), slice(None, None, -1)),
+                                "flipped left-right ([:, ::-1])")):
+                flipped = win[(...,) + flip].transpose(0, 2, 3, 1, 4, 5).reshape(expected_shape)
+                if kh * kw > 1 and np.allclose(cols, flipped) and not np.allclose(flipped, engine):
+                    raise CheckFailed(f"{what}: each window is {text}: im2col copies the windows "
+                                      "as they are (PyTorch's convolution flips nothing)")
             if np.allclose(np.sort(cols, axis=None), np.sort(engine, axis=None)):
                 raise CheckFailed(
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
@@ -475,6 +582,35 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
                               "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
+
+
+def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], kernel: Pair,
+                      stride: Pair) -> str:
+    """What makes im2col's columns of shape `got`, when one slip does: the input padded again,
+    the stride applied to the window axes, a size rule with its arguments mixed up."""
+    n, c, h, w = padded
+    (kh, kw), (sh, sw) = kernel, stride
+    cols = c * kh * kw
+    if got == (n * conv_out_size(h, kh, 1, 0) * conv_out_size(w, kw, 1, 0),
+               c * -(-kh // sh) * -(-kw // sw)) and (sh, sw) != (1, 1):
+        return ("the stride slice [::sh, ::sw] went to the window axes (4 and 5) instead of the "
+                "window positions (2 and 3): take windows[:, :, ::sh, ::sw], each window whole")
+    for q in range(1, max(kh, kw) + 1):
+        if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
+            return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
+                    "take the windows of x as it is")
+    dims = [(h, kh, sh, 0), (w, kw, sw, 0)]
+    slips = [(f"your window counts follow the size rule with {text}", slip)
+             for text, slip in geometry_slips(4)]
+    slips += [("your window rows are counted from the width W (height and width mixed up)",
+               lambda d: [(d[1][0],) + d[0][1:], d[1]]),
+              ("your window columns are counted from the height H (height and width mixed up)",
+               lambda d: [d[0], (d[0][0],) + d[1][1:]])]
+    for text, slip in slips:
+        moved = slip(dims)
+        if moved != dims and got == (n * conv_out_size(*moved[0]) * conv_out_size(*moved[1]), cols):
+            return text
+    return ""
 
 
 register(Exercise(
@@ -531,15 +667,19 @@ def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
 
 
 def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
-                      sw: int, rows: int, columns: int) -> np.ndarray:
-    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short)."""
+                      sw: int, rows: int, columns: int,
+                      steps: tuple[int, int] | None = None) -> np.ndarray:
+    """col2im over the kernel offsets a < rows, b < columns only (a loop that stops short);
+    `steps` replaces the strides of the slices (not of the window count)."""
     n, c, h, w = shape
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    th, tw = steps or (sh, sw)
     cols = cols.reshape(n, ho, wo, c, kh, kw)
     out = np.zeros(shape)
     for a in range(rows):
         for b in range(columns):
-            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+            out[:, :, a:a + th * ho:th, b:b + tw * wo:tw] += \
+                cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
     return out
 
 
@@ -574,6 +714,16 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
                         "over range(kh) and range(kw), every row and column of the kernel",
                         col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
+    for steps, text in (((sh, sh), "the column offsets step by sh, the height's stride; "
+                                   "columns step by sw"),
+                        ((sw, sw), "the row offsets step by sw, the width's stride; rows step "
+                                   "by sh"),
+                        ((sw, sh), "the strides are swapped: rows step by sh, columns by sw")):
+        if steps != (sh, sw):
+            try:
+                out.append((text, col2im_by_offsets(cols, shape, kh, kw, sh, sw, kh, kw, steps)))
+            except ValueError:  # the slices do not fit: that mistake fails in the answer instead
+                pass
     if (sh, sw) != (1, 1):
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
@@ -662,7 +812,8 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
 def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                inputs: list[tuple[str, tuple[int, ...]]],
                                join_dim: int | None = None,
-                               expected: list[np.ndarray] | None = None) -> None:
+                               expected: list[np.ndarray] | None = None,
+                               padding: Pair | None = None) -> None:
     """Name what is wrong with a backward whose return values the engine refused.
 
     inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
@@ -708,7 +859,22 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             continue
         note = ""
         diffs = [a - b for a, b in zip(g, shape)]
-        if len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
+        crops = {} if padding is None or len(g) != 4 or len(shape) != 4 else {
+            (shape[2] + 2 * padding[0] - 2 * q, shape[3] + 2 * padding[1] - 2 * r): text
+            for (q, r), text in (((padding[1], padding[0]), "the paddings of height and width "
+                                  "are swapped when cutting it off"),
+                                 ((padding[0], padding[0]), "the width is cut by the height's "
+                                  "padding"),
+                                 ((padding[1], padding[1]), "the height is cut by the width's "
+                                  "padding"))}
+        if g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
+            note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
+                    "each side")
+        elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
+                g[0] == shape[0] * shape[1]:
+            note = (": that is the folded (N*C, 1, H, W) image; reshape it back to "
+                    f"{tuple(shape)}")
+        elif len(g) == len(shape) and any(diffs) and all(d >= 0 and d % 2 == 0 for d in diffs):
             note = (f": it is larger by {diffs}, a border of {[d // 2 for d in diffs]} on each "
                     "side: cut the padding off before returning it")
         elif join_dim is None and len(g) == len(shape) == 4 and any(diffs) and \
@@ -721,12 +887,18 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
+        elif len(g) == 0 and len(shape) >= 1:
+            note = (f": one number, a sum over every axis; {label} keeps its own axes, so sum "
+                    f"over the others only (down to {shape})")
         elif len(g) == len(shape) == 1:
             note = (f": {label} needs {shape[0]} values, yours has {g[0]}: a sum (or mean) over the "
                     "wrong axis keeps the wrong one")
         elif len(g) > len(shape):
             note = (f": sum it over the axes that {label} does not have, down to its shape "
                     f"{shape}")
+        elif sorted(g) == sorted(shape) and axis_order_note(g, shape):
+            note = (": the right sizes in another order (a transpose missing or wrong"
+                    f"{axis_order_note(g, shape)})")
         elif int(np.prod(g)) == int(np.prod(shape)):
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
@@ -814,8 +986,13 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
             first = (g[:1].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them", first))
+            cols = convolution.im2col(convolution.pad2d(x[-1:], ph, pw), kh, kw, sh, sw)
+            last = (g[-1:].transpose(0, 2, 3, 1).reshape(-1, o).T @ cols).reshape(weight.shape)
+            out.append(("grad_weight is the last sample's only (a loop over the samples that "
+                        "assigns with = instead of adding with +=): sum over every sample", last))
         cols = convolution.im2col(convolution.pad2d(x, ph, pw), kh, kw, sh, sw)
         out.append((laid_out, (g.reshape(-1, o).T @ cols).reshape(weight.shape)))
+        out += [(text, (rows.T @ cols).reshape(weight.shape)) for text, rows in grad_layouts(g)]
         if n > 1:
             out.append(("grad_weight was computed from grad.reshape(O, -1), which keeps the batch "
                         "axis in front of the channels: grad is (N, O, Ho, Wo), so lay it out as "
@@ -844,6 +1021,8 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                     convolution.col2im(rows, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append((laid_out, convolution.col2im(g.reshape(-1, o) @ weight.reshape(o, -1), padded,
                                              kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    out += [(text, convolution.col2im(rows @ weight.reshape(o, -1), padded, kh, kw, sh, sw)
+             [:, :, ph:ph + h, pw:pw + w]) for text, rows in grad_layouts(g)]
     out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
                 "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                 convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,
@@ -852,6 +1031,18 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
         out.append(("the input's gradient is cut from the top-left corner; the padding lies on "
                     "each side, so keep [padding:padding + H] (and the same for W)",
                     full[:, :, :h, :w]))
+    return out
+
+
+def grad_layouts(g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """grad (N, O, Ho, Wo) laid out as rows in a wrong order of (n, i, j), each with what it did."""
+    out = []
+    for order in itertools.permutations((0, 2, 3)):
+        if order != (0, 2, 3) and g.shape[order[0]] * g.shape[order[1]] * g.shape[order[2]] > 1:
+            axes = order + (1,)
+            out.append((f"grad was laid out with grad.transpose{axes}, so its rows do not run over "
+                        "(n, i, j) like the columns' rows: use grad.transpose(0, 2, 3, 1)"
+                        ".reshape(-1, O)", g.transpose(axes).reshape(-1, g.shape[1])))
     return out
 
 
@@ -868,7 +1059,8 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                           "tensors, not with Tensor(...) from arrays or .data")
     present = [k for k in inputs if k in case]
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
-                               expected=[case[f"grad_{k}"] for k in present])
+                               expected=[case[f"grad_{k}"] for k in present],
+                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None)
     for k in inputs:
         if k not in case:
             continue
@@ -887,7 +1079,7 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                 raise CheckFailed(f"{label}: right shape but wrong values: they are the gradient "
                                   f"of {other}, not of {k}: return the gradients in forward's "
                                   f"order ({', '.join(present)})")
-        diagnose_values(label, got, case[field], lambda: mistakes(case, field))
+        diagnose_values(label, got, case[field], lambda: mistakes(case, field), layer_sizes(case))
 
 
 def _verdict_conv2d_forward(outputs: Outputs) -> None:

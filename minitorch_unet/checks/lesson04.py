@@ -15,7 +15,7 @@ from .. import convolution
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, pair, probe_layer,
+                       diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
@@ -103,6 +103,9 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              pool_windows(case["input"], case, 0).mean(-1)),
             ("this is the window minimum, not the maximum",
              pool_windows(case["input"], case, np.inf).min(-1)),
+            ("these are the positions of the maxima (argmax), not the maxima themselves: take "
+             "the window's values at those positions", pool_windows(case["input"], case, -np.inf)
+             .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
              largest_magnitude(case))]
@@ -112,6 +115,39 @@ def largest_magnitude(case: Case) -> np.ndarray:
     """Each window's entry of largest |x| (padding -inf, as the learner's padding is)."""
     win = pool_windows(case["input"], case, -np.inf)
     return np.take_along_axis(win, np.abs(win).argmax(-1)[..., None], -1)[..., 0]
+
+
+def scattered(case: Case, values: np.ndarray | None = None, unfolded: bool = False) -> np.ndarray:
+    """The im2col way back: one row per (n, c, i, j) window holding `values` (grad_out, flattened
+    in (n, c, i, j) order, by default) at the window's first maximum, through col2im.
+    unfolded: col2im is given (N, C, H, W) instead of the folded (N*C, 1, H, W)."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    win = pool_windows(case["input"], case, -np.inf).reshape(-1, kh * kw)
+    rows = np.zeros(win.shape)
+    g = case["grad_out"].astype(np.float64).reshape(-1) if values is None else values
+    rows[np.arange(len(rows)), win.argmax(-1)] = g
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    folded = padded if unfolded else (n * c, 1) + padded[2:]
+    out = convolution.col2im(rows, folded, kh, kw, sh, sw).reshape(padded)
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
+    """grad_out flattened in another order than the windows' rows, or folded wrongly."""
+    g = case["grad_out"].astype(np.float64)
+    out = [("col2im was given the shape (N, C, H, W); the rows are windows of the folded "
+            "(N*C, 1, H, W) image (one channel each), so pass that shape and reshape back",
+            scattered(case, unfolded=True))]
+    for axes in ((1, 0, 2, 3), (0, 1, 3, 2), (1, 0, 3, 2)):
+        if g.transpose(axes).shape != g.shape or not np.array_equal(axes, (0, 1, 2, 3)):
+            out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
+                        "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
+                        scattered(case, g.transpose(axes).reshape(-1))))
+    out.append(("the gradient is multiplied by the maximum's value; the derivative of a maximum "
+                "is 1 at the winning input, so pass grad_out on unchanged",
+                scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
+    return out
 
 
 OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "
@@ -143,7 +179,7 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             ("the argmax was unravelled with divmod(f, kh); a (kh, kw) window has rows of kw "
              "entries, so flat index f is row f // kw, column f % kw", route(case, unravel_by_kh=True)),
             ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
-             "from above (chain rule)", route(case, ones=True))]
+             "from above (chain rule)", route(case, ones=True))] + flattening_mistakes(case)
 
 
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
@@ -193,11 +229,12 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if not outputs.get(f"{name}/connected", True):
             raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
                               "cannot reach the input: build it with your Function's .apply(...)")
-        returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)])
+        returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)],
+                                   padding=geometry(case)[2])
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],
-                        lambda: backward_mistakes(case))
+                        lambda: backward_mistakes(case), layer_sizes(case))
 
 
 ENGINE_OPS = ("minitorch_unet.functional.max_pool2d", "minitorch_unet.pooling.MaxPool2d",

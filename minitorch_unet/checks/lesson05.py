@@ -124,7 +124,34 @@ def _verdict_size(outputs: Outputs) -> None:
         raise CheckFailed(f"{head}: your sizes are all {abs(off)} {'larger' if off > 0 else 'smaller'} "
                           f"than the right ones: a {'+' if off < 0 else '-'} {abs(off)} is "
                           f"missing from your rule (or its opposite is extra). The rule is {RULE}")
+    fitted = fitted_rule(arguments, got)
+    if fitted:
+        raise CheckFailed(f"{head}: your sizes follow {fitted}. The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
+
+
+# Terms a size rule may be built from: (how it reads, its value for (H, k, s, p, op)).
+SIZE_TERMS: tuple[tuple[str, Callable[..., int]], ...] = (
+    ("H * stride", lambda h, k, s, p, op: h * s), ("H", lambda h, k, s, p, op: h),
+    ("stride", lambda h, k, s, p, op: s), ("kernel", lambda h, k, s, p, op: k),
+    ("padding", lambda h, k, s, p, op: p), ("output_padding", lambda h, k, s, p, op: op),
+    ("output_padding * stride", lambda h, k, s, p, op: op * s),
+    ("kernel * stride", lambda h, k, s, p, op: k * s), ("1", lambda h, k, s, p, op: 1))
+
+
+def fitted_rule(arguments: list[tuple[int, int, int, int, int]], got: np.ndarray) -> str:
+    """'H_out = H * stride + kernel - 1' when whole multiples of SIZE_TERMS give every size the
+    answer returned; "" when no such rule fits them all."""
+    terms = np.array([[term(*args) for _, term in SIZE_TERMS] for args in arguments], dtype=float)
+    coefficients = np.round(np.linalg.lstsq(terms, got.astype(float), rcond=None)[0]).astype(int)
+    if not np.array_equal(terms @ coefficients, got) or np.abs(coefficients).max() > 4:
+        return ""
+    text = ""
+    for (name, _), c in zip(SIZE_TERMS, coefficients):
+        if c:
+            size = f"{abs(c)}" if name == "1" else name if abs(c) == 1 else f"{abs(c)} * {name}"
+            text += (" - " if c < 0 else " + " if text else "") + size
+    return f"H_out = {text or '0'}"
 
 
 register(Exercise(
@@ -180,6 +207,19 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     if any(geo[2]):
         out.append(("output_padding is on the wrong side: its extra rows/columns go at the "
                     "bottom/right", conv_transpose2d_numpy(x, w, b, *geo, extra_top_left=True)))
+        (oph, opw) = geo[2]
+        bare = np.pad(conv_transpose2d_numpy(x, w, None, *geo[:2], (0, 0)),
+                      ((0, 0), (0, 0), (0, oph), (0, opw)))
+        text = ("output_padding is added as rows/columns of zeros after the crop; it enlarges "
+                "the full output before the crop, so the scattered values reach those rows too")
+        out.append((text, bare if b is None else bare + b.astype(np.float64)[:, None, None]))
+    if b is not None and w.shape[2] * w.shape[3] > 1:
+        cover = conv_transpose2d_numpy(np.ones((1, 1) + x.shape[2:]), np.ones((1, 1) + w.shape[2:]),
+                                       None, *geo)
+        out.append(("the bias is added to every column before col2im, so each output pixel gets "
+                    "it once per window that covers it; add it once, to the output",
+                    conv_transpose2d_numpy(x, w, None, *geo)
+                    + b.astype(np.float64)[:, None, None] * cover))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     return out
 
@@ -233,6 +273,10 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
                 for text, wrong in weight_variants(case["weight"], "C")]
     if field == "grad_weight":
         out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
+        c = expected.shape[0]
+        out.append(("grad_weight was reshaped from the (O*kh*kw, C) product grad_cols.T @ x2; "
+                    "the weight's layout needs the (C, O*kh*kw) one, x2.T @ grad_cols",
+                    expected.reshape(c, -1).T.reshape(expected.shape)))
         if case["input"].shape[0] > 1:
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them",

@@ -139,7 +139,8 @@ def _read_nifti(source: FileSource, name: str) -> np.ndarray:
 
 def decode_nifti(data: bytes, name: str, where: str) -> tuple[nibabel.Nifti1Image, np.ndarray]:
     """The bytes of a 3-D NIfTI-1 file `name` (.nii, or .nii.gz: gunzipped first) -> (the
-    image, for its affine and header; its (X, Y, Z) float32 volume). Errors name `where`."""
+    image, for its affine and header; its (X, Y, Z) float32 volume, trailing axes of length 1
+    dropped). Errors name `where`."""
     try:
         if name.lower().endswith(".gz"):
             data = gzip.decompress(data)
@@ -147,6 +148,8 @@ def decode_nifti(data: bytes, name: str, where: str) -> tuple[nibabel.Nifti1Imag
         volume = np.asarray(image.dataobj, dtype=np.float32)
     except (OSError, EOFError, zlib.error, ValueError, ImageFileError, HeaderDataError) as exc:
         raise DataError(f"{where}: not a readable NIfTI volume ({exc})") from exc
+    while volume.ndim > 3 and volume.shape[-1] == 1:  # (X, Y, Z, 1): one volume of a series
+        volume = volume[..., 0]
     if volume.ndim != 3:
         raise DataError(f"{where}: expected a 3-D volume, got shape {volume.shape}")
     return image, volume

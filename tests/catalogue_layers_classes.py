@@ -1,0 +1,523 @@
+"""Wrong answers for lessons 02-05 by class of mistake, one or more per diagnosis that names a
+whole class (a constant term or factor over all cases, arguments slipped in a call, a size rule
+with its arguments mixed up, a wrong combination of Winograd transforms, an answer laid out or
+routed in another order...), and right answers written differently; entries follow
+tests/test_checks_catalogue.py."""
+import numpy as np
+from minitorch_unet.convolution import col2im as c2i, im2col as i2c
+from minitorch_unet.winograd import A_T, B_T, G
+from test_checks_catalogue import Mistake
+
+A_T, B_T, G = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
+CLASSES: list[Mistake] = []
+RIGHT: list[tuple[str, str, dict]] = []
+
+
+def entry(grade, function, *words, also=None):
+    def add(fn):
+        CLASSES.append(Mistake(f"class_{fn.__name__}", grade, {function: fn, **(also or {})}, words))
+        return fn
+    return add
+
+
+def right(grade, function, also=None):
+    def add(fn):
+        RIGHT.append((f"class_{fn.__name__}", grade, {function: fn, **(also or {})}))
+        return fn
+    return add
+
+
+# ---- 02 ------------------------------------------------------------------------------------------
+def _nudged(f, x, eps, value):
+    """value(f_plus, f_minus, f_at_x) for each entry, x restored after each."""
+    flat = x.reshape(-1)
+    out = []
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        up = f(x)
+        flat[k] = saved - eps
+        down = f(x)
+        flat[k] = saved
+        out.append(value(up, down, f(x)))
+    return np.array(out)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "plus 1", "np.zeros")
+def ng_grad_from_ones(f, x, eps=1e-6):
+    return np.ones(x.shape) + _nudged(f, x, eps, lambda u, d, m: (u - d) / (2 * eps)).reshape(x.shape)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "half a forward difference")
+def ng_minus_side_lost(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (u - m) / (2 * eps)).reshape(x.shape)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "half a backward difference")
+def ng_plus_side_lost(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (m - d) / (2 * eps)).reshape(x.shape)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "divided by 8 * eps")
+def ng_over_eight_eps(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (u - d) / (8 * eps)).reshape(x.shape)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "sign flipped")
+def ng_minus_first(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (d - u) / (2 * eps)).reshape(x.shape)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "memory order", "reshape to x.shape")
+def ng_shape_reversed(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (u - d) / (2 * eps)).reshape(x.shape[::-1])
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def ng_through_a_flat_view(f, x, eps=1e-6):
+    return _nudged(f, x, eps, lambda u, d, m: (u - d) / (2 * eps)).reshape(x.shape)
+
+
+def _errors(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return np.abs(a - b) / np.where(scale == 0, 1.0, scale)
+
+
+@entry("check_relative_error", "relative_error", "percent")
+def re_times_hundred(a, b):
+    return 100.0 * float(_errors(a, b).max())
+
+
+@entry("check_relative_error", "relative_error", "log10")
+def re_order_of_magnitude(a, b):
+    with np.errstate(divide="ignore"):
+        return float(np.log10(_errors(a, b).max()))
+
+
+@entry("check_relative_error", "relative_error", "index of the worst entry", "np.argmax")
+def re_where_worst(a, b):
+    return int(np.argmax(_errors(a, b)))
+
+
+@entry("check_relative_error", "relative_error", "max(|a|, |b|) + 1")
+def re_scale_plus_one(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / (np.maximum(np.abs(a), np.abs(b)) + 1)))
+
+
+@entry("check_relative_error", "relative_error", "largest absolute difference")
+def re_no_denominator(a, b):
+    return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b)))
+
+
+@entry("check_relative_error", "relative_error", "float32")
+def re_single_precision(a, b):
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, np.float32(1), scale)))
+
+
+@right("check_relative_error", "relative_error")
+def re_with_divide_where(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    ratio = np.divide(np.abs(a - b), scale, out=np.zeros(np.broadcast(a, b).shape), where=scale != 0)
+    return float(ratio.max())
+
+
+# ---- 03: conv2d_naive, im2col ---------------------------------------------------------------------
+def _naive(x, weight, bias, stride, padding, reduce=np.sum, size=lambda a, b: a // b):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = size(h + 2 * padding - kh, stride) + 1, size(w + 2 * padding - kw, stride) + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            for ch in range(o):
+                out[:, ch, i, j] = reduce(window * weight[ch], axis=(1, 2, 3))
+    return out if bias is None else out + bias[:, None, None]
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "mean of the window's products")
+def naive_window_mean(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, reduce=np.mean)
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "// (floor division)")
+def naive_true_division(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, size=lambda a, b: a / b)
+
+
+def _windows(x, kh, kw):
+    return np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+
+
+@entry("check_im2col", "im2col", "pad x again")
+def im2col_pads_by_half_kernel(x, kh, kw, sh, sw):
+    x = np.pad(x, ((0, 0), (0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2)))
+    win = _windows(x, kh, kw)[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "window axes")
+def im2col_strided_windows(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw)[..., ::sh, ::sw]
+    n, c, ho, wo, a, b = win.shape
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * a * b)
+
+
+@entry("check_im2col", "im2col", "rotated by 180 degrees")
+def im2col_upside_down(x, kh, kw, sh, sw):
+    win = _windows(x, kh, kw)[:, :, ::sh, ::sw][..., ::-1, ::-1]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "counted from the width W")
+def im2col_rows_from_width(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (w - kh) // sh + 1, (w - kw) // sw + 1
+    rows = np.zeros((n, ho, wo, c, kh, kw))
+    for i in range(ho):
+        for j in range(wo):
+            patch = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            rows[:, i, j, :, :patch.shape[2], :patch.shape[3]] = patch
+    return rows.reshape(n * ho * wo, c * kh * kw)
+
+
+# ---- 03: conv2d -------------------------------------------------------------------------------------
+def _forward(ctx, x, weight, bias, stride, padding, sw_from_sh=False, unpadded_size=False):
+    (sh, sw), (ph, pw) = stride, padding
+    sw = sh if sw_from_sh else sw
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    size = x.shape if unpadded_size else xpad.shape
+    ho, wo = (size[2] - kh) // sh + 1, (size[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T
+    if bias:
+        out = out + bias[0]
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+    return _forward(ctx, x, weight, bias, stride, padding)
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "height's stride used for the width")
+def conv2d_forward_one_stride(ctx, x, weight, *bias, stride, padding):
+    return _forward(ctx, x, weight, bias, stride, padding, sw_from_sh=True)
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "the values fit")
+def conv2d_forward_size_of_x(ctx, x, weight, *bias, stride, padding):
+    return _forward(ctx, x, weight, bias, stride, padding, unpadded_size=True)
+
+
+def _backward(ctx, grad, layout=(0, 2, 3, 1), kernel_swapped=False, crop=None, weight_loop=False):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    g = grad.transpose(layout).reshape(-1, o)
+    if kernel_swapped:
+        grad_x = c2i(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kw, kh, sh, sw)
+    else:
+        grad_x = c2i(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    top, left = crop or (ph, pw)
+    grad_x = grad_x[:, :, top:ctx.padded_shape[2] - top, left:ctx.padded_shape[3] - left]
+    if weight_loop:
+        per = len(g) // grad.shape[0]
+        for k in range(grad.shape[0]):
+            rows = slice(k * per, (k + 1) * per)
+            grad_weight = (g[rows].T @ ctx.cols[rows]).reshape(ctx.weight.shape)
+    else:
+        grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((g.sum(axis=0),) if ctx.has_bias else ())
+
+
+FORWARD = {"conv2d_forward": conv2d_forward}
+
+
+@entry("check_conv2d", "conv2d_backward", "grad.transpose(0, 3, 2, 1)", also=FORWARD)
+def conv2d_backward_columns_before_rows(ctx, grad):
+    return _backward(ctx, grad, layout=(0, 3, 2, 1))
+
+
+@entry("check_conv2d", "conv2d_backward", "last sample", also=FORWARD)
+def conv2d_backward_weight_overwritten_per_sample(ctx, grad):
+    return _backward(ctx, grad, weight_loop=True)
+
+
+@entry("check_conv2d", "conv2d_backward", "passes kh and kw swapped", also=FORWARD)
+def conv2d_backward_kernel_sizes_swapped(ctx, grad):
+    return _backward(ctx, grad, kernel_swapped=True)
+
+
+@entry("check_conv2d", "conv2d_backward", "paddings of height and width are swapped", also=FORWARD)
+def conv2d_backward_crop_swapped(ctx, grad):
+    return _backward(ctx, grad, crop=ctx.padding[::-1])
+
+
+# ---- 03: Winograd -----------------------------------------------------------------------------------
+@entry("check_winograd_tile", "winograd_tile", "output transform is missing")
+def wino_returns_m(d, g):
+    return ((G @ g @ G.T) * (B_T @ d @ B_T.T)).sum(axis=0)
+
+
+@entry("check_winograd_tile", "winograd_tile", "channels are summed before the product")
+def wino_sums_first(d, g):
+    return A_T @ ((G @ g @ G.T).sum(axis=0) * (B_T @ d @ B_T.T).sum(axis=0)) @ A_T.T
+
+
+@entry("check_winograd_tile", "winograd_tile", "input tile is not transformed")
+def wino_raw_tile(d, g):
+    return A_T @ np.einsum("cij,cij->ij", G @ g @ G.T, d) @ A_T.T
+
+
+@right("check_winograd_tile", "winograd_tile")
+def wino_einsum(d, g):
+    return np.einsum("ai,cij,bj->ab", A_T, (G @ g @ G.T) * (B_T @ d @ B_T.T), A_T)
+
+
+# ---- 04 ---------------------------------------------------------------------------------------------
+def _pool_forward(ctx, x, kernel, stride, padding, stride_from_kernel=False):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    sh, sw = (kh, kw) if stride_from_kernel else (sh, sw)
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, c, ho, wo)
+
+
+def pool_forward(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "kernel size used as the stride")
+def pool_forward_stride_is_kernel(ctx, x, kernel, stride, padding):
+    return _pool_forward(ctx, x, kernel, stride, padding, stride_from_kernel=True)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d", "(v, v)")
+def max_pool2d_int_stride_passed_on(input, kernel_size, stride=None, padding=0):
+    from test_checks_catalogue import solution
+    MaxPool2dFunction = solution("04_max_pooling")["MaxPool2dFunction"]
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    return MaxPool2dFunction.apply(input, kernel=kernel, stride=kernel if stride is None else stride,
+                                   padding=pad)
+
+
+def _pool_backward(ctx, grad, values=None, fold=True, crop=None, reshape=True):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[np.arange(len(rows)), ctx.argmax] = grad.reshape(-1) if values is None else values
+    grad_x = c2i(rows, (n * c, 1, hp, wp) if fold else (n, c, hp, wp), kh, kw, sh, sw)
+    if reshape:
+        grad_x = grad_x.reshape(n, c, hp, wp)
+    top, left = crop or (ph, pw)
+    return grad_x[:, :, top:hp - top, left:wp - left]
+
+
+POOL = {"max_pool2d_forward": pool_forward}
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "maximum's value", also=POOL)
+def pool_backward_times_the_maximum(ctx, grad):
+    (kh, kw), (sh, sw), _ = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    return _pool_backward(ctx, grad, values=grad.reshape(-1) * ctx.maxima)
+
+
+def pool_forward_keeping_maxima(ctx, x, kernel, stride, padding):
+    out = pool_forward(ctx, x, kernel, stride, padding)
+    ctx.maxima = out.reshape(-1)
+    return out
+
+
+CLASSES[-1].answers["max_pool2d_forward"] = pool_forward_keeping_maxima
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "(N*C, 1, H, W)", also=POOL)
+def pool_backward_col2im_unfolded(ctx, grad):
+    return _pool_backward(ctx, grad, fold=False)
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "grad.transpose(1, 0, 2, 3)", also=POOL)
+def pool_backward_channel_major(ctx, grad):
+    return _pool_backward(ctx, grad, values=grad.transpose(1, 0, 2, 3).reshape(-1))
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "folded", also=POOL)
+def pool_backward_left_folded(ctx, grad):
+    return _pool_backward(ctx, grad, reshape=False)
+
+
+@right("check_max_pool2d", "max_pool2d_backward", also=POOL)
+def pool_backward_add_at(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    a, b = np.divmod(ctx.argmax.reshape(n, c, ho, wo), kw)
+    rows = a + sh * np.arange(ho)[:, None]
+    columns = b + sw * np.arange(wo)
+    out = np.zeros(ctx.padded_shape)
+    np.add.at(out, (np.arange(n)[:, None, None, None], np.arange(c)[:, None, None], rows, columns), grad)
+    return out[:, :, ph:hp - ph, pw:wp - pw]
+
+
+# ---- 05 ---------------------------------------------------------------------------------------------
+@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "your sizes follow H_out =")
+def ct_size_stride_times_size(size, kernel, stride=1, padding=0, output_padding=0):
+    return size * stride + kernel - 1 - 2 * padding + output_padding
+
+
+@right("check_conv_transpose2d_output_size", "conv_transpose2d_output_size")
+def ct_size_expanded(size, kernel, stride=1, padding=0, output_padding=0):
+    return size * stride - stride + kernel - padding - padding + output_padding
+
+
+def _ct_forward(ctx, x, weight, bias, stride, padding, output_padding, bug=""):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    extra = (0, 0) if bug == "op_after" else (oph, opw)
+    full = (n, o, (h - 1) * sh + kh + extra[0], (w - 1) * sw + kw + extra[1])
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    cols = x2 @ weight.reshape(c, -1)
+    if bias and bug == "bias_in_columns":
+        cols = cols + np.repeat(bias[0], kh * kw)
+    strides = (sw, sh) if bug == "strides_swapped" else (sh, sw)
+    out = c2i(cols, full, kh, kw, *strides)
+    out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    if bug == "op_after":
+        out = np.pad(out, ((0, 0), (0, 0), (0, oph), (0, opw)))
+    if bias and bug != "bias_in_columns":
+        out = out + bias[0][:, None, None]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+def ct_forward(bug, *words):
+    def conv_transpose2d_forward(ctx, x, weight, *bias, stride, padding, output_padding):
+        return _ct_forward(ctx, x, weight, bias, stride, padding, output_padding, bug)
+    CLASSES.append(Mistake(f"class_ct_forward_{bug}", "check_conv_transpose2d_forward",
+                           {"conv_transpose2d_forward": conv_transpose2d_forward}, words))
+
+
+ct_forward("op_after", "zeros after the crop")
+ct_forward("bias_in_columns", "once per window")
+ct_forward("strides_swapped", "passes sh and sw swapped")
+
+
+# ---- later classes: padding mode, values on the failing line, named factors, floors ----------
+@entry("check_conv2d_naive", "conv2d_naive", "mode='edge'")
+def naive_edge_padded(x, weight, bias=None, stride=1, padding=0):
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
+    return _naive(xpad, weight, bias, stride, 0)
+
+
+@entry("check_conv2d_forward", "conv2d", "`bias` is None on this line")
+def conv2d_bias_always_passed(input, weight, bias=None, stride=1, padding=0):
+    from test_checks_catalogue import solution
+    function = solution("03_convolution")["Conv2dFunction"]
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    return function.apply(input, weight, bias, stride=pair(stride), padding=pair(padding))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "a pair where one number belongs")
+def conv2d_forward_pair_of_pairs(ctx, x, weight, *bias, stride, padding):
+    ph, pw = (padding, padding)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return _forward(ctx, xpad, weight, bias, stride, (0, 0))
+
+
+@entry("check_conv2d", "conv2d_backward", "multiplied by the batch size N", also=FORWARD)
+def conv2d_backward_weight_times_batch(ctx, grad):
+    grad_x, grad_weight, *rest = _backward(ctx, grad)
+    return (grad_x, grad_weight * grad.shape[0], *rest)
+
+
+@entry("check_conv2d", "conv2d_backward", "one number, a sum over every axis", also=FORWARD)
+def conv2d_backward_bias_total(ctx, grad):
+    grad_x, grad_weight, *rest = _backward(ctx, grad)
+    return (grad_x, grad_weight) + ((grad.sum(),) if rest else ())
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "passes sh=1, sw=1", also=POOL)
+def pool_backward_col2im_stride_one(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[np.arange(len(rows)), ctx.argmax] = grad.reshape(-1)
+    grad_x = c2i(rows, (n * c, 1, hp, wp), kh, kw, 1, 1).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_relative_error", "relative_error", "floored", "0.001")
+def re_clipped_scale(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b)).clip(1e-3)))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "the product fits with",
+       "for the second factor")
+def ct_forward_weight_matrix_transposed(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + output_padding[0], (w - 1) * sw + kw + output_padding[1])
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    cols = x2 @ weight.reshape(c, -1).T
+    return c2i(cols, full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "positions of the maxima")
+def pool_forward_returns_positions(ctx, x, kernel, stride, padding):
+    out = pool_forward(ctx, x, kernel, stride, padding)
+    return ctx.argmax.reshape(out.shape).astype(np.float64)
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", ".transpose(0, 3, 1, 2) of yours")
+def ct_backward_grad_x_channels_last(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
+    grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c)
+    grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+@entry("check_relative_error", "relative_error", "np.max over axis 1 only")
+def re_max_per_row(a, b):
+    errors = _errors(a, b)
+    return errors.max(axis=1) if errors.ndim == 2 else float(errors.max())
+
+
+@entry("check_relative_error", "relative_error", "missing on a in the denominator")
+def re_a_without_abs(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(a, np.abs(b))
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "padded by 1 on every axis")
+def conv2d_forward_pads_every_axis(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ph)
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T
+    return out.reshape(x.shape[0], -1, o).transpose(0, 2, 1)
