@@ -342,6 +342,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
     frames = _learner_frames(err.__traceback__)
     label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
+    outer = [frame.f_code.co_name for frame, _ in frames
+             if exercise_label(frame.f_code.co_name, exercise.lesson).startswith("exercise")]
+    if outer and not label.startswith("exercise"):      # a helper defined inside the exercise
+        label += f" in {exercise_label(outer[0], exercise.lesson)}"
     message = f"{label} raised {type(err).__name__}: {first_line(err)}"
     shapes: dict[str, tuple[int, ...]] = {}
     if frames:
