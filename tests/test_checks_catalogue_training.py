@@ -1773,6 +1773,14 @@ def count_widths_grow_linearly(depth, base_filters, in_channels=1):
     return total
 
 
+@mistake("check_center_crop", "crop_backward", "keep its leading axes")
+def crop_backward_image_axes_only(ctx, grad):
+    grad_x = np.zeros(ctx.shape[-2:], dtype=grad.dtype)
+    grad_x[ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = \
+        grad.sum(axis=tuple(range(grad.ndim - 2)))
+    return grad_x
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

@@ -442,6 +442,12 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
         border_relation(describe_crop(case), name, outputs, case)
+        raw = outputs.get(f"{name}/raw_grad_0")
+        shape = case["input"].shape
+        if raw is not None and raw.ndim < len(shape) and raw.shape == shape[len(shape) - raw.ndim:]:
+            raise CheckFailed(f"{label}: backward returned a gradient of shape {raw.shape}, the "
+                              f"input's last {raw.ndim} axes only; the input is {shape}: keep its "
+                              "leading axes (batch, channels), start from np.zeros(ctx.shape)")
         returned_gradients_verdict(describe_crop(case), name, outputs,
                                    [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:
