@@ -1781,6 +1781,11 @@ def crop_backward_image_axes_only(ctx, grad):
     return grad_x
 
 
+@mistake("check_bce_with_logits", "bce_with_logits", "has no .abs", "x.relu() + (-x).relu()")
+def bce_tensor_abs(logits, target):
+    return (logits.relu() - logits * target + (1 + (-logits.abs()).exp()).log()).mean()
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)
