@@ -69,6 +69,14 @@ def test_an_exception_in_a_helper_names_the_helper_and_its_exercise() -> None:
     assert "for child in node.inputs:" in result.message and "_prev (the inputs)" in result.message
 
 
+def test_a_method_named_like_another_lessons_exercise_is_not_called_that_exercise() -> None:
+    def cat_backward(ctx, grad):
+        return tuple(grad[[slice(None)] * grad.ndim] for _ in ctx.sizes)
+    result = run("check_cat", cat_backward=cat_backward)
+    assert result.status == FAILED and "raised IndexError" in result.message, result.message
+    assert "(`backward`)" not in result.message, result.message
+
+
 def test_a_runaway_recursion_names_the_line_it_runs_through() -> None:
     def receptive_field(layers):
         return receptive_field(layers[1:]) + layers[0][0] - 1

@@ -343,7 +343,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     frames = _learner_frames(err.__traceback__)
     label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
     outer = [frame.f_code.co_name for frame, _ in frames
-             if exercise_label(frame.f_code.co_name, exercise.lesson).startswith("exercise")]
+             if frame.f_code.co_name in EXERCISE_CELLS.get(exercise.lesson, ())]
     if outer and not label.startswith("exercise"):      # a helper defined inside the exercise
         label += f" in {exercise_label(outer[0], exercise.lesson)}"
     message = f"{label} raised {type(err).__name__}: {first_line(err)}"
