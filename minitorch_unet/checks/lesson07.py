@@ -37,17 +37,21 @@ def count_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, int, 
 def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = False,
                  batch_norm: bool = True, buffers: bool = False, skip: bool = True,
                  head: bool = True, up_bias: bool = True,
-                 width: Callable[[int, int], int] = lambda base, i: base * 2 ** i
+                 width: Callable[[int, int], int] = lambda base, i: base * 2 ** i,
+                 kernel: tuple[int, ...] = (3, 3), up_keeps: bool = False,
+                 decoder_levels: int = 0, second_in: Callable[[str], bool] = lambda name: False
                  ) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
     channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
-    channels of level i)."""
-    widths = [width(base, i) for i in range(depth + 1)]
+    channels of level i; kernel: the 3x3 kernel's shape; up_keeps: transposed convolutions
+    that keep their channel count; decoder_levels: decoder levels more (or fewer) than depth;
+    second_in: blocks whose second convolution takes the block's input channels)."""
+    widths = [width(base, i) for i in range(depth + 2)]
     tensors: list[tuple[str, tuple[int, ...]]] = []
 
     def double_conv(name: str, c_in: int, c_out: int) -> None:
-        for i, c in enumerate((c_in, c_out)):
-            tensors.append((f"{name}.conv{i}.weight", (c_out, c, 3, 3)))
+        for i, c in enumerate((c_in, c_in if second_in(name) else c_out)):
+            tensors.append((f"{name}.conv{i}.weight", (c_out, c) + tuple(kernel)))
             if conv_bias:
                 tensors.append((f"{name}.conv{i}.bias", (c_out,)))
             if batch_norm:
@@ -59,11 +63,12 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
     for i in range(depth):
         double_conv(f"enc{i + 1}", in_channels if i == 0 else widths[i - 1], widths[i])
     double_conv("bottleneck", widths[depth - 1], widths[depth])
-    for i in reversed(range(depth)):
-        tensors.append((f"up{i + 1}.weight", (widths[i + 1], widths[i], 2, 2)))
+    for i in reversed(range(depth + decoder_levels)):
+        up = widths[i + 1] if up_keeps else widths[i]
+        tensors.append((f"up{i + 1}.weight", (widths[i + 1], up, 2, 2)))
         if up_bias:
-            tensors.append((f"up{i + 1}.bias", (widths[i],)))
-        double_conv(f"dec{i + 1}", (2 if skip else 1) * widths[i], widths[i])
+            tensors.append((f"up{i + 1}.bias", (up,)))
+        double_conv(f"dec{i + 1}", up + widths[i] if skip else up, widths[i])
     if head:
         tensors += [("head.weight", (1, widths[0], 1, 1)), ("head.bias", (1,))]
     return tensors
@@ -169,6 +174,46 @@ WIDTH_SCHEDULES: tuple[tuple[str, Callable[[int, int], int]], ...] = (
 )
 
 
+# Structures a count may give the network: (what the count did, unet_tensors switches).
+STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("each transposed convolution keeps its channel count (w_(i+1) -> w_(i+1)); it halves "
+     "them, w_(i+1) -> w_i, so the decoder's first convolution takes 2 w_i",
+     {"up_keeps": True}),
+    ("the decoder has one level more than the encoder (a loop over range(depth + 1)?); it has "
+     "depth levels", {"decoder_levels": 1}),
+    ("the decoder has one level fewer than the encoder (a loop over range(depth - 1)?); it has "
+     "depth levels", {"decoder_levels": -1}),
+    ("the second convolution of every block takes the block's input channels; it takes the "
+     "first one's output, c_out", {"second_in": lambda name: True}),
+    ("the first block's second convolution takes in_channels; it takes the first one's "
+     "output, base_filters", {"second_in": lambda name: name == "enc1"}),
+    ("the decoder's second convolutions take 2 w_i channels (the concatenation); only the "
+     "first one does, the second takes w_i", {"second_in": lambda name: name.startswith("dec")}),
+    ("each 3x3 kernel counts 3 weights, not 3 * 3 = 9", {"kernel": (3,)}),
+    ("the 3x3 convolutions have no batch norm", {"batch_norm": False}),
+    ("the skip connection is not concatenated (the decoder's first convolution takes w_i, "
+     "not 2 w_i)", {"skip": False}),
+    ("the head is missing", {"head": False}),
+    ("batch norm's running mean and variance are counted (buffers, not parameters)",
+     {"buffers": True}),
+    ("every 3x3 convolution has a bias (batch norm's beta replaces it: bias=False)",
+     {"conv_bias": True}),
+)
+
+
+def structure_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
+    """Name one or two changes to the network's structure (STRUCTURES) whose count is the
+    learner's in every setting, or ""."""
+    for pair in itertools.chain(((s,) for s in STRUCTURES),
+                                itertools.combinations(STRUCTURES, 2)):
+        switches = {key: value for _, variant in pair for key, value in variant.items()}
+        if len(switches) < sum(len(v) for _, v in pair):
+            continue
+        if np.array_equal(got, [count_by_walk(*case, **switches) for case in settings]):
+            return "your count is the network's where " + "; and ".join(t for t, _ in pair)
+    return ""
+
+
 def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
     """Name a setting (depth, base_filters, in_channels) shifted the same way in every case
     whose right count is the learner's, or a schedule of widths other than doubling; ""."""
@@ -215,7 +260,8 @@ def _verdict_count(outputs: Outputs) -> None:
                  for case in settings]
         if np.array_equal(got, wrong):
             raise CheckFailed(f"{head}: {text}")
-    why = count_relation(got - expected, settings) or setting_relation(got, settings)
+    why = count_relation(got - expected, settings) or setting_relation(got, settings) or \
+        structure_relation(got, settings)
     if why:
         raise CheckFailed(f"{head}: {why}")
     wrong_cases = int((got != expected).sum())
@@ -318,7 +364,15 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
 # them: (text, rule); the first of each is the right one.
 _FIELD_STEPS = (("(k - 1) * jump", lambda k, s, j: (k - 1) * j),
                 ("k * jump", lambda k, s, j: k * j), ("k - 1", lambda k, s, j: k - 1),
-                ("(k - 1) + jump", lambda k, s, j: k - 1 + j))
+                ("(k - 1) + jump", lambda k, s, j: k - 1 + j),
+                ("k * jump - 1 (the brackets of (k - 1) * jump are missing)",
+                 lambda k, s, j: k * j - 1),
+                ("k - 1 * jump (the brackets of (k - 1) * jump are missing)",
+                 lambda k, s, j: k - j),
+                ("(k // 2) * jump, half a kernel (a radius)", lambda k, s, j: (k // 2) * j),
+                ("(k - s) * jump", lambda k, s, j: (k - s) * j),
+                ("(k - 1) * jump + 1", lambda k, s, j: (k - 1) * j + 1),
+                ("(k - 2) * jump", lambda k, s, j: (k - 2) * j))
 _JUMP_STEPS = (("jump * s", lambda k, s, j: j * s), ("jump + s", lambda k, s, j: j + s),
                ("jump + s - 1", lambda k, s, j: j + s - 1), ("s", lambda k, s, j: s),
                ("jump * k", lambda k, s, j: j * k), ("jump (never updated)", lambda k, s, j: j))

@@ -92,6 +92,10 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("the last term is log(1 + exp(-x)); the stable form takes log(1 + exp(-|x|)) "
              "(with |x|): for negative x yours counts -x a second time",
              (np.maximum(x, 0) - x * t + np.logaddexp(0, -x)).mean()),
+            ("the formula is applied to sigmoid(logits); it takes the logits themselves (its "
+             "sigmoid is built in): drop the sigmoid", (lambda q: np.maximum(q, 0) - q * t
+                                                        + np.log1p(np.exp(-np.abs(q))))(
+                 1 / (1 + np.exp(-x))).mean()),
             ("the arguments are swapped: bce_with_logits(logits, target) takes the logits first "
              "and the 0/1 target second", (np.maximum(t, 0) - t * x
                                            + np.log1p(np.exp(-np.abs(t)))).mean()),
@@ -148,6 +152,10 @@ _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray
      ("log(1 + exp(x))", lambda x, t: np.logaddexp(0, x)),
      ("log(1 + exp(-max(x, 0)))", lambda x, t: np.logaddexp(0, -np.maximum(x, 0))),
      ("log(1 + exp(-|x|)) without the 1, -|x|", lambda x, t: -np.abs(x)),
+     ("1 + log(exp(-|x|)) = 1 - |x|: the log is taken before the 1 is added (brackets: "
+      "(1 + exp(-|x|)).log())", lambda x, t: 1 - np.abs(x)),
+     ("exp(-|x|), without the log", lambda x, t: np.exp(-np.abs(x))),
+     ("log(exp(-|x|)) = -|x|, without the 1", lambda x, t: -np.abs(x) + 0),
      ("left out", lambda x, t: 0 * x)),
 )
 
@@ -326,6 +334,9 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         ("the denominator sums squares, sum(p**2) + sum(t**2) (V-Net's variant); the course's "
          "soft Dice sums p and t themselves",
          1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth)),
+        ("this is the mean over the pixels of a Dice per pixel, (2 p t + s) / (p + t + s); sum "
+         "the intersection and the sizes over every pixel first, then take one ratio",
+         float(1 - ((2 * p * t + smooth) / (p + t + smooth)).mean())),
     ]
     if x.shape[0] > 1:
         mistakes.append(("this is the mean of one Dice loss per slice; the course's loss pools "
@@ -349,6 +360,11 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
                    lambda x: 1 / (1 + np.exp(-1 / (1 + np.exp(-x))))))
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()),
+                                     ("sum(p p), p times itself where p times the target "
+                                      "belongs", lambda q, t: (q * q).sum()),
+                                     ("sum(t), the target alone", lambda q, t: t.sum()),
+                                     ("sum(p), the prediction alone", lambda q, t: q.sum()),
+                                     ("sum(min(p, t))", lambda q, t: np.minimum(q, t).sum()),
                                      ("sum(p) * sum(t), a product of sums where the sum of "
                                       "products belongs", lambda q, t: q.sum() * t.sum()),
                                      ("sum(logits t), the logits where p = sigmoid(logits) "
@@ -362,6 +378,14 @@ _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                   "P + T - I", lambda q, t: q.sum() - (q * t).sum()))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
+# What a learner may return of the Dice ratio D: (text, loss); the first is the course's.
+_OUTER: tuple[tuple[str, Callable[[float], float]], ...] = (
+    ("1 - D", lambda d: 1 - d),
+    ("-log(D), the log-Dice loss", lambda d: -np.log(d) if d > 0 else np.nan),
+    ("1 - D**2", lambda d: 1 - d * d), ("(1 - D)**2", lambda d: (1 - d) ** 2),
+    ("1 - sqrt(D)", lambda d: 1 - np.sqrt(d) if d >= 0 else np.nan),
+    ("log(1 - D)", lambda d: np.log(1 - d) if d < 1 else np.nan),
+    ("1 / D - 1", lambda d: 1 / d - 1 if d else np.nan))
 
 
 def dice_grid(got: list[float]) -> str:
@@ -379,12 +403,14 @@ def dice_grid(got: list[float]) -> str:
 def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
     """dice_grid for the variants with exactly `most` parts changed."""
     for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
-                                    (1, 0, 2), (True, False), (False, True), (False, True)):
+                                    (1, 0, 2), (True, False), (False, True), (False, True),
+                                    _OUTER):
         (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
-            outside, unbracketed = choice
+            outside, unbracketed, (oname, outer) = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside, unbracketed]
-        if sum(differs) != most:
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside, unbracketed,
+                   oname != _OUTER[0][0]]
+        if sum(differs) != most or (unbracketed and differs[9]):
             continue
         values = []
         for _, x, t, smooth in cases_:
@@ -394,7 +420,7 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
             with np.errstate(divide="ignore", invalid="ignore"):
                 den = pred(q, t) + true(q, t) + s * s_down
                 values.append((1 - two * i + s * s_up / den if unbracketed else
-                               1 - (two * i + s * s_up) / den) + s * outside)
+                               outer((two * i + s * s_up) / den)) + s * outside)
         if np.allclose(got, values, rtol=1e-6, atol=1e-9):
             return _dice_parts_text(choice, differs)
     return ""
@@ -402,7 +428,7 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
 
 def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
-    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _, _ = choice
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _, _, (oname, _) = choice
     parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
     parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
     for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
@@ -418,6 +444,7 @@ def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
               "parentheses)"] * differs[7]
     parts += ["the numerator lacks its parentheses: 1 - 2 I + s / (...) divides only s; write "
               "1 - (2 I + s) / (P + T + s)"] * differs[8]
+    parts += [f"the loss is {oname} of the Dice ratio D; it is 1 - D"] * differs[9]
     return "; ".join(parts)
 
 

@@ -96,6 +96,10 @@ def consistent(relation: Callable[[int, str], str], count: int) -> str:
     for why in dict.fromkeys(w for w in found if w):
         if all(relation(i, why) in (why, "") for i in range(count)):
             return why
+    for why in sorted(dict.fromkeys(w for w in found if w), key=lambda w: -w.count("; ")):
+        clauses = set(why.split("; "))
+        if all(set(relation(i, why).split("; ")) <= clauses | {""} for i in range(count)):
+            return why                   # a case where one of the slips makes no difference
     return ""
 
 
@@ -484,7 +488,22 @@ def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: 
     step = (p - got[0]) / lr
     if np.allclose(step * root, m_hat):
         return ""
-    for name, value in (("grad, the raw gradient", g), ("m, without its bias correction", m)):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, value in (
+                ("eps is added to the step itself, lr * m_hat / sqrt(v_hat) + eps (check the "
+                 "parentheses): eps belongs in the denominator, sqrt(v_hat) + eps",
+                 lr * m_hat / np.sqrt(v / (1 - b2 ** t)) + eps),
+                ("eps is missing: the step is lr * m_hat / (sqrt(v_hat) + eps)",
+                 lr * m_hat / np.sqrt(v / (1 - b2 ** t))),
+                ("eps is multiplied by lr and added to the step, lr * (m_hat / sqrt(v_hat) + "
+                 "eps): eps belongs in the denominator, sqrt(v_hat) + eps",
+                 lr * (m_hat / np.sqrt(v / (1 - b2 ** t)) + eps))):
+            if np.allclose(p - got[0], value, rtol=1e-10, atol=0) and \
+                    not np.allclose(p - got[0], lr * m_hat / root, rtol=1e-10, atol=0):
+                return f"your step: {name}"
+    for name, value in (("grad, the raw gradient", g), ("m, without its bias correction", m),
+                        ("m - beta1 ** t: m / 1 - beta1 ** t lacks the parentheses of "
+                         "m / (1 - beta1 ** t)", m - b1 ** t)):
         if not np.allclose(value, m_hat) and np.allclose(step * root, value):
             return (f"the step's numerator is {name}; it is m_hat = m / (1 - beta1 ** t), the "
                     "bias-corrected first moment")
@@ -494,7 +513,9 @@ def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: 
                         "correction", np.sqrt(v) + eps), ("v_hat + eps (no square root)",
                         v / (1 - b2 ** t) + eps), ("sqrt((v + eps) / (1 - beta2 ** t)): eps "
                         "is added to v before the correction, inside the root",
-                        np.sqrt((v + eps) / (1 - b2 ** t)))):
+                        np.sqrt((v + eps) / (1 - b2 ** t))),
+                        ("sqrt(v - beta2 ** t) + eps: v / 1 - beta2 ** t lacks the parentheses "
+                         "of v / (1 - beta2 ** t)", np.sqrt(np.maximum(v - b2 ** t, 0)) + eps)):
         if not np.allclose(value, root) and np.allclose(denominator, value, rtol=1e-9, atol=0):
             return (f"the step's denominator is {name}; it is sqrt(v_hat) + eps with v_hat = "
                     "v / (1 - beta2 ** t)")

@@ -85,7 +85,7 @@ def _call(case: tuple[int, ...]) -> str:
 
 def _probe_cost(fn: Callable[..., Any]) -> Outputs:
     layers = cost_cases()
-    rows = []
+    rows, whole = [], []
     for case in layers:
         n, c_in, c_out, h, w, k, itemsize = case
         result = fn(n, c_in, c_out, h, w, k, itemsize=itemsize)
@@ -93,11 +93,34 @@ def _probe_cost(fn: Callable[..., Any]) -> Outputs:
             raise CheckFailed(f"{_call(case)} returned {result!r}; return a pair "
                               "(flops, bytes) of ints")
         for value in result:
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer,
+                                                                             float, np.floating)):
                 raise CheckFailed(f"{_call(case)} returned {result!r}; both numbers are whole: "
                                   "return Python ints")
-        rows.append([int(v) for v in result])
-    return {"costs": np.array(rows, dtype=np.int64)}
+        rows.append([float(v) for v in result])
+        whole.append(all(isinstance(v, (int, np.integer)) for v in result))
+    return {"costs": np.array(rows, dtype=np.float64), "whole": np.array(all(whole))}
+
+
+# Units a count may be given in: (name, how many of the plain unit make one).
+UNITS = (("thousands (k)", 1e3), ("millions (M)", 1e6), ("billions (G)", 1e9),
+         ("trillions (T)", 1e12), ("KiB (2**10)", 2.0 ** 10), ("MiB (2**20)", 2.0 ** 20),
+         ("GiB (2**30)", 2.0 ** 30))
+
+
+def unit_relation(got: np.ndarray, expected: np.ndarray) -> str:
+    """Name the units the (FLOPs, bytes) columns are given in, when one of them is scaled by
+    a power of 1000 or 1024 (divided, or floor-divided), or ""."""
+    named = []
+    for column, what in ((0, "FLOPs"), (1, "bytes")):
+        for unit, size in UNITS:
+            if np.allclose(got[:, column], expected[:, column] / size, rtol=1e-9, atol=0) or \
+                    np.array_equal(got[:, column], np.floor(expected[:, column] / size)):
+                named.append(f"the {what} in {unit}")
+    if not named:
+        return ""
+    return ("you return " + " and ".join(named) + ": return the plain counts (FLOPs and bytes "
+            "as whole numbers); scale them only to print them")
 
 
 def _verdict_cost(outputs: Outputs) -> None:
@@ -107,6 +130,13 @@ def _verdict_cost(outputs: Outputs) -> None:
     if np.shape(got) != expected.shape:
         raise CheckFailed(f"conv2d_cost: expected {expected.shape[0]} (flops, bytes) pairs, got "
                           f"an array of shape {np.shape(got)}")
+    why = unit_relation(got, expected)
+    if why:
+        raise CheckFailed(f"{_call(layers[2])}: returned ({got[2, 0]:g}, {got[2, 1]:g}), "
+                          f"expected ({expected[2, 0]:,}, {expected[2, 1]:,}): {why}")
+    if np.array_equal(got, expected) and not outputs["whole"]:
+        raise CheckFailed(f"{_call(layers[0])} returned floats; both numbers are whole: "
+                          "return Python ints")
     if np.array_equal(got, expected):
         return
     if np.array_equal(got[:, ::-1], expected):
@@ -118,8 +148,9 @@ def _verdict_cost(outputs: Outputs) -> None:
         if not bad.size:
             continue
         first = int(bad[0])
+        mine = got[first, column]
         head = (f"{_call(layers[first])}: {what}: expected {expected[first, column]:,}, "
-                f"got {got[first, column]:,}")
+                f"got {int(mine) if mine == int(mine) else mine:,}")
         slips = [(text, variant) for text, variant in COST_MISTAKES]
         slips += [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
                   for t2, v2 in COST_MISTAKES[i + 1:]]
@@ -131,6 +162,8 @@ def _verdict_cost(outputs: Outputs) -> None:
         why = cost_relation(got[:, column], expected[:, column], layers, column)
         if why:
             raise CheckFailed(f"{head}: {why}")
+        if not outputs["whole"]:
+            raise CheckFailed(f"{head}; both numbers are whole: return Python ints")
         raise CheckFailed(f"{head}. FLOPs = 2 * N * c_out * H * W * c_in * k * k; bytes = "
                           "itemsize * (N c_in H W + c_out c_in k k + N c_out H W)")
 
