@@ -8,6 +8,7 @@ verdict recomputes every Dice from the confusion counts with NumPy.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -133,6 +134,7 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
     why = (slice_kind_relation(got, expected, counts) or layout_relation(got, pred, target)
+           or slice_parts_relation(got, expected, pred, target)
            or rounding_relation(list(got), list(expected))
            or count_ratio([*got, *outputs["raised"]], [
                (*c, pred[0].size) for c in (*zip(*counts), *zip(*_counts(pred, target, RAISED)))],
@@ -140,6 +142,62 @@ def _verdict_slice(outputs: Outputs) -> None:
     if why:
         raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+# The parts of 2 |P ∧ T| / (|P| + |T|) per slice as a learner may write them, from the
+# thresholded masks P, T and the probabilities q, each (S, pixels): (text, per-slice values);
+# the first of each is the right one.
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+_OVERLAPS: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
+    ("|P ∧ T|", lambda r: (r[0] & r[1]).sum(1)),
+    ("sum(pred * T), the probabilities where the thresholded mask belongs",
+     lambda r: (r[2] * r[1]).sum(1)),
+    ("mean(P ∧ T), a mean where the count belongs", lambda r: (r[0] & r[1]).mean(1)),
+    ("|P ∨ T|, the union", lambda r: (r[0] | r[1]).sum(1)),
+    ("|P|", lambda r: r[0].sum(1)), ("|T|", lambda r: r[1].sum(1)))
+_PREDICTED_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
+    ("|P|", lambda r: r[0].sum(1)),
+    ("sum(pred), the probabilities where the thresholded mask belongs", lambda r: r[2].sum(1)),
+    ("mean(P), a mean where the count belongs", lambda r: r[0].mean(1)),
+    ("nothing (|P| left out)", lambda r: 0 * r[0].sum(1)),
+    ("|T| (the target counted twice)", lambda r: r[1].sum(1)))
+_TRUE_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
+    ("|T|", lambda r: r[1].sum(1)), ("mean(T), a mean where the count belongs",
+                                     lambda r: r[1].mean(1)),
+    ("nothing (|T| left out)", lambda r: 0 * r[1].sum(1)),
+    ("|P| (the prediction counted twice)", lambda r: r[0].sum(1)))
+
+
+def slice_parts_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
+                         target: np.ndarray) -> str:
+    """Name one or two parts of 2 |P ∧ T| / (|P| + |T|) (the overlap, each size, the 2, an
+    overlap subtracted below) that differ and give the learner's values on every slice with
+    tumour or a prediction; "" otherwise."""
+    rows = ((pred > 0.5).reshape(len(pred), -1), (target > 0.5).reshape(len(target), -1),
+            pred.reshape(len(pred), -1).astype(np.float64))
+    live = (rows[0] | rows[1]).any(1)
+    if not live.any() or np.allclose(got[live], expected[live]):
+        return ""
+    for (oname, overlap), (pname, psize), (tname, tsize), two, minus in itertools.product(
+            _OVERLAPS, _PREDICTED_SIZES, _TRUE_SIZES, (2, 1), (False, True)):
+        differs = [oname != _OVERLAPS[0][0], pname != _PREDICTED_SIZES[0][0],
+                   tname != _TRUE_SIZES[0][0], two != 2, minus]
+        if not 0 < sum(differs) <= 2:
+            continue
+        o = overlap(rows).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = two * o / (psize(rows) + tsize(rows) - (o if minus else 0))
+        if np.allclose(got[live], values[live], rtol=1e-6, atol=1e-9, equal_nan=False):
+            parts = [f"the overlap is {oname}, not |P ∧ T|"] * differs[0]
+            parts += [f"the denominator's first size is {pname}, not |P|"] * differs[1]
+            parts += [f"the denominator's second size is {tname}, not |T|"] * differs[2]
+            parts += ["the overlap is not doubled (2 |P ∧ T|)"] * differs[3]
+            parts += ["the overlap is subtracted from the denominator (an IoU-like form)"] * \
+                differs[4]
+            return ("your Dice per slice: " + "; ".join(parts) + " (Dice = 2 |P ∧ T| / "
+                    "(|P| + |T|), with P = pred > threshold and T = target > 0.5, counted per "
+                    "slice)")
+    return ""
 
 
 def layout_relation(got: np.ndarray, pred: np.ndarray, target: np.ndarray) -> str:
@@ -242,6 +300,7 @@ def _verdict_patient(outputs: Outputs) -> None:
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
     why = (patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
+           or pooling_relation(got, expected, tp, fp, fn)
            or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
     if why:
@@ -262,6 +321,42 @@ def _verdict_patient(outputs: Outputs) -> None:
             note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
         raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
                           f"{got[i]:.4f}: {note}")
+
+
+# How a patient's numerator and denominator may be pooled from per-slice overlaps o and
+# totals n (|P| + |T|) of its slices: (text, value); the first of each is the right one.
+_NUMERATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("2 sum(overlap)", lambda o, n: 2 * o.sum()), ("sum(overlap), not doubled", lambda o, n: o.sum()),
+    ("2 sum(overlap) + 1 (a smoothing 1)", lambda o, n: 2 * o.sum() + 1))
+_DENOMINATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("sum(|P| + |T|)", lambda o, n: n.sum()),
+    ("the sum of each slice's max(|P| + |T|, 1), so that every empty slice adds 1; guard the "
+     "patient's total once, after summing", lambda o, n: np.maximum(n, 1).sum()),
+    ("sum(|P| + |T|) + 1 (a smoothing 1)", lambda o, n: n.sum() + 1),
+    ("sum(|P| + |T|) - sum(overlap), the union (an IoU)", lambda o, n: n.sum() - o.sum()),
+    ("the number of the patient's slices times their largest total",
+     lambda o, n: len(n) * n.max()))
+
+
+def pooling_relation(got: np.ndarray, expected: np.ndarray, tp: np.ndarray, fp: np.ndarray,
+                     fn: np.ndarray) -> str:
+    """Name a patient's pooled numerator or denominator (or both) that differs and gives the
+    learner's values on every patient with tumour or a prediction; "" otherwise."""
+    overlap, total = tp, 2 * tp + fp + fn
+    rows = [[i for i, q in enumerate(PATIENTS) if q == p] for p in _ids()]
+    live = np.array([total[r].sum() > 0 for r in rows])
+    for (nname, num), (dname, den) in itertools.product(_NUMERATORS, _DENOMINATORS):
+        if (nname, dname) == (_NUMERATORS[0][0], _DENOMINATORS[0][0]):
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.array([num(overlap[r], total[r]) / den(overlap[r], total[r]) for r in rows])
+        if not np.allclose(values[live], expected[live]) and \
+                np.allclose(got[live], values[live]):
+            parts = [f"the numerator is {nname}"] * (nname != _NUMERATORS[0][0])
+            parts += [f"the denominator is {dname}"] * (dname != _DENOMINATORS[0][0])
+            return ("your Dice per patient: " + "; ".join(parts) + " (a volume Dice is "
+                    "2 sum(overlap) / sum(|P| + |T|) over the patient's slices)")
+    return ""
 
 
 def runs_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> str:
