@@ -46,8 +46,10 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
             raise
         except Exception as err:
             hint = shape_error_hint(err)
-            outputs[f"{name}/error"] = np.array(describe_error(EXERCISES[grade_id], err)
-                                                + (f". {hint}" if hint else ""))
+            message = describe_error(EXERCISES[grade_id], err)
+            if hint.startswith("an index built as a list"):   # replaces the general int hint
+                message = message.replace(". " + core.error_hint(str(err), {}), "")
+            outputs[f"{name}/error"] = np.array(message + (f". {hint}" if hint else ""))
     return outputs
 
 
@@ -62,6 +64,10 @@ def shape_error_hint(err: BaseException) -> str:
     if frame is None:
         return ""
     names = frame.f_locals
+    if isinstance(err, IndexError) and "only integers, slices" in str(err) and any(
+            isinstance(v, list) and any(isinstance(e, slice) for e in v) for v in names.values()):
+        return ("an index built as a list of slices must be a tuple: NumPy reads a list as "
+                "a list of positions; index with grad[tuple(index)]")
     if isinstance(err, IndexError) and "tuple index out of range" in str(err):
         return ("the input may have any number of leading axes (..., H, W): take its height "
                 "and width as shape[-2] and shape[-1]")
@@ -156,6 +162,21 @@ CUT_RULES: tuple[tuple[str, Callable[[list[tuple[int, ...]], int], list[int]]], 
      lambda shapes, axis: list(np.cumsum([s[0] for s in shapes])[:-1]) if axis else []),
     ("every piece is as wide as the first input; each input has its own size along dim",
      lambda shapes, axis: list(np.cumsum([shapes[0][axis]] * len(shapes))[:-1])),
+    ("ctx.sizes holds whole shapes (a.shape), which np.cumsum flattens into one list of every "
+     "axis's size; store each input's size along dim, a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([n for s in shapes for n in s])[:-1])),
+    ("the sizes are taken along the axis before dim (a.shape[dim - 1]); take a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([s[axis - 1] for s in shapes])[:-1])),
+    ("the sizes are taken along the axis after dim (a.shape[dim + 1]); take a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([s[(axis + 1) % len(s)] for s in shapes])[:-1])),
+    ("the sizes are taken along the last axis (a.shape[-1]); take a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([s[-1] for s in shapes])[:-1])),
+    ("every cut is one before its place (np.cumsum(sizes) - 1): cut at np.cumsum(sizes)[:-1]",
+     lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[:-1] - 1)),
+    ("every cut is one after its place (np.cumsum(sizes) + 1): cut at np.cumsum(sizes)[:-1]",
+     lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[:-1] + 1)),
+    ("the cuts come from the sizes in reverse order; cut at np.cumsum(sizes)[:-1] in the "
+     "inputs' order", lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes][::-1])[:-1])),
 )
 
 
@@ -226,6 +247,12 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                                   for p, g in zip(longer, got)):
         raise CheckFailed(f"{what}: each piece takes one too many values along dim {dim}: slice "
                           "[start:start + size], whose stop is excluded")
+    fixed = fixed_cut_axis(outputs)
+    if fixed is not None:
+        raise CheckFailed(f"{what}: backward cut the gradient along dim {fixed} in every case, "
+                          "whatever dim forward joined along: the axis is fixed somewhere (is "
+                          f"ctx.dim set to {fixed} in forward, or the split's axis written as "
+                          f"{fixed}?): store ctx.dim = dim in forward and cut along ctx.dim")
     if count == len(keys) and all(len(shape) == grad_out.ndim for shape in shapes):
         for other in set(range(grad_out.ndim)) - {axis}:
             if all(shape[d] == grad_out.shape[d] for shape in shapes
@@ -236,6 +263,27 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                 raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "
                                   f"forward joined the inputs along dim {dim}: cut along "
                                   "ctx.dim, into pieces of each input's size")
+
+
+def fixed_cut_axis(outputs: Outputs) -> int | None:
+    """The one axis every refused backward cut along, when the cases join along at least two
+    different axes and the pieces tile the output's gradient along that axis; else None."""
+    axes, dims = set(), set()
+    for name, case in cases("cat").items():
+        if f"{name}/raw_count" not in outputs:
+            continue
+        got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(int(outputs[f"{name}/raw_count"]))]
+        grad_out = case["grad_out"]
+        if not got or any(g is None or g.ndim != grad_out.ndim for g in got):
+            return None
+        cut = [d for d in range(grad_out.ndim)
+               if all(g.shape[:d] + g.shape[d + 1:] == grad_out.shape[:d] + grad_out.shape[d + 1:]
+                      for g in got) and sum(g.shape[d] for g in got) == grad_out.shape[d]]
+        if len(cut) != 1:
+            return None
+        axes.add(cut[0])
+        dims.add(case["params"]["dim"] % grad_out.ndim)
+    return axes.pop() if len(axes) == 1 and len(dims) > 1 else None
 
 
 def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
@@ -389,6 +437,12 @@ CROP_SIZES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
     ("n - k, the leftover that the offsets share", lambda n, k, o: n - k),
     ("offset + k, the window's end (a stop passed as the size?)", lambda n, k, o: o + k),
     ("n // 2", lambda n, k, o: n // 2),
+    ("n - 2 * offset, the image less the offset on both sides (one too many when n - k is "
+     "odd, since the bottom/right border takes the extra pixel)", lambda n, k, o: n - 2 * o),
+    ("(n + k) // 2, where the window ends (a stop passed as the size?)",
+     lambda n, k, o: (n + k) // 2),
+    ("k + 1 (one too many)", lambda n, k, o: k + 1),
+    ("k - 1 (one too few)", lambda n, k, o: k - 1),
 )
 
 
@@ -428,7 +482,7 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
                         got.shape[other] == case["out"].shape[other]:
                     raise CheckFailed(f"{what}: got {got.shape}, expected {case['out'].shape}: the "
                                       f"{name} is not cropped: slice both of the last two axes")
-        why = crop_size_relation(outputs, names)
+        why = crop_size_relation(outputs, names) if got.shape[-2:] != (h, w) else ""
         if why:
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         expect_shape(what, got, case["out"].shape,
