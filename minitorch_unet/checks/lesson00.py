@@ -388,7 +388,49 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
                 f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
                 "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
     counts = [tuple(float(k) for k in _counts(p, t)[:3]) for _, p, t in cases]
-    return (_formula(got, cases) or count_ratio(got, counts) or layout_relation(got, cases))
+    return (combination_relation(got, counts) or _formula(got, cases) or count_ratio(got, counts)
+            or layout_relation(got, cases))
+
+
+# Ways of combining precision tp / |P| and recall tp / |T| (Dice is their harmonic mean), and
+# other functions of the counts, a learner's values may follow: (what it is, rule on tp, fp, fn).
+_Rule = Callable[[float, float, float], float]
+_HARMONIC = "; Dice is their harmonic mean, 2 / (1/precision + 1/recall) = 2|P∩T| / (|P| + |T|)"
+_COMBINATIONS: tuple[tuple[str, _Rule], ...] = (
+    ("the arithmetic mean of precision |P∩T| / |P| and recall |P∩T| / |T|" + _HARMONIC,
+     lambda tp, fp, fn: (tp / (tp + fp) + tp / (tp + fn)) / 2),
+    ("the geometric mean sqrt(precision * recall)" + _HARMONIC,
+     lambda tp, fp, fn: np.sqrt(tp / (tp + fp) * tp / (tp + fn))),
+    ("precision times recall" + _HARMONIC, lambda tp, fp, fn: tp / (tp + fp) * tp / (tp + fn)),
+    ("the larger of precision and recall, |P∩T| / min(|P|, |T|)" + _HARMONIC,
+     lambda tp, fp, fn: max(tp / (tp + fp), tp / (tp + fn))),
+    ("the smaller of precision and recall, |P∩T| / max(|P|, |T|)" + _HARMONIC,
+     lambda tp, fp, fn: min(tp / (tp + fp), tp / (tp + fn))),
+    ("Dice squared: return 2|P∩T| / (|P| + |T|) itself",
+     lambda tp, fp, fn: (2 * tp / (2 * tp + fp + fn)) ** 2),
+    ("the square root of Dice: return 2|P∩T| / (|P| + |T|) itself",
+     lambda tp, fp, fn: np.sqrt(2 * tp / (2 * tp + fp + fn))),
+    ("2|P∩T| / |P| + |T|: the denominator's parentheses are missing, so only |P| divides; "
+     "write 2|P∩T| / (|P| + |T|)", lambda tp, fp, fn: 2 * tp / (tp + fp) + tp + fn),
+    ("2|P∩T| / |T| + |P|: the denominator's parentheses are missing, so only |T| divides; "
+     "write 2|P∩T| / (|P| + |T|)", lambda tp, fp, fn: 2 * tp / (tp + fn) + tp + fp),
+)
+
+
+def combination_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:
+    """Name a combination of precision and recall, or another function of the counts, that
+    gives the learner's values on every case where both masks hold pixels (not the right ones)."""
+    rows = [(g, c[:3]) for g, c in zip(got, counts) if c[0] + c[1] > 0 and c[0] + c[2] > 0]
+    if not rows:
+        return ""
+    mine = [g for g, _ in rows]
+    right = [2 * tp / (2 * tp + fp + fn) for _, (tp, fp, fn) in rows]
+    for text, rule in _COMBINATIONS:
+        wanted = [rule(*c) for _, c in rows]
+        if np.allclose(mine, wanted, rtol=1e-9, atol=1e-12) and \
+                not np.allclose(wanted, right, rtol=1e-9, atol=1e-12):
+            return f"your values are {text}"
+    return ""
 
 
 # Ways one mask can be laid out differently from the other: (what it did, the rearrangement).

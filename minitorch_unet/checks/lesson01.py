@@ -8,6 +8,8 @@ and names the node where the order or a gradient goes wrong.
 """
 from __future__ import annotations
 
+import re
+
 import math
 from functools import lru_cache
 from typing import Any, Callable
@@ -15,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import Case, load_cases
+from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    first_line, number_exercises, own_cases, register)
 from .lesson00 import returned
@@ -501,9 +504,43 @@ def _probe_unbroadcast_cases(unbroadcast: Callable[..., Any]) -> Outputs:
     for name in UNBROADCAST_CASES:
         case = cases("elementwise")[name]
         for x in ("a", "b"):
-            out[f"{name}_{x}"] = returned(unbroadcast(case["grad_out"].copy(), case[x].shape),
-                                          "unbroadcast")
+            try:
+                result = unbroadcast(case["grad_out"].copy(), case[x].shape)
+            except ValueError as err:
+                hint = unsummed_hint(str(err), case["grad_out"].shape, case[x].shape)
+                if not hint:
+                    raise
+                message = describe_error(EXERCISES["check_unbroadcast"], err)
+                message = message.replace(". " + core.error_hint(str(err), {}), "")
+                raise CheckFailed(f"{message}. unbroadcast(grad of shape "
+                                  f"{case['grad_out'].shape}, shape={case[x].shape}): {hint}"
+                                  ) from None
+            out[f"{name}_{x}"] = returned(result, "unbroadcast")
     return out
+
+
+def unsummed_hint(error: str, grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    """Which broadcast axes were not summed, read from the size of an array that a reshape to
+    `shape` refused (its size counts the copies left), or ""."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape", error)
+    extra = len(grad_shape) - len(shape)
+    if not found or extra < 0:
+        return ""
+    size, target = int(found.group(1)), int(np.prod(shape))
+    leading = int(np.prod(grad_shape[:extra]))
+    ones = int(np.prod([g for n, g in zip(shape, grad_shape[extra:]) if n == 1]))
+    if size == target * leading * ones and leading > 1 and ones > 1:
+        return ("the array you reshape still holds every copy: nothing was summed; sum over "
+                f"the {extra} leading axes of grad, then over the axes where `shape` has 1")
+    if size == target * leading and leading > 1:
+        return (f"the array you reshape still holds grad's {extra} leading "
+                f"ax{'i' if extra == 1 else 'e'}s {grad_shape[:extra]} ({size} = {leading} x "
+                f"{target} values): sum over the first grad.ndim - len(shape) = {extra} axes of "
+                "grad (is the count of leading axes computed the other way round, or 0?)")
+    if size == target * ones and ones > 1:
+        return ("the array you reshape still holds the copies along the axes where `shape` "
+                "has 1: sum over those axes (keepdims=True) before the reshape")
+    return ""
 
 
 def _verdict_unbroadcast(outputs: Outputs) -> None:
