@@ -1508,7 +1508,7 @@ def tanh_of_square(x, grad):
     return (1 - np.tanh(x ** 2)) * grad
 
 
-@mistake("check_unbroadcast", "unbroadcast", "axis left to sum over")
+@mistake("check_unbroadcast", "unbroadcast", "where `shape` has 1", "before the reshape")
 def unbroadcast_reshape(grad, shape):
     return grad.sum(axis=tuple(range(grad.ndim - len(shape)))).reshape(shape)
 

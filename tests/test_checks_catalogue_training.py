@@ -1786,6 +1786,290 @@ def bce_tensor_abs(logits, target):
     return (logits.relu() - logits * target + (1 + (-logits.abs()).exp()).log()).mean()
 
 
+# ---- classes of mistake recognised from the outputs: combinations of precision and recall,
+# structures of the U-Net, steps of the receptive field's loop, units, reductions of a Dice
+@mistake("check_dice", "dice", "geometric mean")
+def dice_geometric_mean(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    if p.sum() == 0 or t.sum() == 0:
+        return 0.0
+    return float(np.sqrt(tp / p.sum() * tp / t.sum()))
+
+
+@mistake("check_dice", "dice", "arithmetic mean", "harmonic mean")
+def dice_average_of_rates(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    precision = tp / p.sum() if p.sum() else 0.0
+    recall = tp / t.sum() if t.sum() else 0.0
+    return float(0.5 * precision + 0.5 * recall)
+
+
+@mistake("check_dice", "dice", "only |T| divides", "parentheses")
+def dice_unbracketed_target_first(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * tp / t.sum() + p.sum()) if t.sum() else 0.0
+
+
+@mistake("check_dice", "dice", "square root of Dice")
+def dice_rooted(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(math.sqrt(2 * tp / (p.sum() + t.sum())))
+
+
+@mistake("check_unbroadcast", "unbroadcast", "leading axis", "(3,)")
+def unbroadcast_leading_count_negative(grad, shape):
+    grad = grad.sum(axis=tuple(range(len(shape) - grad.ndim)))
+    ones = [i for i, n in enumerate(shape) if n == 1 and i < grad.ndim and grad.shape[i] > 1]
+    if ones:
+        grad = grad.sum(axis=tuple(ones), keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+@mistake("check_cat", "cat_forward", "whole shapes", "a.shape[dim]")
+def cat_forward_keeps_shapes(ctx, *arrays, dim):
+    ctx.sizes = [tuple(a.shape) for a in arrays]
+    ctx.dim = dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_forward", "in every case", "ctx.dim = dim")
+def cat_forward_dim_fixed_zero(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], 0
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_forward", "axis after dim")
+def cat_forward_sizes_next_axis(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim + 1] for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "one after its place")
+def cat_backward_cuts_late(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1] + 1, axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "must be a tuple", "grad[tuple(index)]")
+def cat_backward_slice_list(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None) for _ in grad.shape]
+        index[ctx.dim] = slice(start, start + size)
+        pieces.append(grad[index])
+        start += size
+    return pieces
+
+
+@mistake("check_center_crop", "center_crop", "n - 2 * offset")
+def crop_side_from_both_margins(input, size):
+    h, w = (size, size) if isinstance(size, int) else size
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=input.shape[-2] - 2 * top,
+        width=input.shape[-1] - 2 * left)
+
+
+def _count_structure(depth, base, c_in0, up_keeps=False, second_in=lambda level: False,
+                     decoder=0):
+    widths = [base * 2 ** i for i in range(depth + 2)]
+    total = widths[0] + 1
+
+    def block(level, c_in, c_out):
+        return 9 * c_out * (c_in + (c_in if second_in(level) else c_out)) + 4 * c_out
+
+    for i in range(depth + 1):
+        total += block(("enc", i), c_in0 if i == 0 else widths[i - 1], widths[i])
+    for i in range(depth + decoder):
+        up = widths[i + 1] if up_keeps else widths[i]
+        total += 4 * widths[i + 1] * up + up + block(("dec", i), up + widths[i], widths[i])
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "keeps its channel count")
+def count_transposed_keeps_width(depth, base_filters, in_channels=1):
+    return _count_structure(depth, base_filters, in_channels, up_keeps=True)
+
+
+@mistake("check_count_parameters", "count_parameters", "second convolution of every block")
+def count_second_conv_from_input(depth, base_filters, in_channels=1):
+    return _count_structure(depth, base_filters, in_channels, second_in=lambda level: True)
+
+
+@mistake("check_count_parameters", "count_parameters", "one level more")
+def count_decoder_loop_too_long(depth, base_filters, in_channels=1):
+    return _count_structure(depth, base_filters, in_channels, decoder=1)
+
+
+@mistake("check_receptive_field", "receptive_field", "k - 1 * jump", "brackets")
+def rf_unbracketed_step(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += k - 1 * jump
+        jump *= s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "(k - 1) * jump + 1")
+def rf_step_plus_one(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += (k - 1) * jump + 1
+        jump *= s
+    return field
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "the log is taken before the 1 is added")
+def bce_log_before_one(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + 1 + (-magnitude).exp().log()).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "1 - D**2")
+def soft_dice_squared_ratio(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    ratio = (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+    return 1 - ratio * ratio
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "-log(D)")
+def soft_dice_log_ratio(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return -((2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)).log()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(p p)")
+def soft_dice_intersection_squared(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * p).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_adam_step", "adam_step", "eps is ignored")
+def adam_without_eps(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad ** 2
+    with np.errstate(all="ignore"):
+        return param - lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t)), m, v
+
+
+@mistake("check_adam_step", "adam_step", "eps is added to the step itself")
+def adam_eps_after_ratio(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad ** 2
+    with np.errstate(all="ignore"):
+        step = lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t)) + eps
+    return param - step, m, v
+
+
+@mistake("check_adam_step", "adam_step", "beta1 and 1 - beta1 are swapped",
+         "beta2 and 1 - beta2 are swapped")
+def adam_averages_weighted_backwards(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999),
+                                     eps=1e-8):
+    b1, b2 = betas
+    m = b1 * grad + (1 - b1) * m
+    v = b2 * grad * grad + (1 - b2) * v
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "FLOPs in millions", "bytes in MiB")
+def cost_mflops_mib(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    moved = itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w)
+    return flops / 1e6, moved / 2 ** 20
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "bytes in thousands")
+def cost_kilobytes_floored(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w) // 1000
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "first size is sum(pred)")
+def slice_soft_predicted_size(pred, target, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    total = pred.reshape(len(pred), -1).sum(1) + t.sum(1)
+    return np.where((p | t).any(1), 2 * (p & t).sum(1) / np.maximum(total, 1e-12), 1.0)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "subtracted from the denominator")
+def slice_union_below(pred, target, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    overlap = (p & t).sum(1)
+    union = p.sum(1) + t.sum(1) - overlap
+    return np.where(union == 0, 1.0, 2 * overlap / np.maximum(union, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "max(|P| + |T|, 1)")
+def patient_guard_each_slice(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        total = p[rows].sum(1) + t[rows].sum(1)
+        out[patient] = 1.0 if total.sum() == 0 else \
+            float(2 * (p[rows] & t[rows]).sum() / np.maximum(total, 1).sum())
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "smoothing 1")
+def patient_smoothed_ratio(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        total = p[rows].sum() + t[rows].sum()
+        out[patient] = float((2 * (p[rows] & t[rows]).sum() + 1) / (total + 1))
+    return out
+
+
+@right("check_dice", "dice")
+def dice_harmonic_mean(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    if tp == 0:
+        return 0.0
+    return float(2 / (p.sum() / tp + t.sum() / tp))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_tuple_index(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start + size)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return pieces
+
+
+@right("check_conv2d_cost", "conv2d_cost")
+def cost_numpy_ints(n, c_in, c_out, h, w, k, itemsize=4):
+    sizes = np.array([n * c_in * h * w, c_out * c_in * k * k, n * c_out * h * w], dtype=np.int64)
+    return np.int64(2) * n * c_out * h * w * c_in * k * k, np.int64(itemsize) * sizes.sum()
+
+
+@right("check_dice_per_patient", "dice_per_patient")
+def patient_guard_after_summing(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        total = (p[rows].sum(1) + t[rows].sum(1)).sum()
+        out[patient] = float(np.where(total == 0, 1.0,
+                                      2 * (p[rows] & t[rows]).sum() / max(total, 1)))
+    return out
+
+
 @right("check_dice", "dice")
 def dice_from_confusion_counts(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)
