@@ -2031,6 +2031,45 @@ def patient_smoothed_ratio(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_dice", "dice", "1e-06 to the denominator")
+def dice_epsilon_below(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * tp / (p.sum() + t.sum() + 1e-6))
+
+
+@mistake("check_tanh_backward", "tanh_backward", "1 - tanh(x)**3")
+def tanh_cubed(x, grad):
+    return (1 - math.tanh(x) ** 3) * grad
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "weighted by 1 - target")
+def bce_log_term_background_only(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + (1 - target) * (1 + (-magnitude).exp()).log()).mean()
+
+
+@mistake("check_receptive_field", "receptive_field", "r = (r + k - 1) * s")
+def rf_widen_then_stride(layers):
+    field = 1
+    for k, s in layers:
+        field = (field + k - 1) * s
+    return field
+
+
+@mistake("check_count_parameters", "count_parameters", "bottleneck is as wide as the deepest")
+def count_flat_bottleneck(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth)] + [base_filters * 2 ** (depth - 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i] + 27 * widths[i] ** 2 + 4 * widths[i]
+    return total
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

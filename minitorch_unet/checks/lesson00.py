@@ -6,6 +6,8 @@ compared with classic mistakes (IoU instead of Dice, no factor 2, no empty-mask 
 """
 from __future__ import annotations
 
+import itertools
+
 import contextlib
 import re
 from typing import Any, Callable, Iterator
@@ -388,7 +390,8 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
                 f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
                 "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
     counts = [tuple(float(k) for k in _counts(p, t)[:3]) for _, p, t in cases]
-    return (combination_relation(got, counts) or _formula(got, cases) or count_ratio(got, counts)
+    return (combination_relation(got, counts) or smoothing_relation(got, counts)
+            or _formula(got, cases) or count_ratio(got, counts)
             or layout_relation(got, cases))
 
 
@@ -415,6 +418,22 @@ _COMBINATIONS: tuple[tuple[str, _Rule], ...] = (
     ("2|P∩T| / |T| + |P|: the denominator's parentheses are missing, so only |T| divides; "
      "write 2|P∩T| / (|P| + |T|)", lambda tp, fp, fn: 2 * tp / (tp + fn) + tp + fp),
 )
+
+
+def smoothing_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:
+    """Name constants added to Dice's numerator or denominator, (2|P∩T| + a) / (|P| + |T| + b),
+    that give the learner's values on every case with pixels in either mask; or ""."""
+    rows = [(g, c[:3]) for g, c in zip(got, counts) if sum(c[:3]) > 0]
+    if not rows:
+        return ""
+    for a, b in itertools.product((0.0, 1.0, 1e-5, 1e-6), (0.0, 1.0, 2.0, 1e-5, 1e-6, 1e-7)):
+        wanted = [(2 * tp + a) / (2 * tp + fp + fn + b) for _, (tp, fp, fn) in rows]
+        if (a, b) != (0.0, 0.0) and np.allclose([g for g, _ in rows], wanted, rtol=1e-12,
+                                                atol=1e-12):
+            added = [f"{a:g} to the numerator"] * (a > 0) + [f"{b:g} to the denominator"] * (b > 0)
+            return (f"you add {' and '.join(added)} (a smoothing term); the metric is exact, "
+                    "2|P∩T| / (|P| + |T|), with 0/0 (both masks empty) as its only special case")
+    return ""
 
 
 def combination_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:

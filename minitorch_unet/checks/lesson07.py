@@ -39,14 +39,17 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
                  head: bool = True, up_bias: bool = True,
                  width: Callable[[int, int], int] = lambda base, i: base * 2 ** i,
                  kernel: tuple[int, ...] = (3, 3), up_keeps: bool = False,
-                 decoder_levels: int = 0, second_in: Callable[[str], bool] = lambda name: False
-                 ) -> list[tuple[str, tuple[int, ...]]]:
+                 decoder_levels: int = 0, second_in: Callable[[str], bool] = lambda name: False,
+                 bottleneck_doubles: bool = True) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
     channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
     channels of level i; kernel: the 3x3 kernel's shape; up_keeps: transposed convolutions
     that keep their channel count; decoder_levels: decoder levels more (or fewer) than depth;
-    second_in: blocks whose second convolution takes the block's input channels)."""
+    second_in: blocks whose second convolution takes the block's input channels;
+    bottleneck_doubles: False for a bottleneck as wide as the deepest encoder level)."""
     widths = [width(base, i) for i in range(depth + 2)]
+    if not bottleneck_doubles:
+        widths[depth] = widths[depth - 1]
     tensors: list[tuple[str, tuple[int, ...]]] = []
 
     def double_conv(name: str, c_in: int, c_out: int) -> None:
@@ -190,6 +193,8 @@ STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the decoder's second convolutions take 2 w_i channels (the concatenation); only the "
      "first one does, the second takes w_i", {"second_in": lambda name: name.startswith("dec")}),
     ("each 3x3 kernel counts 3 weights, not 3 * 3 = 9", {"kernel": (3,)}),
+    ("the bottleneck is as wide as the deepest encoder level; it doubles it, "
+     "base_filters * 2 ** depth", {"bottleneck_doubles": False}),
     ("the 3x3 convolutions have no batch norm", {"batch_norm": False}),
     ("the skip connection is not concatenated (the decoder's first convolution takes w_i, "
      "not 2 w_i)", {"skip": False}),
@@ -323,9 +328,18 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
             field = field * s + k - 1
         return field
 
+    def widened_then_strided(layers: Layers) -> int:
+        field = 1
+        for k, s in layers:
+            field = (field + k - 1) * s
+        return field
+
     return [
         ("your field is multiplied by each stride (r = s r + k - 1); a stride multiplies the "
          "jump, not the field: r += (k - 1) * jump, then jump *= s", field_times_stride),
+        ("your field is widened, then multiplied by the layer's stride (r = (r + k - 1) * s); "
+         "a stride multiplies the jump, not the field: r += (k - 1) * jump, then jump *= s",
+         widened_then_strided),
         ("the strides are ignored: a layer after a stride-s layer steps s input pixels per "
          "pixel, so its (k - 1) counts s times (times every earlier stride)",
          lambda ls: 1 + sum(k - 1 for k, _ in ls)),

@@ -155,6 +155,9 @@ _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray
      ("1 + log(exp(-|x|)) = 1 - |x|: the log is taken before the 1 is added (brackets: "
       "(1 + exp(-|x|)).log())", lambda x, t: 1 - np.abs(x)),
      ("exp(-|x|), without the log", lambda x, t: np.exp(-np.abs(x))),
+     ("t log(1 + exp(-|x|)), weighted by the target", lambda x, t: t * np.logaddexp(0, -np.abs(x))),
+     ("(1 - t) log(1 + exp(-|x|)), weighted by 1 - target",
+      lambda x, t: (1 - t) * np.logaddexp(0, -np.abs(x))),
      ("log(exp(-|x|)) = -|x|, without the 1", lambda x, t: -np.abs(x) + 0),
      ("left out", lambda x, t: 0 * x)),
 )
