@@ -2070,6 +2070,38 @@ def count_flat_bottleneck(depth, base_filters, in_channels=1):
     return total
 
 
+@mistake("check_soft_dice_loss", "soft_dice_loss", "smooth enters the denominator twice")
+def soft_dice_smooth_inside_the_two(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - 2 * ((p * target).sum() + smooth) / (p.sum() + target.sum() + 2 * smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "the sums run over axes", "one ratio")
+def soft_dice_over_the_batch_axis(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter, total = (p * target).sum(dim=0), p.sum(dim=0) + target.sum(dim=0)
+    return (1 - (2 * inter + smooth) / (total + smooth)).mean()
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "c_out + c_in where they multiply")
+def cost_weights_added_channels(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, itemsize * (n * c_in * h * w + (c_out + c_in) * k * k + n * c_out * h * w)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "weighted by the tumour's size")
+def patient_weighted_slice_mean(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    total = p.sum(1) + t.sum(1)
+    dice = np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+    ids, out = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        weights = t[rows].sum(1)
+        out[patient] = float((dice[rows] * weights).sum() / weights.sum()) if weights.sum() else 1.0
+    return out
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

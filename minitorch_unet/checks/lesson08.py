@@ -348,6 +348,18 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         mistakes.append(("this is the sum of one Dice loss per slice; the course's loss pools "
                          "every pixel of the batch into one ratio (sums over the whole tensor)",
                          float(per_slice.sum())))
+    for kept in itertools.chain.from_iterable(itertools.combinations(range(x.ndim), n)
+                                              for n in range(1, x.ndim)):
+        summed = tuple(a for a in range(x.ndim) if a not in kept)
+        wide = tuple(a for a in summed if x.shape[a] > 1)
+        if wide in (tuple(a for a in axes if x.shape[a] > 1), tuple(a for a in range(x.ndim)
+                                                                    if x.shape[a] > 1)) or \
+                all(x.shape[a] == 1 for a in kept):
+            continue
+        groups = 1 - (2 * (p * t).sum(summed) + smooth) / (p.sum(summed) + t.sum(summed) + smooth)
+        mistakes.append((f"the sums run over axes {summed} only, one ratio per position of axes "
+                         f"{kept}, then the mean; the course's loss sums over every axis into one "
+                         "ratio", float(groups.mean())))
     return [(text, v) for text, v in mistakes if np.isfinite(v) and not np.isclose(v, value)]
 
 
@@ -406,12 +418,12 @@ def dice_grid(got: list[float]) -> str:
 def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
     """dice_grid for the variants with exactly `most` parts changed."""
     for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
-                                    (1, 0, 2), (True, False), (False, True), (False, True),
+                                    (1, 0, 2), (1, 0, 2), (False, True), (False, True),
                                     _OUTER):
         (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
             outside, unbracketed, (oname, outer) = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside, unbracketed,
+                   tname != "sum(t)", two != 2, s_up != 1, s_down != 1, outside, unbracketed,
                    oname != _OUTER[0][0]]
         if sum(differs) != most or (unbracketed and differs[9]):
             continue
@@ -431,7 +443,7 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
 
 def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
-    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _, _, (oname, _) = choice
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, s_down, _, _, (oname, _) = choice
     parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
     parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
     for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
@@ -442,7 +454,9 @@ def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     parts += [{0: "smooth is missing from the numerator",
                2: "smooth enters the numerator twice, 2 (sum(p t) + s); the numerator is "
                   "2 sum(p t) + s"}.get(s_up, "")] * differs[5]
-    parts += ["smooth is missing from the denominator"] * differs[6]
+    parts += [{0: "smooth is missing from the denominator",
+               2: "smooth enters the denominator twice (+ 2 s); the denominator is "
+                  "sum(p) + sum(t) + s"}.get(s_down, "")] * differs[6]
     parts += ["smooth is added to the loss itself, outside the fraction (check the "
               "parentheses)"] * differs[7]
     parts += ["the numerator lacks its parentheses: 1 - 2 I + s / (...) divides only s; write "

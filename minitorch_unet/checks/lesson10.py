@@ -227,6 +227,18 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                 return (f"the bytes count {tensor} with {_SIZES[i]} where {_SIZES[j]} belongs: "
                         f"{tensor} {'hold' if tensor == 'the weights' else 'holds'} "
                         f"{' '.join(formulas[tensor])} values")
+    for tensor, values in tensors:              # two sizes of a tensor added, not multiplied
+        names = formulas[tensor]
+        for a, b in itertools.combinations(range(len(names)), 2):
+            i, j = _SIZES.index(names[a]), _SIZES.index(names[b])
+            rest = np.prod([sizes[:, _SIZES.index(n)] for k, n in enumerate(names)
+                            if k not in (a, b)], axis=0)
+            added = (sizes[:, i] + sizes[:, j]) * rest
+            if not np.allclose(added, values) and \
+                    np.allclose(got - expected, (added - values) * itemsize):
+                return (f"the bytes count {tensor} with {names[a]} + {names[b]} where they "
+                        f"multiply: {tensor} {'hold' if tensor == 'the weights' else 'holds'} "
+                        f"{' '.join(names)} values")
     for tensor, values in tensors:              # one tensor's size with a factor too many or few
         factor = 1 + (got - expected) / (values * itemsize)
         for i, name in enumerate(_SIZES[:-1]):

@@ -457,6 +457,14 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
            _per_patient(lambda rows, rule=rule: float(rule(slice_dice[rows]))))
           for name, rule in (("median", np.median), ("maximum", np.max), ("minimum", np.min),
                              ("sum", np.sum))],
+        *[(f"each patient gets the mean of their slice Dices weighted by {name}; a volume "
+           "Dice sums tp, fp and fn over the patient's slices first, then takes one ratio",
+           _per_patient(lambda rows, weight=weight: float(
+               (slice_dice[rows] * weight[rows]).sum() / weight[rows].sum()
+               if weight[rows].sum() else 1.0)))
+          for name, weight in (("the tumour's size |T|", tp + fn),
+                               ("the predicted size |P|", tp + fp),
+                               ("|P| + |T|", 2 * tp + fp + fn))],
     ] if not np.allclose(v[1], expected)]
     for text, values in found:
         if np.allclose(got, values):
