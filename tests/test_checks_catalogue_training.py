@@ -2102,6 +2102,23 @@ def patient_weighted_slice_mean(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_dice", "dice", "raised ZeroDivisionError", "both empty", "1.0")
+def dice_python_counts_unguarded(pred, target):
+    overlap = int(np.logical_and(pred, target).sum())
+    return 2 * overlap / int(np.count_nonzero(pred) + np.count_nonzero(target))
+
+
+@mistake("check_tanh_backward", "tanh_backward", "returned an array or list", "one number")
+def tanh_in_a_list(x, grad):
+    return [(1 - math.tanh(x) ** 2) * grad]
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "NumPy function", "x.relu()")
+def bce_numpy_maximum(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (np.maximum(logits, 0) - logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

@@ -106,6 +106,10 @@ def mask_hints(grade_id: str) -> Iterator[None]:
     (&, |, ~) into a message that says so."""
     try:
         yield
+    except ZeroDivisionError as err:
+        raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err)}. A division by zero: "
+                          "masks with no pixel in either (both empty) give |P| + |T| = 0; "
+                          "test for that before dividing and score it 1.0") from None
     except TypeError as err:
         if not re.search(r"ufunc '(bitwise_and|bitwise_or|invert|bitwise_xor)' not supported",
                          str(err)):

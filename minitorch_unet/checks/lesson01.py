@@ -148,8 +148,15 @@ def _probe_tanh(tanh_backward: Callable[..., Any]) -> Outputs:
     out = {}
     for name in TANH_CASES:
         case = cases("activations")[name]
-        out[name] = np.array([float(returned(tanh_backward(float(x), float(g)), "tanh_backward"))
-                              for x, g in zip(case["x"].ravel(), case["grad_out"].ravel())])
+        values = []
+        for x, g in zip(case["x"].ravel(), case["grad_out"].ravel()):
+            value = returned(tanh_backward(float(x), float(g)), "tanh_backward")
+            if value.shape != ():
+                raise CheckFailed(f"tanh_backward({float(x):.4g}, {float(g):.4g}) returned an "
+                                  f"array or list of shape {value.shape}; return one number "
+                                  "(a float), the gradient of the one input x")
+            values.append(float(value))
+        out[name] = np.array(values)
     return out
 
 

@@ -13,13 +13,15 @@ wrong gradient is told apart from a wrong value (a gradient check).
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any, Callable
 
 import numpy as np
 
 from ..autograd import Tensor
-from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
-                   own_cases, register, value_pattern)
+from . import core
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
+                   expect_shape, number_exercises, own_cases, register, value_pattern)
 from .lesson03 import as_array, cases
 
 LESSON = "08_losses"
@@ -52,6 +54,41 @@ def bce_closed_form(x: np.ndarray, t: np.ndarray) -> float:
     """The mean BCE of logits x and targets t, in float64 with the stable form."""
     x, t = x.astype(np.float64), t.astype(np.float64)
     return float((np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean())
+
+
+def numpy_on_tensor(err: BaseException) -> str:
+    """A hint when the learner's failing line hands a Tensor to a NumPy function (np.maximum,
+    np.log...), which cannot follow it; or ""."""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    frame, lineno = frames[-1]
+    line = core._source_line(frame, lineno)
+    tensors = [name for name, value in frame.f_locals.items() if isinstance(value, Tensor)]
+    if not re.search(r"\bnp\.\w+\(", line) or not any(re.search(rf"\b{n}\b", line)
+                                                       for n in tensors):
+        return ""
+    return ("a NumPy function met the course's Tensor, which np.* cannot follow: use the "
+            "Tensor's own operations (x.relu(), x.exp(), x.log(), x.sigmoid(), x.sum(), "
+            "x.mean(), arithmetic); max(x, 0) is x.relu() and |x| is x.relu() + (-x).relu()")
+
+
+def tensor_hints(grade_id: str, probe: Callable[[Callable[..., Any]], Outputs]
+                 ) -> Callable[[Callable[..., Any]], Outputs]:
+    """probe, with an error of the learner's that comes from a NumPy function given a Tensor
+    named as such (instead of the error NumPy raised deep inside)."""
+    def guarded(fn: Callable[..., Any]) -> Outputs:
+        try:
+            return probe(fn)
+        except (CheckFailed, NotImplementedError, RecursionError):
+            raise
+        except Exception as err:
+            hint = numpy_on_tensor(err)
+            if not hint:
+                raise
+            raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err).split('. ')[0]}. "
+                              f"{hint}") from None
+    return guarded
 
 
 def _probe_bce(fn: Callable[..., Any]) -> Outputs:
@@ -235,7 +272,7 @@ def _verdict_bce(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_bce_with_logits", lesson=LESSON, function="bce_with_logits",
-    probe=_probe_bce, verdict=_verdict_bce,
+    probe=tensor_hints("check_bce_with_logits", _probe_bce), verdict=_verdict_bce,
     success="bce_with_logits matches PyTorch (value and gradient), even for logits of ±60.",
     engine_ops=("minitorch_unet.functional.binary_cross_entropy_with_logits",
                 "minitorch_unet.losses.BCEWithLogits", "minitorch_unet.losses.bce_loss",
@@ -506,7 +543,7 @@ def _verdict_dice(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_soft_dice_loss", lesson=LESSON, function="soft_dice_loss",
-    probe=_probe_dice, verdict=_verdict_dice, points=2,
+    probe=tensor_hints("check_soft_dice_loss", _probe_dice), verdict=_verdict_dice, points=2,
     success="soft_dice_loss is right: its value matches the closed form and its gradient "
             "passes the gradient check.",
     engine_ops=("minitorch_unet.losses.soft_dice_loss", "minitorch_unet.losses.bce_dice_loss")))
