@@ -2119,6 +2119,35 @@ def bce_numpy_maximum(logits, target):
     return (np.maximum(logits, 0) - logits * target + (1 + (-magnitude).exp()).log()).mean()
 
 
+@mistake("check_adam_step", "adam_step", "m_hat is multiplied by sqrt(v_hat) + eps")
+def adam_multiplies_by_root(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) * (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_receptive_field", "receptive_field", "the jump starts at the first layer's stride")
+def rf_jump_from_first_stride(layers):
+    field, jump = 1, layers[0][1]
+    for k, s in layers:
+        field += (k - 1) * jump
+        jump *= s
+    return field
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "itemsize multiplies only the input")
+def cost_itemsize_first_term(n, c_in, c_out, h, w, k, itemsize=4):
+    flops = 2 * n * c_out * h * w * c_in * k * k
+    return flops, itemsize * n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "outside the last 1 axis", "summed")
+def bce_rows_summed(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).sum(dim=-1).mean()
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

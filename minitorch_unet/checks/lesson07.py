@@ -397,15 +397,15 @@ def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
     order of the two updates) that differ from the right one and give the learner's values on
     every stack, at most two of them; or ""."""
     found = []
-    for (fname, field_step), (jname, jump_step), start, jump_first in itertools.product(
-            _FIELD_STEPS, _JUMP_STEPS, (1, 0), (False, True)):
+    for (fname, field_step), (jname, jump_step), start, jump_first, first_stride in \
+            itertools.product(_FIELD_STEPS, _JUMP_STEPS, (1, 0), (False, True), (False, True)):
         differs = [fname != _FIELD_STEPS[0][0], jname != _JUMP_STEPS[0][0], start != 1,
-                   jump_first]
+                   jump_first, first_stride]
         if not 0 < sum(differs) <= 2:
             continue
         values = []
         for layers in stacks:
-            field, jump = start, 1
+            field, jump = start, (layers[0][1] if first_stride and layers else 1)
             for k, s in layers:
                 if jump_first:
                     jump = jump_step(k, s, jump)
@@ -425,6 +425,8 @@ def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
         differs[2]
     parts += ["the jump is updated before the field uses it; a layer's own stride does not "
               "widen its own field: add (k - 1) * jump first, then jump *= s"] * differs[3]
+    parts += ["the jump starts at the first layer's stride; it starts at 1 (no stride before "
+              "the first layer)"] * differs[4]
     return "your loop: " + "; ".join(parts)
 
 

@@ -160,6 +160,9 @@ def bce_relation(got: dict[str, float]) -> str:
              ("the size of the first axis (the batch)", lambda shape: shape[0]),
              ("the number of values per sample (every axis but the first)",
               lambda shape: int(np.prod(shape[1:]))))
+    rules += tuple((f"the number of values outside the last {k} ax{'i' if k == 1 else 'e'}s "
+                    f"(the last {k} summed, the others averaged)",
+                    lambda shape, k=k: int(np.prod(shape[:-k]))) for k in (1, 2, 3))
     for text, divisor in rules:
         fits = []
         for n in names:

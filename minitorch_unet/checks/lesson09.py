@@ -495,6 +495,10 @@ def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: 
                  lr * m_hat / np.sqrt(v / (1 - b2 ** t)) + eps),
                 ("eps is missing: the step is lr * m_hat / (sqrt(v_hat) + eps)",
                  lr * m_hat / np.sqrt(v / (1 - b2 ** t))),
+                ("m_hat is multiplied by sqrt(v_hat) + eps; it is divided by it: "
+                 "lr * m_hat / (sqrt(v_hat) + eps)", lr * m_hat * root),
+                ("lr is divided by the step, not multiplied: lr * m_hat / (sqrt(v_hat) + eps)",
+                 m_hat / (lr * root)),
                 ("eps is multiplied by lr and added to the step, lr * (m_hat / sqrt(v_hat) + "
                  "eps): eps belongs in the denominator, sqrt(v_hat) + eps",
                  lr * (m_hat / np.sqrt(v / (1 - b2 ** t)) + eps))):

@@ -208,6 +208,14 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                     "`itemsize` argument")
     tensors = (("the input", n * c_in * h * w), ("the weights", c_out * c_in * k * k),
                ("the output", n * c_out * h * w))
+    for scaled in itertools.product((True, False), repeat=3):   # itemsize on some terms only
+        if all(scaled) or not any(scaled):
+            continue
+        partial = sum(v * (itemsize if on else 1) for (_, v), on in zip(tensors, scaled))
+        if not np.allclose(partial, expected) and np.allclose(got, partial):
+            which = " and ".join(t for (t, _), on in zip(tensors, scaled) if on)
+            return (f"itemsize multiplies only {which}: put the sum of the values in parentheses, "
+                    "itemsize * (N c_in H W + c_out c_in k k + N c_out H W)")
     times = (("once per sample (N times)", n), ("twice", 2.0), ("not at all", 0.0),
              ("k * k times", k * k))
     for tensor, values in tensors:
