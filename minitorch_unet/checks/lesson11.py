@@ -300,7 +300,7 @@ def _verdict_patient(outputs: Outputs) -> None:
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
     why = (patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
-           or pooling_relation(got, expected, tp, fp, fn)
+           or pooling_relation(got, expected, tp, fp, fn) or soft_size_relation(got, pred, target)
            or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
     if why:
@@ -356,6 +356,27 @@ def pooling_relation(got: np.ndarray, expected: np.ndarray, tp: np.ndarray, fp: 
             parts += [f"the denominator is {dname}"] * (dname != _DENOMINATORS[0][0])
             return ("your Dice per patient: " + "; ".join(parts) + " (a volume Dice is "
                     "2 sum(overlap) / sum(|P| + |T|) over the patient's slices)")
+    return ""
+
+
+def soft_size_relation(got: np.ndarray, pred: np.ndarray, target: np.ndarray) -> str:
+    """Name a patient Dice whose overlap or |P| comes from the probabilities while the rest is
+    thresholded (at 0.5), or ""."""
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    hard, truth, soft = flat(pred) > 0.5, flat(target) > 0.5, flat(pred).astype(np.float64)
+    rows = [[i for i, q in enumerate(PATIENTS) if q == p] for p in _ids()]
+    parts = {"|P ∧ T|": ((hard & truth).sum(1), (soft * truth).sum(1)),
+             "|P|": (hard.sum(1), soft.sum(1))}
+    for name in parts:
+        overlap = parts["|P ∧ T|"][name == "|P ∧ T|"]
+        size = parts["|P|"][name == "|P|"]
+        values = np.array([2 * overlap[r].sum() / (size[r].sum() + truth[r].sum())
+                           if size[r].sum() + truth[r].sum() else 1.0 for r in rows])
+        live = np.array([(hard[r] | truth[r]).any() for r in rows])
+        if np.allclose(got[live], values[live]):
+            return (f"your Dice per patient takes {name} from the probabilities pred while the "
+                    "rest is thresholded; count every part on the thresholded masks, "
+                    "P = pred > threshold")
     return ""
 
 
