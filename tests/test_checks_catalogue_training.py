@@ -2160,6 +2160,26 @@ def patient_soft_overlap(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_mul_backward", "mul_backward", "a * grad + b * grad", "you add where")
+def mul_sum_of_inputs(a, b, grad):
+    return (a + b) * grad, (a + b) * grad
+
+
+@mistake("check_mul_backward", "mul_backward", "you subtract where")
+def mul_subtracts_grad(a, b, grad):
+    return b - grad, a - grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "you summed its last 1", "first 1")
+def unbroadcast_trailing_loop(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=-1)
+    ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if ones:
+        grad = grad.sum(axis=ones, keepdims=True)
+    return grad.reshape(shape)
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

@@ -84,15 +84,20 @@ def _verdict_mul(outputs: Outputs) -> None:
             wrongs = ((a, "a"), (b, "b"), (np.ones_like(a), "1"), (a * b, "a * b"),
                       (a * b * g, "a * b * grad"), (g / a, "grad / a"), (g / b, "grad / b"),
                       (-g * want, f"-{other} * grad"), (want + g, f"{other} + grad"))
-        wrongs = (*wrongs, *monomials(a, b, g))
+        terms = [(a, "a"), (b, "b"), (g, "grad"), (a * g, "a * grad"), (b * g, "b * grad"),
+                 (a * b, "a * b"), (np.ones_like(a), "1")]
+        sums = [(x + sign * y, f"{p} {'+' if sign > 0 else '-'} {q}")
+                for i, (x, p) in enumerate(terms) for (y, q) in terms[i + 1:] for sign in (1, -1)]
+        wrongs = (*wrongs, *monomials(a, b, g), *sums)
         for wrong, what in wrongs:
             if np.allclose(got, wrong):
                 chain = ("" if "grad" in what else
                          ": multiply the local derivative by grad, the gradient from above "
                          "(chain rule)")
-                if "/" in what or "+" in what:
+                if "/" in what or "+" in what or " - " in what:
                     chain = (": you divide where the chain rule multiplies" if "/" in what
-                             else ": you add where the chain rule multiplies")
+                             else ": you add where the chain rule multiplies" if "+" in what
+                             else ": you subtract where the chain rule multiplies")
                 raise CheckFailed(f"mul_backward: {name} is {what}; d(a*b)/d{name[-1]} = {other}, "
                                   f"so {name} = {other} * grad{chain}")
     for name, got, want in (("grad_a", got_a, g * b), ("grad_b", got_b, g * a)):
@@ -559,6 +564,11 @@ def unsummed_hint(error: str, grad_shape: tuple[int, ...], shape: tuple[int, ...
     if not found or extra < 0:
         return ""
     size, target = int(found.group(1)), int(np.prod(shape))
+    if extra > 0 and size == int(np.prod(grad_shape[:-extra])) and size != target:
+        return (f"the array you reshape holds grad's first {len(grad_shape) - extra} axes "
+                f"{grad_shape[:-extra]}: you summed its last {extra}; broadcasting lines shapes "
+                f"up from the right and adds the new axes in front: sum over grad's first "
+                f"{extra}")
     leading = int(np.prod(grad_shape[:extra]))
     ones = int(np.prod([g for n, g in zip(shape, grad_shape[extra:]) if n == 1]))
     if size == target * leading * ones and leading > 1 and ones > 1:

@@ -497,6 +497,13 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
         border_relation(describe_crop(case), name, outputs, case)
         raw = outputs.get(f"{name}/raw_grad_0")
+        if raw is not None and raw.shape == case["grad_out"].shape != case["input"].shape and \
+                np.allclose(raw, case["grad_out"]):
+            raise CheckFailed(f"{label}: backward returned a gradient of shape {raw.shape}, "
+                              "grad itself (the crop's shape); the input's gradient has the "
+                              f"input's shape {case['input'].shape}: start from "
+                              "np.zeros(ctx.shape) and put grad at [..., top:top + h, "
+                              "left:left + w]")
         shape = case["input"].shape
         if raw is not None and raw.ndim < len(shape) and raw.shape == shape[len(shape) - raw.ndim:]:
             raise CheckFailed(f"{label}: backward returned a gradient of shape {raw.shape}, the "
