@@ -2180,6 +2180,32 @@ def unbroadcast_trailing_loop(grad, shape):
     return grad.reshape(shape)
 
 
+@mistake("check_count_parameters", "count_parameters", "leaves out the decoder's second convolutions")
+def count_decoder_single_conv(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i] + 9 * widths[i] * 2 * widths[i] + 2 * widths[i]
+    return total
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "the middle term is - 2 x t")
+def bce_target_term_doubled(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - 2 * logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
+@mistake("check_adam_step", "adam_step", "lr is divided by t")
+def adam_lr_over_t(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr / t * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

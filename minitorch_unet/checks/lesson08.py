@@ -184,6 +184,7 @@ _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray
      ("x", lambda x, t: x), ("|x|", lambda x, t: np.abs(x)),
      ("max(-x, 0)", lambda x, t: np.maximum(-x, 0))),
     (("- x t", lambda x, t: -x * t), ("+ x t", lambda x, t: x * t),
+     ("- 2 x t", lambda x, t: -2 * x * t),
      ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x),
      ("- x mean(t), the mean of the target where each pixel's own t belongs",
       lambda x, t: -x * t.mean()), ("- mean(x) t", lambda x, t: -x.mean() * t)),

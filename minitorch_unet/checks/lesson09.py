@@ -312,13 +312,13 @@ def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
                 betas: tuple[float, float], eps: float, *, power: bool = True,
                 eps_inside: bool = False, correct: bool = True, lr_corrected: bool = False,
                 swapped: bool = False, outside_root: bool = False,
-                power_of_difference: bool = False, lr_decay: bool = False) -> np.ndarray:
+                power_of_difference: bool = False, lr_decay: bool | str = False) -> np.ndarray:
     """The parameter update from already updated moments m, v; the keywords make slips
     (lr_corrected: Kingma and Ba's "efficient" form, lr scaled and eps left unscaled)."""
     b1, b2 = betas
     c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if power else (1 - b1 * t, 1 - b2 * t)
     if lr_decay:
-        lr = lr / np.sqrt(t)
+        lr = lr / (t if lr_decay == "t" else np.sqrt(t))
     if power_of_difference:
         c1, c2 = (1 - b1) ** t, (1 - b2) ** t
     if not correct:
@@ -410,6 +410,8 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                  {"power_of_difference": True}),
                 ("lr is divided by sqrt(t); Adam's step size is lr itself (the bias "
                  "corrections already depend on t)", {"lr_decay": True}),
+                ("lr is divided by t; Adam's step size is lr itself (the bias corrections "
+                 "already depend on t)", {"lr_decay": "t"}),
                 ("lr is ignored: the step uses lr=1e-3 whatever the `lr` given",
                  {"lr": 1e-3}),
                 ("eps is ignored: the step uses eps=1e-8 whatever the `eps` given",
