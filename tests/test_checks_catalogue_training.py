@@ -2206,6 +2206,26 @@ def adam_lr_over_t(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     return param - lr / t * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
 
 
+@mistake("check_count_parameters", "count_parameters", "raised IndexError", "one level too long")
+def count_decoder_range_past_end(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth + 1):
+        total += 4 * widths[i + 1] * widths[i] + widths[i] + 27 * widths[i] ** 2 + 4 * widths[i]
+    return total
+
+
+@mistake("check_adam_step", "adam_step", "raised TypeError", "np.sqrt")
+def adam_math_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

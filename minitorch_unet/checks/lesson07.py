@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, number_exercises,
+                   own_cases, register)
 
 LESSON = "07_modules_and_unet"
 number_exercises(LESSON, ("count_parameters", "receptive_field"))
@@ -244,7 +245,16 @@ def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]
 
 def _probe_count(fn: Callable[..., Any]) -> Outputs:
     settings = count_cases()
-    values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in settings]
+    try:
+        values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in settings]
+    except IndexError as err:
+        if "list index out of range" not in str(err):
+            raise
+        raise CheckFailed(f"{describe_error(EXERCISES['check_count_parameters'], err)}. An "
+                          "index runs past the end of a list: is a loop one level too long? The "
+                          "widths list holds depth + 1 levels (0 to depth, the bottleneck "
+                          "last); the decoder has depth levels, range(depth), and level i takes "
+                          "widths[i + 1] from below") from None
     for value, case in zip(values, settings):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise CheckFailed(f"count_parameters(depth={case[0]}, base_filters={case[1]}, "

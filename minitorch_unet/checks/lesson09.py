@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
-                   register)
+from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
+                   number_exercises, own_cases, register)
 
 LESSON = "09_training"
 number_exercises(LESSON, ("sgd_momentum_step", "adam_step"))
@@ -199,6 +199,23 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
     return "; ".join(parts)
 
 
+def array_hints(grade_id: str, probe: Callable[[Callable[..., Any]], Outputs]
+                ) -> Callable[[Callable[..., Any]], Outputs]:
+    """probe, with a `math` function given an array (math.sqrt(v)) named as such."""
+    def guarded(fn: Callable[..., Any]) -> Outputs:
+        try:
+            return probe(fn)
+        except TypeError as err:
+            if "only 0-dimensional arrays can be converted" not in str(err) and \
+                    "only length-1 arrays can be converted" not in str(err):
+                raise
+            raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err)}. A function of the "
+                              "`math` module (math.sqrt, math.exp...) takes one number and "
+                              "met an array: use NumPy's, np.sqrt or np.exp, which work on "
+                              "every entry") from None
+    return guarded
+
+
 def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     outputs: Outputs = {}
     for i, ((_, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
@@ -269,7 +286,7 @@ def _verdict_sgd(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_sgd_momentum_step", lesson=LESSON, function="sgd_momentum_step",
-    probe=_probe_sgd, verdict=_verdict_sgd,
+    probe=array_hints("check_sgd_momentum_step", _probe_sgd), verdict=_verdict_sgd,
     success="sgd_momentum_step follows torch.optim.SGD's rule, step after step.",
     engine_ops=("minitorch_unet.optim.SGD",)))
 
@@ -634,7 +651,7 @@ def _verdict_adam(outputs: Outputs) -> None:
 
 register(Exercise(
     grade_id="check_adam_step", lesson=LESSON, function="adam_step",
-    probe=_probe_adam, verdict=_verdict_adam, points=2,
+    probe=array_hints("check_adam_step", _probe_adam), verdict=_verdict_adam, points=2,
     success="adam_step follows torch.optim.Adam's rule (bias correction included), "
             "step after step.",
     engine_ops=("minitorch_unet.optim.Adam", "minitorch_unet.optim.AdamW")))
