@@ -24,6 +24,8 @@ from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
 from catalogue_layers_unseen import UNSEEN
 from catalogue_layers_classes import CLASSES
 from catalogue_layers_classes import RIGHT as CLASSES_RIGHT
+from catalogue_layers_learned import LEARNED
+from catalogue_layers_learned import RIGHT as LEARNED_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -1023,8 +1025,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES
-RIGHT += CLASSES_RIGHT
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 

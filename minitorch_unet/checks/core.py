@@ -6,11 +6,13 @@ import ast
 import copy
 import functools
 import importlib
+import inspect
 import itertools
 import linecache
 import pkgutil
 import re
 import sysconfig
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -262,6 +264,18 @@ def _padded_everywhere(frame: FrameType) -> str:
     return ""
 
 
+def _reduced_over_other_axis(frame: FrameType, shapes: dict[str, tuple[int, ...]]) -> str:
+    """An index vector on the line with one entry per column of a matrix on the line, and
+    another number of rows: an argmax over axis 0 where each row's (axis=1) was meant."""
+    for (name, shape), (other, matrix) in itertools.permutations(shapes.items(), 2):
+        value = _lookup(frame, name)
+        if len(shape) == 1 and len(matrix) == 2 and shape[0] == matrix[1] != matrix[0] and \
+                np.issubdtype(getattr(value, "dtype", np.float64), np.integer):
+            return (f"`{name}` {shape} has one entry per column of `{other}` {matrix}, not one "
+                    "per row: an argmax over axis 0 gives that; take each row's with axis=1")
+    return ""
+
+
 def _matmul_operands(node: ast.AST) -> list[ast.AST]:
     """The operands of the chain of @ that `node` heads (a @ b @ c -> [a, b, c])."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
@@ -340,7 +354,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err)) or \
-            _padded_everywhere(frame)
+            _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
     hint = error_hint(str(err), shapes)
@@ -349,7 +363,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
                 f"arguments passed to it do not fit together (compare them with what "
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
-    slips = argument_slips(err.__traceback__)
+    slips = argument_slips(err.__traceback__) or (swapped_arguments(frames[-1][0])
+                                                  if frames else "")
     if slips:
         hint = slips + (f"; {hint}" if hint else "")
     return message + (f". {hint}" if hint else "")
@@ -394,6 +409,39 @@ def argument_slips(tb: TracebackType | None) -> str:
         return (f"{where} passes {listed} while your own {mine} there: unless they are meant "
                 "to differ, an argument is in the wrong place or replaced by another value "
                 f"(`{code.co_name}` takes {', '.join(names)})")
+    return ""
+
+
+def swapped_arguments(frame: FrameType) -> str:
+    """An earlier call in the learner's function that passes its own variables under each
+    other's parameter names (`im2col(g, kw, kh, sh, sw)` to im2col(x, kh, kw, sh, sw)), with
+    values that differ, in one clause; "" when the function's source shows none."""
+    try:
+        lines, first = inspect.getsourcelines(frame.f_code)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    own = frame.f_locals
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = _lookup(frame, ast.unparse(node.func)) if isinstance(
+            node.func, (ast.Name, ast.Attribute)) else None
+        try:
+            params = list(inspect.signature(callee).parameters) if callable(callee) else []
+        except (TypeError, ValueError):
+            continue
+        given = {params[k]: arg.id for k, arg in enumerate(node.args[:len(params)])
+                 if isinstance(arg, ast.Name)}
+        given.update({k.arg: k.value.id for k in node.keywords
+                      if k.arg and isinstance(k.value, ast.Name)})
+        wrong = [(p, q) for p, q in given.items() if q != p and q in params and
+                 _is_int(own.get(p)) and _is_int(own.get(q)) and own[p] != own[q]]
+        if wrong:
+            listed = " and ".join(f"your {q} ({int(own[q])}) as {p}" for p, q in wrong)
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"{listed} (`{ast.unparse(node.func)}` takes {', '.join(params)}): pass "
+                    "each value under its own name")
     return ""
 
 

@@ -264,8 +264,13 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         for side, pads in (("bottom/right", ((0, 2 * p[0]), (0, 2 * p[1]))),
                            ("top/left", ((2 * p[0], 0), (2 * p[1], 0)))):
             shifted = np.pad(x, ((0, 0), (0, 0)) + pads)
-            out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
-                        "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
+            start = "+" if side == "bottom/right" else "-"
+            out.append((f"every window sits `padding` rows and columns too far to the "
+                        f"{side.replace('/', ' and ')} (what all the padding at the {side} "
+                        f"gives, or windows starting at i*stride {start} padding in the input "
+                        "padded on both sides): pad `padding` "
+                        "zeros on EACH side, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), "
+                        "and start window (i, j) at (i*stride, j*stride) of the padded input",
                         conv2d_numpy(shifted, w, b, s, (0, 0))))
     if p != (0, 0):
         for mode in ("edge", "reflect"):

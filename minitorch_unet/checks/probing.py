@@ -172,16 +172,68 @@ COLUMN_SHAPE, LIT_WINDOW = (2, 2, 5, 6), (1, 1, 2)
 
 
 def col2im_probe(fn: Callable[..., Any]) -> Outputs:
-    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs)."""
+    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs):
+    column k of that row holds 2**k, so every output value tells which columns landed there."""
     n, c, h, w = COLUMN_SHAPE
     ho, wo = h - K + 1, w - K + 1
     cols = np.zeros((n * ho * wo, c * K * K))
     b, i, j = LIT_WINDOW
-    cols[(b * ho + i) * wo + j] = 1.0
+    cols[(b * ho + i) * wo + j] = 2.0 ** np.arange(c * K * K)
     try:
         return {"probe/col2im": np.asarray(fn(cols, COLUMN_SHAPE, K, K, 1, 1), dtype=np.float64)}
     except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
         return {}
+
+
+def _landings(got: np.ndarray) -> dict[tuple[int, int, int], list[tuple[int, ...]]] | None:
+    """Column (c, a, b) of the lit row -> the places (sample, channel, row, column) its 2**k
+    reached; None when the values are not sums of those powers (the answer scaled them)."""
+    c, count = COLUMN_SHAPE[1], COLUMN_SHAPE[1] * K * K
+    whole = np.rint(got)
+    if not np.allclose(got, whole, atol=1e-6) or whole.min() < 0 or whole.max() >= 2 ** count:
+        return None
+    places: dict[tuple[int, int, int], list[tuple[int, ...]]] = {
+        (k // (K * K), k // K % K, k % K): [] for k in range(count)}
+    for place in np.argwhere(whole > 0):
+        bits = int(whole[tuple(place)])
+        for k in range(count):
+            if bits >> k & 1:
+                places[(k // (K * K), k // K % K, k % K)].append(tuple(int(v) for v in place))
+    return places if c else None
+
+
+def _landing_rule(places: dict[tuple[int, int, int], list[tuple[int, ...]]]) -> str:
+    """One clause on where the lit row's columns went, when it is not their window."""
+    b, i, j = LIT_WINDOW
+    lost = [key for key, where in places.items() if not where]
+    if len(lost) == len(places):
+        return ""
+    if any(len(where) > 1 for where in places.values()):
+        key = next(key for key, where in places.items() if len(where) > 1)
+        return (f"column (c, a, b) = {key} lands {len(places[key])} times; each column of a row "
+                "belongs at one place")
+    if lost:
+        shown = ", ".join(map(str, lost[:3])) + (" ..." if len(lost) > 3 else "")
+        return (f"the columns (c, a, b) = {shown} land nowhere (a loop over the kernel offsets "
+                "or the channels stops short?)")
+    moved = {key: where[0] for key, where in places.items()}
+    offsets = {key: (r - i, q - j) for key, (_, _, r, q) in moved.items()}
+    if all(s == b for s, *_ in moved.values()) and all(ch == key[0] for key, (_, ch, _, _) in
+                                                       moved.items()):
+        rules = (("the column offset of entry (c, a, b) is its row offset a: the column index "
+                  "must use b (j*sw + b)", lambda a, bb: (a, a)),
+                 ("the row offset of entry (c, a, b) is its column offset b: the row index "
+                  "must use a (i*sh + a)", lambda a, bb: (bb, bb)),
+                 ("the kernel offsets are swapped: entry (c, a, b) goes to row offset b and "
+                  "column offset a; it belongs at (a, b)", lambda a, bb: (bb, a)))
+        for text, rule in rules:
+            if all(offsets[key] == rule(key[1], key[2]) for key in moved):
+                return text
+    key = next(key for key in moved if moved[key] != (b, key[0], i + key[1], j + key[2]))
+    s_, ch, r, q = moved[key]
+    return (f"column (c, a, b) = {key} lands on sample {s_}, channel {ch}, row {r}, column {q}; "
+            f"it belongs on sample {b}, channel {key[0]}, row {i + key[1]}, column {j + key[2]} "
+            "(row i*sh + a, column j*sw + b of its window)")
 
 
 def col2im_finding(outputs: Outputs, message: str = "") -> str:
@@ -191,19 +243,22 @@ def col2im_finding(outputs: Outputs, message: str = "") -> str:
         return ""
     b, i, j = LIT_WINDOW
     right = np.zeros(COLUMN_SHAPE)
-    right[b, :, i:i + K, j:j + K] = 1.0
+    right[b, :, i:i + K, j:j + K] = (2.0 ** np.arange(COLUMN_SHAPE[1] * K * K)).reshape(-1, K, K)
     if np.allclose(got, right):
         return ""
     lit = np.argwhere(np.abs(got) > 1e-9)
-    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit (ones), "
-            f"the output should be ones on sample {b}, rows {i}-{i + K - 1}, columns "
-            f"{j}-{j + K - 1}; yours lights ")
+    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit, the "
+            f"output should be non-zero on sample {b}, rows {i}-{i + K - 1}, columns "
+            f"{j}-{j + K - 1} only; yours lights ")
     if not lit.size:
         return said + "nothing"
     samples = sorted({int(s) for s in lit[:, 0]})
     rows, columns = (f"{lit[:, a].min()}-{lit[:, a].max()}" for a in (2, 3))
     said += f"sample {', '.join(map(str, samples))}, rows {rows}, columns {columns}"
-    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)):
+    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)) and \
+            not np.allclose(got != 0, right != 0):
         return said + (": the rows of cols are read in another order; they run over (n, i, j): "
                        "the sample first, then the window's row, then its column")
-    return said
+    places = _landings(got)
+    rule = _landing_rule(places) if places else ""
+    return said + (f": {rule}" if rule else "")
