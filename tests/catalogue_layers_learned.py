@@ -26,6 +26,76 @@ def right(grade, function, also=None):
     return add
 
 
+# ---- 02: numerical_gradient and relative_error ---------------------------------------------------
+def _differences(f, x, eps, combine, entries=None):
+    grad = np.zeros(x.shape)
+    for i in entries if entries is not None else np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        up = f(x)
+        x[i] = saved - eps
+        down = f(x)
+        x[i] = saved
+        grad[i] = combine(up - down, eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "divided by 2 (", "2 * eps")
+def ng_divided_by_two_only(f, x, eps=1e-6):
+    return _differences(f, x, eps, lambda d, e: d / 2)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "divided by 4 * eps", "half the gradient")
+def ng_divided_by_four_eps(f, x, eps=1e-6):
+    return _differences(f, x, eps, lambda d, e: d / (4 * e))
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "never divided")
+def ng_difference_only(f, x, eps=1e-6):
+    return _differences(f, x, eps, lambda d, e: d)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "entries are 0", "np.ndindex")
+def ng_even_flat_indices_only(f, x, eps=1e-6):
+    """Steps through the flat indices two at a time (range(0, x.size, 2))."""
+    every_other = [np.unravel_index(k, x.shape) for k in range(0, x.size, 2)]
+    return _differences(f, x, eps, lambda d, e: d / (2 * e), entries=every_other)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "memory order", "x.shape")
+def ng_stacked_flat(f, x, eps=1e-6):
+    return np.hstack([_differences(f, x, eps, lambda d, e: d / (2 * e))[i] for i in
+                      np.ndindex(x.shape[:1])]) if x.ndim > 1 else \
+        _differences(f, x, eps, lambda d, e: d / (2 * e))
+
+
+def _relative(a, b, scale_of, guard=lambda s: np.where(s == 0, 1.0, s)):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / guard(scale_of(np.abs(a), np.abs(b)))))
+
+
+@entry("check_relative_error", "relative_error", "min(|a|, |b|)")
+def re_smaller_side_guarded(a, b):
+    return _relative(a, b, np.minimum)
+
+
+@entry("check_relative_error", "relative_error", "sqrt(a**2 + b**2)")
+def re_euclidean_size(a, b):
+    return _relative(a, b, np.hypot)
+
+
+@entry("check_relative_error", "relative_error", "sum |a - b| / (sum |a| + sum |b|)")
+def re_totals_over_sizes(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    total = np.abs(a).sum() + np.abs(b).sum()
+    return 0.0 if total == 0 else float(np.abs(a - b).sum() / total)
+
+
+@entry("check_relative_error", "relative_error", "whole number")
+def re_rounded_to_int(a, b):
+    return round(_relative(a, b, np.maximum))
+
+
 # ---- 03: conv2d_naive ---------------------------------------------------------------------------
 @entry("check_conv2d_naive", "conv2d_naive", "i*stride + padding", "EACH side")
 def naive_window_start_plus_padding(x, weight, bias=None, stride=1, padding=0):
