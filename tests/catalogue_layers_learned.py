@@ -114,6 +114,21 @@ def naive_window_start_plus_padding(x, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out + bias[:, None, None]
 
 
+# ---- 03: im2col ---------------------------------------------------------------------------------
+@entry("check_im2col", "im2col", "(kh*i) + a", "sh*i + a")
+def im2col_windows_step_by_kernel(x, kh, kw, sh, sw):
+    """Windows placed side by side, kh apart (as in pooling without overlap), columns right."""
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    rows = []
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                top = min(i * kh, h - kh)
+                rows.append(x[s, :, top:top + kh, j * sw:j * sw + kw].reshape(-1))
+    return np.stack(rows)
+
+
 # ---- 03: col2im ---------------------------------------------------------------------------------
 @entry("check_col2im", "col2im", "column index must use b")
 def col2im_column_offset_from_row(cols, shape, kh, kw, sh, sw):

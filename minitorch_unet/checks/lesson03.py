@@ -17,8 +17,8 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
-from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
-                      with_probes)
+from .probing import (Run, col2im_finding, col2im_probe, conv_findings, im2col_index_finding,
+                      im2col_index_probe, run_probes, with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -467,6 +467,7 @@ def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
         kh, kw = case["weight"].shape[2:]
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         outputs[f"{name}/cols"] = answer(fn(xpad, kh, kw, sh, sw), "im2col")
+    outputs.update(im2col_index_probe(fn))
     return outputs
 
 
@@ -561,7 +562,8 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
-            if (sh, sw) != (sw, sh) and np.allclose(cols, convolution.im2col(
+            if (sh, sw) != (sw, sh) and cols.shape == convolution.im2col(
+                    xpad, kh, kw, sw, sh).shape and np.allclose(cols, convolution.im2col(
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
                 raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
                                   "rows (height), sw the stride along the columns (width)")
@@ -580,6 +582,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            found = im2col_index_finding(outputs)
+            if found:
+                raise CheckFailed(f"{what}: wrong columns: {found}")
             pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
             if pattern:
                 raise CheckFailed(f"{what}: compared with the right columns, {pattern}")

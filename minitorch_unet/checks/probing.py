@@ -8,6 +8,8 @@ without any reference engine:
 - pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
   the geometry fixes (a flip or an offset moves it).
 For col2im, one row of the columns lit: it must land on one window of one sample.
+For im2col, an input whose entries are 1, 2, 3, ...: every column entry tells which pixel it
+copied, and the index arithmetic behind those pixels is fitted.
 """
 from __future__ import annotations
 
@@ -262,3 +264,67 @@ def col2im_finding(outputs: Outputs, message: str = "") -> str:
     places = _landings(got)
     rule = _landing_rule(places) if places else ""
     return said + (f": {rule}" if rule else "")
+
+
+# The im2col probe: x (2, 2, 22, 33) holding 1, 2, 3, ... in memory order, kernel (2, 3),
+# stride (4, 5): Ho = 6, Wo = 7, and no two of kh, kw, sh, sw alike.
+INDEX_SHAPE, INDEX_KERNEL, INDEX_STRIDE = (2, 2, 22, 33), (2, 3), (4, 5)
+_TERMS = ("n", "c", "i", "j", "a", "b")
+
+
+def im2col_index_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/im2col': fn(x, 2, 3, 4, 5) on x = 1, 2, 3, ... (if it runs)."""
+    x = np.arange(1.0, np.prod(INDEX_SHAPE) + 1).reshape(INDEX_SHAPE)
+    try:
+        return {"probe/im2col": np.asarray(fn(x, *INDEX_KERNEL, *INDEX_STRIDE), dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def _formula(coefficients: np.ndarray) -> str:
+    """[0, 0, 4, 0, 1, 0, 0] -> '4*i (sh*i) + a': a factor equal to one of the probe's sizes
+    is named too."""
+    sizes = dict(zip((*INDEX_KERNEL, *INDEX_STRIDE, 6, 7), ("kh", "kw", "sh", "sw", "Ho", "Wo")))
+    parts = [(("" if k == 1 else f"{k}*") + name if k != -1 else f"-{name}")
+             + (f" ({sizes[k]}*{name})" if k in sizes else "")
+             for k, name in zip(coefficients[:-1].astype(int), _TERMS) if k]
+    if coefficients[-1]:
+        parts.append(str(int(coefficients[-1])))
+    return " + ".join(parts).replace("+ -", "- ") or "0"
+
+
+def im2col_index_finding(outputs: Outputs) -> str:
+    """The pixel each column entry copies, as a rule in (n, c, i, j, a, b), where it differs
+    from the right one (row sh*i + a, column sw*j + b of sample n, channel c); "" when the
+    probe did not run, the values are not copies, or no one rule fits."""
+    got = outputs.get("probe/im2col")
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    if got is None or got.shape != (n * ho * wo, c * kh * kw):
+        return ""
+    values = np.rint(got)
+    if not np.allclose(got, values) or values.min() < 1 or values.max() > n * c * h * w:
+        return ""
+    source = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
+    rows, columns = np.indices(got.shape).reshape(2, -1)
+    where = np.column_stack(np.unravel_index(rows, (n, ho, wo)) + np.unravel_index(
+        columns, (c, kh, kw)))[:, [0, 3, 1, 2, 4, 5]]
+    terms = np.column_stack([where, np.ones(len(where))])
+    rules = []
+    for axis in range(4):
+        fit = np.rint(np.linalg.lstsq(terms, source[:, axis], rcond=None)[0])
+        if not np.array_equal(terms @ fit, source[:, axis]):
+            return ""
+        rules.append(fit)
+    right = [np.eye(7)[0], np.eye(7)[1], sh * np.eye(7)[2] + np.eye(7)[4],
+             sw * np.eye(7)[3] + np.eye(7)[5]]
+    names = ("sample", "channel", "row", "column")
+    meant = ("n", "c", f"sh*i + a = {sh}*i + a", f"sw*j + b = {sw}*j + b")
+    wrong = [f"the {names[k]} {_formula(rules[k])} (it must be {meant[k]})"
+             for k in range(4) if not np.array_equal(rules[k], right[k])]
+    if not wrong:
+        return ""
+    return (f"probing with x = 1, 2, 3, ... of shape {INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw}, the entry (c, a, b) of output pixel (n, i, j) copies the pixel at "
+            + ", ".join(wrong))
