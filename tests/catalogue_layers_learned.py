@@ -207,3 +207,18 @@ def col2im_entry_by_entry(cols, shape, kh, kw, sh, sw):
             ch, a, b = idx // (kh * kw), idx // kw % kh, idx % kw
             out[s, ch, i * sh + a, j * sw + b] += value
     return out
+
+
+# ---- 05: conv_transpose2d backward ----------------------------------------------------------------
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "divided by N*H*W")
+def ct_backward_weight_mean_over_input_pixels(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    grad_cols = i2c(full, kh, kw, sh, sw)
+    grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = np.mean(ctx.x2[:, :, None] * grad_cols[:, None, :], axis=0)
+    return (grad_x, grad_weight.reshape(ctx.weight.shape)) + \
+        ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())

@@ -397,13 +397,15 @@ def size_factor(got: np.ndarray, expected: np.ndarray, sizes: dict[str, int]) ->
              if size > 1 and np.isclose(factor, size, rtol=1e-4)]
     over = [(name, size) for name, size in sizes.items()
             if size > 1 and np.isclose(factor * size, 1, rtol=1e-4)]
-    if len(times) + len(over) != 1:  # none, or sizes that coincide: no claim
+    if bool(times) == bool(over):  # none, or a size and an inverse at once: no claim
         return ""
+    named = " or ".join(name for name, _ in times or over) + f" ({(times or over)[0][1]}"
+    named += ", alike in this case)" if len(times or over) > 1 else ")"
     if times:
-        return (f"your values are {factor:.4g} times the right ones: multiplied by "
-                f"{times[0][0]} ({times[0][1]}); that factor does not belong")
-    return (f"your values are {factor:.4g} times the right ones: divided by {over[0][0]} "
-            f"({over[0][1]}), a mean where the sum belongs")
+        return (f"your values are {factor:.4g} times the right ones: multiplied by {named}; "
+                "that factor does not belong")
+    return (f"your values are {factor:.4g} times the right ones: divided by {named}, a mean "
+            "where the sum belongs")
 
 
 def layer_sizes(case: Case) -> dict[str, int]:
@@ -411,9 +413,12 @@ def layer_sizes(case: Case) -> dict[str, int]:
     n, c = case["input"].shape[:2]
     ho, wo = case["grad_out"].shape[2:] if "grad_out" in case else case["out"].shape[2:]
     kh, kw = case["weight"].shape[2:] if "weight" in case else (1, 1)
+    h, w = case["input"].shape[2:]
+    o = case["out"].shape[1] if "out" in case else c
     return {"the batch size N": n, "the number of output pixels Ho*Wo": ho * wo,
             "N*Ho*Wo": n * ho * wo, "the kernel's size kh*kw": kh * kw,
-            "the input channels C": c, "C*kh*kw": c * kh * kw}
+            "the input channels C": c, "C*kh*kw": c * kh * kw, "the output channels O": o,
+            "the number of input pixels H*W": h * w, "N*H*W": n * h * w}
 
 
 # ---- conv2d_naive --------------------------------------------------------------------------
