@@ -222,3 +222,22 @@ def ct_backward_weight_mean_over_input_pixels(ctx, grad):
     grad_weight = np.mean(ctx.x2[:, :, None] * grad_cols[:, None, :], axis=0)
     return (grad_x, grad_weight.reshape(ctx.weight.shape)) + \
         ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+# ---- wrappers that pass an argument on unconverted --------------------------------------------------
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _conv_transpose2d_stride_unpaired(input, weight, bias=None, stride=1, padding=0,
+                                      output_padding=0):
+    from test_checks_catalogue import solution
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return solution("05_transposed_convolution")["ConvTranspose2dFunction"].apply(
+        *tensors, stride=stride, padding=_pair(padding), output_padding=_pair(output_padding))
+
+
+LEARNED.append(Mistake("learned_conv_transpose2d_stride_unpaired", "check_conv_transpose2d_forward",
+                       {"conv_transpose2d": _conv_transpose2d_stride_unpaired},
+                       ("received stride=", "(v, v)")))
+

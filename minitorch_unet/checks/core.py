@@ -238,6 +238,17 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
         if none:
             return (f"`{none[0]}` is None on this line and is used as an array (an optional "
                     f"argument not given?): leave it out when it is None")
+    unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
+    if unpacked:
+        code = frame.f_code
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        odd = [f"{p}={frame.f_locals[p]!r}" for p in params if p in frame.f_locals and
+               type(frame.f_locals[p]).__name__ == unpacked.group(1) and
+               (not line or p in names)]
+        if odd:
+            return (f"`{code.co_name}` received {', '.join(odd)} where it unpacks a pair: the "
+                    "caller passes the argument on unconverted (turn an int v into (v, v), and "
+                    "stride=None into the kernel size, before passing them on)")
     if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
         pairs = [f"`{name}` is {tuple(values[name])}" for name in names
                  if isinstance(values[name], (tuple, list)) and 0 < len(values[name]) <= 4]
