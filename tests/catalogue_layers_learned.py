@@ -241,3 +241,55 @@ LEARNED.append(Mistake("learned_conv_transpose2d_stride_unpaired", "check_conv_t
                        {"conv_transpose2d": _conv_transpose2d_stride_unpaired},
                        ("received stride=", "(v, v)")))
 
+
+
+# ---- window steps: pooling windows and transposed-convolution copies placed without the stride ----
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "came out empty", "wrong step")
+def pool_forward_windows_kernel_apart(ctx, x, kernel, stride, padding):
+    """Loops with the right output size, but window (i, j) starts at (kh*i, kw*j)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    n, c, hp, wp = xpad.shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = xpad[:, :, i * kh:i * kh + kh, j * kw:j * kw + kw].max(axis=(2, 3))
+    cols = i2c(xpad.reshape(n * c, 1, hp, wp), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    return out
+
+
+def _pool_forward_windows_kernel_apart_cut(ctx, x, kernel, stride, padding):
+    """The same, with the window start kept inside the array (no empty slice)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    n, c, hp, wp = xpad.shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            top, left = min(i * kh, hp - 1), min(j * kw, wp - 1)
+            out[:, :, i, j] = xpad[:, :, top:top + kh, left:left + kw].max(axis=(2, 3))
+    cols = i2c(xpad.reshape(n * c, 1, hp, wp), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    return out
+
+
+LEARNED.append(Mistake("learned_pool_forward_windows_kernel_apart_cut", "check_max_pool2d_forward",
+                       {"max_pool2d_forward": _pool_forward_windows_kernel_apart_cut},
+                       ("step by the kernel size",)))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+       "stride is ignored where the kernel copies land")
+def ct_forward_copies_at_input_pixel(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = np.zeros((n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw))
+    for i in range(h):
+        for j in range(w):
+            full[:, :, i:i + kh, j:j + kw] += np.tensordot(x[:, :, i, j], weight, axes=(1, 0))
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    return out + bias[0][:, None, None] if bias else out

@@ -507,6 +507,9 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
                 "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
                 "window starts at (H_out - 1) * stride)")
+    if "zero-size array to reduction operation" in text:
+        return ("a slice came out empty before the max/min over it: it starts past the array's "
+                "edge (a start computed with the wrong step or stride, or x[p:-p] with p = 0)")
     if "too many indices for array" in text:
         return ("an array has fewer axes than the index gives: check which array is indexed and "
                 "its shape (is it the 2-D matrix where you meant the 4-D image?)")
