@@ -293,3 +293,18 @@ def ct_forward_copies_at_input_pixel(ctx, x, weight, *bias, stride, padding, out
             full[:, :, i:i + kh, j:j + kw] += np.tensordot(x[:, :, i, j], weight, axes=(1, 0))
     out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- a bias gradient summed over the wrong axes --------------------------------------------------
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "summed over axes (0, 1) only",
+       "grad.sum(axis=(0, 2, 3))")
+def ct_backward_bias_over_batch_and_channels(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    grad_cols = i2c(full, kh, kw, sh, sw)
+    grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=0).sum(axis=0),) if ctx.has_bias else ())

@@ -869,11 +869,21 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                 raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
                                   f"{[g[axis] for g in got]} along dim {join_dim}; they must have "
                                   f"the inputs' sizes there, {[w[axis] for w in wanted]}")
+    output = outputs.get(f"{name}/out")
     for (label, shape), g in zip(inputs, got):
         if g is None or g == shape:
             continue
         note = ""
         diffs = [a - b for a, b in zip(g, shape)]
+        kept = kept_axes(g, tuple(output.shape)) if label == "bias" and output is not None and \
+            len(shape) == 1 and output.ndim == 4 else None
+        if kept and kept != (1,):
+            summed = tuple(a for a in range(4) if a not in kept)
+            raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for bias, which "
+                              f"has shape {shape}: that is grad summed over axes {summed} only, "
+                              f"keeping axes {kept}; bias[o] reaches every pixel of every sample "
+                              "of channel o, so sum it over every axis but the channels, "
+                              "grad.sum(axis=(0, 2, 3))")
         crops = {} if padding is None or len(g) != 4 or len(shape) != 4 else {
             (shape[2] + 2 * padding[0] - 2 * q, shape[3] + 2 * padding[1] - 2 * r): text
             for (q, r), text in (((padding[1], padding[0]), "the paddings of height and width "
@@ -918,6 +928,15 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def kept_axes(got: tuple[int, ...], full: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The axes of `full` that a sum over the others (with or without keepdims) leaves with
+    the shape `got`, when exactly one choice does; None otherwise."""
+    fits = [kept for r in range(len(full) + 1) for kept in itertools.combinations(range(len(full)), r)
+            if got in (tuple(full[a] for a in kept),
+                       tuple(full[a] if a in kept else 1 for a in range(len(full))))]
+    return fits[0] if len(fits) == 1 else None
 
 
 def layer_run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Run:
