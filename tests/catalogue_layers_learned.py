@@ -308,3 +308,21 @@ def ct_backward_bias_over_batch_and_channels(ctx, grad):
     grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
     grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=0).sum(axis=0),) if ctx.has_bias else ())
+
+
+# ---- Winograd: a kernel or a tile flipped -----------------------------------------------------------
+def _winograd(d, g):
+    from minitorch_unet.winograd import A_T, B_T, G
+    a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
+    m = sum((g_m @ g[k] @ g_m.T) * (b_t @ d[k] @ b_t.T) for k in range(len(d)))
+    return a_t @ m @ a_t.T
+
+
+@entry("check_winograd_tile", "winograd_tile", "flipped upside down")
+def wino_kernel_rows_reversed(d, g):
+    return _winograd(d, np.flip(g, axis=1))
+
+
+@entry("check_winograd_tile", "winograd_tile", "input tile is flipped")
+def wino_tile_rotated(d, g):
+    return _winograd(np.rot90(d, 2, axes=(1, 2)), g)
