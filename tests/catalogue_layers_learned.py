@@ -326,3 +326,31 @@ def wino_kernel_rows_reversed(d, g):
 @entry("check_winograd_tile", "winograd_tile", "input tile is flipped")
 def wino_tile_rotated(d, g):
     return _winograd(np.rot90(d, 2, axes=(1, 2)), g)
+
+
+# ---- conv2d_naive: the kernels of all output channels, and a loop over the input channels ------------
+def _naive_loops(x, weight, bias, stride, padding, kernel_of, channels):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for ch in range(min(channels(c, o), o)):
+        for i in range(ho):
+            for j in range(wo):
+                window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                out[:, ch, i, j] = (window[:, None] * kernel_of(weight, ch)).sum(axis=(1, 2, 3, 4))
+        if bias is not None:
+            out[:, ch] += bias[ch]
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "EVERY output channel's kernel")
+def naive_window_times_whole_weight(x, weight, bias=None, stride=1, padding=0):
+    return _naive_loops(x, weight, bias, stride, padding, lambda wt, ch: wt, lambda c, o: o)
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "range(C)", "range(O)")
+def naive_output_channels_from_input_count(x, weight, bias=None, stride=1, padding=0):
+    return _naive_loops(x, weight, bias, stride, padding, lambda wt, ch: wt[ch][None],
+                        lambda c, o: c)

@@ -1100,7 +1100,7 @@ RIGHT_VALUES = RNG.normal(size=(2, 3, 5, 5))
     (np.broadcast_to(RIGHT_VALUES.sum(axis=3, keepdims=True), RIGHT_VALUES.shape), "total of the right ones over axis 3"),
     (np.concatenate([RIGHT_VALUES[:, :, :-1], np.zeros((2, 3, 1, 5))], axis=2), "except the last row"),
     (np.concatenate([RIGHT_VALUES[:, :1], np.zeros((2, 2, 5, 5))], axis=1),
-     "only the first entry along axis 1"),
+     "only the first channel (index 0 along axis 1)"),
     (RIGHT_VALUES * np.array([1.0, 0.5, 2.0])[None, :, None, None], "its own factor"),
     (RIGHT_VALUES.astype(np.float16).astype(np.float64), "only about 3 significant digits"),
 ])

@@ -829,7 +829,12 @@ def _values_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
 
 
 def _axis_name(axis: int, ndim: int) -> str:
-    return {ndim - 2: "row", ndim - 1: "column"}.get(axis, f"entry along axis {axis}")
+    names = {0: "sample", 1: "channel"} if ndim == 4 else {}
+    return {**names, ndim - 2: "row", ndim - 1: "column"}.get(axis, f"entry along axis {axis}")
+
+
+def _plural(name: str) -> str:
+    return name.replace("entry", "entries", 1) if name.startswith("entry") else f"{name}s"
 
 
 def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
@@ -965,18 +970,18 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     "a loop starts at 1, or the first pass is lost")
         run = np.flatnonzero(bad)
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
-            return (f"everything is right except the first {run.size} {name}s (indices 0 to "
-                    f"{run[-1]} along axis {axis}): a loop starts late or skips its first passes "
+            return (f"everything is right except the first {run.size} {_plural(name)} "
+                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips its first passes "
                     "(range(1, n)?), or its start offset is wrong")
         if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
-            return (f"everything is right except the last {run.size} {name}s (indices "
+            return (f"everything is right except the last {run.size} {_plural(name)} (indices "
                     f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "
                     "short, or its end bound is wrong")
         edges = np.zeros(n, dtype=bool)
         edges[[0, -1]] = True
         if axis >= ndim - 2 and not bad[~edges].any():
-            return (f"everything is right except at the border (the first and last {name}s): "
-                    "the padding, or the loop bounds at the edges")
+            return (f"everything is right except at the border (the first and last "
+                    f"{_plural(name)}): the padding, or the loop bounds at the edges")
     if 0 < k < flat.size and not flat[:flat.size - k].any():
         return (f"every value is right except the last {k} in memory order: a loop over the "
                 "entries stops short (range(n - 1) instead of range(n)?)")

@@ -231,6 +231,17 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
                     "size is right but the stride is not applied when slicing the windows",
                     unstrided))
+    if x.shape[1] < w.shape[0]:
+        short = conv2d_numpy(x, w, b, s, p)
+        short[:, x.shape[1]:] = 0
+        out.append((f"only the first {x.shape[1]} output channels are computed, as many as the "
+                    "INPUT channels: the loop over output channels runs over range(C); run it "
+                    "over range(O), O = weight.shape[0]", short))
+    if w.shape[0] > 1:
+        every = conv2d_numpy(x, w.sum(axis=0, keepdims=True), None, s, p)
+        out.append(("each output is the window times EVERY output channel's kernel, summed "
+                    "(np.sum(window * weight) over the whole weight): output channel o uses "
+                    "weight[o] only", every if b is None else every + b[:, None, None]))
     if b is not None:
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
