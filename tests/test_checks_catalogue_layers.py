@@ -650,7 +650,7 @@ def conv_forward2(bug: str, *words: str, grade: str = "check_conv2d_forward",
 conv_forward2("hflip", "flipped left-right")
 # Not named yet: the saved columns come from the unpadded input, and the backward's matrix
 # product fails; the message shows the sizes but not their cause.
-conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d", into=NOT_NAMED_YET)
+conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d")
 
 
 def _conv_backward2(ctx, grad, bug=""):

@@ -228,6 +228,18 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape) if isinstance(shape, tuple) else None
 
 
+def _frame_arrays(frame: FrameType, text: str) -> list[str]:
+    """Where the line's source is not available: the frame's arrays (locals and attributes of
+    a local such as ctx) with a size that the error's text names."""
+    sizes = {int(n) for n in re.findall(r"\b(\d+)\b", text)} - {0, 1, 2}
+    found = []
+    for name, value in frame.f_locals.items():
+        values = [(name, value)] + [(f"{name}.{k}", v) for k, v in vars(value).items()] \
+            if hasattr(value, "__dict__") and not isinstance(value, type) else [(name, value)]
+        found += [key for key, v in values if isinstance(v, np.ndarray) and sizes & set(v.shape)]
+    return found
+
+
 def _odd_values(frame: FrameType, line: str, text: str) -> str:
     """Names on the line whose values explain the error by their kind: None passed on where
     an array belongs, or a tuple (a pair) where one number belongs."""
@@ -358,7 +370,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
-        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)):
+        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)
+                                  if line else _frame_arrays(frame, str(err))):
             shape = _shape_of(_lookup(frame, name))
             if shape is not None and len(shapes) < 6:
                 shapes[name] = shape

@@ -293,10 +293,34 @@ def _formula(coefficients: np.ndarray) -> str:
     return " + ".join(parts).replace("+ -", "- ") or "0"
 
 
-def im2col_index_finding(outputs: Outputs) -> str:
+def _unfilled(zero: np.ndarray, rows: tuple[int, int, int], columns: tuple[int, int, int]) -> str:
+    """Which whole columns (c, a, b) or rows (n, i, j) of the probe's columns stay 0, when the
+    zeros are exactly such a set; "" otherwise."""
+    for mask, axis, shape, names in ((zero.all(axis=0), 0, columns, ("channel c", "kernel row a",
+                                                                     "kernel column b")),
+                                     (zero.all(axis=1), 1, rows, ("sample n", "window row i",
+                                                                  "window column j"))):
+        if not mask.any() or not np.array_equal(zero, np.broadcast_to(
+                mask[None, :] if axis == 0 else mask[:, None], zero.shape)):
+            continue
+        grid = mask.reshape(shape)
+        for k, name in enumerate(names):
+            empty = [v for v in range(shape[k]) if np.take(grid, v, axis=k).all()]
+            if empty and np.array_equal(grid, np.isin(np.indices(shape)[k], empty)):
+                last = empty == list(range(shape[k] - len(empty), shape[k]))
+                where = "rows" if axis else "columns"
+                which = f"the last {len(empty)} of {shape[k]}" if last else f"of {shape[k]}"
+                return (f"the {where} of {name} = {', '.join(map(str, empty))} ({which}) stay 0, "
+                        "never filled" + (": a loop that stops short (range(n - 1) for "
+                                          "range(n)?)" if last else ""))
+    return ""
+
+
+def im2col_index_finding(outputs: Outputs, unfilled: bool = True) -> str:
     """The pixel each column entry copies, as a rule in (n, c, i, j, a, b), where it differs
-    from the right one (row sh*i + a, column sw*j + b of sample n, channel c); "" when the
-    probe did not run, the values are not copies, or no one rule fits."""
+    from the right one (row sh*i + a, column sw*j + b of sample n, channel c), or (`unfilled`)
+    the whole rows or columns left 0; "" when the probe did not run, the values are not
+    copies, or no one rule fits."""
     got = outputs.get("probe/im2col")
     n, c, h, w = INDEX_SHAPE
     (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
@@ -304,8 +328,13 @@ def im2col_index_finding(outputs: Outputs) -> str:
     if got is None or got.shape != (n * ho * wo, c * kh * kw):
         return ""
     values = np.rint(got)
-    if not np.allclose(got, values) or values.min() < 1 or values.max() > n * c * h * w:
+    if not np.allclose(got, values) or values.min() < 0 or values.max() > n * c * h * w:
         return ""
+    said = (f"probing with x = 1, 2, 3, ... of shape {INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw}, ")
+    if not values.all():
+        empty = _unfilled(values == 0, (n, ho, wo), (c, kh, kw)) if unfilled else ""
+        return said + empty if empty else ""
     source = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
     rows, columns = np.indices(got.shape).reshape(2, -1)
     where = np.column_stack(np.unravel_index(rows, (n, ho, wo)) + np.unravel_index(
@@ -325,6 +354,5 @@ def im2col_index_finding(outputs: Outputs) -> str:
              for k in range(4) if not np.array_equal(rules[k], right[k])]
     if not wrong:
         return ""
-    return (f"probing with x = 1, 2, 3, ... of shape {INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
-            f"sw={sw}, the entry (c, a, b) of output pixel (n, i, j) copies the pixel at "
-            + ", ".join(wrong))
+    return said + "the entry (c, a, b) of output pixel (n, i, j) copies the pixel at " + \
+        ", ".join(wrong)
