@@ -354,3 +354,9 @@ def naive_window_times_whole_weight(x, weight, bias=None, stride=1, padding=0):
 def naive_output_channels_from_input_count(x, weight, bias=None, stride=1, padding=0):
     return _naive_loops(x, weight, bias, stride, padding, lambda wt, ch: wt[ch][None],
                         lambda c, o: c)
+
+
+# ---- the transposed convolution's size rule with a product of two arguments ---------------------------
+@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "padding * stride")
+def ct_size_padding_scaled_by_stride(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1 - padding) * stride - padding + kernel + output_padding

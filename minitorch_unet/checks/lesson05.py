@@ -136,7 +136,8 @@ SIZE_TERMS: tuple[tuple[str, Callable[..., int]], ...] = (
     ("stride", lambda h, k, s, p, op: s), ("kernel", lambda h, k, s, p, op: k),
     ("padding", lambda h, k, s, p, op: p), ("output_padding", lambda h, k, s, p, op: op),
     ("output_padding * stride", lambda h, k, s, p, op: op * s),
-    ("kernel * stride", lambda h, k, s, p, op: k * s), ("1", lambda h, k, s, p, op: 1))
+    ("kernel * stride", lambda h, k, s, p, op: k * s), ("H * kernel", lambda h, k, s, p, op: h * k),
+    ("padding * stride", lambda h, k, s, p, op: p * s), ("1", lambda h, k, s, p, op: 1))
 
 
 def fitted_rule(arguments: list[tuple[int, int, int, int, int]], got: np.ndarray) -> str:
