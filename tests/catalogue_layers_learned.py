@@ -360,3 +360,18 @@ def naive_output_channels_from_input_count(x, weight, bias=None, stride=1, paddi
 @entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "padding * stride")
 def ct_size_padding_scaled_by_stride(size, kernel, stride=1, padding=0, output_padding=0):
     return (size - 1 - padding) * stride - padding + kernel + output_padding
+
+
+# ---- a forward or a backward without `return` -------------------------------------------------------
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "forward returned None", "`return`")
+def pool_forward_without_return(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    cols = i2c(xpad.reshape(-1, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    out = cols.max(axis=1)  # noqa: F841 (the mistake: computed, never returned)
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "backward returned None")
+def ct_backward_without_return(ctx, grad):
+    grad_x = np.zeros(ctx.xshape)  # noqa: F841 (the mistake: computed, never returned)

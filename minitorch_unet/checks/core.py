@@ -383,6 +383,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             message += f"; {odd}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
+    if called == "apply" and _forward_returned_none(err.__traceback__):
+        return (message + ". The Function's forward returned None, so the engine got no array: "
+                "does your forward end with `return` of its output?")
     if called:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
                 f"arguments passed to it do not fit together (compare them with what "
@@ -467,6 +470,17 @@ def swapped_arguments(frame: FrameType) -> str:
                     f"{listed} (`{ast.unparse(node.func)}` takes {', '.join(params)}): pass "
                     "each value under its own name")
     return ""
+
+
+def _forward_returned_none(tb: TracebackType | None) -> bool:
+    """True when the engine's Function.apply failed after the forward it called returned None."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "apply" and "out" in frame.f_locals and \
+                frame.f_locals["out"] is None and "ctx" in frame.f_locals:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _course_function_below(tb: TracebackType | None) -> str:

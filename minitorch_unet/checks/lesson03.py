@@ -852,6 +852,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
     if f"{name}/raw_count" not in outputs:
         return
     count, labels = int(outputs[f"{name}/raw_count"]), ", ".join(k for k, _ in inputs)
+    if count == 1 and f"{name}/raw_grad_0" not in outputs:
+        raise CheckFailed(f"{what}: backward returned None: does it end with `return` of the "
+                          f"gradients ({labels})?")
     if count != len(inputs):
         raise CheckFailed(f"{what}: backward returned {count} gradient{'s' * (count != 1)} for "
                           f"{len(inputs)} tensor inputs ({labels}): return one per input, in "
