@@ -375,3 +375,22 @@ def pool_forward_without_return(ctx, x, kernel, stride, padding):
 @entry("check_conv_transpose2d", "conv_transpose2d_backward", "backward returned None")
 def ct_backward_without_return(ctx, grad):
     grad_x = np.zeros(ctx.xshape)  # noqa: F841 (the mistake: computed, never returned)
+
+
+# ---- two axes left merged, or one left split ---------------------------------------------------------
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "merged into one axis")
+def pool_forward_pixels_left_flat(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, c, -1)
+
+
+@entry("check_im2col", "im2col", "one too many", "reshape to (")
+def im2col_rows_per_sample(x, kh, kw, sh, sw):
+    n, c = x.shape[:2]
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    ho, wo = windows.shape[2:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, c * kh * kw)

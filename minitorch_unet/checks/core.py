@@ -713,11 +713,36 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
                           "transpose or reshape puts them in the wrong order"
                           f"{axis_order_note(got_shape, expected)})") + \
             (f". {hint}" if hint else "")
+    merged = merged_axes(got_shape, expected)
+    if merged:
+        return message + f": {merged}" + (f". {hint}" if hint else "")
     message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "
                     "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def merged_axes(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """'axes 0 and 1 (2 x 3) are merged into one axis of 6 ...' when `got` is `expected` with
+    two neighbouring axes joined (or one axis split in two); "" otherwise."""
+    for short, long, verb in ((got, expected, "merged into one"), (expected, got, "split in two")):
+        if len(long) != len(short) + 1:
+            continue
+        for k in range(len(short)):
+            if long[:k] + (long[k] * long[k + 1],) + long[k + 2:] == short and \
+                    min(long[k], long[k + 1]) > 1:
+                if verb == "merged into one":
+                    return (f"axes {k} and {k + 1} of the right shape ({long[k]} x {long[k + 1]}) "
+                            f"are merged into one axis of {short[k]}: reshape to {expected} (two "
+                            "axes folded together, as N*C or Ho*Wo, and not split again?)")
+                return (f"your axes {k} and {k + 1} ({long[k]} x {long[k + 1]}) belong together as "
+                        f"one axis of {short[k]}: reshape to {expected}")
+    if len(got) == len(expected) + 1 and 1 in got and \
+            tuple(n for k, n in enumerate(got) if k != got.index(1)) == expected:
+        return (f"your axis {got.index(1)} of size 1 is one too many (one axis per sample kept "
+                f"apart, keepdims, or a [None]?): reshape to {expected}")
+    return ""
 
 
 def axis_order_note(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
