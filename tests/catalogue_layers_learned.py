@@ -394,3 +394,15 @@ def im2col_rows_per_sample(x, kh, kw, sh, sw):
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     ho, wo = windows.shape[2:4]
     return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, c * kh * kw)
+
+
+# ---- a stride of 0 passed on ------------------------------------------------------------------------
+def _conv2d_stride_from_padding(input, weight, bias=None, stride=1, padding=0):
+    from test_checks_catalogue import solution
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return solution("03_convolution")["Conv2dFunction"].apply(
+        *tensors, stride=_pair(padding), padding=_pair(stride))
+
+
+LEARNED.append(Mistake("learned_conv2d_stride_and_padding_swapped", "check_conv2d_forward",
+                       {"conv2d": _conv2d_stride_from_padding}, ("received stride=(0, 0)",)))

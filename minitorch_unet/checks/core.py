@@ -250,6 +250,17 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
         if none:
             return (f"`{none[0]}` is None on this line and is used as an array (an optional "
                     f"argument not given?): leave it out when it is None")
+    if "division or modulo by zero" in text or "division by zero" in text:
+        code = frame.f_code
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        zero = [f"{p}={frame.f_locals[p]!r}" for p in params if p in frame.f_locals and
+                "pad" not in p and  # a padding of 0 is common and divides nothing
+                (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
+                 isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
+        if zero:
+            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: a stride "
+                    "(or size) of 0 comes from the caller (a padding of 0 passed as the "
+                    "stride, arguments in the wrong order?)")
     unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
     if unpacked:
         code = frame.f_code
