@@ -406,3 +406,12 @@ def _conv2d_stride_from_padding(input, weight, bias=None, stride=1, padding=0):
 
 LEARNED.append(Mistake("learned_conv2d_stride_and_padding_swapped", "check_conv2d_forward",
                        {"conv2d": _conv2d_stride_from_padding}, ("received stride=(0, 0)",)))
+
+
+@entry("check_winograd_tile", "winograd_tile", "in place of `b_t`", "mixed up")
+def wino_kernel_through_the_input_transform(d, g):
+    from minitorch_unet.winograd import A_T, B_T, G
+    a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
+    u = b_t @ g @ b_t.T
+    v = g_m @ d @ g_m.T
+    return a_t @ (u * v).sum(axis=0) @ a_t.T

@@ -363,6 +363,32 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
+    return _substitution_fix(chains, names)
+
+
+def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
+    """For a chain of @ that failed: another matrix of the frame that fits in place of one
+    named in it (every occurrence replaced), when exactly one does; "" otherwise."""
+    matrices = [k for k, v in names.items() if isinstance(v, np.ndarray) and v.ndim == 2]
+    for chain in chains:
+        used = sorted({node.id for node in ast.walk(chain) if isinstance(node, ast.Name)
+                       and node.id in matrices})
+        fits = []
+        for old, new in itertools.permutations(matrices, 2):
+            if old not in used or new in used or names[old].shape == names[new].shape:
+                continue
+            swapped = ast.parse(re.sub(rf"\b{old}\b", new, ast.unparse(chain)), mode="eval")
+            try:
+                with np.errstate(all="ignore"):
+                    eval(compile(swapped, "<fix>", "eval"), {"__builtins__": __builtins__},
+                         dict(names))
+            except Exception:  # noqa: BLE001 (this one does not fit either)
+                continue
+            fits.append((old, new))
+        if len(fits) == 1:
+            old, new = fits[0]
+            return (f"in `{ast.unparse(chain)}` the product fits with `{new}` {names[new].shape} "
+                    f"in place of `{old}` {names[old].shape}: the two matrices are mixed up")
     return ""
 
 
