@@ -415,3 +415,17 @@ def wino_kernel_through_the_input_transform(d, g):
     u = b_t @ g @ b_t.T
     v = g_m @ d @ g_m.T
     return a_t @ (u * v).sum(axis=0) @ a_t.T
+
+
+# ---- col2im: windows placed a kernel apart (a slice cut short at the edge) ------------------------------
+@entry("check_col2im", "col2im", "slice cut short", "wrong step or stride")
+def col2im_windows_kernel_apart(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[s, :, i * kh:i * kh + kh, j * sw:j * sw + kw] += \
+                    cols[(s * ho + i) * wo + j].reshape(c, kh, kw)
+    return out

@@ -562,6 +562,19 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an assignment puts an array of one shape into a place of another: "
                 + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
                                   shapes))
+    inplace = re.search(r"non-broadcastable output operand with shape " + _SHAPE +
+                        " doesn't match the broadcast shape " + _SHAPE, text)
+    if inplace:
+        place, value = _parse_shape(inplace.group(1)), _parse_shape(inplace.group(2))
+        short = [k for k, (p, v) in enumerate(zip(place, value)) if p < v] \
+            if len(place) == len(value) else []
+        if short:
+            sizes = ", ".join(f"{place[k]} instead of {value[k]} along axis {k}" for k in short)
+            return (f"an in-place update (+=) writes into a slice cut short ({sizes}): the slice "
+                    "runs past the edge of the array it cuts, so its start is too far (a window "
+                    "start with the wrong step or stride?)")
+        return ("an in-place update (+=, *=) writes into a place of another shape than its "
+                "value: " + _broadcast_hint([place, value], shapes))
     saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
     if saved:
         return (f"backward reads ctx.{saved.group(1)}, which forward never saved: set "

@@ -17,8 +17,8 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
-from .probing import (Run, col2im_finding, col2im_probe, conv_findings, im2col_index_finding,
-                      im2col_index_probe, run_probes, with_probes)
+from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, conv_findings,
+                      im2col_index_finding, im2col_index_probe, run_probes, with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -661,6 +661,7 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
                                           "col2im")
     outputs.update(col2im_probe(fn))
+    outputs.update(col2im_index_probe(fn))
     return outputs
 
 

@@ -239,7 +239,11 @@ def _landing_rule(places: dict[tuple[int, int, int], list[tuple[int, ...]]]) -> 
 
 
 def col2im_finding(outputs: Outputs, message: str = "") -> str:
-    """Where col2im put the one lit row of columns, when it is not its window."""
+    """Where col2im put every entry of cols (when the index probe can tell) or the one lit row
+    of columns, when it is not its window."""
+    found = col2im_index_finding(outputs)
+    if found:
+        return found
     got = outputs.get("probe/col2im")
     if got is None or got.shape != COLUMN_SHAPE:
         return ""
@@ -335,24 +339,69 @@ def im2col_index_finding(outputs: Outputs, unfilled: bool = True) -> str:
     if not values.all():
         empty = _unfilled(values == 0, (n, ho, wo), (c, kh, kw)) if unfilled else ""
         return said + empty if empty else ""
-    source = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
-    rows, columns = np.indices(got.shape).reshape(2, -1)
-    where = np.column_stack(np.unravel_index(rows, (n, ho, wo)) + np.unravel_index(
-        columns, (c, kh, kw)))[:, [0, 3, 1, 2, 4, 5]]
+    pixels = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
+    wrong = _index_rules(pixels, np.indices(got.shape).reshape(2, -1))
+    return said + "the entry (c, a, b) of output pixel (n, i, j) copies the pixel at " + \
+        wrong if wrong else ""
+
+
+def _index_rules(pixels: np.ndarray, entries: np.ndarray) -> str:
+    """Pixel (n, c, row, column) of each column entry (its row, its column in cols) as rules in
+    (n, c, i, j, a, b), listed where they differ from the right ones; "" when they all agree
+    or no whole-number linear rule fits."""
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    where = np.column_stack(np.unravel_index(entries[0], (n, ho, wo)) + np.unravel_index(
+        entries[1], (c, kh, kw)))[:, [0, 3, 1, 2, 4, 5]]
     terms = np.column_stack([where, np.ones(len(where))])
     rules = []
     for axis in range(4):
-        fit = np.rint(np.linalg.lstsq(terms, source[:, axis], rcond=None)[0])
-        if not np.array_equal(terms @ fit, source[:, axis]):
+        fit = np.rint(np.linalg.lstsq(terms, pixels[:, axis], rcond=None)[0])
+        if not np.array_equal(terms @ fit, pixels[:, axis]):
             return ""
         rules.append(fit)
     right = [np.eye(7)[0], np.eye(7)[1], sh * np.eye(7)[2] + np.eye(7)[4],
              sw * np.eye(7)[3] + np.eye(7)[5]]
     names = ("sample", "channel", "row", "column")
     meant = ("n", "c", f"sh*i + a = {sh}*i + a", f"sw*j + b = {sw}*j + b")
-    wrong = [f"the {names[k]} {_formula(rules[k])} (it must be {meant[k]})"
-             for k in range(4) if not np.array_equal(rules[k], right[k])]
-    if not wrong:
+    return ", ".join(f"the {names[k]} {_formula(rules[k])} (it must be {meant[k]})"
+                     for k in range(4) if not np.array_equal(rules[k], right[k]))
+
+
+def col2im_index_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/col2im_index': fn(cols, INDEX_SHAPE, 2, 3, 4, 5) with cols = 1, 2, 3, ...: the
+    windows do not overlap (stride > kernel), so each output value is one entry of cols."""
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    rows = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1)
+    cols = np.arange(1.0, rows * c * kh * kw + 1).reshape(rows, c * kh * kw)
+    try:
+        return {"probe/col2im_index": np.asarray(fn(cols, INDEX_SHAPE, kh, kw, sh, sw),
+                                                 dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def col2im_index_finding(outputs: Outputs) -> str:
+    """Where each entry of cols lands, as rules in (n, c, i, j, a, b) that differ from the
+    right ones, when every entry lands once and alone; "" otherwise."""
+    got = outputs.get("probe/col2im_index")
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    count = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1) * c * kh * kw
+    if got is None or got.shape != INDEX_SHAPE:
         return ""
-    return said + "the entry (c, a, b) of output pixel (n, i, j) copies the pixel at " + \
-        ", ".join(wrong)
+    values = np.rint(got)
+    landed = values[values != 0].astype(int)
+    if not np.allclose(got, values) or landed.min(initial=1) < 1 or \
+            landed.max(initial=1) > count or len(landed) != count or \
+            len(np.unique(landed)) != count:
+        return ""
+    order = np.argsort(landed)
+    pixels = np.argwhere(values != 0)[order]
+    entries = np.array(np.unravel_index(landed[order] - 1, (count // (c * kh * kw), c * kh * kw)))
+    wrong = _index_rules(pixels, entries)
+    return (f"probing with cols = 1, 2, 3, ..., shape={INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw} (windows apart), the entry (c, a, b) of output pixel (n, i, j) lands at "
+            + wrong) if wrong else ""
