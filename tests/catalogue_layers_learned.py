@@ -429,3 +429,47 @@ def col2im_windows_kernel_apart(cols, shape, kh, kw, sh, sw):
                 out[s, :, i * kh:i * kh + kh, j * sw:j * sw + kw] += \
                     cols[(s * ho + i) * wo + j].reshape(c, kh, kw)
     return out
+
+
+# ---- more right answers written differently (the new probes must let them pass) ------------------------
+@right("check_im2col", "im2col")
+def im2col_as_strided_float32(x, kh, kw, sh, sw):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s = x.strides
+    view = np.lib.stride_tricks.as_strided(
+        x, (n, ho, wo, c, kh, kw), (s[0], s[2] * sh, s[3] * sw, s[1], s[2], s[3]))
+    return view.reshape(n * ho * wo, c * kh * kw)
+
+
+@right("check_col2im", "col2im")
+def col2im_add_at(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s, i, j, ch, a, b = np.indices((n, ho, wo, c, kh, kw)).reshape(6, -1)
+    out = np.zeros(shape)
+    np.add.at(out, (s, ch, i * sh + a, j * sw + b), cols.reshape(-1))
+    return out
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def ng_through_flat_iterator(f, x, eps=1e-6):
+    grad = np.zeros_like(x, dtype=np.float64)
+    for k in range(x.size):
+        saved = x.flat[k]
+        x.flat[k] = saved + eps
+        up = f(x)
+        x.flat[k] = saved - eps
+        down = f(x)
+        x.flat[k] = saved
+        grad.flat[k] = (up - down) / (2 * eps)
+    return grad
+
+
+@right("check_relative_error", "relative_error")
+def re_divide_where(a, b):
+    a, b = np.atleast_1d(np.asarray(a, dtype=np.float64)), np.atleast_1d(np.asarray(b, dtype=np.float64))
+    scale = np.maximum(np.abs(a), np.abs(b))
+    ratio = np.divide(np.abs(a - b), scale, out=np.zeros_like(scale), where=scale != 0)
+    return float(ratio.max())
