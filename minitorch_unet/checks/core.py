@@ -228,6 +228,14 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape) if isinstance(shape, tuple) else None
 
 
+def _plain(value: Any) -> str:
+    """repr with NumPy scalars as plain numbers: (np.int64(0), 1) -> '(0, 1)'."""
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_plain(v) for v in value) + ("," if len(value) == 1 else "")
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+
+
 def _frame_arrays(frame: FrameType, text: str) -> list[str]:
     """Where the line's source is not available: the frame's arrays (locals and attributes of
     a local such as ctx) with a size that the error's text names."""
@@ -253,7 +261,7 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     if "division or modulo by zero" in text or "division by zero" in text:
         code = frame.f_code
         params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        zero = [f"{p}={frame.f_locals[p]!r}" for p in params if p in frame.f_locals and
+        zero = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
                 "pad" not in p and  # a padding of 0 is common and divides nothing
                 (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
                  isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
@@ -265,7 +273,7 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     if unpacked:
         code = frame.f_code
         params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        odd = [f"{p}={frame.f_locals[p]!r}" for p in params if p in frame.f_locals and
+        odd = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
                type(frame.f_locals[p]).__name__ == unpacked.group(1) and
                (not line or p in names)]
         if odd:
