@@ -29,10 +29,10 @@ GAPS_D7 = {"adam_ascends", "bce_positive_term_only", "dice_transposed_target", "
 GAPS_D8 = {"adam_grad_not_m", "crop_backward_pad_swapped", "dice_min_size",
            "patient_consecutive_groups", "sgd_weight_decay", "soft_dice_product_of_sums",
            "tanh_of_product"}
-STILL_UNNAMED = {"bce_target_mean", "count_linear_widths", "cost_channels_added"}
+STILL_UNNAMED: set[str] = set()
 GAPS_D9 = {"adam_eps_before_correction", "adam_v_corrected_with_beta1", "bce_arguments_swapped",
-           "crop_tuple_first_only", "soft_dice_sigmoid_target",
-           "unbroadcast_left_aligned"} | STILL_UNNAMED
+           "crop_tuple_first_only", "soft_dice_sigmoid_target", "unbroadcast_left_aligned",
+           "bce_target_mean", "count_linear_widths", "cost_channels_added"} | STILL_UNNAMED
 
 
 def d6(grade, function, *words):
@@ -724,7 +724,7 @@ def unbroadcast_shifting_axes(grad, shape):
     return grad
 
 
-@d8("check_cat", "cat_forward", "inputs' sizes")
+@d8("check_cat", "cat_forward", "along axis 0")
 def cat_forward_sizes_axis0(ctx, *arrays, dim):
     ctx.sizes, ctx.dim = [a.shape[0] for a in arrays], dim
     return np.concatenate(arrays, axis=dim)

@@ -1378,6 +1378,455 @@ def patient_no_threshold(pred, target, patients, threshold=0.5):
         out[q] = 1.0 if total == 0 else float(2 * (p * t).sum() / total)
     return out
 
+# ---- a sixth set: the classes a measurement left unnamed (ratios of counts, a lost mask,
+# rounding, cut rules, shifted settings, loop parts, linear rules, bias corrections in pairs)
+def _tfp(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    return p, t, (p & t).sum(), (p & ~t).sum(), (~p & t).sum()
+
+
+@mistake("check_dice", "dice", "|P| × |T|")
+def dice_product_of_sizes(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * tp / max(p.sum() * t.sum(), 1))
+
+
+@mistake("check_dice", "dice", "rounded to 2 decimal places")
+def dice_rounded_two(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else round(float(2 * tp / total), 2)
+
+
+@mistake("check_dice", "dice", "2tp + 2fp + fn", "fp 2 times")
+def dice_false_positives_twice(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    den = 2 * tp + 2 * fp + fn
+    return 1.0 if den == 0 else float(2 * tp / den)
+
+
+@mistake("check_dice", "dice", "|P| + 3|T|")
+def dice_target_weighted(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    den = p.sum() + 3 * t.sum()
+    return 1.0 if den == 0 else float(2 * tp / den)
+
+
+@mistake("check_dice", "dice", "an empty target")
+def dice_target_above_one(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target) > 1
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+
+
+@mistake("check_dice", "dice", "the numerator is 2|P|")
+def dice_pred_and_pred(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & p).sum() / total)
+
+
+@mistake("check_unbroadcast", "unbroadcast", "whole numbers")
+def unbroadcast_int_sum(grad, shape):
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))), dtype=int)
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+@mistake("check_cat", "cat_forward", "a.size")
+def cat_forward_element_counts(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.size for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_backward", "np.cumsum(sizes)[1:]")
+def cat_backward_cuts_at_ends(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[1:], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_forward", "along axis 0")
+def cat_forward_len(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [len(a) for a in arrays], dim
+    return np.concatenate(arrays, axis=dim)
+
+
+def _count_shifted(depth, base, in_channels, start=0):
+    widths = [base * 2 ** (i + start) for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * 3 * widths[i] + 4 * widths[i]
+    return total
+
+
+@mistake("check_count_parameters", "count_parameters", "base_filters * 2")
+def count_widths_from_two_base(depth, base_filters, in_channels=1):
+    return _count_shifted(depth, base_filters, in_channels, start=1)
+
+
+@mistake("check_count_parameters", "count_parameters", "depth + 1")
+def count_one_level_more(depth, base_filters, in_channels=1):
+    return _count_shifted(depth + 1, base_filters, in_channels)
+
+
+@mistake("check_receptive_field", "receptive_field", "jump + s")
+def rf_jump_plus_stride(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += (k - 1) * jump
+        jump += s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "k * jump", "starts at 0")
+def rf_from_zero_whole_kernels(layers):
+    field, jump = 0, 1
+    for k, s in layers:
+        field += k * jump
+        jump *= s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "recursed without end through line")
+def rf_recursive_without_base(layers):
+    def walk(rest):
+        return walk(rest[1:]) * rest[0][1] + rest[0][0] - 1
+    return walk(list(layers))
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "Jaccard")
+def soft_dice_jaccard_denominator(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter = (p * target).sum()
+    return 1 - (2 * inter + smooth) / (p.sum() + target.sum() - inter + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "parentheses")
+def soft_dice_numerator_unbracketed(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - 2 * (p * target).sum() + smooth / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(logits t)")
+def soft_dice_logits_intersection(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (logits * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "lr * grad + momentum * buf")
+def sgd_heavy_ball_grad_buffer(param, grad, buf, lr, momentum):
+    return param - lr * grad - momentum * buf, grad
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "(1 + momentum) * grad")
+def sgd_buffer_grad_weighted(param, grad, buf, lr, momentum):
+    buf = momentum * buf + (1 + momentum) * grad
+    return param - lr * buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "beta1 ** t where", "beta2 ** t where")
+def adam_divides_by_powers(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / b1 ** t) / (np.sqrt(v / b2 ** t) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "(1 - beta1) ** t")
+def adam_m_power_of_difference(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1) ** t) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "grad + (1 - beta1) * m")
+def adam_m_weights_misplaced(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = (1 - b1) * m + grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "weights without the factor c_in")
+def cost_weights_without_c_in(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * k * k + n * c_out * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "output with an extra factor k")
+def cost_output_times_k(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w * k))
+
+
+def _flat(pred, target, threshold):
+    return (pred > threshold).reshape(len(pred), -1), (target > 0.5).reshape(len(target), -1)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "reshape(-1, S)")
+def slice_columns_not_slices(pred, target, threshold=0.5):
+    p, t = (pred > threshold).reshape(-1, len(pred)), (target > 0.5).reshape(-1, len(target))
+    overlap, total = (p & t).sum(axis=0), p.sum(axis=0) + t.sum(axis=0)
+    return np.where(total == 0, 1.0, 2 * overlap / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "|P| + 2|T|")
+def slice_target_counted_twice(pred, target, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    overlap, total = (p & t).sum(axis=1), p.sum(axis=1) + 2 * t.sum(axis=1)
+    return np.where(total == 0, 1.0, 2 * overlap / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "2|P|")
+def patient_prediction_twice(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for q in dict.fromkeys(patients):
+        rows = ids == q
+        total = 2 * p[rows].sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p[rows] & t[rows]).sum() / total)
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "first slice to the next")
+def patient_blocks_from_first_slice(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    names = list(dict.fromkeys(patients))
+    starts = sorted(patients.index(q) for q in names) + [len(patients)]
+    out = {}
+    for a, b in zip(starts, starts[1:]):
+        total = p[a:b].sum() + t[a:b].sum()
+        out[patients[a]] = 1.0 if total == 0 else float(2 * (p[a:b] & t[a:b]).sum() / total)
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "3tp + fp + fn")
+def patient_overlap_in_denominator(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for q in dict.fromkeys(patients):
+        rows = ids == q
+        overlap = (p[rows] & t[rows]).sum()
+        total = p[rows].sum() + t[rows].sum() + overlap
+        out[q] = 1.0 if total == 0 else float(2 * overlap / total)
+    return out
+
+
+@mistake("check_tanh_backward", "tanh_backward", "1 - sinh(x)**2")
+def tanh_with_sinh(x, grad):
+    return (1 - math.sinh(x) ** 2) * grad
+
+
+@mistake("check_mul_backward", "mul_backward", "b * b * grad")
+def mul_squares_the_other(a, b, grad):
+    return b * b * grad, a * a * grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "np.max over the broadcast axes")
+def unbroadcast_max(grad, shape):
+    grad = grad.max(axis=tuple(range(grad.ndim - len(shape))))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.max(axis=stretched, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+@mistake("check_center_crop", "center_crop", "unpack it first")
+def crop_size_not_unpacked(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h = w = size
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return crop.apply(input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "the region you assign to is 6x6")
+def crop_backward_from_zero(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., :ctx.top + grad.shape[-2], :ctx.left + grad.shape[-1]] = grad
+    return grad_x
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "lr * grad + momentum * buf")
+def sgd_lr_in_buffer_and_step(param, grad, buf, lr, momentum):
+    buf = momentum * buf + lr * grad
+    return param - lr * buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "lr is applied twice")
+def adam_lr_squared(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "c_in where c_out belongs")
+def cost_output_with_c_in(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_in * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "FLOPs use c_out where c_in belongs")
+def cost_flops_c_out_twice(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_out * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "n, the number of pixels")
+def slice_over_pixel_count(pred, target, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    return 2 * (p & t).sum(axis=1) / p.shape[1]
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "rounded to 3 decimal places")
+def patient_rounded(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for q in dict.fromkeys(patients):
+        rows = ids == q
+        total = p[rows].sum() + t[rows].sum()
+        out[q] = 1.0 if total == 0 else round(float(2 * (p[rows] & t[rows]).sum() / total), 3)
+    return out
+
+
+@mistake("check_mul_backward", "mul_backward", "a tuple (or list) and a number")
+def mul_pair_times_grad(a, b, grad):
+    return [b, a] * grad
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "middle term is summed")
+def bce_target_term_summed(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu().mean() - (logits * target).sum()
+            + (1 + (-magnitude).exp()).log().mean())
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "NumPy function met the course's Tensor")
+def bce_numpy_on_tensors(logits, target):
+    return (logits.relu() - logits * target + np.log1p(np.exp(-np.abs(logits)))).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "dim=")
+def soft_dice_axis_keyword(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    inter = (p * target).sum(axis=(0, 1, 2, 3))
+    return 1 - (2 * inter + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_topological_order", "topological_order", "_prev (the inputs)")
+def topo_reads_prev(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node.prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_center_crop", "center_crop", "shape[-2:]")
+def crop_two_axis_shape(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else size
+    height, width = input.shape
+    return crop.apply(input, top=(height - h) // 2, left=(width - w) // 2, height=h, width=w)
+
+
+@mistake("check_center_crop", "center_crop", "the rest of the image after the offset")
+def crop_keeps_to_the_end(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    height, width = input.shape[-2:]
+    top, left = (height - h) // 2, (width - w) // 2
+    return crop.apply(input, top=top, left=left, height=height - top, width=width - left)
+
+
+@mistake("check_center_crop", "center_crop", "the window's end")
+def crop_stop_as_size(input, size):
+    crop = solution("06_concatenation_and_cropping")["CropFunction"]
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return crop.apply(input, top=top, left=left, height=top + h, width=left + w)
+
+
+@mistake("check_count_parameters", "count_parameters", "base_filters * (i + 1)")
+def count_widths_grow_linearly(depth, base_filters, in_channels=1):
+    widths = [base_filters * (i + 1) for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 27 * widths[i] * widths[i] + 4 * widths[i]
+    return total
+
+
+@mistake("check_center_crop", "crop_backward", "keep its leading axes")
+def crop_backward_image_axes_only(ctx, grad):
+    grad_x = np.zeros(ctx.shape[-2:], dtype=grad.dtype)
+    grad_x[ctx.top:ctx.top + grad.shape[-2], ctx.left:ctx.left + grad.shape[-1]] = \
+        grad.sum(axis=tuple(range(grad.ndim - 2)))
+    return grad_x
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "has no .abs", "x.relu() + (-x).relu()")
+def bce_tensor_abs(logits, target):
+    return (logits.relu() - logits * target + (1 + (-logits.abs()).exp()).log()).mean()
+
+
+@right("check_dice", "dice")
+def dice_from_confusion_counts(pred, target):
+    p, t, tp, fp, fn = _tfp(pred, target)
+    den = 2 * tp + fp + fn
+    return 1.0 if den == 0 else float(2 * tp / den)
+
+
+@right("check_receptive_field", "receptive_field")
+def rf_backward_walk(layers):
+    field = 1
+    for k, s in reversed(layers):
+        field = s * (field - 1) + k
+    return field
+
+
+@right("check_sgd_momentum_step", "sgd_momentum_step")
+def sgd_expanded(param, grad, buf, lr, momentum):
+    return param - lr * momentum * buf - lr * grad, grad + momentum * buf
+
+
+@right("check_adam_step", "adam_step")
+def adam_corrections_as_powers(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * np.square(grad)
+    m_hat, v_hat = m / (1.0 - np.power(b1, t)), v / (1.0 - np.power(b2, t))
+    return param - lr * m_hat / (v_hat ** 0.5 + eps), m, v
+
+
+@right("check_dice_per_patient", "dice_per_patient")
+def patient_from_counts(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    out = {}
+    for q in dict.fromkeys(patients):
+        rows = [i for i, r in enumerate(patients) if r == q]
+        tp = int((p[rows] & t[rows]).sum())
+        fp, fn = int(p[rows].sum()) - tp, int(t[rows].sum()) - tp
+        out[q] = 1.0 if 2 * tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+    return out
+
+
 # ---- right answers written differently -----------------------------------------------------------
 @right("check_tanh_backward", "tanh_backward")
 def tanh_factored(x, grad):

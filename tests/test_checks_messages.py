@@ -50,6 +50,42 @@ def test_an_exception_of_the_learner_names_the_exercise_the_line_and_the_shapes(
     assert "it needs the shape (1, 5, 1, 1)" in result.message and "\n" not in result.message
 
 
+def test_an_exception_in_a_helper_names_the_helper_and_its_exercise() -> None:
+    def topological_order(root):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for child in node.inputs:
+                    visit(child)
+                order.append(node)
+        visit(root)
+        return order
+    result = run("check_topological_order", topological_order=topological_order)
+    assert result.status == FAILED
+    assert result.message.startswith("`visit` in exercise 3 (`topological_order`) raised "
+                                     "AttributeError"), result.message
+    assert "for child in node.inputs:" in result.message and "_prev (the inputs)" in result.message
+
+
+def test_a_method_named_like_another_lessons_exercise_is_not_called_that_exercise() -> None:
+    def cat_backward(ctx, grad):
+        return tuple(grad[[slice(None)] * grad.ndim] for _ in ctx.sizes)
+    result = run("check_cat", cat_backward=cat_backward)
+    assert result.status == FAILED and "raised IndexError" in result.message, result.message
+    assert "(`backward`)" not in result.message, result.message
+
+
+def test_a_runaway_recursion_names_the_line_it_runs_through() -> None:
+    def receptive_field(layers):
+        return receptive_field(layers[1:]) + layers[0][0] - 1
+    result = run("check_receptive_field", receptive_field=receptive_field)
+    assert result.status == FAILED
+    assert "recursed without end through line" in result.message, result.message
+    assert "`return receptive_field(layers[1:]) + layers[0][0] - 1`" in result.message
+
+
 def test_the_engine_refusing_a_backward_is_a_message() -> None:
     class Halves(Function):
         @staticmethod

@@ -13,6 +13,7 @@ import pkgutil
 import re
 import sysconfig
 import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -180,9 +181,10 @@ def probe_safely(exercise: Exercise, fn: Callable[..., Any]) -> Outputs:
     except NotImplementedError as err:
         raise NotWritten(f"{exercise_label(_raiser(err, exercise.function), exercise.lesson)} "
                          "is not written yet") from None
-    except RecursionError:
+    except RecursionError as err:
         raise CheckFailed(f"{exercise_label(exercise.function, exercise.lesson)} recursed without "
-                          "end (does it call itself, or an op it overrides?)") from None
+                          f"end{recursion_line(err)} (does it call itself, or an op it "
+                          "overrides?)") from None
     except Exception as err:
         raise CheckFailed(describe_error(exercise, err)) from None
 
@@ -216,6 +218,19 @@ def _raiser(err: BaseException, default: str) -> str:
     frames = _learner_frames(err.__traceback__)
     name = frames[-1][0].f_code.co_name if frames else default
     return default if name.startswith("<") else name
+
+
+def recursion_line(err: BaseException) -> str:
+    """' through line 7: `node.backward()`': the learner's line that a runaway recursion
+    passes most often ("" if none of the learner's lines is on it)."""
+    frames = _learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    counts = Counter((frame.f_code.co_filename, lineno) for frame, lineno in frames)
+    (filename, lineno), _ = counts.most_common(1)[0]
+    frame = next(f for f, n in frames if (f.f_code.co_filename, n) == (filename, lineno))
+    line = _source_line(frame, lineno)
+    return f" through line {lineno}" + (f": `{line}`" if line else "")
 
 
 def first_line(err: BaseException | str) -> str:
@@ -409,6 +424,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
     frames = _learner_frames(err.__traceback__)
     label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
+    outer = [frame.f_code.co_name for frame, _ in frames
+             if frame.f_code.co_name in EXERCISE_CELLS.get(exercise.lesson, ())]
+    if outer and not label.startswith("exercise"):      # a helper defined inside the exercise
+        label += f" in {exercise_label(outer[0], exercise.lesson)}"
     message = f"{label} raised {type(err).__name__}: {first_line(err)}"
     shapes: dict[str, tuple[int, ...]] = {}
     if frames:
@@ -601,6 +620,33 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     if "truth value of an array with more than one element is ambiguous" in text:
         return ("Python's max, min, `if` or `and` met a whole array: use np.max / np.min / "
                 "np.maximum, or .any() / .all() for a condition")
+    if "can't multiply sequence by non-int" in text or re.search(
+            r"unsupported operand type\(s\) for [-+*/]+: '(tuple|list)' and '(float|int)'|"
+            r"unsupported operand type\(s\) for [-+*/]+: '(float|int)' and '(tuple|list)'", text):
+        return ("arithmetic between a tuple (or list) and a number: Python does not apply it to "
+                "each element (a tuple times an int repeats it); compute each value on its own, "
+                "or make an array first (np.asarray)")
+    if re.search(r"'Tensor'|argument 0 of type Tensor", text) and \
+            re.search(r"bad operand|ufunc|not supported|object is not callable", text):
+        return ("a NumPy function met the course's Tensor, which it cannot follow: use the "
+                "Tensor's own operations (x.relu(), x.exp(), x.log(), x.sigmoid(), x.sum(), "
+                "x.mean(), arithmetic), so that backward reaches the inputs")
+    if "unexpected keyword argument 'axis'" in text:
+        return "the course's Tensor names the axis argument dim= (as PyTorch does), not axis="
+    missing = re.search(r"'Tensor' object has no attribute '(\w+)'", text)
+    if missing:
+        return (f"the course's Tensor has no .{missing.group(1)}: build it from the operations it "
+                "has (relu, exp, log, sigmoid, tanh, sum, mean, max, pow, reshape, arithmetic); "
+                "|x| is x.relu() + (-x).relu()")
+    missing = re.search(r"'Node' object has no attribute '(\w+)'", text)
+    if missing:
+        return (f"the check's nodes are the lesson's Values, which have no .{missing.group(1)}: "
+                "use data, grad, _prev (the inputs) and _backward (send grad to the inputs)")
+    unpacked = re.search(r"too many values to unpack \(expected (\d+)\)", text)
+    if unpacked:
+        n = int(unpacked.group(1))
+        return (f"more values than the {n} names on the left: an array's shape may have more "
+                f"axes (..., H, W); take the last {n} with shape[-{n}:]")
     if "'NoneType'" in text:
         return ("a value is None: a function without `return`, or the optional bias used when "
                 "there is none (check `if bias is not None` / `if bias:`)")

@@ -154,7 +154,8 @@ def _verdict_dice(outputs: Outputs) -> None:
     i, what, expected, got = bad[0]
     message = f"dice({what}): expected {expected:.6g}, got {got:.6g}"
     values = [float(outputs[f"case{j}"]) for j in range(len(cases))]
-    why = whole_relation(values, cases)
+    why = (whole_relation(values, cases) or substitute_relation(values, cases)
+           or rounding_relation(values, [metrics.dice(_counts(p, t)) for _, p, t in cases]))
     if why:
         raise CheckFailed(f"{message}: {why}")
     both_empty = not cases[i][1].any() and not cases[i][2].any()
@@ -180,6 +181,120 @@ def _verdict_dice(outputs: Outputs) -> None:
                       "Dice = 2|P∩T| / (|P| + |T|) over all pixels, 1.0 when both are empty")
 
 
+# Names of the sums of confusion counts (tp, fp, fn) a learner's numerator or denominator may be.
+_COUNT_NAMES = {(1, 0, 0): "|P∩T|", (1, 1, 0): "|P|", (1, 0, 1): "|T|", (1, 1, 1): "|P∪T|",
+                (2, 1, 1): "|P| + |T|", (0, 1, 1): "the pixels where the masks disagree",
+                (0, 1, 0): "the false positives |P \\ T|",
+                (0, 0, 1): "the false negatives |T \\ P|"}
+
+
+def _count_text(coefficients: np.ndarray) -> str:
+    """'2|P∩T|', '|P| + |T|', '3tp + fp' or 'tp + n' for integer coefficients of (tp, fp, fn)
+    and, when there is a fourth, of n, the number of pixels."""
+    c = [int(v) for v in coefficients]
+    if len(c) == 4 and c[3] == 0 or len(c) == 3:
+        c = c[:3]
+        for basis, name in _COUNT_NAMES.items():
+            k = next((ci // bi for ci, bi in zip(c, basis) if bi), 0)
+            if k > 0 and all(ci == k * bi for ci, bi in zip(c, basis)):
+                return name if k == 1 else f"{k}({name})" if " " in name else f"{k}{name}"
+        if c[0] == c[1] + c[2] and min(c[1:]) >= 0:                  # β|P| + γ|T|
+            return " + ".join(f"{'' if v == 1 else v}{n}"
+                              for v, n in zip(c[1:], ("|P|", "|T|")) if v)
+    if c == [0, 0, 0, 1]:
+        return "n, the number of pixels"
+    terms = [f"{'' if v == 1 else v}{n}" for v, n in zip(c, ("tp", "fp", "fn", "n")) if v]
+    return " + ".join(terms).replace("+ -", "- ") or "0"
+
+
+def count_ratio(got: list[float], counts: list[tuple[float, ...]], what: str = "Dice") -> str:
+    """Name the ratio (a tp + b fp + c fn [+ d n]) / (e tp + f fp + g fn [+ h n]), small integer
+    coefficients, that the values `got` follow on every row of confusion counts (tp, fp, fn)
+    or (tp, fp, fn, n pixels), if it is not the right 2tp / (2tp + fp + fn); "" when no such
+    ratio fits (or more than one does)."""
+    rows = [(g, np.array(c, dtype=np.float64)) for g, c in zip(got, counts) if np.isfinite(g)]
+    width = len(counts[0]) if counts else 3
+    if len(rows) < 2 * width + 2:
+        return ""
+    m = np.array([[*c, *(-g * c)] for g, c in rows])
+    _, sv, vt = np.linalg.svd(m)
+    if sv[-1] > 1e-9 * sv[0] or sv[-2] < 1e-6 * sv[0]:
+        return ""
+    v = vt[-1]
+    for k in np.flatnonzero(np.abs(v) > 1e-9 * np.abs(v).max()):
+        for mult in (1, 2, 3, 4):
+            w = v / v[k] * mult
+            if np.allclose(w, np.round(w), atol=1e-6) and np.abs(np.round(w)).max() <= 8:
+                break
+        else:
+            continue
+        break
+    else:
+        return ""
+    w = np.round(w).astype(int)
+    w = -w if w[width:].sum() < 0 else w
+    if w[0] == 1:                                  # read it with the 2 of 2|P∩T| when it can
+        w = 2 * w
+    num, den = w[:width], w[width:]
+    for g, c in rows:
+        d = den @ c
+        if d != 0 and not abs(g - (num @ c) / d) <= 1e-9 * max(1.0, abs(g)):
+            return ""
+    right = np.zeros(2 * width)
+    right[[0, width, width + 1, width + 2]] = (2, 2, 1, 1)
+    if np.linalg.matrix_rank(np.array([w, right])) == 1:
+        return ""
+    names = ("tp", "fp", "fn", "n")
+    times = {0: "not at all", 1: "once"}
+    parts = [f"the numerator is {_count_text(num)}, not 2|P∩T|"] * \
+        (tuple(num) != tuple(right[:width]))
+    counted = ", ".join(f"{name} {times.get(x, f'{x} times')} (Dice: "
+                        f"{times.get(int(r), f'{int(r)} times')})"
+                        for name, x, r in zip(names, den, right[width:]) if x != r)
+    counted = f": it counts {counted}" if width == 3 or not den[3] else ""
+    parts += [f"the denominator is {_count_text(den)}, not |P| + |T| = 2tp + fp + fn"
+              f"{counted}"] * (tuple(den) != tuple(right[width:]))
+    legend = ", n: pixels in all" if width == 4 else ""
+    return (f"your {what} is {_count_text(num)} / ({_count_text(den)}) on every case (tp: "
+            f"pixels 1 in both masks, fp: in pred only, fn: in target only{legend}): "
+            + "; ".join(parts))
+
+
+# Masks a formula may use in place of the ones passed: (what it did, the pair it scores).
+SUBSTITUTES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], tuple]], ...] = (
+    ("an empty target: the target mask your formula uses is all 0 (is it thresholded above "
+     "its values, or overwritten?)", lambda p, t: (p, np.zeros_like(t))),
+    ("an empty prediction: the prediction your formula uses is all 0 (is it thresholded above "
+     "its values, or overwritten?)", lambda p, t: (np.zeros_like(p), t)),
+    ("the prediction compared with itself (pred where target belongs)", lambda p, t: (p, p)),
+    ("the target compared with itself (target where pred belongs)", lambda p, t: (t, t)),
+    ("a target of all 1s", lambda p, t: (p, np.ones_like(t))),
+    ("a prediction of all 1s", lambda p, t: (np.ones_like(p), t)),
+)
+
+
+def substitute_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
+    """Name a mask replaced by another (empty, full, or the other one) that gives the learner's
+    values on every case, or ""."""
+    want = [metrics.dice(_counts(p, t)) for _, p, t in cases]
+    for text, swap in SUBSTITUTES:
+        values = [metrics.dice(_counts(*swap(p > 0, t > 0))) for _, p, t in cases]
+        if not np.allclose(values, want) and np.allclose(got, values, rtol=0, atol=1e-9):
+            return f"your values are the Dice of {text}; compare pred with target"
+    return ""
+
+
+def rounding_relation(got: list[float], want: list[float]) -> str:
+    """'rounded to k decimals' if the learner's values are the right ones rounded, or ""."""
+    for k in range(1, 7):
+        rounded = np.round(want, k)
+        if not np.allclose(rounded, want, rtol=0, atol=1e-12) and \
+                np.allclose(got, rounded, rtol=0, atol=1e-12):
+            return (f"your values are the right ones rounded to {k} decimal place"
+                    f"{'s' * (k > 1)}: return the exact ratio (round only when printing)")
+    return ""
+
+
 # Parts a Dice-like ratio may be built from: (how a learner's formula reads, its value).
 _NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
     ("2|P∩T|", lambda c, n: 2 * c.tp), ("|P∩T|", lambda c, n: c.tp),
@@ -191,7 +306,8 @@ _DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = 
     ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
     ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)),
     ("min(|P|, |T|)", lambda c, n: min(c.tp + c.fp, c.tp + c.fn)),
-    ("2 min(|P|, |T|)", lambda c, n: 2 * min(c.tp + c.fp, c.tp + c.fn)))
+    ("2 min(|P|, |T|)", lambda c, n: 2 * min(c.tp + c.fp, c.tp + c.fn)),
+    ("|P| × |T|, a product where the sum belongs", lambda c, n: (c.tp + c.fp) * (c.tp + c.fn)))
 
 
 def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
@@ -271,7 +387,8 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
         return ("the intersection your formula uses does not depend on the masks (it is "
                 f"{', '.join(sorted({f'{i:g}' for i, _ in rows}))}): count the pixels that are 1 "
                 "in both, np.count_nonzero(p & t); len(np.nonzero(...)) counts the axes")
-    return _formula(got, cases) or layout_relation(got, cases)
+    counts = [tuple(float(k) for k in _counts(p, t)[:3]) for _, p, t in cases]
+    return (_formula(got, cases) or count_ratio(got, counts) or layout_relation(got, cases))
 
 
 # Ways one mask can be laid out differently from the other: (what it did, the rearrangement).

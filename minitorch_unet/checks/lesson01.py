@@ -109,12 +109,13 @@ def _verdict_mul(outputs: Outputs) -> None:
 
 
 def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """Every ±a^i b^j grad^k with i, j, k in {-1, 0, 1}, written out ('b / grad', ...)."""
+    """Every ±a^i b^j grad^k with i, j, k in {-1, 0, 1, 2}, written out ('b / grad',
+    'b * b * grad', ...)."""
     out = []
-    for i in (1, 0, -1):
-        for j in (1, 0, -1):
-            for k in (1, 0, -1):
-                top = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == 1]
+    for i in (1, 0, -1, 2):
+        for j in (1, 0, -1, 2):
+            for k in (1, 0, -1, 2):
+                top = [n for n, e in (("a", i), ("b", j), ("grad", k)) for _ in range(max(e, 0))]
                 below = [n for n, e in (("a", i), ("b", j), ("grad", k)) if e == -1]
                 text = " * ".join(top) or "1"
                 text += "".join(f" / {n}" for n in below)
@@ -216,8 +217,10 @@ def _verdict_tanh(outputs: Outputs) -> None:
                                   "(1 - tanh(x)**2) * grad")
         with np.errstate(divide="ignore", invalid="ignore"):
             local = got / g
-        for text, derivative in LOCAL_DERIVATIVES:
-            if np.allclose(local, derivative(x), rtol=1e-4, atol=1e-5):
+        for text, derivative in (*LOCAL_DERIVATIVES, *function_swaps()):
+            with np.errstate(all="ignore"):
+                value = derivative(x)
+            if np.allclose(local, value, rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: you multiply grad by {text}; the derivative "
                                   "of tanh is 1 - tanh(x)**2")
         expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
@@ -232,6 +235,22 @@ LOCAL_DERIVATIVES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = 
     ("exp(-x**2)", lambda x: np.exp(-x ** 2)),
     ("1 - tanh(x / 2)**2", lambda x: 1 - np.tanh(x / 2) ** 2),
 )
+
+
+def function_swaps() -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
+    """1 - u(x)**2 and its relatives with another function u in place of tanh (a typo or a
+    confusion: tan, sinh, cosh, sigmoid, ...), each as (how it reads, its values)."""
+    functions = (("tanh(x)", np.tanh), ("tan(x)", np.tan), ("sinh(x)", np.sinh),
+                 ("cosh(x)", np.cosh), ("sin(x)", np.sin), ("cos(x)", np.cos),
+                 ("exp(x)", np.exp), ("exp(-x)", lambda x: np.exp(-x)),
+                 ("sigmoid(x)", lambda x: 1 / (1 + np.exp(-x))))
+    forms = (("1 - {}**2", lambda u: 1 - u ** 2), ("{}", lambda u: u), ("1 - {}", lambda u: 1 - u),
+             ("{}**2", lambda u: u ** 2), ("1 / {}**2", lambda u: 1 / u ** 2),
+             ("1 / {}", lambda u: 1 / u), ("1 + {}**2", lambda u: 1 + u ** 2),
+             ("{} * (1 - {})", lambda u: u * (1 - u)))
+    return [(form.format(name, name), lambda x, f=f, u=u: f(u(x)))
+            for name, u in functions for form, f in forms
+            if form.format(name, name) not in ("1 - tanh(x)**2", "1 / cosh(x)**2")]
 
 
 # ---- graphs of scalar nodes ------------------------------------------------------------------
@@ -512,7 +531,32 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                                              rtol=1e-4, atol=1e-5) and not np.allclose(got, expected):
                 raise CheckFailed(f"{what}: right shape, but you averaged: sum the gradient "
                                   "over the broadcast axes (each copy got the whole gradient)")
+            why = reduction_relation(got, case["grad_out"], shape)
+            if why:
+                raise CheckFailed(f"{what}: {why}")
+            if np.array_equal(got, np.round(got)) and not np.allclose(expected, np.round(expected)):
+                raise CheckFailed(f"{what}: your values are whole numbers where the right ones "
+                                  "are not: an integer dtype cut them (sum(dtype=int), "
+                                  "astype(int), an int buffer); keep grad's float dtype")
             expect_close(what, got, expected)
+
+
+def reduction_relation(got: np.ndarray, grad: np.ndarray, shape: tuple[int, ...]) -> str:
+    """Name a reduction other than the sum (max, min, product, the first axis's sum only...)
+    over the broadcast axes that gives `got`, or ""."""
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and grad.shape[extra + i] != 1)
+    if not axes:
+        return ""
+    right = grad.sum(axis=axes).reshape(shape)
+    for name, reduce in (("np.max", np.max), ("np.min", np.min), ("np.prod", np.prod),
+                         ("np.median", np.median)):
+        wrong = reduce(grad, axis=axes).reshape(shape)
+        if not np.allclose(wrong, right) and np.allclose(got, wrong):
+            return (f"your values are {name} over the broadcast axes; each copy of the input "
+                    "passed its gradient on, so add them up: sum over those axes")
+    return ""
 
 
 def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],

@@ -6,6 +6,7 @@ compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one off
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -67,6 +68,10 @@ def shape_error_hint(err: BaseException) -> str:
     if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
         return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
                 "each leading axis")
+    if isinstance(err, TypeError) and "'tuple'" in str(err) and \
+            any(isinstance(v, tuple) and len(v) == 2 for k, v in names.items() if k != "ctx"):
+        return ("size may be an int or a tuple (h, w): unpack it first, h, w = (size, size) if "
+                "isinstance(size, int) else size")
     grad, ctx = names.get("grad"), names.get("ctx")
     if "could not broadcast" in str(err) and isinstance(grad, np.ndarray) and ctx is not None:
         for name, value in names.items():
@@ -75,6 +80,14 @@ def shape_error_hint(err: BaseException) -> str:
                 return (f"`{name}` has the shape of grad {grad.shape}, the crop's; the input's "
                         f"gradient has the input's shape, ctx.shape {tuple(ctx.shape)}: start "
                         "from np.zeros(ctx.shape)")
+    regions = re.findall(r"from shape \(([\d, ]*)\) into shape \(([\d, ]*)\)", str(err))
+    if regions:
+        source, region = (tuple(int(n) for n in r.split(",") if n.strip()) for r in regions[0])
+        if len(source) >= 2 and len(region) >= 2 and region[-2:] != source[-2:] and \
+                all(r >= s for r, s in zip(region[-2:], source[-2:])):
+            return (f"the region you assign to is {region[-2]}x{region[-1]}, grad is "
+                    f"{source[-2]}x{source[-1]}: a slice that runs to the end (or starts at 0) "
+                    "takes more; slice [top:top + grad.shape[-2], left:left + grad.shape[-1]]")
     return ""
 
 
@@ -112,11 +125,69 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
     return probe_cases("check_cat", tuple(cases("cat")), probe_one)
 
 
+def _cuts(name: str, outputs: Outputs, case: Case) -> list[int] | None:
+    """Where the refused pieces of case `name` were cut along the joining axis, if they tile
+    the output's gradient in order (as np.split's pieces do); None otherwise."""
+    if f"{name}/raw_count" not in outputs:
+        return None
+    got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(int(outputs[f"{name}/raw_count"]))]
+    grad_out = case["grad_out"]
+    axis = case["params"]["dim"] % grad_out.ndim
+    if not got or any(g is None or g.ndim != grad_out.ndim for g in got):
+        return None
+    try:
+        whole = np.concatenate(got, axis=axis)
+    except ValueError:
+        return None
+    if whole.shape != grad_out.shape or not np.allclose(whole, grad_out):
+        return None
+    return [int(c) for c in np.cumsum([g.shape[axis] for g in got])[:-1]]
+
+
+# Cut positions a backward may compute: (what it did, the cuts from the inputs' shapes and dim).
+CUT_RULES: tuple[tuple[str, Callable[[list[tuple[int, ...]], int], list[int]]], ...] = (
+    ("the cuts are np.cumsum(sizes)[1:], the ends of the pieces after the first; np.split "
+     "wants where each piece after the first starts: np.cumsum(sizes)[:-1]",
+     lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[1:])),
+    ("the sizes counted each input's number of values (a.size); ctx.sizes holds each input's "
+     "size along dim, a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum([int(np.prod(s)) for s in shapes])[:-1])),
+    ("the sizes are taken along axis 0 (a.shape[0], or len(a)), not along dim",
+     lambda shapes, axis: list(np.cumsum([s[0] for s in shapes])[:-1]) if axis else []),
+    ("every piece is as wide as the first input; each input has its own size along dim",
+     lambda shapes, axis: list(np.cumsum([shapes[0][axis]] * len(shapes))[:-1])),
+)
+
+
+def cut_relation(outputs: Outputs) -> str:
+    """Name the rule the learner's cut positions follow on every cat case where the engine
+    refused the pieces (positions past the end cut nothing, as in np.split), or ""."""
+    observed = [(cuts, case) for name, case in cases("cat").items()
+                if (cuts := _cuts(name, outputs, case)) is not None]
+    if not observed:
+        return ""
+    for text, rule in CUT_RULES:
+        fits = []
+        for cuts, case in observed:
+            shapes = [case[k].shape for k in input_names(case)]
+            axis = case["params"]["dim"] % case["grad_out"].ndim
+            length = case["grad_out"].shape[axis]
+            wanted = [min(int(c), length) for c in rule(shapes, axis)]
+            right = [int(c) for c in np.cumsum([s[axis] for s in shapes])[:-1]]
+            fits.append((wanted == cuts, wanted != right))
+        if all(f for f, _ in fits) and any(d for _, d in fits):
+            return text
+    return ""
+
+
 def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
     """Name how a backward that the engine refused cut the output's gradient: at the sizes
     instead of the offsets, one cut too many, or along another axis."""
     if f"{name}/raw_count" not in outputs:
         return
+    why = cut_relation(outputs)
+    if why:
+        raise CheckFailed(f"{what}: backward cut the gradient at the wrong places: {why}")
     count, keys = int(outputs[f"{name}/raw_count"]), input_names(case)
     got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(count)]
     grad_out, dim = case["grad_out"], case["params"]["dim"]
@@ -310,6 +381,32 @@ def _verdict_center_crop(outputs: Outputs) -> None:
                   lambda ran: _verdict_center_crop_cases(ran, outputs))
 
 
+# Sizes a crop may be given instead of size itself: (what it is, its value from the input's
+# side n, the crop's side k and the offset (n - k) // 2).
+CROP_SIZES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
+    ("n - offset, the rest of the image after the offset (the window's end passed where its "
+     "size belongs?)", lambda n, k, o: n - o),
+    ("n - k, the leftover that the offsets share", lambda n, k, o: n - k),
+    ("offset + k, the window's end (a stop passed as the size?)", lambda n, k, o: o + k),
+    ("n // 2", lambda n, k, o: n // 2),
+)
+
+
+def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
+    """Name the side the learner's crops were given, if one rule other than size fits the
+    shape of every case, or ""."""
+    shapes = [(tuple(outputs[f"{name}/out"].shape[-2:]),
+               list(zip(cases("center_crop")[name]["input"].shape[-2:],
+                        crop_size(cases("center_crop")[name])))) for name in names]
+    for text, rule in CROP_SIZES:
+        wanted = [tuple(rule(n, k, (n - k) // 2) for n, k in sides) for _, sides in shapes]
+        if all(got == want for (got, _), want in zip(shapes, wanted)) and \
+                any(want != tuple(k for _, k in sides) for want, (_, sides) in zip(wanted, shapes)):
+            return (f"each side of your crop is {text}; the height and width passed to the crop "
+                    "are size itself, (h, w)")
+    return ""
+
+
 def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("center_crop", names, outputs)
     check_connected("center_crop", names, outputs)
@@ -331,6 +428,9 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
                         got.shape[other] == case["out"].shape[other]:
                     raise CheckFailed(f"{what}: got {got.shape}, expected {case['out'].shape}: the "
                                       f"{name} is not cropped: slice both of the last two axes")
+        why = crop_size_relation(outputs, names)
+        if why:
+            raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         expect_shape(what, got, case["out"].shape,
                      hint="only the last two dims shrink, to size (an int means a square)")
         if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):
@@ -342,6 +442,12 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         case = cases("center_crop")[name]
         label = f"{describe_crop(case)}: gradient with respect to input (input.grad)"
         border_relation(describe_crop(case), name, outputs, case)
+        raw = outputs.get(f"{name}/raw_grad_0")
+        shape = case["input"].shape
+        if raw is not None and raw.ndim < len(shape) and raw.shape == shape[len(shape) - raw.ndim:]:
+            raise CheckFailed(f"{label}: backward returned a gradient of shape {raw.shape}, the "
+                              f"input's last {raw.ndim} axes only; the input is {shape}: keep its "
+                              "leading axes (batch, channels), start from np.zeros(ctx.shape)")
         returned_gradients_verdict(describe_crop(case), name, outputs,
                                    [("input", case["input"].shape)])
         if f"{name}/grad_input" not in outputs:

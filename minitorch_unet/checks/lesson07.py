@@ -10,6 +10,8 @@ counted as parameters, strides ignored...).
 """
 from __future__ import annotations
 
+import itertools
+
 from typing import Any, Callable
 
 import numpy as np
@@ -34,10 +36,13 @@ def count_cases(rng: np.random.Generator, fresh: bool) -> tuple[tuple[int, int, 
 
 def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = False,
                  batch_norm: bool = True, buffers: bool = False, skip: bool = True,
-                 head: bool = True, up_bias: bool = True) -> list[tuple[str, tuple[int, ...]]]:
+                 head: bool = True, up_bias: bool = True,
+                 width: Callable[[int, int], int] = lambda base, i: base * 2 ** i
+                 ) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
-    channel) as (name, shape); the keyword switches rebuild classic miscounts."""
-    widths = [base * 2 ** i for i in range(depth + 1)]
+    channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
+    channels of level i)."""
+    widths = [width(base, i) for i in range(depth + 1)]
     tensors: list[tuple[str, tuple[int, ...]]] = []
 
     def double_conv(name: str, c_in: int, c_out: int) -> None:
@@ -140,6 +145,47 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
     return ""
 
 
+# Settings a count may be computed for instead of the one given: (what it did, the setting).
+SHIFTED_SETTINGS: tuple[tuple[str, Callable[[int, int, int], tuple[int, int, int]]], ...] = (
+    ("base_filters * 2: your widths start at 2 * base_filters (base_filters * 2 ** (i + 1)?); "
+     "level i has base_filters * 2 ** i channels, from i = 0", lambda d, b, c: (d, 2 * b, c)),
+    ("depth + 1: one level too many (a loop over range(depth + 2), or the bottleneck counted "
+     "as an extra level?)", lambda d, b, c: (d + 1, b, c)),
+    ("depth - 1: one level too few (the bottleneck is level depth, below depth encoder levels)",
+     lambda d, b, c: (d - 1, b, c)),
+    ("in_channels + 1: the first convolution takes in_channels input channels",
+     lambda d, b, c: (d, b, c + 1)),
+)
+
+
+# Channel counts per level a count may use: (how they read, width of level i).
+WIDTH_SCHEDULES: tuple[tuple[str, Callable[[int, int], int]], ...] = (
+    ("base_filters * (i + 1)", lambda b, i: b * (i + 1)),
+    ("base_filters * max(2 i, 1)", lambda b, i: b * max(2 * i, 1)),
+    ("base_filters * 2 * i", lambda b, i: b * 2 * i),
+    ("base_filters at every level", lambda b, i: b),
+    ("base_filters * 4 ** i", lambda b, i: b * 4 ** i),
+    ("base_filters * 2 ** (i - 1) from level 1 on", lambda b, i: b * 2 ** max(i - 1, 0)),
+)
+
+
+def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
+    """Name a setting (depth, base_filters, in_channels) shifted the same way in every case
+    whose right count is the learner's, or a schedule of widths other than doubling; ""."""
+    for text, width in WIDTH_SCHEDULES:
+        if all(width(case[1], i) > 0 for case in settings for i in range(case[0] + 1)) and \
+                np.array_equal(got, [count_by_walk(*case, width=width) for case in settings]):
+            return (f"your widths are {text} at level i; they double at each level: "
+                    "base_filters * 2 ** i")
+    for text, shift in SHIFTED_SETTINGS:
+        shifted = [shift(*case) for case in settings]
+        if any(min(case) < 1 for case in shifted):
+            continue
+        if np.array_equal(got, [count_by_walk(*case) for case in shifted]):
+            return f"your counts are the right ones for {text}"
+    return ""
+
+
 def _probe_count(fn: Callable[..., Any]) -> Outputs:
     settings = count_cases()
     values = [fn(depth=d, base_filters=b, in_channels=c) for d, b, c in settings]
@@ -169,7 +215,7 @@ def _verdict_count(outputs: Outputs) -> None:
                  for case in settings]
         if np.array_equal(got, wrong):
             raise CheckFailed(f"{head}: {text}")
-    why = count_relation(got - expected, settings)
+    why = count_relation(got - expected, settings) or setting_relation(got, settings)
     if why:
         raise CheckFailed(f"{head}: {why}")
     wrong_cases = int((got != expected).sum())
@@ -268,6 +314,52 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
     ]
 
 
+# The parts of the forward loop `field += (k - 1) * jump; jump *= s` as a learner may write
+# them: (text, rule); the first of each is the right one.
+_FIELD_STEPS = (("(k - 1) * jump", lambda k, s, j: (k - 1) * j),
+                ("k * jump", lambda k, s, j: k * j), ("k - 1", lambda k, s, j: k - 1),
+                ("(k - 1) + jump", lambda k, s, j: k - 1 + j))
+_JUMP_STEPS = (("jump * s", lambda k, s, j: j * s), ("jump + s", lambda k, s, j: j + s),
+               ("jump + s - 1", lambda k, s, j: j + s - 1), ("s", lambda k, s, j: s),
+               ("jump * k", lambda k, s, j: j * k), ("jump (never updated)", lambda k, s, j: j))
+
+
+def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
+    """Name the parts of a forward loop (the field's step, the jump's update, the start, the
+    order of the two updates) that differ from the right one and give the learner's values on
+    every stack, at most two of them; or ""."""
+    found = []
+    for (fname, field_step), (jname, jump_step), start, jump_first in itertools.product(
+            _FIELD_STEPS, _JUMP_STEPS, (1, 0), (False, True)):
+        differs = [fname != _FIELD_STEPS[0][0], jname != _JUMP_STEPS[0][0], start != 1,
+                   jump_first]
+        if not 0 < sum(differs) <= 2:
+            continue
+        values = []
+        for layers in stacks:
+            field, jump = start, 1
+            for k, s in layers:
+                if jump_first:
+                    jump = jump_step(k, s, jump)
+                field += field_step(k, s, jump)
+                if not jump_first:
+                    jump = jump_step(k, s, jump)
+            values.append(field)
+        if np.array_equal(got, values):
+            found.append((sum(differs), differs, fname, jname))
+    if not found:
+        return ""
+    _, differs, fname, jname = min(found, key=lambda f: f[0])
+    parts = [f"each layer adds {fname} to the field, not (k - 1) * jump"] * differs[0]
+    parts += [f"the jump becomes {jname}, not jump * s (the jump is the product of the strides "
+              "so far)"] * differs[1]
+    parts += ["the field starts at 0; one output pixel sees 1 input pixel, so start at 1"] * \
+        differs[2]
+    parts += ["the jump is updated before the field uses it; a layer's own stride does not "
+              "widen its own field: add (k - 1) * jump first, then jump *= s"] * differs[3]
+    return "your loop: " + "; ".join(parts)
+
+
 def _probe_rf(fn: Callable[..., Any]) -> Outputs:
     stacks = rf_cases()
     values = []
@@ -295,6 +387,9 @@ def _verdict_rf(outputs: Outputs) -> None:
     for text, rule in _rf_mistakes():
         if np.array_equal(got, [rule(layers) for layers in stacks]):
             raise CheckFailed(f"{head}: {text}")
+    why = rf_loop_relation(got, stacks)
+    if why:
+        raise CheckFailed(f"{head}: {why}")
     if len(set(got.tolist())) == 1:
         raise CheckFailed(f"{head}: your result is {got[0]} for every stack, so nothing of the "
                           "layers reaches it: does the jump (the product of the strides so far) "

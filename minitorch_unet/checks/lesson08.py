@@ -140,7 +140,9 @@ _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray
      ("x", lambda x, t: x), ("|x|", lambda x, t: np.abs(x)),
      ("max(-x, 0)", lambda x, t: np.maximum(-x, 0))),
     (("- x t", lambda x, t: -x * t), ("+ x t", lambda x, t: x * t),
-     ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x)),
+     ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x),
+     ("- x mean(t), the mean of the target where each pixel's own t belongs",
+      lambda x, t: -x * t.mean()), ("- mean(x) t", lambda x, t: -x.mean() * t)),
     (("log(1 + exp(-|x|))", lambda x, t: np.logaddexp(0, -np.abs(x))),
      ("log(1 + exp(-x))", lambda x, t: np.logaddexp(0, -x)),
      ("log(1 + exp(x))", lambda x, t: np.logaddexp(0, x)),
@@ -157,17 +159,22 @@ def bce_grid(got: dict[str, float]) -> str:
     arrays = [(cases("bce_with_logits")[n]["input"].astype(np.float64),
                cases("bce_with_logits")[n]["target"].astype(np.float64)) for n in names]
     right = ("max(x, 0)", "- x t", "log(1 + exp(-|x|))")
-    for choice in ((a, b, c) for a in _BCE_TERMS[0] for b in _BCE_TERMS[1] for c in _BCE_TERMS[2]):
-        differs = [text != good for (text, _), good in zip(choice, right)]
-        if not any(differs) or sum(differs) > 2:
+    where = ("first", "middle", "last")
+    for choice in itertools.product(*_BCE_TERMS, itertools.product((False, True), repeat=3)):
+        summed = choice[3]
+        differs = [text != good for (text, _), good in zip(choice[:3], right)]
+        if not 0 < sum(differs) + sum(summed) <= 2 or all(summed):
             continue
-        values = [sum(term(x, t) for _, term in choice).mean() for x, t in arrays]
+        values = [sum(term(x, t).sum() if add else term(x, t).mean()
+                      for (_, term), add in zip(choice[:3], summed)) for x, t in arrays]
         if np.allclose([got[n] for n in names], values, rtol=1e-4, atol=1e-5):
-            where = ("first", "middle", "last")
-            return "; ".join(f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
-                             if choice[i][0] != "left out" else
-                             f"the {where[i]} term, {right[i]}, is missing"
-                             for i in range(3) if differs[i]) + \
+            parts = [f"the {where[i]} term is {choice[i][0]}, not {right[i]}"
+                     if choice[i][0] != "left out" else
+                     f"the {where[i]} term, {right[i]}, is missing"
+                     for i in range(3) if differs[i]]
+            parts += [f"the {where[i]} term is summed over the pixels while the others are "
+                      "averaged: take the mean of every term" for i in range(3) if summed[i]]
+            return "; ".join(parts) + \
                 " (the stable form is max(x, 0) - x t + log(1 + exp(-|x|)))"
     return ""
 
@@ -343,12 +350,16 @@ _PROBABILITIES = (("sigmoid(logits)", lambda x: 1 / (1 + np.exp(-x))),
 _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("mean(p t)", lambda q, t: (q * t).mean()),
                                      ("sum(p) * sum(t), a product of sums where the sum of "
-                                      "products belongs", lambda q, t: q.sum() * t.sum()))
+                                      "products belongs", lambda q, t: q.sum() * t.sum()),
+                                     ("sum(logits t), the logits where p = sigmoid(logits) "
+                                      "belongs", lambda q, t: np.nan))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
                                  ("sum(t)", lambda q, t: t.sum()),
-                                 ("sum(p t)", lambda q, t: (q * t).sum()))
+                                 ("sum(p t)", lambda q, t: (q * t).sum()),
+                                 ("sum(p) - sum(p t), the soft Jaccard (IoU) denominator "
+                                  "P + T - I", lambda q, t: q.sum() - (q * t).sum()))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
 
@@ -368,20 +379,22 @@ def dice_grid(got: list[float]) -> str:
 def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
     """dice_grid for the variants with exactly `most` parts changed."""
     for choice in itertools.product(_PROBABILITIES, _INTERSECTIONS, _PREDICTED, _TRUE, (2, 1),
-                                    (1, 0, 2), (True, False), (False, True)):
+                                    (1, 0, 2), (True, False), (False, True), (False, True)):
         (pname, prob), (iname, inter), (qname, pred), (tname, true), two, s_up, s_down, \
-            outside = choice
+            outside, unbracketed = choice
         differs = [pname != _PROBABILITIES[0][0], iname != "sum(p t)", qname != "sum(p)",
-                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside]
+                   tname != "sum(t)", two != 2, s_up != 1, not s_down, outside, unbracketed]
         if sum(differs) != most:
             continue
         values = []
         for _, x, t, smooth in cases_:
             s = 1.0 if smooth is None else smooth
             q = prob(x)
+            i = (x * t).sum() if iname.startswith("sum(logits") else inter(q, t)
             with np.errstate(divide="ignore", invalid="ignore"):
-                values.append(1 - (two * inter(q, t) + s * s_up)
-                              / (pred(q, t) + true(q, t) + s * s_down) + s * outside)
+                den = pred(q, t) + true(q, t) + s * s_down
+                values.append((1 - two * i + s * s_up / den if unbracketed else
+                               1 - (two * i + s * s_up) / den) + s * outside)
         if np.allclose(got, values, rtol=1e-6, atol=1e-9):
             return _dice_parts_text(choice, differs)
     return ""
@@ -389,7 +402,7 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
 
 def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     """'the denominator lacks sum(t); ...': one clause per part of `choice` that differs."""
-    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _ = choice
+    (pname, _), (iname, _), (qname, _), (tname, _), _, s_up, _, _, _ = choice
     parts = [f"the probabilities are {pname}: use p = sigmoid(logits)"] * differs[0]
     parts += [f"the intersection is {iname}, not sum(p t)"] * differs[1]
     for name, right, differ in ((qname, "sum(p)", differs[2]), (tname, "sum(t)", differs[3])):
@@ -403,6 +416,8 @@ def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     parts += ["smooth is missing from the denominator"] * differs[6]
     parts += ["smooth is added to the loss itself, outside the fraction (check the "
               "parentheses)"] * differs[7]
+    parts += ["the numerator lacks its parentheses: 1 - 2 I + s / (...) divides only s; write "
+              "1 - (2 I + s) / (P + T + s)"] * differs[8]
     return "; ".join(parts)
 
 

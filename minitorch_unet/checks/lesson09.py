@@ -106,6 +106,38 @@ def preferred(candidates: tuple[tuple[str, Any], ...], prefer: str,
     return sorted(candidates, key=lambda item: form.format(item[0]) not in prefer)
 
 
+def linear_rule(got: np.ndarray, terms: tuple[tuple[str, np.ndarray], ...],
+                symbols: tuple[tuple[str, float], ...], prefer: str = "") -> str:
+    """'a * x + b * y' if `got` is a combination of the arrays `terms` whose coefficients are
+    each one of `symbols` (names of the hyper-parameters' expressions), or ""; where two
+    symbols have the same value, the reading found in `prefer` first."""
+    basis = np.stack([a.reshape(-1) for _, a in terms], axis=1)
+    if np.linalg.matrix_rank(basis) < len(terms):
+        return ""
+    coefficients = np.linalg.lstsq(basis, got.reshape(-1), rcond=None)[0]
+    if not np.allclose(basis @ coefficients, got.reshape(-1), rtol=1e-7, atol=1e-10):
+        return ""
+    choices = [[s for s, value in symbols if np.isclose(c, value, rtol=1e-6, atol=1e-12)]
+               for c in coefficients]
+    if not all(choices):
+        return ""
+    readings = []
+    for chosen in itertools.product(*choices):
+        text = [name if symbol == "1" else f"-{name}" if symbol == "-1" else
+                f"{symbol} * {name}" for (name, _), symbol in zip(terms, chosen) if symbol != "0"]
+        readings.append(" + ".join(text).replace("+ -", "- ") or "0")
+    preferred_readings = [r for r in readings if prefer and r in prefer]
+    return max(preferred_readings, key=len) if preferred_readings else readings[0]
+
+
+def sgd_symbols(lr: float, m: float) -> tuple[tuple[str, float], ...]:
+    """The expressions in lr and momentum a learner's SGD coefficients may be."""
+    return (("0", 0.0), ("1", 1.0), ("-1", -1.0), ("lr", lr), ("-lr", -lr), ("momentum", m),
+            ("lr * momentum", lr * m), ("(1 - momentum)", 1 - m), ("(1 + momentum)", 1 + m),
+            ("lr * (1 - momentum)", lr * (1 - m)), ("lr * (1 + momentum)", lr * (1 + m)),
+            ("lr**2", lr * lr), ("momentum**2", m * m), ("lr * momentum**2", lr * m * m))
+
+
 def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: float,
                  got_p: np.ndarray, got_buf: np.ndarray, prefer: str = "") -> str:
     """Name what is wrong in the new buffer, then in the step taken with the learner's own
@@ -137,7 +169,11 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
             if abs(decay) > 1e-12 and np.allclose(used, g + decay * p):
                 return (f"the gradient your buffer takes in is grad + {decay:.3g} * param "
                         "(weight decay); this step uses the gradient as given")
-            return ""
+            rule = linear_rule(got_buf, (("grad", g), ("buf", buf)), sgd_symbols(lr, m), prefer) \
+                if np.abs(buf).max() > 0 else ""
+            if not rule:
+                return ""
+            parts.append(f"your new buffer is {rule}; it is momentum * buf + grad")
     step = (p - got_p) / lr
     if not np.allclose(step, got_buf) and not np.allclose(step, want_buf):
         for text, wrong in preferred((
@@ -148,7 +184,14 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                 parts.append(f"the parameter moves {text}; it moves by -lr * (the new buffer)")
                 break
         else:
-            return ""
+            rule = linear_rule(p - got_p, (("grad", g), ("buf", buf)), sgd_symbols(lr, m),
+                               prefer) \
+                if np.abs(buf).max() > 0 else ""
+            if not rule:
+                return ""
+            parts.append(f"your parameter moves by -({rule}), where the old buf is the one "
+                         "passed in; it moves by -lr * (momentum * buf + grad), -lr times the "
+                         "new buffer")
     return "; ".join(parts)
 
 
@@ -165,7 +208,7 @@ def _probe_sgd(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
-def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
+def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 0.0) -> str:
     """How the learner's step (new parameter - old) relates to the right one: none taken, the
     opposite direction, or a constant factor; "" when none of these."""
     step, right = got - p, want - p
@@ -178,6 +221,11 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
         return ("your step has the right size but the wrong sign, so it climbs the loss: "
                 "subtract it from the parameter (param - lr * ...), do not add it")
     factor = float(np.sum(step * right) / np.sum(right * right))
+    if lr and lr != 1 and np.allclose(step, factor * right, rtol=1e-6, atol=1e-12):
+        for times, text in ((lr, "lr is applied twice"), (1 / lr, "lr is missing from it")):
+            if np.isclose(factor, times, rtol=1e-6):
+                return (f"your step is {factor:.4g} times the right one in every entry: {text}; "
+                        "the step is lr times the rest, once")
     if abs(factor - 1) > 1e-6 and np.allclose(step, factor * right, rtol=1e-6, atol=1e-12):
         return (f"your step is {factor:.4g} times the right one in every entry: a factor in "
                 "front of it (lr, a mean, a constant) is wrong")
@@ -199,7 +247,7 @@ def _verdict_sgd(outputs: Outputs) -> None:
             if why:
                 raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
             if np.allclose(got_buf, want_buf) and not np.allclose(got_p, want_p):
-                why = step_relation(p, got_p, want_p)
+                why = step_relation(p, got_p, want_p, lr)
                 if why:
                     raise CheckFailed(f"sgd_momentum_step, {label}: the buffer is right; {why}")
                 raise CheckFailed(step_message(f"sgd_momentum_step, {label}", p, got_p, want_p,
@@ -323,11 +371,22 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if not text and abs(decay) > 1e-12 and np.allclose(used, g + decay * p):
             return (f"the gradient your moments average is grad + {decay:.3g} * param (weight "
                     "decay); Adam averages the gradient as given")
+        old_moment, grad_term = (m, g) if name == "m" else (v, g * g)
+        if text and prefer and f"the new {name} is {text}" not in prefer and \
+                not np.abs(old_moment).max() > 0:
+            return ""                    # a zero moment cannot tell this slip from another one
+        rule = linear_rule(got_moment, (("grad" if name == "m" else "grad**2", grad_term),
+                                        (name, old_moment)), adam_symbols(betas), prefer) \
+            if np.abs(old_moment).max() > 0 else ""
+        right_rule = "beta1 * m + (1 - beta1) * grad" if name == "m" else \
+            "beta2 * v + (1 - beta2) * grad**2"
+        if rule and (not text or f"the new {name} is {rule}; it is" in prefer):
+            text = f"{rule}; it is {right_rule}"
         if not text:
             return ""
         parts.append(f"the new {name} is {text}")
-    if not np.allclose(got[0], adam_update(p, got[1], got[2], t, lr, betas, eps),
-                       equal_nan=True) and not np.allclose(got[0], want[0]):
+    if not same_step(p, got[0], adam_update(p, got[1], got[2], t, lr, betas, eps)) and \
+            not same_step(p, got[0], want[0]):
         for text, variant in preferred((
                 ("the bias correction divides by 1 - beta * t; it is 1 - beta1 ** t for m and "
                  "1 - beta2 ** t for v (a power)", {"power": False}),
@@ -354,16 +413,65 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 ("betas are ignored: the corrections use (0.9, 0.999) whatever `betas` given",
                  {"betas": (0.9, 0.999)})), prefer, "the parameter: {}"):
             variant = {"lr": lr, "betas": betas, "eps": eps, **variant}
-            if np.allclose(got[0], adam_update(p, got[1], got[2], t, **variant),
-                           equal_nan=True):
+            if same_step(p, got[0], adam_update(p, got[1], got[2], t, **variant)):
                 parts.append(f"the parameter: {text}")
                 break
         else:
-            if not np.allclose(got[0], adam_update(p, m, v, t, lr, betas, eps)):
+            pair = correction_pair(p, got, t, lr, betas, eps)
+            if pair:
+                parts.append(f"the parameter: {pair}")
+            elif not same_step(p, got[0], adam_update(p, m, v, t, lr, betas, eps)):
                 return ""
-            parts.append("the parameter is updated with the old moments (the ones passed in): "
-                         "update m and v first, then step with the new ones")
+            else:
+                parts.append("the parameter is updated with the old moments (the ones passed "
+                             "in): update m and v first, then step with the new ones")
     return "; ".join(parts)
+
+
+def same_step(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the parameters a and b took the same step from p (compared as steps, which are
+    small next to the parameter)."""
+    return bool(np.allclose(a - p, b - p, rtol=1e-6, atol=1e-12, equal_nan=True))
+
+
+def adam_symbols(betas: tuple[float, float]) -> tuple[tuple[str, float], ...]:
+    """The expressions in beta1, beta2 a learner's moment coefficients may be."""
+    b1, b2 = betas
+    return (("0", 0.0), ("1", 1.0), ("beta1", b1), ("(1 - beta1)", 1 - b1), ("beta2", b2),
+            ("(1 - beta2)", 1 - b2), ("beta1**2", b1 * b1), ("beta2**2", b2 * b2),
+            ("(1 - beta1)**2", (1 - b1) ** 2), ("(1 - beta2)**2", (1 - b2) ** 2))
+
+
+def correction_pair(p: np.ndarray, got: list[np.ndarray], t: int, lr: float,
+                    betas: tuple[float, float], eps: float) -> str:
+    """Name the bias corrections (c1, c2) in lr * (m / c1) / (sqrt(v / c2) + eps) that give the
+    learner's parameter from their own moments, when they are not 1 - beta ** t; or ""."""
+    b1, b2 = betas
+
+    def options(b: float, n: str, other: float, o: str) -> list[tuple[str, float]]:
+        return [(f"1 - {n} ** t", 1 - b ** t), (f"{n} ** t", b ** t), ("1", 1.0),
+                (f"1 - {n} ** (t - 1)", 1 - b ** (t - 1)),
+                (f"1 - {n} ** (t + 1)", 1 - b ** (t + 1)),
+                (f"1 - {n}", 1 - b), ("t", float(t)), (f"(1 - {n}) ** t", (1 - b) ** t),
+                (f"1 - {n} * t", 1 - b * t), (f"sqrt(1 - {n} ** t)", np.sqrt(1 - b ** t)),
+                (f"1 - {o} ** t", 1 - other ** t), (f"{n}", b), (f"1 + {n} ** t", 1 + b ** t)]
+    right = ("1 - beta1 ** t", "1 - beta2 ** t")
+    for (n1, c1), (n2, c2) in itertools.product(options(b1, "beta1", b2, "beta2"),
+                                                options(b2, "beta2", b1, "beta1")):
+        if (n1, n2) == right or c1 == 0 or c2 == 0:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrong = p - lr * (got[1] / c1) / (np.sqrt(got[2] / c2) + eps)
+            right_p = p - lr * (got[1] / (1 - b1 ** t)) / (np.sqrt(got[2] / (1 - b2 ** t)) + eps)
+        if np.isfinite(wrong).all() and not same_step(p, wrong, right_p) and \
+                same_step(p, got[0], wrong):
+            clauses = [f"m is divided by {n1} where its bias correction is 1 - beta1 ** t"] * \
+                (n1 != right[0])
+            clauses += [f"v by {n2} where its bias correction is 1 - beta2 ** t"] * \
+                (n2 != right[1])
+            return "; ".join(clauses).replace("; v by", "; v is divided by") \
+                if n1 == right[0] else "; ".join(clauses)
+    return ""
 
 
 def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: int, lr: float,
@@ -479,8 +587,8 @@ def _verdict_adam(outputs: Outputs) -> None:
                 raise CheckFailed(f"adam_step, {label}: {why}")
         if all(np.allclose(a, b, rtol=1e-7, atol=1e-12) for a, b in zip(got[1:], want[1:])) \
                 and not np.allclose(got[0], want[0], rtol=1e-7, atol=1e-12):
-            why = step_relation(p, got[0], want[0]) or adam_parts_relation(
-                p, g, got, t, lr, betas, eps)
+            why = correction_pair(p, got, t, lr, betas, eps) or step_relation(
+                p, got[0], want[0], lr) or adam_parts_relation(p, g, got, t, lr, betas, eps)
             raise CheckFailed(f"adam_step, {label}: the moments are right; {why}" if why else
                               step_message(f"adam_step, {label}: the moments are right but", p,
                                            got[0], want[0], "-lr * m_hat / (sqrt(v_hat) + eps), "

@@ -8,6 +8,8 @@ multiply-add counted once, the kernel area forgotten, bytes counted as values.
 """
 from __future__ import annotations
 
+import itertools
+
 from typing import Any, Callable
 
 import numpy as np
@@ -149,6 +151,19 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
             if not np.allclose(wanted, 1) and np.allclose(ratio, wanted):
                 note = " (the batch)" if name == "N" else ""
                 return f"your {what} {text}{note}, in every layer tried"
+    flops = ("N", "c_in", "c_out", "H", "W", "k")
+    for i, j in itertools.permutations(range(len(_SIZES) - 1), 2):
+        if column == 0 and _SIZES[i] in flops and _SIZES[j] in flops and \
+                not np.allclose(sizes[:, i], sizes[:, j]) and \
+                np.allclose(ratio, sizes[:, i] / sizes[:, j]):
+            return (f"your FLOPs use {_SIZES[i]} where {_SIZES[j]} belongs: FLOPs = 2 * N * "
+                    "c_out * H * W * c_in * k * k")
+    for i, j in itertools.combinations(range(len(_SIZES) - 1), 2):
+        if column == 0 and not np.allclose(sizes[:, i] + sizes[:, j], sizes[:, i] * sizes[:, j]) \
+                and np.allclose(ratio, (sizes[:, i] + sizes[:, j]) / (sizes[:, i] * sizes[:, j])):
+            return (f"your FLOPs add {_SIZES[i]} + {_SIZES[j]} where they multiply "
+                    f"{_SIZES[i]} * {_SIZES[j]}: every output value of each output channel "
+                    "sums over every input channel")
     if column == 0:
         return ""
     n, c_in, c_out, h, w, k, itemsize = sizes.T
@@ -168,6 +183,28 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                     np.allclose(got - expected, (count - 1) * values * itemsize):
                 return (f"the bytes count {tensor} {text}; each tensor is read or written "
                         "once")
+    formulas = {"the input": ("N", "c_in", "H", "W"), "the weights": ("c_out", "c_in", "k", "k"),
+                "the output": ("N", "c_out", "H", "W")}
+    for tensor, values in tensors:              # one size of a tensor read as another
+        factor = 1 + (got - expected) / (values * itemsize)
+        for i, j in itertools.permutations(range(len(_SIZES) - 1), 2):
+            if _SIZES[j] in formulas[tensor] and _SIZES[i] not in formulas[tensor] and \
+                    not np.allclose(sizes[:, i], sizes[:, j]) and \
+                    np.allclose(factor, sizes[:, i] / sizes[:, j]):
+                return (f"the bytes count {tensor} with {_SIZES[i]} where {_SIZES[j]} belongs: "
+                        f"{tensor} {'hold' if tensor == 'the weights' else 'holds'} "
+                        f"{' '.join(formulas[tensor])} values")
+    for tensor, values in tensors:              # one tensor's size with a factor too many or few
+        factor = 1 + (got - expected) / (values * itemsize)
+        for i, name in enumerate(_SIZES[:-1]):
+            for power, text in ((-1, f"without the factor {name}"),
+                                (1, f"with an extra factor {name}")):
+                if not np.allclose(sizes[:, i], 1) and np.allclose(factor, sizes[:, i] ** power):
+                    return (f"the bytes count {tensor} {text}: "
+                            + {"the input": "the input holds N c_in H W",
+                               "the weights": "the weights hold c_out c_in k k",
+                               "the output": "the output holds N c_out H W"}[tensor]
+                            + " values")
     return ""
 
 

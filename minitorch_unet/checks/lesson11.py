@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
-from .lesson00 import mask_hints
+from .lesson00 import count_ratio, mask_hints, rounding_relation
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
@@ -132,10 +132,27 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
-    why = slice_kind_relation(got, expected, counts)
+    why = (slice_kind_relation(got, expected, counts) or layout_relation(got, pred, target)
+           or rounding_relation(list(got), list(expected))
+           or count_ratio([*got, *outputs["raised"]], [
+               (*c, pred[0].size) for c in (*zip(*counts), *zip(*_counts(pred, target, RAISED)))],
+               "Dice per slice"))
     if why:
         raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+def layout_relation(got: np.ndarray, pred: np.ndarray, target: np.ndarray) -> str:
+    """Name a reshape whose rows are not the slices (reshape(-1, S) instead of (S, -1)), or ""."""
+    p = (pred > 0.5).reshape(-1, len(pred))
+    t = (target > 0.5).reshape(-1, len(target))
+    tp = (p & t).sum(0).astype(np.float64)
+    if np.allclose(got, _dice(tp, p.sum(0) - tp, t.sum(0) - tp)):
+        return ("your values are the Dice of the columns of reshape(-1, S), which mix pixels of "
+                "several slices: reshape(len(pred), -1) puts one slice per row; then sum over "
+                "axis 1")
+    return ""
+
 
 
 def _verdict_slice_threshold(outputs: Outputs) -> None:
@@ -224,7 +241,9 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
-    why = patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
+    why = (patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
+           or rounding_relation(list(got), list(expected))
+           or patient_ratio(outputs, pred, target))
     if why:
         raise CheckFailed(f"{what}: {why}")
     loose = _counts(pred, target, strict=False)
@@ -264,7 +283,26 @@ def runs_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarra
             return ("your Dice per patient covers only one run of consecutive slices; a patient's "
                     "slices need not be next to each other: select them all, e.g. with "
                     "np.asarray(patients) == patient")
+    starts = sorted(PATIENTS.index(p) for p in _ids()) + [len(PATIENTS)]
+    blocks = {PATIENTS[a]: list(range(a, b)) for a, b in zip(starts, starts[1:])}
+    dice = np.array([float(_dice(*(c[blocks[p]].sum(keepdims=True) for c in (tp, fp, fn)))[0])
+                     for p in _ids()])
+    if np.allclose(got, dice):
+        return ("your Dice per patient pools the block of slices from the patient's first slice "
+                "to the next patient's first slice, as if each patient's slices were contiguous; "
+                "they need not be: select them all, e.g. with np.asarray(patients) == patient")
     return ""
+
+
+def patient_ratio(outputs: Outputs, pred: np.ndarray, target: np.ndarray) -> str:
+    """Name a wrong ratio of each patient's pooled counts, at both thresholds, or ""."""
+    got, rows = [], []
+    for key, threshold in (("dice", 0.5), ("raised", RAISED)):
+        tp, fp, fn = _counts(pred, target, threshold)
+        got += [float(v) for v in outputs[key]]
+        rows += [tuple(float(c[[i for i, q in enumerate(PATIENTS) if q == p]].sum())
+                       for c in (tp, fp, fn)) for p in _ids()]
+    return count_ratio(got, rows, "Dice per patient")
 
 
 def _verdict_patient_threshold(outputs: Outputs) -> None:
