@@ -26,7 +26,7 @@ def right(grade, function, also=None):
     return add
 
 
-# ---- 02: numerical_gradient and relative_error ---------------------------------------------------
+# ---- 02: numerical_gradient and relative_error --------------------------------------------------
 def _differences(f, x, eps, combine, entries=None):
     grad = np.zeros(x.shape)
     for i in entries if entries is not None else np.ndindex(x.shape):
@@ -209,7 +209,7 @@ def col2im_entry_by_entry(cols, shape, kh, kw, sh, sw):
     return out
 
 
-# ---- 05: conv_transpose2d backward ----------------------------------------------------------------
+# ---- 05: conv_transpose2d backward --------------------------------------------------------------
 @entry("check_conv_transpose2d", "conv_transpose2d_backward", "divided by N*H*W")
 def ct_backward_weight_mean_over_input_pixels(ctx, grad):
     (sh, sw), (ph, pw) = ctx.stride, ctx.padding
@@ -224,7 +224,7 @@ def ct_backward_weight_mean_over_input_pixels(ctx, grad):
         ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
 
 
-# ---- wrappers that pass an argument on unconverted --------------------------------------------------
+# ---- wrappers that pass an argument on unconverted ----------------------------------------------
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
@@ -243,7 +243,7 @@ LEARNED.append(Mistake("learned_conv_transpose2d_stride_unpaired", "check_conv_t
 
 
 
-# ---- window steps: pooling windows and transposed-convolution copies placed without the stride ----
+# ---- window steps: pooling windows and transposed-convolution copies placed without the stride --
 @entry("check_max_pool2d_forward", "max_pool2d_forward", "came out empty", "wrong step")
 def pool_forward_windows_kernel_apart(ctx, x, kernel, stride, padding):
     """Loops with the right output size, but window (i, j) starts at (kh*i, kw*j)."""
@@ -256,7 +256,8 @@ def pool_forward_windows_kernel_apart(ctx, x, kernel, stride, padding):
         for j in range(wo):
             out[:, :, i, j] = xpad[:, :, i * kh:i * kh + kh, j * kw:j * kw + kw].max(axis=(2, 3))
     cols = i2c(xpad.reshape(n * c, 1, hp, wp), kh, kw, sh, sw)
-    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, stride, padding)
     return out
 
 
@@ -272,7 +273,8 @@ def _pool_forward_windows_kernel_apart_cut(ctx, x, kernel, stride, padding):
             top, left = min(i * kh, hp - 1), min(j * kw, wp - 1)
             out[:, :, i, j] = xpad[:, :, top:top + kh, left:left + kw].max(axis=(2, 3))
     cols = i2c(xpad.reshape(n * c, 1, hp, wp), kh, kw, sh, sw)
-    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, stride, padding)
     return out
 
 
@@ -295,7 +297,7 @@ def ct_forward_copies_at_input_pixel(ctx, x, weight, *bias, stride, padding, out
     return out + bias[0][:, None, None] if bias else out
 
 
-# ---- a bias gradient summed over the wrong axes --------------------------------------------------
+# ---- a bias gradient summed over the wrong axes -------------------------------------------------
 @entry("check_conv_transpose2d", "conv_transpose2d_backward", "summed over axes (0, 1) only",
        "grad.sum(axis=(0, 2, 3))")
 def ct_backward_bias_over_batch_and_channels(ctx, grad):
@@ -310,7 +312,7 @@ def ct_backward_bias_over_batch_and_channels(ctx, grad):
     return (grad_x, grad_weight) + ((grad.sum(axis=0).sum(axis=0),) if ctx.has_bias else ())
 
 
-# ---- Winograd: a kernel or a tile flipped -----------------------------------------------------------
+# ---- Winograd: a kernel or a tile flipped -------------------------------------------------------
 def _winograd(d, g):
     from minitorch_unet.winograd import A_T, B_T, G
     a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
@@ -328,7 +330,7 @@ def wino_tile_rotated(d, g):
     return _winograd(np.rot90(d, 2, axes=(1, 2)), g)
 
 
-# ---- conv2d_naive: the kernels of all output channels, and a loop over the input channels ------------
+# ---- conv2d_naive: the kernels of all output channels, and a loop over the input channels -------
 def _naive_loops(x, weight, bias, stride, padding, kernel_of, channels):
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape
@@ -356,19 +358,20 @@ def naive_output_channels_from_input_count(x, weight, bias=None, stride=1, paddi
                         lambda c, o: c)
 
 
-# ---- the transposed convolution's size rule with a product of two arguments ---------------------------
+# ---- the transposed convolution's size rule with a product of two arguments ---------------------
 @entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "padding * stride")
 def ct_size_padding_scaled_by_stride(size, kernel, stride=1, padding=0, output_padding=0):
     return (size - 1 - padding) * stride - padding + kernel + output_padding
 
 
-# ---- a forward or a backward without `return` -------------------------------------------------------
+# ---- a forward or a backward without `return` ---------------------------------------------------
 @entry("check_max_pool2d_forward", "max_pool2d_forward", "forward returned None", "`return`")
 def pool_forward_without_return(ctx, x, kernel, stride, padding):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     cols = i2c(xpad.reshape(-1, 1, *xpad.shape[2:]), kh, kw, sh, sw)
-    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, stride, padding)
     out = cols.max(axis=1)  # noqa: F841 (the mistake: computed, never returned)
 
 
@@ -377,14 +380,15 @@ def ct_backward_without_return(ctx, grad):
     grad_x = np.zeros(ctx.xshape)  # noqa: F841 (the mistake: computed, never returned)
 
 
-# ---- two axes left merged, or one left split ---------------------------------------------------------
+# ---- two axes left merged, or one left split ----------------------------------------------------
 @entry("check_max_pool2d_forward", "max_pool2d_forward", "merged into one axis")
 def pool_forward_pixels_left_flat(ctx, x, kernel, stride, padding):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     n, c = x.shape[:2]
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
-    ctx.argmax, ctx.padded_shape, ctx.params = cols.argmax(axis=1), xpad.shape, (kernel, stride, padding)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, stride, padding)
     return cols.max(axis=1).reshape(n, c, -1)
 
 
@@ -396,7 +400,7 @@ def im2col_rows_per_sample(x, kh, kw, sh, sw):
     return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, c * kh * kw)
 
 
-# ---- a stride of 0 passed on ------------------------------------------------------------------------
+# ---- a stride of 0 passed on --------------------------------------------------------------------
 def _conv2d_stride_from_padding(input, weight, bias=None, stride=1, padding=0):
     from test_checks_catalogue import solution
     tensors = (input, weight) if bias is None else (input, weight, bias)
@@ -417,7 +421,7 @@ def wino_kernel_through_the_input_transform(d, g):
     return a_t @ (u * v).sum(axis=0) @ a_t.T
 
 
-# ---- col2im: windows placed a kernel apart (a slice cut short at the edge) ------------------------------
+# ---- col2im: windows placed a kernel apart (a slice cut short at the edge) ----------------------
 @entry("check_col2im", "col2im", "slice cut short", "wrong step or stride")
 def col2im_windows_kernel_apart(cols, shape, kh, kw, sh, sw):
     n, c, h, w = shape
@@ -431,7 +435,7 @@ def col2im_windows_kernel_apart(cols, shape, kh, kw, sh, sw):
     return out
 
 
-# ---- more right answers written differently (the new probes must let them pass) ------------------------
+# ---- more right answers written differently (the new probes must let them pass) -----------------
 @right("check_im2col", "im2col")
 def im2col_as_strided_float32(x, kh, kw, sh, sw):
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -469,7 +473,8 @@ def ng_through_flat_iterator(f, x, eps=1e-6):
 
 @right("check_relative_error", "relative_error")
 def re_divide_where(a, b):
-    a, b = np.atleast_1d(np.asarray(a, dtype=np.float64)), np.atleast_1d(np.asarray(b, dtype=np.float64))
+    a = np.atleast_1d(np.asarray(a, dtype=np.float64))
+    b = np.atleast_1d(np.asarray(b, dtype=np.float64))
     scale = np.maximum(np.abs(a), np.abs(b))
     ratio = np.divide(np.abs(a - b), scale, out=np.zeros_like(scale), where=scale != 0)
     return float(ratio.max())

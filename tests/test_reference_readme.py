@@ -20,4 +20,5 @@ def test_the_readme_lists_every_file() -> None:
 def test_the_readme_counts_the_cases(name: str, count: str) -> None:
     with np.load(REFERENCE / name) as data:
         cases = sum(key.endswith("/params") for key in data.files)
-    assert cases == int(count), f"data/reference/README.md says {name} holds {count} cases, it holds {cases}"
+    assert cases == int(count), \
+        f"data/reference/README.md says {name} holds {count} cases, it holds {cases}"

@@ -830,13 +830,13 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
 def merged_axes(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
     """'axes 0 and 1 (2 x 3) are merged into one axis of 6 ...' when `got` is `expected` with
     two neighbouring axes joined (or one axis split in two); "" otherwise."""
-    for short, long, verb in ((got, expected, "merged into one"), (expected, got, "split in two")):
+    for short, long, merged in ((got, expected, True), (expected, got, False)):
         if len(long) != len(short) + 1:
             continue
         for k in range(len(short)):
             if long[:k] + (long[k] * long[k + 1],) + long[k + 2:] == short and \
                     min(long[k], long[k + 1]) > 1:
-                if verb == "merged into one":
+                if merged:
                     return (f"axes {k} and {k + 1} of the right shape ({long[k]} x {long[k + 1]}) "
                             f"are merged into one axis of {short[k]}: reshape to {expected} (two "
                             "axes folded together, as N*C or Ho*Wo, and not split again?)")
@@ -1127,8 +1127,8 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         run = np.flatnonzero(bad)
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
             return (f"everything is right except the first {run.size} {_plural(name)} "
-                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips its first passes "
-                    "(range(1, n)?), or its start offset is wrong")
+                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "
+                    "its first passes (range(1, n)?), or its start offset is wrong")
         if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
             return (f"everything is right except the last {run.size} {_plural(name)} (indices "
                     f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "

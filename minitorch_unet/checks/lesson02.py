@@ -79,7 +79,8 @@ def _divisor_rule(pairs: list[tuple[np.ndarray, np.ndarray]], steps: list[float]
     divisors = []
     for (got, right), eps in zip(pairs, steps):
         factor = float(np.sum(got * right) / np.sum(right * right))
-        if not factor or not np.allclose(got, factor * right, rtol=1e-5, atol=1e-12 + 1e-7 * abs(factor)):
+        if not factor or not np.allclose(got, factor * right, rtol=1e-5,
+                                         atol=1e-12 + 1e-7 * abs(factor)):
             return ""
         divisors.append(2 * eps / factor)
     if len(set(steps)) < 2:
@@ -100,7 +101,8 @@ def _divisor_rule(pairs: list[tuple[np.ndarray, np.ndarray]], steps: list[float]
                 round(factor, 6), f"{factor:.4g} times the gradient with eps={steps[0]:g}")
             return (f"your values are the difference f(x + eps) - f(x - eps) divided by "
                     f"{said} ({size}): divide it by 2 * eps"
-                    + (" (write / (2 * eps): `/ 2 * eps` multiplies by eps)" if power == -1 else ""))
+                    + (" (write / (2 * eps): `/ 2 * eps` multiplies by eps)"
+                       if power == -1 else ""))
     return ""
 
 

@@ -951,7 +951,8 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
 def kept_axes(got: tuple[int, ...], full: tuple[int, ...]) -> tuple[int, ...] | None:
     """The axes of `full` that a sum over the others (with or without keepdims) leaves with
     the shape `got`, when exactly one choice does; None otherwise."""
-    fits = [kept for r in range(len(full) + 1) for kept in itertools.combinations(range(len(full)), r)
+    fits = [kept for r in range(len(full) + 1)
+            for kept in itertools.combinations(range(len(full)), r)
             if got in (tuple(full[a] for a in kept),
                        tuple(full[a] if a in kept else 1 for a in range(len(full))))]
     return fits[0] if len(fits) == 1 else None

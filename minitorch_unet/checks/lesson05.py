@@ -232,7 +232,8 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
 def unstrided_scatter(case: Case) -> np.ndarray:
     """The forward with every kernel copy placed at (i, j) instead of (s*i, s*j) on the
     full-size output, then cropped as usual."""
-    x, w, b = (case[k].astype(np.float64) if k in case else None for k in ("input", "weight", "bias"))
+    x, w, b = (case[k].astype(np.float64) if k in case else None
+               for k in ("input", "weight", "bias"))
     (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k])
                                       for k in ("stride", "padding", "output_padding"))
     n, c, h, wd = x.shape

@@ -7,7 +7,9 @@ without any reference engine:
 - channel: only input channel 0 is non-zero and every weight from it is 0, so the output is 0;
 - pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
   the geometry fixes (a flip or an offset moves it).
-For col2im, one row of the columns lit: it must land on one window of one sample.
+For col2im, one row of the columns lit, column k holding 2**k: it must land on one window of one
+sample, each entry at its offset; and columns holding 1, 2, 3, ... on windows that do not
+overlap, so that each output value is one entry and where it lands can be fitted.
 For im2col, an input whose entries are 1, 2, 3, ...: every column entry tells which pixel it
 copied, and the index arithmetic behind those pixels is fitted.
 """
@@ -190,7 +192,7 @@ def col2im_probe(fn: Callable[..., Any]) -> Outputs:
 def _landings(got: np.ndarray) -> dict[tuple[int, int, int], list[tuple[int, ...]]] | None:
     """Column (c, a, b) of the lit row -> the places (sample, channel, row, column) its 2**k
     reached; None when the values are not sums of those powers (the answer scaled them)."""
-    c, count = COLUMN_SHAPE[1], COLUMN_SHAPE[1] * K * K
+    count = COLUMN_SHAPE[1] * K * K
     whole = np.rint(got)
     if not np.allclose(got, whole, atol=1e-6) or whole.min() < 0 or whole.max() >= 2 ** count:
         return None
@@ -201,7 +203,7 @@ def _landings(got: np.ndarray) -> dict[tuple[int, int, int], list[tuple[int, ...
         for k in range(count):
             if bits >> k & 1:
                 places[(k // (K * K), k // K % K, k % K)].append(tuple(int(v) for v in place))
-    return places if c else None
+    return places
 
 
 def _landing_rule(places: dict[tuple[int, int, int], list[tuple[int, ...]]]) -> str:
