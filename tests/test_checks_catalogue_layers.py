@@ -24,6 +24,8 @@ from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
 from catalogue_layers_unseen import UNSEEN
 from catalogue_layers_classes import CLASSES
 from catalogue_layers_classes import RIGHT as CLASSES_RIGHT
+from catalogue_layers_learned import LEARNED
+from catalogue_layers_learned import RIGHT as LEARNED_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -648,7 +650,7 @@ def conv_forward2(bug: str, *words: str, grade: str = "check_conv2d_forward",
 conv_forward2("hflip", "flipped left-right")
 # Not named yet: the saved columns come from the unpadded input, and the backward's matrix
 # product fails; the message shows the sizes but not their cause.
-conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d", into=NOT_NAMED_YET)
+conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d")
 
 
 def _conv_backward2(ctx, grad, bug=""):
@@ -1023,8 +1025,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES
-RIGHT += CLASSES_RIGHT
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
@@ -1098,7 +1100,7 @@ RIGHT_VALUES = RNG.normal(size=(2, 3, 5, 5))
     (np.broadcast_to(RIGHT_VALUES.sum(axis=3, keepdims=True), RIGHT_VALUES.shape), "total of the right ones over axis 3"),
     (np.concatenate([RIGHT_VALUES[:, :, :-1], np.zeros((2, 3, 1, 5))], axis=2), "except the last row"),
     (np.concatenate([RIGHT_VALUES[:, :1], np.zeros((2, 2, 5, 5))], axis=1),
-     "only the first entry along axis 1"),
+     "only the first channel (index 0 along axis 1)"),
     (RIGHT_VALUES * np.array([1.0, 0.5, 2.0])[None, :, None, None], "its own factor"),
     (RIGHT_VALUES.astype(np.float16).astype(np.float64), "only about 3 significant digits"),
 ])

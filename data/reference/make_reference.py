@@ -417,6 +417,8 @@ def max_pool2d() -> Family:
         (1, 32, 6, 6, 2, None, 0, "normal"),
         (1, 2, 6, 6, 2, None, 0, "ties"),
         (1, 2, 6, 6, 3, 1, 0, "ties"),
+        (2, 2, 7, 8, (2, 3), (2, 2), (0, 1), "negative"),
+        (1, 3, 8, 7, (3, 2), (1, 2), (1, 0), "normal"),
     ]
     for n, c, h, w, k, s, p, kind in specs:
         case = f"k{tag(k)}_s{tag(s if s is not None else 'none')}_p{tag(p)}_n{n}_c{c}_{h}x{w}" \

@@ -6,11 +6,13 @@ import ast
 import copy
 import functools
 import importlib
+import inspect
 import itertools
 import linecache
 import pkgutil
 import re
 import sysconfig
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,6 +243,26 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in shape) if isinstance(shape, tuple) else None
 
 
+def _plain(value: Any) -> str:
+    """repr with NumPy scalars as plain numbers: (np.int64(0), 1) -> '(0, 1)'."""
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_plain(v) for v in value) + ("," if len(value) == 1 else "")
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+
+
+def _frame_arrays(frame: FrameType, text: str) -> list[str]:
+    """Where the line's source is not available: the frame's arrays (locals and attributes of
+    a local such as ctx) with a size that the error's text names."""
+    sizes = {int(n) for n in re.findall(r"\b(\d+)\b", text)} - {0, 1, 2}
+    found = []
+    for name, value in frame.f_locals.items():
+        values = [(name, value)] + [(f"{name}.{k}", v) for k, v in vars(value).items()] \
+            if hasattr(value, "__dict__") and not isinstance(value, type) else [(name, value)]
+        found += [key for key, v in values if isinstance(v, np.ndarray) and sizes & set(v.shape)]
+    return found
+
+
 def _odd_values(frame: FrameType, line: str, text: str) -> str:
     """Names on the line whose values explain the error by their kind: None passed on where
     an array belongs, or a tuple (a pair) where one number belongs."""
@@ -251,6 +273,28 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
         if none:
             return (f"`{none[0]}` is None on this line and is used as an array (an optional "
                     f"argument not given?): leave it out when it is None")
+    if "division or modulo by zero" in text or "division by zero" in text:
+        code = frame.f_code
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        zero = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
+                "pad" not in p and  # a padding of 0 is common and divides nothing
+                (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
+                 isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
+        if zero:
+            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: a stride "
+                    "(or size) of 0 comes from the caller (a padding of 0 passed as the "
+                    "stride, arguments in the wrong order?)")
+    unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
+    if unpacked:
+        code = frame.f_code
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        odd = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
+               type(frame.f_locals[p]).__name__ == unpacked.group(1) and
+               (not line or p in names)]
+        if odd:
+            return (f"`{code.co_name}` received {', '.join(odd)} where it unpacks a pair: the "
+                    "caller passes the argument on unconverted (turn an int v into (v, v), and "
+                    "stride=None into the kernel size, before passing them on)")
     if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
         pairs = [f"`{name}` is {tuple(values[name])}" for name in names
                  if isinstance(values[name], (tuple, list)) and 0 < len(values[name]) <= 4]
@@ -274,6 +318,18 @@ def _padded_everywhere(frame: FrameType) -> str:
             return (f"`{name}` {value.shape} is `{other}` {base.shape} padded by {p} on every "
                     "axis, the batch and channel axes too (np.pad(x, p) pads them all): pad "
                     "only H and W, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")
+    return ""
+
+
+def _reduced_over_other_axis(frame: FrameType, shapes: dict[str, tuple[int, ...]]) -> str:
+    """An index vector on the line with one entry per column of a matrix on the line, and
+    another number of rows: an argmax over axis 0 where each row's (axis=1) was meant."""
+    for (name, shape), (other, matrix) in itertools.permutations(shapes.items(), 2):
+        value = _lookup(frame, name)
+        if len(shape) == 1 and len(matrix) == 2 and shape[0] == matrix[1] != matrix[0] and \
+                np.issubdtype(getattr(value, "dtype", np.float64), np.integer):
+            return (f"`{name}` {shape} has one entry per column of `{other}` {matrix}, not one "
+                    "per row: an argmax over axis 0 gives that; take each row's with axis=1")
     return ""
 
 
@@ -330,6 +386,32 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
+    return _substitution_fix(chains, names)
+
+
+def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
+    """For a chain of @ that failed: another matrix of the frame that fits in place of one
+    named in it (every occurrence replaced), when exactly one does; "" otherwise."""
+    matrices = [k for k, v in names.items() if isinstance(v, np.ndarray) and v.ndim == 2]
+    for chain in chains:
+        used = sorted({node.id for node in ast.walk(chain) if isinstance(node, ast.Name)
+                       and node.id in matrices})
+        fits = []
+        for old, new in itertools.permutations(matrices, 2):
+            if old not in used or new in used or names[old].shape == names[new].shape:
+                continue
+            swapped = ast.parse(re.sub(rf"\b{old}\b", new, ast.unparse(chain)), mode="eval")
+            try:
+                with np.errstate(all="ignore"):
+                    eval(compile(swapped, "<fix>", "eval"), {"__builtins__": __builtins__},
+                         dict(names))
+            except Exception:  # noqa: BLE001 (this one does not fit either)
+                continue
+            fits.append((old, new))
+        if len(fits) == 1:
+            old, new = fits[0]
+            return (f"in `{ast.unparse(chain)}` the product fits with `{new}` {names[new].shape} "
+                    f"in place of `{old}` {names[old].shape}: the two matrices are mixed up")
     return ""
 
 
@@ -352,23 +434,28 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
-        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)):
+        for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)
+                                  if line else _frame_arrays(frame, str(err))):
             shape = _shape_of(_lookup(frame, name))
             if shape is not None and len(shapes) < 6:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err)) or \
-            _padded_everywhere(frame)
+            _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
+    if called == "apply" and _forward_returned_none(err.__traceback__):
+        return (message + ". The Function's forward returned None, so the engine got no array: "
+                "does your forward end with `return` of its output?")
     if called:
         hint = (f"the error arose inside the course's `{called}`, called on this line: the "
                 f"arguments passed to it do not fit together (compare them with what "
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
-    slips = argument_slips(err.__traceback__)
+    slips = argument_slips(err.__traceback__) or (swapped_arguments(frames[-1][0])
+                                                  if frames else "")
     if slips:
         hint = slips + (f"; {hint}" if hint else "")
     return message + (f". {hint}" if hint else "")
@@ -416,6 +503,50 @@ def argument_slips(tb: TracebackType | None) -> str:
     return ""
 
 
+def swapped_arguments(frame: FrameType) -> str:
+    """An earlier call in the learner's function that passes its own variables under each
+    other's parameter names (`im2col(g, kw, kh, sh, sw)` to im2col(x, kh, kw, sh, sw)), with
+    values that differ, in one clause; "" when the function's source shows none."""
+    try:
+        lines, first = inspect.getsourcelines(frame.f_code)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    own = frame.f_locals
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = _lookup(frame, ast.unparse(node.func)) if isinstance(
+            node.func, (ast.Name, ast.Attribute)) else None
+        try:
+            params = list(inspect.signature(callee).parameters) if callable(callee) else []
+        except (TypeError, ValueError):
+            continue
+        given = {params[k]: arg.id for k, arg in enumerate(node.args[:len(params)])
+                 if isinstance(arg, ast.Name)}
+        given.update({k.arg: k.value.id for k in node.keywords
+                      if k.arg and isinstance(k.value, ast.Name)})
+        wrong = [(p, q) for p, q in given.items() if q != p and q in params and
+                 _is_int(own.get(p)) and _is_int(own.get(q)) and own[p] != own[q]]
+        if wrong:
+            listed = " and ".join(f"your {q} ({int(own[q])}) as {p}" for p, q in wrong)
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"{listed} (`{ast.unparse(node.func)}` takes {', '.join(params)}): pass "
+                    "each value under its own name")
+    return ""
+
+
+def _forward_returned_none(tb: TracebackType | None) -> bool:
+    """True when the engine's Function.apply failed after the forward it called returned None."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "apply" and "out" in frame.f_locals and \
+                frame.f_locals["out"] is None and "ctx" in frame.f_locals:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _course_function_below(tb: TracebackType | None) -> str:
     """The course function (of this package, not of its checks) that the learner's innermost
     frame called and that raised, or "" when the error arose elsewhere."""
@@ -458,6 +589,19 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an assignment puts an array of one shape into a place of another: "
                 + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
                                   shapes))
+    inplace = re.search(r"non-broadcastable output operand with shape " + _SHAPE +
+                        " doesn't match the broadcast shape " + _SHAPE, text)
+    if inplace:
+        place, value = _parse_shape(inplace.group(1)), _parse_shape(inplace.group(2))
+        short = [k for k, (p, v) in enumerate(zip(place, value)) if p < v] \
+            if len(place) == len(value) else []
+        if short:
+            sizes = ", ".join(f"{place[k]} instead of {value[k]} along axis {k}" for k in short)
+            return (f"an in-place update (+=) writes into a slice cut short ({sizes}): the slice "
+                    "runs past the edge of the array it cuts, so its start is too far (a window "
+                    "start with the wrong step or stride?)")
+        return ("an in-place update (+=, *=) writes into a place of another shape than its "
+                "value: " + _broadcast_hint([place, value], shapes))
     saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
     if saved:
         return (f"backward reads ctx.{saved.group(1)}, which forward never saved: set "
@@ -467,6 +611,9 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
                 "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
                 "window starts at (H_out - 1) * stride)")
+    if "zero-size array to reduction operation" in text:
+        return ("a slice came out empty before the max/min over it: it starts past the array's "
+                "edge (a start computed with the wrong step or stride, or x[p:-p] with p = 0)")
     if "too many indices for array" in text:
         return ("an array has fewer axes than the index gives: check which array is indexed and "
                 "its shape (is it the 2-D matrix where you meant the 4-D image?)")
@@ -670,11 +817,36 @@ def shape_message(what: str, got_shape: tuple[int, ...], expected: tuple[int, ..
                           "transpose or reshape puts them in the wrong order"
                           f"{axis_order_note(got_shape, expected)})") + \
             (f". {hint}" if hint else "")
+    merged = merged_axes(got_shape, expected)
+    if merged:
+        return message + f": {merged}" + (f". {hint}" if hint else "")
     message += off_by_note(got_shape, expected)
     if np.prod(got_shape) == np.prod(expected) and len(got_shape) == len(expected):
         message += (": the right number of values in another shape, so a reshape groups them "
                     "differently (count what one row or slice must hold)")
     return message + (f". {hint}" if hint else "")
+
+
+def merged_axes(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """'axes 0 and 1 (2 x 3) are merged into one axis of 6 ...' when `got` is `expected` with
+    two neighbouring axes joined (or one axis split in two); "" otherwise."""
+    for short, long, merged in ((got, expected, True), (expected, got, False)):
+        if len(long) != len(short) + 1:
+            continue
+        for k in range(len(short)):
+            if long[:k] + (long[k] * long[k + 1],) + long[k + 2:] == short and \
+                    min(long[k], long[k + 1]) > 1:
+                if merged:
+                    return (f"axes {k} and {k + 1} of the right shape ({long[k]} x {long[k + 1]}) "
+                            f"are merged into one axis of {short[k]}: reshape to {expected} (two "
+                            "axes folded together, as N*C or Ho*Wo, and not split again?)")
+                return (f"your axes {k} and {k + 1} ({long[k]} x {long[k + 1]}) belong together as "
+                        f"one axis of {short[k]}: reshape to {expected}")
+    if len(got) == len(expected) + 1 and 1 in got and \
+            tuple(n for k, n in enumerate(got) if k != got.index(1)) == expected:
+        return (f"your axis {got.index(1)} of size 1 is one too many (one axis per sample kept "
+                f"apart, keepdims, or a [None]?): reshape to {expected}")
+    return ""
 
 
 def axis_order_note(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
@@ -813,7 +985,12 @@ def _values_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
 
 
 def _axis_name(axis: int, ndim: int) -> str:
-    return {ndim - 2: "row", ndim - 1: "column"}.get(axis, f"entry along axis {axis}")
+    names = {0: "sample", 1: "channel"} if ndim == 4 else {}
+    return {**names, ndim - 2: "row", ndim - 1: "column"}.get(axis, f"entry along axis {axis}")
+
+
+def _plural(name: str) -> str:
+    return name.replace("entry", "entries", 1) if name.startswith("entry") else f"{name}s"
 
 
 def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
@@ -949,18 +1126,18 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     "a loop starts at 1, or the first pass is lost")
         run = np.flatnonzero(bad)
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
-            return (f"everything is right except the first {run.size} {name}s (indices 0 to "
-                    f"{run[-1]} along axis {axis}): a loop starts late or skips its first passes "
-                    "(range(1, n)?), or its start offset is wrong")
+            return (f"everything is right except the first {run.size} {_plural(name)} "
+                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "
+                    "its first passes (range(1, n)?), or its start offset is wrong")
         if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
-            return (f"everything is right except the last {run.size} {name}s (indices "
+            return (f"everything is right except the last {run.size} {_plural(name)} (indices "
                     f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "
                     "short, or its end bound is wrong")
         edges = np.zeros(n, dtype=bool)
         edges[[0, -1]] = True
         if axis >= ndim - 2 and not bad[~edges].any():
-            return (f"everything is right except at the border (the first and last {name}s): "
-                    "the padding, or the loop bounds at the edges")
+            return (f"everything is right except at the border (the first and last "
+                    f"{_plural(name)}): the padding, or the loop bounds at the edges")
     if 0 < k < flat.size and not flat[:flat.size - k].any():
         return (f"every value is right except the last {k} in memory order: a loop over the "
                 "entries stops short (range(n - 1) instead of range(n)?)")

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
-                   register)
+                   register, value_pattern)
 from .lesson00 import returned
 
 LESSON = "02_gradient_checking"
@@ -51,6 +51,10 @@ def _whole_answer_relation(outputs: Outputs) -> str:
              for i, (_, x, _, exact, _) in enumerate(gradient_cases())]
     if any(got.shape != right.shape for got, right in pairs):
         return ""
+    divisor = _divisor_rule(pairs, [1e-6 if eps is None else eps
+                                    for *_, eps in gradient_cases()])
+    if divisor:
+        return divisor
     got, right = (np.concatenate([np.ravel(p[k]) for p in pairs]) for k in (0, 1))
     term = float(np.mean(got - right))
     if abs(term) > 1e-3 and np.allclose(got, right + term, rtol=1e-5, atol=1e-5):
@@ -66,6 +70,39 @@ def _whole_answer_relation(outputs: Outputs) -> str:
         return (f"your values are {factor:.4g} times the right ones in every case: the central "
                 f"difference is divided by {2 / factor:.4g} * eps; divide "
                 "f(x + eps) - f(x - eps) by 2 * eps")
+    return ""
+
+
+def _divisor_rule(pairs: list[tuple[np.ndarray, np.ndarray]], steps: list[float]) -> str:
+    """'the difference is divided by eps**2 ...' when every case's values are the right ones
+    times 2 eps / D, with one divisor D = c * eps**k for all the cases' eps; "" otherwise."""
+    divisors = []
+    for (got, right), eps in zip(pairs, steps):
+        factor = float(np.sum(got * right) / np.sum(right * right))
+        if not factor or not np.allclose(got, factor * right, rtol=1e-5,
+                                         atol=1e-12 + 1e-7 * abs(factor)):
+            return ""
+        divisors.append(2 * eps / factor)
+    if len(set(steps)) < 2:
+        return ""
+    for power in (0, 1, 2, -1):
+        constants = [d / eps ** power for d, eps in zip(divisors, steps)]
+        c = constants[0]
+        if (power, round(c, 6)) != (1, 2) and np.allclose(constants, c, rtol=1e-4) and \
+                any(np.isclose(c, v, rtol=1e-4) for v in (0.25, 0.5, 1, 2, 4, 8)):
+            number = f"{c:g}"
+            times = "" if np.isclose(c, 1) else f"{number} * "
+            said = {0: number, 1: f"{times}eps", 2: f"{times}eps**2", -1: f"{number} / eps"}[power]
+            if power == 0 and np.isclose(c, 1):
+                return ("your values are f(x + eps) - f(x - eps) itself, never divided: divide "
+                        "that difference by 2 * eps")
+            factor = 2 * steps[0] / divisors[0]
+            size = {2.0: "twice the gradient", 0.5: "half the gradient"}.get(
+                round(factor, 6), f"{factor:.4g} times the gradient with eps={steps[0]:g}")
+            return (f"your values are the difference f(x + eps) - f(x - eps) divided by "
+                    f"{said} ({size}): divide it by 2 * eps"
+                    + (" (write / (2 * eps): `/ 2 * eps` multiplies by eps)"
+                       if power == -1 else ""))
     return ""
 
 
@@ -85,6 +122,11 @@ def _verdict_gradient(outputs: Outputs) -> None:
                     np.allclose(got, right.reshape(got.shape), rtol=1e-4, atol=1e-4):
                 swapped = (": the right values in memory order, reshaped to the wrong shape: "
                            "reshape to x.shape (or fill grad = np.zeros(x.shape) entry by entry)")
+            elif got.size == x.size and np.allclose(np.ravel(got), right.ravel(), rtol=1e-4,
+                                                    atol=1e-4):
+                swapped = (": the right values in x's memory order, with another number of axes: "
+                           "return them in x's shape, np.reshape(grad, x.shape) (or fill "
+                           "grad = np.zeros(x.shape) entry by entry)")
             elif got.ndim == x.ndim and np.allclose(got, right.transpose(), rtol=1e-4, atol=1e-4):
                 swapped = ": the right values transposed: return them as x's shape, without .T"
             raise CheckFailed(f"{call}: wrong shape: expected {x.shape} (one partial derivative "
@@ -153,6 +195,14 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call}: your values are twice the gradient: divide the central "
                               "difference by 2 * eps")
         tolerance = 1e-8 if eps is not None else 1e-6
+        kept = np.isclose(got, expected, rtol=1e-4, atol=1e-6)
+        missed = [tuple(int(k) for k in i) for i in np.argwhere(~kept & (got == 0))]
+        if kept.any() and missed and np.all(kept | (got == 0)) and \
+                not value_pattern(np.asarray(got, dtype=np.float64), expected):
+            shown = ", ".join(map(str, missed[:3])) + (" ..." if len(missed) > 3 else "")
+            raise CheckFailed(f"{call}: {len(missed)} of {got.size} entries are 0 and the "
+                              f"others right, so the loop never reaches entries {shown}: "
+                              "nudge every entry, for i in np.ndindex(x.shape)")
         if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
                 np.allclose(got, expected, rtol=1e-3, atol=1e-3):
             raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "
@@ -255,6 +305,12 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
     ("you add 1 to the denominator, max(|a|, |b|) + 1 (a mix of absolute and relative "
      "error); divide by max(|a|, |b|) alone",
      lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.maximum(np.abs(a), np.abs(b)) + 1)))),
+    ("you divide by the Euclidean size sqrt(a**2 + b**2); divide by max(|a|, |b|)",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.sqrt(a * a + b * b))))),
+    ("you divide the total difference by the total size, sum |a - b| / (sum |a| + sum |b|); "
+     "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
+     lambda a, b, ratio: float(ratio(np.array(np.sum(np.abs(a - b))),
+                               np.sum(np.abs(a)) + np.sum(np.abs(b))))),
     ("you return the largest absolute difference |a - b|, not divided by anything; divide "
      "each entry's difference by max(|a|, |b|)", lambda a, b, ratio: float(np.max(np.abs(a - b)))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
@@ -272,10 +328,17 @@ def _shifted(eps: float) -> Callable[[np.ndarray, Any], np.ndarray]:
     return lambda diff, scale: np.asarray(diff, dtype=np.float64) / (np.asarray(scale) + eps)
 
 
+def _unit_where_zero(diff: np.ndarray, scale: Any) -> np.ndarray:
+    """diff / np.where(scale == 0, 1, scale): the lesson's own guard, which a formula with
+    another denominator may keep."""
+    scale = np.asarray(scale, dtype=np.float64)
+    return np.asarray(diff, dtype=np.float64) / np.where(scale == 0, 1.0, scale)
+
+
 # The ratio as written (0/0 = 0), and as learners guard it against 0/0, with the tolerance a
 # match needs: a formula of ERROR_MISTAKES is named whichever guard the answer used.
-GUARDED_RATIOS = ((_ratio, 1e-9),) + tuple((guard(eps), 1e-6) for eps in (1e-12, 1e-10, 1e-8)
-                                           for guard in (_floored, _shifted))
+GUARDED_RATIOS = ((_ratio, 1e-9), (_unit_where_zero, 1e-9)) + tuple(
+    (guard(eps), 1e-6) for eps in (1e-12, 1e-10, 1e-8) for guard in (_floored, _shifted))
 
 
 def _verdict_error(outputs: Outputs) -> None:
@@ -315,6 +378,9 @@ def _verdict_error(outputs: Outputs) -> None:
     whole = _error_transform(got, expected, arrays)
     if whole:
         raise CheckFailed(f"{message}: {whole}")
+    if np.array_equal(got, np.trunc(expected)) or np.array_equal(got, np.round(expected)):
+        raise CheckFailed(f"{message}: your result is cut to a whole number (int(...) or "
+                          "round(...)), which makes every small error 0; return the float itself")
     for decimals in range(1, 9):
         if np.array_equal(got, np.round(expected, decimals)):
             raise CheckFailed(f"{message}: your result is rounded to {decimals} decimals; return "

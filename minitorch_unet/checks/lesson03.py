@@ -17,8 +17,8 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
-from .probing import (Run, col2im_finding, col2im_probe, conv_findings, run_probes,
-                      with_probes)
+from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, conv_findings,
+                      im2col_index_finding, im2col_index_probe, run_probes, with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -231,6 +231,17 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
                     "size is right but the stride is not applied when slicing the windows",
                     unstrided))
+    if x.shape[1] < w.shape[0]:
+        short = conv2d_numpy(x, w, b, s, p)
+        short[:, x.shape[1]:] = 0
+        out.append((f"only the first {x.shape[1]} output channels are computed, as many as the "
+                    "INPUT channels: the loop over output channels runs over range(C); run it "
+                    "over range(O), O = weight.shape[0]", short))
+    if w.shape[0] > 1:
+        every = conv2d_numpy(x, w.sum(axis=0, keepdims=True), None, s, p)
+        out.append(("each output is the window times EVERY output channel's kernel, summed "
+                    "(np.sum(window * weight) over the whole weight): output channel o uses "
+                    "weight[o] only", every if b is None else every + b[:, None, None]))
     if b is not None:
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
@@ -264,8 +275,13 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         for side, pads in (("bottom/right", ((0, 2 * p[0]), (0, 2 * p[1]))),
                            ("top/left", ((2 * p[0], 0), (2 * p[1], 0)))):
             shifted = np.pad(x, ((0, 0), (0, 0)) + pads)
-            out.append((f"all the padding is at the {side}: pad `padding` zeros on EACH side, "
-                        "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
+            start = "+" if side == "bottom/right" else "-"
+            out.append((f"every window sits `padding` rows and columns too far to the "
+                        f"{side.replace('/', ' and ')} (what all the padding at the {side} "
+                        f"gives, or windows starting at i*stride {start} padding in the input "
+                        "padded on both sides): pad `padding` "
+                        "zeros on EACH side, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), "
+                        "and start window (i, j) at (i*stride, j*stride) of the padded input",
                         conv2d_numpy(shifted, w, b, s, (0, 0))))
     if p != (0, 0):
         for mode in ("edge", "reflect"):
@@ -392,13 +408,15 @@ def size_factor(got: np.ndarray, expected: np.ndarray, sizes: dict[str, int]) ->
              if size > 1 and np.isclose(factor, size, rtol=1e-4)]
     over = [(name, size) for name, size in sizes.items()
             if size > 1 and np.isclose(factor * size, 1, rtol=1e-4)]
-    if len(times) + len(over) != 1:  # none, or sizes that coincide: no claim
+    if bool(times) == bool(over):  # none, or a size and an inverse at once: no claim
         return ""
+    named = " or ".join(name for name, _ in times or over) + f" ({(times or over)[0][1]}"
+    named += ", alike in this case)" if len(times or over) > 1 else ")"
     if times:
-        return (f"your values are {factor:.4g} times the right ones: multiplied by "
-                f"{times[0][0]} ({times[0][1]}); that factor does not belong")
-    return (f"your values are {factor:.4g} times the right ones: divided by {over[0][0]} "
-            f"({over[0][1]}), a mean where the sum belongs")
+        return (f"your values are {factor:.4g} times the right ones: multiplied by {named}; "
+                "that factor does not belong")
+    return (f"your values are {factor:.4g} times the right ones: divided by {named}, a mean "
+            "where the sum belongs")
 
 
 def layer_sizes(case: Case) -> dict[str, int]:
@@ -406,9 +424,12 @@ def layer_sizes(case: Case) -> dict[str, int]:
     n, c = case["input"].shape[:2]
     ho, wo = case["grad_out"].shape[2:] if "grad_out" in case else case["out"].shape[2:]
     kh, kw = case["weight"].shape[2:] if "weight" in case else (1, 1)
+    h, w = case["input"].shape[2:]
+    o = case["out"].shape[1] if "out" in case else c
     return {"the batch size N": n, "the number of output pixels Ho*Wo": ho * wo,
             "N*Ho*Wo": n * ho * wo, "the kernel's size kh*kw": kh * kw,
-            "the input channels C": c, "C*kh*kw": c * kh * kw}
+            "the input channels C": c, "C*kh*kw": c * kh * kw, "the output channels O": o,
+            "the number of input pixels H*W": h * w, "N*H*W": n * h * w}
 
 
 # ---- conv2d_naive --------------------------------------------------------------------------
@@ -462,6 +483,7 @@ def _probe_im2col(fn: Callable[..., Any]) -> Outputs:
         kh, kw = case["weight"].shape[2:]
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         outputs[f"{name}/cols"] = answer(fn(xpad, kh, kw, sh, sw), "im2col")
+    outputs.update(im2col_index_probe(fn))
     return outputs
 
 
@@ -556,7 +578,8 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
-            if (sh, sw) != (sw, sh) and np.allclose(cols, convolution.im2col(
+            if (sh, sw) != (sw, sh) and cols.shape == convolution.im2col(
+                    xpad, kh, kw, sw, sh).shape and np.allclose(cols, convolution.im2col(
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
                 raise CheckFailed(f"{what}: sh and sw are swapped: sh is the stride down the "
                                   "rows (height), sw the stride along the columns (width)")
@@ -575,10 +598,16 @@ def _verdict_im2col(outputs: Outputs) -> None:
                     f"{what}: the right numbers in the wrong order: rows must run over (n, i, j) "
                     "and columns over (c, a, b), i.e. windows.transpose(0, 2, 3, 1, 4, 5)"
                     ".reshape(N*Ho*Wo, C*kh*kw)")
+            found = im2col_index_finding(outputs, unfilled=not cols.any())
+            if found:  # the arithmetic of the copies; unfilled parts only where nothing is filled
+                raise CheckFailed(f"{what}: wrong columns: {found}")
             pattern = value_pattern(cols.astype(np.float64), engine.astype(np.float64))
             if pattern:
                 raise CheckFailed(f"{what}: compared with the right columns, {pattern}")
             pattern = value_pattern(out, case["out"].astype(np.float64))
+            found = im2col_index_finding(outputs)
+            if found and not pattern:
+                raise CheckFailed(f"{what}: wrong columns: {found}")
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
                               "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
@@ -632,6 +661,7 @@ def _probe_col2im(fn: Callable[..., Any]) -> Outputs:
         outputs[f"{name}/image"] = answer(fn(gcols, (n, c, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw),
                                           "col2im")
     outputs.update(col2im_probe(fn))
+    outputs.update(col2im_index_probe(fn))
     return outputs
 
 
@@ -823,6 +853,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
     if f"{name}/raw_count" not in outputs:
         return
     count, labels = int(outputs[f"{name}/raw_count"]), ", ".join(k for k, _ in inputs)
+    if count == 1 and f"{name}/raw_grad_0" not in outputs:
+        raise CheckFailed(f"{what}: backward returned None: does it end with `return` of the "
+                          f"gradients ({labels})?")
     if count != len(inputs):
         raise CheckFailed(f"{what}: backward returned {count} gradient{'s' * (count != 1)} for "
                           f"{len(inputs)} tensor inputs ({labels}): return one per input, in "
@@ -854,11 +887,21 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                 raise CheckFailed(f"{what}: backward cut the gradient into pieces of sizes "
                                   f"{[g[axis] for g in got]} along dim {join_dim}; they must have "
                                   f"the inputs' sizes there, {[w[axis] for w in wanted]}")
+    output = outputs.get(f"{name}/out")
     for (label, shape), g in zip(inputs, got):
         if g is None or g == shape:
             continue
         note = ""
         diffs = [a - b for a, b in zip(g, shape)]
+        kept = kept_axes(g, tuple(output.shape)) if label == "bias" and output is not None and \
+            len(shape) == 1 and output.ndim == 4 else None
+        if kept and kept != (1,):
+            summed = tuple(a for a in range(4) if a not in kept)
+            raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for bias, which "
+                              f"has shape {shape}: that is grad summed over axes {summed} only, "
+                              f"keeping axes {kept}; bias[o] reaches every pixel of every sample "
+                              "of channel o, so sum it over every axis but the channels, "
+                              "grad.sum(axis=(0, 2, 3))")
         crops = {} if padding is None or len(g) != 4 or len(shape) != 4 else {
             (shape[2] + 2 * padding[0] - 2 * q, shape[3] + 2 * padding[1] - 2 * r): text
             for (q, r), text in (((padding[1], padding[0]), "the paddings of height and width "
@@ -903,6 +946,16 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def kept_axes(got: tuple[int, ...], full: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The axes of `full` that a sum over the others (with or without keepdims) leaves with
+    the shape `got`, when exactly one choice does; None otherwise."""
+    fits = [kept for r in range(len(full) + 1)
+            for kept in itertools.combinations(range(len(full)), r)
+            if got in (tuple(full[a] for a in kept),
+                       tuple(full[a] if a in kept else 1 for a in range(len(full))))]
+    return fits[0] if len(fits) == 1 else None
 
 
 def layer_run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Run:

@@ -89,10 +89,17 @@ def _combined(u: np.ndarray, v: np.ndarray, d: np.ndarray,
                            "input transform is B_T @ d @ B_T": b_t @ d @ b_t,
                            "input transform is B_T.T @ d @ B_T.T": b_t.T @ d @ b_t.T,
                            "input tile is not transformed (d used where V belongs)": d,
-                           "input tile is transposed (d.T)": b_t @ d.transpose(0, 2, 1) @ b_t.T},
+                           "input tile is transposed (d.T)": b_t @ d.transpose(0, 2, 1) @ b_t.T,
+                           "input tile is flipped (d[:, ::-1, ::-1]): the tile is used as it is":
+                           b_t @ d[:, ::-1, ::-1] @ b_t.T},
                        RIGHT_INPUT)
     kernels = _variants(u, {"kernel transform is G @ g.T @ G.T (the kernel transposed)":
-                            g_m @ g.transpose(0, 2, 1) @ g_m.T}, RIGHT_KERNEL)
+                            g_m @ g.transpose(0, 2, 1) @ g_m.T,
+                            "kernel is flipped upside down (g[:, ::-1]): conv2d is a "
+                            "cross-correlation, g is used as it is": g_m @ g[:, ::-1] @ g_m.T,
+                            "kernel is flipped left-right (g[:, :, ::-1]): conv2d is a "
+                            "cross-correlation, g is used as it is": g_m @ g[:, :, ::-1] @ g_m.T},
+                        RIGHT_KERNEL)
     rule = "sum U * V over the channels, (U * V).sum(axis=0), 16 elementwise products each"
     combine: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
         "": lambda a, b: (a * b).sum(axis=0),

@@ -108,7 +108,40 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
-             largest_magnitude(case))]
+             largest_magnitude(case))] + window_steps(case)
+
+
+def window_steps(case: Case) -> list[tuple[str, np.ndarray]]:
+    """Windows that start at another step than (sh*i, sw*j) (the right number of them, so
+    the strides are used for the size but not for the windows): one stride for both
+    directions, the two swapped, 1, or the kernel."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    x = case["input"].astype(np.float64)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    steps: dict[tuple[int, int], str] = {}
+    for step, text in (((sw, sw), "the rows step by sw, the width's stride; window (i, j) "
+                                  "starts at row sh*i"),
+                       ((sh, sh), "the columns step by sh, the height's stride; window (i, j) "
+                                  "starts at column sw*j"),
+                       ((sw, sh), "the strides are swapped: window (i, j) starts at (sh*i, sw*j)"),
+                       ((1, 1), "the windows step by 1: window (i, j) starts at (sh*i, sw*j), "
+                                "not (i, j)"),
+                       ((kh, kw), "the windows step by the kernel size: window (i, j) starts "
+                                  "at (sh*i, sw*j)")):
+        steps[step] = f"{steps[step]} (or else {text}: both give the same windows here)" \
+            if step in steps else text
+    out = []
+    for (th, tw), text in steps.items():
+        if (th, tw) == (sh, sw):
+            continue
+        maxima = np.empty(x.shape[:2] + (ho, wo))
+        for i in range(ho):  # slices past the edge come out short, as NumPy cuts them; a
+            for j in range(wo):  # start past it is kept on the last row/column (else empty)
+                top, left = min(th * i, xpad.shape[2] - 1), min(tw * j, xpad.shape[3] - 1)
+                maxima[:, :, i, j] = xpad[:, :, top:top + kh, left:left + kw].max(axis=(2, 3))
+        out.append((text, maxima))
+    return out
 
 
 def largest_magnitude(case: Case) -> np.ndarray:

@@ -136,7 +136,8 @@ SIZE_TERMS: tuple[tuple[str, Callable[..., int]], ...] = (
     ("stride", lambda h, k, s, p, op: s), ("kernel", lambda h, k, s, p, op: k),
     ("padding", lambda h, k, s, p, op: p), ("output_padding", lambda h, k, s, p, op: op),
     ("output_padding * stride", lambda h, k, s, p, op: op * s),
-    ("kernel * stride", lambda h, k, s, p, op: k * s), ("1", lambda h, k, s, p, op: 1))
+    ("kernel * stride", lambda h, k, s, p, op: k * s), ("H * kernel", lambda h, k, s, p, op: h * k),
+    ("padding * stride", lambda h, k, s, p, op: p * s), ("1", lambda h, k, s, p, op: 1))
 
 
 def fitted_rule(arguments: list[tuple[int, int, int, int, int]], got: np.ndarray) -> str:
@@ -221,7 +222,27 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     conv_transpose2d_numpy(x, w, None, *geo)
                     + b.astype(np.float64)[:, None, None] * cover))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
+    if geo[0] != (1, 1):
+        out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
+                    "scatters to rows s*i .. s*i + kh - 1 and columns s*j .. s*j + kw - 1 of the "
+                    "full output, not from (i, j)", unstrided_scatter(case)))
     return out
+
+
+def unstrided_scatter(case: Case) -> np.ndarray:
+    """The forward with every kernel copy placed at (i, j) instead of (s*i, s*j) on the
+    full-size output, then cropped as usual."""
+    x, w, b = (case[k].astype(np.float64) if k in case else None
+               for k in ("input", "weight", "bias"))
+    (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k])
+                                      for k in ("stride", "padding", "output_padding"))
+    n, c, h, wd = x.shape
+    o, kh, kw = w.shape[1:]
+    full = np.zeros((n, o, (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    core = conv_transpose2d_numpy(x, w, None, (1, 1), (0, 0), (0, 0))
+    full[:, :, :core.shape[2], :core.shape[3]] = core
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    return out if b is None else out + b[:, None, None]
 
 
 def grad_without_offset(case: Case) -> dict[str, np.ndarray]:

@@ -7,7 +7,11 @@ without any reference engine:
 - channel: only input channel 0 is non-zero and every weight from it is 0, so the output is 0;
 - pixel: one input pixel and one kernel tap are 1, so exactly one output pixel is 1, at a place
   the geometry fixes (a flip or an offset moves it).
-For col2im, one row of the columns lit: it must land on one window of one sample.
+For col2im, one row of the columns lit, column k holding 2**k: it must land on one window of one
+sample, each entry at its offset; and columns holding 1, 2, 3, ... on windows that do not
+overlap, so that each output value is one entry and where it lands can be fitted.
+For im2col, an input whose entries are 1, 2, 3, ...: every column entry tells which pixel it
+copied, and the index arithmetic behind those pixels is fitted.
 """
 from __future__ import annotations
 
@@ -172,38 +176,234 @@ COLUMN_SHAPE, LIT_WINDOW = (2, 2, 5, 6), (1, 1, 2)
 
 
 def col2im_probe(fn: Callable[..., Any]) -> Outputs:
-    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs)."""
+    """'probe/col2im': fn(cols, COLUMN_SHAPE, 3, 3, 1, 1) with one row of cols lit (if it runs):
+    column k of that row holds 2**k, so every output value tells which columns landed there."""
     n, c, h, w = COLUMN_SHAPE
     ho, wo = h - K + 1, w - K + 1
     cols = np.zeros((n * ho * wo, c * K * K))
     b, i, j = LIT_WINDOW
-    cols[(b * ho + i) * wo + j] = 1.0
+    cols[(b * ho + i) * wo + j] = 2.0 ** np.arange(c * K * K)
     try:
         return {"probe/col2im": np.asarray(fn(cols, COLUMN_SHAPE, K, K, 1, 1), dtype=np.float64)}
     except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
         return {}
 
 
+def _landings(got: np.ndarray) -> dict[tuple[int, int, int], list[tuple[int, ...]]] | None:
+    """Column (c, a, b) of the lit row -> the places (sample, channel, row, column) its 2**k
+    reached; None when the values are not sums of those powers (the answer scaled them)."""
+    count = COLUMN_SHAPE[1] * K * K
+    whole = np.rint(got)
+    if not np.allclose(got, whole, atol=1e-6) or whole.min() < 0 or whole.max() >= 2 ** count:
+        return None
+    places: dict[tuple[int, int, int], list[tuple[int, ...]]] = {
+        (k // (K * K), k // K % K, k % K): [] for k in range(count)}
+    for place in np.argwhere(whole > 0):
+        bits = int(whole[tuple(place)])
+        for k in range(count):
+            if bits >> k & 1:
+                places[(k // (K * K), k // K % K, k % K)].append(tuple(int(v) for v in place))
+    return places
+
+
+def _landing_rule(places: dict[tuple[int, int, int], list[tuple[int, ...]]]) -> str:
+    """One clause on where the lit row's columns went, when it is not their window."""
+    b, i, j = LIT_WINDOW
+    lost = [key for key, where in places.items() if not where]
+    if len(lost) == len(places):
+        return ""
+    if any(len(where) > 1 for where in places.values()):
+        key = next(key for key, where in places.items() if len(where) > 1)
+        return (f"column (c, a, b) = {key} lands {len(places[key])} times; each column of a row "
+                "belongs at one place")
+    if lost:
+        shown = ", ".join(map(str, lost[:3])) + (" ..." if len(lost) > 3 else "")
+        return (f"the columns (c, a, b) = {shown} land nowhere (a loop over the kernel offsets "
+                "or the channels stops short?)")
+    moved = {key: where[0] for key, where in places.items()}
+    offsets = {key: (r - i, q - j) for key, (_, _, r, q) in moved.items()}
+    if all(s == b for s, *_ in moved.values()) and all(ch == key[0] for key, (_, ch, _, _) in
+                                                       moved.items()):
+        rules = (("the column offset of entry (c, a, b) is its row offset a: the column index "
+                  "must use b (j*sw + b)", lambda a, bb: (a, a)),
+                 ("the row offset of entry (c, a, b) is its column offset b: the row index "
+                  "must use a (i*sh + a)", lambda a, bb: (bb, bb)),
+                 ("the kernel offsets are swapped: entry (c, a, b) goes to row offset b and "
+                  "column offset a; it belongs at (a, b)", lambda a, bb: (bb, a)))
+        for text, rule in rules:
+            if all(offsets[key] == rule(key[1], key[2]) for key in moved):
+                return text
+    key = next(key for key in moved if moved[key] != (b, key[0], i + key[1], j + key[2]))
+    s_, ch, r, q = moved[key]
+    return (f"column (c, a, b) = {key} lands on sample {s_}, channel {ch}, row {r}, column {q}; "
+            f"it belongs on sample {b}, channel {key[0]}, row {i + key[1]}, column {j + key[2]} "
+            "(row i*sh + a, column j*sw + b of its window)")
+
+
 def col2im_finding(outputs: Outputs, message: str = "") -> str:
-    """Where col2im put the one lit row of columns, when it is not its window."""
+    """Where col2im put every entry of cols (when the index probe can tell) or the one lit row
+    of columns, when it is not its window."""
+    found = col2im_index_finding(outputs)
+    if found:
+        return found
     got = outputs.get("probe/col2im")
     if got is None or got.shape != COLUMN_SHAPE:
         return ""
     b, i, j = LIT_WINDOW
     right = np.zeros(COLUMN_SHAPE)
-    right[b, :, i:i + K, j:j + K] = 1.0
+    right[b, :, i:i + K, j:j + K] = (2.0 ** np.arange(COLUMN_SHAPE[1] * K * K)).reshape(-1, K, K)
     if np.allclose(got, right):
         return ""
     lit = np.argwhere(np.abs(got) > 1e-9)
-    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit (ones), "
-            f"the output should be ones on sample {b}, rows {i}-{i + K - 1}, columns "
-            f"{j}-{j + K - 1}; yours lights ")
+    said = (f"probing with only the row of cols for sample {b}'s window ({i}, {j}) lit, the "
+            f"output should be non-zero on sample {b}, rows {i}-{i + K - 1}, columns "
+            f"{j}-{j + K - 1} only; yours lights ")
     if not lit.size:
         return said + "nothing"
     samples = sorted({int(s) for s in lit[:, 0]})
     rows, columns = (f"{lit[:, a].min()}-{lit[:, a].max()}" for a in (2, 3))
     said += f"sample {', '.join(map(str, samples))}, rows {rows}, columns {columns}"
-    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)):
+    if np.allclose(np.sort(got, axis=None), np.sort(right, axis=None)) and \
+            not np.allclose(got != 0, right != 0):
         return said + (": the rows of cols are read in another order; they run over (n, i, j): "
                        "the sample first, then the window's row, then its column")
-    return said
+    places = _landings(got)
+    rule = _landing_rule(places) if places else ""
+    return said + (f": {rule}" if rule else "")
+
+
+# The im2col probe: x (2, 2, 22, 33) holding 1, 2, 3, ... in memory order, kernel (2, 3),
+# stride (4, 5): Ho = 6, Wo = 7, and no two of kh, kw, sh, sw alike.
+INDEX_SHAPE, INDEX_KERNEL, INDEX_STRIDE = (2, 2, 22, 33), (2, 3), (4, 5)
+_TERMS = ("n", "c", "i", "j", "a", "b")
+
+
+def im2col_index_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/im2col': fn(x, 2, 3, 4, 5) on x = 1, 2, 3, ... (if it runs)."""
+    x = np.arange(1.0, np.prod(INDEX_SHAPE) + 1).reshape(INDEX_SHAPE)
+    try:
+        return {"probe/im2col": np.asarray(fn(x, *INDEX_KERNEL, *INDEX_STRIDE), dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def _formula(coefficients: np.ndarray) -> str:
+    """[0, 0, 4, 0, 1, 0, 0] -> '4*i (sh*i) + a': a factor equal to one of the probe's sizes
+    is named too."""
+    sizes = dict(zip((*INDEX_KERNEL, *INDEX_STRIDE, 6, 7), ("kh", "kw", "sh", "sw", "Ho", "Wo")))
+    parts = [(("" if k == 1 else f"{k}*") + name if k != -1 else f"-{name}")
+             + (f" ({sizes[k]}*{name})" if k in sizes else "")
+             for k, name in zip(coefficients[:-1].astype(int), _TERMS) if k]
+    if coefficients[-1]:
+        parts.append(str(int(coefficients[-1])))
+    return " + ".join(parts).replace("+ -", "- ") or "0"
+
+
+def _unfilled(zero: np.ndarray, rows: tuple[int, int, int], columns: tuple[int, int, int]) -> str:
+    """Which whole columns (c, a, b) or rows (n, i, j) of the probe's columns stay 0, when the
+    zeros are exactly such a set; "" otherwise."""
+    for mask, axis, shape, names in ((zero.all(axis=0), 0, columns, ("channel c", "kernel row a",
+                                                                     "kernel column b")),
+                                     (zero.all(axis=1), 1, rows, ("sample n", "window row i",
+                                                                  "window column j"))):
+        if not mask.any() or not np.array_equal(zero, np.broadcast_to(
+                mask[None, :] if axis == 0 else mask[:, None], zero.shape)):
+            continue
+        grid = mask.reshape(shape)
+        for k, name in enumerate(names):
+            empty = [v for v in range(shape[k]) if np.take(grid, v, axis=k).all()]
+            if empty and np.array_equal(grid, np.isin(np.indices(shape)[k], empty)):
+                last = empty == list(range(shape[k] - len(empty), shape[k]))
+                where = "rows" if axis else "columns"
+                which = f"the last {len(empty)} of {shape[k]}" if last else f"of {shape[k]}"
+                return (f"the {where} of {name} = {', '.join(map(str, empty))} ({which}) stay 0, "
+                        "never filled" + (": a loop that stops short (range(n - 1) for "
+                                          "range(n)?)" if last else ""))
+    return ""
+
+
+def im2col_index_finding(outputs: Outputs, unfilled: bool = True) -> str:
+    """The pixel each column entry copies, as a rule in (n, c, i, j, a, b), where it differs
+    from the right one (row sh*i + a, column sw*j + b of sample n, channel c), or (`unfilled`)
+    the whole rows or columns left 0; "" when the probe did not run, the values are not
+    copies, or no one rule fits."""
+    got = outputs.get("probe/im2col")
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    if got is None or got.shape != (n * ho * wo, c * kh * kw):
+        return ""
+    values = np.rint(got)
+    if not np.allclose(got, values) or values.min() < 0 or values.max() > n * c * h * w:
+        return ""
+    said = (f"probing with x = 1, 2, 3, ... of shape {INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw}, ")
+    if not values.all():
+        empty = _unfilled(values == 0, (n, ho, wo), (c, kh, kw)) if unfilled else ""
+        return said + empty if empty else ""
+    pixels = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
+    wrong = _index_rules(pixels, np.indices(got.shape).reshape(2, -1))
+    return said + "the entry (c, a, b) of output pixel (n, i, j) copies the pixel at " + \
+        wrong if wrong else ""
+
+
+def _index_rules(pixels: np.ndarray, entries: np.ndarray) -> str:
+    """Pixel (n, c, row, column) of each column entry (its row, its column in cols) as rules in
+    (n, c, i, j, a, b), listed where they differ from the right ones; "" when they all agree
+    or no whole-number linear rule fits."""
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    where = np.column_stack(np.unravel_index(entries[0], (n, ho, wo)) + np.unravel_index(
+        entries[1], (c, kh, kw)))[:, [0, 3, 1, 2, 4, 5]]
+    terms = np.column_stack([where, np.ones(len(where))])
+    rules = []
+    for axis in range(4):
+        fit = np.rint(np.linalg.lstsq(terms, pixels[:, axis], rcond=None)[0])
+        if not np.array_equal(terms @ fit, pixels[:, axis]):
+            return ""
+        rules.append(fit)
+    right = [np.eye(7)[0], np.eye(7)[1], sh * np.eye(7)[2] + np.eye(7)[4],
+             sw * np.eye(7)[3] + np.eye(7)[5]]
+    names = ("sample", "channel", "row", "column")
+    meant = ("n", "c", f"sh*i + a = {sh}*i + a", f"sw*j + b = {sw}*j + b")
+    return ", ".join(f"the {names[k]} {_formula(rules[k])} (it must be {meant[k]})"
+                     for k in range(4) if not np.array_equal(rules[k], right[k]))
+
+
+def col2im_index_probe(fn: Callable[..., Any]) -> Outputs:
+    """'probe/col2im_index': fn(cols, INDEX_SHAPE, 2, 3, 4, 5) with cols = 1, 2, 3, ...: the
+    windows do not overlap (stride > kernel), so each output value is one entry of cols."""
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    rows = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1)
+    cols = np.arange(1.0, rows * c * kh * kw + 1).reshape(rows, c * kh * kw)
+    try:
+        return {"probe/col2im_index": np.asarray(fn(cols, INDEX_SHAPE, kh, kw, sh, sw),
+                                                 dtype=np.float64)}
+    except Exception:  # noqa: BLE001 (a probe only adds evidence; it never fails a check)
+        return {}
+
+
+def col2im_index_finding(outputs: Outputs) -> str:
+    """Where each entry of cols lands, as rules in (n, c, i, j, a, b) that differ from the
+    right ones, when every entry lands once and alone; "" otherwise."""
+    got = outputs.get("probe/col2im_index")
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    count = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1) * c * kh * kw
+    if got is None or got.shape != INDEX_SHAPE:
+        return ""
+    values = np.rint(got)
+    landed = values[values != 0].astype(int)
+    if not np.allclose(got, values) or landed.min(initial=1) < 1 or \
+            landed.max(initial=1) > count or len(landed) != count or \
+            len(np.unique(landed)) != count:
+        return ""
+    order = np.argsort(landed)
+    pixels = np.argwhere(values != 0)[order]
+    entries = np.array(np.unravel_index(landed[order] - 1, (count // (c * kh * kw), c * kh * kw)))
+    wrong = _index_rules(pixels, entries)
+    return (f"probing with cols = 1, 2, 3, ..., shape={INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw} (windows apart), the entry (c, a, b) of output pixel (n, i, j) lands at "
+            + wrong) if wrong else ""
