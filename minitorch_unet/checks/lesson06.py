@@ -272,7 +272,8 @@ def fixed_cut_axis(outputs: Outputs) -> int | None:
     for name, case in cases("cat").items():
         if f"{name}/raw_count" not in outputs:
             continue
-        got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(int(outputs[f"{name}/raw_count"]))]
+        count = int(outputs[f"{name}/raw_count"])
+        got = [outputs.get(f"{name}/raw_grad_{i}") for i in range(count)]
         grad_out = case["grad_out"]
         if not got or any(g is None or g.ndim != grad_out.ndim for g in got):
             return None

@@ -326,7 +326,8 @@ def _verdict_patient(outputs: Outputs) -> None:
 # How a patient's numerator and denominator may be pooled from per-slice overlaps o and
 # totals n (|P| + |T|) of its slices: (text, value); the first of each is the right one.
 _NUMERATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
-    ("2 sum(overlap)", lambda o, n: 2 * o.sum()), ("sum(overlap), not doubled", lambda o, n: o.sum()),
+    ("2 sum(overlap)", lambda o, n: 2 * o.sum()),
+    ("sum(overlap), not doubled", lambda o, n: o.sum()),
     ("2 sum(overlap) + 1 (a smoothing 1)", lambda o, n: 2 * o.sum() + 1))
 _DENOMINATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
     ("sum(|P| + |T|)", lambda o, n: n.sum()),
