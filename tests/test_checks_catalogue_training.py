@@ -2226,6 +2226,34 @@ def adam_math_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     return param - lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps), m, v
 
 
+@mistake("check_soft_dice_loss", "soft_dice_loss", "two-class Dice")
+def soft_dice_with_background(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    tumour = (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+    q, u = 1 - p, 1 - target
+    background = (2 * (q * u).sum() + smooth) / (q.sum() + u.sum() + smooth)
+    return 1 - (tumour + background) / 2
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "BCE plus the Dice loss")
+def soft_dice_plus_bce(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    dice = 1 - (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+    magnitude = logits.relu() + (-logits).relu()
+    return dice + (logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "100 times", "percentage")
+def patient_percent(pred, target, patients, threshold=0.5):
+    p, t = _flat(pred, target, threshold)
+    ids, out = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        rows = ids == patient
+        total = p[rows].sum() + t[rows].sum()
+        out[patient] = 100.0 if total == 0 else float(200 * (p[rows] & t[rows]).sum() / total)
+    return out
+
+
 @right("check_dice", "dice")
 def dice_harmonic_mean(pred, target):
     p, t, tp, fp, fn = _tfp(pred, target)

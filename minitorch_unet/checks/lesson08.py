@@ -378,6 +378,14 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
         ("the denominator sums squares, sum(p**2) + sum(t**2) (V-Net's variant); the course's "
          "soft Dice sums p and t themselves",
          1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth)),
+        ("this is the mean of the Dice losses of the tumour and of the background (a "
+         "two-class Dice); the loss is the tumour's alone, with p = sigmoid(logits) and the "
+         "target t", float(1 - ((2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)
+                              + (2 * ((1 - p) * (1 - t)).sum() + smooth)
+                              / ((1 - p).sum() + (1 - t).sum() + smooth)) / 2)),
+        ("this is BCE plus the Dice loss (the combined segmentation loss); soft_dice_loss is "
+         "the Dice loss alone", value + float((np.maximum(x, 0) - x * t
+                                               + np.log1p(np.exp(-np.abs(x)))).mean())),
         ("this is the mean over the pixels of a Dice per pixel, (2 p t + s) / (p + t + s); sum "
          "the intersection and the sizes over every pixel first, then take one ratio",
          float(1 - ((2 * p * t + smooth) / (p + t + smooth)).mean())),

@@ -133,7 +133,8 @@ def _verdict_slice(outputs: Outputs) -> None:
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
                           "2 tp / (2 tp + fp + fn)")
-    why = (slice_kind_relation(got, expected, counts) or layout_relation(got, pred, target)
+    why = (scale_relation(got, expected) or slice_kind_relation(got, expected, counts)
+           or layout_relation(got, pred, target)
            or slice_parts_relation(got, expected, pred, target)
            or rounding_relation(list(got), list(expected))
            or count_ratio([*got, *outputs["raised"]], [
@@ -197,6 +198,20 @@ def slice_parts_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray
             return ("your Dice per slice: " + "; ".join(parts) + " (Dice = 2 |P ∧ T| / "
                     "(|P| + |T|), with P = pred > threshold and T = target > 0.5, counted per "
                     "slice)")
+    return ""
+
+
+def scale_relation(got: np.ndarray, expected: np.ndarray) -> str:
+    """Name one factor that turns every right value into the learner's (100: a percentage)."""
+    nonzero = np.abs(expected) > 0
+    if not nonzero.any() or got.shape != expected.shape:
+        return ""
+    factor = float(got[nonzero][0] / expected[nonzero][0])
+    if abs(factor - 1) > 1e-9 and np.isfinite(factor) and \
+            np.allclose(got, factor * expected, rtol=1e-9, atol=1e-12):
+        return (f"your values are {factor:g} times the right ones everywhere"
+                + (" (a percentage)" if abs(factor - 100) < 1e-9 else "")
+                + ": Dice is a fraction between 0 and 1")
     return ""
 
 
@@ -299,7 +314,8 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
-    why = (patient_relation(got, expected, pred, target) or runs_relation(got, tp, fp, fn)
+    why = (scale_relation(got, expected) or patient_relation(got, expected, pred, target)
+           or runs_relation(got, tp, fp, fn)
            or pooling_relation(got, expected, tp, fp, fn) or soft_size_relation(got, pred, target)
            or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
