@@ -1025,6 +1025,15 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             if moved == shape and same(expected.transpose(order)):
                 return (f"the right numbers in the wrong places: axes in the order {order} "
                         "(a transpose or an index order is wrong)")
+        for order in itertools.permutations(range(ndim)):
+            read = [0] * ndim
+            for k, a in enumerate(order):
+                read[a] = shape[k]
+            if tuple(read) != shape and same(expected.reshape(read).transpose(order)):
+                return (f"the right numbers in the wrong places: your array is the right one's "
+                        f"memory read as shape {tuple(read)} and then transposed to {order}; "
+                        f"that memory already holds the values in the order of {shape}, so "
+                        "reshape it to that directly, without the transpose")
     if np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None), **close):
         return ("the right numbers in the wrong places (the same values, in another order): a "
                 "reshape without the transpose the memory layout needs, axes in the wrong "

@@ -221,6 +221,14 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "it once per window that covers it; add it once, to the output",
                     conv_transpose2d_numpy(x, w, None, *geo)
                     + b.astype(np.float64)[:, None, None] * cover))
+    (ph, pw) = geo[1]
+    if ph or pw:
+        full = conv_transpose2d_numpy(x, w, b, geo[0], (0, 0), geo[2])
+        hf, wf = full.shape[2:]
+        for side, kept in (("bottom/right", full[:, :, :hf - 2 * ph, :wf - 2 * pw]),
+                           ("top/left", full[:, :, 2 * ph:, 2 * pw:])):
+            out.append((f"all 2 * padding rows and columns are cut off the {side}; cut padding "
+                        "off EACH side, out[:, :, p:H_full - p, p:W_full - p]", kept))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     if geo[0] != (1, 1):
         out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
