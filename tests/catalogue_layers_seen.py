@@ -187,3 +187,16 @@ def ct_backward_bias_over_batch_and_width(ctx, grad):
        "without the transpose")
 def ct_backward_weight_read_o_kh_c_kw(ctx, grad):
     return _ct_backward(ctx, grad, weight_layout=True)
+
+
+# ---- 03 and 05: wrappers that hand values over under each other's names -------------------------
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+@entry("check_conv2d_forward", "conv2d", "stride and padding swapped", "under its own name")
+def conv2d_hands_stride_and_padding_swapped(input, weight, bias=None, stride=1, padding=0):
+    from test_checks_catalogue import solution
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return solution("03_convolution")["Conv2dFunction"].apply(
+        *tensors, stride=_pair(padding), padding=_pair(stride))

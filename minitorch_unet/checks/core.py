@@ -456,8 +456,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
     slips = argument_slips(err.__traceback__) or (swapped_arguments(frames[-1][0])
                                                   if frames else "")
-    if slips:
-        hint = slips + (f"; {hint}" if hint else "")
+    if slips:  # two values handed over swapped explain the error on their own
+        hint = slips + (f"; {hint}" if hint and " swapped: " not in slips else "")
     return message + (f". {hint}" if hint else "")
 
 
@@ -468,6 +468,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def _as_pair(value: Any) -> tuple[int, int] | None:
+    """(v, v) for an int v, a pair of ints as plain ints, None for anything else."""
+    if _is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+        return (int(value[0]), int(value[1]))
+    return None
+
+
 def argument_slips(tb: TracebackType | None) -> str:
     """A call in the learner's code whose int arguments differ from the caller's own variables
     of the same names (kh and kw swapped, a stride of 1 passed where the caller's sh is 2),
@@ -476,14 +485,29 @@ def argument_slips(tb: TracebackType | None) -> str:
     while tb is not None:
         frames.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
-    for i in reversed(range(len(frames) - 1)):
-        (caller, lineno), callee = frames[i], frames[i + 1][0]
+    for j in reversed(range(1, len(frames))):
+        callee, i = frames[j][0], j - 1
+        while i > 0 and not _is_learner(frames[i][0]) and _is_learner(frames[i - 1][0]):
+            i -= 1  # the engine between two of the learner's functions (Function.apply)
+        (caller, lineno) = frames[i]
         if not _is_learner(caller):
             continue
         code = callee.f_code
         names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
         given = {p: callee.f_locals.get(p) for p in names}
         own = {p: caller.f_locals.get(p) for p in names}
+        if i < j - 1:  # reached through the engine: compare pairs, an int standing for (v, v)
+            given, own = ({p: _as_pair(v) for p, v in d.items()} for d in (given, own))
+            pairs = [p for p in names if given[p] is not None and own[p] is not None
+                     and given[p] != own[p]]
+            swapped = [(p, q) for k, p in enumerate(pairs) for q in pairs[k + 1:]
+                       if given[p] == own[q] and given[q] == own[p]]
+            if swapped:
+                p, q = swapped[0]
+                return (f"the call on line {lineno} hands `{code.co_name}` {p} and {q} swapped: "
+                        f"it receives {p}={given[p]}, {q}={given[q]} while yours are "
+                        f"{p}={own[p]}, {q}={own[q]}; pass each value under its own name")
+            continue
         differ = [p for p in names if _is_int(given[p]) and _is_int(own[p]) and given[p] != own[p]]
         if not differ:
             continue
