@@ -6,6 +6,7 @@ another layout and then transposed), and right answers written differently; entr
 tests/test_checks_catalogue.py."""
 import numpy as np
 from minitorch_unet.convolution import col2im as c2i, im2col as i2c
+from minitorch_unet import winograd
 from test_checks_catalogue import Mistake
 
 SEEN: list[Mistake] = []
@@ -200,3 +201,12 @@ def conv2d_hands_stride_and_padding_swapped(input, weight, bias=None, stride=1, 
     tensors = (input, weight) if bias is None else (input, weight, bias)
     return solution("03_convolution")["Conv2dFunction"].apply(
         *tensors, stride=_pair(padding), padding=_pair(stride))
+
+
+# ---- 03: winograd_tile --------------------------------------------------------------------------
+A_T, B_T, G = (np.array(m, dtype=np.float64) for m in (winograd.A_T, winograd.B_T, winograd.G))
+
+
+@entry("check_winograd_tile", "winograd_tile", "`A_T` (2, 4) and `G` (4, 3) exchanged")
+def wino_output_and_kernel_transforms_exchanged(d, g):
+    return G @ ((A_T @ g @ A_T.T) * (B_T @ d @ B_T.T)).sum(axis=0) @ G.T

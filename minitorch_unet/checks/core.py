@@ -359,6 +359,9 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
     chains = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp) and
               isinstance(node.op, ast.MatMult)]
     names = {**frame.f_globals, **frame.f_locals}
+    statement = tree.body[0] if tree.body else None
+    whole = ast.unparse(statement.value) if isinstance(
+        statement, (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)) and statement.value else ""
     tried = 0
     for chain in chains:  # outermost first: each chain is tried as a whole
         operands = _matmul_operands(chain)
@@ -374,24 +377,37 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
             tried += 1
             if tried > 40:
                 return ""
-            try:
-                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>",
-                               "eval")
-                with np.errstate(all="ignore"):
-                    eval(code, {"__builtins__": __builtins__}, dict(names))
-            except Exception:  # noqa: BLE001 (this variant does not fit either)
-                continue
+            fixed = ast.unparse(expression)
+            if not _evaluates(_in_line(whole, ast.unparse(chain), fixed), names):
+                continue  # this variant does not fit, or the rest of the line still fails
             places = ("first", "second", "third", "fourth", "fifth")
             changes = " and ".join(f"`{ast.unparse(parts[k])}` for the {places[k]} factor "
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
-    return _substitution_fix(chains, names)
+    return _substitution_fix(chains, names, whole)
 
 
-def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
+def _in_line(whole: str, part: str, fixed: str) -> str:
+    """The line's expression with `part` replaced by `fixed` (just `fixed` when the line's
+    expression is unknown or does not spell `part` the same way)."""
+    return whole.replace(part, f"({fixed})") if whole and part in whole else fixed
+
+
+def _evaluates(expression: str, names: dict[str, Any]) -> bool:
+    """Whether `expression` runs without error on the frame's names."""
+    try:
+        with np.errstate(all="ignore"):
+            eval(compile(expression, "<fix>", "eval"), {"__builtins__": __builtins__}, dict(names))
+    except Exception:  # noqa: BLE001 (it does not fit)
+        return False
+    return True
+
+
+def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
     """For a chain of @ that failed: another matrix of the frame that fits in place of one
-    named in it (every occurrence replaced), when exactly one does; "" otherwise."""
+    named in it (every occurrence replaced), or two of the line's matrices that fit exchanged,
+    when the whole line then runs and exactly one choice does; "" otherwise."""
     matrices = [k for k, v in names.items() if isinstance(v, np.ndarray) and v.ndim == 2]
     for chain in chains:
         used = sorted({node.id for node in ast.walk(chain) if isinstance(node, ast.Name)
@@ -400,18 +416,23 @@ def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
         for old, new in itertools.permutations(matrices, 2):
             if old not in used or new in used or names[old].shape == names[new].shape:
                 continue
-            swapped = ast.parse(re.sub(rf"\b{old}\b", new, ast.unparse(chain)), mode="eval")
-            try:
-                with np.errstate(all="ignore"):
-                    eval(compile(swapped, "<fix>", "eval"), {"__builtins__": __builtins__},
-                         dict(names))
-            except Exception:  # noqa: BLE001 (this one does not fit either)
-                continue
-            fits.append((old, new))
+            swapped = re.sub(rf"\b{old}\b", new, ast.unparse(chain))
+            if _evaluates(_in_line(whole, ast.unparse(chain), swapped), names):
+                fits.append((old, new))
         if len(fits) == 1:
             old, new = fits[0]
             return (f"in `{ast.unparse(chain)}` the product fits with `{new}` {names[new].shape} "
                     f"in place of `{old}` {names[old].shape}: the two matrices are mixed up")
+    in_line = sorted({k for k in matrices if whole and re.search(rf"\b{k}\b", whole)})
+    exchanges = [(a, b) for a, b in itertools.combinations(in_line, 2)
+                 if names[a].shape != names[b].shape and _evaluates(
+                     re.sub(rf"\b({a}|{b})\b", lambda m: b if m.group(1) == a else a, whole),
+                     names)]
+    if len(exchanges) == 1:
+        a, b = exchanges[0]
+        return (f"the line runs with `{a}` {names[a].shape} and `{b}` {names[b].shape} "
+                "exchanged everywhere in it: the two matrices are applied to each other's "
+                "operands")
     return ""
 
 
