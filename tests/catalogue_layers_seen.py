@@ -210,3 +210,27 @@ A_T, B_T, G = (np.array(m, dtype=np.float64) for m in (winograd.A_T, winograd.B_
 @entry("check_winograd_tile", "winograd_tile", "`A_T` (2, 4) and `G` (4, 3) exchanged")
 def wino_output_and_kernel_transforms_exchanged(d, g):
     return G @ ((A_T @ g @ A_T.T) * (B_T @ d @ B_T.T)).sum(axis=0) @ G.T
+
+
+# ---- 03 and 05: a function of each product, the pixels of x in another order --------------------
+@entry("check_conv2d_naive", "conv2d_naive", "the square of each product")
+def naive_squared_products(x, weight, bias=None, stride=1, padding=0):
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = np.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    out = np.einsum("ncijab,ocab->noij", win ** 2, weight ** 2)
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "x.transpose(2, 3, 0, 1)",
+       "x.transpose(0, 2, 3, 1).reshape(-1, C)")
+def ct_forward_pixels_before_samples(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(2, 3, 0, 1).reshape(-1, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0][:, None, None] if bias else out

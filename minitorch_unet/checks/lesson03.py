@@ -257,6 +257,13 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    for how, fix, apply in (("the absolute value of each product (np.abs(window * weight))",
+                             "sum the signed products", np.abs),
+                            ("the square of each product", "sum the products themselves",
+                             np.square)):
+        bare = conv2d_numpy(apply(x), apply(w), None, s, p)
+        out.append((f"each output sums {how}: {fix}, np.sum(window * weight[o])",
+                    bare if b is None else bare + b.astype(np.float64)[:, None, None]))
     taps = w.shape[1] * w.shape[2] * w.shape[3]
     if taps > 1:
         mean = conv2d_numpy(x, w, None, s, p) / taps

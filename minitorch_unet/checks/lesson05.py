@@ -7,6 +7,8 @@ swapped), a flipped kernel, a missing bias and output_padding put on the wrong s
 """
 from __future__ import annotations
 
+import itertools
+
 from typing import Any, Callable
 
 import numpy as np
@@ -201,6 +203,14 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
                     "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
                     conv_transpose2d_numpy(unordered, w, b, *geo)))
+    for order in itertools.permutations(range(4)):
+        if order in ((0, 2, 3, 1), (0, 1, 2, 3)) or x.shape[order[3]] != c:
+            continue  # the right layout, the plain reshape (above), or not C columns
+        rows = x.transpose(order).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+        out.append((f"x's rows were laid out with x.transpose{order}.reshape(-1, C), which puts "
+                    "the pixels in another order: the rows run over (n, i, j), so "
+                    "x.transpose(0, 2, 3, 1).reshape(-1, C)",
+                    conv_transpose2d_numpy(rows, w, b, *geo)))
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
