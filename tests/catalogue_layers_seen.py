@@ -234,3 +234,29 @@ def ct_forward_pixels_before_samples(ctx, x, weight, *bias, stride, padding, out
     ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- 03: im2col and col2im rows at the wrong index ----------------------------------------------
+@entry("check_im2col", "im2col", "is written to row 7*i (Wo*i) + j", "42*n + 7*i + j")
+def im2col_row_without_sample_offset(x, kh, kw, sh, sw):
+    """Preallocates cols and writes window (b, i, j) to row i*wo + j: every sample on sample 0's rows."""
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = np.zeros((n * ho * wo, c * kh * kw))
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                cols[i * wo + j] = x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1)
+    return cols
+
+
+@entry("check_col2im", "col2im", "gets row 7*i (Wo*i) + j", "42*n + 7*i + j")
+def col2im_row_without_sample_offset(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[i * wo + j].reshape(c, kh, kw)
+    return out

@@ -18,7 +18,7 @@ from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
 from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, conv_findings,
-                      im2col_index_finding, im2col_index_probe, run_probes, with_probes)
+                      col2im_row_finding, im2col_index_finding, im2col_index_probe, run_probes, with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -836,6 +836,11 @@ def _verdict_col2im(outputs: Outputs) -> None:
                               "and width swapped: `shape` is (N, C, H, W), unpack it as "
                               "n, c, h, w = shape and build the result with (n, c, h, w)")
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
+        cut = np.asarray(image[:, :, ph:ph + h, pw:pw + w], dtype=np.float64)
+        rows = "" if np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) else \
+            col2im_row_finding(outputs)
+        if rows:  # an exact rule for where the rows go says more than the values' pattern
+            raise CheckFailed(f"{what}: wrong windows: {rows}")
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
                         case["grad_input"], lambda: [
