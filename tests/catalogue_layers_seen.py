@@ -260,3 +260,17 @@ def col2im_row_without_sample_offset(cols, shape, kh, kw, sh, sw):
             for j in range(wo):
                 out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[i * wo + j].reshape(c, kh, kw)
     return out
+
+
+# ---- 03: output sizes with a slip, seen only through a failed reshape ---------------------------
+@entry("check_conv2d_forward", "conv2d_forward", "the stride is ignored", "9 x 10 output pixels")
+def conv2d_forward_sizes_without_stride(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = xpad.shape[2] - kh + 1, xpad.shape[3] - kw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T + (bias[0] if bias else 0)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)

@@ -48,6 +48,9 @@ class Exercise:
     success: the one short line printed when the answer is right.
     engine_ops: dotted names of engine functions the answer must not call, e.g.
         ("minitorch_unet.functional.conv2d",); calling them is flagged and earns no points.
+    explain_error: what an exception of the learner's code shows about the mistake, from the
+        exercise's own cases (sizes of a failed reshape that follow a wrong size rule), or "";
+        it replaces the general hint when it finds something.
     """
 
     grade_id: str
@@ -58,6 +61,7 @@ class Exercise:
     success: str
     points: int = 1
     engine_ops: tuple[str, ...] = field(default=())
+    explain_error: Callable[[BaseException], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
+    known = exercise.explain_error(err) if exercise.explain_error else ""
+    if known:
+        return f"{message}. {known}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called == "apply" and _forward_returned_none(err.__traceback__):

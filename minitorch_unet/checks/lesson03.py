@@ -7,6 +7,7 @@ an output-size formula without its ``+ 1``...) and names the one the answer matc
 from __future__ import annotations
 
 import itertools
+import re
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -108,6 +109,53 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      "stride + 1; windows are kernel_size wide, stride apart",
      lambda h, k, s, p: (h + 2 * p - s) // s + 1),
 )
+
+
+Geometry = tuple[int, int, tuple[int, int, int, int], tuple[int, int, int, int]]
+
+
+def reshape_size_slip(err: BaseException, geometries: list[Geometry],
+                      mistakes: tuple[tuple[str, SizeRule], ...] = CONV_SIZE_MISTAKES) -> str:
+    """For 'cannot reshape array of size S into shape (...)' on the cases (N, channels,
+    (H, k, s, p), (W, k, s, p)) run in this order: the one slip of the size rule whose first
+    case with other sizes than the right ones is a case that fails so (its output holds S
+    values, the reshape asks for the slipped sizes); "" when none or several fit."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([\d, ]*)\)", str(err))
+    if not found:
+        return ""
+    size, target = int(found.group(1)), [int(v) for v in found.group(2).split(",") if v.strip()]
+    fits = []
+    for text, rule in mistakes:
+        for n, channels, height, width in geometries:
+            right, slipped = (conv_out_size(*height), conv_out_size(*width)), \
+                (rule(*height), rule(*width))
+            if slipped == right:
+                continue  # this case runs through with that slip
+            rest = list(target)
+            for value in slipped:
+                if value in rest:
+                    rest.remove(value)
+            if size == n * channels * right[0] * right[1] and len(target) == 4 and \
+                    len(rest) == 2 and sorted(rest) == sorted((n, channels)):
+                fits.append((text, slipped, right))
+            break
+    if len(fits) != 1:
+        return ""
+    text, slipped, right = fits[0]
+    return (f"your reshape asks for {slipped[0]} x {slipped[1]} output pixels where the array "
+            f"holds {right[0]} x {right[1]}: the output size is computed with a slip, {text}")
+
+
+def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
+    """(N, O, (H, kh, sh, ph), (W, kw, sw, pw)) of each conv2d case."""
+    out = []
+    for name in names:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        n, _, h, w = case["input"].shape
+        o, _, kh, kw = case["weight"].shape
+        out.append((n, o, (h, kh, sh, ph), (w, kw, sw, pw)))
+    return out
 
 
 def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
@@ -1229,7 +1277,8 @@ register(Exercise(
     grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
-    engine_ops=CONV2D_ENGINE_OPS))
+    engine_ops=CONV2D_ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1246,4 +1295,5 @@ register(Exercise(
     grade_id="check_conv2d", lesson=LESSON, function="conv2d",
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
-    engine_ops=CONV2D_ENGINE_OPS))
+    engine_ops=CONV2D_ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
