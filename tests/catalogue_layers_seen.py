@@ -274,3 +274,15 @@ def conv2d_forward_sizes_without_stride(ctx, x, weight, *bias, stride, padding):
     ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "the stride is ignored")
+def pool_forward_sizes_without_stride(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c, h, w = x.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, c, ho, wo)
