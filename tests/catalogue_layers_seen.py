@@ -286,3 +286,18 @@ def pool_forward_sizes_without_stride(ctx, x, kernel, stride, padding):
     ctx.argmax = cols.argmax(axis=1)
     ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
     return cols.max(axis=1).reshape(n, c, ho, wo)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "the input's 3 channels",
+       "O = weight.shape[1]")
+def ct_forward_full_from_x_shape(ctx, x, weight, *bias, stride, padding, output_padding):
+    """Builds the full-size output as x.shape with the spatial sizes replaced."""
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    kh, kw = weight.shape[2:]
+    full = x.shape[:2] + ((h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0][:, None, None] if bias else out

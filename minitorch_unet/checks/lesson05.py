@@ -8,6 +8,7 @@ swapped), a flipped kernel, a missing bias and output_padding put on the wrong s
 from __future__ import annotations
 
 import itertools
+import re
 
 from typing import Any, Callable
 
@@ -328,6 +329,25 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def channels_in_reshape(err: BaseException) -> str:
+    """For 'cannot reshape array of size S into shape (...)' where the shape is a case's
+    (N, H, W, O, kh, kw) columns with the input channels C in place of O (a full-size output
+    built with C channels): that, in one clause; "" otherwise."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([\d, ]*)\)", str(err))
+    if not found:
+        return ""
+    size, target = int(found.group(1)), [int(v) for v in found.group(2).split(",") if v.strip()]
+    for case in cases("conv_transpose2d").values():
+        n, c, h, w = case["input"].shape
+        o, kh, kw = case["weight"].shape[1:]
+        if c != o and size == n * h * w * o * kh * kw and \
+                sorted(target) == sorted((n, h, w, c, kh, kw)):
+            return (f"the reshape asks for the input's {c} channels where the columns hold the "
+                    f"output's {o}: an output-side shape (the full-size output passed to col2im?) "
+                    "is built with C = x.shape[1]; use O = weight.shape[1]")
+    return ""
+
+
 def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name, case in cases("conv_transpose2d").items():
@@ -379,11 +399,11 @@ register(Exercise(
     verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
     probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
