@@ -18,8 +18,9 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
-from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, conv_findings,
-                      col2im_row_finding, im2col_index_finding, im2col_index_probe, run_probes, with_probes)
+from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, col2im_row_finding,
+                      conv_findings, im2col_index_finding, im2col_index_probe, run_probes,
+                      with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",

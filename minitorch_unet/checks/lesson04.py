@@ -14,7 +14,7 @@ import numpy as np
 from .. import convolution
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
-from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
+from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        reshape_size_slip, returned_gradients_verdict)
 
@@ -224,7 +224,7 @@ def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     return outputs
 
 
-def pool_geometries() -> list[tuple[int, int, tuple[int, int, int, int], tuple[int, int, int, int]]]:
+def pool_geometries() -> list[Geometry]:
     """(N, C, (H, kh, sh, ph), (W, kw, sw, pw)) of each case, in the order they are run."""
     out = []
     for case in cases("max_pool2d").values():
