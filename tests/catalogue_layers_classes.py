@@ -215,7 +215,7 @@ def conv2d_forward_one_stride(ctx, x, weight, *bias, stride, padding):
     return _forward(ctx, x, weight, bias, stride, padding, sw_from_sh=True)
 
 
-@entry("check_conv2d_forward", "conv2d_forward", "the values fit")
+@entry("check_conv2d_forward", "conv2d_forward", "the padding is not applied", "7 x 9 output pixels")
 def conv2d_forward_size_of_x(ctx, x, weight, *bias, stride, padding):
     return _forward(ctx, x, weight, bias, stride, padding, unpadded_size=True)
 

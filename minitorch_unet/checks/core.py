@@ -48,6 +48,9 @@ class Exercise:
     success: the one short line printed when the answer is right.
     engine_ops: dotted names of engine functions the answer must not call, e.g.
         ("minitorch_unet.functional.conv2d",); calling them is flagged and earns no points.
+    explain_error: what an exception of the learner's code shows about the mistake, from the
+        exercise's own cases (sizes of a failed reshape that follow a wrong size rule), or "";
+        it replaces the general hint when it finds something.
     """
 
     grade_id: str
@@ -58,6 +61,7 @@ class Exercise:
     success: str
     points: int = 1
     engine_ops: tuple[str, ...] = field(default=())
+    explain_error: Callable[[BaseException], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,9 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
     chains = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp) and
               isinstance(node.op, ast.MatMult)]
     names = {**frame.f_globals, **frame.f_locals}
+    statement = tree.body[0] if tree.body else None
+    whole = ast.unparse(statement.value) if isinstance(
+        statement, (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)) and statement.value else ""
     tried = 0
     for chain in chains:  # outermost first: each chain is tried as a whole
         operands = _matmul_operands(chain)
@@ -374,24 +381,37 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
             tried += 1
             if tried > 40:
                 return ""
-            try:
-                code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<fix>",
-                               "eval")
-                with np.errstate(all="ignore"):
-                    eval(code, {"__builtins__": __builtins__}, dict(names))
-            except Exception:  # noqa: BLE001 (this variant does not fit either)
-                continue
+            fixed = ast.unparse(expression)
+            if not _evaluates(_in_line(whole, ast.unparse(chain), fixed), names):
+                continue  # this variant does not fit, or the rest of the line still fails
             places = ("first", "second", "third", "fourth", "fifth")
             changes = " and ".join(f"`{ast.unparse(parts[k])}` for the {places[k]} factor "
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
-    return _substitution_fix(chains, names)
+    return _substitution_fix(chains, names, whole)
 
 
-def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
+def _in_line(whole: str, part: str, fixed: str) -> str:
+    """The line's expression with `part` replaced by `fixed` (just `fixed` when the line's
+    expression is unknown or does not spell `part` the same way)."""
+    return whole.replace(part, f"({fixed})") if whole and part in whole else fixed
+
+
+def _evaluates(expression: str, names: dict[str, Any]) -> bool:
+    """Whether `expression` runs without error on the frame's names."""
+    try:
+        with np.errstate(all="ignore"):
+            eval(compile(expression, "<fix>", "eval"), {"__builtins__": __builtins__}, dict(names))
+    except Exception:  # noqa: BLE001 (it does not fit)
+        return False
+    return True
+
+
+def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
     """For a chain of @ that failed: another matrix of the frame that fits in place of one
-    named in it (every occurrence replaced), when exactly one does; "" otherwise."""
+    named in it (every occurrence replaced), or two of the line's matrices that fit exchanged,
+    when the whole line then runs and exactly one choice does; "" otherwise."""
     matrices = [k for k, v in names.items() if isinstance(v, np.ndarray) and v.ndim == 2]
     for chain in chains:
         used = sorted({node.id for node in ast.walk(chain) if isinstance(node, ast.Name)
@@ -400,18 +420,23 @@ def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any]) -> str:
         for old, new in itertools.permutations(matrices, 2):
             if old not in used or new in used or names[old].shape == names[new].shape:
                 continue
-            swapped = ast.parse(re.sub(rf"\b{old}\b", new, ast.unparse(chain)), mode="eval")
-            try:
-                with np.errstate(all="ignore"):
-                    eval(compile(swapped, "<fix>", "eval"), {"__builtins__": __builtins__},
-                         dict(names))
-            except Exception:  # noqa: BLE001 (this one does not fit either)
-                continue
-            fits.append((old, new))
+            swapped = re.sub(rf"\b{old}\b", new, ast.unparse(chain))
+            if _evaluates(_in_line(whole, ast.unparse(chain), swapped), names):
+                fits.append((old, new))
         if len(fits) == 1:
             old, new = fits[0]
             return (f"in `{ast.unparse(chain)}` the product fits with `{new}` {names[new].shape} "
                     f"in place of `{old}` {names[old].shape}: the two matrices are mixed up")
+    in_line = sorted({k for k in matrices if whole and re.search(rf"\b{k}\b", whole)})
+    exchanges = [(a, b) for a, b in itertools.combinations(in_line, 2)
+                 if names[a].shape != names[b].shape and _evaluates(
+                     re.sub(rf"\b({a}|{b})\b", lambda m: b if m.group(1) == a else a, whole),
+                     names)]
+    if len(exchanges) == 1:
+        a, b = exchanges[0]
+        return (f"the line runs with `{a}` {names[a].shape} and `{b}` {names[b].shape} "
+                "exchanged everywhere in it: the two matrices are applied to each other's "
+                "operands")
     return ""
 
 
@@ -445,6 +470,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
+    known = exercise.explain_error(err) if exercise.explain_error else ""
+    if known:
+        return f"{message}. {known}"
     hint = error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called == "apply" and _forward_returned_none(err.__traceback__):
@@ -456,8 +484,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 f"`{called}` expects: shapes, kernel sizes, strides)" + (f"; {hint}" if hint else ""))
     slips = argument_slips(err.__traceback__) or (swapped_arguments(frames[-1][0])
                                                   if frames else "")
-    if slips:
-        hint = slips + (f"; {hint}" if hint else "")
+    if slips:  # two values handed over swapped explain the error on their own
+        hint = slips + (f"; {hint}" if hint and " swapped: " not in slips else "")
     return message + (f". {hint}" if hint else "")
 
 
@@ -468,6 +496,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def _as_pair(value: Any) -> tuple[int, int] | None:
+    """(v, v) for an int v, a pair of ints as plain ints, None for anything else."""
+    if _is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+        return (int(value[0]), int(value[1]))
+    return None
+
+
 def argument_slips(tb: TracebackType | None) -> str:
     """A call in the learner's code whose int arguments differ from the caller's own variables
     of the same names (kh and kw swapped, a stride of 1 passed where the caller's sh is 2),
@@ -476,14 +513,29 @@ def argument_slips(tb: TracebackType | None) -> str:
     while tb is not None:
         frames.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
-    for i in reversed(range(len(frames) - 1)):
-        (caller, lineno), callee = frames[i], frames[i + 1][0]
+    for j in reversed(range(1, len(frames))):
+        callee, i = frames[j][0], j - 1
+        while i > 0 and not _is_learner(frames[i][0]) and _is_learner(frames[i - 1][0]):
+            i -= 1  # the engine between two of the learner's functions (Function.apply)
+        (caller, lineno) = frames[i]
         if not _is_learner(caller):
             continue
         code = callee.f_code
         names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
         given = {p: callee.f_locals.get(p) for p in names}
         own = {p: caller.f_locals.get(p) for p in names}
+        if i < j - 1:  # reached through the engine: compare pairs, an int standing for (v, v)
+            given, own = ({p: _as_pair(v) for p, v in d.items()} for d in (given, own))
+            pairs = [p for p in names if given[p] is not None and own[p] is not None
+                     and given[p] != own[p]]
+            swapped = [(p, q) for k, p in enumerate(pairs) for q in pairs[k + 1:]
+                       if given[p] == own[q] and given[q] == own[p]]
+            if swapped:
+                p, q = swapped[0]
+                return (f"the call on line {lineno} hands `{code.co_name}` {p} and {q} swapped: "
+                        f"it receives {p}={given[p]}, {q}={given[q]} while yours are "
+                        f"{p}={own[p]}, {q}={own[q]}; pass each value under its own name")
+            continue
         differ = [p for p in names if _is_int(given[p]) and _is_int(own[p]) and given[p] != own[p]]
         if not differ:
             continue
@@ -1025,6 +1077,15 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             if moved == shape and same(expected.transpose(order)):
                 return (f"the right numbers in the wrong places: axes in the order {order} "
                         "(a transpose or an index order is wrong)")
+        for order in itertools.permutations(range(ndim)):
+            read = [0] * ndim
+            for k, a in enumerate(order):
+                read[a] = shape[k]
+            if tuple(read) != shape and same(expected.reshape(read).transpose(order)):
+                return (f"the right numbers in the wrong places: your array is the right one's "
+                        f"memory read as shape {tuple(read)} and then transposed to {order}; "
+                        f"that memory already holds the values in the order of {shape}, so "
+                        "reshape it to that directly, without the transpose")
     if np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None), **close):
         return ("the right numbers in the wrong places (the same values, in another order): a "
                 "reshape without the transpose the memory layout needs, axes in the wrong "

@@ -41,7 +41,49 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
         grad = numerical_gradient(f, given) if eps is None else numerical_gradient(f, given, eps)
         out[f"grad{i}"] = returned(grad, "numerical_gradient")
         out[f"x{i}"] = given
+    nudges = _trace_nudges(numerical_gradient)
+    if nudges is not None:
+        out["nudges"] = nudges
     return out
+
+
+TRACE_EPS = 1e-3
+
+
+def _trace_nudges(numerical_gradient: Callable[..., Any]) -> np.ndarray | None:
+    """How far each call to f moved each entry of x, in units of eps: (calls, x.size); None
+    when the learner's function fails here or hands f an array of another size (the cases
+    report those)."""
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    seen: list[np.ndarray] = []
+
+    def f(moved: np.ndarray) -> float:
+        seen.append(np.array(moved, dtype=np.float64).reshape(-1))
+        return float(np.sum(moved))
+
+    try:
+        numerical_gradient(f, x.copy(), TRACE_EPS)
+    except Exception:  # the cases' runs report it, with the learner's line
+        return None
+    if not seen or any(v.size != x.size for v in seen):
+        return None
+    return np.round((np.array(seen) - x.reshape(-1)) / TRACE_EPS, 6)
+
+
+def nudge_rule(nudges: np.ndarray) -> str:
+    """What f was called with, when every call nudges one entry (or none), every entry alike,
+    and the nudges are not + eps and - eps; "" otherwise."""
+    moved = nudges != 0
+    if moved.sum(axis=1).max(initial=0) > 1:
+        return ""
+    steps = [sorted({float(v) for v in nudges[moved[:, k], k]}, reverse=True)
+             for k in range(nudges.shape[1])]
+    if any(s != steps[0] for s in steps) or steps[0] in ([], [1.0, -1.0]):
+        return ""  # entries left out, or the right nudges: the values tell the rest
+    said = ", ".join(f"{v:+g} eps" for v in steps[0])
+    return (f"f is called with each entry nudged by {said}; the central difference nudges it "
+            "by + eps and by - eps (each from the saved value) and divides f(x + eps) - "
+            "f(x - eps) by 2 * eps")
 
 
 def _whole_answer_relation(outputs: Outputs) -> str:
@@ -203,6 +245,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call}: {len(missed)} of {got.size} entries are 0 and the "
                               f"others right, so the loop never reaches entries {shown}: "
                               "nudge every entry, for i in np.ndindex(x.shape)")
+        nudged = nudge_rule(outputs["nudges"]) if "nudges" in outputs and \
+            not np.allclose(got, expected, rtol=tolerance, atol=tolerance) else ""
+        if nudged:
+            raise CheckFailed(f"{call}: {nudged}")
         if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
                 np.allclose(got, expected, rtol=1e-3, atol=1e-3):
             raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "

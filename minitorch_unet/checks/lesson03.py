@@ -7,6 +7,7 @@ an output-size formula without its ``+ 1``...) and names the one the answer matc
 from __future__ import annotations
 
 import itertools
+import re
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -17,8 +18,9 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
                    number_exercises, off_by_note, register, shape_message, value_pattern)
-from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, conv_findings,
-                      im2col_index_finding, im2col_index_probe, run_probes, with_probes)
+from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, col2im_row_finding,
+                      conv_findings, im2col_index_finding, im2col_index_probe, run_probes,
+                      with_probes)
 
 LESSON = "03_convolution"
 number_exercises(LESSON, ("conv2d_naive", "im2col", "col2im", "conv2d_forward", "conv2d",
@@ -108,6 +110,53 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      "stride + 1; windows are kernel_size wide, stride apart",
      lambda h, k, s, p: (h + 2 * p - s) // s + 1),
 )
+
+
+Geometry = tuple[int, int, tuple[int, int, int, int], tuple[int, int, int, int]]
+
+
+def reshape_size_slip(err: BaseException, geometries: list[Geometry],
+                      mistakes: tuple[tuple[str, SizeRule], ...] = CONV_SIZE_MISTAKES) -> str:
+    """For 'cannot reshape array of size S into shape (...)' on the cases (N, channels,
+    (H, k, s, p), (W, k, s, p)) run in this order: the one slip of the size rule whose first
+    case with other sizes than the right ones is a case that fails so (its output holds S
+    values, the reshape asks for the slipped sizes); "" when none or several fit."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([\d, ]*)\)", str(err))
+    if not found:
+        return ""
+    size, target = int(found.group(1)), [int(v) for v in found.group(2).split(",") if v.strip()]
+    fits = []
+    for text, rule in mistakes:
+        for n, channels, height, width in geometries:
+            right, slipped = (conv_out_size(*height), conv_out_size(*width)), \
+                (rule(*height), rule(*width))
+            if slipped == right:
+                continue  # this case runs through with that slip
+            rest = list(target)
+            for value in slipped:
+                if value in rest:
+                    rest.remove(value)
+            if size == n * channels * right[0] * right[1] and len(target) == 4 and \
+                    len(rest) == 2 and sorted(rest) == sorted((n, channels)):
+                fits.append((text, slipped, right))
+            break
+    if len(fits) != 1:
+        return ""
+    text, slipped, right = fits[0]
+    return (f"your reshape asks for {slipped[0]} x {slipped[1]} output pixels where the array "
+            f"holds {right[0]} x {right[1]}: the output size is computed with a slip, {text}")
+
+
+def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
+    """(N, O, (H, kh, sh, ph), (W, kw, sw, pw)) of each conv2d case."""
+    out = []
+    for name in names:
+        case = cases("conv2d")[name]
+        (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+        n, _, h, w = case["input"].shape
+        o, _, kh, kw = case["weight"].shape
+        out.append((n, o, (h, kh, sh, ph), (w, kw, sw, pw)))
+    return out
 
 
 def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
@@ -257,6 +306,13 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append(("the kernel is flipped (a true convolution instead of PyTorch's "
                         "cross-correlation) and the bias is missing",
                         conv2d_numpy(x, flipped, None, s, p)))
+    for how, fix, apply in (("the absolute value of each product (np.abs(window * weight))",
+                             "sum the signed products", np.abs),
+                            ("the square of each product", "sum the products themselves",
+                             np.square)):
+        bare = conv2d_numpy(apply(x), apply(w), None, s, p)
+        out.append((f"each output sums {how}: {fix}, np.sum(window * weight[o])",
+                    bare if b is None else bare + b.astype(np.float64)[:, None, None]))
     taps = w.shape[1] * w.shape[2] * w.shape[3]
     if taps > 1:
         mean = conv2d_numpy(x, w, None, s, p) / taps
@@ -376,6 +432,40 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
     return ""
 
 
+def plane_sources(got: np.ndarray, case: Case) -> str:
+    """'output channel o of sample n is computed with kernel weight[n]' (or from sample x[o])
+    when every wrong output plane is the convolution of one other sample or with one other
+    kernel, picked by the other loop's index; "" otherwise."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    if got.ndim != 4 or got.shape != case["out"].shape:
+        return ""
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    n, o = got.shape[:2]
+    bare = np.stack([conv2d_numpy(x, w[k:k + 1], None, s, p)[:, 0] for k in range(o)], axis=1)
+    close = dict(rtol=1e-4, atol=1e-5)
+    wrong = []
+    for item, channel in np.ndindex(n, o):
+        if np.allclose(got[item, channel], case["out"][item, channel], **close):
+            continue
+        fits = {(src, k) for src, k in np.ndindex(n, o) for j in {k, channel}
+                if np.allclose(got[item, channel],
+                               bare[src, k] + (0 if b is None else float(b[j])), **close)}
+        if len(fits) != 1:
+            return ""
+        wrong.append(((item, channel), fits.pop()))
+    if not wrong:
+        return ""
+    if all(k == item % o for (item, _), (_, k) in wrong) and \
+            all(src == item for (item, _), (src, _) in wrong):
+        return ("output channel o of sample n is computed with kernel weight[n] (the sample's "
+                "index): pick the kernel by the output channel, weight[o]")
+    if all(src == channel % n for (_, channel), (src, _) in wrong) and \
+            all(k == channel for (_, channel), (_, k) in wrong):
+        return ("output channel o of sample n is computed from sample x[o] (the channel's "
+                "index): take the window from the loop's own sample, x[n]")
+    return ""
+
+
 Mistakes = Callable[[], list[tuple[str, np.ndarray]]]
 
 
@@ -455,11 +545,19 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
         items.append((describe(op, case, ("input", "weight", "bias"), **conv_params(case)),
                       outputs[f"{name}/out"].shape, case["out"].shape,
                       [(h, kh, sh, ph), (w, kw, sw, pw)]))
+    for (what, got, expected, _), name in zip(items, names):
+        given = cases("conv2d")[name]["input"].shape
+        if got == given != expected:
+            raise CheckFailed(f"{what}: wrong shape: expected {expected}, got {got}, the input's "
+                              "own shape: the output array is made like x (np.zeros_like(x) or "
+                              "x.shape); make it (N, O, Ho, Wo), O = weight.shape[0], with the "
+                              "output-size rule for Ho and Wo")
     diagnose_size(op, items, CONV_SIZE_MISTAKES,
                   "out: (N, out_channels, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1")
     for (what, *_), name in zip(items, names):
         case = cases("conv2d")[name]
-        repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias"))
+        repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias")) or \
+            plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
@@ -739,6 +837,14 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
         out.append(("the kernel offsets are swapped: column (c, a, b) of a row goes to offset "
                     "(a, b) of its window, you read it as (c, b, a)",
                     convolution.col2im(swapped, shape, kh, kw, sh, sw)))
+    if kh != kw:
+        for rows, columns, text in (
+                (kh, min(kh, kw), "the loop over the column offsets b runs over range(kh); it "
+                 "runs over range(kw), the kernel's width"),
+                (min(kh, kw), kw, "the loop over the row offsets a runs over range(kw); it runs "
+                 "over range(kh), the kernel's height")):
+            if (rows, columns) != (kh, kw):
+                out.append((text, col2im_by_offsets(cols, shape, kh, kw, sh, sw, rows, columns)))
     for rows, columns in ((kh - 1, kw), (kh, kw - 1)):
         if rows and columns:
             out.append(("the loop over the kernel offsets stops one short: offset (a, b) runs "
@@ -774,7 +880,16 @@ def _verdict_col2im(outputs: Outputs) -> None:
         shape = (n, c, h + 2 * ph, w + 2 * pw)
         what = f"col2im(cols, shape={shape}, kh={kh}, kw={kw}, sh={sh}, sw={sw})"
         image = outputs[f"{name}/image"]
+        if image.shape == shape[:2] + shape[:1:-1] and h + 2 * ph != w + 2 * pw:
+            raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {image.shape}, height "
+                              "and width swapped: `shape` is (N, C, H, W), unpack it as "
+                              "n, c, h, w = shape and build the result with (n, c, h, w)")
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
+        cut = np.asarray(image[:, :, ph:ph + h, pw:pw + w], dtype=np.float64)
+        rows = "" if np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) else \
+            col2im_row_finding(outputs)
+        if rows:  # an exact rule for where the rows go says more than the values' pattern
+            raise CheckFailed(f"{what}: wrong windows: {rows}")
         gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
                         case["grad_input"], lambda: [
@@ -829,7 +944,7 @@ def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
             raise
         raw = op.backward(out._ctx, np.array(grad_out, copy=True))
         raw = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
-        outputs = {f"{name}/raw_count": np.array(len(raw))}
+        outputs = {f"{name}/raw_count": np.array(len(raw)), f"{name}/raw_grad_out": grad_out}
         outputs.update({f"{name}/raw_grad_{i}": as_array(g) for i, g in enumerate(raw)
                         if g is not None})
         return outputs
@@ -895,6 +1010,9 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         diffs = [a - b for a, b in zip(g, shape)]
         kept = kept_axes(g, tuple(output.shape)) if label == "bias" and output is not None and \
             len(shape) == 1 and output.ndim == 4 else None
+        if kept is None and label == "bias" and len(shape) == 1:
+            kept = summed_axes(outputs[f"{name}/raw_grad_{inputs.index((label, shape))}"],
+                               outputs.get(f"{name}/raw_grad_out"))
         if kept and kept != (1,):
             summed = tuple(a for a in range(4) if a not in kept)
             raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for bias, which "
@@ -946,6 +1064,22 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def summed_axes(got: np.ndarray, full: np.ndarray | None) -> tuple[int, ...] | None:
+    """The axes of `full` left when `got` is its sum over the others (with or without
+    keepdims), when exactly one choice of axes gives got's values; None otherwise."""
+    if full is None:
+        return None
+    fits = []
+    for r in range(full.ndim):
+        for kept in itertools.combinations(range(full.ndim), r):
+            total = full.sum(axis=tuple(a for a in range(full.ndim) if a not in kept))
+            for shaped in (total, total.reshape([full.shape[a] if a in kept else 1
+                                                 for a in range(full.ndim)])):
+                if shaped.shape == got.shape and np.allclose(got, shaped, rtol=1e-4, atol=1e-6):
+                    fits.append(kept)
+    return fits[0] if len(set(fits)) == 1 else None
 
 
 def kept_axes(got: tuple[int, ...], full: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -1144,7 +1278,8 @@ register(Exercise(
     grade_id="check_conv2d_forward", lesson=LESSON, function="conv2d",
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
-    engine_ops=CONV2D_ENGINE_OPS))
+    engine_ops=CONV2D_ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1161,4 +1296,5 @@ register(Exercise(
     grade_id="check_conv2d", lesson=LESSON, function="conv2d",
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
-    engine_ops=CONV2D_ENGINE_OPS))
+    engine_ops=CONV2D_ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))

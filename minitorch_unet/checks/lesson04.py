@@ -14,9 +14,9 @@ import numpy as np
 from .. import convolution
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
-from .lesson03 import (CONV_SIZE_MISTAKES, arg, cases, check_returns_tensor, describe,
+from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
-                       returned_gradients_verdict)
+                       reshape_size_slip, returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
 number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
@@ -224,6 +224,16 @@ def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     return outputs
 
 
+def pool_geometries() -> list[Geometry]:
+    """(N, C, (H, kh, sh, ph), (W, kw, sw, pw)) of each case, in the order they are run."""
+    out = []
+    for case in cases("max_pool2d").values():
+        (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+        n, c, h, w = case["input"].shape
+        out.append((n, c, (h, kh, sh, ph), (w, kw, sw, pw)))
+    return out
+
+
 def call(case: Case) -> str:
     """'max_pool2d(input (1, 2, 6, 7), kernel_size=3, stride=2, padding=1)'."""
     return describe("max_pool2d", case, ("input",), **pool_params(case))
@@ -277,10 +287,12 @@ register(Exercise(
     grade_id="check_max_pool2d_forward", lesson=LESSON, function="max_pool2d",
     probe=lambda fn: _probe_max_pool2d(fn, backward=False), verdict=_verdict_forward,
     success="max_pool2d's forward matches PyTorch on every reference case (the backward comes next).",
-    engine_ops=ENGINE_OPS))
+    engine_ops=ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, pool_geometries())))
 
 register(Exercise(
     grade_id="check_max_pool2d", lesson=LESSON, function="max_pool2d",
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
-    engine_ops=ENGINE_OPS))
+    engine_ops=ENGINE_OPS,
+    explain_error=lambda err: reshape_size_slip(err, pool_geometries())))

@@ -7,6 +7,9 @@ swapped), a flipped kernel, a missing bias and output_padding put on the wrong s
 """
 from __future__ import annotations
 
+import itertools
+import re
+
 from typing import Any, Callable
 
 import numpy as np
@@ -201,6 +204,14 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
                     "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
                     conv_transpose2d_numpy(unordered, w, b, *geo)))
+    for order in itertools.permutations(range(4)):
+        if order in ((0, 2, 3, 1), (0, 1, 2, 3)) or x.shape[order[3]] != c:
+            continue  # the right layout, the plain reshape (above), or not C columns
+        rows = x.transpose(order).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+        out.append((f"x's rows were laid out with x.transpose{order}.reshape(-1, C), which puts "
+                    "the pixels in another order: the rows run over (n, i, j), so "
+                    "x.transpose(0, 2, 3, 1).reshape(-1, C)",
+                    conv_transpose2d_numpy(rows, w, b, *geo)))
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
@@ -221,6 +232,14 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "it once per window that covers it; add it once, to the output",
                     conv_transpose2d_numpy(x, w, None, *geo)
                     + b.astype(np.float64)[:, None, None] * cover))
+    (ph, pw) = geo[1]
+    if ph or pw:
+        full = conv_transpose2d_numpy(x, w, b, geo[0], (0, 0), geo[2])
+        hf, wf = full.shape[2:]
+        for side, kept in (("bottom/right", full[:, :, :hf - 2 * ph, :wf - 2 * pw]),
+                           ("top/left", full[:, :, 2 * ph:, 2 * pw:])):
+            out.append((f"all 2 * padding rows and columns are cut off the {side}; cut padding "
+                        "off EACH side, out[:, :, p:H_full - p, p:W_full - p]", kept))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
     if geo[0] != (1, 1):
         out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
@@ -310,6 +329,25 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def channels_in_reshape(err: BaseException) -> str:
+    """For 'cannot reshape array of size S into shape (...)' where the shape is a case's
+    (N, H, W, O, kh, kw) columns with the input channels C in place of O (a full-size output
+    built with C channels): that, in one clause; "" otherwise."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([\d, ]*)\)", str(err))
+    if not found:
+        return ""
+    size, target = int(found.group(1)), [int(v) for v in found.group(2).split(",") if v.strip()]
+    for case in cases("conv_transpose2d").values():
+        n, c, h, w = case["input"].shape
+        o, kh, kw = case["weight"].shape[1:]
+        if c != o and size == n * h * w * o * kh * kw and \
+                sorted(target) == sorted((n, h, w, c, kh, kw)):
+            return (f"the reshape asks for the input's {c} channels where the columns hold the "
+                    f"output's {o}: an output-side shape (the full-size output passed to col2im?) "
+                    "is built with C = x.shape[1]; use O = weight.shape[1]")
+    return ""
+
+
 def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name, case in cases("conv_transpose2d").items():
@@ -361,11 +399,11 @@ register(Exercise(
     verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
     probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))

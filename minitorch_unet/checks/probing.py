@@ -322,6 +322,41 @@ def _unfilled(zero: np.ndarray, rows: tuple[int, int, int], columns: tuple[int, 
     return ""
 
 
+def _row_rule(windows: np.ndarray, rows: np.ndarray) -> str:
+    """The row of cols that holds window (n, i, j), as a rule in n, i, j, when one whole-number
+    linear rule fits every pair and differs from n*Ho*Wo + i*Wo + j; "" otherwise."""
+    n, _, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    if len(rows) < 4:
+        return ""
+    terms = np.column_stack([windows, np.ones(len(rows))])
+    fit = np.rint(np.linalg.lstsq(terms, rows, rcond=None)[0])
+    if not np.array_equal(terms @ fit, rows) or np.array_equal(fit, [ho * wo, wo, 1, 0]):
+        return ""
+    return _formula(np.array([fit[0], 0, fit[1], fit[2], 0, 0, fit[3]])) + \
+        f" (it must be n*Ho*Wo + i*Wo + j = {ho * wo}*n + {wo}*i + j)"
+
+
+def _im2col_rows(got: np.ndarray) -> str:
+    """Where each window was written, when every non-zero row of the probe's cols is some
+    window copied whole; "" otherwise."""
+    n, _, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    x = np.arange(1.0, np.prod(INDEX_SHAPE) + 1).reshape(INDEX_SHAPE)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    right = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)
+    which = {tuple(row): k for k, row in enumerate(right)}
+    pairs = [(r, which.get(tuple(row))) for r, row in enumerate(got) if row.any()]
+    if not pairs or any(k is None for _, k in pairs):
+        return ""
+    rows = np.array([r for r, _ in pairs], dtype=np.float64)
+    places = np.array([np.unravel_index(k, (n, ho, wo)) for _, k in pairs], dtype=np.float64)
+    rule = _row_rule(places, rows)
+    return f"the window of output pixel (n, i, j) is written to row {rule}" if rule else ""
+
+
 def im2col_index_finding(outputs: Outputs, unfilled: bool = True) -> str:
     """The pixel each column entry copies, as a rule in (n, c, i, j, a, b), where it differs
     from the right one (row sh*i + a, column sw*j + b of sample n, channel c), or (`unfilled`)
@@ -339,7 +374,8 @@ def im2col_index_finding(outputs: Outputs, unfilled: bool = True) -> str:
     said = (f"probing with x = 1, 2, 3, ... of shape {INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
             f"sw={sw}, ")
     if not values.all():
-        empty = _unfilled(values == 0, (n, ho, wo), (c, kh, kw)) if unfilled else ""
+        empty = _im2col_rows(values) or \
+            (_unfilled(values == 0, (n, ho, wo), (c, kh, kw)) if unfilled else "")
         return said + empty if empty else ""
     pixels = np.array(np.unravel_index(values.astype(int).ravel() - 1, INDEX_SHAPE)).T
     wrong = _index_rules(pixels, np.indices(got.shape).reshape(2, -1))
@@ -385,6 +421,41 @@ def col2im_index_probe(fn: Callable[..., Any]) -> Outputs:
         return {}
 
 
+def _col2im_rows(values: np.ndarray) -> str:
+    """Which row of the probe's cols each window of the output holds, when every non-zero
+    window holds one whole row in order and some row is read twice or never; "" otherwise."""
+    n, c, h, w = INDEX_SHAPE
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    ho, wo, width = (h - kh) // sh + 1, (w - kw) // sw + 1, c * kh * kw
+    if values[:, :, sh * (ho - 1) + kh:].any() or values[:, :, :, sw * (wo - 1) + kw:].any():
+        return ""
+    places, rows = [], []
+    for b, i, j in np.ndindex(n, ho, wo):
+        block = values[b, :, sh * i:sh * i + kh, sw * j:sw * j + kw].ravel()
+        if not block.any():
+            continue
+        row = (block[0] - 1) // width
+        if not np.array_equal(block, np.arange(row * width + 1, (row + 1) * width + 1)):
+            return ""
+        places.append((b, i, j))
+        rows.append(row)
+    if len(set(rows)) == n * ho * wo:
+        return ""  # every row read once, in another order: the landing rules tell that
+    return _row_rule(np.array(places, dtype=np.float64), np.array(rows, dtype=np.float64))
+
+
+def col2im_row_finding(outputs: Outputs) -> str:
+    """Which row of cols each window gets, as a rule in (n, i, j), when the index probe shows
+    whole rows in the windows by a rule other than the right one; "" otherwise."""
+    got = outputs.get("probe/col2im_index")
+    if got is None or got.shape != INDEX_SHAPE or not np.allclose(got, np.rint(got)):
+        return ""
+    (kh, kw), (sh, sw) = INDEX_KERNEL, INDEX_STRIDE
+    rule = _col2im_rows(np.rint(got))
+    return (f"probing with cols = 1, 2, 3, ..., shape={INDEX_SHAPE}, kh={kh}, kw={kw}, sh={sh}, "
+            f"sw={sw} (windows apart), window (n, i, j) gets row {rule} of cols") if rule else ""
+
+
 def col2im_index_finding(outputs: Outputs) -> str:
     """Where each entry of cols lands, as rules in (n, c, i, j, a, b) that differ from the
     right ones, when every entry lands once and alone; "" otherwise."""
@@ -396,10 +467,10 @@ def col2im_index_finding(outputs: Outputs) -> str:
         return ""
     values = np.rint(got)
     landed = values[values != 0].astype(int)
-    if not np.allclose(got, values) or landed.min(initial=1) < 1 or \
-            landed.max(initial=1) > count or len(landed) != count or \
-            len(np.unique(landed)) != count:
+    if not np.allclose(got, values) or landed.min(initial=1) < 1 or landed.max(initial=1) > count:
         return ""
+    if len(landed) != count or len(np.unique(landed)) != count:
+        return col2im_row_finding(outputs)
     order = np.argsort(landed)
     pixels = np.argwhere(values != 0)[order]
     entries = np.array(np.unravel_index(landed[order] - 1, (count // (c * kh * kw), c * kh * kw)))
