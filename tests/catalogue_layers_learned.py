@@ -96,6 +96,13 @@ def re_rounded_to_int(a, b):
     return round(_relative(a, b, np.maximum))
 
 
+@entry("check_relative_error", "relative_error", "||a| - |b||")
+def re_sizes_compared(a, b):
+    a, b = np.abs(np.asarray(a, dtype=np.float64)), np.abs(np.asarray(b, dtype=np.float64))
+    scale = np.maximum(a, b)
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))
+
+
 # ---- 03: conv2d_naive ---------------------------------------------------------------------------
 @entry("check_conv2d_naive", "conv2d_naive", "i*stride + padding", "EACH side")
 def naive_window_start_plus_padding(x, weight, bias=None, stride=1, padding=0):

@@ -275,6 +275,8 @@ def error_cases(rng: np.random.Generator, fresh: bool) -> list[tuple[str, Any, A
          np.array([3e-6, 3.0])),
         ("[-3.0, 2.0] and [-1.0, 2.0] (the larger one negative)", np.array([-3.0, 2.0]),
          np.array([-1.0, 2.0])),
+        ("[1.0, 2.0] and [-1.0, 2.0] (opposite signs)", np.array([1.0, 2.0]),
+         np.array([-1.0, 2.0])),
     ]
 
 
@@ -359,6 +361,10 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
                                np.sum(np.abs(a)) + np.sum(np.abs(b))))),
     ("you return the largest absolute difference |a - b|, not divided by anything; divide "
      "each entry's difference by max(|a|, |b|)", lambda a, b, ratio: float(np.max(np.abs(a - b)))),
+    ("you take the absolute values before the difference, ||a| - |b||, so a and -a count as "
+     "equal; take |a - b|",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(np.abs(a) - np.abs(b)),
+                                            np.maximum(np.abs(a), np.abs(b)))))),
     ("the absolute value is missing: use |a - b|, or differences of one sign vanish in the max",
      lambda a, b, ratio: float(np.max(np.where(a == b, 0.0, (a - b) / np.maximum(np.abs(a), np.abs(b)))))),
 )
