@@ -471,7 +471,15 @@ def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
         index = {n.name: k for k, n in enumerate(graph.nodes)}
         out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
         out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log], dtype=np.int64)
+        backward(graph.root)
+        out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
+
+
+def reference_twice(graph: Graph) -> np.ndarray:
+    """The graph's gradients after two calls of backward (the second adds to the first)."""
+    reference_backward(graph)
+    return np.array(reference_backward(graph))
 
 
 def _verdict_backward(outputs: Outputs) -> None:
@@ -517,6 +525,20 @@ def _verdict_backward(outputs: Outputs) -> None:
             k = int(bad[0])
             raise CheckFailed(f"{where}: {names[k]}.grad is {got[k]:.6g}, expected "
                               f"{expected[k]:.6g}; gradients must start at 0 and only be added to")
+    for i, graph in enumerate(graphs()):
+        first, again = outputs[f"graph{i}_grads"], outputs[f"graph{i}_again"]
+        expected = reference_twice(graph)
+        if np.allclose(again, expected, rtol=1e-9, atol=1e-12):
+            continue
+        where = f"backward called a second time on the graph '{graph.title}'"
+        if np.allclose(again, first, rtol=1e-9, atol=1e-12):
+            raise CheckFailed(f"{where}: the grads are those of one call, so your backward "
+                              "resets them (grad = 0) before walking back; a second call must add "
+                              "to them, so set only root.grad = 1.0 and zero nothing")
+        k = int(np.flatnonzero(~np.isclose(again, expected, rtol=1e-9, atol=1e-12))[0])
+        raise CheckFailed(f"{where}: {graph.nodes[k].name}.grad is {again[k]:.6g}, expected "
+                          f"{expected[k]:.6g}; set root.grad = 1.0 and add into the other grads, "
+                          "never assign or reset them")
 
 
 # ---- unbroadcast -----------------------------------------------------------------------------
