@@ -274,6 +274,13 @@ LOCAL_DERIVATIVES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = 
     ("1 / cosh(x)**2 evaluated at tanh(x)", lambda x: 1 / np.cosh(np.tanh(x)) ** 2),
     ("exp(-x**2)", lambda x: np.exp(-x ** 2)),
     ("1 - tanh(x / 2)**2", lambda x: 1 - np.tanh(x / 2) ** 2),
+    ("-2 tanh(x) (1 - tanh(x)**2), the second derivative of tanh (you differentiated twice)",
+     lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    ("2 tanh(x) (1 - tanh(x)**2), the second derivative of tanh without its minus sign",
+     lambda x: 2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    ("-2 (1 - tanh(x)**2)(1 - 3 tanh(x)**2), the third derivative of tanh",
+     lambda x: -2 * (1 - np.tanh(x) ** 2) * (1 - 3 * np.tanh(x) ** 2)),
+    ("log(cosh(x)), the integral of tanh, not its derivative", lambda x: np.log(np.cosh(x))),
 )
 
 
