@@ -681,6 +681,10 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
     if int(np.prod(got)) == int(np.prod(shape)):
         return "the values may be right: reshape the result to `shape`"
     ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    if extra > 0 and ones and got == grad_shape[extra:]:
+        return (f"you summed the {extra} leading ax{'i' if extra == 1 else 'e'}s but not the "
+                "axes where `shape` has 1: do both steps, one after the other (an if/elif or an "
+                "early return runs only one)")
     if extra > 0 and ones and max(ones) < len(grad_shape):
         misaligned = list(grad_shape)
         for i in ones:
