@@ -409,7 +409,6 @@ PARTS: tuple[tuple[str, Callable[[int], int]], ...] = (
     ("one Dice per sample (each index of the first axis scored alone)", lambda n: 1),
     ("one Dice per column (each index of the last axis scored alone, over all the others)",
      lambda n: -1),
-    ("one Dice per pixel", lambda n: n),
 )
 
 
@@ -426,7 +425,7 @@ def _part_dice(p: np.ndarray, t: np.ndarray, kept: int, empty: float) -> float:
 
 
 def part_relation(values: np.ndarray, want: np.ndarray, cases: tuple[Masks, ...]) -> str:
-    """Name a mean of Dice over parts of the masks (rows, samples, columns, pixels) that gives
+    """Name a mean of Dice over parts of the masks (rows, samples, columns) that gives
     the learner's values on every case with pixels in either mask, or ""."""
     some = [i for i, (_, p, t) in enumerate(cases) if p.any() or t.any()]
     for text, kept in PARTS:

@@ -682,9 +682,13 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
         return "the values may be right: reshape the result to `shape`"
     ones = tuple(i for i, n in enumerate(shape) if n == 1)
     if extra > 0 and ones and got == grad_shape[extra:]:
+        shifted = (f"; an index i used without the shift by {extra} lands on a leading axis, "
+                   f"since `shape` lines up with the LAST {len(shape)} axes of grad"
+                   if max(ones) < extra else "")
         return (f"you summed the {extra} leading ax{'i' if extra == 1 else 'e'}s but not the "
-                "axes where `shape` has 1: do both steps, one after the other (an if/elif or an "
-                "early return runs only one)")
+                f"axes where `shape` has 1: sum over both, grad's axis {extra} + i for every "
+                f"shape[i] == 1 after the leading ones (an if/elif runs only one of the two"
+                f"{shifted})")
     if extra > 0 and ones and max(ones) < len(grad_shape):
         misaligned = list(grad_shape)
         for i in ones:

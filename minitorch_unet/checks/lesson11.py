@@ -39,9 +39,10 @@ def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarra
     target[4, 0, 3:6, 0:2] = 1
     pred[4, 0, 3:6, 0:3] = 0.6
     pred[7, 0, 0:2, 0:2] = 0.95                            # D: no tumour, false alarms
-    target[10, 0, 2:5, 2:5] = 1                            # E: the tumour is missed
-    target[11, 0, 2:4, 2:4] = 1                            # and half found in the last slice
-    pred[11, 0, 2:4, 2] = 0.7
+    target[10, 0, 2:4, 2:4] = 1                            # E: a tumour half found,
+    pred[10, 0, 2:4, 2] = 0.7
+    target[11, 0, 2:5, 2:5] = 1                            # then barely found in the last
+    pred[11, 0, 3, 3] = 0.8                                # (so last, best and first differ)
     if fresh:
         alarms = rng.random(pred.shape) < 0.08
         alarms[[3, 6]] = False
