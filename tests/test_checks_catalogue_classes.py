@@ -187,6 +187,15 @@ def patient_overwritten_in_a_loop(pred, target, patients, threshold=0.5):
     return result
 
 
+# ---- 08: a NaN that no overflow explains -------------------------------------------------------
+@mistake("check_bce_with_logits", "bce_with_logits", "cannot overflow", "target.sum()")
+def bce_mean_per_class(logits, target):
+    mag = logits.relu() + (-logits).relu()
+    loss = logits.relu() - logits * target + (1 + (-mag).exp()).log()
+    return ((loss * target).sum() / target.sum()
+            + (loss * (1 - target)).sum() / (1 - target).sum()) * 0.5
+
+
 @pytest.mark.parametrize("entry", CLASSES, ids=[m.name for m in CLASSES])
 def test_the_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)
