@@ -196,6 +196,19 @@ def bce_mean_per_class(logits, target):
             + (loss * (1 - target)).sum() / (1 - target).sum()) * 0.5
 
 
+# ---- 11: the right Dice values in another order -----------------------------------------------
+@mistake("check_dice_per_slice", "dice_per_slice", "the right values, sorted")
+def slice_sorted_scores(pred, target, threshold=0.5):
+    return np.sort(_slice_dice(pred, target, threshold))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "in another order")
+def slice_grouped_by_emptiness(pred, target, threshold=0.5):
+    scores = _slice_dice(pred, target, threshold)
+    has_tumour = (target.reshape(len(target), -1) > 0.5).any(1)
+    return np.concatenate([scores[has_tumour], scores[~has_tumour]])
+
+
 @pytest.mark.parametrize("entry", CLASSES, ids=[m.name for m in CLASSES])
 def test_the_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)

@@ -108,6 +108,11 @@ def _verdict_slice(outputs: Outputs) -> None:
                  "the first")
     if np.allclose(got, expected):
         return
+    if np.allclose(np.sort(got), np.sort(expected)):
+        order = ("sorted" if np.all(np.diff(got) >= 0) else "sorted from high to low"
+                 if np.all(np.diff(got) <= 0) else "in another order")
+        raise CheckFailed(f"{what}: the right values, {order}: entry i must be the Dice of "
+                          "slice i, in the slices' own order (no sort, no set, no grouping)")
     empty = np.flatnonzero((2 * counts[0] + counts[1] + counts[2]) == 0)
     if not np.isfinite(got).all() or np.allclose(got, _dice(*counts, empty=0.0)):
         raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
