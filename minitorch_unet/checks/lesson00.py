@@ -387,6 +387,9 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
     if not np.allclose(per_image, want) and np.allclose(values, per_image, rtol=0, atol=1e-9):
         return ("this is the mean of one Dice per image (per 2D slice); the exercise's Dice "
                 "pools every pixel of both masks into one ratio: sum over all axes")
+    why = part_relation(values, want, cases)
+    if why:
+        return why
     rows = [(g * (np.count_nonzero(p) + np.count_nonzero(t)) / 2, p.ndim)
             for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
     if len({round(i, 6) for i, _ in rows}) == 1 or all(abs(i - n) < 1e-6 for i, n in rows):
@@ -397,6 +400,43 @@ def dice_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
     return (combination_relation(got, counts) or smoothing_relation(got, counts)
             or _formula(got, cases) or count_ratio(got, counts)
             or layout_relation(got, cases))
+
+
+# Ways of cutting a mask into parts, each with its own Dice: (what the parts are, how many
+# leading axes index a part given the mask's ndim); the other axes are pooled within a part.
+PARTS: tuple[tuple[str, Callable[[int], int]], ...] = (
+    ("one Dice per row (each line along the last axis scored alone)", lambda n: n - 1),
+    ("one Dice per sample (each index of the first axis scored alone)", lambda n: 1),
+    ("one Dice per column (each index of the last axis scored alone, over all the others)",
+     lambda n: -1),
+)
+
+
+def _part_dice(p: np.ndarray, t: np.ndarray, kept: int, empty: float) -> float:
+    """The mean Dice of the parts of masks p, t indexed by their first `kept` axes (the last
+    axis alone when kept is -1); parts with both masks empty score `empty` (NaN: skipped)."""
+    if kept < 0:
+        p, t, kept = np.moveaxis(p, -1, 0), np.moveaxis(t, -1, 0), 1
+    p2 = (p > 0).reshape(int(np.prod(p.shape[:kept])), -1)
+    t2 = (t > 0).reshape(p2.shape[0], -1)
+    total = p2.sum(1) + t2.sum(1)
+    scores = np.where(total == 0, empty, 2 * (p2 & t2).sum(1) / np.maximum(total, 1))
+    return float(np.nanmean(scores)) if not np.isnan(scores).all() else np.nan
+
+
+def part_relation(values: np.ndarray, want: np.ndarray, cases: tuple[Masks, ...]) -> str:
+    """Name a mean of Dice over parts of the masks (rows, samples, columns) that gives
+    the learner's values on every case with pixels in either mask, or ""."""
+    some = [i for i, (_, p, t) in enumerate(cases) if p.any() or t.any()]
+    for text, kept in PARTS:
+        for empty in (1.0, 0.0, np.nan):
+            parts = np.array([_part_dice(cases[i][1], cases[i][2], kept(cases[i][1].ndim), empty)
+                              for i in some])
+            if not np.allclose(parts, want[some]) and \
+                    np.allclose(values[some], parts, rtol=0, atol=1e-9):
+                return (f"this is the mean of {text}, not one Dice of the whole masks: sum the "
+                        "overlap and the sizes over every pixel of both arrays, then divide once")
+    return ""
 
 
 # Ways of combining precision tp / |P| and recall tp / |T| (Dice is their harmonic mean), and

@@ -274,6 +274,13 @@ LOCAL_DERIVATIVES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = 
     ("1 / cosh(x)**2 evaluated at tanh(x)", lambda x: 1 / np.cosh(np.tanh(x)) ** 2),
     ("exp(-x**2)", lambda x: np.exp(-x ** 2)),
     ("1 - tanh(x / 2)**2", lambda x: 1 - np.tanh(x / 2) ** 2),
+    ("-2 tanh(x) (1 - tanh(x)**2), the second derivative of tanh (you differentiated twice)",
+     lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    ("2 tanh(x) (1 - tanh(x)**2), the second derivative of tanh without its minus sign",
+     lambda x: 2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    ("-2 (1 - tanh(x)**2)(1 - 3 tanh(x)**2), the third derivative of tanh",
+     lambda x: -2 * (1 - np.tanh(x) ** 2) * (1 - 3 * np.tanh(x) ** 2)),
+    ("log(cosh(x)), the integral of tanh, not its derivative", lambda x: np.log(np.cosh(x))),
 )
 
 
@@ -471,7 +478,15 @@ def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
         index = {n.name: k for k, n in enumerate(graph.nodes)}
         out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
         out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log], dtype=np.int64)
+        backward(graph.root)
+        out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
+
+
+def reference_twice(graph: Graph) -> np.ndarray:
+    """The graph's gradients after two calls of backward (the second adds to the first)."""
+    reference_backward(graph)
+    return np.array(reference_backward(graph))
 
 
 def _verdict_backward(outputs: Outputs) -> None:
@@ -517,6 +532,20 @@ def _verdict_backward(outputs: Outputs) -> None:
             k = int(bad[0])
             raise CheckFailed(f"{where}: {names[k]}.grad is {got[k]:.6g}, expected "
                               f"{expected[k]:.6g}; gradients must start at 0 and only be added to")
+    for i, graph in enumerate(graphs()):
+        first, again = outputs[f"graph{i}_grads"], outputs[f"graph{i}_again"]
+        expected = reference_twice(graph)
+        if np.allclose(again, expected, rtol=1e-9, atol=1e-12):
+            continue
+        where = f"backward called a second time on the graph '{graph.title}'"
+        if np.allclose(again, first, rtol=1e-9, atol=1e-12):
+            raise CheckFailed(f"{where}: the grads are those of one call, so your backward "
+                              "resets them (grad = 0) before walking back; a second call must add "
+                              "to them, so set only root.grad = 1.0 and zero nothing")
+        k = int(np.flatnonzero(~np.isclose(again, expected, rtol=1e-9, atol=1e-12))[0])
+        raise CheckFailed(f"{where}: {graph.nodes[k].name}.grad is {again[k]:.6g}, expected "
+                          f"{expected[k]:.6g}; set root.grad = 1.0 and add into the other grads, "
+                          "never assign or reset them")
 
 
 # ---- unbroadcast -----------------------------------------------------------------------------
@@ -652,6 +681,14 @@ def _unbroadcast_hint(got: tuple[int, ...], grad_shape: tuple[int, ...],
     if int(np.prod(got)) == int(np.prod(shape)):
         return "the values may be right: reshape the result to `shape`"
     ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    if extra > 0 and ones and got == grad_shape[extra:]:
+        shifted = (f"; an index i used without the shift by {extra} lands on a leading axis, "
+                   f"since `shape` lines up with the LAST {len(shape)} axes of grad"
+                   if max(ones) < extra else "")
+        return (f"you summed the {extra} leading ax{'i' if extra == 1 else 'e'}s but not the "
+                f"axes where `shape` has 1: sum over both, grad's axis {extra} + i for every "
+                f"shape[i] == 1 after the leading ones (an if/elif runs only one of the two"
+                f"{shifted})")
     if extra > 0 and ones and max(ones) < len(grad_shape):
         misaligned = list(grad_shape)
         for i in ones:

@@ -235,6 +235,14 @@ def _verdict_bce(outputs: Outputs) -> None:
     for name, case in cases("bce_with_logits").items():
         call = _bce_call(case)
         got = outputs[f"{name}/out"]
+        if not np.isfinite(got) and np.abs(case["input"]).max() < 20:
+            ones, size = int((np.asarray(case["target"]) > 0.5).sum()), case["target"].size
+            why = (f"the target has {ones} ones in {size}, so a division by a count of positives "
+                   "or negatives (target.sum(), (1 - target).sum()) meets 0 here: the mean "
+                   "divides by the number of entries" if ones in (0, size) else
+                   "a log of 0 or a division by a sum that is 0")
+            raise CheckFailed(f"{call}: the loss is {got} though the logits, up to "
+                              f"{np.abs(case['input']).max():.2g}, cannot overflow: {why}")
         if not np.isfinite(got):
             raise CheckFailed(f"{call}: the loss is {got} for logits up to "
                               f"{np.abs(case['input']).max():.0f}: log(sigmoid(x)) or exp(-x) "

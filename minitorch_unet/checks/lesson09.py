@@ -188,6 +188,14 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
                 parts.append(f"the parameter moves {text}; it moves by -lr * (the new buffer)")
                 break
         else:
+            rule = linear_rule(p - got_p, (("grad", g), ("the new buffer", got_buf)),
+                               sgd_symbols(lr, m), prefer) \
+                if not np.allclose(got_buf, g) else ""
+            if rule and "grad" in rule.replace("the new buffer", ""):
+                parts.append(f"your parameter moves by -({rule}): the gradient is counted "
+                             "twice, as the new buffer already holds it; move by -lr * (the new "
+                             "buffer) alone")
+                return "; ".join(parts)
             rule = linear_rule(p - got_p, (("grad", g), ("buf", buf)), sgd_symbols(lr, m),
                                prefer) \
                 if np.abs(buf).max() > 0 else ""

@@ -39,9 +39,10 @@ def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarra
     target[4, 0, 3:6, 0:2] = 1
     pred[4, 0, 3:6, 0:3] = 0.6
     pred[7, 0, 0:2, 0:2] = 0.95                            # D: no tumour, false alarms
-    target[10, 0, 2:5, 2:5] = 1                            # E: the tumour is missed
-    target[11, 0, 2:4, 2:4] = 1                            # and half found in the last slice
-    pred[11, 0, 2:4, 2] = 0.7
+    target[10, 0, 2:4, 2:4] = 1                            # E: a tumour half found,
+    pred[10, 0, 2:4, 2] = 0.7
+    target[11, 0, 2:5, 2:5] = 1                            # then barely found in the last
+    pred[11, 0, 3, 3] = 0.8                                # (so last, best and first differ)
     if fresh:
         alarms = rng.random(pred.shape) < 0.08
         alarms[[3, 6]] = False
@@ -107,6 +108,11 @@ def _verdict_slice(outputs: Outputs) -> None:
                  "the first")
     if np.allclose(got, expected):
         return
+    if np.allclose(np.sort(got), np.sort(expected)):
+        order = ("sorted" if np.all(np.diff(got) >= 0) else "sorted from high to low"
+                 if np.all(np.diff(got) <= 0) else "in another order")
+        raise CheckFailed(f"{what}: the right values, {order}: entry i must be the Dice of "
+                          "slice i, in the slices' own order (no sort, no set, no grouping)")
     empty = np.flatnonzero((2 * counts[0] + counts[1] + counts[2]) == 0)
     if not np.isfinite(got).all() or np.allclose(got, _dice(*counts, empty=0.0)):
         raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
