@@ -308,6 +308,38 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _pairwise_reduction(frame: FrameType, line: str) -> str:
+    """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
+    reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
+    line has no such call."""
+    try:
+        tree = ast.parse(line.rstrip(":").split(" = ", 1)[-1])
+    except SyntaxError:
+        return ""
+    pairwise = {"max": "maximum", "amax": "maximum", "min": "minimum", "amin": "minimum"}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or len(node.args) != 2:
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            node.func.id if isinstance(node.func, ast.Name) else ""
+        if name not in pairwise:
+            continue
+        try:
+            second = eval(compile(ast.Expression(node.args[1]), "<line>", "eval"),
+                          frame.f_globals, dict(frame.f_locals))
+        except Exception:  # noqa: BLE001 - the call is the learner's; anything may fail
+            continue
+        if isinstance(second, np.ndarray) and second.size > 1:
+            call = ast.unparse(node)
+            return (f"`{call}` does not compare two arrays entry by entry ("
+                    + ("np." + name + " reads its second argument as the axis" if
+                       isinstance(node.func, ast.Attribute) else "Python's " + name +
+                       " asks whether a whole array is true")
+                    + f"): use np.{pairwise[name]}({ast.unparse(node.args[0])}, "
+                    f"{ast.unparse(node.args[1])})")
+    return ""
+
+
 def _padded_everywhere(frame: FrameType) -> str:
     """A 4-D array of the learner's frame that is another one padded on every axis, the batch
     and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
@@ -466,7 +498,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _odd_values(frame, line, str(err)) or _transpose_fix(frame, line, str(err)) or \
+        odd = _pairwise_reduction(frame, line) or _odd_values(frame, line, str(err)) or \
+            _transpose_fix(frame, line, str(err)) or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
@@ -1157,16 +1190,40 @@ def _shift_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, floa
     return ""
 
 
+def _unfilled(values: np.ndarray) -> bool:
+    """One constant throughout (0, or whatever the array was made with): never written."""
+    return values.size > 0 and bool(np.all(values == values.reshape(-1)[0]))
+
+
+def _copied_from(got: np.ndarray, expected: np.ndarray, axis: int, bad: np.ndarray,
+                 close: dict[str, float]) -> str:
+    """'the values of sample 2 are those of sample 0 ...' when every wrong slice along `axis`
+    repeats one right slice; "" otherwise."""
+    name = _axis_name(axis, got.ndim)
+    for source in range(got.shape[axis]):
+        right = np.take(expected, source, axis)
+        if all(np.allclose(np.take(got, k, axis), right, **close) for k in np.flatnonzero(bad)):
+            shown = ", ".join(map(str, np.flatnonzero(bad)[:4])) + \
+                (", ..." if bad.sum() > 4 else "")
+            return (f"your {_plural(name)} {shown} (axis {axis}) hold the right values of {name} "
+                    f"{source}: index {source} is used where the loop's own index belongs "
+                    f"(x[{source}] instead of x[i], or a result kept from one pass)")
+    return ""
+
+
 def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, float]) -> str:
-    """Right on some slices and wrong on others: loops that stop early, edges."""
+    """Right on some slices and wrong on others: loops that stop early (the wrong part never
+    written), a slice copied from another one, edges."""
     ndim, shape = got.ndim, got.shape
     wrong = ~np.isclose(got, expected, **close)
     flat = wrong.reshape(-1)
     k = int(flat.sum())
     border = shape[-2] > 2 and shape[-1] > 2 and not wrong[..., 1:-1, 1:-1].any()
-    if 0 < k < shape[-1] and not flat[:flat.size - k].any():
-        return (f"every value is right except the last {k} in memory order: a loop over the "
-                "entries stops short (range(n - 1) instead of range(n)?)")
+    tail_unwritten = 0 < k < flat.size and not flat[:flat.size - k].any() and \
+        _unfilled(got.reshape(-1)[flat.size - k:])
+    if tail_unwritten and k < shape[-1]:
+        return (f"every value is right except the last {k} in memory order, which are never "
+                "written: a loop over the entries stops short (range(n - 1) instead of range(n)?)")
     for axis in range(ndim):
         n = shape[axis]
         if n < 2:
@@ -1176,32 +1233,44 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         name = _axis_name(axis, ndim)
         if not bad.any() or bad.all() or (share[bad] < 0.5).any():
             continue  # a slice claimed wrong must be mostly wrong
+        copied = _copied_from(got, expected, axis, bad, close)
+        if copied:
+            return copied
+        edges = np.zeros(n, dtype=bool)
+        edges[[0, -1]] = True
+        at_border = axis >= ndim - 2 and not bad[~edges].any()
+        if not at_border and not _unfilled(np.compress(bad, got, axis=axis)):
+            where = ", ".join(map(str, np.flatnonzero(bad)[:4])) + (", ..." if bad.sum() > 4 else "")
+            return (f"your values are right except at {name} index {where} (axis {axis}), whose "
+                    "values are written but wrong: the computation for those "
+                    f"{_plural(name)} differs from the others' (an index, a bound or a term used "
+                    "there only)")
         if list(np.flatnonzero(bad)) == [n - 1]:
             return (f"everything is right except the last {name} (index {n - 1} along axis "
-                    f"{axis}): a loop stops one short there (range(n - 1) instead of range(n)?)")
+                    f"{axis}), never written: a loop stops one short there (range(n - 1) "
+                    "instead of range(n)?)")
         if list(np.flatnonzero(~bad)) == [0]:
-            return (f"only the first {name} (index 0 along axis {axis}) is right: a loop stops "
-                    "after one pass, or [0] is used where every index is needed")
+            return (f"only the first {name} (index 0 along axis {axis}) is right, the others are "
+                    "never written: a loop stops after one pass, or [0] is used where every "
+                    "index is needed")
         if list(np.flatnonzero(bad)) == [0]:
-            return (f"everything is right except the first {name} (index 0 along axis {axis}): "
-                    "a loop starts at 1, or the first pass is lost")
+            return (f"everything is right except the first {name} (index 0 along axis {axis}), "
+                    "never written: a loop starts at 1, or the first pass is lost")
         run = np.flatnonzero(bad)
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
             return (f"everything is right except the first {run.size} {_plural(name)} "
-                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "
-                    "its first passes (range(1, n)?), or its start offset is wrong")
+                    f"(indices 0 to {run[-1]} along axis {axis}), never written: a loop starts "
+                    "late or skips its first passes (range(1, n)?)")
         if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
             return (f"everything is right except the last {run.size} {_plural(name)} (indices "
-                    f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "
-                    "short, or its end bound is wrong")
-        edges = np.zeros(n, dtype=bool)
-        edges[[0, -1]] = True
-        if axis >= ndim - 2 and not bad[~edges].any():
+                    f"{run[0]} to {n - 1} along axis {axis}), never written: a loop stops "
+                    f"{run.size} passes short, or its end bound is wrong")
+        if at_border:
             return (f"everything is right except at the border (the first and last "
                     f"{_plural(name)}): the padding, or the loop bounds at the edges")
-    if 0 < k < flat.size and not flat[:flat.size - k].any():
-        return (f"every value is right except the last {k} in memory order: a loop over the "
-                "entries stops short (range(n - 1) instead of range(n)?)")
+    if tail_unwritten:
+        return (f"every value is right except the last {k} in memory order, which are never "
+                "written: a loop over the entries stops short (range(n - 1) instead of range(n)?)")
     if border:
         return ("everything is right inside, the wrong values all lie on the border (the first "
                 "or last rows and columns): the padding (its value or its width), or the loop "

@@ -6,6 +6,7 @@ differences and shows whether ``eps`` is used). Inputs are float64 and seeded.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -393,6 +394,65 @@ GUARDED_RATIOS = ((_ratio, 1e-9), (_unit_where_zero, 1e-9)) + tuple(
     (guard(eps), 1e-6) for eps in (1e-12, 1e-10, 1e-8) for guard in (_floored, _shifted))
 
 
+# The formula in parts: a learner's variant changes one or two of them. (name, what to write
+# instead or "" for the right part, how it computes.)
+NUMERATORS: tuple[tuple[str, str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("|a - b|", "", lambda a, b: np.abs(a - b)),
+    ("(a - b)**2", "the squared difference (a - b)**2 in the numerator; take |a - b|",
+     lambda a, b: (a - b) ** 2),
+    ("||a| - |b||", "||a| - |b|| in the numerator, which makes a and -a equal; take |a - b|",
+     lambda a, b: np.abs(np.abs(a) - np.abs(b))),
+)
+DENOMINATORS: tuple[tuple[str, str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("max(|a|, |b|)", "", lambda a, b: np.maximum(np.abs(a), np.abs(b))),
+    ("max(|a|, |b|)**2", "the denominator squared, max(|a|, |b|)**2; divide by max(|a|, |b|)",
+     lambda a, b: np.maximum(np.abs(a), np.abs(b)) ** 2),
+    ("min(|a|, |b|)", "min(|a|, |b|) as the denominator; divide by max(|a|, |b|)",
+     lambda a, b: np.minimum(np.abs(a), np.abs(b))),
+    ("|a| + |b|", "|a| + |b| as the denominator; divide by max(|a|, |b|)",
+     lambda a, b: np.abs(a) + np.abs(b)),
+    ("1", "no denominator (an absolute error); divide by max(|a|, |b|)",
+     lambda a, b: np.ones_like(a)),
+)
+REDUCTIONS: tuple[tuple[str, str, Callable[[np.ndarray], float]], ...] = (
+    ("max", "", lambda r: float(np.max(r))),
+    ("mean", "the mean of the entries' errors (np.mean); take the largest (np.max)",
+     lambda r: float(np.mean(r))),
+    ("median", "the median of the entries' errors (np.median); take the largest (np.max)",
+     lambda r: float(np.median(r))),
+    ("sum", "the sum of the entries' errors; take the largest (np.max)", lambda r: float(np.sum(r))),
+    ("min", "the smallest entry's error (np.min); take the largest (np.max)",
+     lambda r: float(np.min(r))),
+    ("first", "the first entry's error only (r.flat[0] or r[0]); take the largest over every "
+     "entry (np.max)", lambda r: float(np.ravel(r)[0])),
+    ("last", "the last entry's error only (r.flat[-1] or r[-1]); take the largest over every "
+     "entry (np.max)", lambda r: float(np.ravel(r)[-1])),
+)
+OUTER: tuple[tuple[str, str, Callable[[float], float]], ...] = (
+    ("", "", lambda v: v),
+    ("sqrt", "a square root of the result; return the ratio itself, no np.sqrt",
+     lambda v: float(np.sqrt(v))),
+    ("square", "the result squared; return the ratio itself", lambda v: v * v),
+)
+
+
+def _formula_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """Which parts of the formula (numerator, denominator, reduction over the entries, a
+    final square or root) the answer changed, when one combination of them fits every
+    case; "" when none does."""
+    known = ~np.isnan(got)
+    for (_, top_fix, top), (_, bottom_fix, bottom), (_, reduce_fix, reduce), (_, outer_fix, outer) \
+            in itertools.product(NUMERATORS, DENOMINATORS, REDUCTIONS, OUTER):
+        fixes = [fix for fix in (top_fix, bottom_fix, reduce_fix, outer_fix) if fix]
+        if not fixes or len(fixes) > 2:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrong = np.array([outer(reduce(_ratio(top(a, b), bottom(a, b)))) for a, b in arrays])
+        if np.allclose(got[known], wrong[known], rtol=1e-6, atol=1e-12, equal_nan=True):
+            return "you compute " + ", and ".join(fixes)
+    return ""
+
+
 def _verdict_error(outputs: Outputs) -> None:
     cases = error_cases()
     for i, (what, a, b) in enumerate(cases):
@@ -427,6 +487,9 @@ def _verdict_error(outputs: Outputs) -> None:
                 wrong = np.array([formula(a, b, ratio) for a, b in arrays])
             if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
                 raise CheckFailed(f"{message}: {text}")
+    parts = _formula_fit(got, arrays)
+    if parts:
+        raise CheckFailed(f"{message}: {parts}")
     whole = _error_transform(got, expected, arrays)
     if whole:
         raise CheckFailed(f"{message}: {whole}")

@@ -264,6 +264,16 @@ def conv2d_numpy(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Pai
     return out if b is None else out + b.astype(np.float64)[:, None, None]
 
 
+def window_products(case: Case) -> np.ndarray:
+    """Each output's products x * w before the sum: (N, O, Ho, Wo, C*kh*kw)."""
+    x, w = case["input"].astype(np.float64), case["weight"].astype(np.float64)
+    (sh, sw), (ph, pw) = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    n, o, ho, wo = case["out"].shape
+    cols = convolution.im2col(np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))), *w.shape[2:], sh, sw)
+    products = cols[:, None, :] * w.reshape(o, -1)[None]
+    return products.reshape(n, ho, wo, o, -1).transpose(0, 3, 1, 2, 4)
+
+
 def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong."""
     x, w, b = case["input"], case["weight"], case.get("bias")
@@ -314,6 +324,15 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append((f"each output sums {how}: {fix}, np.sum(window * weight[o])",
                     bare if b is None else bare + b.astype(np.float64)[:, None, None]))
     taps = w.shape[1] * w.shape[2] * w.shape[3]
+    products = window_products(case)
+    for name, reduce in (("largest", np.max), ("smallest", np.min)):
+        reduced = reduce(products, axis=-1)
+        out.append((f"each output is the {name} of the window's products (np.{reduce.__name__}); a "
+                    "convolution sums them, np.sum(window * weight[o])",
+                    reduced if b is None else reduced + b.astype(np.float64)[:, None, None]))
+    if b is not None:
+        out.append(("the bias multiplies the output (out * bias[o]); it is added, out + bias[o]",
+                    conv2d_numpy(x, w, None, s, p) * b.astype(np.float64)[:, None, None]))
     if taps > 1:
         mean = conv2d_numpy(x, w, None, s, p) / taps
         out.append(("each output is the mean of the window's products (np.mean); a convolution "

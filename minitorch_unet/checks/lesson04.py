@@ -108,7 +108,20 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
-             largest_magnitude(case))] + window_steps(case)
+             largest_magnitude(case))] + window_picks(case) + window_steps(case)
+
+
+def window_picks(case: Case) -> list[tuple[str, np.ndarray]]:
+    """Windows reduced by another rule than the maximum: one fixed entry, the sum, the median."""
+    win = pool_windows(case["input"], case, -np.inf)
+    real = np.where(np.isinf(win), 0.0, win)
+    return [("your values are each window's first entry (its top-left, window[0]): take the "
+             "window's maximum, np.max over its kh*kw entries", win[..., 0]),
+            ("your values are each window's last entry (its bottom-right, window[-1]): take the "
+             "window's maximum, np.max over its kh*kw entries", win[..., -1]),
+            ("your values are each window's sum (np.sum): take its maximum (np.max)", real.sum(-1)),
+            ("your values are each window's median (np.median): take its maximum (np.max)",
+             np.median(win, axis=-1))]
 
 
 def window_steps(case: Case) -> list[tuple[str, np.ndarray]]:
