@@ -931,6 +931,29 @@ def merged_axes(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
             tuple(n for k, n in enumerate(got) if k != got.index(1)) == expected:
         return (f"your axis {got.index(1)} of size 1 is one too many (one axis per sample kept "
                 f"apart, keepdims, or a [None]?): reshape to {expected}")
+    return _grouped_axes(got, expected)
+
+
+def _grouped_axes(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """'your axis 0 (198) holds the right axes 0, 2, 3 ...' when each of your axes is a group
+    of the right ones taken in another order (a matrix never reshaped back); "" otherwise."""
+    if not 1 < len(got) < len(expected) <= 5 or np.prod(got) != np.prod(expected):
+        return ""
+    for order in itertools.permutations(range(len(expected))):
+        if order == tuple(range(len(expected))):
+            continue
+        for cuts in itertools.combinations(range(1, len(expected)), len(got) - 1):
+            bounds = (0,) + cuts + (len(expected),)
+            groups = [order[a:b] for a, b in zip(bounds, bounds[1:])]
+            if tuple(int(np.prod([expected[k] for k in g])) for g in groups) != got:
+                continue
+            held = "; ".join(f"your axis {i} ({got[i]}) holds the right "
+                             f"{'axes' if len(g) > 1 else 'axis'} {', '.join(map(str, g))}"
+                             for i, g in enumerate(groups))
+            moved = tuple(expected[k] for k in order)
+            back = tuple(order.index(k) for k in range(len(expected)))
+            return (f"{held}: your result is still in the layout of a matrix product; reshape "
+                    f"it to {moved} and .transpose{back}")
     return ""
 
 
@@ -1239,7 +1262,12 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         edges = np.zeros(n, dtype=bool)
         edges[[0, -1]] = True
         at_border = axis >= ndim - 2 and not bad[~edges].any()
-        if not at_border and not _unfilled(np.compress(bad, got, axis=axis)):
+        # a run of slices at either end may be partly written (windows that overlap it were
+        # skipped); a single wrong slice is a loop's missing pass only when left unwritten
+        run = np.flatnonzero(bad)
+        end_run = run.size > 1 and (run[0] == 0 and run[-1] == run.size - 1 or
+                                    run[0] == n - run.size and run[-1] == n - 1)
+        if not at_border and not end_run and not _unfilled(np.compress(bad, got, axis=axis)):
             where = ", ".join(map(str, np.flatnonzero(bad)[:4])) + (", ..." if bad.sum() > 4 else "")
             return (f"your values are right except at {name} index {where} (axis {axis}), whose "
                     "values are written but wrong: the computation for those "
@@ -1250,21 +1278,20 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     f"{axis}), never written: a loop stops one short there (range(n - 1) "
                     "instead of range(n)?)")
         if list(np.flatnonzero(~bad)) == [0]:
-            return (f"only the first {name} (index 0 along axis {axis}) is right, the others are "
-                    "never written: a loop stops after one pass, or [0] is used where every "
+            return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
+                    "stops after one pass, or [0] is used where every "
                     "index is needed")
         if list(np.flatnonzero(bad)) == [0]:
             return (f"everything is right except the first {name} (index 0 along axis {axis}), "
                     "never written: a loop starts at 1, or the first pass is lost")
-        run = np.flatnonzero(bad)
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
             return (f"everything is right except the first {run.size} {_plural(name)} "
-                    f"(indices 0 to {run[-1]} along axis {axis}), never written: a loop starts "
-                    "late or skips its first passes (range(1, n)?)")
+                    f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "
+                    "its first passes (range(1, n)?), or its start offset is wrong")
         if run.size > 1 and run[0] == n - run.size and run[-1] == n - 1:
             return (f"everything is right except the last {run.size} {_plural(name)} (indices "
-                    f"{run[0]} to {n - 1} along axis {axis}), never written: a loop stops "
-                    f"{run.size} passes short, or its end bound is wrong")
+                    f"{run[0]} to {n - 1} along axis {axis}): a loop stops {run.size} passes "
+                    "short, or its end bound is wrong")
         if at_border:
             return (f"everything is right except at the border (the first and last "
                     f"{_plural(name)}): the padding, or the loop bounds at the edges")

@@ -55,7 +55,93 @@ def _probe(fn: Callable[..., Any]) -> Outputs:
     for name in TILE_CASES:
         for (n, o, i, j), d, g, _ in tiles(name):
             outputs[f"{name}/{n}/{o}/{i}/{j}"] = as_array(fn(d.copy(), g.copy()))
+    for key, d, g in unit_tiles():
+        outputs[key] = as_array(fn(d, g))
     return outputs
+
+
+def _one_hot(size: int, k: int, l: int) -> np.ndarray:
+    unit = np.zeros((size, size))
+    unit[k, l] = 1.0
+    return unit
+
+
+def unit_tiles() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """One-channel tiles whose transform V = B_T d B_T.T is one-hot at (k, l), with the
+    kernel g one-hot at (r, r): with the lesson's matrices, the output is then
+    U[k, l] A_T[:, k] A_T[:, l]^T, U = G g G^T, which shows one column of A_T (k = l) or one
+    entry of U (from which G's column r follows)."""
+    b_inv = np.linalg.inv(np.array(B_T, dtype=np.float64))
+    return [(f"unit/{r}/{k}/{l}", (b_inv @ _one_hot(4, k, l) @ b_inv.T)[None], _one_hot(3, r, r)[None])
+            for r in range(3) for k in range(4) for l in range(4)]
+
+
+def _column(outer: np.ndarray, near: np.ndarray) -> np.ndarray | None:
+    """The vector v with v v^T = outer (its sign the one nearer `near`), or None."""
+    size = np.sqrt(np.clip(np.diag(outer), 0, None))
+    if not size.any():
+        return None
+    top = int(np.argmax(size))
+    v = outer[top] / size[top]
+    if not np.allclose(np.outer(v, v), outer, rtol=1e-6, atol=1e-9):
+        return None
+    return v if np.sum(v * near) >= np.sum(-v * near) else -v
+
+
+def _tile_output(a_t: np.ndarray, b_t: np.ndarray, g_m: np.ndarray, d: np.ndarray,
+                 g: np.ndarray) -> np.ndarray:
+    return a_t @ ((g_m @ g @ g_m.T) * (b_t @ d @ b_t.T)).sum(axis=0) @ a_t.T
+
+
+def typed_matrix(outputs: Outputs) -> str:
+    """'your A_T has ... where the lesson's has ...' when the answer behaves exactly like the
+    formula with one of the matrices A_T or G typed with other entries, the others right;
+    "" otherwise. The matrix is read off the unit tiles and then checked on every case."""
+    a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
+    units = {key: outputs[key] for key, _, _ in unit_tiles()}
+    if any(value.shape != (2, 2) for value in units.values()):
+        return ""
+    found: dict[str, np.ndarray] = {}
+    columns = []
+    for k in range(4):  # A_T's column k, from V one-hot at (k, k) and a kernel with U[k, k] != 0
+        r = int(np.argmax(np.abs(g_m[k])))
+        columns.append(_column(units[f"unit/{r}/{k}/{k}"] / g_m[k, r] ** 2, a_t[:, k]))
+    if all(c is not None for c in columns):
+        found["A_T"] = np.stack(columns, axis=1)
+    columns = []
+    for r in range(3):  # G's column r, from U = G g G^T with g one-hot at (r, r)
+        u = np.array([[np.sum(units[f"unit/{r}/{k}/{l}"] * np.outer(a_t[:, k], a_t[:, l])) /
+                       np.sum(np.outer(a_t[:, k], a_t[:, l]) ** 2) for l in range(4)]
+                      for k in range(4)])
+        columns.append(_column(u, g_m[:, r]))
+    if all(c is not None for c in columns):
+        found["G"] = np.stack(columns, axis=1)
+    explained = []
+    for name, typed in found.items():
+        right = {"A_T": a_t, "G": g_m}[name]
+        # a column's sign does not show in v v^T: try each (the first column's fixed)
+        for signs in itertools.product((1.0, -1.0), repeat=typed.shape[1] - 1):
+            signed = typed * np.array((1.0,) + signs)
+            if np.sum((-signed - right) ** 2) < np.sum((signed - right) ** 2):
+                signed = -signed
+            if np.allclose(signed, right, rtol=1e-6, atol=1e-9):
+                continue
+            mats = {"A_T": a_t, "G": g_m, name: signed}
+            if all(np.allclose(outputs[f"{case}/{n}/{o}/{i}/{j}"],
+                               _tile_output(mats["A_T"], b_t, mats["G"], d, g), rtol=1e-4, atol=1e-5)
+                   for case in TILE_CASES for (n, o, i, j), d, g, _ in tiles(case)):
+                wrong = np.argwhere(~np.isclose(signed, right, rtol=1e-6, atol=1e-9))
+                explained.append(f"your {name} has " + ", ".join(
+                    f"{name}[{a}, {b}] = {signed[a, b]:.4g} where the lesson's has "
+                    f"{right[a, b]:.4g}" for a, b in wrong[:4]) + (", ..." if len(wrong) > 4 else ""))
+                break
+    if not explained:
+        return ""
+    if len(explained) == 1:
+        return (f"{explained[0]}, and everything else is right: use the lesson's matrix as "
+                "given (a typo in the matrix typed by hand?)")
+    return (f"{' or '.join(explained)} (both give exactly your outputs), and everything else is "
+            "right: use the lesson's matrices as given (a typo in a matrix typed by hand?)")
 
 
 def _mistakes(d: np.ndarray, g: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -143,6 +229,9 @@ def _verdict(outputs: Outputs) -> None:
                         shape = "" if got.shape == (2, 2) else \
                             f"wrong shape: expected (2, 2), got {got.shape}: "
                         raise CheckFailed(f"{what}: {shape}{text}")
+                typed = typed_matrix(outputs)
+                if typed:
+                    raise CheckFailed(f"{what}: {typed}")
             expect_shape(what, got, (2, 2), hint=axis_relation(got, expected) or
                          "one tile gives a 2x2 block: A_T @ M @ A_T.T")
             expect_close(what, got, expected, hint="sum U * V over the channels before A_T @ . @ A_T.T")
