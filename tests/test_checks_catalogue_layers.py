@@ -24,6 +24,8 @@ from catalogue_layers_unseen import NOT_NAMED_YET as UNSEEN_NOT_NAMED_YET
 from catalogue_layers_unseen import UNSEEN
 from catalogue_layers_classes import CLASSES
 from catalogue_layers_classes import RIGHT as CLASSES_RIGHT
+from catalogue_layers_fitted import FITTED
+from catalogue_layers_fitted import RIGHT as FITTED_RIGHT
 from catalogue_layers_learned import LEARNED
 from catalogue_layers_learned import RIGHT as LEARNED_RIGHT
 from catalogue_layers_seen import RIGHT as SEEN_RIGHT
@@ -1027,8 +1029,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN
-RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
@@ -1184,3 +1186,22 @@ def test_a_reshape_hint_names_only_the_axes_that_differ() -> None:
     assert "axis 2 holds 5 in the array but 6 in your reshape" in one and "rounded up" in one
     two = error_hint("cannot reshape array of size 990 into shape (2,7,9,5)", {})
     assert "axes 1 and 2 hold 9 x 11 in the array but 7 x 9" in two
+
+
+def test_a_wrong_last_slice_is_blamed_on_a_short_loop_only_when_left_unwritten() -> None:
+    written = RIGHT_VALUES.copy()
+    written[:, :, -1] = np.random.default_rng(7).normal(size=(2, 3, 5))  # computed, but wrong
+    assert "stops" not in value_pattern(written, RIGHT_VALUES)
+    assert "row index 4" in value_pattern(written, RIGHT_VALUES)
+    unwritten = RIGHT_VALUES.copy()
+    unwritten[:, :, -1] = 0
+    assert "loop stops one short" in value_pattern(unwritten, RIGHT_VALUES)
+    copied = RIGHT_VALUES.copy()
+    copied[1] = RIGHT_VALUES[0]
+    assert "holds the right values of sample 0" in value_pattern(copied, RIGHT_VALUES)
+
+
+def test_a_result_left_in_a_matrix_layout_is_named() -> None:
+    from minitorch_unet.checks.core import merged_axes
+    assert ".transpose(0, 3, 1, 2)" in merged_axes((198, 5), (2, 5, 9, 11))
+    assert merged_axes((7, 11), (2, 5, 9, 11)) == ""

@@ -1228,7 +1228,8 @@ def _copied_from(got: np.ndarray, expected: np.ndarray, axis: int, bad: np.ndarr
         if all(np.allclose(np.take(got, k, axis), right, **close) for k in np.flatnonzero(bad)):
             shown = ", ".join(map(str, np.flatnonzero(bad)[:4])) + \
                 (", ..." if bad.sum() > 4 else "")
-            return (f"your {_plural(name)} {shown} (axis {axis}) hold the right values of {name} "
+            return (f"your {_plural(name) if bad.sum() > 1 else name} {shown} (axis {axis}) "
+                    f"{'hold' if bad.sum() > 1 else 'holds'} the right values of {name} "
                     f"{source}: index {source} is used where the loop's own index belongs "
                     f"(x[{source}] instead of x[i], or a result kept from one pass)")
     return ""
@@ -1261,7 +1262,7 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return copied
         edges = np.zeros(n, dtype=bool)
         edges[[0, -1]] = True
-        at_border = axis >= ndim - 2 and not bad[~edges].any()
+        at_border = axis >= ndim - 2 and bad[0] and bad[-1] and not bad[~edges].any()
         # a run of slices at either end may be partly written (windows that overlap it were
         # skipped); a single wrong slice is a loop's missing pass only when left unwritten
         run = np.flatnonzero(bad)

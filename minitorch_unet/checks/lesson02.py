@@ -446,10 +446,11 @@ def _formula_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -
         fixes = [fix for fix in (top_fix, bottom_fix, reduce_fix, outer_fix) if fix]
         if not fixes or len(fixes) > 2:
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wrong = np.array([outer(reduce(_ratio(top(a, b), bottom(a, b)))) for a, b in arrays])
-        if np.allclose(got[known], wrong[known], rtol=1e-6, atol=1e-12, equal_nan=True):
-            return "you compute " + ", and ".join(fixes)
+        for ratio, rtol in GUARDED_RATIOS:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                wrong = np.array([outer(reduce(ratio(top(a, b), bottom(a, b)))) for a, b in arrays])
+            if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
+                return "you compute " + ", and ".join(fixes)
     return ""
 
 

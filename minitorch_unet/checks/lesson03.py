@@ -325,6 +325,17 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     bare if b is None else bare + b.astype(np.float64)[:, None, None]))
     taps = w.shape[1] * w.shape[2] * w.shape[3]
     products = window_products(case)
+    for order in itertools.permutations(range(3)):
+        if order == (0, 1, 2):
+            continue
+        read = w.transpose((0,) + tuple(a + 1 for a in order)).reshape(w.shape)
+        if not np.array_equal(read, w):
+            axes = "".join("cab"[a] for a in order)
+            out.append((f"the kernel is read in the axis order ({', '.join(axes)}) while the "
+                        "window is read in (c, a, b) (c the channel, a the row, b the column): "
+                        f"weight[o].transpose{order} flattened against window.ravel() pairs "
+                        "entries of different places; flatten both in the same order",
+                        conv2d_numpy(x, read, b, s, p)))
     for name, reduce in (("largest", np.max), ("smallest", np.min)):
         reduced = reduce(products, axis=-1)
         out.append((f"each output is the {name} of the window's products (np.{reduce.__name__}); a "
