@@ -121,10 +121,10 @@ def naive_kernel_channel_last(x, weight, bias=None, stride=1, padding=0):
                   lambda win, k: np.dot(win.ravel(), k.transpose(1, 2, 0).ravel()), _add)
 
 
-@entry("check_conv2d_naive", "conv2d_naive", "axis order (c, b, a)")
-def naive_kernel_rows_columns_swapped_in_ravel(x, weight, bias=None, stride=1, padding=0):
+@entry("check_conv2d_naive", "conv2d_naive", "axis order (b, a, c)")
+def naive_kernel_read_backwards(x, weight, bias=None, stride=1, padding=0):
     return _naive(x, weight, bias, stride, padding,
-                  lambda win, k: np.dot(win.ravel(), k.transpose(0, 2, 1).ravel()), _add)
+                  lambda win, k: np.dot(win.ravel(), k.transpose(2, 1, 0).ravel()), _add)
 
 
 @right("check_conv2d_naive", "conv2d_naive")

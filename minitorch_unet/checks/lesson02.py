@@ -45,7 +45,73 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
     nudges = _trace_nudges(numerical_gradient)
     if nudges is not None:
         out["nudges"] = nudges
+    out.update(_trace_values(numerical_gradient))
     return out
+
+
+def _trace_values(numerical_gradient: Callable[..., Any]) -> Outputs:
+    """A run where f returns a random number at each call: the answer's partial derivatives
+    are then some combination of those numbers, which `stencil_rule` reads off. Empty when
+    the learner's function fails here or moves f's array to another size."""
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    values = np.random.default_rng(5).normal(size=4096)
+    seen: list[np.ndarray] = []
+
+    def f(moved: np.ndarray) -> float:
+        seen.append(np.array(moved, dtype=np.float64).reshape(-1))
+        return float(values[(len(seen) - 1) % values.size])
+
+    try:
+        grad = np.asarray(numerical_gradient(f, x.copy(), TRACE_EPS), dtype=np.float64)
+    except Exception:  # the cases' runs report it, with the learner's line
+        return {}
+    if not seen or any(v.size != x.size for v in seen) or grad.size != x.size:
+        return {}
+    return {"stencil/nudges": np.round((np.array(seen) - x.reshape(-1)) / TRACE_EPS, 6),
+            "stencil/values": values[:len(seen)], "stencil/grad": grad.reshape(-1)}
+
+
+def _offset(v: float) -> str:
+    return "x" if v == 0 else f"x {'+' if v > 0 else '-'} {'' if abs(v) == 1 else f'{abs(v):g}'}eps"
+
+
+def stencil_rule(outputs: Outputs) -> str:
+    """'your estimate is (f(x + 2eps) + 8 f(x + eps) - ...) / (12 eps) ...' when each partial
+    derivative is one fixed combination of f at nudges of its own entry (and at x), other
+    than the central difference; "" otherwise."""
+    if "stencil/grad" not in outputs:
+        return ""
+    nudges, values, grad = (outputs[f"stencil/{k}"] for k in ("nudges", "values", "grad"))
+    moved = nudges != 0
+    if moved.sum(axis=1).max(initial=0) > 1:
+        return ""
+    plain = np.flatnonzero(~moved.any(axis=1))
+    offsets = sorted({float(v) for v in nudges[moved]} | ({0.0} if plain.size == 1 else set()))
+    if not offsets or len(offsets) >= grad.size:
+        return ""
+    rows = np.zeros((grad.size, len(offsets)))
+    for k in range(grad.size):
+        for j, offset in enumerate(offsets):
+            calls = plain if offset == 0 else np.flatnonzero(nudges[:, k] == offset)
+            if calls.size != 1:
+                return ""
+            rows[k, j] = values[calls[0]]
+    weights = np.linalg.lstsq(rows, grad * TRACE_EPS, rcond=None)[0]
+    if not np.allclose(rows @ weights, grad * TRACE_EPS, rtol=1e-6, atol=1e-12):
+        return ""
+    central = np.array([{1.0: 0.5, -1.0: -0.5}.get(v, 0.0) for v in offsets])
+    if np.allclose(weights, central, atol=1e-9):
+        return ""
+    scale = next((d for d in range(1, 49) if np.allclose(weights * d, np.round(weights * d),
+                                                         atol=1e-6)), 0)
+    if not scale:
+        return ""
+    terms = [(int(round(w * scale)), v) for w, v in zip(weights, offsets) if round(w * scale)]
+    text = " ".join(f"{'-' if w < 0 else '+'} {'' if abs(w) == 1 else abs(w)}{' ' if abs(w) != 1 else ''}"
+                    f"f({_offset(v)})" for w, v in sorted(terms, key=lambda t: -t[1]))
+    text = text[2:] if text.startswith("+ ") else "-" + text[2:]
+    return (f"your estimate is ({text}) / ({'' if scale == 1 else scale}{' ' if scale != 1 else ''}"
+            "eps); the central difference is (f(x + eps) - f(x - eps)) / (2 eps)")
 
 
 TRACE_EPS = 1e-3
@@ -202,6 +268,9 @@ def _verdict_gradient(outputs: Outputs) -> None:
                                   f"from entry to entry ({steps.min():.3g} to {steps.max():.3g}), "
                                   f"not the eps given ({eps:g}): nudge every entry by eps itself")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
+                stencil = stencil_rule(outputs)
+                if stencil:
+                    raise CheckFailed(f"{call}: {stencil}")
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
@@ -246,6 +315,10 @@ def _verdict_gradient(outputs: Outputs) -> None:
             raise CheckFailed(f"{call}: {len(missed)} of {got.size} entries are 0 and the "
                               f"others right, so the loop never reaches entries {shown}: "
                               "nudge every entry, for i in np.ndindex(x.shape)")
+        stencil = stencil_rule(outputs) if not np.allclose(got, expected, rtol=tolerance,
+                                                           atol=tolerance) else ""
+        if stencil:
+            raise CheckFailed(f"{call}: {stencil}")
         nudged = nudge_rule(outputs["nudges"]) if "nudges" in outputs and \
             not np.allclose(got, expected, rtol=tolerance, atol=tolerance) else ""
         if nudged:
