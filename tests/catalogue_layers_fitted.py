@@ -28,6 +28,30 @@ def right(grade, function):
     return add
 
 
+# ---- 02: numerical_gradient, another combination of f values ---------------------------------------
+def _stencil(f, x, eps, offsets, weights, scale):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        saved, total = x[i], 0.0
+        for offset, weight in zip(offsets, weights):
+            x[i] = saved + offset * eps
+            total += weight * f(x)
+        x[i] = saved
+        grad[i] = total / (scale * eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient",
+       "(f(x + 2eps) + 8 f(x + eps) - 8 f(x - eps) - f(x - 2eps)) / (12 eps)")
+def ng_five_point_outer_signs(f, x, eps=1e-6):
+    return _stencil(f, x, eps, (2, 1, -1, -2), (1, 8, -8, -1), 12)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "(3 f(x + eps) - 2 f(x) - f(x - eps)) / (4 eps)")
+def ng_central_and_forward_averaged(f, x, eps=1e-6):
+    return _stencil(f, x, eps, (1, 0, -1), (3, -2, -1), 4)
+
+
 # ---- 02: relative_error, its formula in parts -----------------------------------------------------
 def _ratios(a, b, top=lambda a, b: np.abs(a - b), bottom=lambda a, b: np.maximum(np.abs(a), np.abs(b))):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -121,10 +145,10 @@ def naive_kernel_channel_last(x, weight, bias=None, stride=1, padding=0):
                   lambda win, k: np.dot(win.ravel(), k.transpose(1, 2, 0).ravel()), _add)
 
 
-@entry("check_conv2d_naive", "conv2d_naive", "axis order (b, a, c)")
-def naive_kernel_read_backwards(x, weight, bias=None, stride=1, padding=0):
+@entry("check_conv2d_naive", "conv2d_naive", "axis order (a, c, b)")
+def naive_kernel_channel_in_the_middle(x, weight, bias=None, stride=1, padding=0):
     return _naive(x, weight, bias, stride, padding,
-                  lambda win, k: np.dot(win.ravel(), k.transpose(2, 1, 0).ravel()), _add)
+                  lambda win, k: np.dot(win.ravel(), k.transpose(1, 0, 2).ravel()), _add)
 
 
 @right("check_conv2d_naive", "conv2d_naive")

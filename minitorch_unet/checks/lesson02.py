@@ -86,22 +86,30 @@ def stencil_rule(outputs: Outputs) -> str:
     if moved.sum(axis=1).max(initial=0) > 1:
         return ""
     plain = np.flatnonzero(~moved.any(axis=1))
-    offsets = sorted({float(v) for v in nudges[moved]} | ({0.0} if plain.size == 1 else set()))
-    if not offsets or len(offsets) >= grad.size:
+    touched = [int(np.argmax(moved[:, k])) for k in range(grad.size)]
+    if plain.size == 1:        # f(x) once, shared by every entry
+        own_plain = {k: plain for k in range(grad.size)}
+    elif plain.size == grad.size and all(moved[:, k].any() for k in range(grad.size)):
+        order = np.argsort(touched)  # f(x) once per entry, in the order the entries are visited
+        own_plain = {int(k): plain[j:j + 1] for j, k in enumerate(order)}
+    else:
+        own_plain = {}
+    offsets = sorted({float(v) for v in nudges[moved]} | ({0.0} if own_plain else set()))
+    if not offsets or len(offsets) >= grad.size or min(abs(v) for v in offsets if v) < 0.5:
         return ""
     rows = np.zeros((grad.size, len(offsets)))
     for k in range(grad.size):
         for j, offset in enumerate(offsets):
-            calls = plain if offset == 0 else np.flatnonzero(nudges[:, k] == offset)
+            calls = own_plain[k] if offset == 0 else np.flatnonzero(nudges[:, k] == offset)
             if calls.size != 1:
                 return ""
             rows[k, j] = values[calls[0]]
     weights = np.linalg.lstsq(rows, grad * TRACE_EPS, rcond=None)[0]
     if not np.allclose(rows @ weights, grad * TRACE_EPS, rtol=1e-6, atol=1e-12):
         return ""
-    central = np.array([{1.0: 0.5, -1.0: -0.5}.get(v, 0.0) for v in offsets])
-    if np.allclose(weights, central, atol=1e-9):
-        return ""
+    used = [(w, v) for w, v in zip(weights, offsets) if abs(w) > 1e-9]
+    if len(used) == 2 and np.isclose(used[0][0], -used[1][0]) and used[0][1] * used[1][1] < 0:
+        return ""  # f(x + a) - f(x - b) over some step: the nudges' and divisor's rules say more
     scale = next((d for d in range(1, 49) if np.allclose(weights * d, np.round(weights * d),
                                                          atol=1e-6)), 0)
     if not scale:
