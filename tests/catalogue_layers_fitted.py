@@ -233,3 +233,20 @@ def ct_forward_sample_zero_everywhere(ctx, x, weight, *bias, stride, padding, ou
     x2 = np.tile(x[0].transpose(1, 2, 0).reshape(h * w, c), (n, 1))
     out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- exceptions: a loop that runs past the last window -------------------------------------------
+@entry("check_conv2d_naive", "conv2d_naive", "`for j in range(ho)` reaches j", "run it over range(wo)")
+def naive_width_loop_over_height_count(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(ho):
+                    window = xpad[item, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[item, ch, i, j] = np.sum(window * weight[ch])
+    return out if bias is None else out + bias[None, :, None, None]

@@ -340,6 +340,87 @@ def _pairwise_reduction(frame: FrameType, line: str) -> str:
     return ""
 
 
+def _loop_bounds(frame: FrameType) -> dict[str, str]:
+    """{loop variable: its range's argument} for the `for v in range(...)` loops of the
+    frame's function, read from its source; {} when the source is not available."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return {}
+    return {node.target.id: ast.unparse(node.iter.args[-1 if len(node.iter.args) == 1 else 1])
+            for node in ast.walk(tree) if isinstance(node, ast.For) and
+            isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
+            isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
+            node.iter.args}
+
+
+def _loop_past_the_edge(frame: FrameType, line: str) -> str:
+    """'the loop `for j in range(ho)` reaches j = 4, where ... starts past the end ...: run it
+    over range(wo)' when a slice on the line is empty because a loop variable in its start
+    has gone past the last window; "" otherwise."""
+    try:
+        source = textwrap.dedent(inspect.getsource(frame.f_code))
+    except (OSError, TypeError):
+        source = ""
+    for text in [line] + source.splitlines():   # the line, then the lines that fed it
+        try:
+            found = _empty_slice_loop(frame, ast.parse(text.strip()))
+        except SyntaxError:
+            continue
+        if found:
+            return found
+    return ""
+
+
+def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
+    loops = _loop_bounds(frame)
+    names = dict(frame.f_locals)
+
+    def value(node: ast.AST, **extra: Any) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    {**names, **extra})
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript) or \
+                not isinstance(node.value, (ast.Name, ast.Attribute)):
+            continue
+        try:
+            array = value(node.value)
+        except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+            continue
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if not isinstance(array, np.ndarray) or len(parts) > array.ndim:
+            continue
+        for axis, part in enumerate(parts):
+            if not isinstance(part, ast.Slice) or part.lower is None or part.upper is None:
+                continue
+            used = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name) and
+                    n.id in loops and _is_int(names.get(n.id))]
+            try:
+                start = value(part.lower)
+            except Exception:  # noqa: BLE001
+                continue
+            if len(used) != 1 or not _is_int(start) or start < array.shape[axis]:
+                continue
+            var = used[0]
+            fits = 0
+            while fits <= names[var]:
+                try:
+                    if value(part.upper, **{var: fits}) > array.shape[axis]:
+                        break
+                except Exception:  # noqa: BLE001
+                    break
+                fits += 1
+            same = [k for k, v in names.items() if k != var and _is_int(v) and v == fits and
+                    k != loops[var] and len(k) > 1]
+            fix = f"range({same[0]})" if len(same) == 1 else f"range({fits})"
+            return (f"the loop `for {var} in range({loops[var]})` reaches {var} = {names[var]}, "
+                    f"where `{ast.unparse(part)}` starts past the end of axis {axis} of "
+                    f"`{ast.unparse(node.value)}` (size {array.shape[axis]}); only {fits} "
+                    f"windows fit along that axis, so run it over {fix}")
+    return ""
+
+
 def _padded_everywhere(frame: FrameType) -> str:
     """A 4-D array of the learner's frame that is another one padded on every axis, the batch
     and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
@@ -498,7 +579,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _pairwise_reduction(frame, line) or _odd_values(frame, line, str(err)) or \
+        odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
+            _odd_values(frame, line, str(err)) or \
             _transpose_fix(frame, line, str(err)) or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
