@@ -1236,10 +1236,18 @@ def _factors_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, fl
 
 
 def _precision_relation(got: np.ndarray, expected: np.ndarray, scale: float) -> str:
-    """Right to a few digits only: a low-precision dtype or a rounded constant."""
+    """Right to a few digits only: values that are float16 numbers (a low-precision dtype), or
+    right to 3 digits or more (a rounded constant); "" for a looser agreement, which a wrong
+    formula gives as well."""
+    with np.errstate(over="ignore"):
+        half = bool(np.array_equal(got, got.astype(np.float16).astype(got.dtype)))
     for digits in (4, 3, 2):
         if np.allclose(got, expected, rtol=10.0 ** -digits, atol=10.0 ** -digits * scale):
+            if half:
+                return (f"your values agree with the right ones to only about {digits} "
+                        "significant digits, and each is a float16 number: compute in the "
+                        "inputs' dtype, not in float16")
             return (f"your values agree with the right ones to only about {digits} significant "
-                    "digits: a low-precision dtype (float16), an accumulation in low precision, "
-                    "or a rounded constant")
+                    "digits: a rounded constant (a number written with few digits)"
+                    if digits >= 3 else "")
     return ""
