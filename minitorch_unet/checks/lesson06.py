@@ -432,20 +432,24 @@ CROP_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
     ("n // 2, the centre itself: the window starts half a window before it", lambda n, k: n // 2),
     ("k // 2, half the crop's side", lambda n, k: k // 2),
     ("0, the corner", lambda n, k: 0),
-    ("(n - k + 1) // 2, rounded up: round down, so an odd leftover leaves its extra row/column "
-     "at the bottom/right", lambda n, k: (n - k + 1) // 2),
+    ("(n - k + 1) // 2, rounded up: the offset is rounded down, so an odd leftover leaves its "
+     "extra row/column at the bottom/right", lambda n, k: (n - k + 1) // 2),
     ("(n - k) // 2 + 1, one too many", lambda n, k: (n - k) // 2 + 1),
     ("(n - k) // 2 - 1, one too few", lambda n, k: (n - k) // 2 - 1),
 )
 
 
-def offset_relation(found: dict[str, tuple[int, int]]) -> str:
+def offset_relation(found: dict[str, tuple[int, int]], backward: bool = False) -> str:
     """Name the rule the offsets found in the cases (name -> (top, left)) follow, on both axes
-    of every case, when it is not (n - k) // 2 in at least one of them; or ""."""
+    of every case, when it is not (n - k) // 2 in at least one of them; or "". In forward the
+    far side's border is the leftover rounded up; in backward, which is given ctx.top and
+    ctx.left, it is the pads reversed."""
     sides = {name: list(zip(cases("center_crop")[name]["input"].shape[-2:],
                             crop_size(cases("center_crop")[name]))) for name in found}
     right = CROP_OFFSETS[0][1]
     for text, rule in CROP_OFFSETS[1:]:
+        if ("rounded up" if backward else "far side") in text:
+            continue
         wanted = {name: tuple(rule(n, k) for n, k in sides[name]) for name in found}
         if wanted == found and any(wanted[name] != tuple(right(n, k) for n, k in sides[name])
                                    for name in found):
@@ -604,7 +608,7 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         got = outputs[f"{name}/grad_input"]
         if not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
             found = find_offset(got, case["grad_out"])
-            why = offset_relation(found_offsets(names, outputs, "grad_input")) if found else ""
+            why = offset_relation(found_offsets(names, outputs, "grad_input"), backward=True) if found else ""
             if why:
                 raise CheckFailed(f"{label}: grad_out is put back at the wrong place: {why}")
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
