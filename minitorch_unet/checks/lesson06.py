@@ -608,7 +608,8 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         got = outputs[f"{name}/grad_input"]
         if not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
             found = find_offset(got, case["grad_out"])
-            why = offset_relation(found_offsets(names, outputs, "grad_input"), backward=True) if found else ""
+            why = offset_relation(found_offsets(names, outputs, "grad_input"), backward=True) \
+                if found else ""
             if why:
                 raise CheckFailed(f"{label}: grad_out is put back at the wrong place: {why}")
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):

@@ -404,7 +404,8 @@ _FIELD_STEPS = (("(k - 1) * jump", lambda k, s, j: (k - 1) * j),
                 ("(k - s) * jump", lambda k, s, j: (k - s) * j),
                 ("(k - 1) * jump + 1", lambda k, s, j: (k - 1) * j + 1),
                 ("(k - 2) * jump", lambda k, s, j: (k - 2) * j),
-                ("(k - 1) * jump + (s - 1) (an extra stride term)", lambda k, s, j: (k - 1) * j + s - 1),
+                ("(k - 1) * jump + (s - 1) (an extra stride term)",
+                 lambda k, s, j: (k - 1) * j + s - 1),
                 ("(k - 1) * jump + (s - 1) * jump (an extra stride term)",
                  lambda k, s, j: (k + s - 2) * j))
 # How the step meets the field: (text, rule); the first is the right one.
