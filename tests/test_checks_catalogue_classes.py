@@ -209,19 +209,6 @@ def slice_grouped_by_emptiness(pred, target, threshold=0.5):
     return np.concatenate([scores[has_tumour], scores[~has_tumour]])
 
 
-# ---- 01: a walk without a visited set, deduplicated keeping the last copies -------------------
-@mistake("check_topological_order", "topological_order", "LAST copy")
-def topo_walk_keeps_last_copies(root):
-    walk = []
-
-    def visit(node):
-        for parent in node._prev:
-            visit(parent)
-        walk.append(node)
-    visit(root)
-    return list(dict.fromkeys(reversed(walk)))[::-1]
-
-
 # ---- 06: crop offsets and sizes fitted to a family of rules; cat scaled or running totals ------
 def _apply_crop(input, h, w, top, left):
     return solution("06_concatenation_and_cropping")["CropFunction"].apply(

@@ -462,29 +462,10 @@ def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
             for i, g in enumerate(graphs())}
 
 
-def deduplicated_walk(graph: Graph, order: list[int]) -> str:
-    """The message for an order that is the walk without a visited set (post-order, every
-    shared node repeated) with each node's last copy kept; or ""."""
-    walk: list[int] = []
-
-    def visit(node: Any) -> None:
-        for parent in node._prev:
-            visit(parent)
-        walk.append(graph.index(node))
-    visit(graph.root)
-    last = [k for i, k in enumerate(walk) if k not in walk[i + 1:]]
-    if order == last and last != list(dict.fromkeys(walk)):
-        return ("your order is the walk without a visited set with each node's LAST copy "
-                "kept, which can put a node after one that uses it: keep the first copy, or "
-                "mark each node visited and skip it when met again")
-    return ""
-
-
 def _verdict_topo(outputs: Outputs) -> None:
     for i, graph in enumerate(graphs()):
         why = _bad_order(graph, outputs[f"graph{i}"].tolist())
         if why:
-            why = deduplicated_walk(graph, outputs[f"graph{i}"].tolist()) or why
             got = [graph.nodes[k].name if k >= 0 else "?" for k in outputs[f"graph{i}"].tolist()]
             raise CheckFailed(f"topological_order on the graph '{graph.title}': {why}. "
                               f"Got [{', '.join(got)}]")

@@ -432,8 +432,9 @@ CROP_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
     ("n // 2, the centre itself: the window starts half a window before it", lambda n, k: n // 2),
     ("k // 2, half the crop's side", lambda n, k: k // 2),
     ("0, the corner", lambda n, k: 0),
-    ("(n - k + 1) // 2, rounded up: the offset is rounded down, so an odd leftover leaves its "
-     "extra row/column at the bottom/right", lambda n, k: (n - k + 1) // 2),
+    ("(n - k + 1) // 2, rounded up (off by one where n - k is odd): the offset is rounded "
+     "down, so an odd leftover leaves its extra row/column at the bottom/right",
+     lambda n, k: (n - k + 1) // 2),
     ("(n - k) // 2 + 1, one too many", lambda n, k: (n - k) // 2 + 1),
     ("(n - k) // 2 - 1, one too few", lambda n, k: (n - k) // 2 - 1),
 )
