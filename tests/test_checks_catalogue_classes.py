@@ -1,7 +1,10 @@
 """Wrong answers of the classes the checks once read only as wrong values (a backward that
 resets the grads, a Dice averaged over rows, a second derivative, a gradient counted twice in
-the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice), each
-run through its lesson's own check; right answers written differently must still pass.
+the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice; crop
+offsets and sizes of another rule, cat gradients scaled by the number of inputs, a receptive
+field taken as a max, a BCE term subtracted, a moment fed another term, a rescaled pred, errors
+raised in the learner's code), each run through its lesson's own check; right answers written
+differently must still pass.
 """
 from __future__ import annotations
 
