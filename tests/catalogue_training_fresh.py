@@ -458,7 +458,7 @@ def cat_backward_whole(ctx, grad):
     return tuple(grad for _ in ctx.sizes)
 
 
-@d7("check_cat", "cat_forward", "inputs' sizes")
+@d7("check_cat", "cat_forward", "running totals")
 def cat_forward_cumulative_sizes(ctx, *arrays, dim):
     ctx.sizes, ctx.dim = list(np.cumsum([a.shape[dim] for a in arrays])), dim
     return np.concatenate(arrays, axis=dim)

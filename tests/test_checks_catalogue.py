@@ -1042,7 +1042,7 @@ def cat_backward_slices_list(ctx, grad):
     return pieces
 
 
-@mistake("check_center_crop", "center_crop", "wrong place", "off by one")
+@mistake("check_center_crop", "center_crop", "wrong place", "rounded up")
 def crop_rounded_up(input, size):
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     top, left = -(-(input.shape[-2] - h) // 2), -(-(input.shape[-1] - w) // 2)

@@ -1,7 +1,10 @@
 """Wrong answers of the classes the checks once read only as wrong values (a backward that
 resets the grads, a Dice averaged over rows, a second derivative, a gradient counted twice in
-the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice), each
-run through its lesson's own check; right answers written differently must still pass.
+the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice; crop
+offsets and sizes of another rule, cat gradients scaled by the number of inputs, a receptive
+field taken as a max, a BCE term subtracted, a moment fed another term, a rescaled pred, errors
+raised in the learner's code), each run through its lesson's own check; right answers written
+differently must still pass.
 """
 from __future__ import annotations
 
@@ -209,6 +212,164 @@ def slice_grouped_by_emptiness(pred, target, threshold=0.5):
     return np.concatenate([scores[has_tumour], scores[~has_tumour]])
 
 
+# ---- 06: crop offsets and sizes fitted to a family of rules; cat scaled or running totals ------
+def _apply_crop(input, h, w, top, left):
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+def _hw(size):
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+@mistake("check_center_crop", "center_crop", "wrong place", "(n - k) // 4")
+def crop_quarter_of_leftover(input, size):
+    h, w = _hw(size)
+    height, width = input.shape[-2:]
+    return _apply_crop(input, h, w, (height - h) // 4, (width - w) // 4)
+
+
+@mistake("check_center_crop", "center_crop", "wrong place", "the centre itself")
+def crop_starts_at_centre(input, size):
+    h, w = _hw(size)
+    return _apply_crop(input, h, w, input.shape[-2] // 2, input.shape[-1] // 2)
+
+
+@mistake("check_center_crop", "center_crop", "2 * (k // 2)")
+def crop_slice_around_centre(input, size):
+    h, w = _hw(size)
+    cy, cx = input.shape[-2] // 2, input.shape[-1] // 2
+    return input[..., cy - h // 2:cy + h // 2, cx - w // 2:cx + w // 2]
+
+
+@mistake("check_center_crop", "crop_backward", "far side", "(before, after)")
+def crop_backward_far_side_slices(ctx, grad):
+    out = np.zeros(ctx.shape, dtype=grad.dtype)
+    h, w = grad.shape[-2:]
+    top, left = ctx.shape[-2] - h - ctx.top, ctx.shape[-1] - w - ctx.left
+    out[..., top:top + h, left:left + w] = grad
+    return out
+
+
+@mistake("check_cat", "cat_backward", "multiplied by the number of inputs")
+def cat_backward_times_inputs(ctx, grad):
+    cuts = np.cumsum(ctx.sizes)[:-1]
+    return tuple(len(ctx.sizes) * g for g in np.split(grad, cuts, axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_forward", "running totals")
+def cat_forward_accumulated_sizes(ctx, *arrays, dim):
+    import itertools
+    ctx.sizes, ctx.dim = list(itertools.accumulate(a.shape[dim] for a in arrays)), dim
+    return np.concatenate(arrays, axis=dim)
+
+
+@mistake("check_cat", "cat_forward", "given twice", "pass the list itself")
+def cat_forward_stack_unpacked(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.concatenate(*arrays, axis=dim)
+
+
+# ---- 01: an axis past the array's last one -----------------------------------------------------
+@mistake("check_unbroadcast", "unbroadcast", "an axis is a position")
+def unbroadcast_sizes_as_axes(grad, shape):
+    axes = tuple(n for n in shape if n != 1)
+    return grad.sum(axis=axes).reshape(shape) if grad.shape != tuple(shape) else grad
+
+
+# ---- 07: the field's update and the loop's unpacking --------------------------------------------
+@mistake("check_receptive_field", "receptive_field", "max(field, ", "add up")
+def rf_widest_layer(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field = max(field, (k - 1) * jump + 1)
+        jump *= s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "an extra stride term")
+def rf_stride_gap_times_jump(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += (k + s - 2) * jump
+        jump *= s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "unpacks 3 names", "holds 2 entries")
+def rf_unpacks_padding_too(layers):
+    field, jump = 1, 1
+    for k, s, p in layers:
+        field += (k - 1) * jump
+        jump *= s
+    return field
+
+
+# ---- 08: a term of the stable BCE subtracted -----------------------------------------------------
+@mistake("check_bce_with_logits", "bce_with_logits", "the first term", "subtracted")
+def bce_relu_subtracted(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (-logits.relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "the last term", "subtracted")
+def bce_softplus_subtracted(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target - (1 + (-magnitude).exp()).log()).mean()
+
+
+# ---- 09: a buffer decayed by 1 - momentum; a moment fed another term ----------------------------
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "(1 - momentum) * buf")
+def sgd_buffer_decayed_by_one_minus(param, grad, buf, lr, momentum):
+    buf = (1 - momentum) * buf + grad
+    return param - lr * buf, buf
+
+
+@mistake("check_adam_step", "adam_step", "grad * m, the old m", "grad**2")
+def adam_v_fed_old_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    v = b2 * v + (1 - b2) * grad * m
+    m = b1 * m + (1 - b1) * grad
+    with np.errstate(all="ignore"):
+        return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+# ---- 11: pred rescaled before the threshold; a dict read before its key is set -----------------
+@mistake("check_dice_per_slice", "dice_per_slice", "rescaled before the threshold")
+def slice_min_max_normalised(pred, target, threshold=0.5):
+    low, high = pred.min(), pred.max()
+    return _slice_dice((pred - low) / (high - low), target, threshold)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "no entry", "defaultdict")
+def patient_sums_into_unset_keys(pred, target, patients, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    overlap, total = {}, {}
+    for i, patient in enumerate(patients):
+        overlap[patient] += (p[i] & t[i]).sum()
+        total[patient] += p[i].sum() + t[i].sum()
+    return {q: 1.0 if total[q] == 0 else 2 * overlap[q] / total[q] for q in overlap}
+
+
+@right("check_dice_per_slice", "dice_per_slice")
+def slice_dice_in_a_loop(pred, target, threshold=0.5):
+    scores = []
+    for p, t in zip(pred, target):
+        p, t = p > threshold, t > 0.5
+        total = int(p.sum() + t.sum())
+        scores.append(1.0 if total == 0 else 2.0 * float((p & t).sum()) / total)
+    return scores
+
+
+@right("check_center_crop", "crop_backward")
+def crop_backward_padded(ctx, grad):
+    h, w = grad.shape[-2:]
+    pads = [(0, 0)] * (grad.ndim - 2) + [(ctx.top, ctx.shape[-2] - h - ctx.top),
+                                         (ctx.left, ctx.shape[-1] - w - ctx.left)]
+    return np.pad(grad, pads)
+
+
 @pytest.mark.parametrize("entry", CLASSES, ids=[m.name for m in CLASSES])
 def test_the_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)
@@ -220,6 +381,15 @@ def test_the_mistake_is_named(entry: Mistake) -> None:
 def test_a_right_answer_written_differently_passes(name: str, grade: str,
                                                   answers: dict[str, Callable[..., Any]]) -> None:
     assert run(grade, **answers).status == PASSED, name
+
+
+def test_two_digits_off_is_not_called_float16() -> None:
+    """Values two digits off that are not float16 numbers get no low-precision claim."""
+    from minitorch_unet.checks.core import value_pattern
+    right_values = np.random.default_rng(3).normal(size=(4, 5))
+    assert "float16" not in value_pattern(right_values * 1.004, right_values)
+    assert "float16" in value_pattern(right_values.astype(np.float16).astype(np.float64),
+                                      right_values)
 
 
 def test_the_solutions_pass() -> None:

@@ -218,7 +218,7 @@ def cat_backward_last_axis(ctx, grad):
     return tuple(pieces)
 
 
-@mistake("check_center_crop", "center_crop", "off by one")
+@mistake("check_center_crop", "center_crop", "n // 2 - k // 2")
 def crop_half_minus_half(input, size):
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     top, left = input.shape[-2] // 2 - h // 2, input.shape[-1] // 2 - w // 2

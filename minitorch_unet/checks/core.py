@@ -588,7 +588,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     known = exercise.explain_error(err) if exercise.explain_error else ""
     if known:
         return f"{message}. {known}"
-    hint = error_hint(str(err), shapes)
+    line = _source_line(*frames[-1]) if frames else ""
+    hint = _loop_unpack(line, str(err)) or _missing_key(err) or error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called == "apply" and _forward_returned_none(err.__traceback__):
         return (message + ". The Function's forward returned None, so the engine got no array: "
@@ -745,6 +746,27 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in text.replace(" ", "").split(",") if n)
 
 
+def _loop_unpack(line: str, text: str) -> str:
+    """The hint for `for a, b, c in items` whose items hold another number of entries."""
+    loop = re.match(r"for\s+\(?([\w\s,]+?)\)?\s+in\s+(.+?):", line)
+    count = re.search(r"values to unpack \(expected (\d+)(?:, got (\d+))?\)", text)
+    if not (loop and count and "," in loop.group(1)):
+        return ""
+    held = f"{count.group(2)} entries" if count.group(2) else f"more than {count.group(1)} entries"
+    return (f"each item of `{loop.group(2)}` holds {held}, and the loop unpacks "
+            f"{count.group(1)} names ({loop.group(1).strip()}): unpack as many names as an "
+            "item holds")
+
+
+def _missing_key(err: BaseException) -> str:
+    """The hint for a KeyError: a dict read at a key that was never set."""
+    if not isinstance(err, KeyError) or not err.args:
+        return ""
+    return (f"the dict has no entry {err.args[0]!r} when it is read: set each key before "
+            "reading or adding to it (d[key] = 0 first, d.get(key, 0), or "
+            "collections.defaultdict)")
+
+
 def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     """What a NumPy or engine error usually means, from its text alone."""
     if "could not be broadcast" in text:
@@ -798,6 +820,17 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("a NumPy function met the course's Tensor, which it cannot follow: use the "
                 "Tensor's own operations (x.relu(), x.exp(), x.log(), x.sigmoid(), x.sum(), "
                 "x.mean(), arithmetic), so that backward reaches the inputs")
+    twice = re.search(r"got multiple values for argument '(\w+)'", text)
+    if twice:
+        return (f"`{twice.group(1)}` is given twice, by position and by name: a * unpacked a "
+                "list into separate arguments, so its second item took the place of "
+                f"`{twice.group(1)}`; pass the list itself (np.concatenate(arrays, axis=dim), "
+                "not np.concatenate(*arrays, ...))")
+    axis = re.search(r"axis (-?\d+) is out of bounds for array of dimension (\d+)", text)
+    if axis:
+        return (f"axis {axis.group(1)} of an array with {axis.group(2)} axes: an axis is a "
+                f"position, 0 to {int(axis.group(2)) - 1}, so a size (an entry of a shape) or "
+                "a count of axes was passed where a position belongs")
     if "unexpected keyword argument 'axis'" in text:
         return "the course's Tensor names the axis argument dim= (as PyTorch does), not axis="
     missing = re.search(r"'Tensor' object has no attribute '(\w+)'", text)
@@ -1415,10 +1448,18 @@ def _factors_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, fl
 
 
 def _precision_relation(got: np.ndarray, expected: np.ndarray, scale: float) -> str:
-    """Right to a few digits only: a low-precision dtype or a rounded constant."""
+    """Right to a few digits only: values that are float16 numbers (a low-precision dtype), or
+    right to 3 digits or more (a rounded constant); "" for a looser agreement, which a wrong
+    formula gives as well."""
+    with np.errstate(over="ignore"):
+        half = bool(np.array_equal(got, got.astype(np.float16).astype(got.dtype)))
     for digits in (4, 3, 2):
         if np.allclose(got, expected, rtol=10.0 ** -digits, atol=10.0 ** -digits * scale):
+            if half:
+                return (f"your values agree with the right ones to only about {digits} "
+                        "significant digits, and each is a float16 number: compute in the "
+                        "inputs' dtype, not in float16")
             return (f"your values agree with the right ones to only about {digits} significant "
-                    "digits: a low-precision dtype (float16), an accumulation in low precision, "
-                    "or a rounded constant")
+                    "digits: a rounded constant (a number written with few digits)"
+                    if digits >= 3 else "")
     return ""

@@ -175,6 +175,9 @@ CUT_RULES: tuple[tuple[str, Callable[[list[tuple[int, ...]], int], list[int]]], 
      lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[:-1] - 1)),
     ("every cut is one after its place (np.cumsum(sizes) + 1): cut at np.cumsum(sizes)[:-1]",
      lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes])[:-1] + 1)),
+    ("ctx.sizes holds running totals (np.cumsum of the sizes), which backward adds up a "
+     "second time: store each input's own size along dim, a.shape[dim]",
+     lambda shapes, axis: list(np.cumsum(np.cumsum([s[axis] for s in shapes]))[:-1])),
     ("the cuts come from the sizes in reverse order; cut at np.cumsum(sizes)[:-1] in the "
      "inputs' order", lambda shapes, axis: list(np.cumsum([s[axis] for s in shapes][::-1])[:-1])),
 )
@@ -301,6 +304,22 @@ def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
             for start in range(grad_out.shape[axis] - sizes[i] + 1) if start != right]
 
 
+def count_scale(names: tuple[str, ...], outputs: Outputs) -> str:
+    """The message for input gradients that are the right ones divided (or multiplied) by the
+    number of inputs in every case, when the cases have different numbers of inputs; or ""."""
+    counts = {len(input_names(cases("cat")[name])) for name in names}
+    for text, factor in (("divided by", lambda n: 1 / n), ("multiplied by", lambda n: n)):
+        if len(counts) > 1 and all(
+                f"{name}/grad_{k}" in outputs and np.allclose(
+                    outputs[f"{name}/grad_{k}"],
+                    factor(len(input_names(cases("cat")[name]))) * cases("cat")[name][f"grad_{k}"])
+                for name in names for k in input_names(cases("cat")[name])):
+            return (f"each input's gradient is {text} the number of inputs; each input gets its "
+                    "piece of the output's gradient as it is (concatenation copies values, it "
+                    "does not average them)")
+    return ""
+
+
 def _verdict_cat(outputs: Outputs) -> None:
     names = tuple(cases("cat"))
     verdict_cases(names, outputs, lambda ran: _verdict_cat_cases(ran, outputs))
@@ -339,6 +358,9 @@ def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
                                    [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
                                    join_dim=case["params"]["dim"],
                                    expected=[case[f"grad_{k}"] for k in keys])
+        scale = count_scale(names, outputs)
+        if scale:
+            raise CheckFailed(f"{describe_cat(case)}: {scale}")
         for i, k in enumerate(keys):
             label = f"{describe_cat(case)}: gradient of tensor {i} (tensors[{i}].grad)"
             if f"{name}/grad_{k}" not in outputs:
@@ -396,6 +418,68 @@ def offset_message(what: str, found: tuple[int, int], case: Case) -> str:
     return f"{what}: right size, wrong place: {'; '.join(t for t in (rows, cols) if t)}{off_by_one}"
 
 
+# Offsets a crop may start at: (what it is, its value from the input's side n and the crop's
+# side k); the first is the right one.
+CROP_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
+    ("(n - k) // 2", lambda n, k: (n - k) // 2),
+    ("(n - k) // 4, a quarter of the leftover: halve it once", lambda n, k: (n - k) // 4),
+    ("n - k - (n - k) // 2, the border on the far side: the pads are given as (after, before); "
+     "np.pad takes (before, after), (top, bottom) and (left, right)",
+     lambda n, k: n - k - (n - k) // 2),
+    ("n - k, the whole leftover", lambda n, k: n - k),
+    ("n // 2 - k // 2, which is one more than (n - k) // 2 when n is even and k odd",
+     lambda n, k: n // 2 - k // 2),
+    ("n // 2, the centre itself: the window starts half a window before it", lambda n, k: n // 2),
+    ("k // 2, half the crop's side", lambda n, k: k // 2),
+    ("0, the corner", lambda n, k: 0),
+    ("(n - k + 1) // 2, rounded up (off by one where n - k is odd): the offset is rounded "
+     "down, so an odd leftover leaves its extra row/column at the bottom/right",
+     lambda n, k: (n - k + 1) // 2),
+    ("(n - k) // 2 + 1, one too many", lambda n, k: (n - k) // 2 + 1),
+    ("(n - k) // 2 - 1, one too few", lambda n, k: (n - k) // 2 - 1),
+)
+
+
+def offset_relation(found: dict[str, tuple[int, int]], backward: bool = False) -> str:
+    """Name the rule the offsets found in the cases (name -> (top, left)) follow, on both axes
+    of every case, when it is not (n - k) // 2 in at least one of them; or "". In forward the
+    far side's border is the leftover rounded up; in backward, which is given ctx.top and
+    ctx.left, it is the pads reversed."""
+    sides = {name: list(zip(cases("center_crop")[name]["input"].shape[-2:],
+                            crop_size(cases("center_crop")[name]))) for name in found}
+    right = CROP_OFFSETS[0][1]
+    for text, rule in CROP_OFFSETS[1:]:
+        if ("rounded up" if backward else "far side") in text:
+            continue
+        wanted = {name: tuple(rule(n, k) for n, k in sides[name]) for name in found}
+        if wanted == found and any(wanted[name] != tuple(right(n, k) for n, k in sides[name])
+                                   for name in found):
+            return (f"your offsets are {text} (n the input's side, k the crop's); the window "
+                    "starts at top = (H - h) // 2, left = (W - w) // 2")
+    return ""
+
+
+def found_offsets(names: tuple[str, ...], outputs: Outputs, key: str) -> dict[str, tuple[int, int]]:
+    """Where the right-sized window sits in each case: the output in the input (key "out"),
+    or grad_out in the returned gradient (key "grad_input")."""
+    found = {}
+    for name in names:
+        case = cases("center_crop")[name]
+        got = outputs.get(f"{name}/{key}")
+        if got is None:
+            continue
+        if key == "out" and got.shape == case["out"].shape:
+            where = find_offset(case["input"], got)
+        elif key == "grad_input" and got.shape == case["input"].shape and \
+                np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
+            where = find_offset(got, case["grad_out"])
+        else:
+            where = None
+        if where is not None:
+            found[name] = where
+    return found
+
+
 def _probe_center_crop(fn: Callable[..., Any]) -> Outputs:
     return probe_cases("check_center_crop", tuple(cases("center_crop")), lambda name: probe_layer(
         fn, "center_crop", name, ("input",), (arg(cases("center_crop")[name]["params"]["size"]),)))
@@ -442,6 +526,8 @@ CROP_SIZES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
      "odd, since the bottom/right border takes the extra pixel)", lambda n, k, o: n - 2 * o),
     ("(n + k) // 2, where the window ends (a stop passed as the size?)",
      lambda n, k, o: (n + k) // 2),
+    ("2 * (k // 2), one short when k is odd (a slice from the centre - k // 2 to the centre "
+     "+ k // 2?): slice from the offset to the offset + k", lambda n, k, o: 2 * (k // 2)),
     ("k + 1 (one too many)", lambda n, k, o: k + 1),
     ("k - 1 (one too few)", lambda n, k, o: k - 1),
 )
@@ -472,6 +558,9 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
+        why = crop_size_relation(outputs, names) if got.shape[-2:] != (h, w) else ""
+        if why:
+            raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         if h != w and got.shape[-2:] in ((h, h), (w, w)):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: one number "
                               "of size serves both sides; a tuple size is (height, width), "
@@ -490,6 +579,9 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
                      hint="only the last two dims shrink, to size (an int means a square)")
         if not np.allclose(got, case["out"], rtol=1e-5, atol=1e-6):
             found = find_offset(case["input"], got)
+            why = offset_relation(found_offsets(names, outputs, "out")) if found else ""
+            if why:
+                raise CheckFailed(f"{what}: right size, wrong place: {why}")
             if found is not None:
                 raise CheckFailed(offset_message(what, found, case))
         diagnose_values(what, got, case["out"], lambda: [])
@@ -517,6 +609,10 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         got = outputs[f"{name}/grad_input"]
         if not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
             found = find_offset(got, case["grad_out"])
+            why = offset_relation(found_offsets(names, outputs, "grad_input"), backward=True) \
+                if found else ""
+            if why:
+                raise CheckFailed(f"{label}: grad_out is put back at the wrong place: {why}")
             if found is not None and np.count_nonzero(got) == np.count_nonzero(case["grad_out"]):
                 raise CheckFailed(offset_message(label + ": grad_out is put back", found, case))
         if not np.allclose(got, case["grad_input"]) and np.array_equal(

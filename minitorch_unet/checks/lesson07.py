@@ -11,6 +11,7 @@ counted as parameters, strides ignored...).
 from __future__ import annotations
 
 import itertools
+import re
 
 from typing import Any, Callable
 
@@ -402,7 +403,15 @@ _FIELD_STEPS = (("(k - 1) * jump", lambda k, s, j: (k - 1) * j),
                 ("(k // 2) * jump, half a kernel (a radius)", lambda k, s, j: (k // 2) * j),
                 ("(k - s) * jump", lambda k, s, j: (k - s) * j),
                 ("(k - 1) * jump + 1", lambda k, s, j: (k - 1) * j + 1),
-                ("(k - 2) * jump", lambda k, s, j: (k - 2) * j))
+                ("(k - 2) * jump", lambda k, s, j: (k - 2) * j),
+                ("(k - 1) * jump + (s - 1) (an extra stride term)",
+                 lambda k, s, j: (k - 1) * j + s - 1),
+                ("(k - 1) * jump + (s - 1) * jump (an extra stride term)",
+                 lambda k, s, j: (k + s - 2) * j))
+# How the step meets the field: (text, rule); the first is the right one.
+_FIELD_UPDATES = (("+=", lambda field, step: field + step),
+                  ("max", lambda field, step: max(field, step)),
+                  ("=", lambda field, step: step))
 _JUMP_STEPS = (("jump * s", lambda k, s, j: j * s), ("jump + s", lambda k, s, j: j + s),
                ("jump + s - 1", lambda k, s, j: j + s - 1), ("s", lambda k, s, j: s),
                ("jump * k", lambda k, s, j: j * k), ("jump (never updated)", lambda k, s, j: j))
@@ -413,10 +422,11 @@ def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
     order of the two updates) that differ from the right one and give the learner's values on
     every stack, at most two of them; or ""."""
     found = []
-    for (fname, field_step), (jname, jump_step), start, jump_first, first_stride in \
-            itertools.product(_FIELD_STEPS, _JUMP_STEPS, (1, 0), (False, True), (False, True)):
+    for (fname, field_step), (jname, jump_step), start, jump_first, first_stride, \
+            (uname, update) in itertools.product(_FIELD_STEPS, _JUMP_STEPS, (1, 0), (False, True),
+                                                 (False, True), _FIELD_UPDATES):
         differs = [fname != _FIELD_STEPS[0][0], jname != _JUMP_STEPS[0][0], start != 1,
-                   jump_first, first_stride]
+                   jump_first, first_stride, uname != "+="]
         if not 0 < sum(differs) <= 2:
             continue
         values = []
@@ -425,16 +435,21 @@ def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
             for k, s in layers:
                 if jump_first:
                     jump = jump_step(k, s, jump)
-                field += field_step(k, s, jump)
+                field = update(field, field_step(k, s, jump))
                 if not jump_first:
                     jump = jump_step(k, s, jump)
             values.append(field)
         if np.array_equal(got, values):
-            found.append((sum(differs), differs, fname, jname))
+            found.append((sum(differs), differs, fname, jname, uname))
     if not found:
         return ""
-    _, differs, fname, jname = min(found, key=lambda f: f[0])
-    parts = [f"each layer adds {fname} to the field, not (k - 1) * jump"] * differs[0]
+    _, differs, fname, jname, uname = min(found, key=lambda f: f[0])
+    parts = [f"each layer adds {fname} to the field, not (k - 1) * jump"] * \
+        (differs[0] and not differs[5])
+    step = re.split(r", | \((?:an|the) ", fname)[0]
+    parts += [f"each layer sets the field to {'max(field, ' if uname == 'max' else '('}"
+              f"{step}), where the layers' widenings add up: "
+              "field += (k - 1) * jump"] * differs[5]
     parts += [f"the jump becomes {jname}, not jump * s (the jump is the product of the strides "
               "so far)"] * differs[1]
     parts += ["the field starts at 0; one output pixel sees 1 input pixel, so start at 1"] * \

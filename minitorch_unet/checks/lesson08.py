@@ -170,7 +170,8 @@ def bce_relation(got: dict[str, float]) -> str:
             t = cases("bce_with_logits")[n]["target"].astype(np.float64)
             total = (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).sum()
             count = t.sum() if divisor is None else divisor(x.shape)
-            fits.append(np.isclose(got[n], total / count, rtol=1e-4, atol=1e-5))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fits.append(np.isclose(got[n], np.float64(total) / count, rtol=1e-4, atol=1e-5))
         if all(fits) and not all(right.values()):
             return (f"you divide the summed loss by {text}, not by the number of values: take "
                     "the mean over every value")
@@ -182,7 +183,8 @@ def bce_relation(got: dict[str, float]) -> str:
 _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...], ...] = (
     (("max(x, 0)", lambda x, t: np.maximum(x, 0)), ("left out", lambda x, t: 0 * x),
      ("x", lambda x, t: x), ("|x|", lambda x, t: np.abs(x)),
-     ("max(-x, 0)", lambda x, t: np.maximum(-x, 0))),
+     ("max(-x, 0)", lambda x, t: np.maximum(-x, 0)),
+     ("- max(x, 0), subtracted where it is added", lambda x, t: -np.maximum(x, 0))),
     (("- x t", lambda x, t: -x * t), ("+ x t", lambda x, t: x * t),
      ("- 2 x t", lambda x, t: -2 * x * t),
      ("- x (1 - t)", lambda x, t: -x * (1 - t)), ("left out", lambda x, t: 0 * x),
@@ -191,6 +193,8 @@ _BCE_TERMS: tuple[tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray
     (("log(1 + exp(-|x|))", lambda x, t: np.logaddexp(0, -np.abs(x))),
      ("log(1 + exp(-x))", lambda x, t: np.logaddexp(0, -x)),
      ("log(1 + exp(x))", lambda x, t: np.logaddexp(0, x)),
+     ("- log(1 + exp(-|x|)), subtracted where it is added",
+      lambda x, t: -np.logaddexp(0, -np.abs(x))),
      ("log(1 + exp(-max(x, 0)))", lambda x, t: np.logaddexp(0, -np.maximum(x, 0))),
      ("log(1 + exp(-|x|)) without the 1, -|x|", lambda x, t: -np.abs(x)),
      ("1 + log(exp(-|x|)) = 1 - |x|: the log is taken before the 1 is added (brackets: "

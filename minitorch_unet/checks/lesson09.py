@@ -151,7 +151,11 @@ def sgd_relation(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: float, m: fl
     if why:
         return why
     parts = []
-    if not np.allclose(got_buf, want_buf):
+    kept = linear_rule(got_buf, (("grad", g), ("buf", buf)), sgd_symbols(lr, m), prefer) \
+        if prefer and np.abs(buf).max() > 0 else ""
+    if kept and f"your new buffer is {kept};" in prefer:  # the other cases' reading first
+        parts.append(f"your new buffer is {kept}; it is momentum * buf + grad")
+    elif not np.allclose(got_buf, want_buf):
         for text, wrong in preferred((
                 ("momentum * (buf + grad): the momentum multiplies the gradient too",
                  m * (buf + g)),
@@ -412,6 +416,8 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
         if rule and (not text or f"the new {name} is {rule}; it is" in prefer):
             text = f"{rule}; it is {right_rule}"
         if not text:
+            text = averaged_term(name, got_moment, old_moment, betas, g, m, want[1])
+        if not text:
             return ""
         parts.append(f"the new {name} is {text}")
     if not same_step(p, got[0], adam_update(p, got[1], got[2], t, lr, betas, eps)) and \
@@ -457,6 +463,26 @@ def adam_relation(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t:
                 parts.append("the parameter is updated with the old moments (the ones passed "
                              "in): update m and v first, then step with the new ones")
     return "; ".join(parts)
+
+
+def averaged_term(name: str, got_moment: np.ndarray, old_moment: np.ndarray,
+                  betas: tuple[float, float], g: np.ndarray, old_m: np.ndarray,
+                  new_m: np.ndarray) -> str:
+    """Name what the learner's moment `name` averaged in place of grad (m) or grad**2 (v),
+    solved from beta * old + (1 - beta) * term; "" if it is none of the usual slips."""
+    beta = betas[0] if name == "m" else betas[1]
+    term = (got_moment - beta * old_moment) / (1 - beta)
+    right = "grad" if name == "m" else "grad**2"
+    for text, wrong in (("grad, not squared", g), ("grad * m, the new m", g * new_m),
+                        ("grad * m, the old m", g * old_m), ("m**2, the new m squared",
+                                                              new_m * new_m),
+                        ("grad**2", g * g), ("-grad", -g), ("2 * grad", 2 * g),
+                        ("sqrt(|grad|)", np.sqrt(np.abs(g)))):
+        if text != right and not np.allclose(wrong, g if name == "m" else g * g) and \
+                np.allclose(term, wrong, rtol=1e-6, atol=1e-12):
+            return (f"beta{1 if name == 'm' else 2} * {name} + (1 - beta{1 if name == 'm' else 2})"
+                    f" * {text.split(',')[0]}: it averages {text} where it must average {right}")
+    return ""
 
 
 def same_step(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:

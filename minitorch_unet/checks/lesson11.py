@@ -78,7 +78,28 @@ def _probe_slice(fn: Callable[..., Any]) -> Outputs:
     pred, target = _masks()
     with mask_hints("check_dice_per_slice"):
         return {"dice": np.asarray(fn(pred.copy(), target.copy()), dtype=np.float64),
-                "raised": np.asarray(fn(pred.copy(), target.copy(), RAISED), dtype=np.float64)}
+                "raised": np.asarray(fn(pred.copy(), target.copy(), RAISED), dtype=np.float64),
+                "scaled": np.asarray(fn(SCALE * pred, target.copy()), dtype=np.float64)}
+
+
+# A factor for pred that moves some probabilities below 0.5: the Dice must change with it.
+SCALE = 0.8
+
+
+def scale_message(what: str, outputs: Outputs) -> str:
+    """The message for an answer that does not change when pred is scaled by SCALE though the
+    right one does (pred rescaled before the threshold), or ""."""
+    pred, target = _masks()
+    if "scaled" not in outputs:
+        return ""
+    want = _dice(*_counts(SCALE * pred, target))
+    got, same = outputs["scaled"], outputs["dice"]
+    if got.shape == same.shape and np.allclose(got, same) and not np.allclose(got, want) and \
+            not np.allclose(want, _dice(*_counts(pred, target))):
+        return (f"{what}: your Dice does not change when pred is multiplied by {SCALE}, so pred "
+                "is rescaled before the threshold (divided by its maximum, or min-max "
+                "normalised?): compare the probabilities themselves, pred > threshold")
+    return ""
 
 
 # A threshold other than the default: some probabilities in _masks lie between 0.5 and it.
@@ -118,7 +139,12 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
                           f"(0/0), you gave {got[empty].tolist()}: the course scores them 1.0 "
                           "(a correct 'no tumour')")
-    if np.allclose(got, _dice(*_counts(pred, target, strict=False))):
+    why = scale_message(what, outputs)
+    if why:
+        raise CheckFailed(why)
+    if np.allclose(got, _dice(*_counts(pred, target, strict=False))) and (
+            "scaled" not in outputs or np.allclose(outputs["scaled"], _dice(*_counts(
+                SCALE * pred, target, strict=False)))):
         raise CheckFailed(f"{what}: a pixel exactly at the threshold (0.5) counted as tumour; "
                           "tumour is pred > threshold, strictly")
     for rule, text in ((lambda a: a == 1, "pred == 1"), (lambda a: a > 0, "pred > 0"),
@@ -237,6 +263,9 @@ def layout_relation(got: np.ndarray, pred: np.ndarray, target: np.ndarray) -> st
 def _verdict_slice_threshold(outputs: Outputs) -> None:
     """The default-threshold verdict, then the same masks at threshold=RAISED."""
     _verdict_slice(outputs)
+    why = scale_message("dice_per_slice(pred, target)", outputs)
+    if why:
+        raise CheckFailed(why)
     pred, target = _masks()
     expected = _dice(*_counts(pred, target, RAISED))
     why = threshold_message("dice_per_slice(pred, target)", outputs["raised"], outputs["dice"],
