@@ -434,7 +434,8 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
     for i, node in enumerate(graph.nodes):
         count = order.count(i)
         if count == 0:
-            return f"'{node.name}' is missing (every node the output depends on belongs in it)"
+            return (partial_traversal(graph, set(order))
+                    or f"'{node.name}' is missing (every node the output depends on belongs in it)")
         if count > 1:
             return (f"'{node.name}' appears {count} times: keep a set of visited nodes "
                     "and add each node once")
@@ -448,6 +449,30 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             if position[j] > position[i]:
                 return (f"'{node.name}' comes before its input '{parent.name}': add a node only "
                         "after all its inputs (_prev) are in the list")
+    return ""
+
+
+def partial_traversal(graph: Graph, found: set[int]) -> str:
+    """Name the rule of a traversal that reached exactly the nodes `found` (indices) but not
+    all of them: one input per node followed, or the leaves left out; or ""."""
+    def reach(pick: Callable[[list[Any]], list[Any]]) -> set[int]:
+        seen: set[int] = set()
+        stack = [graph.root]
+        while stack:
+            node = stack.pop()
+            if graph.index(node) not in seen:
+                seen.add(graph.index(node))
+                stack.extend(pick(list(node._prev)))
+        return seen
+    for text, pick in (("only the first input of each node", lambda p: p[:1]),
+                       ("only the last input of each node", lambda p: p[-1:])):
+        if reach(pick) == found:
+            return (f"your traversal follows {text}: recurse into every node in _prev "
+                    "(for child in node._prev: visit(child))")
+    leaves = {i for i, n in enumerate(graph.nodes) if not n._prev}
+    if found == set(range(len(graph.nodes))) - leaves:
+        return ("the leaves (nodes with no inputs) are left out: append every visited node, "
+                "also one whose _prev is empty")
     return ""
 
 
