@@ -423,9 +423,16 @@ def topo_last_input_only(root):
     return _partial_order(root, lambda prev: prev[-1:])
 
 
-@mistake("check_topological_order", "topological_order", "leaves", "left out")
-def topo_without_leaves(root):
+@mistake("check_topological_order", "topological_order", "leaves", "are missing")
+def topo_appends_only_ops(root):
     return _partial_order(root, lambda prev: prev, leaves=False)
+
+
+@mistake("check_backward", "backward", "starts at 1", "only root.grad = 1.0")
+def backward_seeds_every_node_by_adding(root):
+    for node in reversed(_order(root)):
+        node.grad += 1.0
+        node._backward()
 
 
 # ---- 06: a crop's slice that ends elsewhere ----------------------------------------------------

@@ -471,7 +471,7 @@ def partial_traversal(graph: Graph, found: set[int]) -> str:
                     "(for child in node._prev: visit(child))")
     leaves = {i for i, n in enumerate(graph.nodes) if not n._prev}
     if found == set(range(len(graph.nodes))) - leaves:
-        return ("the leaves (nodes with no inputs) are left out: append every visited node, "
+        return ("the leaves (nodes with no inputs) are missing: append every visited node, "
                 "also one whose _prev is empty")
     return ""
 
@@ -506,6 +506,24 @@ def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
         backward(graph.root)
         out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
+
+
+def seeding_relation(i: int, got: np.ndarray) -> str:
+    """Name a seed of 1 given to every node, not only the output, if it gives the learner's
+    grads on graph i; or ""."""
+    for text, seed in (
+            ("each node's grad is set to 1.0 right before its _backward(), overwriting what its "
+             "users sent it", lambda g: 1.0),
+            ("every node's grad starts at 1 (the seed 1.0 is given to every node, not only the "
+             "output)", lambda g: g + 1.0)):
+        graph = graphs()[i]
+        for node in reversed(graph.nodes):
+            node.grad = seed(node.grad)
+            node._backward()
+        if np.allclose(got, [n.grad for n in graph.nodes], rtol=1e-9, atol=1e-12):
+            return (f"{text}: gradients start at 0 and are only added to; set only "
+                    "root.grad = 1.0, once, before the walk")
+    return ""
 
 
 def reference_twice(graph: Graph) -> np.ndarray:
@@ -553,6 +571,9 @@ def _verdict_backward(outputs: Outputs) -> None:
                               "back ran before the output's grad was 1, so it carried zeros; "
                               "set root.grad = 1.0 before calling any _backward()")
         bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-9, atol=1e-12))
+        why = seeding_relation(i, got) if bad.size else ""
+        if why:
+            raise CheckFailed(f"{where}: {why}")
         if bad.size:
             k = int(bad[0])
             raise CheckFailed(f"{where}: {names[k]}.grad is {got[k]:.6g}, expected "
