@@ -3,7 +3,9 @@ resets the grads, a Dice averaged over rows, a second derivative, a gradient cou
 the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice; crop
 offsets and sizes of another rule, cat gradients scaled by the number of inputs, a receptive
 field taken as a max, a BCE term subtracted, a moment fed another term, a rescaled pred, errors
-raised in the learner's code), each run through its lesson's own check; right answers written
+raised in the learner's code; ratios of the mask sizes, traversals that reach part of the graph,
+a seed of 1 on every node, crop slices that end elsewhere, the simplest reading of a changed BCE
+term, a smoothed Dice per slice), each run through its lesson's own check; right answers written
 differently must still pass.
 """
 from __future__ import annotations
