@@ -776,7 +776,7 @@ def rf_starts_at_zero(layers):
     return field
 
 
-@d8("check_bce_with_logits", "bce_with_logits", "max(x, 0), is missing")
+@d8("check_bce_with_logits", "bce_with_logits", "first term is max(-x, 0)")
 def bce_relu_of_minus_x(logits, target):
     magnitude = logits.relu() + (-logits).relu()
     return ((-logits).relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()

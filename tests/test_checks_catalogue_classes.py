@@ -3,7 +3,9 @@ resets the grads, a Dice averaged over rows, a second derivative, a gradient cou
 the SGD step, an unbroadcast that skips the 1-axes, the best slice as a patient's Dice; crop
 offsets and sizes of another rule, cat gradients scaled by the number of inputs, a receptive
 field taken as a max, a BCE term subtracted, a moment fed another term, a rescaled pred, errors
-raised in the learner's code), each run through its lesson's own check; right answers written
+raised in the learner's code; ratios of the mask sizes, traversals that reach part of the graph,
+a seed of 1 on every node, crop slices that end elsewhere, the simplest reading of a changed BCE
+term, a smoothed Dice per slice), each run through its lesson's own check; right answers written
 differently must still pass.
 """
 from __future__ import annotations
@@ -368,6 +370,117 @@ def crop_backward_padded(ctx, grad):
     pads = [(0, 0)] * (grad.ndim - 2) + [(ctx.top, ctx.shape[-2] - h - ctx.top),
                                          (ctx.left, ctx.shape[-1] - w - ctx.left)]
     return np.pad(grad, pads)
+
+
+# ---- 00: ratios of the mask sizes ------------------------------------------------------------
+def _sizes(pred: Any, target: Any) -> tuple[int, int, int]:
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return int((p & t).sum()), int(p.sum()), int(t.sum())
+
+
+@mistake("check_dice", "dice", "min(|P|, |T|) / max(|P|, |T|)")
+def dice_size_ratio(pred, target):
+    _, a, b = _sizes(pred, target)
+    return 1.0 if a + b == 0 else min(a, b) / max(a, b)
+
+
+@mistake("check_dice", "dice", "the smaller mask")
+def dice_overlap_coefficient(pred, target):
+    i, a, b = _sizes(pred, target)
+    return 1.0 if a + b == 0 else i / max(min(a, b), 1)
+
+
+@mistake("check_dice", "dice", "the larger mask")
+def dice_over_larger_mask(pred, target):
+    i, a, b = _sizes(pred, target)
+    return 1.0 if a + b == 0 else i / max(a, b)
+
+
+@right("check_dice", "dice")
+def dice_by_confusion_counts(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    tp = np.count_nonzero(p & t)
+    fp, fn = np.count_nonzero(p & ~t), np.count_nonzero(~p & t)
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+# ---- 01: traversals that reach part of the graph ---------------------------------------------
+def _partial_order(root: Any, pick: Callable[[list[Any]], list[Any]], leaves: bool = True
+                   ) -> list[Any]:
+    order, seen = [], set()
+
+    def visit(node: Any) -> None:
+        if node not in seen:
+            seen.add(node)
+            for child in pick(list(node._prev)):
+                visit(child)
+            if leaves or node._prev:
+                order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "only the last input", "every node")
+def topo_last_input_only(root):
+    return _partial_order(root, lambda prev: prev[-1:])
+
+
+@mistake("check_topological_order", "topological_order", "leaves", "are missing")
+def topo_appends_only_ops(root):
+    return _partial_order(root, lambda prev: prev, leaves=False)
+
+
+@mistake("check_backward", "backward", "starts at 1", "only root.grad = 1.0")
+def backward_seeds_every_node_by_adding(root):
+    for node in reversed(_order(root)):
+        node.grad += 1.0
+        node._backward()
+
+
+# ---- 06: a crop's slice that ends elsewhere ----------------------------------------------------
+def _slice_crop(input: Any, size: Any, end: Callable[[int, int, int], int]) -> Any:
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return input[..., top:end(input.shape[-2], h, top), left:end(input.shape[-1], w, left)]
+
+
+@mistake("check_center_crop", "center_crop", "stops at k, the crop's size")
+def crop_stop_at_size(input, size):
+    return _slice_crop(input, size, lambda n, k, o: k)
+
+
+@mistake("check_center_crop", "center_crop", "stops at -offset")
+def crop_stop_at_minus_offset(input, size):
+    return _slice_crop(input, size, lambda n, k, o: -o)
+
+
+@mistake("check_center_crop", "center_crop", "one past the window")
+def crop_stop_one_past(input, size):
+    return _slice_crop(input, size, lambda n, k, o: o + k + 1)
+
+
+# ---- 08: the simplest reading of a changed BCE term -------------------------------------------
+@mistake("check_bce_with_logits", "bce_with_logits", "first term is max(-x, 0)")
+def bce_relu_of_negative(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return ((-logits).relu() - logits * target + (1 + (-magnitude).exp()).log()).mean()
+
+
+# ---- 11: a smoothed Dice per slice -------------------------------------------------------------
+def _smoothed_slices(pred, target, threshold, a, b):
+    p = (np.asarray(pred) > threshold).reshape(len(pred), -1)
+    t = (np.asarray(target) > 0.5).reshape(len(target), -1)
+    return (2 * (p & t).sum(1) + a) / (p.sum(1) + t.sum(1) + b)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "smoothing term")
+def slice_smoothed_by_one(pred, target, threshold=0.5):
+    return _smoothed_slices(pred, target, threshold, 1.0, 1.0)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "smoothing term")
+def slice_smoothed_by_epsilon(pred, target, threshold=0.5):
+    return _smoothed_slices(pred, target, threshold, 1e-6, 1e-6)
 
 
 @pytest.mark.parametrize("entry", CLASSES, ids=[m.name for m in CLASSES])

@@ -139,6 +139,14 @@ DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
     ("your intersection counts every pixel where the masks agree, background included; "
      "|P∩T| counts the pixels that are 1 in both",
      lambda c: 2 * (c.tp + c.tn) / max(2 * c.tp + c.fp + c.fn, 1)),
+    ("your values are min(|P|, |T|) / max(|P|, |T|), a ratio of the mask sizes that ignores "
+     "where the pixels are; Dice counts the overlap: 2|P∩T| / (|P| + |T|)",
+     lambda c: min(c.tp + c.fp, c.tp + c.fn) / max(c.tp + c.fp, c.tp + c.fn, 1)),
+    ("you divide |P∩T| by the smaller mask, min(|P|, |T|) (the overlap coefficient); Dice "
+     "divides 2|P∩T| by |P| + |T|",
+     lambda c: c.tp / max(min(c.tp + c.fp, c.tp + c.fn), 1)),
+    ("you divide |P∩T| by the larger mask, max(|P|, |T|); Dice divides 2|P∩T| by |P| + |T|",
+     lambda c: c.tp / max(c.tp + c.fp, c.tp + c.fn, 1)),
 )
 
 

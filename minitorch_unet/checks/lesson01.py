@@ -434,7 +434,8 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
     for i, node in enumerate(graph.nodes):
         count = order.count(i)
         if count == 0:
-            return f"'{node.name}' is missing (every node the output depends on belongs in it)"
+            return (partial_traversal(graph, set(order))
+                    or f"'{node.name}' is missing (every node the output depends on belongs in it)")
         if count > 1:
             return (f"'{node.name}' appears {count} times: keep a set of visited nodes "
                     "and add each node once")
@@ -448,6 +449,30 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             if position[j] > position[i]:
                 return (f"'{node.name}' comes before its input '{parent.name}': add a node only "
                         "after all its inputs (_prev) are in the list")
+    return ""
+
+
+def partial_traversal(graph: Graph, found: set[int]) -> str:
+    """Name the rule of a traversal that reached exactly the nodes `found` (indices) but not
+    all of them: one input per node followed, or the leaves left out; or ""."""
+    def reach(pick: Callable[[list[Any]], list[Any]]) -> set[int]:
+        seen: set[int] = set()
+        stack = [graph.root]
+        while stack:
+            node = stack.pop()
+            if graph.index(node) not in seen:
+                seen.add(graph.index(node))
+                stack.extend(pick(list(node._prev)))
+        return seen
+    for text, pick in (("only the first input of each node", lambda p: p[:1]),
+                       ("only the last input of each node", lambda p: p[-1:])):
+        if reach(pick) == found:
+            return (f"your traversal follows {text}: recurse into every node in _prev "
+                    "(for child in node._prev: visit(child))")
+    leaves = {i for i, n in enumerate(graph.nodes) if not n._prev}
+    if found == set(range(len(graph.nodes))) - leaves:
+        return ("the leaves (nodes with no inputs) are missing: append every visited node, "
+                "also one whose _prev is empty")
     return ""
 
 
@@ -481,6 +506,24 @@ def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
         backward(graph.root)
         out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
+
+
+def seeding_relation(i: int, got: np.ndarray) -> str:
+    """Name a seed of 1 given to every node, not only the output, if it gives the learner's
+    grads on graph i; or ""."""
+    for text, seed in (
+            ("each node's grad is set to 1.0 right before its _backward(), overwriting what its "
+             "users sent it", lambda g: 1.0),
+            ("every node's grad starts at 1 (the seed 1.0 is given to every node, not only the "
+             "output)", lambda g: g + 1.0)):
+        graph = graphs()[i]
+        for node in reversed(graph.nodes):
+            node.grad = seed(node.grad)
+            node._backward()
+        if np.allclose(got, [n.grad for n in graph.nodes], rtol=1e-9, atol=1e-12):
+            return (f"{text}: gradients start at 0 and are only added to; set only "
+                    "root.grad = 1.0, once, before the walk")
+    return ""
 
 
 def reference_twice(graph: Graph) -> np.ndarray:
@@ -528,6 +571,9 @@ def _verdict_backward(outputs: Outputs) -> None:
                               "back ran before the output's grad was 1, so it carried zeros; "
                               "set root.grad = 1.0 before calling any _backward()")
         bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-9, atol=1e-12))
+        why = seeding_relation(i, got) if bad.size else ""
+        if why:
+            raise CheckFailed(f"{where}: {why}")
         if bad.size:
             k = int(bad[0])
             raise CheckFailed(f"{where}: {names[k]}.grad is {got[k]:.6g}, expected "

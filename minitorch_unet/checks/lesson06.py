@@ -533,6 +533,36 @@ CROP_SIZES: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
 )
 
 
+# Ends a crop's slice may be given instead of offset + k: (what it is, the stop from the
+# input's side n, the crop's side k and the offset o); the side is then len(range(n)[o:stop]).
+CROP_STOPS: tuple[tuple[str, Callable[[int, int, int], int]], ...] = (
+    ("stops at k, the crop's size (a length passed where the slice's end belongs)",
+     lambda n, k, o: k),
+    ("stops at -offset (the far border taken equal to the near one; with a zero offset, "
+     "[0:-0] is empty)", lambda n, k, o: -o),
+    ("stops at n - k, the leftover", lambda n, k, o: n - k),
+    ("stops at offset + k + 1, one past the window", lambda n, k, o: o + k + 1),
+    ("stops at offset + k - 1, one short of the window", lambda n, k, o: o + k - 1),
+)
+
+
+def crop_stop_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
+    """Name the end the learner's slices stop at, if one rule other than offset + k gives the
+    shape of every case, or ""."""
+    for text, stop in CROP_STOPS:
+        fits = []
+        for name in names:
+            case = cases("center_crop")[name]
+            sides = list(zip(case["input"].shape[-2:], crop_size(case)))
+            want = tuple(len(range(n)[(n - k) // 2:stop(n, k, (n - k) // 2)]) for n, k in sides)
+            fits.append((tuple(outputs[f"{name}/out"].shape[-2:]) == want,
+                         want != tuple(k for _, k in sides)))
+        if all(fit for fit, _ in fits) and any(differs for _, differs in fits):
+            return (f"your slice {text}; slice [..., top:top + h, left:left + w], the end is the "
+                    "offset plus the crop's size")
+    return ""
+
+
 def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
     """Name the side the learner's crops were given, if one rule other than size fits the
     shape of every case, or ""."""
@@ -545,7 +575,7 @@ def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
                 any(want != tuple(k for _, k in sides) for want, (_, sides) in zip(wanted, shapes)):
             return (f"each side of your crop is {text}; the height and width passed to the crop "
                     "are size itself, (h, w)")
-    return ""
+    return crop_stop_relation(outputs, names)
 
 
 def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None:

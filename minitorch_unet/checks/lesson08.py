@@ -216,7 +216,10 @@ def bce_grid(got: dict[str, float]) -> str:
                cases("bce_with_logits")[n]["target"].astype(np.float64)) for n in names]
     right = ("max(x, 0)", "- x t", "log(1 + exp(-|x|))")
     where = ("first", "middle", "last")
-    for choice in itertools.product(*_BCE_TERMS, itertools.product((False, True), repeat=3)):
+    readings = sorted(itertools.product(*_BCE_TERMS, itertools.product((False, True), repeat=3)),
+                      key=lambda c: sum(text != good for (text, _), good in zip(c[:3], right))
+                      + sum(c[3]))                          # the simplest reading first
+    for choice in readings:
         summed = choice[3]
         differs = [text != good for (text, _), good in zip(choice[:3], right)]
         if not 0 < sum(differs) + sum(summed) <= 2 or all(summed):
