@@ -301,3 +301,60 @@ def ct_forward_full_from_x_shape(ctx, x, weight, *bias, stride, padding, output_
     ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- 03/04: a whole term changed (a bias replaced or rescaled, a maximum across channels) ----------
+def _conv_loops(x, weight, bias, stride, padding, scale=1.0, bias_as=None):
+    """conv2d by loops; scale multiplies each window's sum, bias_as(bias, o) is what is added."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (xpad.shape[2] - kh) // stride + 1, (xpad.shape[3] - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    win = xpad[item, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[item, ch, i, j] = scale * np.sum(win * weight[ch])
+            if bias is not None:
+                out[item, ch] += bias_as(bias, ch) if bias_as else bias[ch]
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "bias's mean")
+def naive_bias_mean(x, weight, bias=None, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, bias_as=lambda b, o: b.mean())
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "multiplied by 0.5", "before the bias")
+def naive_half_sum(x, weight, bias=None, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, scale=0.5)
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "bias included", "multiplied by 3")
+def conv_forward_tripled(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T + (bias[0] if bias else 0)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return 3 * out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "all C channels")
+def pool_forward_channel_max(ctx, x, kernel, stride, padding):
+    """Pools x.max(axis=1) (the channels first reduced) and repeats it for every channel."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    top = xpad.max(axis=1, keepdims=True)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    m = i2c(top, kh, kw, sh, sw).max(axis=1).reshape(n, 1, ho, wo)
+    return np.repeat(m, c, axis=1)

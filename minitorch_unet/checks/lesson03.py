@@ -462,6 +462,75 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
     return ""
 
 
+def _factor_name(k: float, sizes: dict[str, int]) -> str:
+    """' (1 / C*kh*kw)' when k or 1/k is one of `sizes` (name -> value), else ''."""
+    for name, size in sizes.items():
+        if size > 1 and np.isclose(k, 1 / size, rtol=1e-4):
+            return f" (1 / {name} = 1 / {size})"
+        if size > 1 and np.isclose(k, size, rtol=1e-4):
+            return f" ({name} = {size})"
+    return ""
+
+
+def bias_fit(got: np.ndarray, bare: np.ndarray, bias: np.ndarray | None,
+             sizes: dict[str, int]) -> str:
+    """A message if `got` is k * bare + c[o], channel by channel (bare: the layer's output
+    without bias, (N, O, H, W)), with one k for all channels and c other than bias[o]
+    or k other than 1: what was scaled, or what was added instead of bias[o]; "" otherwise."""
+    if got.shape != bare.shape or got.ndim != 4 or not np.isfinite(got).all():
+        return ""
+    b = np.zeros(bare.shape[1]) if bias is None else bias.astype(np.float64)
+    ks, cs = [], []
+    for o in range(bare.shape[1]):
+        u, v = bare[:, o].ravel(), got[:, o].ravel().astype(np.float64)
+        if u.size < 3 or np.ptp(u) < 1e-6:
+            return ""
+        k, c = np.polyfit(u, v, 1)
+        if not np.allclose(k * u + c, v, rtol=1e-4, atol=1e-5):
+            return ""
+        ks.append(k)
+        cs.append(c)
+    k, c = float(np.mean(ks)), np.array(cs)
+    if not np.allclose(ks, k, rtol=1e-4, atol=1e-6) or abs(k) < 1e-6:
+        return ""
+    tol = dict(rtol=1e-4, atol=1e-5)
+    if np.isclose(k, 1, rtol=1e-4):
+        if bias is None or np.allclose(c, b, **tol):
+            return ""
+        if len(b) > 1 and np.allclose(c, b.sum(), **tol):
+            return ("every output channel gets the bias's total (bias.sum()): add bias[o] to "
+                    "output channel o only, out + bias[None, :, None, None]")
+        if len(b) > 1 and np.allclose(c, b.mean(), **tol):
+            return ("every output channel gets the bias's mean: add bias[o] to output channel o "
+                    "only, out + bias[None, :, None, None]")
+        for i in range(len(b)) if len(b) > 1 else ():
+            if np.allclose(c, b[i], **tol):
+                return (f"every output channel gets bias[{i}]: add bias[o] to output channel o, "
+                        "out + bias[None, :, None, None]")
+        if len(b) > 1 and np.allclose(c, b[::-1], **tol):
+            return ("the bias is added in reverse order (bias[::-1]): output channel o gets "
+                    "bias[o]")
+        return ""
+    factor = _factor_name(k, sizes)
+    if np.isclose(k, 1 / sizes.get("C*kh*kw", 0.5), rtol=1e-4):
+        return ""  # the mean of the products: named among the modelled mistakes
+    if np.allclose(c, b, **tol):
+        return (f"the sum of products is multiplied by {k:.6g}{factor} before the bias is "
+                "added: sum window * weight[o] unscaled, then add bias[o]")
+    if np.allclose(c, k * b, **tol):
+        return (f"the whole output, bias included, is multiplied by {k:.6g}{factor}: "
+                "return the sum of products plus bias[o], unscaled")
+    return ""
+
+
+def conv_bias_fit(got: np.ndarray, case: Case) -> str:
+    """bias_fit on a conv2d case: the bare convolution, and the sizes a factor may be."""
+    x, w = case["input"], case["weight"]
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    sizes = {"C*kh*kw": w.shape[1] * w.shape[2] * w.shape[3], "kh*kw": w.shape[2] * w.shape[3],
+             "C": w.shape[1], "N": x.shape[0]}
+    return bias_fit(got, conv2d_numpy(x, w, None, s, p), case.get("bias"), sizes)
+
 def plane_sources(got: np.ndarray, case: Case) -> str:
     """'output channel o of sample n is computed with kernel weight[n]' (or from sample x[o])
     when every wrong output plane is the convolution of one other sample or with one other
@@ -587,7 +656,8 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
     for (what, *_), name in zip(items, names):
         case = cases("conv2d")[name]
         repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias")) or \
-            plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
+            plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case) or \
+            conv_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))

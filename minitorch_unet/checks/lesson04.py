@@ -108,7 +108,19 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
-             largest_magnitude(case))] + window_picks(case) + window_steps(case)
+             largest_magnitude(case))] + window_picks(case) + window_steps(case) + \
+        across_channels(case)
+
+
+def across_channels(case: Case) -> list[tuple[str, np.ndarray]]:
+    """Windows that span every channel (im2col of the whole (N, C, H, W) input)."""
+    win = pool_windows(case["input"], case, -np.inf)
+    if win.shape[1] < 2:
+        return []
+    return [("your maximum is taken over all C channels of the window (im2col of the whole "
+             "(N, C, H, W) input gives rows of C*kh*kw entries): pool each channel alone, "
+             "im2col of x.reshape(N*C, 1, H, W)",
+             np.broadcast_to(win.max(axis=(1, -1), keepdims=True)[..., 0], win.shape[:-1]))]
 
 
 def window_picks(case: Case) -> list[tuple[str, np.ndarray]]:
