@@ -358,3 +358,30 @@ def pool_forward_channel_max(ctx, x, kernel, stride, padding):
     ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
     m = i2c(top, kh, kw, sh, sw).max(axis=1).reshape(n, 1, ho, wo)
     return np.repeat(m, c, axis=1)
+
+
+def _conv_backward_rows(ctx, grad, transposed=False):
+    """conv2d backward whose input gradient is the window rows, never passed through col2im."""
+    o = ctx.weight.shape[0]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    rows = ctx.weight.reshape(o, -1).T @ g.T if transposed else g @ ctx.weight.reshape(o, -1)
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (rows, grad_weight) + ((g.sum(axis=0),) if ctx.has_bias else ())
+
+
+@entry("check_conv2d", "conv2d_backward", "matrix of window rows", "col2im")
+def conv_backward_rows_returned(ctx, grad):
+    return _conv_backward_rows(ctx, grad)
+
+
+@entry("check_conv2d", "conv2d_backward", "transposed matrix of window rows", "col2im")
+def conv_backward_rows_transposed(ctx, grad):
+    return _conv_backward_rows(ctx, grad, transposed=True)
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "matrix of window rows", "col2im")
+def pool_backward_rows_returned(ctx, grad):
+    (kh, kw), _, _ = ctx.params
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    np.add.at(rows, (np.arange(len(rows)), ctx.argmax), grad.reshape(-1))
+    return rows

@@ -1058,12 +1058,14 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                inputs: list[tuple[str, tuple[int, ...]]],
                                join_dim: int | None = None,
                                expected: list[np.ndarray] | None = None,
-                               padding: Pair | None = None) -> None:
+                               padding: Pair | None = None,
+                               rows: tuple[int, int] | None = None) -> None:
     """Name what is wrong with a backward whose return values the engine refused.
 
     inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
     along which forward joined its inputs (cat), to recognise a split along another one;
-    expected: the right gradients, to tell gradients in the wrong order from wrong pieces.
+    expected: the right gradients, to tell gradients in the wrong order from wrong pieces;
+    rows: the shape of the window rows that col2im turns into the first input's gradient.
     """
     if f"{name}/raw_count" not in outputs:
         return
@@ -1128,7 +1130,11 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                   "padding"),
                                  ((padding[1], padding[1]), "the height is cut by the width's "
                                   "padding"))}
-        if g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
+        if rows is not None and label == inputs[0][0] and g in (rows, rows[::-1]):
+            note = (f": that is the {'transposed ' * (g != rows)}matrix of window rows "
+                    f"{rows}, one row per window; col2im(rows, padded shape, kh, kw, sh, sw) "
+                    "adds them back into the image, then cut the padding off")
+        elif g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
             note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
                     "each side")
         elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
@@ -1164,6 +1170,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def window_rows(case: Case) -> tuple[int, int]:
+    """(N*Ho*Wo, C*kh*kw): the im2col matrix of a conv2d case's padded input."""
+    n, _, ho, wo = case["out"].shape
+    return n * ho * wo, int(np.prod(case["weight"].shape[1:]))
 
 
 def summed_axes(got: np.ndarray, full: np.ndarray | None) -> tuple[int, ...] | None:
@@ -1347,7 +1359,8 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     present = [k for k in inputs if k in case]
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
                                expected=[case[f"grad_{k}"] for k in present],
-                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None)
+                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None,
+                               rows=window_rows(case) if op == "conv2d" else None)
     for k in inputs:
         if k not in case:
             continue

@@ -298,7 +298,8 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
             raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
                               "cannot reach the input: build it with your Function's .apply(...)")
         returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)],
-                                   padding=geometry(case)[2])
+                                   padding=geometry(case)[2],
+                                   rows=(case["out"].size, int(np.prod(geometry(case)[0]))))
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],
