@@ -385,3 +385,34 @@ def pool_backward_rows_returned(ctx, grad):
     rows = np.zeros((len(ctx.argmax), kh * kw))
     np.add.at(rows, (np.arange(len(rows)), ctx.argmax), grad.reshape(-1))
     return rows
+
+
+# ---- 02: all-zero estimates although f saw the nudges ------------------------------------------------
+@entry("check_numerical_gradient", "numerical_gradient", "nudged by -1 eps", "+ eps and by - eps")
+def ng_minus_twice(f, x, eps=1e-6):
+    """Both f values taken at x - eps (the + nudge written as a second - nudge)."""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved - eps
+        plus = f(x)
+        x[i] = saved - eps
+        minus = f(x)
+        x[i] = saved
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "never stored in grad")
+def ng_stored_in_copy(f, x, eps=1e-6):
+    """Writes each estimate into grad.flatten(), a copy."""
+    grad = np.zeros(x.shape)
+    for k, i in enumerate(np.ndindex(x.shape)):
+        saved = x[i]
+        x[i] = saved + eps
+        plus = f(x)
+        x[i] = saved - eps
+        minus = f(x)
+        x[i] = saved
+        grad.flatten()[k] = (plus - minus) / (2 * eps)
+    return grad
