@@ -416,3 +416,18 @@ def ng_stored_in_copy(f, x, eps=1e-6):
         x[i] = saved
         grad.flatten()[k] = (plus - minus) / (2 * eps)
     return grad
+
+
+# ---- 03: a two-sided transform written on one side only (a broadcast error) ---------------------------
+@entry("check_winograd_tile", "winograd_tile", "one side only", "`g_m @ g @ g_m.T`")
+def wino_kernel_right_side_only(d, g):
+    b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (winograd.B_T, winograd.G, winograd.A_T))
+    u = g @ g_m.T
+    v = b_t @ d @ b_t.T
+    return a_t @ (u * v).sum(axis=0) @ a_t.T
+
+
+@entry("check_winograd_tile", "winograd_tile", "one side only", "`g_m @ g @ g_m.T`")
+def wino_kernel_left_side_only_inline(d, g):
+    b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (winograd.B_T, winograd.G, winograd.A_T))
+    return a_t @ ((g_m @ g) * (b_t @ d @ b_t.T)).sum(axis=0) @ a_t.T
