@@ -431,3 +431,17 @@ def wino_kernel_right_side_only(d, g):
 def wino_kernel_left_side_only_inline(d, g):
     b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (winograd.B_T, winograd.G, winograd.A_T))
     return a_t @ ((g_m @ g) * (b_t @ d @ b_t.T)).sum(axis=0) @ a_t.T
+
+
+# ---- 03: the padding filled with another value than 0 ---------------------------------------------------
+@entry("check_conv2d_forward", "conv2d_forward", "filled with -1", "constant_values=0")
+def conv_forward_pad_minus_one(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-1)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T + (bias[0] if bias else 0)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)

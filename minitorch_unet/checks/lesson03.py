@@ -531,6 +531,25 @@ def conv_bias_fit(got: np.ndarray, case: Case) -> str:
              "C": w.shape[1], "N": x.shape[0]}
     return bias_fit(got, conv2d_numpy(x, w, None, s, p), case.get("bias"), sizes)
 
+def pad_value_fit(got: np.ndarray, case: Case) -> str:
+    """A message if `got` is conv2d with the padding filled with one value v other than 0
+    (found by fitting v: the output is linear in it); "" otherwise."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    if p == (0, 0) or got.shape != case["out"].shape:
+        return ""
+    border = np.pad(np.zeros(x.shape), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])),
+                    constant_values=1.0)
+    response = conv2d_numpy(border, w, None, s, (0, 0))
+    zero = conv2d_numpy(x, w, b, s, p)
+    if np.abs(response).max() < 1e-6:
+        return ""
+    v = float(np.sum(response * (got - zero)) / np.sum(response * response))
+    if abs(v) < 1e-6 or not np.allclose(got, zero + v * response, rtol=1e-4, atol=1e-5):
+        return ""
+    return (f"the padding is filled with {v:.6g}, not zeros: pad with 0, "
+            "np.pad(x, ..., constant_values=0) (np.pad's default)")
+
 def plane_sources(got: np.ndarray, case: Case) -> str:
     """'output channel o of sample n is computed with kernel weight[n]' (or from sample x[o])
     when every wrong output plane is the convolution of one other sample or with one other
@@ -657,7 +676,8 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
         case = cases("conv2d")[name]
         repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias")) or \
             plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case) or \
-            conv_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
+            conv_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case) or \
+            pad_value_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
