@@ -445,3 +445,28 @@ def conv_forward_pad_minus_one(ctx, x, weight, *bias, stride, padding):
     ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+# ---- 05: the transposed convolution's output scaled, or its bias replaced ----------------------------
+def _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, scale=1.0, bias_of=None):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = scale * c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    if bias:
+        out = out + (bias_of(bias[0]) if bias_of else bias[0][:, None, None])
+    return out
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "multiplied by 0.25", "before the bias")
+def ct_forward_quartered(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, scale=0.25)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "bias[0]")
+def ct_forward_first_bias(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, bias_of=lambda b: b[0])
