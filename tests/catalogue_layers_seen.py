@@ -2,8 +2,11 @@
 named (a nudge of the wrong size, a kernel picked by the sample's index, an output made like
 the input, height and width unpacked in the wrong order, a loop bound taken from the other
 kernel size, a one-sided crop, a bias gradient summed over the wrong axes, a reshape read in
-another layout and then transposed), and right answers written differently; entries follow
-tests/test_checks_catalogue.py."""
+another layout and then transposed; later: a bias replaced by its total or mean, an output
+scaled before or after the bias, a padding of another constant, a maximum across channels, a
+backward that returns window rows without col2im, one value for every maximum, all-zero
+estimates although f saw the nudges, a two-sided matrix transform written on one side), and
+right answers written differently; entries follow tests/test_checks_catalogue.py."""
 import numpy as np
 from minitorch_unet.convolution import col2im as c2i, im2col as i2c
 from minitorch_unet import winograd
@@ -470,3 +473,14 @@ def ct_forward_quartered(ctx, x, weight, *bias, stride, padding, output_padding)
 @entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "bias[0]")
 def ct_forward_first_bias(ctx, x, weight, *bias, stride, padding, output_padding):
     return _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, bias_of=lambda b: b[0])
+
+
+# ---- 04: one value for every maximum ------------------------------------------------------------------
+@entry("check_max_pool2d", "max_pool2d_backward", "grad.mean()")
+def pool_backward_mean_everywhere(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[np.arange(len(rows)), ctx.argmax] = grad.mean()
+    grad_x = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]

@@ -202,6 +202,12 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
                         "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
                         scattered(case, g.transpose(axes).reshape(-1))))
+    out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
+                "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
+                scattered(case, np.full(g.size, g.sum()))))
+    out.append(("every maximum gets the mean of the output gradient (grad.mean()); each "
+                "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
+                scattered(case, np.full(g.size, g.mean()))))
     out.append(("the gradient is multiplied by the maximum's value; the derivative of a maximum "
                 "is 1 at the winning input, so pass grad_out on unchanged",
                 scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
