@@ -2,8 +2,11 @@
 named (a nudge of the wrong size, a kernel picked by the sample's index, an output made like
 the input, height and width unpacked in the wrong order, a loop bound taken from the other
 kernel size, a one-sided crop, a bias gradient summed over the wrong axes, a reshape read in
-another layout and then transposed), and right answers written differently; entries follow
-tests/test_checks_catalogue.py."""
+another layout and then transposed; later: a bias replaced by its total or mean, an output
+scaled before or after the bias, a padding of another constant, a maximum across channels, a
+backward that returns window rows without col2im, one value for every maximum, all-zero
+estimates although f saw the nudges, a two-sided matrix transform written on one side), and
+right answers written differently; entries follow tests/test_checks_catalogue.py."""
 import numpy as np
 from minitorch_unet.convolution import col2im as c2i, im2col as i2c
 from minitorch_unet import winograd
@@ -301,3 +304,183 @@ def ct_forward_full_from_x_shape(ctx, x, weight, *bias, stride, padding, output_
     ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- 03/04: a whole term changed (a bias replaced or rescaled, a maximum across channels) ----------
+def _conv_loops(x, weight, bias, stride, padding, scale=1.0, bias_as=None):
+    """conv2d by loops; scale multiplies each window's sum, bias_as(bias, o) is what is added."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (xpad.shape[2] - kh) // stride + 1, (xpad.shape[3] - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    win = xpad[item, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[item, ch, i, j] = scale * np.sum(win * weight[ch])
+            if bias is not None:
+                out[item, ch] += bias_as(bias, ch) if bias_as else bias[ch]
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "bias's mean")
+def naive_bias_mean(x, weight, bias=None, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, bias_as=lambda b, o: b.mean())
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "multiplied by 0.5", "before the bias")
+def naive_half_sum(x, weight, bias=None, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, scale=0.5)
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "bias included", "multiplied by 3")
+def conv_forward_tripled(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T + (bias[0] if bias else 0)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return 3 * out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "all C channels")
+def pool_forward_channel_max(ctx, x, kernel, stride, padding):
+    """Pools x.max(axis=1) (the channels first reduced) and repeats it for every channel."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    top = xpad.max(axis=1, keepdims=True)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    m = i2c(top, kh, kw, sh, sw).max(axis=1).reshape(n, 1, ho, wo)
+    return np.repeat(m, c, axis=1)
+
+
+def _conv_backward_rows(ctx, grad, transposed=False):
+    """conv2d backward whose input gradient is the window rows, never passed through col2im."""
+    o = ctx.weight.shape[0]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    rows = ctx.weight.reshape(o, -1).T @ g.T if transposed else g @ ctx.weight.reshape(o, -1)
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (rows, grad_weight) + ((g.sum(axis=0),) if ctx.has_bias else ())
+
+
+@entry("check_conv2d", "conv2d_backward", "matrix of window rows", "col2im")
+def conv_backward_rows_returned(ctx, grad):
+    return _conv_backward_rows(ctx, grad)
+
+
+@entry("check_conv2d", "conv2d_backward", "transposed matrix of window rows", "col2im")
+def conv_backward_rows_transposed(ctx, grad):
+    return _conv_backward_rows(ctx, grad, transposed=True)
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "matrix of window rows", "col2im")
+def pool_backward_rows_returned(ctx, grad):
+    (kh, kw), _, _ = ctx.params
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    np.add.at(rows, (np.arange(len(rows)), ctx.argmax), grad.reshape(-1))
+    return rows
+
+
+# ---- 02: all-zero estimates although f saw the nudges ------------------------------------------------
+@entry("check_numerical_gradient", "numerical_gradient", "nudged by -1 eps", "+ eps and by - eps")
+def ng_minus_twice(f, x, eps=1e-6):
+    """Both f values taken at x - eps (the + nudge written as a second - nudge)."""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved - eps
+        plus = f(x)
+        x[i] = saved - eps
+        minus = f(x)
+        x[i] = saved
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "never stored in grad")
+def ng_stored_in_copy(f, x, eps=1e-6):
+    """Writes each estimate into grad.flatten(), a copy."""
+    grad = np.zeros(x.shape)
+    for k, i in enumerate(np.ndindex(x.shape)):
+        saved = x[i]
+        x[i] = saved + eps
+        plus = f(x)
+        x[i] = saved - eps
+        minus = f(x)
+        x[i] = saved
+        grad.flatten()[k] = (plus - minus) / (2 * eps)
+    return grad
+
+
+# ---- 03: a two-sided transform written on one side only (a broadcast error) ---------------------------
+@entry("check_winograd_tile", "winograd_tile", "one side only", "`g_m @ g @ g_m.T`")
+def wino_kernel_right_side_only(d, g):
+    b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (winograd.B_T, winograd.G, winograd.A_T))
+    u = g @ g_m.T
+    v = b_t @ d @ b_t.T
+    return a_t @ (u * v).sum(axis=0) @ a_t.T
+
+
+@entry("check_winograd_tile", "winograd_tile", "one side only", "`g_m @ g @ g_m.T`")
+def wino_kernel_left_side_only_inline(d, g):
+    b_t, g_m, a_t = (np.array(m, dtype=np.float64) for m in (winograd.B_T, winograd.G, winograd.A_T))
+    return a_t @ ((g_m @ g) * (b_t @ d @ b_t.T)).sum(axis=0) @ a_t.T
+
+
+# ---- 03: the padding filled with another value than 0 ---------------------------------------------------
+@entry("check_conv2d_forward", "conv2d_forward", "filled with -1", "constant_values=0")
+def conv_forward_pad_minus_one(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-1)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T + (bias[0] if bias else 0)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+# ---- 05: the transposed convolution's output scaled, or its bias replaced ----------------------------
+def _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, scale=1.0, bias_of=None):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = scale * c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    if bias:
+        out = out + (bias_of(bias[0]) if bias_of else bias[0][:, None, None])
+    return out
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "multiplied by 0.25", "before the bias")
+def ct_forward_quartered(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, scale=0.25)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "bias[0]")
+def ct_forward_first_bias(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward_scaled(ctx, x, weight, bias, stride, padding, output_padding, bias_of=lambda b: b[0])
+
+
+# ---- 04: one value for every maximum ------------------------------------------------------------------
+@entry("check_max_pool2d", "max_pool2d_backward", "grad.mean()")
+def pool_backward_mean_everywhere(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[np.arange(len(rows)), ctx.argmax] = grad.mean()
+    grad_x = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]

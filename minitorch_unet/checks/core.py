@@ -505,6 +505,71 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
     return _substitution_fix(chains, names, whole)
 
 
+def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
+    """For a broadcast error: a product `M @ y` (or `y @ M`), on the learner's line or on an
+    earlier line of the function that assigned one of its names, that makes the line run once
+    completed to the two-sided `M @ y @ M.T` (or `M.T @ y @ M`), re-evaluated in the
+    learner's frame; "" otherwise."""
+    whole = _expression_of(line)
+    if "could not be broadcast" not in text or not whole:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+    sources = [("", whole)]
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    first, last = frame.f_code.co_firstlineno, frame.f_lineno
+    for earlier in reversed(lines[first - 1:last - 1]):  # the latest assignment of a name wins
+        found = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", earlier.rstrip())
+        if found and "@" in found.group(2) and re.search(rf"\b{found.group(1)}\b", whole) and \
+                found.group(1) not in (name for name, _ in sources):
+            sources.append((found.group(1), found.group(2)))
+    for name, source in sources:
+        try:
+            tree = ast.parse(source.strip())
+        except SyntaxError:
+            continue
+        for chain in (node for node in ast.walk(tree) if isinstance(node, ast.BinOp) and
+                      isinstance(node.op, ast.MatMult)):
+            operands = _matmul_operands(chain)
+            if len(operands) != 2:
+                continue
+            left, right = operands
+            for side, parts in (("right", (left, right, _toggled(left))),
+                                ("left", (_toggled(right), left, right))):
+                fixed = ast.unparse(ast.BinOp(left=ast.BinOp(left=parts[0], op=ast.MatMult(),
+                                                             right=parts[1]),
+                                              op=ast.MatMult(), right=parts[2]))
+                if _fits(whole, name, _in_line(source.strip(), ast.unparse(chain), fixed), names):
+                    return (f"`{ast.unparse(chain)}` transforms one side only: write `{fixed}`, "
+                            f"the factor on the {side} is missing")
+    return ""
+
+
+def _expression_of(line: str) -> str:
+    """The expression a line returns, assigns or evaluates ("" when it has no `@`)."""
+    if "@" not in line:
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    statement = tree.body[0] if tree.body else None
+    return ast.unparse(statement.value) if isinstance(
+        statement, (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)) and statement.value else ""
+
+
+def _fits(whole: str, name: str, fixed: str, names: dict[str, Any]) -> bool:
+    """Whether the line's expression runs once `fixed` is used: as the line itself (no
+    `name`), or as the new value of `name`."""
+    if not name:
+        return _evaluates(fixed, names)
+    try:
+        with np.errstate(all="ignore"):
+            value = eval(compile(fixed, "<fix>", "eval"), {"__builtins__": __builtins__}, dict(names))
+    except Exception:  # noqa: BLE001 (it does not fit)
+        return False
+    return _evaluates(whole, {**names, name: value})
+
+
 def _in_line(whole: str, part: str, fixed: str) -> str:
     """The line's expression with `part` replaced by `fixed` (just `fixed` when the line's
     expression is unknown or does not spell `part` the same way)."""
@@ -568,9 +633,11 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         label += f" in {exercise_label(outer[0], exercise.lesson)}"
     message = f"{label} raised {type(err).__name__}: {first_line(err)}"
     shapes: dict[str, tuple[int, ...]] = {}
+    sided = ""  # a one-sided product explains a broadcast error better than the shapes' hint
     if frames:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
+        sided = _one_sided_product(frame, line, str(err))
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
         for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)
                                   if line else _frame_arrays(frame, str(err))):
@@ -581,7 +648,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _odd_values(frame, line, str(err)) or \
-            _transpose_fix(frame, line, str(err)) or \
+            _transpose_fix(frame, line, str(err)) or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
@@ -589,7 +656,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""
-    hint = _loop_unpack(line, str(err)) or _missing_key(err) or error_hint(str(err), shapes)
+    hint = "" if sided else \
+        _loop_unpack(line, str(err)) or _missing_key(err) or error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called == "apply" and _forward_returned_none(err.__traceback__):
         return (message + ". The Function's forward returned None, so the engine got no array: "

@@ -282,6 +282,12 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 raise CheckFailed(f"{call}: your values ignore the eps argument (the central "
                                   "difference of x**3 with eps=1e-3 is 3x**2 + 1e-6 exactly); "
                                   "nudge x by the eps given")
+        if not got.any() and "nudges" in outputs and np.any(outputs["nudges"]):
+            nudged = nudge_rule(outputs["nudges"])
+            raise CheckFailed(f"{call}: your values are all zero, though f did see x nudged: " + (
+                nudged if nudged else "the difference of the two f values is never stored "
+                "in grad (or is stored in a copy of grad); set grad[i] = (f(x + eps) - "
+                "f(x - eps)) / (2 * eps)"))
         if not got.any():
             raise CheckFailed(f"{call}: your values are all zero, so f never saw the nudges: "
                               "change x itself, not a copy of it (x.flatten(), x.astype(...) "

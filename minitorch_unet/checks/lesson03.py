@@ -462,6 +462,94 @@ def bias_repeats(got: np.ndarray, expected: np.ndarray, bias: np.ndarray | None)
     return ""
 
 
+def _factor_name(k: float, sizes: dict[str, int]) -> str:
+    """' (1 / C*kh*kw)' when k or 1/k is one of `sizes` (name -> value), else ''."""
+    for name, size in sizes.items():
+        if size > 1 and np.isclose(k, 1 / size, rtol=1e-4):
+            return f" (1 / {name} = 1 / {size})"
+        if size > 1 and np.isclose(k, size, rtol=1e-4):
+            return f" ({name} = {size})"
+    return ""
+
+
+def bias_fit(got: np.ndarray, bare: np.ndarray, bias: np.ndarray | None,
+             sizes: dict[str, int]) -> str:
+    """A message if `got` is k * bare + c[o], channel by channel (bare: the layer's output
+    without bias, (N, O, H, W)), with one k for all channels and c other than bias[o]
+    or k other than 1: what was scaled, or what was added instead of bias[o]; "" otherwise."""
+    if got.shape != bare.shape or got.ndim != 4 or not np.isfinite(got).all():
+        return ""
+    b = np.zeros(bare.shape[1]) if bias is None else bias.astype(np.float64)
+    ks, cs = [], []
+    for o in range(bare.shape[1]):
+        u, v = bare[:, o].ravel(), got[:, o].ravel().astype(np.float64)
+        if u.size < 3 or np.ptp(u) < 1e-6:
+            return ""
+        k, c = np.polyfit(u, v, 1)
+        if not np.allclose(k * u + c, v, rtol=1e-4, atol=1e-5):
+            return ""
+        ks.append(k)
+        cs.append(c)
+    k, c = float(np.mean(ks)), np.array(cs)
+    if not np.allclose(ks, k, rtol=1e-4, atol=1e-6) or abs(k) < 1e-6:
+        return ""
+    tol = dict(rtol=1e-4, atol=1e-5)
+    if np.isclose(k, 1, rtol=1e-4):
+        if bias is None or np.allclose(c, b, **tol):
+            return ""
+        if len(b) > 1 and np.allclose(c, b.sum(), **tol):
+            return ("every output channel gets the bias's total (bias.sum()): add bias[o] to "
+                    "output channel o only, out + bias[None, :, None, None]")
+        if len(b) > 1 and np.allclose(c, b.mean(), **tol):
+            return ("every output channel gets the bias's mean: add bias[o] to output channel o "
+                    "only, out + bias[None, :, None, None]")
+        for i in range(len(b)) if len(b) > 1 else ():
+            if np.allclose(c, b[i], **tol):
+                return (f"every output channel gets bias[{i}]: add bias[o] to output channel o, "
+                        "out + bias[None, :, None, None]")
+        if len(b) > 1 and np.allclose(c, b[::-1], **tol):
+            return ("the bias is added in reverse order (bias[::-1]): output channel o gets "
+                    "bias[o]")
+        return ""
+    factor = _factor_name(k, sizes)
+    if np.isclose(k, 1 / sizes.get("C*kh*kw", 0.5), rtol=1e-4):
+        return ""  # the mean of the products: named among the modelled mistakes
+    if np.allclose(c, b, **tol):
+        return (f"the sum of products is multiplied by {k:.6g}{factor} before the bias is "
+                "added: sum window * weight[o] unscaled, then add bias[o]")
+    if np.allclose(c, k * b, **tol):
+        return (f"the whole output, bias included, is multiplied by {k:.6g}{factor}: "
+                "return the sum of products plus bias[o], unscaled")
+    return ""
+
+
+def conv_bias_fit(got: np.ndarray, case: Case) -> str:
+    """bias_fit on a conv2d case: the bare convolution, and the sizes a factor may be."""
+    x, w = case["input"], case["weight"]
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    sizes = {"C*kh*kw": w.shape[1] * w.shape[2] * w.shape[3], "kh*kw": w.shape[2] * w.shape[3],
+             "C": w.shape[1], "N": x.shape[0]}
+    return bias_fit(got, conv2d_numpy(x, w, None, s, p), case.get("bias"), sizes)
+
+def pad_value_fit(got: np.ndarray, case: Case) -> str:
+    """A message if `got` is conv2d with the padding filled with one value v other than 0
+    (found by fitting v: the output is linear in it); "" otherwise."""
+    x, w, b = case["input"], case["weight"], case.get("bias")
+    s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
+    if p == (0, 0) or got.shape != case["out"].shape:
+        return ""
+    border = np.pad(np.zeros(x.shape), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])),
+                    constant_values=1.0)
+    response = conv2d_numpy(border, w, None, s, (0, 0))
+    zero = conv2d_numpy(x, w, b, s, p)
+    if np.abs(response).max() < 1e-6:
+        return ""
+    v = float(np.sum(response * (got - zero)) / np.sum(response * response))
+    if abs(v) < 1e-6 or not np.allclose(got, zero + v * response, rtol=1e-4, atol=1e-5):
+        return ""
+    return (f"the padding is filled with {v:.6g}, not zeros: pad with 0, "
+            "np.pad(x, ..., constant_values=0) (np.pad's default)")
+
 def plane_sources(got: np.ndarray, case: Case) -> str:
     """'output channel o of sample n is computed with kernel weight[n]' (or from sample x[o])
     when every wrong output plane is the convolution of one other sample or with one other
@@ -587,7 +675,9 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
     for (what, *_), name in zip(items, names):
         case = cases("conv2d")[name]
         repeated = bias_repeats(outputs[f"{name}/out"], case["out"], case.get("bias")) or \
-            plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
+            plane_sources(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case) or \
+            conv_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case) or \
+            pad_value_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
@@ -988,12 +1078,14 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                inputs: list[tuple[str, tuple[int, ...]]],
                                join_dim: int | None = None,
                                expected: list[np.ndarray] | None = None,
-                               padding: Pair | None = None) -> None:
+                               padding: Pair | None = None,
+                               rows: tuple[int, int] | None = None) -> None:
     """Name what is wrong with a backward whose return values the engine refused.
 
     inputs: (label, shape) of each tensor input of forward, in order; join_dim: the axis
     along which forward joined its inputs (cat), to recognise a split along another one;
-    expected: the right gradients, to tell gradients in the wrong order from wrong pieces.
+    expected: the right gradients, to tell gradients in the wrong order from wrong pieces;
+    rows: the shape of the window rows that col2im turns into the first input's gradient.
     """
     if f"{name}/raw_count" not in outputs:
         return
@@ -1058,7 +1150,11 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                   "padding"),
                                  ((padding[1], padding[1]), "the height is cut by the width's "
                                   "padding"))}
-        if g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
+        if rows is not None and label == inputs[0][0] and g in (rows, rows[::-1]):
+            note = (f": that is the {'transposed ' * (g != rows)}matrix of window rows "
+                    f"{rows}, one row per window; col2im(rows, padded shape, kh, kw, sh, sw) "
+                    "adds them back into the image, then cut the padding off")
+        elif g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
             note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
                     "each side")
         elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
@@ -1094,6 +1190,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def window_rows(case: Case) -> tuple[int, int]:
+    """(N*Ho*Wo, C*kh*kw): the im2col matrix of a conv2d case's padded input."""
+    n, _, ho, wo = case["out"].shape
+    return n * ho * wo, int(np.prod(case["weight"].shape[1:]))
 
 
 def summed_axes(got: np.ndarray, full: np.ndarray | None) -> tuple[int, ...] | None:
@@ -1277,7 +1379,8 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
     present = [k for k in inputs if k in case]
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
                                expected=[case[f"grad_{k}"] for k in present],
-                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None)
+                               padding=pair(case["params"]["padding"]) if op == "conv2d" else None,
+                               rows=window_rows(case) if op == "conv2d" else None)
     for k in inputs:
         if k not in case:
             continue

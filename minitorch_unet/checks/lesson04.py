@@ -108,7 +108,19 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
              .argmax(-1).astype(np.float64)),
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
-             largest_magnitude(case))] + window_picks(case) + window_steps(case)
+             largest_magnitude(case))] + window_picks(case) + window_steps(case) + \
+        across_channels(case)
+
+
+def across_channels(case: Case) -> list[tuple[str, np.ndarray]]:
+    """Windows that span every channel (im2col of the whole (N, C, H, W) input)."""
+    win = pool_windows(case["input"], case, -np.inf)
+    if win.shape[1] < 2:
+        return []
+    return [("your maximum is taken over all C channels of the window (im2col of the whole "
+             "(N, C, H, W) input gives rows of C*kh*kw entries): pool each channel alone, "
+             "im2col of x.reshape(N*C, 1, H, W)",
+             np.broadcast_to(win.max(axis=(1, -1), keepdims=True)[..., 0], win.shape[:-1]))]
 
 
 def window_picks(case: Case) -> list[tuple[str, np.ndarray]]:
@@ -190,6 +202,12 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
                         "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
                         scattered(case, g.transpose(axes).reshape(-1))))
+    out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
+                "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
+                scattered(case, np.full(g.size, g.sum()))))
+    out.append(("every maximum gets the mean of the output gradient (grad.mean()); each "
+                "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
+                scattered(case, np.full(g.size, g.mean()))))
     out.append(("the gradient is multiplied by the maximum's value; the derivative of a maximum "
                 "is 1 at the winning input, so pass grad_out on unchanged",
                 scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
@@ -286,7 +304,8 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
             raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
                               "cannot reach the input: build it with your Function's .apply(...)")
         returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)],
-                                   padding=geometry(case)[2])
+                                   padding=geometry(case)[2],
+                                   rows=(case["out"].size, int(np.prod(geometry(case)[0]))))
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],

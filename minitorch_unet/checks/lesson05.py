@@ -19,8 +19,8 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
-from .lesson03 import (SizeRule, arg, batch_grad_mistakes, cases, check_returns_tensor, describe,
-                       diagnose_size, diagnose_values, layer_run, pair, probe_layer,
+from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
+                       describe, diagnose_size, diagnose_values, layer_run, pair, probe_layer,
                        verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
 
@@ -383,7 +383,20 @@ def _verdict_forward(outputs: Outputs) -> None:
                   size_rule=lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op)
     for (what, *_), name in zip(items, names):
         case = cases("conv_transpose2d")[name]
+        fitted = transpose_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
+        if fitted:
+            raise CheckFailed(f"{what}: right shape but wrong values: {fitted}")
         diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
+
+
+def transpose_bias_fit(got: np.ndarray, case: Case) -> str:
+    """bias_fit on a conv_transpose2d case: the output without bias, and the sizes a factor
+    may be."""
+    x, w = case["input"], case["weight"]
+    geo = tuple(pair(case["params"][k]) for k in ("stride", "padding", "output_padding"))
+    (sh, sw), kernel = geo[0], w.shape[2] * w.shape[3]
+    sizes = {"sh*sw": sh * sw, "kh*kw": kernel, "C": w.shape[0], "N": x.shape[0]}
+    return bias_fit(got, conv_transpose2d_numpy(x, w, None, *geo), case.get("bias"), sizes)
 
 
 def _verdict_conv_transpose2d(outputs: Outputs) -> None:
