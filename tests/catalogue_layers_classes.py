@@ -362,6 +362,18 @@ def pool_backward_left_folded(ctx, grad):
     return _pool_backward(ctx, grad, reshape=False)
 
 
+@entry("check_max_pool2d", "max_pool2d_backward", "kh*kw", also=POOL)
+def pool_backward_times_window_size(ctx, grad):
+    (kh, kw), _, _ = ctx.params
+    return _pool_backward(ctx, grad, values=grad.reshape(-1) * kh * kw)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "kh*kw")
+def pool_forward_divided_by_window_size(ctx, x, kernel, stride, padding):
+    (kh, kw) = kernel
+    return pool_forward(ctx, x, kernel, stride, padding) / (kh * kw)
+
+
 @right("check_max_pool2d", "max_pool2d_backward", also=POOL)
 def pool_backward_add_at(ctx, grad):
     (kh, kw), (sh, sw), (ph, pw) = ctx.params

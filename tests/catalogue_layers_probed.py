@@ -303,7 +303,7 @@ def pb(bug, *words):
 
 
 pb("transposed", "transpose")
-pb("per_window", "factor")
+pb("per_window", "kh*kw")
 pb("not_cropped", "cut the padding off")
 
 

@@ -631,7 +631,8 @@ def layer_sizes(case: Case) -> dict[str, int]:
     """The sizes a factor of a layer's gradient or output may come from, by name."""
     n, c = case["input"].shape[:2]
     ho, wo = case["grad_out"].shape[2:] if "grad_out" in case else case["out"].shape[2:]
-    kh, kw = case["weight"].shape[2:] if "weight" in case else (1, 1)
+    kernel = case.get("params", {}).get("kernel_size", 1)  # a pooling layer's window
+    kh, kw = case["weight"].shape[2:] if "weight" in case else pair(kernel)
     h, w = case["input"].shape[2:]
     o = case["out"].shape[1] if "out" in case else c
     return {"the batch size N": n, "the number of output pixels Ho*Wo": ho * wo,
@@ -680,7 +681,8 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
             pad_value_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
-        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case))
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case),
+                        layer_sizes(case))
 
 
 register(Exercise(

@@ -293,7 +293,8 @@ def _verdict_forward(outputs: Outputs) -> None:
                   "stride = kernel_size when None")
     for (what, *_), name in zip(items, names):
         case = cases("max_pool2d")[name]
-        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case),
+                        layer_sizes(case))
 
 
 def _verdict_max_pool2d(outputs: Outputs) -> None:

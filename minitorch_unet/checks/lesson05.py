@@ -20,8 +20,8 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
-                       describe, diagnose_size, diagnose_values, layer_run, pair, probe_layer,
-                       verdict_gradients, weight_variants)
+                       describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
+                       probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
 
 LESSON = "05_transposed_convolution"
@@ -386,7 +386,8 @@ def _verdict_forward(outputs: Outputs) -> None:
         fitted = transpose_bias_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if fitted:
             raise CheckFailed(f"{what}: right shape but wrong values: {fitted}")
-        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case))
+        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: forward_mistakes(case),
+                        layer_sizes(case))
 
 
 def transpose_bias_fit(got: np.ndarray, case: Case) -> str:
