@@ -195,6 +195,37 @@ def test_numerical_gradient_mistakes() -> None:
           "wrong shape")
 
 
+def _central_with(change: str) -> Callable[..., np.ndarray]:
+    """A loop-written central difference with one operation changed."""
+    def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                           eps: float = 1e-6) -> np.ndarray:
+        grad = np.zeros(x.shape)
+        for i in np.ndindex(x.shape):
+            saved = x[i]
+            x[i] = saved + eps
+            up = f(x)
+            x[i] = saved - eps
+            down = f(x)
+            x[i] = saved
+            if change == "squared":
+                up, down = up ** 2, down ** 2
+            slope = (up - down) / (2 * eps)
+            if change == "whole_array":
+                grad[...] = slope
+            else:
+                grad[i] = slope * saved if change == "times_x" else slope
+        return grad / x.size if change == "averaged" else grad
+    return numerical_gradient
+
+
+def test_numerical_gradient_with_one_operation_changed() -> None:
+    fails("check_numerical_gradient", _central_with("times_x"), "times x", "grad[i] =")
+    fails("check_numerical_gradient", _central_with("squared"), "squares")
+    fails("check_numerical_gradient", _central_with("averaged"), "x.size")
+    fails("check_numerical_gradient", _central_with("whole_array"), "last entry's slope")
+    check("check_numerical_gradient", _central_with(""))  # the loop written right passes
+
+
 def test_relative_error_mistakes() -> None:
     def no_zero_rule(a: Any, b: Any) -> float:
         a, b = np.asarray(a, float), np.asarray(b, float)

@@ -172,6 +172,9 @@ def _whole_answer_relation(outputs: Outputs) -> str:
                                     for *_, eps in gradient_cases()])
     if divisor:
         return divisor
+    changed = _changed_operation(pairs)
+    if changed:
+        return changed
     got, right = (np.concatenate([np.ravel(p[k]) for p in pairs]) for k in (0, 1))
     term = float(np.mean(got - right))
     if abs(term) > 1e-3 and np.allclose(got, right + term, rtol=1e-5, atol=1e-5):
@@ -187,6 +190,33 @@ def _whole_answer_relation(outputs: Outputs) -> str:
         return (f"your values are {factor:.4g} times the right ones in every case: the central "
                 f"difference is divided by {2 / factor:.4g} * eps; divide "
                 "f(x + eps) - f(x - eps) by 2 * eps")
+    return ""
+
+
+def _changed_operation(pairs: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """A message when every case's values are the right ones with one operation changed
+    (times x, times 2 f(x), over x.size, or every entry the last one's); "" otherwise."""
+    xs = [(x, f) for _, x, f, _, _ in gradient_cases()]
+    variants = [
+        (lambda right, x, f: right * x,
+         "your values are the right ones times x: each central difference is multiplied by "
+         "its entry x[i]; store the difference itself, grad[i] = (f(x + eps) - f(x - eps)) / "
+         "(2 * eps)"),
+        (lambda right, x, f: 2 * f(x.copy()) * right,
+         "your values are 2 f(x) times the right ones, the difference of f's values squared: "
+         "take f(x + eps) - f(x - eps) of f's values as they are, not of their squares"),
+        (lambda right, x, f: right / x.size,
+         "your values are the right ones divided by the number of entries x.size: store each "
+         "central difference as it is, without averaging"),
+        (lambda right, x, f: np.full(right.shape, right.ravel()[-1]),
+         "every entry holds the last entry's slope: the loop writes the whole array (grad[...] "
+         "= or grad[:] =) instead of the entry it nudged; write grad[i] for index i"),
+    ]
+    for model, text in variants:
+        if all(np.allclose(got, model(right, x, f), rtol=1e-4, atol=1e-6)
+               and not np.allclose(got, right, rtol=1e-4, atol=1e-6)
+               for (got, right), (x, f) in zip(pairs, xs)):
+            return text
     return ""
 
 
