@@ -299,7 +299,8 @@ def _conv_backward(ctx, grad, bug=""):
     matrix = ctx.weight.reshape(-1, o).T if bug == "weight_matrix_layout" else ctx.weight.reshape(o, -1)
     grad_x = col2im(g @ matrix, ctx.padded_shape, kh, kw, sh, sw)
     grad_x = grad_x[:, :, ph:hp - ph] if bug == "crop_rows_only" else grad_x[:, :, ph:hp - ph, pw:wp - pw]
-    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    grad_weight = g.T @ ctx.cols if bug == "weight_matrix_kept" else \
+        (g.T @ ctx.cols).reshape(ctx.weight.shape)
     if bug == "weight_sign":
         grad_weight = -grad_weight
     grad_bias = g.sum(axis=0)
@@ -326,6 +327,7 @@ conv_backward_with("crop_rows_only", "cut the padding off")
 conv_backward_with("weight_sign", "sign flipped")
 conv_backward_with("bias_keepdims", "(1, 5, 1, 1)", "sum it over")
 conv_backward_with("bias_over_batch_and_rows", "(5, 11)", "sum it over")
+conv_backward_with("weight_matrix_kept", "never reshaped back", ".reshape(weight.shape)")
 
 
 # ---- 03: one Winograd tile ------------------------------------------------------------------------

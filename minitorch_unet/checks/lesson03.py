@@ -1188,6 +1188,10 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif sorted(g) == sorted(shape) and axis_order_note(g, shape):
             note = (": the right sizes in another order (a transpose missing or wrong"
                     f"{axis_order_note(g, shape)})")
+        elif int(np.prod(g)) == int(np.prod(shape)) and len(g) != len(shape):
+            note = (f": the right number of values in {len(g)} axes, where {label} has "
+                    f"{len(shape)}: the product is never reshaped back; end with "
+                    f".reshape({label}.shape)")
         elif int(np.prod(g)) == int(np.prod(shape)):
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
