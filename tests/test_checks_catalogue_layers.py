@@ -275,6 +275,8 @@ def _conv_forward(ctx, x, weight, bias, stride, padding, bug=""):
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     order = (0, 3, 2, 1) if bug == "height_width_swapped" else (0, 3, 1, 2)
     out = out.reshape(x.shape[0], ho, wo, o).transpose(order)
+    if bug == "divided_after_bias":
+        out = out / (weight.shape[1] * weight.shape[2] * weight.shape[3])
     return np.maximum(out, 0) if bug == "relu" else out
 
 
@@ -288,6 +290,7 @@ def conv_forward_with(bug: str, *words: str) -> None:
 conv_forward_with("height_width_swapped", "sizes in another order", "swapped")
 conv_forward_with("relu", "negative value replaced by 0")
 conv_forward_with("pads_in_place", "changed its input in place")
+conv_forward_with("divided_after_bias", "bias included", "1 / C*kh*kw")
 
 
 def _conv_backward(ctx, grad, bug=""):

@@ -512,8 +512,8 @@ def bias_fit(got: np.ndarray, bare: np.ndarray, bias: np.ndarray | None,
                     "bias[o]")
         return ""
     factor = _factor_name(k, sizes)
-    if np.isclose(k, 1 / sizes.get("C*kh*kw", 0.5), rtol=1e-4):
-        return ""  # the mean of the products: named among the modelled mistakes
+    if np.isclose(k, 1 / sizes.get("C*kh*kw", 0.5), rtol=1e-4) and np.allclose(c, b, **tol):
+        return ""  # the mean of the products, bias unscaled: named among the modelled mistakes
     if np.allclose(c, b, **tol):
         return (f"the sum of products is multiplied by {k:.6g}{factor} before the bias is "
                 "added: sum window * weight[o] unscaled, then add bias[o]")
