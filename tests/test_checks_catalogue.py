@@ -1026,6 +1026,17 @@ def cat_backward_axis_zero(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=0))
 
 
+@mistake("check_cat", "cat_backward", "stops at the piece's size", "start + size")
+def cat_backward_stop_at_size(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, size)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
 @mistake("check_cat", "cat_backward", "wrong order")
 def cat_backward_reversed(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)[::-1])

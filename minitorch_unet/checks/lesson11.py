@@ -130,8 +130,8 @@ def _verdict_slice(outputs: Outputs) -> None:
                             (_dice(*(c.sum(keepdims=True) for c in counts))[0],
                              "the Dice of all slices pooled")):
             if np.isclose(got, value):
-                raise CheckFailed(f"{what}: you returned one number, {text}: return the array "
-                                  f"of the {len(expected)} slices' Dice (no mean, no sum over "
+                raise CheckFailed(f"{what}: you returned one number, {text}: return one Dice per "
+                                  f"slice, an array of {len(expected)} (no mean, no sum over "
                                   "the first axis)")
     expect_shape(what, got, expected.shape, hint="one Dice per slice: sum over every axis but "
                  "the first")
