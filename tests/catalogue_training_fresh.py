@@ -693,7 +693,7 @@ def tanh_of_product(x, grad):
     return 1 - math.tanh(x * grad) ** 2
 
 
-@d8("check_topological_order", "topological_order", "'o' is missing")
+@d8("check_topological_order", "topological_order", "'o' itself is missing")
 def topo_drops_root(root):
     order, seen = [], set()
 

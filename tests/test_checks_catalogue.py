@@ -243,6 +243,21 @@ def topo_without_leaves(root):
     return order or [root]
 
 
+@mistake("check_topological_order", "topological_order", "output", "itself is missing")
+def topo_inputs_of_root_only(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in _children(node):
+                visit(child)
+            order.append(node)
+    for child in _children(root):
+        visit(child)
+    return order
+
+
 @right("check_topological_order", "topological_order")
 def topo_iterative(root):
     order, seen, stack = [], set(), [(root, False)]
@@ -1011,6 +1026,17 @@ def cat_backward_axis_zero(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=0))
 
 
+@mistake("check_cat", "cat_backward", "stops at the piece's size", "start + size")
+def cat_backward_stop_at_size(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, size)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
 @mistake("check_cat", "cat_backward", "wrong order")
 def cat_backward_reversed(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)[::-1])
@@ -1345,6 +1371,18 @@ def _slice_dice(pred, target, threshold=0.5, strict=True, empty=1.0, iou=False, 
 @mistake("check_dice_per_slice", "dice_per_slice", "scores them 1.0")
 def slice_dice_empty_zero(pred, target, threshold=0.5):
     return _slice_dice(pred, target, threshold, empty=0.0)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "one number", "mean")
+def slice_dice_averaged(pred, target, threshold=0.5):
+    return float(_slice_dice(pred, target, threshold).mean())
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "one number", "pooled")
+def slice_dice_pooled(pred, target, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
 
 
 @mistake("check_dice_per_slice", "dice_per_slice", "strictly")

@@ -433,6 +433,9 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
         return "it holds an object that is not a node of the graph"
     for i, node in enumerate(graph.nodes):
         count = order.count(i)
+        if count == 0 and i == len(names) - 1:
+            return (f"the output '{node.name}' itself is missing: after visiting its inputs, "
+                    "append the root too, so the list ends with it")
         if count == 0:
             return (partial_traversal(graph, set(order))
                     or f"'{node.name}' is missing (every node the output depends on belongs in it)")

@@ -250,6 +250,13 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                                   for p, g in zip(longer, got)):
         raise CheckFailed(f"{what}: each piece takes one too many values along dim {dim}: slice "
                           "[start:start + size], whose stop is excluded")
+    starts = [int(c) for c in np.cumsum([0] + sizes[:-1])]
+    stopped = [np.take(grad_out, range(start, max(start, size)), axis=axis)
+               for start, size in zip(starts, sizes)]
+    if count == len(keys) and starts[-1] > 0 and all(
+            p.shape == g.shape and np.allclose(p, g) for p, g in zip(stopped, got)):
+        raise CheckFailed(f"{what}: each slice stops at the piece's size, not at its end: the "
+                          "stop of [start:stop] is a position, write [start:start + size]")
     fixed = fixed_cut_axis(outputs)
     if fixed is not None:
         raise CheckFailed(f"{what}: backward cut the gradient along dim {fixed} in every case, "
@@ -288,6 +295,33 @@ def fixed_cut_axis(outputs: Outputs) -> int | None:
         axes.add(cut[0])
         dims.add(case["params"]["dim"] % grad_out.ndim)
     return axes.pop() if len(axes) == 1 and len(dims) > 1 else None
+
+
+def stops_at_size(names: tuple[str, ...], outputs: Outputs) -> bool:
+    """Whether, in every case, backward gave the pieces [start:size] (a slice whose stop is the
+    piece's size): kept by the engine (an empty piece as zeros) or refused, with at least one
+    case where such a piece is neither empty nor right (so a piece of zeros alone is no proof)."""
+    proof = False
+    for name in names:
+        case = cases("cat")[name]
+        keys, grad_out, dim = input_names(case), case["grad_out"], case["params"]["dim"]
+        axis, starts = dim % grad_out.ndim, 0
+        refused = f"{name}/raw_count" in outputs
+        if refused and int(outputs[f"{name}/raw_count"]) != len(keys):
+            return False
+        for i, k in enumerate(keys):
+            size = case[k].shape[axis]
+            piece = np.take(grad_out, range(starts, max(starts, size)), axis=axis)
+            got = outputs.get(f"{name}/raw_grad_{i}" if refused else f"{name}/grad_{k}")
+            model = piece if refused or piece.shape == case[k].shape else (
+                np.zeros(case[k].shape) if piece.size == 0 else None)
+            if model is None or got is None or np.shape(got) != model.shape or \
+                    not np.allclose(got, model):
+                return False
+            proof = proof or (piece.size > 0 and (piece.shape != case[k].shape or
+                                                  not np.allclose(piece, case[f"grad_{k}"])))
+            starts += size
+    return proof
 
 
 def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
@@ -358,6 +392,10 @@ def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
                                    [(f"tensors[{i}]", case[k].shape) for i, k in enumerate(keys)],
                                    join_dim=case["params"]["dim"],
                                    expected=[case[f"grad_{k}"] for k in keys])
+        if stops_at_size(names, outputs):
+            raise CheckFailed(f"{describe_cat(case)}: each slice stops at the piece's size, not "
+                              "at its end: the stop of [start:stop] is a position, write "
+                              "[start:start + size]")
         scale = count_scale(names, outputs)
         if scale:
             raise CheckFailed(f"{describe_cat(case)}: {scale}")

@@ -125,6 +125,14 @@ def _verdict_slice(outputs: Outputs) -> None:
     expected = _dice(*counts)
     got = outputs["dice"]
     what = "dice_per_slice(pred (12, 1, 6, 6), target (12, 1, 6, 6))"
+    if np.ndim(got) == 0:
+        for value, text in ((expected.mean(), "the mean of the slices' Dice"),
+                            (_dice(*(c.sum(keepdims=True) for c in counts))[0],
+                             "the Dice of all slices pooled")):
+            if np.isclose(got, value):
+                raise CheckFailed(f"{what}: you returned one number, {text}: return one Dice per "
+                                  f"slice, an array of {len(expected)} (no mean, no sum over "
+                                  "the first axis)")
     expect_shape(what, got, expected.shape, hint="one Dice per slice: sum over every axis but "
                  "the first")
     if np.allclose(got, expected):
