@@ -16,7 +16,7 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -267,6 +267,11 @@ def _frame_arrays(frame: FrameType, text: str) -> list[str]:
     return found
 
 
+def _parameters(code: CodeType) -> tuple[str, ...]:
+    """The names of a function's parameters (positional and keyword-only), in order."""
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
 def _odd_values(frame: FrameType, line: str, text: str) -> str:
     """Names on the line whose values explain the error by their kind: None passed on where
     an array belongs, or a tuple (a pair) where one number belongs."""
@@ -279,8 +284,8 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
                     f"argument not given?): leave it out when it is None")
     if "division or modulo by zero" in text or "division by zero" in text:
         code = frame.f_code
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        zero = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
+        zero = [f"{p}={_plain(frame.f_locals[p])}" for p in _parameters(code)
+                if p in frame.f_locals and
                 "pad" not in p and  # a padding of 0 is common and divides nothing
                 (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
                  isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
@@ -291,8 +296,8 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
     if unpacked:
         code = frame.f_code
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        odd = [f"{p}={_plain(frame.f_locals[p])}" for p in params if p in frame.f_locals and
+        odd = [f"{p}={_plain(frame.f_locals[p])}" for p in _parameters(code)
+               if p in frame.f_locals and
                type(frame.f_locals[p]).__name__ == unpacked.group(1) and
                (not line or p in names)]
         if odd:
@@ -705,7 +710,7 @@ def argument_slips(tb: TracebackType | None) -> str:
         if not _is_learner(caller):
             continue
         code = callee.f_code
-        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        names = _parameters(code)
         given = {p: callee.f_locals.get(p) for p in names}
         own = {p: caller.f_locals.get(p) for p in names}
         if i < j - 1:  # reached through the engine: compare pairs, an int standing for (v, v)
