@@ -43,6 +43,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
 from minitorch_unet.metrics import bootstrap_interval, confusion, dice  # noqa: E402
 from minitorch_unet.postprocess import postprocess  # noqa: E402
+from minitorch_unet.pretrained import chosen_candidate  # noqa: E402
 from minitorch_unet.train import (center_crop_array, load_slices,  # noqa: E402
                                   predict_probabilities, read_checkpoint)
 
@@ -107,8 +108,7 @@ def chosen_test_dice(path: Path) -> dict[str, float]:
     """The per-patient test Dice of the candidate chosen in a result of this script."""
     try:
         result = json.loads(path.read_text())
-        return next(c for c in result["candidates"] if all(
-            c[k] == v for k, v in result["chosen"].items()))["test_per_patient"]
+        return chosen_candidate(result)["test_per_patient"]
     except (OSError, ValueError, KeyError, TypeError, StopIteration) as err:
         raise ValueError(f"--paired-with {path}: not a cv_recipe result ({err!r})") from err
 

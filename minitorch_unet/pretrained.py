@@ -73,14 +73,19 @@ def export_model(checkpoint: str | Path, out: str | Path, threshold: float = 0.5
     return Path(out)
 
 
+def chosen_candidate(result: dict[str, Any]) -> dict[str, Any]:
+    """The candidate a ``benchmarks/cv_recipe.py`` result chose (StopIteration if none)."""
+    return next(c for c in result["candidates"]
+                if all(c[k] == v for k, v in result["chosen"].items()))
+
+
 def cross_validation_note(path: str | Path) -> dict[str, Any]:
     """The chosen candidate of a ``benchmarks/cv_recipe.py`` result, to ship with a model:
     {"test_dice": {patient: Dice}, "mean", "mean_95", "median", "median_95", "groups",
     "chosen", "config"}."""
     try:
         result = json.loads(Path(path).read_text())
-        chosen = next(c for c in result["candidates"]
-                      if all(c[k] == v for k, v in result["chosen"].items()))
+        chosen = chosen_candidate(result)
     except (OSError, ValueError, KeyError, StopIteration) as err:
         raise ValueError(f"--cross-validation {path}: not a cv_recipe result ({err})") from err
     return {"test_dice": chosen["test_per_patient"], "groups": result["groups"],
