@@ -5,8 +5,8 @@ backward).
 Each repetition runs every kernel once, in turn, so that a busy machine slows them alike;
 the result is the median of each and its ratio to the shifted kernel's. This is how
 ``winograd.MIN_CHANNELS`` and ``winograd.MAX_PIXELS`` were chosen. On a machine with several
-cores, Winograd also runs with its transforms on one thread (``parallel.THREADS = 1``), to
-show what the threads give.
+cores, Winograd also runs with its transforms on every core (``MINITORCH_THREADS``, see
+parallel.py), to show what threads give them.
 
     python benchmarks/bench_conv_kernels.py                      # batch 8, the U-Net at 128x128
     python benchmarks/bench_conv_kernels.py --batch 2 --cpu-time # CPU seconds on one thread:
@@ -15,6 +15,7 @@ show what the threads give.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,15 +41,15 @@ def layer_shapes(size: int) -> list[tuple[int, int, int]]:
     return sorted(set(shapes), key=lambda t: (-t[2], t[0], t[1]))
 
 
-def one_thread(run):
-    """`run` with the engine's elementwise passes on one thread."""
-    def run_on_one_thread():
-        threads, parallel.THREADS = parallel.THREADS, 1
+def on_threads(run, count: int):
+    """`run` with the engine's elementwise passes on `count` threads."""
+    def run_on_threads():
+        threads, parallel.THREADS = parallel.THREADS, count
         try:
             run()
         finally:
             parallel.THREADS = threads
-    return run_on_one_thread
+    return run_on_threads
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,8 +87,10 @@ def main(argv: list[str] | None = None) -> None:
         kernels = {"shifted": engine(fast_conv.Conv2dShifted),
                    "columns": engine(fast_conv.Conv2dColumnBlocks),
                    "winograd": engine(winograd.Conv2dWinograd)}
-        if parallel.THREADS > 1:  # the transforms on one thread, for comparison
-            kernels["winograd 1 thread"] = one_thread(engine(winograd.Conv2dWinograd))
+        cores = os.cpu_count() or 1
+        if cores > 1 and not args.cpu_time:  # the transforms on every core, for comparison
+            kernels[f"winograd {cores} threads"] = on_threads(engine(winograd.Conv2dWinograd),
+                                                               cores)
         if torch is not None:
             xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
 

@@ -17,6 +17,11 @@ memory, each side measured in a fresh process.
     python benchmarks/bench_unet.py --no-layers --cpu-time   # a busy CPU: the two sides' steps
                                                              # in turn in one process, CPU seconds
 
+Both sides run on the same number of threads (--threads, default PyTorch's: one per core).
+The first line names the kernel NumPy's BLAS runs: an OPENBLAS_CORETYPE set in the
+environment (some machines force an older kernel that way) slows the engine's products, and
+the line says so.
+
 On the GPU every timing synchronises the device, follows warm-up runs and is a median; TF32
 is switched the same way on both sides (CuPy: CUPY_TF32; PyTorch: allow_tf32). Peak memory
 is the process's peak resident memory above its level after setup (CPU), or the allocator's
@@ -223,8 +228,33 @@ def set_tf32(enabled: bool) -> None:
     torch.backends.cudnn.allow_tf32 = enabled
 
 
-def worker(side: str, batch: int, channels: int, size: int, device: str, steps: int) -> dict:
+def use_threads(count: int) -> None:
+    """Both sides on `count` threads: the engine's BLAS (its elementwise passes keep the
+    package's setting, see parallel.py) and PyTorch's intra-op pool. Without this the engine
+    chooses its own count from the load average (see threads.py), which a benchmark that
+    keeps one core busy would halve."""
+    from minitorch_unet import threads
+    threads.limit_blas_threads(count)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(count)
+
+
+def blas_kernel() -> str:
+    """NumPy's BLAS library and the kernel it runs, and any OPENBLAS_CORETYPE forcing it."""
+    from threadpoolctl import threadpool_info
+    info = next((i for i in threadpool_info() if i.get("user_api") == "blas"), {})
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"{info.get('internal_api', '?')} {info.get('version', '?')}, kernel "
+            f"{info.get('architecture', '?')}" + (f" (forced by OPENBLAS_CORETYPE={forced})"
+                                                  if forced else ""))
+
+
+def worker(side: str, batch: int, channels: int, size: int, device: str, steps: int,
+           threads: int) -> dict:
     """In a fresh process: median step time and peak memory above the post-setup level."""
+    if side == "torch":
+        import torch  # noqa: F401  (so that use_threads sets its pool too)
+    use_threads(threads)
     step = make_step(side, batch, channels, size, device)
     if device == "cuda":
         import torch
@@ -251,10 +281,11 @@ def current_rss_kb() -> int:
 
 
 def measure_step(side: str, batch: int, channels: int, size: int, device: str, steps: int,
-                 tf32: bool) -> dict:
+                 tf32: bool, threads: int) -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, __file__, "--worker", side, "--batch", str(batch), "--channels",
-           str(channels), "--size", str(size), "--device", device, "--steps", str(steps)]
+           str(channels), "--size", str(size), "--device", device, "--steps", str(steps),
+           "--threads", str(threads)]
     out = subprocess.run(cmd + (["--tf32"] if tf32 else []), capture_output=True, text=True,
                          env=env)
     if out.returncode:
@@ -281,12 +312,9 @@ def measure_steps_cpu_time(batch: int, channels: int, size: int, steps: int) -> 
     """Median CPU seconds of a step, per side. Both sides in this process, one step of each
     in turn, timed in CPU seconds on one thread: on a machine that other jobs keep busy, the
     share of the cores each side gets changes from second to second, but the CPU time its
-    work takes changes far less."""
-    import torch
-    from minitorch_unet import parallel, threads
-    threads.limit_blas_threads(1)
-    torch.set_num_threads(1)
-    parallel.THREADS = 1
+    work takes changes far less. (Wall-clock time in turn would not be fair: PyTorch's
+    OpenMP threads keep spinning for a while after its step, on the cores the engine uses.)"""
+    use_threads(1)
     run = {side: make_step(side, batch, channels, size, "cpu") for side in ("engine", "torch")}
     times: dict[str, list[float]] = {side: [] for side in run}
     for step in run.values():
@@ -339,8 +367,9 @@ def run_config(batch: int, channels: int, size: int, device: str, tf32: bool, re
               f"{step['ratio']:.2f}")
         return {"config": label, "batch": batch, "channels": channels, "size": size,
                 "device": device, "roofline": roofline, "layers": rows, "step": step}
-    engine = measure_step("engine", batch, channels, size, device, steps, tf32)
-    torch_ = measure_step("torch", batch, channels, size, device, steps, tf32)
+    threads = sys.modules["torch"].get_num_threads()
+    engine = measure_step("engine", batch, channels, size, device, steps, tf32, threads)
+    torch_ = measure_step("torch", batch, channels, size, device, steps, tf32, threads)
     step = {"engine_s": engine["seconds"], "torch_s": torch_["seconds"],
             "ratio": engine["seconds"] / torch_["seconds"], "gflop": flops / 1e9,
             "engine_peak_fraction": flops / engine["seconds"] / peak,
@@ -374,6 +403,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copy-mb", type=int, default=512,
                         help="size of the copy that measures the memory bandwidth (MB)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--threads", type=int, help="CPU threads for both sides (default: "
+                        "PyTorch's default, one per core)")
     parser.add_argument("--worker", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device == "cuda":
@@ -384,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"error: {err}")
     if args.worker:
         print(json.dumps(worker(args.worker, args.batch, args.channels, args.size, args.device,
-                                args.steps)))
+                                args.steps, args.threads)))
         return
     import torch
     if args.device == "cuda" and args.batch is None:
@@ -404,8 +435,9 @@ def main(argv: list[str] | None = None) -> None:
                 out.unlink()
     else:
         if args.device == "cpu":
-            print(f"CPU: {os.cpu_count()} cores, PyTorch {torch.__version__} with "
-                  f"{torch.get_num_threads()} threads")
+            use_threads(args.threads or torch.get_num_threads())
+            print(f"CPU: {os.cpu_count()} cores, both sides on {torch.get_num_threads()} threads; "
+                  f"PyTorch {torch.__version__}; NumPy's BLAS: {blas_kernel()}")
         else:
             print(f"GPU: {torch.cuda.get_device_name()}, PyTorch {torch.__version__}, "
                   f"CuPy {backend.xp_for('cuda').__version__}")

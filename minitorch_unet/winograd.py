@@ -207,22 +207,23 @@ class Conv2dWinograd(Function):
         y = transform_output(u @ v, n, th, tw, h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
         if bias:
             y += bias[0][:, None, None, None]
-        # U and V are 16/9 and 4 times the weight's and the input's size: keep those instead
-        # and transform them again in the backward.
-        ctx.x, ctx.weight, ctx.padding, ctx.has_bias = x, weight, padding, bool(bias)
+        # V (4 times the input's size) is kept for the weight's gradient: transforming the
+        # input again would cost a pass over it; U (16/9 of the weight) is cheap to redo.
+        ctx.v, ctx.xshape, ctx.weight = v, x.shape, weight
+        ctx.padding, ctx.has_bias = padding, bool(bias)
         return y.transpose(1, 0, 2, 3)  # reads as (N, O, Ho, Wo), stays channel first in memory
 
     @staticmethod
     def backward(ctx: Context, g):
-        x, padding = ctx.x, ctx.padding
-        th, tw = tile_counts(*x.shape[2:], padding)
+        xshape, padding = ctx.xshape, ctx.padding
+        th, tw = tile_counts(*xshape[2:], padding)
         gm = transform_output_adjoint(g, th, tw)
         gx = gw = None
         if ctx.needs_input_grad[0]:
             u = transform_weight(ctx.weight)
-            gx = transform_input_adjoint(u.transpose(0, 2, 1) @ gm, x.shape, padding)
+            gx = transform_input_adjoint(u.transpose(0, 2, 1) @ gm, xshape, padding)
         if ctx.needs_input_grad[1]:
-            gw = transform_weight_adjoint(gm @ transform_input(x, padding).transpose(0, 2, 1))
+            gw = transform_weight_adjoint(gm @ ctx.v.transpose(0, 2, 1))
         if ctx.has_bias:
             return gx, gw, g.sum(axis=(0, 2, 3))
         return gx, gw
