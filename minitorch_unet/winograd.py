@@ -11,8 +11,8 @@ tile positions is a matrix product, so the layer is 16 products (O, C) @ (C, til
 
     U = G w G^T   (16, O, C)      V = B^T d B   (16, C, tiles)      Y = A^T (U @ V) A
 
-The data's transforms are additions only (B, A); they run in blocks of channels on the CPU's
-threads (see parallel.py). The weight's (G) is one small matrix product for all the kernels.
+The data's transforms are additions only (B, A); they run in cache-sized blocks of channels
+(see parallel.py). The weight's (G) is one small matrix product for all the kernels.
 The backward applies the adjoint of each step in reverse order, so the input and weight
 gradients are 16 products too. The rounding differs from a direct sum (the transforms add
 and subtract before multiplying); the tests measure it against the plain kernel.
