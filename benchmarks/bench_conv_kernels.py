@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import minitorch_unet as mt  # noqa: E402
-from minitorch_unet import fast_conv, parallel, winograd  # noqa: E402
+from minitorch_unet import fast_conv, parallel, winograd, winograd43  # noqa: E402
 
 BASE, DEPTH = 32, 4
 
@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             return run
         kernels = {"shifted": engine(fast_conv.Conv2dShifted),
                    "columns": engine(fast_conv.Conv2dColumnBlocks),
-                   "winograd": engine(winograd.Conv2dWinograd)}
+                   "winograd": engine(winograd.Conv2dWinograd),
+                   "winograd 4x4": engine(winograd43.Conv2dWinograd43)}
         cores = os.cpu_count() or 1
         if cores > 1 and not args.cpu_time:  # the transforms on every core, for comparison
             kernels[f"winograd {cores} threads"] = on_threads(engine(winograd.Conv2dWinograd),

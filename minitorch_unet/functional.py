@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Iterator, Sequence
 
-from . import backend, fast_conv, winograd
+from . import backend, fast_conv, winograd, winograd43
 from .autograd import Tensor
 from .basic_ops import Cat, GetItem, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm
@@ -131,6 +131,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     if use_fast_kernels and stride == (1, 1):
         if (kh, kw) == (3, 3) and min(c, o) >= winograd.MIN_CHANNELS and \
                 input.shape[2] * input.shape[3] <= winograd.MAX_PIXELS:
+            if min(input.shape[2:]) >= winograd43.MIN_SIDE:
+                return winograd43.Conv2dWinograd43.apply(*tensors, padding=padding)
             return winograd.Conv2dWinograd.apply(*tensors, padding=padding)
         return fast_conv.Conv2dColumnBlocks.apply(*tensors, padding=padding)
     return Conv2d.apply(*tensors, stride=stride, padding=padding)
