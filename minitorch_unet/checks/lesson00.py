@@ -150,6 +150,38 @@ DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
 )
 
 
+# Ways the background (the pixels 0 in a mask) may be scored along with the tumour: (what the
+# learner did, the value from the tumour's Dice and the background's, 2 tn / (2 tn + fp + fn)).
+_BACKGROUND_MIXES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("the mean of the tumour's Dice and the background's (the Dice of the inverted masks, "
+     "1 - P and 1 - T): the background class is averaged in; score the tumour alone",
+     lambda fg, bg: (fg + bg) / 2),
+    ("the sum of the tumour's Dice and the background's (the Dice of the inverted masks): "
+     "score the tumour alone", lambda fg, bg: fg + bg),
+    ("the Dice of the background (the inverted masks, 1 - P and 1 - T), not of the tumour: "
+     "count the pixels that are 1", lambda fg, bg: bg),
+)
+
+
+def background_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray,
+                        tn: np.ndarray) -> str:
+    """Name the background class scored with (or instead of) the tumour, when it gives the
+    learner's values wherever both classes have pixels, or "". Arrays of counts, one per case."""
+    counts = [np.asarray(c, dtype=np.float64) for c in (tp, fp, fn, tn)]
+    tp, fp, fn, tn = counts
+    got = np.asarray(got, dtype=np.float64)
+    live = (2 * tp + fp + fn > 0) & (2 * tn + fp + fn > 0)
+    if got.shape != tp.shape or not live.any():
+        return ""
+    fg = 2 * tp[live] / (2 * tp[live] + fp[live] + fn[live])
+    bg = 2 * tn[live] / (2 * tn[live] + fp[live] + fn[live])
+    for text, mix in _BACKGROUND_MIXES:
+        values = mix(fg, bg)
+        if not np.allclose(values, fg) and np.allclose(got[live], values, rtol=1e-7, atol=1e-9):
+            return f"your values are {text}"
+    return ""
+
+
 def _verdict_dice(outputs: Outputs) -> None:
     cases = dice_cases()
     for i, (what, pred, target) in enumerate(cases):
@@ -170,6 +202,9 @@ def _verdict_dice(outputs: Outputs) -> None:
     values = [float(outputs[f"case{j}"]) for j in range(len(cases))]
     why = (whole_relation(values, cases) or substitute_relation(values, cases)
            or rounding_relation(values, [metrics.dice(_counts(p, t)) for _, p, t in cases]))
+    if why:
+        raise CheckFailed(f"{message}: {why}")
+    why = background_relation(values, *np.array([tuple(_counts(p, t)) for _, p, t in cases]).T)
     if why:
         raise CheckFailed(f"{message}: {why}")
     both_empty = not cases[i][1].any() and not cases[i][2].any()

@@ -601,6 +601,36 @@ def crop_stop_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
     return ""
 
 
+# Offsets of the wrong sign a crop may start at: (what it is, the offset from the input's
+# side n and the crop's side k). A negative start counts from the end, so the slice
+# [o:o + k] comes out empty or short.
+NEGATIVE_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
+    ("(h - H) // 2, the difference taken the wrong way round", lambda n, k: (k - n) // 2),
+    ("-((H - h) // 2), the offset negated", lambda n, k: -((n - k) // 2)),
+)
+
+
+def crop_sign_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
+    """Name offsets of the wrong sign, when slices [o:o + k] that start there give the shape
+    of every case; or ""."""
+    named = []
+    for text, rule in NEGATIVE_OFFSETS:
+        fits = []
+        for name in names:
+            case = cases("center_crop")[name]
+            sides = list(zip(case["input"].shape[-2:], crop_size(case)))
+            want = tuple(len(range(n)[rule(n, k):rule(n, k) + k]) for n, k in sides)
+            fits.append((tuple(outputs[f"{name}/out"].shape[-2:]) == want,
+                         want != tuple(k for _, k in sides)))
+        if all(fit for fit, _ in fits) and any(differs for _, differs in fits):
+            named.append(text)
+    if not named:
+        return ""
+    return (f"your offsets are negative, {' or '.join(named)} (a negative start counts from the "
+            "end, so the slice comes out empty or short): top = (H - h) // 2, "
+            "left = (W - w) // 2")
+
+
 def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
     """Name the side the learner's crops were given, if one rule other than size fits the
     shape of every case, or ""."""
@@ -626,7 +656,8 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
-        why = crop_size_relation(outputs, names) if got.shape[-2:] != (h, w) else ""
+        why = (crop_sign_relation(outputs, names) or crop_size_relation(outputs, names)) \
+            if got.shape[-2:] != (h, w) else ""
         if why:
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         if h != w and got.shape[-2:] in ((h, h), (w, w)):

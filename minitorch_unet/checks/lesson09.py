@@ -265,15 +265,42 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 
     return ""
 
 
+def unchanged_relation(fn_name: str, names: tuple[str, ...],
+                       steps: list[tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]]
+                       ) -> str:
+    """Name the returned states (param, buffer, moments) that are the inputs given, unchanged,
+    in every step tried where the right one changes; `steps` holds (given, got, wanted) lists
+    in the order of `names`. "" when none is."""
+    kept = []
+    for k, name in enumerate(names):
+        moved = [not np.allclose(want[k], given[k]) for given, _, want in steps]
+        if any(moved) and all(np.allclose(got[k], given[k], rtol=1e-12, atol=1e-15)
+                              for given, got, _ in steps):
+            kept.append(name)
+    if not kept:
+        return ""
+    return (f"{fn_name} returns the old {' and '.join(kept)}, the "
+            f"{'ones' if len(kept) > 1 else 'one'} it was given, unchanged: return the updated "
+            f"{'ones' if len(kept) > 1 else 'one'}")
+
+
 def _verdict_sgd(outputs: Outputs) -> None:
     for i, ((label, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
         got_p, got_buf = outputs[f"step{i}/param"], outputs[f"step{i}/buf"]
         want_p, want_buf = sgd_reference(p, g, buf, lr, momentum)
         if not (np.allclose(got_p, want_p) and np.allclose(got_buf, want_buf)):
-            for text, rule in SGD_MISTAKES:
-                wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
-                if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
+            for text, rule in SGD_MISTAKES:          # the rule holds in every case tried
+                if all(np.allclose(outputs[f"step{j}/param"], wrong[0]) and
+                       np.allclose(outputs[f"step{j}/buf"], wrong[1])
+                       for j, c in enumerate(_sgd_inputs())
+                       for wrong in [rule(*c, SGD_CASES[j][1], SGD_CASES[j][2])]):
                     raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
+            why = unchanged_relation("sgd_momentum_step", ("parameter", "buffer"), [
+                ([c[0], c[2]], [outputs[f"step{j}/param"], outputs[f"step{j}/buf"]],
+                 list(sgd_reference(*c, SGD_CASES[j][1], SGD_CASES[j][2])))
+                for j, c in enumerate(_sgd_inputs())])
+            if why:
+                raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
             why = consistent(lambda j, prefer: sgd_relation(
                 *_sgd_inputs()[j], SGD_CASES[j][1], SGD_CASES[j][2], outputs[f"step{j}/param"],
                 outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
@@ -657,6 +684,12 @@ def _verdict_adam(outputs: Outputs) -> None:
             if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
                 raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
                                   "gradient; it averages grad**2")
+            why = unchanged_relation("adam_step", ("parameter", "m", "v"), [
+                ([c[0], c[2], c[3]], [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")],
+                 list(adam_reference(*c, *ADAM_CASES[j][1:5])))
+                for j, c in enumerate(_adam_inputs())])
+            if why:
+                raise CheckFailed(f"adam_step, {label}: {why}")
             why = consistent(lambda j, prefer: adam_relation(
                 *_adam_inputs()[j], *ADAM_CASES[j][1:5],
                 [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")], prefer=prefer),

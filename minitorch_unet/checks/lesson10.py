@@ -184,6 +184,9 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
             if not np.allclose(wanted, 1) and np.allclose(ratio, wanted):
                 note = " (the batch)" if name == "N" else ""
                 return f"your {what} {text}{note}, in every layer tried"
+    why = factors_left_out(got, expected, layers, column)
+    if why:
+        return why
     flops = ("N", "c_in", "c_out", "H", "W", "k")
     for i, j in itertools.permutations(range(len(_SIZES) - 1), 2):
         if column == 0 and _SIZES[i] in flops and _SIZES[j] in flops and \
@@ -258,6 +261,56 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                                "the weights": "the weights hold c_out c_in k k",
                                "the output": "the output holds N c_out H W"}[tensor]
                             + " values")
+    return ""
+
+
+# The factors of each count, by the names of the layer's sizes.
+_FACTORS = {"FLOPs": ("2", "N", "c_out", "H", "W", "c_in", "k", "k"),
+            "the input": ("N", "c_in", "H", "W"), "the weights": ("c_out", "c_in", "k", "k"),
+            "the output": ("N", "c_out", "H", "W")}
+
+
+def factors_left_out(got: np.ndarray, expected: np.ndarray,
+                     layers: tuple[tuple[int, ...], ...], column: int) -> str:
+    """Name two or three factors of the FLOPs, or of one tensor's size in the bytes, that the
+    count leaves out in every layer tried (one factor is named by the caller), or ""."""
+    sizes = dict(zip(_SIZES, np.array(layers, dtype=np.float64).T))
+    sizes["2"] = np.full(len(layers), 2.0)
+    value = lambda names: np.prod([sizes[n] for n in names], axis=0)  # noqa: E731
+    counts = [("FLOPs", np.ones(len(layers)))] if column == 0 else \
+        [(t, value(_FACTORS[t]) * sizes["itemsize"]) for t in _FACTORS if t != "FLOPs"]
+    for tensor, scale in counts:
+        names = _FACTORS[tensor]
+        for size in (2, 3):
+            for left in sorted(set(itertools.combinations(names, size))):
+                rest = list(names)
+                for n in left:
+                    rest.remove(n)
+                drop = value(rest) if column == 0 else (value(rest) - value(names)) * \
+                    sizes["itemsize"]
+                wanted = drop if column == 0 else expected + drop
+                if not np.allclose(wanted, expected) and np.allclose(got, wanted):
+                    factors = " * ".join(left) + (" (the kernel area)" if left == ("k", "k")
+                                                  else "")
+                    if column == 0:
+                        return (f"your FLOPs leave out the factors {factors}, in every layer "
+                                "tried: FLOPs = 2 * N * c_out * H * W * c_in * k * k")
+                    return (f"the bytes count {tensor} without the factors {factors}, in every "
+                            f"layer tried: {tensor} {'hold' if tensor == 'the weights' else 'holds'}"
+                            f" {' '.join(names)} values")
+    if column == 1:                              # one factor left out of several tensors
+        tensors = [t for t in _FACTORS if t != "FLOPs"]
+        for name in ("N", "c_in", "c_out", "H", "W", "k"):
+            holding = [t for t in tensors if name in _FACTORS[t]]
+            for size in range(2, len(holding) + 1):
+                for some in itertools.combinations(holding, size):
+                    drop = sum(value(_FACTORS[t]) / sizes[name] - value(_FACTORS[t])
+                               for t in some) * sizes["itemsize"]
+                    if not np.allclose(drop, 0) and np.allclose(got, expected + drop):
+                        return (f"the bytes count {' and '.join(some)} without the factor "
+                                f"{name}{' (the batch)' if name == 'N' else ''}, in every layer "
+                                "tried: bytes = itemsize * (N c_in H W + c_out c_in k k + "
+                                "N c_out H W)")
     return ""
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
-from .lesson00 import count_ratio, mask_hints, rounding_relation, smoothing_relation
+from .lesson00 import (background_relation, count_ratio, mask_hints, rounding_relation,
+                       smoothing_relation)
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
@@ -133,6 +134,9 @@ def _verdict_slice(outputs: Outputs) -> None:
                 raise CheckFailed(f"{what}: you returned one number, {text}: return one Dice per "
                                   f"slice, an array of {len(expected)} (no mean, no sum over "
                                   "the first axis)")
+    why = dropped_relation(got, expected, counts)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     expect_shape(what, got, expected.shape, hint="one Dice per slice: sum over every axis but "
                  "the first")
     if np.allclose(got, expected):
@@ -169,6 +173,9 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: no threshold: you used the probabilities themselves (a soft "
                           "Dice); a pixel is tumour when pred > threshold")
     tp, fp, fn = counts
+    why = background_relation(got, tp, fp, fn, pred[0].size - tp - fp - fn)
+    if why:
+        raise CheckFailed(f"{what}: {why}, slice by slice")
     iou = np.where(tp + fp + fn == 0, 1.0, tp / np.maximum(tp + fp + fn, 1))
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
@@ -208,6 +215,30 @@ _TRUE_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
                                      lambda r: r[1].mean(1)),
     ("nothing (|T| left out)", lambda r: 0 * r[1].sum(1)),
     ("|P| (the prediction counted twice)", lambda r: r[0].sum(1)))
+
+
+def dropped_relation(got: np.ndarray, expected: np.ndarray,
+                     counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
+    """Name the slices left out of a result with fewer values than slices, when the values it
+    has are the right ones of the other slices in order; "" otherwise."""
+    if np.ndim(got) != 1 or not 0 < len(got) < len(expected):
+        return ""
+    tp, fp, fn = counts
+    has_pred, has_target = tp + fp > 0, tp + fn > 0
+    index = np.arange(len(expected))
+    kinds = (("the ones with no tumour and no prediction (0/0, which the course scores 1.0)",
+              ~has_pred & ~has_target), ("the ones with no tumour", ~has_target),
+             ("the ones with no prediction", ~has_pred), ("the ones with a tumour", has_target),
+             ("the ones with a prediction", has_pred),
+             ("the first (does a loop start at 1?)", index == 0),
+             ("the last (does a loop stop one short?)", index == len(index) - 1))
+    for kind, left_out in kinds:
+        if left_out.sum() == len(expected) - len(got) and \
+                np.allclose(got, expected[~left_out], rtol=1e-9, atol=1e-12):
+            return (f"{len(got)} values came back for {len(expected)} slices: slices "
+                    f"{np.flatnonzero(left_out).tolist()} are missing, {kind}; return one Dice "
+                    "for every slice, in the slices' order")
+    return ""
 
 
 def slice_parts_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
@@ -358,6 +389,15 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
+    if np.allclose(got, 1.0) and not np.allclose(expected, 1.0):
+        raise CheckFailed(f"{what}: every patient gets 1.0, the score of 0/0, as if no "
+                          "slice were selected for any patient (a Python list compared with "
+                          "an id, patients == patient, is one False, not a mask: compare "
+                          "np.asarray(patients) == patient)")
+    why = background_relation(got, *[np.array(_per_patient(lambda rows, c=c: float(c[rows].sum())))
+                                     for c in (tp, fp, fn, pred[0].size - tp - fp - fn)])
+    if why:
+        raise CheckFailed(f"{what}: {why}, patient by patient")
     why = (scale_relation(got, expected) or patient_relation(got, expected, pred, target)
            or runs_relation(got, tp, fp, fn)
            or pooling_relation(got, expected, tp, fp, fn) or soft_size_relation(got, pred, target)
@@ -511,6 +551,10 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
     found = [v for v in [
         ("every patient gets the Dice of all slices pooled together; pool only the slices of "
          "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
+        ("each patient gets the Dice of the other patients' slices: the selection is "
+         "inverted (!= where == belongs, or ~ applied to the mask); pool the slices whose id is "
+         "the patient's", _per_patient(lambda rows: float(_dice(*(
+             np.delete(c, rows).sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
         ("each patient gets the Dice of their first slice only; sum tp, fp and fn over all of "
          "the patient's slices", _per_patient(lambda rows: float(slice_dice[rows[0]]))),
         ("each patient gets the Dice of their last slice only (a value overwritten in the "

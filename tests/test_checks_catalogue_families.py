@@ -1,0 +1,239 @@
+"""Families of wrong answers the checks recognise from the outputs, whatever the member: a
+second class (the background) scored with the tumour, a state returned as it was given, factors
+of the layer's sizes left out of a count, slices left out of a per-slice result, a selection
+that matches no slice or the wrong ones, crop offsets of the wrong sign. Each member runs
+through its lesson's own check; right answers written differently must still pass.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from minitorch_unet.checks.core import FAILED, PASSED
+from test_checks_catalogue import Mistake, run, solution
+
+FAMILIES: list[Mistake] = []
+RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
+
+
+def mistake(grade: str, function: str, *words: str) -> Callable[..., Any]:
+    """Decorator: a wrong `function` for check `grade`, whose message must hold `words`."""
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        FAMILIES.append(Mistake(fn.__name__, grade, {function: fn}, words))
+        return fn
+    return add
+
+
+def right(grade: str, function: str) -> Callable[..., Any]:
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        RIGHT.append((fn.__name__, grade, {function: fn}))
+        return fn
+    return add
+
+
+def _dice(p: np.ndarray, t: np.ndarray) -> float:
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+
+
+def _rows(pred: np.ndarray, target: np.ndarray, threshold: float) -> tuple[np.ndarray, ...]:
+    return (pred > threshold).reshape(len(pred), -1), (target > 0.5).reshape(len(target), -1)
+
+
+def _per_slice(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    total = p.sum(1) + t.sum(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+# ---- a second class scored with the tumour ----------------------------------------------------
+@mistake("check_dice", "dice", "background", "averaged in")
+def dice_mean_with_background(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return (_dice(p, t) + _dice(~p, ~t)) / 2
+
+
+@mistake("check_dice", "dice", "sum of the tumour's Dice and the background's")
+def dice_plus_background(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return _dice(p, t) + _dice(~p, ~t)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "background", "slice by slice")
+def slice_mean_with_background(pred, target, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    return (_per_slice(p, t) + _per_slice(~p, ~t)) / 2
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "background", "patient by patient")
+def patient_mean_with_background(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    ids = np.asarray(patients)
+    return {q: (_dice(p[ids == q], t[ids == q]) + _dice(~p[ids == q], ~t[ids == q])) / 2
+            for q in dict.fromkeys(patients)}
+
+
+# ---- a state returned as it was given ---------------------------------------------------------
+def _adam(param, grad, m, v, t, lr, betas, eps):
+    b1, b2 = betas
+    m1, v1 = b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad ** 2
+    return param - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(v1 / (1 - b2 ** t)) + eps), m1, v1
+
+
+@mistake("check_adam_step", "adam_step", "returns the old m and v", "unchanged")
+def adam_returns_given_moments(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    new_param, _, _ = _adam(param, grad, m, v, t, lr, betas, eps)
+    return new_param, m, v
+
+
+@mistake("check_adam_step", "adam_step", "returns the old m,", "unchanged")
+def adam_returns_given_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    new_param, _, new_v = _adam(param, grad, m, v, t, lr, betas, eps)
+    return new_param, m, new_v
+
+
+@mistake("check_adam_step", "adam_step", "returns the old parameter,", "unchanged")
+def adam_returns_given_param(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    _, new_m, new_v = _adam(param, grad, m, v, t, lr, betas, eps)
+    return param, new_m, new_v
+
+
+@mistake("check_sgd_momentum_step", "sgd_momentum_step",
+         "returns the old parameter,", "unchanged")
+def sgd_returns_given_param(param, grad, buf, lr, momentum):
+    return param, momentum * buf + grad
+
+
+# ---- factors of the layer's sizes left out of a count -----------------------------------------
+@mistake("check_conv2d_cost", "conv2d_cost", "the weights without the factors k * k")
+def cost_weights_without_kernel_area(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in + n * c_out * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "FLOPs leave out the factors H * W")
+def cost_flops_per_pixel(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "the input and the output without the factor N")
+def cost_one_sample_of_bytes(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (c_in * h * w + c_out * c_in * k * k + c_out * h * w))
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "the output without the factors H * W")
+def cost_output_per_pixel(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out))
+
+
+# ---- slices left out of a per-slice result ----------------------------------------------------
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [", "are missing",
+         "no tumour and no prediction")
+def slice_skips_empty(pred, target, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    total = p.sum(1) + t.sum(1)
+    return 2 * (p & t).sum(1)[total > 0] / total[total > 0]
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "are missing", "with no tumour")
+def slice_only_with_tumour(pred, target, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    return _per_slice(p, t)[t.any(1)]
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [0] are missing", "start at 1")
+def slice_loop_from_second(pred, target, threshold=0.5):
+    return np.array([_dice(pred[i] > threshold, target[i] > 0.5) for i in range(1, len(pred))])
+
+
+# ---- a selection that matches no slice, or the wrong ones -------------------------------------
+@mistake("check_dice_per_patient", "dice_per_patient", "no slice were selected",
+         "np.asarray(patients) == patient")
+def patient_selects_with_list_comparison(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    return {q: _dice(p[patients == q], t[patients == q]) for q in dict.fromkeys(patients)}
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "other patients' slices", "inverted")
+def patient_selects_the_others(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    ids = np.asarray(patients)
+    return {q: _dice(p[ids != q], t[ids != q]) for q in dict.fromkeys(patients)}
+
+
+# ---- crop offsets of the wrong sign -----------------------------------------------------------
+def _crop(input, top, left, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "center_crop", "offsets are negative", "(h - H) // 2")
+def crop_offsets_target_minus_source(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return _crop(input, (h - input.shape[-2]) // 2, (w - input.shape[-1]) // 2, size)
+
+
+@mistake("check_center_crop", "center_crop", "offsets are negative", "-((H - h) // 2)")
+def crop_offsets_negated(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return _crop(input, -((input.shape[-2] - h) // 2), -((input.shape[-1] - w) // 2), size)
+
+
+# ---- right answers written differently ---------------------------------------------------------
+@right("check_dice_per_slice", "dice_per_slice")
+def slice_dice_appended_in_a_loop(pred, target, threshold=0.5):
+    out = []
+    for i in range(len(pred)):
+        out.append(_dice(pred[i] > threshold, target[i] > 0.5))
+    return out
+
+
+@right("check_dice_per_patient", "dice_per_patient")
+def patient_dice_by_index_lists(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    rows = {}
+    for i, q in enumerate(patients):
+        rows.setdefault(q, []).append(i)
+    return {q: _dice(p[r], t[r]) for q, r in rows.items()}
+
+
+@right("check_adam_step", "adam_step")
+def adam_updates_in_place(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m *= b1
+    m += (1 - b1) * grad
+    v *= b2
+    v += (1 - b2) * grad * grad
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+
+
+@right("check_conv2d_cost", "conv2d_cost")
+def cost_by_tensor(n, c_in, c_out, h, w, k, itemsize=4):
+    tensors = {"input": (n, c_in, h, w), "weight": (c_out, c_in, k, k), "output": (n, c_out, h, w)}
+    return 2 * n * c_out * h * w * c_in * k * k, itemsize * sum(
+        int(np.prod(shape)) for shape in tensors.values())
+
+
+@right("check_center_crop", "center_crop")
+def crop_from_the_far_side(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    H, W = input.shape[-2:]
+    return _crop(input, H - h - (H - h + 1) // 2, W - w - (W - w + 1) // 2, size)
+
+
+@pytest.mark.parametrize("entry", FAMILIES, ids=[m.name for m in FAMILIES])
+def test_the_mistake_is_named(entry: Mistake) -> None:
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED, result
+    assert all(word in result.message for word in entry.words), result.message
+
+
+@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
+def test_a_right_answer_written_differently_passes(name: str, grade: str,
+                                                  answers: dict[str, Callable[..., Any]]) -> None:
+    assert run(grade, **answers).status == PASSED, name
