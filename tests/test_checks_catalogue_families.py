@@ -60,6 +60,12 @@ def dice_plus_background(pred, target):
     return _dice(p, t) + _dice(~p, ~t)
 
 
+@mistake("check_dice", "dice", "0.75 * the tumour's Dice + 0.25 * the background's")
+def dice_weighted_with_background(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return 0.75 * _dice(p, t) + 0.25 * _dice(~p, ~t)
+
+
 @mistake("check_dice_per_slice", "dice_per_slice", "background", "slice by slice")
 def slice_mean_with_background(pred, target, threshold=0.5):
     p, t = _rows(pred, target, threshold)
@@ -130,6 +136,12 @@ def cost_output_per_pixel(n, c_in, c_out, h, w, k, itemsize=4):
             itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out))
 
 
+@mistake("check_conv2d_cost", "conv2d_cost", "the weights without the factors c_in * k * k")
+def cost_weights_one_per_filter(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k,
+            itemsize * (n * c_in * h * w + c_out + n * c_out * h * w))
+
+
 # ---- slices left out of a per-slice result ----------------------------------------------------
 @mistake("check_dice_per_slice", "dice_per_slice", "slices [", "are missing",
          "no tumour and no prediction")
@@ -145,9 +157,20 @@ def slice_only_with_tumour(pred, target, threshold=0.5):
     return _per_slice(p, t)[t.any(1)]
 
 
-@mistake("check_dice_per_slice", "dice_per_slice", "slices [0] are missing", "start at 1")
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [0] are missing", "start late")
 def slice_loop_from_second(pred, target, threshold=0.5):
     return np.array([_dice(pred[i] > threshold, target[i] > 0.5) for i in range(1, len(pred))])
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [7] are missing", "false alarms")
+def slice_skips_false_alarms(pred, target, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    return _per_slice(p, t)[t.any(1) | ~p.any(1)]
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [10, 11] are missing", "stop early")
+def slice_loop_two_short(pred, target, threshold=0.5):
+    return np.array([_dice(pred[i] > threshold, target[i] > 0.5) for i in range(len(pred) - 2)])
 
 
 # ---- a selection that matches no slice, or the wrong ones -------------------------------------
@@ -182,6 +205,12 @@ def crop_offsets_target_minus_source(input, size):
 def crop_offsets_negated(input, size):
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     return _crop(input, -((input.shape[-2] - h) // 2), -((input.shape[-1] - w) // 2), size)
+
+
+@mistake("check_center_crop", "center_crop", "the left offset is (w - W) // 2")
+def crop_left_offset_reversed(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return _crop(input, (input.shape[-2] - h) // 2, (w - input.shape[-1]) // 2, size)
 
 
 # ---- right answers written differently ---------------------------------------------------------

@@ -179,6 +179,13 @@ def background_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.
         values = mix(fg, bg)
         if not np.allclose(values, fg) and np.allclose(got[live], values, rtol=1e-7, atol=1e-9):
             return f"your values are {text}"
+    if live.sum() >= 3:                          # any other weights of the two classes
+        (a, b), *_ = np.linalg.lstsq(np.stack([fg, bg], axis=1), got[live], rcond=None)
+        if abs(b) > 1e-6 and np.allclose(got[live], a * fg + b * bg, rtol=1e-7, atol=1e-9) and \
+                not np.allclose(a * fg + b * bg, fg):
+            return (f"your values are {a:.4g} * the tumour's Dice + {b:.4g} * the background's "
+                    "(the Dice of the inverted masks, 1 - P and 1 - T): the background class "
+                    "is mixed in; score the tumour alone")
     return ""
 
 

@@ -6,6 +6,8 @@ compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one off
 """
 from __future__ import annotations
 
+import itertools
+
 import re
 from typing import Any, Callable
 
@@ -605,30 +607,40 @@ def crop_stop_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
 # side n and the crop's side k). A negative start counts from the end, so the slice
 # [o:o + k] comes out empty or short.
 NEGATIVE_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
-    ("(h - H) // 2, the difference taken the wrong way round", lambda n, k: (k - n) // 2),
-    ("-((H - h) // 2), the offset negated", lambda n, k: -((n - k) // 2)),
+    ("({k} - {n}) // 2, the difference taken the wrong way round", lambda n, k: (k - n) // 2),
+    ("-(({n} - {k}) // 2), the offset negated", lambda n, k: -((n - k) // 2)),
 )
 
 
 def crop_sign_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
-    """Name offsets of the wrong sign, when slices [o:o + k] that start there give the shape
-    of every case; or ""."""
-    named = []
-    for text, rule in NEGATIVE_OFFSETS:
+    """Name offsets of the wrong sign on one axis or both, when slices [o:o + k] that start
+    there give the shape of every case; or ""."""
+    rules = (("", CROP_OFFSETS[0][1]), *NEGATIVE_OFFSETS)
+    pairs = sorted(itertools.product(rules, repeat=2),   # one rule for both axes first
+                   key=lambda pair: (pair[0] != pair[1], not (pair[0][0] and pair[1][0])))
+    for rows, cols in pairs:
+        if not (rows[0] or cols[0]):
+            continue
         fits = []
         for name in names:
             case = cases("center_crop")[name]
             sides = list(zip(case["input"].shape[-2:], crop_size(case)))
-            want = tuple(len(range(n)[rule(n, k):rule(n, k) + k]) for n, k in sides)
+            want = tuple(len(range(n)[rule(n, k):rule(n, k) + k])
+                         for (n, k), (_, rule) in zip(sides, (rows, cols)))
             fits.append((tuple(outputs[f"{name}/out"].shape[-2:]) == want,
                          want != tuple(k for _, k in sides)))
         if all(fit for fit, _ in fits) and any(differs for _, differs in fits):
-            named.append(text)
-    if not named:
-        return ""
-    return (f"your offsets are negative, {' or '.join(named)} (a negative start counts from the "
-            "end, so the slice comes out empty or short): top = (H - h) // 2, "
-            "left = (W - w) // 2")
+            named = [f"the {axis} offset is {text.format(n=n, k=k)}"
+                     for axis, (text, _), n, k in (("top", rows, "H", "h"),
+                                                    ("left", cols, "W", "w")) if text]
+            if rows[0] and rows[0] == cols[0]:
+                first, _, why = rows[0].partition(", ")
+                named = [f"they are {first.format(n='H', k='h')} and "
+                         f"{first.format(n='W', k='w')}, {why}"]
+            return (f"your offsets are negative: {'; '.join(named)} (a negative start counts "
+                    "from the end, so the slice comes out empty or short): top = (H - h) // 2, "
+                    "left = (W - w) // 2")
+    return ""
 
 
 def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:

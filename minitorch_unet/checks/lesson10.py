@@ -151,14 +151,21 @@ def _verdict_cost(outputs: Outputs) -> None:
         mine = got[first, column]
         head = (f"{_call(layers[first])}: {what}: expected {expected[first, column]:,}, "
                 f"got {int(mine) if mine == int(mine) else mine:,}")
-        slips = [(text, variant) for text, variant in COST_MISTAKES]
-        slips += [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
-                  for t2, v2 in COST_MISTAKES[i + 1:]]
-        for text, variant in slips:
-            wrong = np.array([cost_by_parts(*case, **variant) for case in layers])
-            if np.array_equal(got[:, column], wrong[:, column]) and \
-                    not np.array_equal(wrong[:, column], expected[:, column]):
-                raise CheckFailed(f"{head}: {text}")
+        pairs = [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
+                 for t2, v2 in COST_MISTAKES[i + 1:] if {**v1, **v2}.keys() != {"weights", "bias"}]
+        kernel = factors_left_out(got[:, column], expected[:, column], layers, column, ("k", "k"))
+        for slips in (COST_MISTAKES, kernel, pairs, None):  # the fewest slips first
+            if isinstance(slips, str) or slips is None:
+                why = slips if slips is not None else factors_left_out(
+                    got[:, column], expected[:, column], layers, column)
+                if why:
+                    raise CheckFailed(f"{head}: {why}")
+                continue
+            for text, variant in slips:
+                wrong = np.array([cost_by_parts(*case, **variant) for case in layers])
+                if np.array_equal(got[:, column], wrong[:, column]) and \
+                        not np.array_equal(wrong[:, column], expected[:, column]):
+                    raise CheckFailed(f"{head}: {text}")
         why = cost_relation(got[:, column], expected[:, column], layers, column)
         if why:
             raise CheckFailed(f"{head}: {why}")
@@ -271,9 +278,11 @@ _FACTORS = {"FLOPs": ("2", "N", "c_out", "H", "W", "c_in", "k", "k"),
 
 
 def factors_left_out(got: np.ndarray, expected: np.ndarray,
-                     layers: tuple[tuple[int, ...], ...], column: int) -> str:
+                     layers: tuple[tuple[int, ...], ...], column: int,
+                     only: tuple[str, ...] | None = None) -> str:
     """Name two or three factors of the FLOPs, or of one tensor's size in the bytes, that the
-    count leaves out in every layer tried (one factor is named by the caller), or ""."""
+    count leaves out in every layer tried (one factor is named by the caller), or ""; `only`:
+    just those factors (the kernel area, ("k", "k"))."""
     sizes = dict(zip(_SIZES, np.array(layers, dtype=np.float64).T))
     sizes["2"] = np.full(len(layers), 2.0)
     value = lambda names: np.prod([sizes[n] for n in names], axis=0)  # noqa: E731
@@ -283,6 +292,8 @@ def factors_left_out(got: np.ndarray, expected: np.ndarray,
         names = _FACTORS[tensor]
         for size in (2, 3):
             for left in sorted(set(itertools.combinations(names, size))):
+                if only is not None and left != only:
+                    continue
                 rest = list(names)
                 for n in left:
                     rest.remove(n)

@@ -217,28 +217,49 @@ _TRUE_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
     ("|P| (the prediction counted twice)", lambda r: r[0].sum(1)))
 
 
+def _matched(got: np.ndarray, expected: np.ndarray, backwards: bool) -> list[int] | None:
+    """The slices whose right values `got` holds in order, matched greedily from the first
+    value (or from the last, backwards), or None when they are not such a subsequence."""
+    order = range(len(expected) - 1, -1, -1) if backwards else range(len(expected))
+    values = got[::-1] if backwards else got
+    matched, k = [], 0
+    for i in order:
+        if k < len(values) and np.isclose(values[k], expected[i], rtol=1e-9, atol=1e-12):
+            matched.append(i)
+            k += 1
+    return sorted(matched) if k == len(values) else None
+
+
 def dropped_relation(got: np.ndarray, expected: np.ndarray,
                      counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
     """Name the slices left out of a result with fewer values than slices, when the values it
     has are the right ones of the other slices in order; "" otherwise."""
     if np.ndim(got) != 1 or not 0 < len(got) < len(expected):
         return ""
+    first, last = _matched(got, expected, False), _matched(got, expected, True)
+    if first is None or last is None:
+        return ""
+    head = f"{len(got)} values came back for {len(expected)} slices"
+    if first != last:
+        return (f"{head}, each the Dice of one slice, in order: {len(expected) - len(got)} "
+                "slices are left out; return one Dice for every slice")
+    missing = sorted(set(range(len(expected))) - set(first))
     tp, fp, fn = counts
     has_pred, has_target = tp + fp > 0, tp + fn > 0
-    index = np.arange(len(expected))
     kinds = (("the ones with no tumour and no prediction (0/0, which the course scores 1.0)",
               ~has_pred & ~has_target), ("the ones with no tumour", ~has_target),
              ("the ones with no prediction", ~has_pred), ("the ones with a tumour", has_target),
              ("the ones with a prediction", has_pred),
-             ("the first (does a loop start at 1?)", index == 0),
-             ("the last (does a loop stop one short?)", index == len(index) - 1))
-    for kind, left_out in kinds:
-        if left_out.sum() == len(expected) - len(got) and \
-                np.allclose(got, expected[~left_out], rtol=1e-9, atol=1e-12):
-            return (f"{len(got)} values came back for {len(expected)} slices: slices "
-                    f"{np.flatnonzero(left_out).tolist()} are missing, {kind}; return one Dice "
-                    "for every slice, in the slices' order")
-    return ""
+             ("the false alarms (a prediction, no tumour)", has_pred & ~has_target),
+             ("the missed tumours (a tumour, no prediction)", has_target & ~has_pred))
+    kind = next((text for text, where in kinds if np.flatnonzero(where).tolist() == missing),
+                "")
+    if not kind and missing == list(range(len(missing))):
+        kind = "the first ones (does a loop start late?)"
+    if not kind and missing == list(range(len(got), len(expected))):
+        kind = "the last ones (does a loop stop early?)"
+    return (f"{head}: slices {missing} are missing{', ' + kind if kind else ''}; return one "
+            "Dice for every slice, in the slices' order")
 
 
 def slice_parts_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
