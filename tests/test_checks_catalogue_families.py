@@ -1,7 +1,8 @@
 """Families of wrong answers the checks recognise from the outputs, whatever the member: a
 second class (the background) scored with the tumour, a state returned as it was given, factors
 of the layer's sizes left out of a count, slices left out of a per-slice result, a selection
-that matches no slice or the wrong ones, crop offsets of the wrong sign. Each member runs
+that matches no slice or the wrong ones, crop offsets of the wrong sign, slices of the
+gradient at other bounds, a step taken with the moments passed in. Each member runs
 through its lesson's own check; right answers written differently must still pass.
 """
 from __future__ import annotations
@@ -80,6 +81,33 @@ def patient_mean_with_background(pred, target, patients, threshold=0.5):
             for q in dict.fromkeys(patients)}
 
 
+@mistake("check_soft_dice_loss", "soft_dice_loss", "0.7 * the tumour's soft Dice + 0.3 * the "
+         "background's")
+def soft_dice_weighted_with_background(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    tumour = (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+    q, u = 1 - p, 1 - target
+    background = (2 * (q * u).sum() + smooth) / (q.sum() + u.sum() + smooth)
+    return 1 - (0.7 * tumour + 0.3 * background)
+
+
+def _bce_terms(logits, target):
+    magnitude = logits.relu() + (-logits).relu()
+    return logits.relu() - logits * target + (1 + (-magnitude).exp()).log()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "mean over the tumour pixels only")
+def bce_over_tumour_pixels(logits, target):
+    return (_bce_terms(logits, target) * target).sum() / target.sum()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "0.8 * (the mean over the tumour pixels)")
+def bce_classes_weighted(logits, target):
+    loss = _bce_terms(logits, target)
+    return (0.8 * (loss * target).sum() / target.sum()
+            + 0.2 * (loss * (1 - target)).sum() / (1 - target).sum())
+
+
 # ---- a state returned as it was given ---------------------------------------------------------
 def _adam(param, grad, m, v, t, lr, betas, eps):
     b1, b2 = betas
@@ -109,6 +137,20 @@ def adam_returns_given_param(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), 
          "returns the old parameter,", "unchanged")
 def sgd_returns_given_param(param, grad, buf, lr, momentum):
     return param, momentum * buf + grad
+
+
+@mistake("check_adam_step", "adam_step", "the step uses the old v, the one passed in")
+def adam_steps_with_given_v(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    _, new_m, new_v = _adam(param, grad, m, v, t, lr, betas, eps)
+    b1, b2 = betas
+    return param - lr * (new_m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), new_m, new_v
+
+
+@mistake("check_adam_step", "adam_step", "the step uses the old m, the one passed in")
+def adam_steps_with_given_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    _, new_m, new_v = _adam(param, grad, m, v, t, lr, betas, eps)
+    b1, b2 = betas
+    return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(new_v / (1 - b2 ** t)) + eps), new_m, new_v
 
 
 # ---- factors of the layer's sizes left out of a count -----------------------------------------
@@ -173,6 +215,13 @@ def slice_loop_two_short(pred, target, threshold=0.5):
     return np.array([_dice(pred[i] > threshold, target[i] > 0.5) for i in range(len(pred) - 2)])
 
 
+@mistake("check_dice_per_slice", "dice_per_slice", "plus extra values at positions [12]",
+         "the mean of the slices' Dice")
+def slice_mean_appended(pred, target, threshold=0.5):
+    values = _per_slice(*_rows(pred, target, threshold))
+    return np.append(values, values.mean())
+
+
 # ---- a selection that matches no slice, or the wrong ones -------------------------------------
 @mistake("check_dice_per_patient", "dice_per_patient", "no slice were selected",
          "np.asarray(patients) == patient")
@@ -186,6 +235,29 @@ def patient_selects_the_others(pred, target, patients, threshold=0.5):
     p, t = _rows(pred, target, threshold)
     ids = np.asarray(patients)
     return {q: _dice(p[ids != q], t[ids != q]) for q in dict.fromkeys(patients)}
+
+
+@mistake("check_cat", "cat_backward", "every piece is an empty slice")
+def cat_backward_stops_at_start(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
+@mistake("check_cat", "cat_backward", "at offset 1 along dim 0, expected offset 0",
+         "the first piece starts at 0")
+def cat_backward_starts_one_late(ctx, grad):
+    pieces, start = [], 1
+    for size in ctx.sizes:
+        index = [slice(None)] * grad.ndim
+        index[ctx.dim] = slice(start, start + size)
+        pieces.append(grad[tuple(index)])
+        start += size
+    return tuple(pieces)
 
 
 # ---- crop offsets of the wrong sign -----------------------------------------------------------

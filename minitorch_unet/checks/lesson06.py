@@ -259,6 +259,9 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             p.shape == g.shape and np.allclose(p, g) for p, g in zip(stopped, got)):
         raise CheckFailed(f"{what}: each slice stops at the piece's size, not at its end: the "
                           "stop of [start:stop] is a position, write [start:start + size]")
+    why = slice_bounds_relation(got, grad_out, axis, sizes)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     fixed = fixed_cut_axis(outputs)
     if fixed is not None:
         raise CheckFailed(f"{what}: backward cut the gradient along dim {fixed} in every case, "
@@ -275,6 +278,42 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                 raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "
                                   f"forward joined the inputs along dim {dim}: cut along "
                                   "ctx.dim, into pieces of each input's size")
+
+
+def slice_bounds_relation(got: list[np.ndarray], grad_out: np.ndarray, axis: int,
+                          sizes: list[int]) -> str:
+    """Name the slices along the joining axis that the returned pieces are, when each is one
+    and some is empty or all have the inputs' lengths (grad_out[a:b] at other bounds than the
+    input's), or ""."""
+    if len(got) != len(sizes) or any(g.ndim != grad_out.ndim or
+                                      g.shape[:axis] + g.shape[axis + 1:] !=
+                                      grad_out.shape[:axis] + grad_out.shape[axis + 1:]
+                                      for g in got):
+        return ""
+    starts = [int(c) for c in np.cumsum([0] + sizes[:-1])]
+    right = np.split(grad_out, starts[1:], axis=axis)
+    if all(any(g.shape == r.shape and np.allclose(g, r) for r in right) for g in got):
+        return ""                               # the right pieces, in another order
+    if all(g.shape[axis] == 0 for g in got):
+        return (f"every piece is an empty slice along dim {axis}: its stop is not after its "
+                "start; slice [start:start + size]")
+    if all(g.shape[axis] > 0 for g in got) and [g.shape[axis] for g in got] != sizes:
+        return ""                               # other lengths: named by the cut rules
+    wrong = []
+    for i, (g, start, size) in enumerate(zip(got, starts, sizes)):
+        length = g.shape[axis]
+        found = [a for a in range(grad_out.shape[axis] - length + 1)
+                 if np.allclose(np.take(grad_out, range(a, a + length), axis=axis), g)]
+        if not found:
+            return ""
+        if (found[0], length) != (start, size):
+            where = "an empty slice" if length == 0 else f"[{found[0]}:{found[0] + length}]"
+            wrong.append(f"tensors[{i}] gets {where}, expected [{start}:{start + size}]")
+    if not wrong:
+        return ""
+    return (f"backward slices the gradient along dim {axis} at the wrong bounds: "
+            + "; ".join(wrong) + " (each input's piece starts where the previous one ends and "
+            "is as long as the input along dim)")
 
 
 def fixed_cut_axis(outputs: Outputs) -> int | None:
@@ -335,7 +374,8 @@ def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
     right = sum(sizes[:i])
     return [(f"tensors[{i}] gets the slice of the output's gradient at offset {start} along "
              f"dim {dim}, expected offset {right} (the sizes of the tensors before it added "
-             "up): advance the start by each input's size",
+             "up): " + ("advance the start by each input's size" if start < right else
+                        "the first piece starts at 0, each next one where the previous ends"),
              np.take(grad_out, range(start, start + sizes[i]), axis=axis))
             for start in range(grad_out.shape[axis] - sizes[i] + 1) if start != right]
 

@@ -659,6 +659,28 @@ def _probe_adam(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
+def stale_moment_relation(outputs: Outputs) -> str:
+    """Name a step taken with the moments passed in (m, v or both) instead of the updated
+    ones, when it gives the parameter of every case; or ""."""
+    for old_m, old_v in ((False, True), (True, False), (True, True)):
+        fits, differs = [], []
+        for j, (p, g, m, v) in enumerate(_adam_inputs()):
+            t, lr, (b1, b2), eps = ADAM_CASES[j][1:5]
+            _, new_m, new_v = adam_reference(p, g, m, v, t, lr, (b1, b2), eps)
+            step_m, step_v = (m if old_m else new_m), (v if old_v else new_v)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                param = p - lr * (step_m / (1 - b1 ** t)) / (np.sqrt(step_v / (1 - b2 ** t)) + eps)
+            fits.append(np.allclose(outputs[f"step{j}/param"], param, rtol=1e-7, atol=1e-12))
+            differs.append(not np.allclose(param, adam_reference(p, g, m, v, t, lr, (b1, b2),
+                                                                 eps)[0]))
+        if all(fits) and any(differs):
+            which = " and ".join(n for n, old in (("m", old_m), ("v", old_v)) if old)
+            return (f"the step uses the old {which}, the one{'s' if old_m and old_v else ''} "
+                    f"passed in: update {which} first, then step with the new value"
+                    f"{'s' if old_m and old_v else ''}")
+    return ""
+
+
 def _verdict_adam(outputs: Outputs) -> None:
     for i, ((label, t, lr, betas, eps, _), (p, g, m, v)) in enumerate(zip(ADAM_CASES,
                                                                            _adam_inputs())):
@@ -690,6 +712,10 @@ def _verdict_adam(outputs: Outputs) -> None:
                 for j, c in enumerate(_adam_inputs())])
             if why:
                 raise CheckFailed(f"adam_step, {label}: {why}")
+            why = stale_moment_relation(outputs) if all(
+                np.allclose(a, b) for a, b in zip(got[1:], want[1:])) else ""
+            if why:
+                raise CheckFailed(f"adam_step, {label}: the moments are right; {why}")
             why = consistent(lambda j, prefer: adam_relation(
                 *_adam_inputs()[j], *ADAM_CASES[j][1:5],
                 [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")], prefer=prefer),

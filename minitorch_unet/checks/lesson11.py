@@ -218,8 +218,8 @@ _TRUE_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
 
 
 def _matched(got: np.ndarray, expected: np.ndarray, backwards: bool) -> list[int] | None:
-    """The slices whose right values `got` holds in order, matched greedily from the first
-    value (or from the last, backwards), or None when they are not such a subsequence."""
+    """The positions in `expected` whose values `got` holds in order, matched greedily from the
+    first value (or from the last, backwards), or None when `got` is no such subsequence."""
     order = range(len(expected) - 1, -1, -1) if backwards else range(len(expected))
     values = got[::-1] if backwards else got
     matched, k = [], 0
@@ -234,6 +234,16 @@ def dropped_relation(got: np.ndarray, expected: np.ndarray,
                      counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
     """Name the slices left out of a result with fewer values than slices, when the values it
     has are the right ones of the other slices in order; "" otherwise."""
+    if np.ndim(got) == 1 and len(got) > len(expected):
+        kept = _matched(expected, got, False)
+        if kept is None or kept != _matched(expected, got, True):
+            return ""
+        extra = sorted(set(range(len(got))) - set(kept))
+        mean = " (the mean of the slices' Dice)" if np.allclose(got[extra], expected.mean()) \
+            else ""
+        return (f"{len(got)} values came back for {len(expected)} slices: the right Dice of "
+                f"every slice, plus extra values at positions {extra}{mean}; return one Dice "
+                "per slice and nothing else")
     if np.ndim(got) != 1 or not 0 < len(got) < len(expected):
         return ""
     first, last = _matched(got, expected, False), _matched(got, expected, True)
