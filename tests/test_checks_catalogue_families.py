@@ -2,11 +2,13 @@
 second class (the background) scored with the tumour, a state returned as it was given, factors
 of the layer's sizes left out of a count, slices left out of a per-slice result, a selection
 that matches no slice or the wrong ones, crop offsets of the wrong sign, slices of the
-gradient at other bounds, a step taken with the moments passed in. Each member runs
+gradient at other bounds, a step taken with the moments passed in, a chain rule that adds, a
+derivative off by a constant, a loop update that divides, a part counted once per level. Each member runs
 through its lesson's own check; right answers written differently must still pass.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -46,6 +48,42 @@ def _rows(pred: np.ndarray, target: np.ndarray, threshold: float) -> tuple[np.nd
 def _per_slice(p: np.ndarray, t: np.ndarray) -> np.ndarray:
     total = p.sum(1) + t.sum(1)
     return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+
+
+# ---- the chain rule's product, and derivatives scaled by a constant ---------------------------
+@mistake("check_tanh_backward", "tanh_backward", "you return (1 - tanh(x)**2) + grad",
+         "multiplies")
+def tanh_adds_grad(x, grad):
+    return (1 - math.tanh(x) ** 2) + grad
+
+
+@mistake("check_tanh_backward", "tanh_backward", "2 times 1 / cosh(x)")
+def tanh_sech_from_exponentials(x, grad):
+    return 4 / (math.exp(x) + math.exp(-x)) * grad
+
+
+# ---- a loop's update or a part counted per level ----------------------------------------------
+@mistake("check_receptive_field", "receptive_field", "the jump becomes jump // s")
+def rf_jump_floor_divided(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump //= stride
+    return field
+
+
+@mistake("check_count_parameters", "count_parameters", "the 1x1 head", "once per decoder level")
+def count_head_in_decoder_loop(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = 0
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + 4 * widths[i]
+        total += widths[0] + 1
+    return total
 
 
 # ---- a second class scored with the tumour ----------------------------------------------------

@@ -238,10 +238,39 @@ def _verdict_tanh(outputs: Outputs) -> None:
             if np.allclose(local, value, rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: you multiply grad by {text}; the derivative "
                                   "of tanh is 1 - tanh(x)**2")
-        why = power_relation(local, np.tanh(x), g != 0)
+        why = power_relation(local, np.tanh(x), g != 0) or chain_relation(got, x, g)
         if why:
             raise CheckFailed(f"tanh_backward: {why}")
         expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
+
+
+def chain_relation(got: np.ndarray, x: np.ndarray, g: np.ndarray) -> str:
+    """Name the right local derivative combined with grad by another operation than *, or a
+    derivative of the catalogue (LOCAL_DERIVATIVES, function swaps) times a constant; ""."""
+    local = 1 - np.tanh(x) ** 2
+    with np.errstate(all="ignore"):
+        for sign, combine in (("+", local + g), ("-", local - g), ("**", local ** g),
+                              ("- (from grad)", g - local)):
+            if np.allclose(got, combine, rtol=1e-4, atol=1e-5):
+                how = "grad - (1 - tanh(x)**2)" if sign.startswith("-") and "grad" in sign \
+                    else f"(1 - tanh(x)**2) {sign} grad"
+                return (f"you return {how}; the chain rule multiplies the local derivative by "
+                        "grad: (1 - tanh(x)**2) * grad")
+        with np.errstate(all="ignore"):
+            ratio = got / g
+        for text, derivative in (*LOCAL_DERIVATIVES, *function_swaps(),
+                                 ("1 - tanh(x)**2", lambda v: 1 - np.tanh(v) ** 2)):
+            value = derivative(x)
+            use = np.isfinite(value) & np.isfinite(ratio) & (np.abs(value) > 1e-6)
+            if use.sum() < 3:
+                continue
+            factor = float(np.median(ratio[use] / value[use]))
+            for near in (-4.0, -2.0, -1.0, -0.5, 0.25, 0.5, 2.0, 4.0):
+                if abs(factor - near) < 1e-4 and np.allclose(ratio[use], near * value[use],
+                                                             rtol=1e-4, atol=1e-5):
+                    return (f"you multiply grad by {near:g} times {text}; the derivative of tanh is "
+                            "1 - tanh(x)**2 = 1 / cosh(x)**2")
+    return ""
 
 
 def power_relation(local: np.ndarray, t: np.ndarray, use: np.ndarray) -> str:
