@@ -323,6 +323,14 @@ def crop_left_offset_reversed(input, size):
     return _crop(input, (input.shape[-2] - h) // 2, (w - input.shape[-1]) // 2, size)
 
 
+# ---- an error raised in the learner's own code ------------------------------------------------
+@mistake("check_center_crop", "center_crop", "received size=4 where it unpacks a pair",
+         "an int stands for the pair (v, v)")
+def crop_unpacks_an_int_size(input, size):
+    h, w = size
+    return _crop(input, (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2, (h, w))
+
+
 # ---- right answers written differently ---------------------------------------------------------
 @right("check_dice_per_slice", "dice_per_slice")
 def slice_dice_appended_in_a_loop(pred, target, threshold=0.5):
