@@ -242,7 +242,7 @@ def slice_loop_from_second(pred, target, threshold=0.5):
     return np.array([_dice(pred[i] > threshold, target[i] > 0.5) for i in range(1, len(pred))])
 
 
-@mistake("check_dice_per_slice", "dice_per_slice", "slices [7] are missing", "false alarms")
+@mistake("check_dice_per_slice", "dice_per_slice", "slices [5, 7] are missing", "false alarms")
 def slice_skips_false_alarms(pred, target, threshold=0.5):
     p, t = _rows(pred, target, threshold)
     return _per_slice(p, t)[t.any(1) | ~p.any(1)]
@@ -296,6 +296,23 @@ def cat_backward_starts_one_late(ctx, grad):
         pieces.append(grad[tuple(index)])
         start += size
     return tuple(pieces)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "all but their last slice")
+def patient_drops_its_last_slice(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    rows = {}
+    for i, q in enumerate(patients):
+        rows.setdefault(q, []).append(i)
+    return {q: _dice(p[r[:-1]], t[r[:-1]]) for q, r in rows.items()}
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "their first two slices only")
+def patient_first_two_slices(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    ids = np.asarray(patients)
+    return {q: _dice(p[np.flatnonzero(ids == q)[:2]], t[np.flatnonzero(ids == q)[:2]])
+            for q in dict.fromkeys(patients)}
 
 
 # ---- crop offsets of the wrong sign -----------------------------------------------------------

@@ -44,6 +44,8 @@ def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarra
     pred[10, 0, 2:4, 2] = 0.7
     target[11, 0, 2:5, 2:5] = 1                            # then barely found in the last
     pred[11, 0, 3, 3] = 0.8                                # (so last, best and first differ)
+    pred[5, 0, 4, 4] = 0.9                                 # B's last slice counts too: a
+                                                           # false alarm
     if fresh:
         alarms = rng.random(pred.shape) < 0.08
         alarms[[3, 6]] = False
@@ -430,7 +432,7 @@ def _verdict_patient(outputs: Outputs) -> None:
     if why:
         raise CheckFailed(f"{what}: {why}, patient by patient")
     why = (scale_relation(got, expected) or patient_relation(got, expected, pred, target)
-           or runs_relation(got, tp, fp, fn)
+           or runs_relation(got, tp, fp, fn) or subset_relation(got, expected, tp, fp, fn)
            or pooling_relation(got, expected, tp, fp, fn) or soft_size_relation(got, pred, target)
            or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
@@ -539,6 +541,34 @@ def runs_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarra
         return ("your Dice per patient pools the block of slices from the patient's first slice "
                 "to the next patient's first slice, as if each patient's slices were contiguous; "
                 "they need not be: select them all, e.g. with np.asarray(patients) == patient")
+    return ""
+
+
+def subset_relation(got: np.ndarray, expected: np.ndarray, tp: np.ndarray, fp: np.ndarray,
+                    fn: np.ndarray) -> str:
+    """Name the slices a patient's Dice leaves out, when each wrong patient's value is the
+    volume Dice of some of its slices (a rule for all, or the subset of the first one); ""."""
+    rows = [[i for i, q in enumerate(PATIENTS) if q == p] for p in _ids()]
+    dice = lambda kept: float(_dice(*(c[kept].sum(keepdims=True)  # noqa: E731
+                                      for c in (tp, fp, fn)))[0]) if kept else np.nan
+    wrong = ~np.isclose(got, expected)
+    for text, rule in (("all but their last slice", lambda r: r[:-1]),
+                       ("all but their first slice", lambda r: r[1:]),
+                       ("their first two slices only", lambda r: r[:2]),
+                       ("their last two slices only", lambda r: r[-2:])):
+        values = np.array([dice(rule(r)) for r in rows])
+        if np.allclose(got, values, equal_nan=False) and wrong.any():
+            return (f"each patient's Dice pools {text}; pool every slice whose id is the "
+                    "patient's")
+    first = int(np.argmax(wrong))
+    fits = [list(kept) for n in range(1, len(rows[first]))
+            for kept in itertools.combinations(rows[first], n)
+            if np.isclose(got[first], dice(list(kept)))]
+    if wrong.any() and len(fits) == 1:
+        left = sorted(set(rows[first]) - set(fits[0]))
+        return (f"patient {_ids()[first]!r} gets the Dice of slices {fits[0]} only, of its "
+                f"slices {rows[first]}: slices {left} are left out; pool every slice whose id "
+                "is the patient's")
     return ""
 
 
