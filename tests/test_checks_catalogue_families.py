@@ -348,6 +348,24 @@ def crop_unpacks_an_int_size(input, size):
     return _crop(input, (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2, (h, w))
 
 
+@mistake("check_center_crop", "crop_backward", "top=-2, left=-2 are negative",
+         "(H - h) // 2 and (W - w) // 2")
+def crop_backward_offsets_reversed(ctx, grad):
+    (height, width), (h, w) = ctx.shape[-2:], grad.shape[-2:]
+    top, left = (h - height) // 2, (w - width) // 2
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., top:top + h, left:left + w] = grad
+    return grad_x
+
+
+@mistake("check_center_crop", "crop_backward", "are negative", "np.pad refuses")
+def crop_backward_padded_by_negative_widths(ctx, grad):
+    (height, width), (h, w) = ctx.shape[-2:], grad.shape[-2:]
+    top, left = (h - height) // 2, (w - width) // 2
+    lead = ((0, 0),) * (grad.ndim - 2)
+    return np.pad(grad, lead + ((top, h - height - top), (left, w - width - left)))
+
+
 # ---- right answers written differently ---------------------------------------------------------
 @right("check_dice_per_slice", "dice_per_slice")
 def slice_dice_appended_in_a_loop(pred, target, threshold=0.5):

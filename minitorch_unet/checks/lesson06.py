@@ -73,7 +73,8 @@ def shape_error_hint(err: BaseException) -> str:
     if isinstance(err, IndexError) and "tuple index out of range" in str(err):
         return ("the input may have any number of leading axes (..., H, W): take its height "
                 "and width as shape[-2] and shape[-1]")
-    if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
+    if ("np.pad" in core._source_line(frame, lineno) or "pad(" in str(err)) and \
+            "negative" not in str(err):
         return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
                 "each leading axis")
     if isinstance(err, TypeError) and "'tuple'" in str(err) and \
@@ -782,8 +783,30 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         diagnose_values(label, got, case["grad_input"], lambda: [])
 
 
+def negative_offsets(err: BaseException) -> str:
+    """Name the negative ints in the learner's frame where a crop's slice or pad failed (an
+    empty slice cannot take grad, np.pad refuses a negative width), or ""."""
+    text = str(err)
+    emptied = re.search(r"into shape \(([\d, ]*)\)", text)
+    if not ("negative" in text or emptied and "0" in emptied.group(1).replace(" ", "").split(",")):
+        return ""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    local = frames[-1][0].f_locals
+    negative = [f"{name}={value}" for name, value in local.items()
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                and value < 0 and name not in ("dim", "axis")]
+    if not negative:
+        return ""
+    return (f"{', '.join(negative)} {'is' if len(negative) == 1 else 'are'} negative: an offset "
+            "is the input's side minus the crop's, (H - h) // 2 and (W - w) // 2, never the "
+            "other way round (a negative start counts from the end, so the slice comes out "
+            "empty, and np.pad refuses a negative width)")
+
+
 register(Exercise(
     grade_id="check_center_crop", lesson=LESSON, function="center_crop",
     probe=_probe_center_crop, verdict=_verdict_center_crop,
     success="center_crop matches PyTorch (the crop and its gradient) on every case.",
-    engine_ops=("minitorch_unet.functional.center_crop",)))
+    engine_ops=("minitorch_unet.functional.center_crop",), explain_error=negative_offsets))
