@@ -315,6 +315,15 @@ def patient_first_two_slices(pred, target, patients, threshold=0.5):
             for q in dict.fromkeys(patients)}
 
 
+@mistake("check_dice_per_patient", "dice_per_patient", "slice 0, of patient 'B', is left out",
+         "start at 1")
+def patient_rows_from_one(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    ids = np.asarray(patients)
+    rows = {q: [i for i in range(1, len(patients)) if ids[i] == q] for q in dict.fromkeys(patients)}
+    return {q: _dice(p[r], t[r]) for q, r in rows.items()}
+
+
 # ---- crop offsets of the wrong sign -----------------------------------------------------------
 def _crop(input, top, left, size):
     h, w = (size, size) if isinstance(size, int) else tuple(size)

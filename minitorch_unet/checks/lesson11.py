@@ -560,6 +560,14 @@ def subset_relation(got: np.ndarray, expected: np.ndarray, tp: np.ndarray, fp: n
         if np.allclose(got, values, equal_nan=False) and wrong.any():
             return (f"each patient's Dice pools {text}; pool every slice whose id is the "
                     "patient's")
+    count = len(PATIENTS)
+    for text, left in ((f"slice {i}", {i}) for i in range(count)):
+        values = np.array([dice([k for k in r if k not in left]) for r in rows])
+        if wrong.any() and np.allclose(got, values):
+            hint = (" (does a loop start at 1?)" if left == {0} else
+                    " (does a loop stop one short?)" if left == {count - 1} else "")
+            return (f"{text}, of patient {PATIENTS[min(left)]!r}, is left out of its patient's "
+                    f"sums{hint}: pool every slice whose id is the patient's")
     first = int(np.argmax(wrong))
     fits = [list(kept) for n in range(1, len(rows[first]))
             for kept in itertools.combinations(rows[first], n)
