@@ -349,6 +349,26 @@ def crop_left_offset_reversed(input, size):
     return _crop(input, (input.shape[-2] - h) // 2, (w - input.shape[-1]) // 2, size)
 
 
+# ---- a low-precision dtype, a constant added, a sign --------------------------------------------
+@mistake("check_dice", "dice", "float16 numbers")
+def dice_in_float16(pred, target):
+    p, t = np.asarray(pred).astype(np.float16), np.asarray(target).astype(np.float16)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(np.float16(2) * (p * t).sum() / total)
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "1 plus the Dice coefficient")
+def soft_dice_one_plus_dice(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 + (2 * (p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "the right count plus 1", "a constant term is extra")
+def cost_flops_one_more(n, c_in, c_out, h, w, k, itemsize=4):
+    return (2 * n * c_out * h * w * c_in * k * k + 1,
+            itemsize * (n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w))
+
+
 # ---- an error raised in the learner's own code ------------------------------------------------
 @mistake("check_center_crop", "center_crop", "received size=4 where it unpacks a pair",
          "an int stands for the pair (v, v)")

@@ -348,6 +348,12 @@ def rounding_relation(got: list[float], want: list[float]) -> str:
                 np.allclose(got, rounded, rtol=0, atol=1e-12):
             return (f"your values are the right ones rounded to {k} decimal place"
                     f"{'s' * (k > 1)}: return the exact ratio (round only when printing)")
+    values, right = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if np.array_equal(values, values.astype(np.float16).astype(np.float64)) and \
+            not np.allclose(values, right, rtol=0, atol=1e-9) and \
+            np.allclose(values, right, rtol=2e-3, atol=1e-4):
+        return ("your values are float16 numbers, right to about 3 digits: float16 holds too "
+                "few digits for the counts and the ratio; compute in float64 (or int counts)")
     return ""
 
 

@@ -408,6 +408,7 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     mistakes = [
         ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
         ("this is minus the Dice coefficient; the loss is 1 minus it", value - 1),
+        ("this is 1 plus the Dice coefficient; the loss is 1 minus it", 2 - value),
         ("the probabilities are thresholded (p > 0.5); the soft loss uses p itself, which "
          "gives it a gradient", 1 - (2 * ((p > 0.5) * t).sum() + smooth)
          / ((p > 0.5).sum() + t.sum() + smooth)),

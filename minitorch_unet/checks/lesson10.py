@@ -185,6 +185,12 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
     what = ("FLOPs", "bytes")[column]
     sizes = np.array(layers, dtype=np.float64)
     ratio = got / expected
+    extra = got - expected
+    if np.allclose(extra, extra[0]) and extra[0] != 0:
+        return (f"your {what} are the right count {'plus' if extra[0] > 0 else 'minus'} "
+                f"{abs(extra[0]):g} in every layer tried: a constant term is "
+                f"{'extra' if extra[0] > 0 else 'missing'}; the count is a product of the layer's "
+                "sizes, with nothing added")
     for i, name in enumerate(_SIZES):
         for power, text in ((-1, f"miss the factor {name}"), (1, f"have an extra factor {name}")):
             wanted = sizes[:, i] ** power
