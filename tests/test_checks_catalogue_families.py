@@ -86,6 +86,30 @@ def count_head_in_decoder_loop(depth, base_filters, in_channels=1):
     return total
 
 
+def _visit_some(root: Any, pick: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    order, seen = [], set()
+
+    def visit(node: Any) -> None:
+        if node not in seen:
+            seen.add(node)
+            for child in pick(list(node._prev)):
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "is in your list but its input",
+         "recurse into every node in _prev")
+def topo_skips_the_first_input(root):
+    return _visit_some(root, lambda inputs: inputs[1:])
+
+
+@mistake("check_mul_backward", "mul_backward", "all zero")
+def mul_second_gradient_zero(a, b, grad):
+    return b * grad, 0.0
+
+
 # ---- a second class scored with the tumour ----------------------------------------------------
 @mistake("check_dice", "dice", "background", "averaged in")
 def dice_mean_with_background(pred, target):

@@ -135,8 +135,8 @@ def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndar
 
 def rounded(got: np.ndarray, want: np.ndarray) -> str:
     """'' or the message for values that are the right ones made whole numbers."""
-    if np.allclose(got, want) or np.allclose(want, np.round(want)):
-        return ""
+    if np.allclose(got, want) or np.allclose(want, np.round(want)) or not np.any(got):
+        return ""                               # all zero: no sign of rounding
     for rule, text in ((np.trunc, "truncated toward 0 (int(...) does that)"),
                        (np.floor, "rounded down (// does that)"), (np.round, "rounded")):
         if np.array_equal(got, rule(want)):
@@ -505,6 +505,29 @@ def partial_traversal(graph: Graph, found: set[int]) -> str:
     if found == set(range(len(graph.nodes))) - leaves:
         return ("the leaves (nodes with no inputs) are missing: append every visited node, "
                 "also one whose _prev is empty")
+    by_value: list[Any] = []                        # a depth-first walk that marks values
+    seen_values: set[float] = set()
+
+    def walk(node: Any) -> None:
+        if node.data in seen_values:
+            return
+        seen_values.add(node.data)
+        for child in node._prev:
+            walk(child)
+        by_value.append(node)
+    walk(graph.root)
+    if {graph.index(n) for n in by_value} == found:
+        lost = [f"'{n.name}'" for k, n in enumerate(graph.nodes) if k not in found]
+        return (f"{', '.join(lost)} {'is' if len(lost) == 1 else 'are'} missing: your visited "
+                "check compares values (node.data), so a node that holds a value seen before "
+                "is skipped; keep a set of the nodes themselves (node in visited)")
+    for i in sorted(found, reverse=True):          # from the output down
+        node = graph.nodes[i] if 0 <= i < len(graph.nodes) else None
+        for child in (node._prev if node is not None else ()):
+            if graph.index(child) not in found:
+                return (f"'{node.name}' is in your list but its input '{child.name}' is missing: "
+                        "the traversal stops before reaching every input; recurse into every "
+                        "node in _prev (for child in node._prev: visit(child))")
     return ""
 
 
