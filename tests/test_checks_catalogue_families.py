@@ -215,6 +215,12 @@ def adam_steps_with_given_m(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), e
     return param - lr * (m / (1 - b1 ** t)) / (np.sqrt(new_v / (1 - b2 ** t)) + eps), new_m, new_v
 
 
+@mistake("check_adam_step", "adam_step", "you return the step itself", "not the new parameter")
+def adam_returns_the_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    new_param, new_m, new_v = _adam(param, grad, m, v, t, lr, betas, eps)
+    return param - new_param, new_m, new_v
+
+
 # ---- factors of the layer's sizes left out of a count -----------------------------------------
 @mistake("check_conv2d_cost", "conv2d_cost", "the weights without the factors k * k")
 def cost_weights_without_kernel_area(n, c_in, c_out, h, w, k, itemsize=4):

@@ -250,6 +250,10 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 
     if np.allclose(got, p, rtol=0, atol=1e-12 + 1e-6 * np.abs(right).max()):
         return ("the parameter is returned unchanged: subtract the step (param - lr * ...) and "
                 "return the result")
+    for sign, text in ((-1, "the step itself"), (1, "minus the step")):
+        if np.allclose(got, sign * right, rtol=1e-6, atol=1e-12) and not np.allclose(p, 0):
+            return (f"you return {text} (lr * ...), not the new parameter: return "
+                    "param - lr * ...")
     if np.allclose(step, -right, rtol=1e-6, atol=1e-12):
         return ("your step has the right size but the wrong sign, so it climbs the loss: "
                 "subtract it from the parameter (param - lr * ...), do not add it")
