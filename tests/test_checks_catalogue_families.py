@@ -379,6 +379,13 @@ def crop_left_offset_reversed(input, size):
     return _crop(input, (input.shape[-2] - h) // 2, (w - input.shape[-1]) // 2, size)
 
 
+@mistake("check_dice", "dice", "0.6 fp + 1.4 fn", "weighted apart")
+def dice_tversky_index(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    tp, fp, fn = (p & t).sum(), (p & ~t).sum(), (~p & t).sum()
+    return 1.0 if tp + fp + fn == 0 else float(tp / (tp + 0.3 * fp + 0.7 * fn))
+
+
 # ---- a low-precision dtype, a constant added, a sign --------------------------------------------
 @mistake("check_dice", "dice", "float16 numbers")
 def dice_in_float16(pred, target):

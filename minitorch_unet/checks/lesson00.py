@@ -230,7 +230,8 @@ def _verdict_dice(outputs: Outputs) -> None:
     why = dice_relation([float(outputs[f"case{j}"]) for j in range(len(cases))], cases)
     if why:
         raise CheckFailed(f"{message}: {why}")
-    why = pixel_finding(outputs)
+    why = pixel_finding(outputs) or weighted_relation(
+        values, [tuple(float(k) for k in _counts(p, t)[:3]) for _, p, t in cases])
     if why:
         raise CheckFailed(f"{message}: {why}")
     raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
@@ -534,6 +535,25 @@ def smoothing_relation(got: list[float], counts: list[tuple[float, ...]]) -> str
             return (f"you add {' and '.join(added)} (a smoothing term); the metric is exact, "
                     "2|P∩T| / (|P| + |T|), with 0/0 (both masks empty) as its only special case")
     return ""
+
+
+def weighted_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:
+    """Name a ratio tp / (a tp + b fp + c fn) with other weights than Dice's (1, 1/2, 1/2),
+    fitted to every case with an overlap (a Tversky index, fp and fn weighed apart); or ""."""
+    rows = [(g, c[:3]) for g, c in zip(got, counts) if c[0] > 0 and g > 0]
+    if len(rows) < 4:
+        return ""
+    basis = np.array([[g * tp, g * fp, g * fn] for g, (tp, fp, fn) in rows])
+    target = np.array([tp for _, (tp, _, _) in rows])
+    (a, b, c), *_ = np.linalg.lstsq(basis, target, rcond=None)
+    if not np.allclose(basis @ (a, b, c), target, rtol=1e-9, atol=1e-9) or \
+            np.allclose((a, b, c), (1, 0.5, 0.5), atol=1e-6) or abs(a) < 1e-9:
+        return ""
+    fp_w, fn_w = 2 * b / a, 2 * c / a
+    return (f"your values are 2 tp / (2 tp + {fp_w:.3g} fp + {fn_w:.3g} fn) (tp: pixels 1 in "
+            "both masks, fp: in pred only, fn: in target only): false positives and false "
+            "negatives are weighted apart (a Tversky index); Dice weighs both by 1, "
+            "2 tp / (2 tp + fp + fn)")
 
 
 def combination_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:
