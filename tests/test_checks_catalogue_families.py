@@ -1,10 +1,11 @@
 """Families of wrong answers the checks recognise from the outputs, whatever the member: a
 second class (the background) scored with the tumour, a state returned as it was given, factors
 of the layer's sizes left out of a count, slices left out of a per-slice result, a selection
-that matches no slice or the wrong ones, crop offsets of the wrong sign, slices of the
-gradient at other bounds, a step taken with the moments passed in, a chain rule that adds, a
-derivative off by a constant, a loop update that divides, a part counted once per level. Each member runs
-through its lesson's own check; right answers written differently must still pass.
+that matches no slice or the wrong ones, crop offsets of the wrong sign, slices of the gradient
+at other bounds, a step taken with the moments passed in, a chain rule that adds, a derivative
+off by a constant, a loop update that divides, a part counted once per level, a low-precision
+dtype, an error raised in the learner's code. Each member runs through its lesson's own check;
+right answers written differently must still pass.
 """
 from __future__ import annotations
 
@@ -350,7 +351,8 @@ def patient_first_two_slices(pred, target, patients, threshold=0.5):
 def patient_rows_from_one(pred, target, patients, threshold=0.5):
     p, t = _rows(pred, target, threshold)
     ids = np.asarray(patients)
-    rows = {q: [i for i in range(1, len(patients)) if ids[i] == q] for q in dict.fromkeys(patients)}
+    rows = {q: [i for i in range(1, len(patients)) if ids[i] == q]
+            for q in dict.fromkeys(patients)}
     return {q: _dice(p[r], t[r]) for q, r in rows.items()}
 
 

@@ -268,8 +268,8 @@ def chain_relation(got: np.ndarray, x: np.ndarray, g: np.ndarray) -> str:
             for near in (-4.0, -2.0, -1.0, -0.5, 0.25, 0.5, 2.0, 4.0):
                 if abs(factor - near) < 1e-4 and np.allclose(ratio[use], near * value[use],
                                                              rtol=1e-4, atol=1e-5):
-                    return (f"you multiply grad by {near:g} times {text}; the derivative of tanh is "
-                            "1 - tanh(x)**2 = 1 / cosh(x)**2")
+                    return (f"you multiply grad by {near:g} times {text}; the derivative of "
+                            "tanh is 1 - tanh(x)**2 = 1 / cosh(x)**2")
     return ""
 
 

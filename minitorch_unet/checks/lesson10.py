@@ -153,19 +153,21 @@ def _verdict_cost(outputs: Outputs) -> None:
                 f"got {int(mine) if mine == int(mine) else mine:,}")
         pairs = [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
                  for t2, v2 in COST_MISTAKES[i + 1:] if {**v1, **v2}.keys() != {"weights", "bias"}]
-        kernel = factors_left_out(got[:, column], expected[:, column], layers, column, ("k", "k"))
-        for slips in (COST_MISTAKES, kernel, pairs, None):  # the fewest slips first
-            if isinstance(slips, str) or slips is None:
-                why = slips if slips is not None else factors_left_out(
-                    got[:, column], expected[:, column], layers, column)
-                if why:
-                    raise CheckFailed(f"{head}: {why}")
-                continue
+
+        def slip(slips: list[tuple[str, dict[str, Any]]] | tuple[tuple[str, dict[str, Any]], ...],
+                 column: int = column) -> str:
             for text, variant in slips:
                 wrong = np.array([cost_by_parts(*case, **variant) for case in layers])
                 if np.array_equal(got[:, column], wrong[:, column]) and \
                         not np.array_equal(wrong[:, column], expected[:, column]):
-                    raise CheckFailed(f"{head}: {text}")
+                    return text
+            return ""
+        why = (slip(COST_MISTAKES)                                # the fewest slips first
+               or factors_left_out(got[:, column], expected[:, column], layers, column, ("k", "k"))
+               or slip(pairs) or factors_left_out(got[:, column], expected[:, column], layers,
+                                                  column))
+        if why:
+            raise CheckFailed(f"{head}: {why}")
         why = cost_relation(got[:, column], expected[:, column], layers, column)
         if why:
             raise CheckFailed(f"{head}: {why}")
@@ -197,9 +199,6 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
             if not np.allclose(wanted, 1) and np.allclose(ratio, wanted):
                 note = " (the batch)" if name == "N" else ""
                 return f"your {what} {text}{note}, in every layer tried"
-    why = factors_left_out(got, expected, layers, column)
-    if why:
-        return why
     flops = ("N", "c_in", "c_out", "H", "W", "k")
     for i, j in itertools.permutations(range(len(_SIZES) - 1), 2):
         if column == 0 and _SIZES[i] in flops and _SIZES[j] in flops and \
@@ -286,15 +285,13 @@ _FACTORS = {"FLOPs": ("2", "N", "c_out", "H", "W", "c_in", "k", "k"),
 def factors_left_out(got: np.ndarray, expected: np.ndarray,
                      layers: tuple[tuple[int, ...], ...], column: int,
                      only: tuple[str, ...] | None = None) -> str:
-    """Name two or three factors of the FLOPs, or of one tensor's size in the bytes, that the
-    count leaves out in every layer tried (one factor is named by the caller), or ""; `only`:
-    just those factors (the kernel area, ("k", "k"))."""
+    """Name two or three factors of the FLOPs, or of one tensor's size in the bytes, or one
+    factor of several tensors, that the count leaves out in every layer tried, or ""; `only`:
+    just those factors of one count (the kernel area, ("k", "k"))."""
     sizes = dict(zip(_SIZES, np.array(layers, dtype=np.float64).T))
     sizes["2"] = np.full(len(layers), 2.0)
     value = lambda names: np.prod([sizes[n] for n in names], axis=0)  # noqa: E731
-    counts = [("FLOPs", np.ones(len(layers)))] if column == 0 else \
-        [(t, value(_FACTORS[t]) * sizes["itemsize"]) for t in _FACTORS if t != "FLOPs"]
-    for tensor, scale in counts:
+    for tensor in ["FLOPs"] if column == 0 else [t for t in _FACTORS if t != "FLOPs"]:
         names = _FACTORS[tensor]
         for size in (2, 3):
             for left in sorted(set(itertools.combinations(names, size))):
@@ -312,9 +309,9 @@ def factors_left_out(got: np.ndarray, expected: np.ndarray,
                     if column == 0:
                         return (f"your FLOPs leave out the factors {factors}, in every layer "
                                 "tried: FLOPs = 2 * N * c_out * H * W * c_in * k * k")
+                    verb = "hold" if tensor == "the weights" else "holds"
                     return (f"the bytes count {tensor} without the factors {factors}, in every "
-                            f"layer tried: {tensor} {'hold' if tensor == 'the weights' else 'holds'}"
-                            f" {' '.join(names)} values")
+                            f"layer tried: {tensor} {verb} {' '.join(names)} values")
     if column == 1:                              # one factor left out of several tensors
         tensors = [t for t in _FACTORS if t != "FLOPs"]
         for name in ("N", "c_in", "c_out", "H", "W", "k"):

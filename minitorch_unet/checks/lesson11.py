@@ -234,8 +234,9 @@ def _matched(got: np.ndarray, expected: np.ndarray, backwards: bool) -> list[int
 
 def dropped_relation(got: np.ndarray, expected: np.ndarray,
                      counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
-    """Name the slices left out of a result with fewer values than slices, when the values it
-    has are the right ones of the other slices in order; "" otherwise."""
+    """Name the slices left out of a result with fewer values than slices (or the values
+    added to one with more), when the values it has are the right ones of the slices in order;
+    "" otherwise."""
     if np.ndim(got) == 1 and len(got) > len(expected):
         kept = _matched(expected, got, False)
         if kept is None or kept != _matched(expected, got, True):
