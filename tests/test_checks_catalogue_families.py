@@ -171,6 +171,17 @@ def bce_classes_weighted(logits, target):
             + 0.2 * (loss * (1 - target)).sum() / (1 - target).sum())
 
 
+@mistake("check_bce_with_logits", "bce_with_logits", "the target went through a sigmoid")
+def bce_target_through_sigmoid(logits, target):
+    return _bce_terms(logits, target.sigmoid()).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(p + t)")
+def soft_dice_overlap_as_a_sum(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p + target).sum() + smooth) / (p.sum() + target.sum() + smooth)
+
+
 # ---- a state returned as it was given ---------------------------------------------------------
 def _adam(param, grad, m, v, t, lr, betas, eps):
     b1, b2 = betas

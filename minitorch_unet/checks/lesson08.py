@@ -133,6 +133,9 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
              "sigmoid is built in): drop the sigmoid", (lambda q: np.maximum(q, 0) - q * t
                                                         + np.log1p(np.exp(-np.abs(q))))(
                  1 / (1 + np.exp(-x))).mean()),
+            ("the target went through a sigmoid; it is already 0/1: only the logits need one "
+             "(and the formula has it built in)", (np.maximum(x, 0) - x / (1 + np.exp(-t))
+                                                   + np.log1p(np.exp(-np.abs(x)))).mean()),
             ("the arguments are swapped: bce_with_logits(logits, target) takes the logits first "
              "and the 0/1 target second", (np.maximum(t, 0) - t * x
                                            + np.log1p(np.exp(-np.abs(t)))).mean()),
@@ -484,7 +487,9 @@ _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("sum(p) * sum(t), a product of sums where the sum of "
                                       "products belongs", lambda q, t: q.sum() * t.sum()),
                                      ("sum(logits t), the logits where p = sigmoid(logits) "
-                                      "belongs", lambda q, t: np.nan))
+                                      "belongs", lambda q, t: np.nan),
+                                     ("sum(p + t), a sum where the product p t belongs",
+                                      lambda q, t: (q + t).sum()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
