@@ -487,6 +487,42 @@ def crop_from_the_far_side(input, size):
     return _crop(input, H - h - (H - h + 1) // 2, W - w - (W - w + 1) // 2, size)
 
 
+@right("check_topological_order", "topological_order")
+def topo_iterative_postorder(root):
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev if child not in seen)
+    return order
+
+
+@right("check_tanh_backward", "tanh_backward")
+def tanh_by_cosh(x, grad):
+    return grad / math.cosh(x) ** 2
+
+
+@right("check_sgd_momentum_step", "sgd_momentum_step")
+def sgd_buffer_in_place(param, grad, buf, lr, momentum):
+    buf = buf.copy()
+    buf *= momentum
+    buf += grad
+    return param - lr * buf, buf
+
+
+@right("check_dice_per_patient", "dice_per_patient")
+def patient_dice_by_inverse_index(pred, target, patients, threshold=0.5):
+    p, t = _rows(pred, target, threshold)
+    ids, where = np.unique(np.asarray(patients), return_inverse=True)
+    overlap = np.bincount(where, (p & t).sum(1), len(ids))
+    total = np.bincount(where, p.sum(1) + t.sum(1), len(ids))
+    return {str(q): 1.0 if n == 0 else float(2 * o / n) for q, o, n in zip(ids, overlap, total)}
+
+
 @pytest.mark.parametrize("entry", FAMILIES, ids=[m.name for m in FAMILIES])
 def test_the_mistake_is_named(entry: Mistake) -> None:
     result = run(entry.grade, **entry.answers)
