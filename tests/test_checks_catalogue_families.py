@@ -130,6 +130,12 @@ def dice_weighted_with_background(pred, target):
     return 0.75 * _dice(p, t) + 0.25 * _dice(~p, ~t)
 
 
+@mistake("check_dice", "dice", "the product of the tumour's Dice and the background's")
+def dice_times_background(pred, target):
+    p, t = np.asarray(pred) > 0, np.asarray(target) > 0
+    return _dice(p, t) * _dice(~p, ~t)
+
+
 @mistake("check_dice_per_slice", "dice_per_slice", "background", "slice by slice")
 def slice_mean_with_background(pred, target, threshold=0.5):
     p, t = _rows(pred, target, threshold)

@@ -160,6 +160,8 @@ _BACKGROUND_MIXES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarra
      "score the tumour alone", lambda fg, bg: fg + bg),
     ("the Dice of the background (the inverted masks, 1 - P and 1 - T), not of the tumour: "
      "count the pixels that are 1", lambda fg, bg: bg),
+    ("the product of the tumour's Dice and the background's (the Dice of the inverted masks): "
+     "score the tumour alone", lambda fg, bg: fg * bg),
 )
 
 
