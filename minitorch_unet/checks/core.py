@@ -300,6 +300,11 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
                if p in frame.f_locals and
                type(frame.f_locals[p]).__name__ == unpacked.group(1) and
                (not line or p in names)]
+        called_by_check = frame.f_back is not None and \
+            Path(frame.f_back.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
+        if odd and called_by_check:      # the exercise itself, given an int as documented
+            return (f"`{code.co_name}` received {', '.join(odd)} where it unpacks a pair: an "
+                    "int stands for the pair (v, v); make it a pair before unpacking")
         if odd:
             return (f"`{code.co_name}` received {', '.join(odd)} where it unpacks a pair: the "
                     "caller passes the argument on unconverted (turn an int v into (v, v), and "

@@ -150,6 +150,47 @@ DICE_MISTAKES: tuple[tuple[str, Callable[[metrics.Counts], float]], ...] = (
 )
 
 
+# Ways the background (the pixels 0 in a mask) may be scored along with the tumour: (what the
+# learner did, the value from the tumour's Dice and the background's, 2 tn / (2 tn + fp + fn)).
+_BACKGROUND_MIXES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("the mean of the tumour's Dice and the background's (the Dice of the inverted masks, "
+     "1 - P and 1 - T): the background class is averaged in; score the tumour alone",
+     lambda fg, bg: (fg + bg) / 2),
+    ("the sum of the tumour's Dice and the background's (the Dice of the inverted masks): "
+     "score the tumour alone", lambda fg, bg: fg + bg),
+    ("the Dice of the background (the inverted masks, 1 - P and 1 - T), not of the tumour: "
+     "count the pixels that are 1", lambda fg, bg: bg),
+    ("the product of the tumour's Dice and the background's (the Dice of the inverted masks): "
+     "score the tumour alone", lambda fg, bg: fg * bg),
+)
+
+
+def background_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray,
+                        tn: np.ndarray) -> str:
+    """Name the background class scored with (or instead of) the tumour, when it gives the
+    learner's values wherever both classes have pixels, or "". Arrays of counts, one per case."""
+    counts = [np.asarray(c, dtype=np.float64) for c in (tp, fp, fn, tn)]
+    tp, fp, fn, tn = counts
+    got = np.asarray(got, dtype=np.float64)
+    live = (2 * tp + fp + fn > 0) & (2 * tn + fp + fn > 0)
+    if got.shape != tp.shape or not live.any():
+        return ""
+    fg = 2 * tp[live] / (2 * tp[live] + fp[live] + fn[live])
+    bg = 2 * tn[live] / (2 * tn[live] + fp[live] + fn[live])
+    for text, mix in _BACKGROUND_MIXES:
+        values = mix(fg, bg)
+        if not np.allclose(values, fg) and np.allclose(got[live], values, rtol=1e-7, atol=1e-9):
+            return f"your values are {text}"
+    if live.sum() >= 3:                          # any other weights of the two classes
+        (a, b), *_ = np.linalg.lstsq(np.stack([fg, bg], axis=1), got[live], rcond=None)
+        if abs(b) > 1e-6 and np.allclose(got[live], a * fg + b * bg, rtol=1e-7, atol=1e-9) and \
+                not np.allclose(a * fg + b * bg, fg):
+            return (f"your values are {a:.4g} * the tumour's Dice + {b:.4g} * the background's "
+                    "(the Dice of the inverted masks, 1 - P and 1 - T): the background class "
+                    "is mixed in; score the tumour alone")
+    return ""
+
+
 def _verdict_dice(outputs: Outputs) -> None:
     cases = dice_cases()
     for i, (what, pred, target) in enumerate(cases):
@@ -172,6 +213,9 @@ def _verdict_dice(outputs: Outputs) -> None:
            or rounding_relation(values, [metrics.dice(_counts(p, t)) for _, p, t in cases]))
     if why:
         raise CheckFailed(f"{message}: {why}")
+    why = background_relation(values, *np.array([tuple(_counts(p, t)) for _, p, t in cases]).T)
+    if why:
+        raise CheckFailed(f"{message}: {why}")
     both_empty = not cases[i][1].any() and not cases[i][2].any()
     if both_empty:
         raise CheckFailed(message + ". Both masks are empty: 0/0, which counts as a perfect "
@@ -188,7 +232,8 @@ def _verdict_dice(outputs: Outputs) -> None:
     why = dice_relation([float(outputs[f"case{j}"]) for j in range(len(cases))], cases)
     if why:
         raise CheckFailed(f"{message}: {why}")
-    why = pixel_finding(outputs)
+    why = pixel_finding(outputs) or weighted_relation(
+        values, [tuple(float(k) for k in _counts(p, t)[:3]) for _, p, t in cases])
     if why:
         raise CheckFailed(f"{message}: {why}")
     raise CheckFailed(f"{message} ({len(bad)} of {len(cases)} cases wrong). "
@@ -306,6 +351,12 @@ def rounding_relation(got: list[float], want: list[float]) -> str:
                 np.allclose(got, rounded, rtol=0, atol=1e-12):
             return (f"your values are the right ones rounded to {k} decimal place"
                     f"{'s' * (k > 1)}: return the exact ratio (round only when printing)")
+    values, right = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if np.array_equal(values, values.astype(np.float16).astype(np.float64)) and \
+            not np.allclose(values, right, rtol=0, atol=1e-9) and \
+            np.allclose(values, right, rtol=2e-3, atol=1e-4):
+        return ("your values are float16 numbers, right to about 3 digits: float16 holds too "
+                "few digits for the counts and the ratio; compute in float64 (or int counts)")
     return ""
 
 
@@ -486,6 +537,25 @@ def smoothing_relation(got: list[float], counts: list[tuple[float, ...]]) -> str
             return (f"you add {' and '.join(added)} (a smoothing term); the metric is exact, "
                     "2|P∩T| / (|P| + |T|), with 0/0 (both masks empty) as its only special case")
     return ""
+
+
+def weighted_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:
+    """Name a ratio tp / (a tp + b fp + c fn) with other weights than Dice's (1, 1/2, 1/2),
+    fitted to every case with an overlap (a Tversky index, fp and fn weighed apart); or ""."""
+    rows = [(g, c[:3]) for g, c in zip(got, counts) if c[0] > 0 and g > 0]
+    if len(rows) < 4:
+        return ""
+    basis = np.array([[g * tp, g * fp, g * fn] for g, (tp, fp, fn) in rows])
+    target = np.array([tp for _, (tp, _, _) in rows])
+    (a, b, c), *_ = np.linalg.lstsq(basis, target, rcond=None)
+    if not np.allclose(basis @ (a, b, c), target, rtol=1e-9, atol=1e-9) or \
+            np.allclose((a, b, c), (1, 0.5, 0.5), atol=1e-6) or abs(a) < 1e-9:
+        return ""
+    fp_w, fn_w = 2 * b / a, 2 * c / a
+    return (f"your values are 2 tp / (2 tp + {fp_w:.3g} fp + {fn_w:.3g} fn) (tp: pixels 1 in "
+            "both masks, fp: in pred only, fn: in target only): false positives and false "
+            "negatives are weighted apart (a Tversky index); Dice weighs both by 1, "
+            "2 tp / (2 tp + fp + fn)")
 
 
 def combination_relation(got: list[float], counts: list[tuple[float, ...]]) -> str:

@@ -135,8 +135,8 @@ def monomials(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> list[tuple[np.ndar
 
 def rounded(got: np.ndarray, want: np.ndarray) -> str:
     """'' or the message for values that are the right ones made whole numbers."""
-    if np.allclose(got, want) or np.allclose(want, np.round(want)):
-        return ""
+    if np.allclose(got, want) or np.allclose(want, np.round(want)) or not np.any(got):
+        return ""                               # all zero: no sign of rounding
     for rule, text in ((np.trunc, "truncated toward 0 (int(...) does that)"),
                        (np.floor, "rounded down (// does that)"), (np.round, "rounded")):
         if np.array_equal(got, rule(want)):
@@ -238,10 +238,39 @@ def _verdict_tanh(outputs: Outputs) -> None:
             if np.allclose(local, value, rtol=1e-4, atol=1e-5):
                 raise CheckFailed(f"tanh_backward: you multiply grad by {text}; the derivative "
                                   "of tanh is 1 - tanh(x)**2")
-        why = power_relation(local, np.tanh(x), g != 0)
+        why = power_relation(local, np.tanh(x), g != 0) or chain_relation(got, x, g)
         if why:
             raise CheckFailed(f"tanh_backward: {why}")
         expect_close(f"tanh_backward on {len(x)} inputs", got, case["grad_x"].ravel())
+
+
+def chain_relation(got: np.ndarray, x: np.ndarray, g: np.ndarray) -> str:
+    """Name the right local derivative combined with grad by another operation than *, or a
+    derivative of the catalogue (LOCAL_DERIVATIVES, function swaps) times a constant; ""."""
+    local = 1 - np.tanh(x) ** 2
+    with np.errstate(all="ignore"):
+        for sign, combine in (("+", local + g), ("-", local - g), ("**", local ** g),
+                              ("- (from grad)", g - local)):
+            if np.allclose(got, combine, rtol=1e-4, atol=1e-5):
+                how = "grad - (1 - tanh(x)**2)" if sign.startswith("-") and "grad" in sign \
+                    else f"(1 - tanh(x)**2) {sign} grad"
+                return (f"you return {how}; the chain rule multiplies the local derivative by "
+                        "grad: (1 - tanh(x)**2) * grad")
+        with np.errstate(all="ignore"):
+            ratio = got / g
+        for text, derivative in (*LOCAL_DERIVATIVES, *function_swaps(),
+                                 ("1 - tanh(x)**2", lambda v: 1 - np.tanh(v) ** 2)):
+            value = derivative(x)
+            use = np.isfinite(value) & np.isfinite(ratio) & (np.abs(value) > 1e-6)
+            if use.sum() < 3:
+                continue
+            factor = float(np.median(ratio[use] / value[use]))
+            for near in (-4.0, -2.0, -1.0, -0.5, 0.25, 0.5, 2.0, 4.0):
+                if abs(factor - near) < 1e-4 and np.allclose(ratio[use], near * value[use],
+                                                             rtol=1e-4, atol=1e-5):
+                    return (f"you multiply grad by {near:g} times {text}; the derivative of "
+                            "tanh is 1 - tanh(x)**2 = 1 / cosh(x)**2")
+    return ""
 
 
 def power_relation(local: np.ndarray, t: np.ndarray, use: np.ndarray) -> str:
@@ -476,6 +505,29 @@ def partial_traversal(graph: Graph, found: set[int]) -> str:
     if found == set(range(len(graph.nodes))) - leaves:
         return ("the leaves (nodes with no inputs) are missing: append every visited node, "
                 "also one whose _prev is empty")
+    by_value: list[Any] = []                        # a depth-first walk that marks values
+    seen_values: set[float] = set()
+
+    def walk(node: Any) -> None:
+        if node.data in seen_values:
+            return
+        seen_values.add(node.data)
+        for child in node._prev:
+            walk(child)
+        by_value.append(node)
+    walk(graph.root)
+    if {graph.index(n) for n in by_value} == found:
+        lost = [f"'{n.name}'" for k, n in enumerate(graph.nodes) if k not in found]
+        return (f"{', '.join(lost)} {'is' if len(lost) == 1 else 'are'} missing: your visited "
+                "check compares values (node.data), so a node that holds a value seen before "
+                "is skipped; keep a set of the nodes themselves (node in visited)")
+    for i in sorted(found, reverse=True):          # from the output down
+        node = graph.nodes[i] if 0 <= i < len(graph.nodes) else None
+        for child in (node._prev if node is not None else ()):
+            if graph.index(child) not in found:
+                return (f"'{node.name}' is in your list but its input '{child.name}' is missing: "
+                        "the traversal stops before reaching every input; recurse into every "
+                        "node in _prev (for child in node._prev: visit(child))")
     return ""
 
 

@@ -6,6 +6,8 @@ compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one off
 """
 from __future__ import annotations
 
+import itertools
+
 import re
 from typing import Any, Callable
 
@@ -71,7 +73,8 @@ def shape_error_hint(err: BaseException) -> str:
     if isinstance(err, IndexError) and "tuple index out of range" in str(err):
         return ("the input may have any number of leading axes (..., H, W): take its height "
                 "and width as shape[-2] and shape[-1]")
-    if "np.pad" in core._source_line(frame, lineno) or "pad(" in str(err):
+    if ("np.pad" in core._source_line(frame, lineno) or "pad(" in str(err)) and \
+            "negative" not in str(err):
         return ("np.pad takes one (before, after) pair per axis of the array: add (0, 0) for "
                 "each leading axis")
     if isinstance(err, TypeError) and "'tuple'" in str(err) and \
@@ -257,6 +260,9 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             p.shape == g.shape and np.allclose(p, g) for p, g in zip(stopped, got)):
         raise CheckFailed(f"{what}: each slice stops at the piece's size, not at its end: the "
                           "stop of [start:stop] is a position, write [start:start + size]")
+    why = slice_bounds_relation(got, grad_out, axis, sizes)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     fixed = fixed_cut_axis(outputs)
     if fixed is not None:
         raise CheckFailed(f"{what}: backward cut the gradient along dim {fixed} in every case, "
@@ -273,6 +279,42 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
                 raise CheckFailed(f"{what}: backward cut the gradient along dim {other}{last}; "
                                   f"forward joined the inputs along dim {dim}: cut along "
                                   "ctx.dim, into pieces of each input's size")
+
+
+def slice_bounds_relation(got: list[np.ndarray], grad_out: np.ndarray, axis: int,
+                          sizes: list[int]) -> str:
+    """Name the slices along the joining axis that the returned pieces are, when each is one
+    and some is empty or all have the inputs' lengths (grad_out[a:b] at other bounds than the
+    input's), or ""."""
+    if len(got) != len(sizes) or any(g.ndim != grad_out.ndim or
+                                      g.shape[:axis] + g.shape[axis + 1:] !=
+                                      grad_out.shape[:axis] + grad_out.shape[axis + 1:]
+                                      for g in got):
+        return ""
+    starts = [int(c) for c in np.cumsum([0] + sizes[:-1])]
+    right = np.split(grad_out, starts[1:], axis=axis)
+    if all(any(g.shape == r.shape and np.allclose(g, r) for r in right) for g in got):
+        return ""                               # the right pieces, in another order
+    if all(g.shape[axis] == 0 for g in got):
+        return (f"every piece is an empty slice along dim {axis}: its stop is not after its "
+                "start; slice [start:start + size]")
+    if all(g.shape[axis] > 0 for g in got) and [g.shape[axis] for g in got] != sizes:
+        return ""                               # other lengths: named by the cut rules
+    wrong = []
+    for i, (g, start, size) in enumerate(zip(got, starts, sizes)):
+        length = g.shape[axis]
+        found = [a for a in range(grad_out.shape[axis] - length + 1)
+                 if np.allclose(np.take(grad_out, range(a, a + length), axis=axis), g)]
+        if not found:
+            return ""
+        if (found[0], length) != (start, size):
+            where = "an empty slice" if length == 0 else f"[{found[0]}:{found[0] + length}]"
+            wrong.append(f"tensors[{i}] gets {where}, expected [{start}:{start + size}]")
+    if not wrong:
+        return ""
+    return (f"backward slices the gradient along dim {axis} at the wrong bounds: "
+            + "; ".join(wrong) + " (each input's piece starts where the previous one ends and "
+            "is as long as the input along dim)")
 
 
 def fixed_cut_axis(outputs: Outputs) -> int | None:
@@ -333,7 +375,8 @@ def piece_offsets(case: Case, i: int) -> list[tuple[str, np.ndarray]]:
     right = sum(sizes[:i])
     return [(f"tensors[{i}] gets the slice of the output's gradient at offset {start} along "
              f"dim {dim}, expected offset {right} (the sizes of the tensors before it added "
-             "up): advance the start by each input's size",
+             "up): " + ("advance the start by each input's size" if start < right else
+                        "the first piece starts at 0, each next one where the previous ends"),
              np.take(grad_out, range(start, start + sizes[i]), axis=axis))
             for start in range(grad_out.shape[axis] - sizes[i] + 1) if start != right]
 
@@ -601,6 +644,46 @@ def crop_stop_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
     return ""
 
 
+# Offsets of the wrong sign a crop may start at: (what it is, the offset from the input's
+# side n and the crop's side k). A negative start counts from the end, so the slice
+# [o:o + k] comes out empty or short.
+NEGATIVE_OFFSETS: tuple[tuple[str, Callable[[int, int], int]], ...] = (
+    ("({k} - {n}) // 2, the difference taken the wrong way round", lambda n, k: (k - n) // 2),
+    ("-(({n} - {k}) // 2), the offset negated", lambda n, k: -((n - k) // 2)),
+)
+
+
+def crop_sign_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
+    """Name offsets of the wrong sign on one axis or both, when slices [o:o + k] that start
+    there give the shape of every case; or ""."""
+    rules = (("", CROP_OFFSETS[0][1]), *NEGATIVE_OFFSETS)
+    pairs = sorted(itertools.product(rules, repeat=2),   # one rule for both axes first
+                   key=lambda pair: (pair[0] != pair[1], not (pair[0][0] and pair[1][0])))
+    for rows, cols in pairs:
+        if not (rows[0] or cols[0]):
+            continue
+        fits = []
+        for name in names:
+            case = cases("center_crop")[name]
+            sides = list(zip(case["input"].shape[-2:], crop_size(case)))
+            want = tuple(len(range(n)[rule(n, k):rule(n, k) + k])
+                         for (n, k), (_, rule) in zip(sides, (rows, cols)))
+            fits.append((tuple(outputs[f"{name}/out"].shape[-2:]) == want,
+                         want != tuple(k for _, k in sides)))
+        if all(fit for fit, _ in fits) and any(differs for _, differs in fits):
+            named = [f"the {axis} offset is {text.format(n=n, k=k)}"
+                     for axis, (text, _), n, k in (("top", rows, "H", "h"),
+                                                    ("left", cols, "W", "w")) if text]
+            if rows[0] and rows[0] == cols[0]:
+                first, _, why = rows[0].partition(", ")
+                named = [f"they are {first.format(n='H', k='h')} and "
+                         f"{first.format(n='W', k='w')}, {why}"]
+            return (f"your offsets are negative: {'; '.join(named)} (a negative start counts "
+                    "from the end, so the slice comes out empty or short): top = (H - h) // 2, "
+                    "left = (W - w) // 2")
+    return ""
+
+
 def crop_size_relation(outputs: Outputs, names: tuple[str, ...]) -> str:
     """Name the side the learner's crops were given, if one rule other than size fits the
     shape of every case, or ""."""
@@ -626,7 +709,8 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         if got.shape[-2:] == (w, h) != (h, w):
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: size is "
                               "(height, width), in that order")
-        why = crop_size_relation(outputs, names) if got.shape[-2:] != (h, w) else ""
+        why = (crop_sign_relation(outputs, names) or crop_size_relation(outputs, names)) \
+            if got.shape[-2:] != (h, w) else ""
         if why:
             raise CheckFailed(f"{what}: got {got.shape[-2:]} pixels, expected {(h, w)}: {why}")
         if h != w and got.shape[-2:] in ((h, h), (w, w)):
@@ -699,8 +783,30 @@ def _verdict_center_crop_cases(names: tuple[str, ...], outputs: Outputs) -> None
         diagnose_values(label, got, case["grad_input"], lambda: [])
 
 
+def negative_offsets(err: BaseException) -> str:
+    """Name the negative ints in the learner's frame where a crop's slice or pad failed (an
+    empty slice cannot take grad, np.pad refuses a negative width), or ""."""
+    text = str(err)
+    emptied = re.search(r"into shape \(([\d, ]*)\)", text)
+    if not ("negative" in text or emptied and "0" in emptied.group(1).replace(" ", "").split(",")):
+        return ""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    local = frames[-1][0].f_locals
+    negative = [f"{name}={value}" for name, value in local.items()
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                and value < 0 and name not in ("dim", "axis")]
+    if not negative:
+        return ""
+    return (f"{', '.join(negative)} {'is' if len(negative) == 1 else 'are'} negative: an offset "
+            "is the input's side minus the crop's, (H - h) // 2 and (W - w) // 2, never the "
+            "other way round (a negative start counts from the end, so the slice comes out "
+            "empty, and np.pad refuses a negative width)")
+
+
 register(Exercise(
     grade_id="check_center_crop", lesson=LESSON, function="center_crop",
     probe=_probe_center_crop, verdict=_verdict_center_crop,
     success="center_crop matches PyTorch (the crop and its gradient) on every case.",
-    engine_ops=("minitorch_unet.functional.center_crop",)))
+    engine_ops=("minitorch_unet.functional.center_crop",), explain_error=negative_offsets))

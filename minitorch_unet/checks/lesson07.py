@@ -158,6 +158,15 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
             return f"your count holds {what} {round(times)} times instead of once"
         if abs(times - 0.5) < 1e-9:
             return f"your count holds half of {what}"
+    depths = np.array([case[0] for case in settings], dtype=np.float64)
+    for what, member, _ in TENSOR_GROUPS:             # counted once per level
+        sizes = np.array([sum(int(np.prod(shape)) for name, shape in unet_tensors(*case)
+                              if member(name, case[0])) for case in settings], dtype=np.float64)
+        for times, text in ((depths, "depth times, once per decoder level"),
+                            (depths + 1, "depth + 1 times, once per level")):
+            if sizes.any() and len(set(depths)) > 1 and np.allclose(diff, (times - 1) * sizes):
+                return (f"your count holds {what} {text}; the network has it once (is it "
+                        "inside a loop over the levels?)")
     return ""
 
 
@@ -414,7 +423,10 @@ _FIELD_UPDATES = (("+=", lambda field, step: field + step),
                   ("=", lambda field, step: step))
 _JUMP_STEPS = (("jump * s", lambda k, s, j: j * s), ("jump + s", lambda k, s, j: j + s),
                ("jump + s - 1", lambda k, s, j: j + s - 1), ("s", lambda k, s, j: s),
-               ("jump * k", lambda k, s, j: j * k), ("jump (never updated)", lambda k, s, j: j))
+               ("jump * k", lambda k, s, j: j * k), ("jump (never updated)", lambda k, s, j: j),
+               ("jump // s, divided where it multiplies", lambda k, s, j: j // s),
+               ("jump / s, divided where it multiplies", lambda k, s, j: j / s),
+               ("jump * (s - 1)", lambda k, s, j: j * (s - 1)))
 
 
 def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:

@@ -133,6 +133,9 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
              "sigmoid is built in): drop the sigmoid", (lambda q: np.maximum(q, 0) - q * t
                                                         + np.log1p(np.exp(-np.abs(q))))(
                  1 / (1 + np.exp(-x))).mean()),
+            ("the target went through a sigmoid; it is already 0/1: only the logits need one "
+             "(and the formula has it built in)", (np.maximum(x, 0) - x / (1 + np.exp(-t))
+                                                   + np.log1p(np.exp(-np.abs(x)))).mean()),
             ("the arguments are swapped: bce_with_logits(logits, target) takes the logits first "
              "and the 0/1 target second", (np.maximum(t, 0) - t * x
                                            + np.log1p(np.exp(-np.abs(t)))).mean()),
@@ -142,6 +145,39 @@ def _bce_mistakes(case: dict) -> list[tuple[str, np.ndarray]]:
             ("only the background term -(1 - t) log(1 - p) is there: the tumour term -t log p "
              "is missing (BCE = -[t log p + (1 - t) log(1 - p)])",
              ((1 - t) * np.logaddexp(0, x)).mean())]
+
+
+def class_mean_relation(got: dict[str, float]) -> str:
+    """Name a BCE that averages the loss over one class of pixels (tumour t = 1, background
+    t = 0), or weighs the two classes' means, in every case that has both; or ""."""
+    rows, values = [], []
+    for name, case in cases("bce_with_logits").items():
+        x, t = case["input"].astype(np.float64), case["target"].astype(np.float64)
+        if not 0 < t.sum() < t.size:
+            continue
+        loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+        rows.append(((loss * t).sum() / t.sum(), (loss * (1 - t)).sum() / (1 - t).sum(),
+                     float(loss.mean())))
+        values.append(got[name])
+    if len(rows) < 3:
+        return ""
+    tumour, background, right = (np.array(c) for c in zip(*rows))
+    got_ = np.array(values)
+    close = dict(rtol=1e-4, atol=1e-6)
+    for text, model in (("the mean over the tumour pixels only, sum(loss t) / sum(t)", tumour),
+                        ("the mean over the background pixels only, sum(loss (1 - t)) / "
+                         "sum(1 - t)", background),
+                        ("the mean of the tumour pixels' mean loss and the background's (a "
+                         "class-balanced BCE)", (tumour + background) / 2)):
+        if not np.allclose(model, right, **close) and np.allclose(got_, model, **close):
+            return f"your loss is {text}; the loss is the mean over every pixel, of both classes"
+    (a, b), *_ = np.linalg.lstsq(np.stack([tumour, background], axis=1), got_, rcond=None)
+    fitted = a * tumour + b * background
+    if np.allclose(got_, fitted, **close) and not np.allclose(fitted, right, **close):
+        return (f"your loss is {a:.4g} * (the mean over the tumour pixels) + {b:.4g} * (the mean "
+                "over the background pixels), classes weighted apart; the loss is the plain "
+                "mean over every pixel")
+    return ""
 
 
 def bce_relation(got: dict[str, float]) -> str:
@@ -155,6 +191,9 @@ def bce_relation(got: dict[str, float]) -> str:
         return ("right for moderate logits, wrong where they reach ±60: a clipped or naive "
                 "log(sigmoid(x)) loses precision there. Use the stable form max(x, 0) - x t + "
                 "log(1 + exp(-|x|)), which never takes the log of a rounded probability")
+    why = class_mean_relation(got)
+    if why:
+        return why
     rules = (("the number of positive targets, sum(t)", None),
              ("the size of the last axis", lambda shape: shape[-1]),
              ("the size of the first axis (the batch)", lambda shape: shape[0]),
@@ -372,6 +411,7 @@ def _dice_mistakes(x: np.ndarray, t: np.ndarray, smooth: float) -> list[tuple[st
     mistakes = [
         ("this is the Dice coefficient; the loss is 1 minus it", 1 - value),
         ("this is minus the Dice coefficient; the loss is 1 minus it", value - 1),
+        ("this is 1 plus the Dice coefficient; the loss is 1 minus it", 2 - value),
         ("the probabilities are thresholded (p > 0.5); the soft loss uses p itself, which "
          "gives it a gradient", 1 - (2 * ((p > 0.5) * t).sum() + smooth)
          / ((p > 0.5).sum() + t.sum() + smooth)),
@@ -447,7 +487,9 @@ _INTERSECTIONS: tuple[_Part, ...] = (("sum(p t)", lambda q, t: (q * t).sum()),
                                      ("sum(p) * sum(t), a product of sums where the sum of "
                                       "products belongs", lambda q, t: q.sum() * t.sum()),
                                      ("sum(logits t), the logits where p = sigmoid(logits) "
-                                      "belongs", lambda q, t: np.nan))
+                                      "belongs", lambda q, t: np.nan),
+                                     ("sum(p + t), a sum where the product p t belongs",
+                                      lambda q, t: (q + t).sum()))
 _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("mean(p)", lambda q, t: q.mean()),
                                  ("sum(p**2)", lambda q, t: (q * q).sum()), ("", lambda q, t: 0.0),
@@ -529,6 +571,25 @@ def _dice_parts_text(choice: tuple, differs: list[bool]) -> str:
     return "; ".join(parts)
 
 
+def background_weight_relation(got: list[float]) -> str:
+    """Name a loss of 1 - (a D + b D'), the tumour's soft Dice D mixed with the background's D'
+    (of 1 - p and 1 - t) with any weights, that gives every case; or ""."""
+    rows = []
+    for _, x, t, smooth in _dice_cases():
+        s = 1.0 if smooth is None else smooth
+        p = 1 / (1 + np.exp(-x))
+        rows.append(((2 * (p * t).sum() + s) / (p.sum() + t.sum() + s),
+                     (2 * ((1 - p) * (1 - t)).sum() + s) / ((1 - p).sum() + (1 - t).sum() + s)))
+    tumour, background = (np.array(c) for c in zip(*rows))
+    dice = 1 - np.array(got)
+    (a, b), *_ = np.linalg.lstsq(np.stack([tumour, background], axis=1), dice, rcond=None)
+    if abs(b) > 1e-6 and np.allclose(dice, a * tumour + b * background, rtol=1e-6, atol=1e-9):
+        return (f"your loss is 1 - ({a:.4g} * the tumour's soft Dice + {b:.4g} * the "
+                "background's, the Dice of 1 - p and 1 - t): the background class is mixed in; "
+                "the loss is the tumour's alone, 1 - D")
+    return ""
+
+
 def _verdict_dice(outputs: Outputs) -> None:
     for i, (what, x, t, smooth) in enumerate(_dice_cases()):
         call = f"{_dice_call(x, smooth)} on {what}"
@@ -540,6 +601,11 @@ def _verdict_dice(outputs: Outputs) -> None:
                     raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
                                       f"{value:.6g}): {text}")
             all_cases = _dice_cases()
+            why = background_weight_relation([float(outputs[f"{j}/out"])
+                                              for j in range(len(all_cases))])
+            if why:
+                raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "
+                                  f"{value:.6g}): {why}")
             why = dice_grid([float(outputs[f"{j}/out"]) for j in range(len(all_cases))])
             if why:
                 raise CheckFailed(f"{call}: wrong value {float(got):.6g} (expected "

@@ -250,6 +250,10 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 
     if np.allclose(got, p, rtol=0, atol=1e-12 + 1e-6 * np.abs(right).max()):
         return ("the parameter is returned unchanged: subtract the step (param - lr * ...) and "
                 "return the result")
+    for sign, text in ((-1, "the step itself"), (1, "minus the step")):
+        if np.allclose(got, sign * right, rtol=1e-6, atol=1e-12) and not np.allclose(p, 0):
+            return (f"you return {text} (lr * ...), not the new parameter: return "
+                    "param - lr * ...")
     if np.allclose(step, -right, rtol=1e-6, atol=1e-12):
         return ("your step has the right size but the wrong sign, so it climbs the loss: "
                 "subtract it from the parameter (param - lr * ...), do not add it")
@@ -265,15 +269,42 @@ def step_relation(p: np.ndarray, got: np.ndarray, want: np.ndarray, lr: float = 
     return ""
 
 
+def unchanged_relation(fn_name: str, names: tuple[str, ...],
+                       steps: list[tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]]
+                       ) -> str:
+    """Name the returned states (param, buffer, moments) that are the inputs given, unchanged,
+    in every step tried where the right one changes; `steps` holds (given, got, wanted) lists
+    in the order of `names`. "" when none is."""
+    kept = []
+    for k, name in enumerate(names):
+        moved = [not np.allclose(want[k], given[k]) for given, _, want in steps]
+        if any(moved) and all(np.allclose(got[k], given[k], rtol=1e-12, atol=1e-15)
+                              for given, got, _ in steps):
+            kept.append(name)
+    if not kept:
+        return ""
+    return (f"{fn_name} returns the old {' and '.join(kept)}, the "
+            f"{'ones' if len(kept) > 1 else 'one'} it was given, unchanged: return the updated "
+            f"{'ones' if len(kept) > 1 else 'one'}")
+
+
 def _verdict_sgd(outputs: Outputs) -> None:
     for i, ((label, lr, momentum, _), (p, g, buf)) in enumerate(zip(SGD_CASES, _sgd_inputs())):
         got_p, got_buf = outputs[f"step{i}/param"], outputs[f"step{i}/buf"]
         want_p, want_buf = sgd_reference(p, g, buf, lr, momentum)
         if not (np.allclose(got_p, want_p) and np.allclose(got_buf, want_buf)):
-            for text, rule in SGD_MISTAKES:
-                wrong_p, wrong_buf = rule(p, g, buf, lr, momentum)
-                if np.allclose(got_p, wrong_p) and np.allclose(got_buf, wrong_buf):
+            for text, rule in SGD_MISTAKES:          # the rule holds in every case tried
+                if all(np.allclose(outputs[f"step{j}/param"], wrong[0]) and
+                       np.allclose(outputs[f"step{j}/buf"], wrong[1])
+                       for j, c in enumerate(_sgd_inputs())
+                       for wrong in [rule(*c, SGD_CASES[j][1], SGD_CASES[j][2])]):
                     raise CheckFailed(f"sgd_momentum_step, {label}: {text}")
+            why = unchanged_relation("sgd_momentum_step", ("parameter", "buffer"), [
+                ([c[0], c[2]], [outputs[f"step{j}/param"], outputs[f"step{j}/buf"]],
+                 list(sgd_reference(*c, SGD_CASES[j][1], SGD_CASES[j][2])))
+                for j, c in enumerate(_sgd_inputs())])
+            if why:
+                raise CheckFailed(f"sgd_momentum_step, {label}: {why}")
             why = consistent(lambda j, prefer: sgd_relation(
                 *_sgd_inputs()[j], SGD_CASES[j][1], SGD_CASES[j][2], outputs[f"step{j}/param"],
                 outputs[f"step{j}/buf"], prefer=prefer), len(SGD_CASES))
@@ -632,6 +663,28 @@ def _probe_adam(fn: Callable[..., Any]) -> Outputs:
     return outputs
 
 
+def stale_moment_relation(outputs: Outputs) -> str:
+    """Name a step taken with the moments passed in (m, v or both) instead of the updated
+    ones, when it gives the parameter of every case; or ""."""
+    for old_m, old_v in ((False, True), (True, False), (True, True)):
+        fits, differs = [], []
+        for j, (p, g, m, v) in enumerate(_adam_inputs()):
+            t, lr, (b1, b2), eps = ADAM_CASES[j][1:5]
+            _, new_m, new_v = adam_reference(p, g, m, v, t, lr, (b1, b2), eps)
+            step_m, step_v = (m if old_m else new_m), (v if old_v else new_v)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                param = p - lr * (step_m / (1 - b1 ** t)) / (np.sqrt(step_v / (1 - b2 ** t)) + eps)
+            fits.append(np.allclose(outputs[f"step{j}/param"], param, rtol=1e-7, atol=1e-12))
+            differs.append(not np.allclose(param, adam_reference(p, g, m, v, t, lr, (b1, b2),
+                                                                 eps)[0]))
+        if all(fits) and any(differs):
+            which = " and ".join(n for n, old in (("m", old_m), ("v", old_v)) if old)
+            return (f"the step uses the old {which}, the one{'s' if old_m and old_v else ''} "
+                    f"passed in: update {which} first, then step with the new value"
+                    f"{'s' if old_m and old_v else ''}")
+    return ""
+
+
 def _verdict_adam(outputs: Outputs) -> None:
     for i, ((label, t, lr, betas, eps, _), (p, g, m, v)) in enumerate(zip(ADAM_CASES,
                                                                            _adam_inputs())):
@@ -657,6 +710,16 @@ def _verdict_adam(outputs: Outputs) -> None:
             if np.allclose(got[2], betas[1] * v + (1 - betas[1]) * g):
                 raise CheckFailed(f"adam_step, {label}: the second moment v averages the "
                                   "gradient; it averages grad**2")
+            why = unchanged_relation("adam_step", ("parameter", "m", "v"), [
+                ([c[0], c[2], c[3]], [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")],
+                 list(adam_reference(*c, *ADAM_CASES[j][1:5])))
+                for j, c in enumerate(_adam_inputs())])
+            if why:
+                raise CheckFailed(f"adam_step, {label}: {why}")
+            why = stale_moment_relation(outputs) if all(
+                np.allclose(a, b) for a, b in zip(got[1:], want[1:])) else ""
+            if why:
+                raise CheckFailed(f"adam_step, {label}: the moments are right; {why}")
             why = consistent(lambda j, prefer: adam_relation(
                 *_adam_inputs()[j], *ADAM_CASES[j][1:5],
                 [outputs[f"step{j}/{k}"] for k in ("param", "m", "v")], prefer=prefer),

@@ -151,14 +151,23 @@ def _verdict_cost(outputs: Outputs) -> None:
         mine = got[first, column]
         head = (f"{_call(layers[first])}: {what}: expected {expected[first, column]:,}, "
                 f"got {int(mine) if mine == int(mine) else mine:,}")
-        slips = [(text, variant) for text, variant in COST_MISTAKES]
-        slips += [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
-                  for t2, v2 in COST_MISTAKES[i + 1:]]
-        for text, variant in slips:
-            wrong = np.array([cost_by_parts(*case, **variant) for case in layers])
-            if np.array_equal(got[:, column], wrong[:, column]) and \
-                    not np.array_equal(wrong[:, column], expected[:, column]):
-                raise CheckFailed(f"{head}: {text}")
+        pairs = [(f"{t1}; and {t2}", {**v1, **v2}) for i, (t1, v1) in enumerate(COST_MISTAKES)
+                 for t2, v2 in COST_MISTAKES[i + 1:] if {**v1, **v2}.keys() != {"weights", "bias"}]
+
+        def slip(slips: list[tuple[str, dict[str, Any]]] | tuple[tuple[str, dict[str, Any]], ...],
+                 column: int = column) -> str:
+            for text, variant in slips:
+                wrong = np.array([cost_by_parts(*case, **variant) for case in layers])
+                if np.array_equal(got[:, column], wrong[:, column]) and \
+                        not np.array_equal(wrong[:, column], expected[:, column]):
+                    return text
+            return ""
+        why = (slip(COST_MISTAKES)                                # the fewest slips first
+               or factors_left_out(got[:, column], expected[:, column], layers, column, ("k", "k"))
+               or slip(pairs) or factors_left_out(got[:, column], expected[:, column], layers,
+                                                  column))
+        if why:
+            raise CheckFailed(f"{head}: {why}")
         why = cost_relation(got[:, column], expected[:, column], layers, column)
         if why:
             raise CheckFailed(f"{head}: {why}")
@@ -178,6 +187,12 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
     what = ("FLOPs", "bytes")[column]
     sizes = np.array(layers, dtype=np.float64)
     ratio = got / expected
+    extra = got - expected
+    if np.allclose(extra, extra[0]) and extra[0] != 0:
+        return (f"your {what} are the right count {'plus' if extra[0] > 0 else 'minus'} "
+                f"{abs(extra[0]):g} in every layer tried: a constant term is "
+                f"{'extra' if extra[0] > 0 else 'missing'}; the count is a product of the layer's "
+                "sizes, with nothing added")
     for i, name in enumerate(_SIZES):
         for power, text in ((-1, f"miss the factor {name}"), (1, f"have an extra factor {name}")):
             wanted = sizes[:, i] ** power
@@ -258,6 +273,58 @@ def cost_relation(got: np.ndarray, expected: np.ndarray, layers: tuple[tuple[int
                                "the weights": "the weights hold c_out c_in k k",
                                "the output": "the output holds N c_out H W"}[tensor]
                             + " values")
+    return ""
+
+
+# The factors of each count, by the names of the layer's sizes.
+_FACTORS = {"FLOPs": ("2", "N", "c_out", "H", "W", "c_in", "k", "k"),
+            "the input": ("N", "c_in", "H", "W"), "the weights": ("c_out", "c_in", "k", "k"),
+            "the output": ("N", "c_out", "H", "W")}
+
+
+def factors_left_out(got: np.ndarray, expected: np.ndarray,
+                     layers: tuple[tuple[int, ...], ...], column: int,
+                     only: tuple[str, ...] | None = None) -> str:
+    """Name two or three factors of the FLOPs, or of one tensor's size in the bytes, or one
+    factor of several tensors, that the count leaves out in every layer tried, or ""; `only`:
+    just those factors of one count (the kernel area, ("k", "k"))."""
+    sizes = dict(zip(_SIZES, np.array(layers, dtype=np.float64).T))
+    sizes["2"] = np.full(len(layers), 2.0)
+    value = lambda names: np.prod([sizes[n] for n in names], axis=0)  # noqa: E731
+    for tensor in ["FLOPs"] if column == 0 else [t for t in _FACTORS if t != "FLOPs"]:
+        names = _FACTORS[tensor]
+        for size in (2, 3):
+            for left in sorted(set(itertools.combinations(names, size))):
+                if only is not None and left != only:
+                    continue
+                rest = list(names)
+                for n in left:
+                    rest.remove(n)
+                drop = value(rest) if column == 0 else (value(rest) - value(names)) * \
+                    sizes["itemsize"]
+                wanted = drop if column == 0 else expected + drop
+                if not np.allclose(wanted, expected) and np.allclose(got, wanted):
+                    factors = " * ".join(left) + (" (the kernel area)" if left == ("k", "k")
+                                                  else "")
+                    if column == 0:
+                        return (f"your FLOPs leave out the factors {factors}, in every layer "
+                                "tried: FLOPs = 2 * N * c_out * H * W * c_in * k * k")
+                    verb = "hold" if tensor == "the weights" else "holds"
+                    return (f"the bytes count {tensor} without the factors {factors}, in every "
+                            f"layer tried: {tensor} {verb} {' '.join(names)} values")
+    if column == 1:                              # one factor left out of several tensors
+        tensors = [t for t in _FACTORS if t != "FLOPs"]
+        for name in ("N", "c_in", "c_out", "H", "W", "k"):
+            holding = [t for t in tensors if name in _FACTORS[t]]
+            for size in range(2, len(holding) + 1):
+                for some in itertools.combinations(holding, size):
+                    drop = sum(value(_FACTORS[t]) / sizes[name] - value(_FACTORS[t])
+                               for t in some) * sizes["itemsize"]
+                    if not np.allclose(drop, 0) and np.allclose(got, expected + drop):
+                        return (f"the bytes count {' and '.join(some)} without the factor "
+                                f"{name}{' (the batch)' if name == 'N' else ''}, in every layer "
+                                "tried: bytes = itemsize * (N c_in H W + c_out c_in k k + "
+                                "N c_out H W)")
     return ""
 
 

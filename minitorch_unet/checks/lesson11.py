@@ -15,7 +15,8 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
-from .lesson00 import count_ratio, mask_hints, rounding_relation, smoothing_relation
+from .lesson00 import (background_relation, count_ratio, mask_hints, rounding_relation,
+                       smoothing_relation)
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
@@ -43,6 +44,8 @@ def _masks(rng: np.random.Generator, fresh: bool) -> tuple[np.ndarray, np.ndarra
     pred[10, 0, 2:4, 2] = 0.7
     target[11, 0, 2:5, 2:5] = 1                            # then barely found in the last
     pred[11, 0, 3, 3] = 0.8                                # (so last, best and first differ)
+    pred[5, 0, 4, 4] = 0.9                                 # B's last slice counts too: a
+                                                           # false alarm
     if fresh:
         alarms = rng.random(pred.shape) < 0.08
         alarms[[3, 6]] = False
@@ -133,6 +136,9 @@ def _verdict_slice(outputs: Outputs) -> None:
                 raise CheckFailed(f"{what}: you returned one number, {text}: return one Dice per "
                                   f"slice, an array of {len(expected)} (no mean, no sum over "
                                   "the first axis)")
+    why = dropped_relation(got, expected, counts)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     expect_shape(what, got, expected.shape, hint="one Dice per slice: sum over every axis but "
                  "the first")
     if np.allclose(got, expected):
@@ -169,6 +175,9 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: no threshold: you used the probabilities themselves (a soft "
                           "Dice); a pixel is tumour when pred > threshold")
     tp, fp, fn = counts
+    why = background_relation(got, tp, fp, fn, pred[0].size - tp - fp - fn)
+    if why:
+        raise CheckFailed(f"{what}: {why}, slice by slice")
     iou = np.where(tp + fp + fn == 0, 1.0, tp / np.maximum(tp + fp + fn, 1))
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
@@ -208,6 +217,62 @@ _TRUE_SIZES: tuple[tuple[str, Callable[[_Rows], np.ndarray]], ...] = (
                                      lambda r: r[1].mean(1)),
     ("nothing (|T| left out)", lambda r: 0 * r[1].sum(1)),
     ("|P| (the prediction counted twice)", lambda r: r[0].sum(1)))
+
+
+def _matched(got: np.ndarray, expected: np.ndarray, backwards: bool) -> list[int] | None:
+    """The positions in `expected` whose values `got` holds in order, matched greedily from the
+    first value (or from the last, backwards), or None when `got` is no such subsequence."""
+    order = range(len(expected) - 1, -1, -1) if backwards else range(len(expected))
+    values = got[::-1] if backwards else got
+    matched, k = [], 0
+    for i in order:
+        if k < len(values) and np.isclose(values[k], expected[i], rtol=1e-9, atol=1e-12):
+            matched.append(i)
+            k += 1
+    return sorted(matched) if k == len(values) else None
+
+
+def dropped_relation(got: np.ndarray, expected: np.ndarray,
+                     counts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
+    """Name the slices left out of a result with fewer values than slices (or the values
+    added to one with more), when the values it has are the right ones of the slices in order;
+    "" otherwise."""
+    if np.ndim(got) == 1 and len(got) > len(expected):
+        kept = _matched(expected, got, False)
+        if kept is None or kept != _matched(expected, got, True):
+            return ""
+        extra = sorted(set(range(len(got))) - set(kept))
+        mean = " (the mean of the slices' Dice)" if np.allclose(got[extra], expected.mean()) \
+            else ""
+        return (f"{len(got)} values came back for {len(expected)} slices: the right Dice of "
+                f"every slice, plus extra values at positions {extra}{mean}; return one Dice "
+                "per slice and nothing else")
+    if np.ndim(got) != 1 or not 0 < len(got) < len(expected):
+        return ""
+    first, last = _matched(got, expected, False), _matched(got, expected, True)
+    if first is None or last is None:
+        return ""
+    head = f"{len(got)} values came back for {len(expected)} slices"
+    if first != last:
+        return (f"{head}, each the Dice of one slice, in order: {len(expected) - len(got)} "
+                "slices are left out; return one Dice for every slice")
+    missing = sorted(set(range(len(expected))) - set(first))
+    tp, fp, fn = counts
+    has_pred, has_target = tp + fp > 0, tp + fn > 0
+    kinds = (("the ones with no tumour and no prediction (0/0, which the course scores 1.0)",
+              ~has_pred & ~has_target), ("the ones with no tumour", ~has_target),
+             ("the ones with no prediction", ~has_pred), ("the ones with a tumour", has_target),
+             ("the ones with a prediction", has_pred),
+             ("the false alarms (a prediction, no tumour)", has_pred & ~has_target),
+             ("the missed tumours (a tumour, no prediction)", has_target & ~has_pred))
+    kind = next((text for text, where in kinds if np.flatnonzero(where).tolist() == missing),
+                "")
+    if not kind and missing == list(range(len(missing))):
+        kind = "the first ones (does a loop start late?)"
+    if not kind and missing == list(range(len(got), len(expected))):
+        kind = "the last ones (does a loop stop early?)"
+    return (f"{head}: slices {missing} are missing{', ' + kind if kind else ''}; return one "
+            "Dice for every slice, in the slices' order")
 
 
 def slice_parts_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
@@ -358,8 +423,17 @@ def _verdict_patient(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: this is the mean of each patient's slice Dices; a volume "
                           "Dice sums tp, fp and fn over the patient's slices first, then takes "
                           f"one ratio (patient A: expected {expected[0]:.4f}, got {got[0]:.4f})")
+    if np.allclose(got, 1.0) and not np.allclose(expected, 1.0):
+        raise CheckFailed(f"{what}: every patient gets 1.0, the score of 0/0, as if no "
+                          "slice were selected for any patient (a Python list compared with "
+                          "an id, patients == patient, is one False, not a mask: compare "
+                          "np.asarray(patients) == patient)")
+    why = background_relation(got, *[np.array(_per_patient(lambda rows, c=c: float(c[rows].sum())))
+                                     for c in (tp, fp, fn, pred[0].size - tp - fp - fn)])
+    if why:
+        raise CheckFailed(f"{what}: {why}, patient by patient")
     why = (scale_relation(got, expected) or patient_relation(got, expected, pred, target)
-           or runs_relation(got, tp, fp, fn)
+           or runs_relation(got, tp, fp, fn) or subset_relation(got, expected, tp, fp, fn)
            or pooling_relation(got, expected, tp, fp, fn) or soft_size_relation(got, pred, target)
            or rounding_relation(list(got), list(expected))
            or patient_ratio(outputs, pred, target))
@@ -471,6 +545,42 @@ def runs_relation(got: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarra
     return ""
 
 
+def subset_relation(got: np.ndarray, expected: np.ndarray, tp: np.ndarray, fp: np.ndarray,
+                    fn: np.ndarray) -> str:
+    """Name the slices a patient's Dice leaves out, when each wrong patient's value is the
+    volume Dice of some of its slices (a rule for all, or the subset of the first one); ""."""
+    rows = [[i for i, q in enumerate(PATIENTS) if q == p] for p in _ids()]
+    dice = lambda kept: float(_dice(*(c[kept].sum(keepdims=True)  # noqa: E731
+                                      for c in (tp, fp, fn)))[0]) if kept else np.nan
+    wrong = ~np.isclose(got, expected)
+    for text, rule in (("all but their last slice", lambda r: r[:-1]),
+                       ("all but their first slice", lambda r: r[1:]),
+                       ("their first two slices only", lambda r: r[:2]),
+                       ("their last two slices only", lambda r: r[-2:])):
+        values = np.array([dice(rule(r)) for r in rows])
+        if np.allclose(got, values, equal_nan=False) and wrong.any():
+            return (f"each patient's Dice pools {text}; pool every slice whose id is the "
+                    "patient's")
+    count = len(PATIENTS)
+    for text, left in ((f"slice {i}", {i}) for i in range(count)):
+        values = np.array([dice([k for k in r if k not in left]) for r in rows])
+        if wrong.any() and np.allclose(got, values):
+            hint = (" (does a loop start at 1?)" if left == {0} else
+                    " (does a loop stop one short?)" if left == {count - 1} else "")
+            return (f"{text}, of patient {PATIENTS[min(left)]!r}, is left out of its patient's "
+                    f"sums{hint}: pool every slice whose id is the patient's")
+    first = int(np.argmax(wrong))
+    fits = [list(kept) for n in range(1, len(rows[first]))
+            for kept in itertools.combinations(rows[first], n)
+            if np.isclose(got[first], dice(list(kept)))]
+    if wrong.any() and len(fits) == 1:
+        left = sorted(set(rows[first]) - set(fits[0]))
+        return (f"patient {_ids()[first]!r} gets the Dice of slices {fits[0]} only, of its "
+                f"slices {rows[first]}: slices {left} are left out; pool every slice whose id "
+                "is the patient's")
+    return ""
+
+
 def patient_ratio(outputs: Outputs, pred: np.ndarray, target: np.ndarray) -> str:
     """Name a wrong ratio of each patient's pooled counts, at both thresholds, or ""."""
     got, rows = [], []
@@ -511,6 +621,10 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
     found = [v for v in [
         ("every patient gets the Dice of all slices pooled together; pool only the slices of "
          "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
+        ("each patient gets the Dice of the other patients' slices: the selection is "
+         "inverted (!= where == belongs, or ~ applied to the mask); pool the slices whose id is "
+         "the patient's", _per_patient(lambda rows: float(_dice(*(
+             np.delete(c, rows).sum(keepdims=True) for c in (tp, fp, fn)))[0]))),
         ("each patient gets the Dice of their first slice only; sum tp, fp and fn over all of "
          "the patient's slices", _per_patient(lambda rows: float(slice_dice[rows[0]]))),
         ("each patient gets the Dice of their last slice only (a value overwritten in the "
