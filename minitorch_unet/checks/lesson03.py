@@ -423,6 +423,33 @@ def weight_variants(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
             out.append((f"the weight matrix is built from weight.transpose(1, 0, 2, 3), whose "
                         f"memory order does not match the reshape: use weight.reshape({first}, -1) "
                         "directly", w.transpose(1, 0, 2, 3).reshape(w.shape)))
+    return out + axis_orders(w, first)
+
+
+def axis_orders(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
+    """The weight (A, B, kh, kw) as code reads it when it takes the axes in another order:
+    reordered before a reshape (weight.transpose(order).reshape(...)), or its memory read as
+    if laid out in that order (a reshape to the reordered shape, or indices in that order).
+    Readings that leave the weight unchanged are left out."""
+    names = (first, "C" if first == "O" else "O", "kh", "kw")
+    out, seen = [], [w]
+    for order in itertools.permutations(range(4)):
+        if order == (0, 1, 2, 3):
+            continue
+        laid = ", ".join(names[k] for k in order)
+        shape = tuple(w.shape[k] for k in order)
+        for text, wrong in (
+                (f"the weight's axes are reordered to ({laid}) (weight.transpose{order}) before "
+                 "the reshape, so each row of the matrix holds the wrong entries: reshape the "
+                 f"weight as it is, weight.reshape({first}, -1)",
+                 w.transpose(order).reshape(w.shape)),
+                (f"the weight is read as if it were laid out ({laid}), shape {shape}; it is "
+                 f"({', '.join(names)}), shape {w.shape}: read it in that order, "
+                 f"weight.reshape({first}, -1) or weight[{first.lower()}] for one kernel",
+                 w.reshape(shape).transpose(np.argsort(order)))):
+            if not any(np.array_equal(wrong, known) for known in seen):
+                seen.append(wrong)
+                out.append((text, wrong))
     return out
 
 

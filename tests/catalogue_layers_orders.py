@@ -1,0 +1,135 @@
+"""Wrong answers for lessons 03-05 that read or write a weight with its axes in another order,
+and max-pool backwards that route a window's gradient to another offset of the window by a
+fixed rule; entries follow tests/test_checks_catalogue.py. Each class is named whatever the
+order or the rule, so entries here take several members of it."""
+import numpy as np
+from minitorch_unet.convolution import col2im as c2i, im2col as i2c
+from test_checks_catalogue import Mistake
+
+ORDERS: list[Mistake] = []
+
+
+def entry(grade, function, *words):
+    def add(fn):
+        ORDERS.append(Mistake(f"order_{fn.__name__}", grade, {function: fn}, words))
+        return fn
+    return add
+
+
+# ---- a weight read with its axes in another order -------------------------------------------------
+def _ct_forward(read):
+    """conv_transpose2d's forward (col2im of x2 @ W) with the weight matrix made by `read`."""
+    def conv_transpose2d_forward(ctx, x, weight, *bias, stride, padding, output_padding):
+        (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+        n, c, h, w = x.shape
+        o, kh, kw = weight.shape[1:]
+        full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+        x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+        out = c2i(x2 @ read(weight), full, kh, kw, sh, sw)
+        out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+        if bias:
+            out = out + bias[0][:, None, None]
+        ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+        ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+        return out
+    return conv_transpose2d_forward
+
+
+entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kh, kw, O)")(
+    _ct_forward(lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)))
+entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kw, kh, O)")(
+    _ct_forward(lambda w: w.transpose(0, 3, 2, 1).reshape(w.shape[0], -1)))
+entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "read as if it were laid out (C, kh, kw, O)")(
+    _ct_forward(lambda w: w.reshape(w.shape[0], w.shape[2], w.shape[3], w.shape[1])
+                .transpose(0, 3, 1, 2).reshape(w.shape[0], -1)))
+for _fn, _name in zip(ORDERS, ("weight_kh_kw_o", "weight_kw_kh_o", "weight_read_as_kh_kw_o")):
+    ORDERS[ORDERS.index(_fn)] = Mistake(f"order_ct_forward_{_name}", _fn.grade, _fn.answers, _fn.words)
+
+
+def _ct_backward(read):
+    """conv_transpose2d's backward, with the weight matrix for grad_x made by `read`."""
+    def conv_transpose2d_backward(ctx, grad):
+        (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+        n, c, h, w = ctx.xshape
+        o, kh, kw = ctx.weight.shape[1:]
+        full = np.zeros(ctx.full)
+        full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+        cols = i2c(full, kh, kw, sh, sw)
+        grad_x = (cols @ read(ctx.weight).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+        return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+    return conv_transpose2d_backward
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "in the input's gradient",
+       "reordered to (C, kh, kw, O)")
+def ct_backward_weight_kh_kw_o(ctx, grad):
+    return _ct_backward(lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1))(ctx, grad)
+
+
+def _conv_forward(read):
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        (sh, sw), (ph, pw) = stride, padding
+        o, c, kh, kw = weight.shape
+        xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+        cols = i2c(xpad, kh, kw, sh, sw)
+        out = cols @ read(weight)
+        if bias:
+            out = out + bias[0]
+        ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+        ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+        return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return conv2d_forward
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "read as if it were laid out (kh, kw, C, O)")
+def conv_forward_weight_read_as_hwio(ctx, x, weight, *bias, stride, padding):
+    """The TensorFlow layout (kh, kw, C, O) assumed, its rows then put in (C, kh, kw) order."""
+    def read(w):
+        o, c, kh, kw = w.shape
+        return w.reshape(kh, kw, c, o).transpose(2, 0, 1, 3).reshape(-1, o)
+    return _conv_forward(read)(ctx, x, weight, *bias, stride=stride, padding=padding)
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "read as if it were laid out (O, kh, kw, C)")
+def naive_weight_read_channels_last(x, weight, bias=None, stride=1, padding=0):
+    """Each kernel taken as weight[o].reshape(kh, kw, C) and moved to (C, kh, kw)."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for ch in range(o):
+        kernel = weight[ch].reshape(kh, kw, c).transpose(2, 0, 1)
+        for i in range(ho):
+            for j in range(wo):
+                window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                out[:, ch, i, j] = np.sum(window * kernel, axis=(1, 2, 3))
+        if bias is not None:
+            out[:, ch] += bias[ch]
+    return out
+
+
+# ---- max-pool backward: a window's gradient sent to another offset by a fixed rule ----------------
+def _pool_backward(move):
+    """The im2col route back with the window index f replaced by move(f, kh, kw)."""
+    def max_pool2d_backward(ctx, grad):
+        (kh, kw), (sh, sw), (ph, pw) = ctx.params
+        n, c, hp, wp = ctx.padded_shape
+        rows = np.zeros((len(ctx.argmax), kh * kw))
+        rows[np.arange(len(rows)), move(ctx.argmax, kh, kw)] = grad.reshape(-1)
+        grad_x = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+        return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+    return max_pool2d_backward
+
+
+for _name, _move, _words in (
+        ("index_from_the_end", lambda f, kh, kw: kh * kw - 1 - f, "counted from the other end"),
+        ("rows_from_the_bottom", lambda f, kh, kw: (kh - 1 - f // kw) * kw + f % kw,
+         "rows are counted from the bottom"),
+        ("columns_from_the_right", lambda f, kh, kw: f // kw * kw + kw - 1 - f % kw,
+         "columns are counted from the right"),
+        ("index_plus_one", lambda f, kh, kw: (f + 1) % (kh * kw), "sends its gradient to another offset")):
+    ORDERS.append(Mistake(f"order_pool_backward_{_name}", "check_max_pool2d",
+                          {"max_pool2d_backward": _pool_backward(_move)}, (_words,)))
