@@ -133,3 +133,24 @@ for _name, _move, _words in (
         ("index_plus_one", lambda f, kh, kw: (f + 1) % (kh * kw), "sends its gradient to another offset")):
     ORDERS.append(Mistake(f"order_pool_backward_{_name}", "check_max_pool2d",
                           {"max_pool2d_backward": _pool_backward(_move)}, (_words,)))
+
+
+# ---- a matmul that fails because the weight's axes are read in another order --------------------
+@entry("check_conv2d_forward", "conv2d_forward", "the product fits with `weight.reshape(o, -1).T`",
+       "reshape it as it is")
+def conv_forward_weight_matrix_from_c(ctx, x, weight, *bias, stride, padding):
+    """The weight matrix made with its in-channel axis first: (C, O*kh*kw).T."""
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(c, -1).T
+    return out.reshape(x.shape[0], -1, o).transpose(0, 2, 1)
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward",
+       "the product fits with `ctx.weight.reshape(c, -1).T`", "reshape it as it is")
+def ct_backward_weight_matrix_out_first(ctx, grad):
+    """The weight matrix for grad_x made as conv2d's would be, out-channels first."""
+    o = ctx.weight.shape[1]
+    return _ct_backward(lambda w: w.transpose(1, 0, 2, 3).reshape(o, -1))(ctx, grad)

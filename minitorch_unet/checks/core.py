@@ -507,7 +507,56 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
-    return _substitution_fix(chains, names, whole)
+    return _axis_order_fix(chains, names, whole) or _substitution_fix(chains, names, whole)
+
+
+def _size_name(size: int, names: dict[str, Any]) -> str:
+    """The one short int name of the frame that holds `size` (c for 3), else the number."""
+    held = [k for k, v in names.items() if _is_int(v) and v == size and len(k) <= 3
+            and not k.startswith("_")]
+    return held[0] if len(held) == 1 else str(size)
+
+
+def _axis_order_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
+    """For a chain of @ that failed with a factor made from an array of 3 or more axes (a
+    weight): that array reshaped to (size of one of its axes, -1), in its own axis order or
+    with that axis moved first, when this makes the whole line run; the array's own order
+    is preferred (reshape keeps memory order). "" when no such reading fits."""
+    for chain in chains:
+        operands = _matmul_operands(chain)
+        for k, operand in enumerate(operands):
+            bases = []
+            for node in ast.walk(operand):
+                if isinstance(node, (ast.Name, ast.Attribute)):
+                    text = ast.unparse(node)
+                    try:
+                        value = eval(compile(text, "<base>", "eval"),
+                                     {"__builtins__": __builtins__}, dict(names))
+                    except Exception:  # noqa: BLE001 (not an array of the frame)
+                        continue
+                    if isinstance(value, np.ndarray) and value.ndim >= 3 and text not in bases:
+                        bases.append((text, value.shape))
+            for base, shape in bases:
+                fits = []
+                for axis in range(len(shape)):
+                    order = (axis,) + tuple(a for a in range(len(shape)) if a != axis)
+                    moved = "" if axis == 0 else f".transpose{order}"
+                    for tail in ("", ".T"):
+                        fixed = f"{base}{moved}.reshape({_size_name(shape[axis], names)}, -1){tail}"
+                        parts = [ast.unparse(op) for op in operands]
+                        parts[k] = fixed
+                        expression = " @ ".join(f"({part})" for part in parts)
+                        if _evaluates(_in_line(whole, ast.unparse(chain), expression), names):
+                            fits.append((axis, fixed))
+                own = [fixed for axis, fixed in fits if axis == 0]
+                if own or len(fits) == 1:
+                    fixed = own[0] if own else fits[0][1]
+                    return (f"in `{ast.unparse(chain)}` the product fits with `{fixed}` for "
+                            f"`{ast.unparse(operand)}`: {base} {tuple(shape)} is read with its "
+                            "axes in another order there; "
+                            + ("reshape it as it is, its memory already runs in its own axis "
+                               "order" if own else "move that axis first, then reshape"))
+    return ""
 
 
 def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
@@ -652,8 +701,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
-            _odd_values(frame, line, str(err)) or \
-            _transpose_fix(frame, line, str(err)) or sided or \
+            _odd_values(frame, line, str(err))
+        if not odd:  # a fitted fix of the product explains it better than the shapes' hint
+            sided = _transpose_fix(frame, line, str(err)) or sided
+        odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
