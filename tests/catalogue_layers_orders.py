@@ -1,6 +1,8 @@
-"""Wrong answers for lessons 03-05 that read or write a weight with its axes in another order,
-and max-pool backwards that route a window's gradient to another offset of the window by a
-fixed rule; entries follow tests/test_checks_catalogue.py. Each class is named whatever the
+"""Wrong answers for lessons 03-05 that take things in another order: a weight read with its
+axes in another order (in values, or in a product that then fails), max-pool backwards that
+route a window's gradient to another offset of the window by a fixed rule, the transposed
+convolution's size rule with its arguments in another order; entries follow
+tests/test_checks_catalogue.py. Each class is named whatever the
 order or the rule, so entries here take several members of it."""
 import numpy as np
 from minitorch_unet.convolution import col2im as c2i, im2col as i2c
@@ -154,3 +156,56 @@ def ct_backward_weight_matrix_out_first(ctx, grad):
     """The weight matrix for grad_x made as conv2d's would be, out-channels first."""
     o = ctx.weight.shape[1]
     return _ct_backward(lambda w: w.transpose(1, 0, 2, 3).reshape(o, -1))(ctx, grad)
+
+
+# ---- the output-size rule with its arguments in another order ------------------------------------
+@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size",
+       "padding and output_padding are swapped")
+def ct_size_padding_and_output_padding_swapped(size, kernel, stride=1, padding=0, output_padding=0):
+    return (size - 1) * stride - 2 * output_padding + kernel + padding
+
+
+@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "H and stride are swapped")
+def ct_size_size_and_stride_swapped(size, kernel, stride=1, padding=0, output_padding=0):
+    return (stride - 1) * size - 2 * padding + kernel + output_padding
+
+
+# ---- conv_transpose2d's backward with x's rows laid out in another pixel order ------------------
+def _ct_forward_saving_x(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(lambda w: w.reshape(w.shape[0], -1))(ctx, x, weight, *bias, stride=stride,
+                                                           padding=padding,
+                                                           output_padding=output_padding)
+    ctx.x = x
+    return out
+
+
+def ct_backward_x_columns_first(ctx, grad):
+    """grad_weight from x laid out with transpose(0, 3, 2, 1): the pixels in (n, j, i) order."""
+    n, c, h, w = ctx.xshape
+    rows = ctx.x.transpose(0, 3, 2, 1).reshape(-1, c)
+    grad_x, _, *rest = _ct_backward(lambda w_: w_.reshape(c, -1))(ctx, grad)
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
+    return (grad_x, (rows.T @ cols).reshape(ctx.weight.shape), *rest)
+
+
+ORDERS.append(Mistake("order_ct_backward_x_columns_first", "check_conv_transpose2d",
+                      {"conv_transpose2d_forward": _ct_forward_saving_x,
+                       "conv_transpose2d_backward": ct_backward_x_columns_first},
+                      ("in the weight's gradient", "x.transpose(0, 3, 2, 1)")))
+
+
+# ---- col2im whose passes over the samples lose what earlier passes wrote -------------------------
+@entry("check_col2im", "col2im", "the pass for index 0 never reaches the result")
+def col2im_out_made_per_sample(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, c, kh, kw)
+    for b in range(n):
+        out = np.zeros(shape)
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += blocks[b, i, j]
+    return out

@@ -1142,6 +1142,10 @@ def test_one_axis_arrays_get_no_claims_about_places() -> None:
      "except the first 2 rows"),
     (np.concatenate([RIGHT_VALUES[..., :2], np.zeros((2, 3, 5, 3))], axis=3),
      "except the last 3 columns"),
+    (np.concatenate([np.zeros((2, 2, 5, 5)), RIGHT_VALUES[:, 2:]], axis=1),
+     "only the last channel (index 2 along axis 1) is right and the earlier channels hold nothing"),
+    (np.concatenate([np.zeros((1, 3, 5, 5)), RIGHT_VALUES[1:]]),
+     "the pass for index 0 never reaches the result"),
 ])
 def test_value_pattern_names_leaks_and_runs_of_slices(got: np.ndarray, words: str) -> None:
     right_values = RIGHT_VALUES.copy()

@@ -1521,9 +1521,15 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
                     "stops after one pass, or [0] is used where every "
                     "index is needed")
+        if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and _unfilled(np.compress(bad, got, axis=axis)):
+            return (f"only the last {name} (index {n - 1} along axis {axis}) is right and the "
+                    f"earlier {_plural(name)} hold nothing: every pass of the loop over axis "
+                    f"{axis} loses what the passes before it wrote; create the result once, "
+                    "before that loop, and add each pass into it")
         if list(np.flatnonzero(bad)) == [0]:
             return (f"everything is right except the first {name} (index 0 along axis {axis}), "
-                    "never written: a loop starts at 1, or the first pass is lost")
+                    f"which holds nothing: the pass for index 0 never reaches the result; run "
+                    f"the loop over axis {axis} from 0, into a result created once before it")
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
             return (f"everything is right except the first {run.size} {_plural(name)} "
                     f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "

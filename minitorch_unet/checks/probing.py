@@ -439,8 +439,8 @@ def _col2im_rows(values: np.ndarray) -> str:
             return ""
         places.append((b, i, j))
         rows.append(row)
-    if len(set(rows)) == n * ho * wo:
-        return ""  # every row read once, in another order: the landing rules tell that
+    if len(set(rows)) == n * ho * wo or len(places) < n * ho * wo:
+        return ""  # every row read once (the landing rules tell where), or windows left empty
     return _row_rule(np.array(places, dtype=np.float64), np.array(rows, dtype=np.float64))
 
 
