@@ -209,3 +209,35 @@ def col2im_out_made_per_sample(cols, shape, kh, kw, sh, sw):
             for j in range(wo):
                 out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += blocks[b, i, j]
     return out
+
+
+# ---- a window slice of the wrong length, fitted from the learner's own numbers --------------------
+def _naive_loops(x, weight, bias, stride, padding, extra=0, rows=None):
+    """conv2d_naive by loops, the window's stop `extra` past r + kh, `rows` windows down."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho = rows(h, kh, stride, padding) if rows else (h + 2 * padding - kh) // stride + 1
+    wo = (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    r, q = i * stride, j * stride
+                    window = xpad[item, :, r:r + kh + extra, q:q + kw]
+                    out[item, ch, i, j] = np.sum(window * weight[ch])
+            if bias is not None:
+                out[item, ch] += bias[ch]
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "its stop is 1 too far; cut `r:r + kh`")
+def naive_window_one_row_too_long(x, weight, bias=None, stride=1, padding=0):
+    return _naive_loops(x, weight, bias, stride, padding, extra=1)
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "past the end of its axis 2", "stays below 5, so the loop must stop there")
+def naive_rows_counted_without_the_kernel(x, weight, bias=None, stride=1, padding=0):
+    """Ho = (H + 2p) // stride: the kernel's size left out of the count of windows."""
+    return _naive_loops(x, weight, bias, stride, padding, rows=lambda h, k, s, p: (h + 2 * p) // s)

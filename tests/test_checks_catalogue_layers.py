@@ -566,7 +566,7 @@ def naive_bias_by_sample(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, bias_index=lambda b_, ch: b_)
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "wrong bounds")
+@mistake("check_conv2d_naive", "conv2d_naive", "cut `j * stride:j * stride + kw`")
 def naive_window_end_without_stride(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, window_end=True)
 

@@ -598,6 +598,126 @@ def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
+    """(line number, expression, name) of the line (name ""), then of the earlier lines of the
+    frame's function that assign a name the line uses (latest first); the frame's value of
+    that name tells which of them ran."""
+    out = [(frame.f_lineno, _expression_of(line) or line.strip().rstrip(":"), "")]
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
+        found = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", lines[number - 1].rstrip())
+        if found and re.search(rf"\b{found.group(1)}\b", line):
+            out.append((number, found.group(2), found.group(1)))
+    return out
+
+
+def _safe(value: Callable[[ast.AST], Any], node: ast.AST) -> Any:
+    """value(node), or None where it fails (a slice, a name the frame lacks)."""
+    try:
+        return None if isinstance(node, ast.Slice) else value(node)
+    except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+        return None
+
+
+def _windows_that_fit(value: Callable[..., Any], part: ast.Slice, var: str, dim: int) -> int | None:
+    """How many values 0, 1, 2, ... of `var` keep the slice `part` inside an axis of size `dim`."""
+    fits = 0
+    while fits < dim + 1:
+        try:
+            if value(part.upper, **{var: fits}) > dim:
+                return fits
+        except Exception:  # noqa: BLE001
+            return None
+        fits += 1
+    return None
+
+
+def _slice_fit(frame: FrameType, line: str, text: str) -> str:
+    """For a broadcast error between arrays that differ in size along an axis: a slice, on the
+    line or on a line that fed it, whose length is one of the clashing sizes, with how long it
+    is, what it cuts and why (past the end of the array, or a stop that is off); "" otherwise."""
+    if "could not be broadcast" not in text:
+        return ""
+    found = [_parse_shape(s) for s in re.findall(_SHAPE, text.split("shapes", 1)[-1])]
+    pairs = {(a, b) for f in found for g in found if len(f) == len(g) and f != g
+             for a, b in zip(f, g) if a != b and 1 not in (a, b)}
+    if not pairs:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST, **extra: Any) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, {**names, **extra})
+
+    clashing = {shape for shape in found}
+    for number, source, name in _feeding_lines(frame, line):
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError:
+            continue
+        if name:  # an assignment: only the one that made the name's value, a clashing array
+            try:
+                made = value(tree.body)
+            except Exception:  # noqa: BLE001
+                continue
+            held = names.get(name)
+            if not isinstance(made, np.ndarray) or not isinstance(held, np.ndarray) or \
+                    made.shape != held.shape or made.shape not in clashing or \
+                    not np.array_equal(made, held):
+                continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Subscript):
+                continue
+            try:
+                array, piece = value(node.value), value(node)
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if not isinstance(array, np.ndarray) or len(parts) > array.ndim or \
+                    np.shape(piece) not in clashing:
+                continue
+            kept = [axis for axis, part in enumerate(parts) if not _is_int(_safe(value, part))]
+            kept += list(range(len(parts), array.ndim))
+            for axis, part in enumerate(parts):
+                if not isinstance(part, ast.Slice) or part.upper is None or part.step is not None:
+                    continue
+                try:
+                    start = value(part.lower) if part.lower is not None else 0
+                    stop = value(part.upper)
+                except Exception:  # noqa: BLE001
+                    continue
+                if not (_is_int(start) and _is_int(stop)) or start < 0 or stop < 0:
+                    continue
+                dim = array.shape[axis]
+                count = max(0, min(stop, dim) - start)
+                at = kept.index(axis) - len(kept)  # the piece's axis, counted from the right
+                needed = {f[at] for f in found if len(f) >= -at and f[at] not in (1, count)}
+                if np.shape(piece)[at] != count or len(needed) != 1:
+                    continue
+                other = needed.pop()
+                size = next((n.id for n in ast.walk(part.upper) if isinstance(n, ast.Name)
+                             and names.get(n.id) == other and _is_int(names.get(n.id))),
+                            _size_name(other, names))
+                cut = f"`{ast.unparse(part)}` of `{ast.unparse(node.value)}` (line {number})"
+                if stop > dim:
+                    said = (f"the slice {cut} stops at {stop}, past the end of its axis {axis} "
+                            f"(size {dim}), so it gives {count} entries where {other} are needed")
+                    loop = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name)
+                            and _is_int(names.get(n.id)) and n.id in frame.f_locals
+                            and n.id not in _parameters(frame.f_code)]
+                    fits = _windows_that_fit(value, part, loop[0], dim) if len(loop) == 1 else None
+                    if fits is None:
+                        return said
+                    return (f"{said}: at {loop[0]} = {names[loop[0]]} the window is past the "
+                            f"edge; it fits only while {loop[0]} stays below {fits}, so the "
+                            f"loop must stop there")
+                lower = ast.unparse(part.lower) if part.lower is not None else "0"
+                return (f"the slice {cut} gives {count} entries where {other} are needed: its "
+                        f"stop is {abs(other - count)} {'short' if other > count else 'too far'}"
+                        f"; cut `{lower}:{lower} + {size}`")
+    return ""
+
+
 def _expression_of(line: str) -> str:
     """The expression a line returns, assigns or evaluates ("" when it has no `@`)."""
     if "@" not in line:
@@ -703,7 +823,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
-            sided = _transpose_fix(frame, line, str(err)) or sided
+            sided = _transpose_fix(frame, line, str(err)) or sided or \
+                _slice_fit(frame, line, str(err))
         odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
