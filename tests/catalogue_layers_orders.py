@@ -241,3 +241,39 @@ def naive_window_one_row_too_long(x, weight, bias=None, stride=1, padding=0):
 def naive_rows_counted_without_the_kernel(x, weight, bias=None, stride=1, padding=0):
     """Ho = (H + 2p) // stride: the kernel's size left out of the count of windows."""
     return _naive_loops(x, weight, bias, stride, padding, rows=lambda h, k, s, p: (h + 2 * p) // s)
+
+
+# ---- a reduction or a loop step that changes what is combined --------------------------------------
+@entry("check_conv2d_naive", "conv2d_naive", "only one column in 2 is computed",
+       "steps by 2 (range(0, n, 2))")
+def naive_column_loop_steps_by_stride(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(ho):
+        for j in range(0, wo, stride):
+            window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", window, weight)
+    return out if bias is None else out + bias[:, None, None]
+
+
+@entry("check_col2im", "col2im", "you keep the smallest (np.minimum)")
+def col2im_keeps_the_smallest(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            region = out[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            region[...] = np.minimum(region, blocks[:, i, j])
+    return out
+
+
+@entry("check_winograd_tile", "winograd_tile", "the product fits with `.sum(axis=0)` in place of `.sum(axis=2)`")
+def wino_channels_summed_over_rows(d, g):
+    from minitorch_unet.winograd import A_T, B_T, G
+    a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
+    return a_t @ ((g_m @ g @ g_m.T) * (b_t @ d @ b_t.T)).sum(axis=2) @ a_t.T

@@ -507,7 +507,43 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
-    return _axis_order_fix(chains, names, whole) or _substitution_fix(chains, names, whole)
+    return _axis_order_fix(chains, names, whole) or _reduction_axis_fix(chains, names, whole) or \
+        _substitution_fix(chains, names, whole)
+
+
+def _reduction_axis_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
+    """For a chain of @ that failed: a reduction in it (.sum, .mean, .max, .min with axis=k)
+    that makes the whole line run over exactly one other axis; "" otherwise."""
+    for chain in chains:
+        text = ast.unparse(chain)
+        for node in ast.walk(chain):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                    node.func.attr in ("sum", "mean", "max", "min")):
+                continue
+            axis = next((k for k in node.keywords if k.arg == "axis"), None)
+            if axis is None or not isinstance(axis.value, ast.Constant) or \
+                    not _is_int(axis.value.value):
+                continue
+            try:
+                reduced = eval(compile(ast.Expression(node.func.value), "<r>", "eval"),
+                               {"__builtins__": __builtins__}, dict(names))
+            except Exception:  # noqa: BLE001 - the learner's names
+                continue
+            old, fits = axis.value.value, []
+            for other in range(getattr(reduced, "ndim", 0)):
+                if other == old % max(reduced.ndim, 1):
+                    continue
+                axis.value.value = other
+                if _evaluates(_in_line(whole, text, ast.unparse(chain)), names):
+                    fits.append(other)
+            axis.value.value = old
+            if len(fits) == 1:
+                was = ast.unparse(node)
+                return (f"in `{text}` the product fits with `.{node.func.attr}(axis={fits[0]})` "
+                        f"in place of `.{node.func.attr}(axis={old})` (in `{was}`): the "
+                        f"{node.func.attr} runs over the wrong axis of an array of shape "
+                        f"{reduced.shape}")
+    return ""
 
 
 def _size_name(size: int, names: dict[str, Any]) -> str:
@@ -1573,9 +1609,14 @@ def _shift_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, floa
     return ""
 
 
-def _unfilled(values: np.ndarray) -> bool:
-    """One constant throughout (0, or whatever the array was made with): never written."""
-    return values.size > 0 and bool(np.all(values == values.reshape(-1)[0]))
+def _unfilled(values: np.ndarray, cut: int | None = None) -> bool:
+    """One constant throughout (0, or whatever the array was made with): never written. With
+    `cut` (the axis the slices were cut along) on a 4-D array, one constant per channel
+    (axis 1) is enough: a bias added afterwards to what was never written."""
+    if values.size and bool(np.all(values == values.reshape(-1)[0])):
+        return True
+    return cut is not None and cut != 1 and values.ndim == 4 and values.size > 0 and \
+        bool(np.all(values == values[:1, :, :1, :1]))
 
 
 def _copied_from(got: np.ndarray, expected: np.ndarray, axis: int, bad: np.ndarray,
@@ -1628,6 +1669,12 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         run = np.flatnonzero(bad)
         end_run = run.size > 1 and (run[0] == 0 and run[-1] == run.size - 1 or
                                     run[0] == n - run.size and run[-1] == n - 1)
+        step = int(np.flatnonzero(~bad)[1]) if (~bad).sum() > 1 else 0
+        if step > 1 and np.array_equal(np.flatnonzero(~bad), np.arange(0, n, step)) and \
+                _unfilled(np.compress(bad, got, axis=axis), axis):
+            return (f"only one {name} in {step} is computed (indices 0, {step}, {2 * step}, "
+                    f"... along axis {axis}) and the others hold nothing: the loop over axis "
+                    f"{axis} steps by {step} (range(0, n, {step})); visit every index, range(n)")
         if not at_border and not end_run and not _unfilled(np.compress(bad, got, axis=axis)):
             where = ", ".join(map(str, np.flatnonzero(bad)[:4])) + (", ..." if bad.sum() > 4 else "")
             return (f"your values are right except at {name} index {where} (axis {axis}), whose "

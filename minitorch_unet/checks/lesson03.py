@@ -925,6 +925,21 @@ def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
     return out
 
 
+def col2im_combined(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                    sw: int, combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """col2im whose windows are joined by `combine` (np.maximum, ...) with the zeros it starts
+    from, instead of added."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            where = (slice(None), slice(None), slice(sh * i, sh * i + kh), slice(sw * j, sw * j + kw))
+            out[where] = combine(out[where], cols[:, i, j])
+    return out
+
+
 def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                       sw: int, assign: bool = False, stride: bool = True) -> np.ndarray:
     """col2im window by window: `assign` writes each window with = instead of +=; with
@@ -972,6 +987,11 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    for combine, text in ((np.maximum, "the largest (np.maximum)"),
+                          (np.minimum, "the smallest (np.minimum)")):
+        out.append((f"where windows overlap you keep {text} of their values; col2im SUMS them "
+                    "(+=): a pixel in two windows gets both gradients",
+                    col2im_combined(cols, shape, kh, kw, sh, sw, combine)))
     count = convolution.col2im(np.ones_like(cols), shape, kh, kw, sh, sw)
     out.append(("where windows overlap you average their values (divided by the count); col2im "
                 "SUMS them: a pixel in two windows gets both gradients",
