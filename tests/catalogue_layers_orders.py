@@ -277,3 +277,15 @@ def wino_channels_summed_over_rows(d, g):
     from minitorch_unet.winograd import A_T, B_T, G
     a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
     return a_t @ ((g_m @ g @ g_m.T) * (b_t @ d @ b_t.T)).sum(axis=2) @ a_t.T
+
+
+@entry("check_im2col", "im2col", "holds the window of pixel (n, i + 1, j)")
+def im2col_rows_start_one_stride_down(x, kh, kw, sh, sw):
+    """Window (i, j) cut from row (i + 1) * sh: one stride late (short windows padded by 0)."""
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = np.zeros((n * ho * wo, c, kh, kw))
+    for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
+        part = x[b, :, (i + 1) * sh:(i + 1) * sh + kh, j * sw:j * sw + kw]
+        cols[r, :, :part.shape[1], :part.shape[2]] = part
+    return cols.reshape(len(cols), -1)
