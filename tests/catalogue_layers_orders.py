@@ -289,3 +289,24 @@ def im2col_rows_start_one_stride_down(x, kh, kw, sh, sw):
         part = x[b, :, (i + 1) * sh:(i + 1) * sh + kh, j * sw:j * sw + kw]
         cols[r, :, :part.shape[1], :part.shape[2]] = part
     return cols.reshape(len(cols), -1)
+
+
+# ---- im2col's shape from a count rule or a stacking slip ---------------------------------------
+def _sample_columns(x, kh, kw, sh, sw, ho, wo):
+    return [np.stack([x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+                      for i in range(ho) for j in range(wo)]) for b in range(x.shape[0])]
+
+
+@entry("check_im2col", "im2col", "the batch folded into the columns")
+def im2col_samples_stacked_side_by_side(x, kh, kw, sh, sw):
+    ho, wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return np.hstack(_sample_columns(x, kh, kw, sh, sw, ho, wo))
+
+
+@entry("check_im2col", "im2col", "the stride is applied twice")
+def im2col_window_loops_step_by_the_stride(x, kh, kw, sh, sw):
+    """Loops over range(0, Ho, sh): window positions already strided, stepped again."""
+    n = x.shape[0]
+    ho, wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return np.stack([x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel() for b in range(n)
+                     for i in range(0, ho, sh) for j in range(0, wo, sw)])

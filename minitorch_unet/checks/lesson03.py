@@ -109,6 +109,9 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the stride is used as the window size: your sizes follow (H + 2*padding - stride) // "
      "stride + 1; windows are kernel_size wide, stride apart",
      lambda h, k, s, p: (h + 2 * p - s) // s + 1),
+    ("the stride is applied twice (every stride-th window of windows already taken stride "
+     "apart): your sizes follow ((H + 2*padding - k) // stride) // stride + 1; step by the "
+     "stride once", lambda h, k, s, p: (h + 2 * p - k) // s // s + 1),
 )
 
 
@@ -875,6 +878,15 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
         if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
             return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
                     "take the windows of x as it is")
+    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
+    if n > 1 and got == (ho * wo, n * cols):
+        return ("the samples sit side by side in each row (the batch folded into the columns, "
+                f"(Ho*Wo, N*C*kh*kw) = {got}): one row per output pixel (n, i, j) of each "
+                "sample, so the batch goes with the rows, (N*Ho*Wo, C*kh*kw)")
+    for text, rule in CONV_SIZE_MISTAKES:
+        if got == (n * rule(h, kh, sh, 0) * rule(w, kw, sw, 0), cols) and \
+                (rule(h, kh, sh, 0), rule(w, kw, sw, 0)) != (ho, wo):
+            return f"your window counts are wrong: {text}"
     dims = [(h, kh, sh, 0), (w, kw, sw, 0)]
     slips = [(f"your window counts follow the size rule with {text}", slip)
              for text, slip in geometry_slips(4)]
