@@ -310,3 +310,18 @@ def im2col_window_loops_step_by_the_stride(x, kh, kw, sh, sw):
     ho, wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
     return np.stack([x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel() for b in range(n)
                      for i in range(0, ho, sh) for j in range(0, wo, sw)])
+
+
+# ---- conv2d backward that cuts another border than the padding -----------------------------------
+@entry("check_conv2d", "conv2d_backward", "1 rows and 1 columns are cut off each side",
+       "cut padding[0] = 0 rows")
+def conv_backward_cuts_half_the_kernel(ctx, grad):
+    """The border cut as if the padding were kh // 2 ('same' padding assumed)."""
+    (sh, sw) = ctx.stride
+    o, c, kh, kw = ctx.weight.shape
+    hp, wp = ctx.padded_shape[2:]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = c2i(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    grad_x = grad_x[:, :, kh // 2:hp - kh // 2, kw // 2:wp - kw // 2]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, g.sum(axis=0)) if ctx.has_bias else (grad_x, grad_weight)

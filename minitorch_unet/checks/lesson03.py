@@ -1218,6 +1218,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
             note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
                     "each side")
+        elif padding is not None and len(g) == len(shape) == 4 and g[:2] == shape[:2] and \
+                any(diffs[2:]) and all(d <= 0 and d % 2 == 0 for d in diffs[2:]):
+            q, r = (p - d // 2 for p, d in zip(padding, diffs[2:]))
+            note = (f": {q} rows and {r} columns are cut off each side of the padded gradient, "
+                    f"where the padding is {tuple(padding)}: cut padding[0] = {padding[0]} rows "
+                    f"and padding[1] = {padding[1]} columns, [p:H + p]")
         elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
                 g[0] == shape[0] * shape[1]:
             note = (": that is the folded (N*C, 1, H, W) image; reshape it back to "
