@@ -325,3 +325,33 @@ def conv_backward_cuts_half_the_kernel(ctx, grad):
     grad_x = grad_x[:, :, kh // 2:hp - kh // 2, kw // 2:wp - kw // 2]
     grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight, g.sum(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
+
+
+# ---- an index that runs past the end, named with the loop values where it does -----------------
+@entry("check_conv2d_naive", "conv2d_naive", "the loop `for i in range(h)` reaches i = 5, past the last index 4 of axis 2 of `out`")
+def naive_rows_loop_over_the_input_height(x, weight, bias=None, stride=1, padding=0):
+    """The row loop over range(H - kh + 1 + 2 * padding) written as range(H): too many rows."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(h):
+        for j in range(wo):
+            top = min(i * stride, xpad.shape[2] - kh)
+            window = xpad[:, :, top:top + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", window, weight)
+    return out if bias is None else out + bias[:, None, None]
+
+
+@entry("check_col2im", "col2im", "is 25 at j = 4, i = 4, b = 0, past the last index 24 of axis 0 of `cols`")
+def col2im_reads_the_next_row(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += \
+                    cols[(b * ho + i) * wo + j + 1].reshape(c, kh, kw)
+    return out

@@ -866,7 +866,8 @@ def naive_bias_subtracted(x, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out - 2 * bias[:, None, None]
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "runs past the end of axis 0")
+@mistake("check_conv2d_naive", "conv2d_naive", "the loop `for channel in range(c)` reaches channel = 2",
+         "past the last index 1 of axis 0 of `weight`")
 def naive_loops_over_input_channels(x, weight, bias=None, stride=1, padding=0):
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape

@@ -647,6 +647,53 @@ def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
     return out
 
 
+def _index_past_end(frame: FrameType, line: str, text: str) -> str:
+    """For 'index K is out of bounds for axis A with size S': the index expression on the line
+    that is K, with the values of the loop variables in it; "" when none is found."""
+    found = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if not found:
+        return ""
+    k, axis, size = (int(v) for v in found.groups())
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript):
+            continue
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        try:
+            array = value(node.value)
+        except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+            continue
+        if not isinstance(array, np.ndarray) or axis >= len(parts) or \
+                array.shape[axis] != size or isinstance(parts[axis], ast.Slice):
+            continue
+        index = _safe(value, parts[axis])
+        if not _is_int(index) or index != k:
+            continue
+        loops = [n.id for n in ast.walk(parts[axis]) if isinstance(n, ast.Name) and
+                 _is_int(frame.f_locals.get(n.id)) and n.id not in _parameters(frame.f_code)]
+        ranged = _loop_bounds(frame)
+        expr = ast.unparse(parts[axis])
+        if expr in ranged:
+            return (f"the loop `for {expr} in range({ranged[expr]})` reaches {expr} = {k}, past "
+                    f"the last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: "
+                    f"run it over range({_size_name(size, names)})")
+        loops = [v for v in loops if v in ranged] or loops
+        at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
+        return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the last "
+                f"index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: it overshoots by "
+                f"{k - size + 1}, and must stay below {size}")
+    return ""
+
+
 def _safe(value: Callable[[ast.AST], Any], node: ast.AST) -> Any:
     """value(node), or None where it fails (a slice, a name the frame lacks)."""
     try:
@@ -860,7 +907,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             sided = _transpose_fix(frame, line, str(err)) or sided or \
-                _slice_fit(frame, line, str(err))
+                _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
         odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
