@@ -355,3 +355,16 @@ def col2im_reads_the_next_row(cols, shape, kh, kw, sh, sw):
                 out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += \
                     cols[(b * ho + i) * wo + j + 1].reshape(c, kh, kw)
     return out
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "the slice `pw:` of `grad_full`",
+       "runs to the end of its axis 3", "cut `pw:pw + ")
+def ct_backward_columns_slice_without_end(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    grad_full = np.zeros(ctx.full)
+    grad_full[:, :, ph:ph + grad.shape[2], pw:] = grad
+    cols = i2c(grad_full, *ctx.weight.shape[2:], sh, sw)
+    grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())

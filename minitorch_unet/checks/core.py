@@ -719,7 +719,7 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
     """For a broadcast error between arrays that differ in size along an axis: a slice, on the
     line or on a line that fed it, whose length is one of the clashing sizes, with how long it
     is, what it cuts and why (past the end of the array, or a stop that is off); "" otherwise."""
-    if "could not be broadcast" not in text:
+    if "could not be broadcast" not in text and "could not broadcast" not in text:
         return ""
     found = [_parse_shape(s) for s in re.findall(_SHAPE, text.split("shapes", 1)[-1])]
     pairs = {(a, b) for f in found for g in found if len(f) == len(g) and f != g
@@ -728,14 +728,14 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
         return ""
     names = {**frame.f_globals, **frame.f_locals}
 
-    def value(node: ast.AST, **extra: Any) -> Any:
-        return eval(compile(ast.Expression(node), "<line>", "eval"),
+    def value(node: ast.AST, **extra: Any) -> Any:  # (re-read, so a target loads too)
+        return eval(compile(ast.unparse(node), "<line>", "eval"),
                     {"__builtins__": __builtins__}, {**names, **extra})
 
     clashing = {shape for shape in found}
     for number, source, name in _feeding_lines(frame, line):
-        try:
-            tree = ast.parse(source, mode="eval")
+        try:  # the line itself whole (an assignment's target too), a feeding line's value
+            tree = ast.parse(source, mode="eval") if name else ast.parse(line.strip().rstrip(":"))
         except SyntaxError:
             continue
         if name:  # an assignment: only the one that made the name's value, a clashing array
@@ -762,11 +762,12 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
             kept = [axis for axis, part in enumerate(parts) if not _is_int(_safe(value, part))]
             kept += list(range(len(parts), array.ndim))
             for axis, part in enumerate(parts):
-                if not isinstance(part, ast.Slice) or part.upper is None or part.step is not None:
+                if not isinstance(part, ast.Slice) or part.step is not None or \
+                        part.upper is None and part.lower is None:
                     continue
                 try:
                     start = value(part.lower) if part.lower is not None else 0
-                    stop = value(part.upper)
+                    stop = value(part.upper) if part.upper is not None else array.shape[axis]
                 except Exception:  # noqa: BLE001
                     continue
                 if not (_is_int(start) and _is_int(stop)) or start < 0 or stop < 0:
@@ -778,8 +779,8 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
                 if np.shape(piece)[at] != count or len(needed) != 1:
                     continue
                 other = needed.pop()
-                size = next((n.id for n in ast.walk(part.upper) if isinstance(n, ast.Name)
-                             and names.get(n.id) == other and _is_int(names.get(n.id))),
+                size = next((n.id for n in ast.walk(part.upper or part) if isinstance(n, ast.Name)
+                             and _is_int(names.get(n.id)) and names.get(n.id) == other),
                             _size_name(other, names))
                 cut = f"`{ast.unparse(part)}` of `{ast.unparse(node.value)}` (line {number})"
                 if stop > dim:
@@ -795,6 +796,10 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
                             f"edge; it fits only while {loop[0]} stays below {fits}, so the "
                             f"loop must stop there")
                 lower = ast.unparse(part.lower) if part.lower is not None else "0"
+                if part.upper is None:
+                    return (f"the slice {cut} runs to the end of its axis {axis}, so it gives "
+                            f"{count} entries where {other} are needed: give it an end, cut "
+                            f"`{lower}:{lower} + {size}`")
                 return (f"the slice {cut} gives {count} entries where {other} are needed: its "
                         f"stop is {abs(other - count)} {'short' if other > count else 'too far'}"
                         f"; cut `{lower}:{lower} + {size}`")
@@ -906,8 +911,11 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
-            sided = _transpose_fix(frame, line, str(err)) or sided or \
-                _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
+            try:
+                sided = _transpose_fix(frame, line, str(err)) or sided or \
+                    _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
+            except Exception:  # noqa: BLE001 - a fit that trips on the learner's values adds nothing
+                pass
         odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
@@ -1596,9 +1604,9 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         if any(shape[a] > 1 for a in axes) and \
                 same(np.broadcast_to(expected.sum(axis=axes, keepdims=True), shape)):
             return (f"each of your values is the total of the right ones over axis "
-                    f"{_axes_text(axes)}, repeated along it: a whole slice is handled where one "
-                    "entry at a time belongs (an index with too few components, or a sum over "
-                    "the wrong axes)")
+                    f"{_axes_text(axes)}, repeated along it: every entry there gets what "
+                    "belongs to all of them; handle one entry at a time, each by its own index "
+                    "there, where a whole slice `:` (or a sum over it) takes them all")
     return _factors_relation(got, expected, close) or _terms_relation(got, expected, close) or \
         _slices_relation(got, expected, close)
 
