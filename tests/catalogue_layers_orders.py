@@ -368,3 +368,21 @@ def ct_backward_columns_slice_without_end(ctx, grad):
     grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
     grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+# ---- a bias gradient reduced by another rule than the sum -----------------------------------------
+@entry("check_conv2d", "conv2d_backward", "grad_bias[o] is the largest entry (max) of channel o")
+def conv_backward_bias_max(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = c2i(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    grad_x = grad_x[:, :, ph:ctx.padded_shape[2] - ph, pw:ctx.padded_shape[3] - pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, g.max(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "grad_bias[o] is the sum of |grad_out|")
+def ct_backward_bias_of_magnitudes(ctx, grad):
+    grad_x, grad_weight, *rest = _ct_backward(lambda w: w.reshape(w.shape[0], -1))(ctx, grad)
+    return (grad_x, grad_weight) + ((np.abs(grad).sum(axis=(0, 2, 3)),) if rest else ())

@@ -1346,6 +1346,14 @@ def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
         ho, wo = case["grad_out"].shape[2:]
         out.append(("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
                     expected / (n * ho * wo)))
+        g = case["grad_out"].astype(np.float64)
+        for text, reduced in (("the largest entry (max)", g.max(axis=(0, 2, 3))),
+                              ("the smallest entry (min)", g.min(axis=(0, 2, 3))),
+                              ("the sum of |grad_out|", np.abs(g).sum(axis=(0, 2, 3))),
+                              ("the sum of squares", (g * g).sum(axis=(0, 2, 3)))):
+            out.append((f"grad_bias[o] is {text} of channel o of grad_out; bias[o] is added to "
+                        "every pixel of every sample, so its gradient is their plain sum, "
+                        "grad.sum(axis=(0, 2, 3))", reduced))
         if n > 1:
             out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
                         "batch too, axis=(0, 2, 3)",
