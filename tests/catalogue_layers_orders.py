@@ -386,3 +386,20 @@ def conv_backward_bias_max(ctx, grad):
 def ct_backward_bias_of_magnitudes(ctx, grad):
     grad_x, grad_weight, *rest = _ct_backward(lambda w: w.reshape(w.shape[0], -1))(ctx, grad)
     return (grad_x, grad_weight) + ((np.abs(grad).sum(axis=(0, 2, 3)),) if rest else ())
+
+
+# ---- max-pool backward placing windows with another step -----------------------------------------
+@entry("check_max_pool2d", "max_pool2d_backward", "windows placed with another step",
+       "the strides are swapped")
+def pool_backward_strides_swapped(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    grad_x = np.zeros(ctx.padded_shape)
+    picks = np.eye(kh * kw)[ctx.argmax].reshape(n, c, ho, wo, kh, kw)
+    for i in range(ho):
+        for j in range(wo):
+            region = grad_x[:, :, sw * i:sw * i + kh, sh * j:sh * j + kw]  # cut at the edge
+            region += (picks[:, :, i, j] * grad[:, :, i, j, None, None])[
+                :, :, :region.shape[2], :region.shape[3]]
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]

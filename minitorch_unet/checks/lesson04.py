@@ -47,7 +47,7 @@ def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
 
 def route(case: Case, rule: str = "first", write: str = "add", swap: bool = False,
           stride: bool = True, ones: bool = False, origin: bool = True,
-          unravel_by_kh: bool = False) -> np.ndarray:
+          unravel_by_kh: bool = False, steps: tuple[int, int] | None = None) -> np.ndarray:
     """grad_out sent back into the input window by window, as a learner's loop does it.
 
     rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
@@ -56,7 +56,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
     ones: 1 is routed instead of grad_out (the chain rule forgotten). origin False: every
     window is put back at the top-left corner. unravel_by_kh: flat index f lands at
-    divmod(f, kh) instead of divmod(f, kw).
+    divmod(f, kh) instead of divmod(f, kw). steps: window (i, j) starts at (steps[0] * i,
+    steps[1] * j) instead of (sh * i, sw * j).
     """
     (kh, kw), (sh, sw), (ph, pw) = geometry(case)
     x, g = case["input"], case["grad_out"].astype(np.float64)
@@ -78,7 +79,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     gx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
     for i in range(g.shape[2]):
         for j in range(g.shape[3]):
-            top, left = ((sh * i, sw * j) if stride else (i, j)) if origin else (0, 0)
+            th, tw = steps or (sh, sw)
+            top, left = ((th * i, tw * j) if stride else (i, j)) if origin else (0, 0)
             share = np.zeros((n, c, rows, columns))
             for f, (a, b) in enumerate(where):
                 share[:, :, a, b] += picks[:, :, i, j, f]
@@ -240,6 +242,7 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             ("every window's gradient is put back at the top-left corner: the window of output "
              "(i, j) starts at (sh * i, sw * j) of the padded input, add that offset",
              route(case, origin=False)),
+            *window_starts(case),
             ("the argmax was unravelled with divmod(f, kh); a (kh, kw) window has rows of kw "
              "entries, so flat index f is row f // kw, column f % kw", route(case, unravel_by_kh=True)),
             ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
@@ -295,6 +298,23 @@ def window_map(case: Case, got: np.ndarray) -> list[tuple[str, np.ndarray]]:
     text = (f"{said}: send each window's gradient to its maximum itself, row argmax // kw, "
             "column argmax % kw of the window")
     return [(text, (a @ rule.ravel()).reshape(got.shape))]
+
+
+def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The gradient routed to windows that start at another step than (sh*i, sw*j): one
+    stride for both directions, the two swapped, or the kernel."""
+    (kh, kw), (sh, sw), _ = geometry(case)
+    out, seen = [], {(sh, sw), (1, 1)}
+    for step, text in (((sw, sw), "the rows step by sw, the width's stride"),
+                       ((sh, sh), "the columns step by sh, the height's stride"),
+                       ((sw, sh), "the strides are swapped"),
+                       ((kh, kw), "the windows step by the kernel size")):
+        if step not in seen:
+            seen.add(step)
+            out.append((f"the gradient goes back to windows placed with another step: {text}; "
+                        "window (i, j) starts at (sh * i, sw * j) of the padded input",
+                        route(case, steps=step)))
+    return out
 
 
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
