@@ -1,9 +1,13 @@
-"""Wrong answers for lessons 03-05 that take things in another order: a weight read with its
-axes in another order (in values, or in a product that then fails), max-pool backwards that
-route a window's gradient to another offset of the window by a fixed rule, the transposed
-convolution's size rule with its arguments in another order; entries follow
-tests/test_checks_catalogue.py. Each class is named whatever the
-order or the rule, so entries here take several members of it."""
+"""Wrong answers for lessons 03-05, one or more per class of mistake named whatever its
+member: a weight read with its axes in another order (in values, or in a product that then
+fails), a max-pool backward routing each window's gradient to another offset by a fixed rule or
+to windows placed with another step, the transposed convolution's size rule with its arguments
+in another order, x laid out in another pixel order for the weight's gradient, results whose
+earlier slices a loop loses, window slices of the wrong length, indices past the end, loops
+that step over indices, overlaps kept by max/min, reductions over another axis or by another
+rule, borders cut by another width than the padding, im2col's shape from a folded batch or a
+count rule; and right answers that take things in another order on purpose. Entries follow
+tests/test_checks_catalogue.py."""
 import numpy as np
 from minitorch_unet.convolution import col2im as c2i, im2col as i2c
 from test_checks_catalogue import Mistake
@@ -18,7 +22,7 @@ def entry(grade, function, *words):
     return add
 
 
-# ---- a weight read with its axes in another order -------------------------------------------------
+# ---- a weight read with its axes in another order --------------------------------------------
 def _ct_forward(read):
     """conv_transpose2d's forward (col2im of x2 @ W) with the weight matrix made by `read`."""
     def conv_transpose2d_forward(ctx, x, weight, *bias, stride, padding, output_padding):
@@ -37,15 +41,26 @@ def _ct_forward(read):
     return conv_transpose2d_forward
 
 
-entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kh, kw, O)")(
-    _ct_forward(lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)))
-entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kw, kh, O)")(
-    _ct_forward(lambda w: w.transpose(0, 3, 2, 1).reshape(w.shape[0], -1)))
-entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "read as if it were laid out (C, kh, kw, O)")(
-    _ct_forward(lambda w: w.reshape(w.shape[0], w.shape[2], w.shape[3], w.shape[1])
-                .transpose(0, 3, 1, 2).reshape(w.shape[0], -1)))
-for _fn, _name in zip(ORDERS, ("weight_kh_kw_o", "weight_kw_kh_o", "weight_read_as_kh_kw_o")):
-    ORDERS[ORDERS.index(_fn)] = Mistake(f"order_ct_forward_{_name}", _fn.grade, _fn.answers, _fn.words)
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kh, kw, O)")
+def ct_forward_weight_kh_kw_o(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward(lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1))(
+        ctx, x, weight, *bias, stride=stride, padding=padding, output_padding=output_padding)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "reordered to (C, kw, kh, O)")
+def ct_forward_weight_kw_kh_o(ctx, x, weight, *bias, stride, padding, output_padding):
+    return _ct_forward(lambda w: w.transpose(0, 3, 2, 1).reshape(w.shape[0], -1))(
+        ctx, x, weight, *bias, stride=stride, padding=padding, output_padding=output_padding)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+       "read as if it were laid out (C, kh, kw, O)")
+def ct_forward_weight_read_as_kh_kw_o(ctx, x, weight, *bias, stride, padding, output_padding):
+    def read(w):
+        c, o, kh, kw = w.shape
+        return w.reshape(c, kh, kw, o).transpose(0, 3, 1, 2).reshape(c, -1)
+    return _ct_forward(read)(ctx, x, weight, *bias, stride=stride, padding=padding,
+                             output_padding=output_padding)
 
 
 def _ct_backward(read):
@@ -113,7 +128,7 @@ def naive_weight_read_channels_last(x, weight, bias=None, stride=1, padding=0):
     return out
 
 
-# ---- max-pool backward: a window's gradient sent to another offset by a fixed rule ----------------
+# ---- max-pool backward: a window's gradient sent to another offset by a fixed rule -----------
 def _pool_backward(move):
     """The im2col route back with the window index f replaced by move(f, kh, kw)."""
     def max_pool2d_backward(ctx, grad):
@@ -132,7 +147,8 @@ for _name, _move, _words in (
          "rows are counted from the bottom"),
         ("columns_from_the_right", lambda f, kh, kw: f // kw * kw + kw - 1 - f % kw,
          "columns are counted from the right"),
-        ("index_plus_one", lambda f, kh, kw: (f + 1) % (kh * kw), "sends its gradient to another offset")):
+        ("index_plus_one", lambda f, kh, kw: (f + 1) % (kh * kw),
+         "sends its gradient to another offset")):
     ORDERS.append(Mistake(f"order_pool_backward_{_name}", "check_max_pool2d",
                           {"max_pool2d_backward": _pool_backward(_move)}, (_words,)))
 
@@ -165,7 +181,8 @@ def ct_size_padding_and_output_padding_swapped(size, kernel, stride=1, padding=0
     return (size - 1) * stride - 2 * output_padding + kernel + padding
 
 
-@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size", "H and stride are swapped")
+@entry("check_conv_transpose2d_output_size", "conv_transpose2d_output_size",
+       "H and stride are swapped")
 def ct_size_size_and_stride_swapped(size, kernel, stride=1, padding=0, output_padding=0):
     return (stride - 1) * size - 2 * padding + kernel + output_padding
 
@@ -211,7 +228,7 @@ def col2im_out_made_per_sample(cols, shape, kh, kw, sh, sw):
     return out
 
 
-# ---- a window slice of the wrong length, fitted from the learner's own numbers --------------------
+# ---- a window slice of the wrong length, fitted from the learner's own numbers ---------------
 def _naive_loops(x, weight, bias, stride, padding, extra=0, rows=None):
     """conv2d_naive by loops, the window's stop `extra` past r + kh, `rows` windows down."""
     n, c, h, w = x.shape
@@ -237,13 +254,14 @@ def naive_window_one_row_too_long(x, weight, bias=None, stride=1, padding=0):
     return _naive_loops(x, weight, bias, stride, padding, extra=1)
 
 
-@entry("check_conv2d_naive", "conv2d_naive", "past the end of its axis 2", "stays below 5, so the loop must stop there")
+@entry("check_conv2d_naive", "conv2d_naive", "past the end of its axis 2",
+       "stays below 5, so the loop must stop there")
 def naive_rows_counted_without_the_kernel(x, weight, bias=None, stride=1, padding=0):
     """Ho = (H + 2p) // stride: the kernel's size left out of the count of windows."""
     return _naive_loops(x, weight, bias, stride, padding, rows=lambda h, k, s, p: (h + 2 * p) // s)
 
 
-# ---- a reduction or a loop step that changes what is combined --------------------------------------
+# ---- a reduction or a loop step that changes what is combined ---------------------------------
 @entry("check_conv2d_naive", "conv2d_naive", "only one column in 2 is computed",
        "steps by 2 (range(0, n, 2))")
 def naive_column_loop_steps_by_stride(x, weight, bias=None, stride=1, padding=0):
@@ -272,7 +290,8 @@ def col2im_keeps_the_smallest(cols, shape, kh, kw, sh, sw):
     return out
 
 
-@entry("check_winograd_tile", "winograd_tile", "the product fits with `.sum(axis=0)` in place of `.sum(axis=2)`")
+@entry("check_winograd_tile", "winograd_tile",
+       "the product fits with `.sum(axis=0)` in place of `.sum(axis=2)`")
 def wino_channels_summed_over_rows(d, g):
     from minitorch_unet.winograd import A_T, B_T, G
     a_t, b_t, g_m = (np.array(m, dtype=np.float64) for m in (A_T, B_T, G))
@@ -328,7 +347,8 @@ def conv_backward_cuts_half_the_kernel(ctx, grad):
 
 
 # ---- an index that runs past the end, named with the loop values where it does -----------------
-@entry("check_conv2d_naive", "conv2d_naive", "the loop `for i in range(h)` reaches i = 5, past the last index 4 of axis 2 of `out`")
+@entry("check_conv2d_naive", "conv2d_naive",
+       "the loop `for i in range(h)` reaches i = 5, past the last index 4 of axis 2 of `out`")
 def naive_rows_loop_over_the_input_height(x, weight, bias=None, stride=1, padding=0):
     """The row loop over range(H - kh + 1 + 2 * padding) written as range(H): too many rows."""
     n, c, h, w = x.shape
@@ -344,7 +364,8 @@ def naive_rows_loop_over_the_input_height(x, weight, bias=None, stride=1, paddin
     return out if bias is None else out + bias[:, None, None]
 
 
-@entry("check_col2im", "col2im", "is 25 at j = 4, i = 4, b = 0, past the last index 24 of axis 0 of `cols`")
+@entry("check_col2im", "col2im",
+       "is 25 at j = 4, i = 4, b = 0, past the last index 24 of axis 0 of `cols`")
 def col2im_reads_the_next_row(cols, shape, kh, kw, sh, sw):
     n, c, h, w = shape
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
@@ -370,7 +391,7 @@ def ct_backward_columns_slice_without_end(ctx, grad):
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
 
 
-# ---- a bias gradient reduced by another rule than the sum -----------------------------------------
+# ---- a bias gradient reduced by another rule than the sum ------------------------------------
 @entry("check_conv2d", "conv2d_backward", "grad_bias[o] is the largest entry (max) of channel o")
 def conv_backward_bias_max(ctx, grad):
     (sh, sw), (ph, pw) = ctx.stride, ctx.padding
@@ -382,7 +403,8 @@ def conv_backward_bias_max(ctx, grad):
     return (grad_x, grad_weight, g.max(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
 
 
-@entry("check_conv_transpose2d", "conv_transpose2d_backward", "grad_bias[o] is the sum of |grad_out|")
+@entry("check_conv_transpose2d", "conv_transpose2d_backward",
+       "grad_bias[o] is the sum of |grad_out|")
 def ct_backward_bias_of_magnitudes(ctx, grad):
     grad_x, grad_weight, *rest = _ct_backward(lambda w: w.reshape(w.shape[0], -1))(ctx, grad)
     return (grad_x, grad_weight) + ((np.abs(grad).sum(axis=(0, 2, 3)),) if rest else ())
@@ -403,3 +425,43 @@ def pool_backward_strides_swapped(ctx, grad):
             region += (picks[:, :, i, j] * grad[:, :, i, j, None, None])[
                 :, :, :region.shape[2], :region.shape[3]]
     return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+# ---- right answers that take things in another order on purpose ---------------------------------
+RIGHT: list[tuple[str, str, dict]] = []
+
+
+def _ct_forward_channels_last(ctx, x, weight, *bias, stride, padding, output_padding):
+    """The weight's columns in (kh, kw, O) order, and col2im's rows read in that order too."""
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    cols = x2 @ weight.transpose(0, 2, 3, 1).reshape(c, -1)  # columns (a, b, o)
+    cols = cols.reshape(-1, kh, kw, o).transpose(0, 3, 1, 2).reshape(len(cols), -1)
+    out = c2i(cols, full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    if bias:
+        out = out + bias[0][:, None, None]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+def _pool_backward_by_offsets(ctx, grad):
+    """Each window's gradient added at row argmax // kw, column argmax % kw, by loops."""
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    grad_x = np.zeros(ctx.padded_shape)
+    rows, columns = np.divmod(ctx.argmax.reshape(n, c, ho, wo), kw)
+    for b, ch, i, j in np.ndindex(n, c, ho, wo):
+        a, d = rows[b, ch, i, j], columns[b, ch, i, j]
+        grad_x[b, ch, sh * i + a, sw * j + d] += grad[b, ch, i, j]
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+RIGHT += [("order_right_ct_forward_channels_last", "check_conv_transpose2d_forward",
+           {"conv_transpose2d_forward": _ct_forward_channels_last}),
+          ("order_right_pool_backward_by_offsets", "check_max_pool2d",
+           {"max_pool2d_backward": _pool_backward_by_offsets})]

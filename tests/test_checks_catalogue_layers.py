@@ -31,6 +31,7 @@ from catalogue_layers_learned import RIGHT as LEARNED_RIGHT
 from catalogue_layers_seen import RIGHT as SEEN_RIGHT
 from catalogue_layers_seen import SEEN
 from catalogue_layers_orders import ORDERS
+from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -866,7 +867,8 @@ def naive_bias_subtracted(x, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out - 2 * bias[:, None, None]
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "the loop `for channel in range(c)` reaches channel = 2",
+@mistake("check_conv2d_naive", "conv2d_naive",
+         "the loop `for channel in range(c)` reaches channel = 2",
          "past the last index 1 of axis 0 of `weight`")
 def naive_loops_over_input_channels(x, weight, bias=None, stride=1, padding=0):
     n, c, h, w = x.shape
@@ -1037,7 +1039,7 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
 LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS
-RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 

@@ -914,7 +914,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
-            except Exception:  # noqa: BLE001 - a fit that trips on the learner's values adds nothing
+            except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
         odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
@@ -1744,7 +1744,8 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
                     "stops after one pass, or [0] is used where every "
                     "index is needed")
-        if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and _unfilled(np.compress(bad, got, axis=axis)):
+        if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and \
+                _unfilled(np.compress(bad, got, axis=axis)):
             return (f"only the last {name} (index {n - 1} along axis {axis}) is right and the "
                     f"earlier {_plural(name)} hold nothing: every pass of the loop over axis "
                     f"{axis} loses what the passes before it wrote; create the result once, "

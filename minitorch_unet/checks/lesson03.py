@@ -947,7 +947,8 @@ def col2im_combined(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
     out = np.zeros(shape)
     for i in range(ho):
         for j in range(wo):
-            where = (slice(None), slice(None), slice(sh * i, sh * i + kh), slice(sw * j, sw * j + kw))
+            where = (slice(None), slice(None), slice(sh * i, sh * i + kh),
+                     slice(sw * j, sw * j + kw))
             out[where] = combine(out[where], cols[:, i, j])
     return out
 
