@@ -1223,8 +1223,8 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                 any(diffs[2:]) and all(d <= 0 and d % 2 == 0 for d in diffs[2:]):
             q, r = (p - d // 2 for p, d in zip(padding, diffs[2:]))
             note = (f": {q} rows and {r} columns are cut off each side of the padded gradient, "
-                    f"where the padding is {tuple(padding)}: cut padding[0] = {padding[0]} rows "
-                    f"and padding[1] = {padding[1]} columns, [p:H + p]")
+                    f"where the padding is {tuple(int(p) for p in padding)}: cut padding[0] = "
+                    f"{padding[0]} rows and padding[1] = {padding[1]} columns, [p:H + p]")
         elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
                 g[0] == shape[0] * shape[1]:
             note = (": that is the folded (N*C, 1, H, W) image; reshape it back to "
