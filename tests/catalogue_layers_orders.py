@@ -465,3 +465,33 @@ RIGHT += [("order_right_ct_forward_channels_last", "check_conv_transpose2d_forwa
            {"conv_transpose2d_forward": _ct_forward_channels_last}),
           ("order_right_pool_backward_by_offsets", "check_max_pool2d",
            {"max_pool2d_backward": _pool_backward_by_offsets})]
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "the two indices are swapped",
+       "i belongs at axis 2 and j at axis 3")
+def naive_output_indices_swapped(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, j, i] = np.einsum("nchw,ochw->no", window, weight)
+    return out if bias is None else out + bias[:, None, None]
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "a flat index", "`grad.flat[k]`")
+def ng_flat_loop_into_rows(f, x, eps=1e-6):
+    grad = np.zeros(x.shape)
+    flat = x.reshape(-1)
+    for k in range(grad.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        up = f(x)
+        flat[k] = saved - eps
+        down = f(x)
+        flat[k] = saved
+        grad[k] = (up - down) / (2 * eps)
+    return grad

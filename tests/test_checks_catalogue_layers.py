@@ -1096,6 +1096,24 @@ def test_the_fresh_sets_figures(label: str, entries: list[Mistake],
     assert named >= 0.9 * len(entries) and all(r.status == FAILED for r, _ in results)
 
 
+def test_an_index_past_the_end_prescribes_no_range_for_a_stepped_loop() -> None:
+    """A loop with a step whose variable is used as an index: the overshoot is stated, no
+    range is prescribed (the step, not the bound, may be what is wrong)."""
+    def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
+        o, _, kh, kw = weight.shape
+        xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        ho, wo = (xpad.shape[2] - kh) // stride + 1, (xpad.shape[3] - kw) // stride + 1
+        out = np.zeros((x.shape[0], o, ho, wo))
+        for r in range(0, xpad.shape[2] - kh + 1, stride):
+            for q in range(0, xpad.shape[3] - kw + 1, stride):
+                window = xpad[:, :, r:r + kh, q:q + kw]
+                out[:, :, r, q] = np.einsum("nchw,ochw->no", window, weight)
+        return out
+    result = run("check_conv2d_naive", conv2d_naive=conv2d_naive)
+    assert result.status == FAILED and "past the last index" in result.message, result.message
+    assert "run it over" not in result.message, result.message
+
+
 # ---- value_pattern, relation by relation ------------------------------------------------------------
 RNG = np.random.default_rng(12)
 RIGHT_VALUES = RNG.normal(size=(2, 3, 5, 5))

@@ -359,6 +359,18 @@ def _loop_bounds(frame: FrameType) -> dict[str, str]:
             node.iter.args}
 
 
+def _stepped_loops(frame: FrameType) -> set[str]:
+    """The variables of the frame's `for v in range(start, stop, step)` loops."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    return {node.target.id for node in ast.walk(tree) if isinstance(node, ast.For) and
+            isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
+            isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
+            len(node.iter.args) == 3}
+
+
 def _loop_past_the_edge(frame: FrameType, line: str) -> str:
     """'the loop `for j in range(ho)` reaches j = 4, where ... starts past the end ...: run it
     over range(wo)' when a slice on the line is empty because a loop variable in its start
@@ -546,10 +558,11 @@ def _reduction_axis_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: s
     return ""
 
 
-def _size_name(size: int, names: dict[str, Any]) -> str:
-    """The one short int name of the frame that holds `size` (c for 3), else the number."""
+def _size_name(size: int, names: dict[str, Any], loops: Any = ()) -> str:
+    """The one short int name of the frame that holds `size` (c for 3), loop variables left
+    out, else the number."""
     held = [k for k, v in names.items() if _is_int(v) and v == size and len(k) <= 3
-            and not k.startswith("_")]
+            and not k.startswith("_") and k not in loops]
     return held[0] if len(held) == 1 else str(size)
 
 
@@ -683,9 +696,26 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
         ranged = _loop_bounds(frame)
         expr = ast.unparse(parts[axis])
         if expr in ranged:
-            return (f"the loop `for {expr} in range({ranged[expr]})` reaches {expr} = {k}, past "
-                    f"the last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: "
-                    f"run it over range({_size_name(size, names)})")
+            said = (f"the loop `for {expr} in range({ranged[expr]})` reaches {expr} = {k}, past "
+                    f"the last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`")
+            count = _safe(value, ast.parse(ranged[expr], mode="eval").body)
+            # a swap: another loop variable indexes the axis of size `count` and runs over `size`
+            others = [a for a, n in enumerate(array.shape) if a != axis and n == count and
+                      a < len(parts) and ast.unparse(parts[a]) in ranged and
+                      _safe(value, ast.parse(ranged[ast.unparse(parts[a])], mode="eval").body)
+                      == size]
+            if not _is_int(count) or count <= size or expr in _stepped_loops(frame):
+                return said
+            if array.ndim > 1 and count == array.size:
+                return (f"{said}: it counts all {count} entries, a flat index, but indexes axis "
+                        f"{axis} only; index the flat array, `{ast.unparse(node.value)}.flat"
+                        f"[{expr}]`, or loop over np.ndindex of the shape")
+            if others:
+                other = ast.unparse(parts[others[0]])
+                return (f"{said}: it runs over {count} values, the size of axis {others[0]}, "
+                        f"where {other} (over {size}) stands: the two indices are swapped, "
+                        f"{expr} belongs at axis {others[0]} and {other} at axis {axis}")
+            return f"{said}: run it over range({_size_name(size, names, ranged)})"
         loops = [v for v in loops if v in ranged] or loops
         at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
         return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the last "
