@@ -732,6 +732,22 @@ def _safe(value: Callable[[ast.AST], Any], node: ast.AST) -> Any:
         return None
 
 
+def _padded_twin(frame: FrameType, array: np.ndarray) -> str:
+    """The name of an array of the frame that is `array` padded along its last two axes
+    (xpad for x), or ""."""
+    for name, other in frame.f_locals.items():
+        if not isinstance(other, np.ndarray) or other.ndim != array.ndim or other.ndim < 2 or \
+                other.shape[:-2] != array.shape[:-2]:
+            continue
+        grown = [a - b for a, b in zip(other.shape[-2:], array.shape[-2:])]
+        if any(g < 0 or g % 2 for g in grown) or not any(grown):
+            continue
+        p, q = grown[0] // 2, grown[1] // 2
+        if np.array_equal(other[..., p:p + array.shape[-2], q:q + array.shape[-1]], array):
+            return name
+    return ""
+
+
 def _windows_that_fit(value: Callable[..., Any], part: ast.Slice, var: str, dim: int) -> int | None:
     """How many values 0, 1, 2, ... of `var` keep the slice `part` inside an axis of size `dim`."""
     fits = 0
@@ -816,6 +832,11 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
                 if stop > dim:
                     said = (f"the slice {cut} stops at {stop}, past the end of its axis {axis} "
                             f"(size {dim}), so it gives {count} entries where {other} are needed")
+                    twin = _padded_twin(frame, array)
+                    if twin:
+                        return (f"{said}: `{ast.unparse(node.value)}` is the unpadded array, "
+                                f"`{twin}` {names[twin].shape} is it padded; cut the windows "
+                                f"from `{twin}`")
                     loop = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name)
                             and _is_int(names.get(n.id)) and n.id in frame.f_locals
                             and n.id not in _parameters(frame.f_code)]
