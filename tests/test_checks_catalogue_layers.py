@@ -30,6 +30,8 @@ from catalogue_layers_learned import LEARNED
 from catalogue_layers_learned import RIGHT as LEARNED_RIGHT
 from catalogue_layers_seen import RIGHT as SEEN_RIGHT
 from catalogue_layers_seen import SEEN
+from catalogue_layers_orders import ORDERS
+from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -565,7 +567,7 @@ def naive_bias_by_sample(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, bias_index=lambda b_, ch: b_)
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "wrong bounds")
+@mistake("check_conv2d_naive", "conv2d_naive", "cut `j * stride:j * stride + kw`")
 def naive_window_end_without_stride(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, window_end=True)
 
@@ -865,7 +867,9 @@ def naive_bias_subtracted(x, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out - 2 * bias[:, None, None]
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "runs past the end of axis 0")
+@mistake("check_conv2d_naive", "conv2d_naive",
+         "the loop `for channel in range(c)` reaches channel = 2",
+         "past the last index 1 of axis 0 of `weight`")
 def naive_loops_over_input_channels(x, weight, bias=None, stride=1, padding=0):
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape
@@ -1034,8 +1038,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED
-RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
@@ -1092,6 +1096,24 @@ def test_the_fresh_sets_figures(label: str, entries: list[Mistake],
     assert named >= 0.9 * len(entries) and all(r.status == FAILED for r, _ in results)
 
 
+def test_an_index_past_the_end_prescribes_no_range_for_a_stepped_loop() -> None:
+    """A loop with a step whose variable is used as an index: the overshoot is stated, no
+    range is prescribed (the step, not the bound, may be what is wrong)."""
+    def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
+        o, _, kh, kw = weight.shape
+        xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        ho, wo = (xpad.shape[2] - kh) // stride + 1, (xpad.shape[3] - kw) // stride + 1
+        out = np.zeros((x.shape[0], o, ho, wo))
+        for r in range(0, xpad.shape[2] - kh + 1, stride):
+            for q in range(0, xpad.shape[3] - kw + 1, stride):
+                window = xpad[:, :, r:r + kh, q:q + kw]
+                out[:, :, r, q] = np.einsum("nchw,ochw->no", window, weight)
+        return out
+    result = run("check_conv2d_naive", conv2d_naive=conv2d_naive)
+    assert result.status == FAILED and "past the last index" in result.message, result.message
+    assert "run it over" not in result.message, result.message
+
+
 # ---- value_pattern, relation by relation ------------------------------------------------------------
 RNG = np.random.default_rng(12)
 RIGHT_VALUES = RNG.normal(size=(2, 3, 5, 5))
@@ -1141,6 +1163,10 @@ def test_one_axis_arrays_get_no_claims_about_places() -> None:
      "except the first 2 rows"),
     (np.concatenate([RIGHT_VALUES[..., :2], np.zeros((2, 3, 5, 3))], axis=3),
      "except the last 3 columns"),
+    (np.concatenate([np.zeros((2, 2, 5, 5)), RIGHT_VALUES[:, 2:]], axis=1),
+     "only the last channel (index 2 along axis 1) is right and the earlier channels hold nothing"),
+    (np.concatenate([np.zeros((1, 3, 5, 5)), RIGHT_VALUES[1:]]),
+     "the pass for index 0 never reaches the result"),
 ])
 def test_value_pattern_names_leaks_and_runs_of_slices(got: np.ndarray, words: str) -> None:
     right_values = RIGHT_VALUES.copy()

@@ -364,6 +364,18 @@ def _loop_bounds(frame: FrameType) -> dict[str, str]:
             node.iter.args}
 
 
+def _stepped_loops(frame: FrameType) -> set[str]:
+    """The variables of the frame's `for v in range(start, stop, step)` loops."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    return {node.target.id for node in ast.walk(tree) if isinstance(node, ast.For) and
+            isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
+            isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
+            len(node.iter.args) == 3}
+
+
 def _loop_past_the_edge(frame: FrameType, line: str) -> str:
     """'the loop `for j in range(ho)` reaches j = 4, where ... starts past the end ...: run it
     over range(wo)' when a slice on the line is empty because a loop variable in its start
@@ -512,7 +524,93 @@ def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
                                    f"`{ast.unparse(operands[k])}`" for k in flips)
             return (f"in `{ast.unparse(chain)}` the product fits with {changes}: a .T is "
                     "missing or extra there (a transpose on the wrong side?)")
-    return _substitution_fix(chains, names, whole)
+    return _axis_order_fix(chains, names, whole) or _reduction_axis_fix(chains, names, whole) or \
+        _substitution_fix(chains, names, whole)
+
+
+def _reduction_axis_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
+    """For a chain of @ that failed: a reduction in it (.sum, .mean, .max, .min with axis=k)
+    that makes the whole line run over exactly one other axis; "" otherwise."""
+    for chain in chains:
+        text = ast.unparse(chain)
+        for node in ast.walk(chain):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                    node.func.attr in ("sum", "mean", "max", "min")):
+                continue
+            axis = next((k for k in node.keywords if k.arg == "axis"), None)
+            if axis is None or not isinstance(axis.value, ast.Constant) or \
+                    not _is_int(axis.value.value):
+                continue
+            try:
+                reduced = eval(compile(ast.Expression(node.func.value), "<r>", "eval"),
+                               {"__builtins__": __builtins__}, dict(names))
+            except Exception:  # noqa: BLE001 - the learner's names
+                continue
+            old, fits = axis.value.value, []
+            for other in range(getattr(reduced, "ndim", 0)):
+                if other == old % max(reduced.ndim, 1):
+                    continue
+                axis.value.value = other
+                if _evaluates(_in_line(whole, text, ast.unparse(chain)), names):
+                    fits.append(other)
+            axis.value.value = old
+            if len(fits) == 1:
+                was = ast.unparse(node)
+                return (f"in `{text}` the product fits with `.{node.func.attr}(axis={fits[0]})` "
+                        f"in place of `.{node.func.attr}(axis={old})` (in `{was}`): the "
+                        f"{node.func.attr} runs over the wrong axis of an array of shape "
+                        f"{reduced.shape}")
+    return ""
+
+
+def _size_name(size: int, names: dict[str, Any], loops: Any = ()) -> str:
+    """The one short int name of the frame that holds `size` (c for 3), loop variables left
+    out, else the number."""
+    held = [k for k, v in names.items() if _is_int(v) and v == size and len(k) <= 3
+            and not k.startswith("_") and k not in loops]
+    return held[0] if len(held) == 1 else str(size)
+
+
+def _axis_order_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str = "") -> str:
+    """For a chain of @ that failed with a factor made from an array of 3 or more axes (a
+    weight): that array reshaped to (size of one of its axes, -1), in its own axis order or
+    with that axis moved first, when this makes the whole line run; the array's own order
+    is preferred (reshape keeps memory order). "" when no such reading fits."""
+    for chain in chains:
+        operands = _matmul_operands(chain)
+        for k, operand in enumerate(operands):
+            bases = []
+            for node in ast.walk(operand):
+                if isinstance(node, (ast.Name, ast.Attribute)):
+                    text = ast.unparse(node)
+                    try:
+                        value = eval(compile(text, "<base>", "eval"),
+                                     {"__builtins__": __builtins__}, dict(names))
+                    except Exception:  # noqa: BLE001 (not an array of the frame)
+                        continue
+                    if isinstance(value, np.ndarray) and value.ndim >= 3 and text not in bases:
+                        bases.append((text, value.shape))
+            for base, shape in bases:
+                fits = []
+                for axis in range(len(shape)):
+                    order = (axis,) + tuple(a for a in range(len(shape)) if a != axis)
+                    moved = "" if axis == 0 else f".transpose{order}"
+                    for tail in ("", ".T"):
+                        fixed = f"{base}{moved}.reshape({_size_name(shape[axis], names)}, -1){tail}"
+                        parts = [ast.unparse(op) for op in operands]
+                        parts[k] = fixed
+                        expression = " @ ".join(f"({part})" for part in parts)
+                        if _evaluates(_in_line(whole, ast.unparse(chain), expression), names):
+                            fits.append((axis, fixed))
+                own = [fixed for axis, fixed in fits if axis == 0]
+                if own or len(fits) == 1:
+                    fixed = own[0] if own else fits[0][1]
+                    return (f"in `{ast.unparse(chain)}` the product fits with `{fixed}` for "
+                            f"`{ast.unparse(operand)}`: {base} {tuple(shape)} is read with its "
+                            "axes in another order there; "
+                            + ("reshape it as it is, its memory already runs in its own axis "
+                               "order" if own else "move that axis first, then reshape"))
+    return ""
 
 
 def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
@@ -551,6 +649,216 @@ def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
                 if _fits(whole, name, _in_line(source.strip(), ast.unparse(chain), fixed), names):
                     return (f"`{ast.unparse(chain)}` transforms one side only: write `{fixed}`, "
                             f"the factor on the {side} is missing")
+    return ""
+
+
+def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
+    """(line number, expression, name) of the line (name ""), then of the earlier lines of the
+    frame's function that assign a name the line uses (latest first); the frame's value of
+    that name tells which of them ran."""
+    out = [(frame.f_lineno, _expression_of(line) or line.strip().rstrip(":"), "")]
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
+        found = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", lines[number - 1].rstrip())
+        if found and re.search(rf"\b{found.group(1)}\b", line):
+            out.append((number, found.group(2), found.group(1)))
+    return out
+
+
+def _index_past_end(frame: FrameType, line: str, text: str) -> str:
+    """For 'index K is out of bounds for axis A with size S': the index expression on the line
+    that is K, with the values of the loop variables in it; "" when none is found."""
+    found = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if not found:
+        return ""
+    k, axis, size = (int(v) for v in found.groups())
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript):
+            continue
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        try:
+            array = value(node.value)
+        except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+            continue
+        if not isinstance(array, np.ndarray) or axis >= len(parts) or \
+                array.shape[axis] != size or isinstance(parts[axis], ast.Slice):
+            continue
+        index = _safe(value, parts[axis])
+        if not _is_int(index) or index != k:
+            continue
+        loops = [n.id for n in ast.walk(parts[axis]) if isinstance(n, ast.Name) and
+                 _is_int(frame.f_locals.get(n.id)) and n.id not in _parameters(frame.f_code)]
+        ranged = _loop_bounds(frame)
+        expr = ast.unparse(parts[axis])
+        if expr in ranged:
+            said = (f"the loop `for {expr} in range({ranged[expr]})` reaches {expr} = {k}, past "
+                    f"the last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`")
+            count = _safe(value, ast.parse(ranged[expr], mode="eval").body)
+            # a swap: another loop variable indexes the axis of size `count` and runs over `size`
+            others = [a for a, n in enumerate(array.shape) if a != axis and n == count and
+                      a < len(parts) and ast.unparse(parts[a]) in ranged and
+                      _safe(value, ast.parse(ranged[ast.unparse(parts[a])], mode="eval").body)
+                      == size]
+            if not _is_int(count) or count <= size or expr in _stepped_loops(frame):
+                return said
+            if array.ndim > 1 and count == array.size:
+                return (f"{said}: it counts all {count} entries, a flat index, but indexes axis "
+                        f"{axis} only; index the flat array, `{ast.unparse(node.value)}.flat"
+                        f"[{expr}]`, or loop over np.ndindex of the shape")
+            if others:
+                other = ast.unparse(parts[others[0]])
+                return (f"{said}: it runs over {count} values, the size of axis {others[0]}, "
+                        f"where {other} (over {size}) stands: the two indices are swapped, "
+                        f"{expr} belongs at axis {others[0]} and {other} at axis {axis}")
+            return f"{said}: run it over range({_size_name(size, names, ranged)})"
+        loops = [v for v in loops if v in ranged] or loops
+        at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
+        return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the last "
+                f"index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: it overshoots by "
+                f"{k - size + 1}, and must stay below {size}")
+    return ""
+
+
+def _safe(value: Callable[[ast.AST], Any], node: ast.AST) -> Any:
+    """value(node), or None where it fails (a slice, a name the frame lacks)."""
+    try:
+        return None if isinstance(node, ast.Slice) else value(node)
+    except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+        return None
+
+
+def _padded_twin(frame: FrameType, array: np.ndarray) -> str:
+    """The name of an array of the frame that is `array` padded along its last two axes
+    (xpad for x), or ""."""
+    for name, other in frame.f_locals.items():
+        if not isinstance(other, np.ndarray) or other.ndim != array.ndim or other.ndim < 2 or \
+                other.shape[:-2] != array.shape[:-2]:
+            continue
+        grown = [a - b for a, b in zip(other.shape[-2:], array.shape[-2:])]
+        if any(g < 0 or g % 2 for g in grown) or not any(grown):
+            continue
+        p, q = grown[0] // 2, grown[1] // 2
+        if np.array_equal(other[..., p:p + array.shape[-2], q:q + array.shape[-1]], array):
+            return name
+    return ""
+
+
+def _windows_that_fit(value: Callable[..., Any], part: ast.Slice, var: str, dim: int) -> int | None:
+    """How many values 0, 1, 2, ... of `var` keep the slice `part` inside an axis of size `dim`."""
+    fits = 0
+    while fits < dim + 1:
+        try:
+            if value(part.upper, **{var: fits}) > dim:
+                return fits
+        except Exception:  # noqa: BLE001
+            return None
+        fits += 1
+    return None
+
+
+def _slice_fit(frame: FrameType, line: str, text: str) -> str:
+    """For a broadcast error between arrays that differ in size along an axis: a slice, on the
+    line or on a line that fed it, whose length is one of the clashing sizes, with how long it
+    is, what it cuts and why (past the end of the array, or a stop that is off); "" otherwise."""
+    if "could not be broadcast" not in text and "could not broadcast" not in text:
+        return ""
+    found = [_parse_shape(s) for s in re.findall(_SHAPE, text.split("shapes", 1)[-1])]
+    pairs = {(a, b) for f in found for g in found if len(f) == len(g) and f != g
+             for a, b in zip(f, g) if a != b and 1 not in (a, b)}
+    if not pairs:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST, **extra: Any) -> Any:  # (re-read, so a target loads too)
+        return eval(compile(ast.unparse(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, {**names, **extra})
+
+    clashing = {shape for shape in found}
+    for number, source, name in _feeding_lines(frame, line):
+        try:  # the line itself whole (an assignment's target too), a feeding line's value
+            tree = ast.parse(source, mode="eval") if name else ast.parse(line.strip().rstrip(":"))
+        except SyntaxError:
+            continue
+        if name:  # an assignment: only the one that made the name's value, a clashing array
+            try:
+                made = value(tree.body)
+            except Exception:  # noqa: BLE001
+                continue
+            held = names.get(name)
+            if not isinstance(made, np.ndarray) or not isinstance(held, np.ndarray) or \
+                    made.shape != held.shape or made.shape not in clashing or \
+                    not np.array_equal(made, held):
+                continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Subscript):
+                continue
+            try:
+                array, piece = value(node.value), value(node)
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if not isinstance(array, np.ndarray) or len(parts) > array.ndim or \
+                    np.shape(piece) not in clashing:
+                continue
+            kept = [axis for axis, part in enumerate(parts) if not _is_int(_safe(value, part))]
+            kept += list(range(len(parts), array.ndim))
+            for axis, part in enumerate(parts):
+                if not isinstance(part, ast.Slice) or part.step is not None or \
+                        part.upper is None and part.lower is None:
+                    continue
+                try:
+                    start = value(part.lower) if part.lower is not None else 0
+                    stop = value(part.upper) if part.upper is not None else array.shape[axis]
+                except Exception:  # noqa: BLE001
+                    continue
+                if not (_is_int(start) and _is_int(stop)) or start < 0 or stop < 0:
+                    continue
+                dim = array.shape[axis]
+                count = max(0, min(stop, dim) - start)
+                at = kept.index(axis) - len(kept)  # the piece's axis, counted from the right
+                needed = {f[at] for f in found if len(f) >= -at and f[at] not in (1, count)}
+                if np.shape(piece)[at] != count or len(needed) != 1:
+                    continue
+                other = needed.pop()
+                size = next((n.id for n in ast.walk(part.upper or part) if isinstance(n, ast.Name)
+                             and _is_int(names.get(n.id)) and names.get(n.id) == other),
+                            _size_name(other, names))
+                cut = f"`{ast.unparse(part)}` of `{ast.unparse(node.value)}` (line {number})"
+                if stop > dim:
+                    said = (f"the slice {cut} stops at {stop}, past the end of its axis {axis} "
+                            f"(size {dim}), so it gives {count} entries where {other} are needed")
+                    twin = _padded_twin(frame, array)
+                    if twin:
+                        return (f"{said}: `{ast.unparse(node.value)}` is the unpadded array, "
+                                f"`{twin}` {names[twin].shape} is it padded; cut the windows "
+                                f"from `{twin}`")
+                    loop = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name)
+                            and _is_int(names.get(n.id)) and n.id in frame.f_locals
+                            and n.id not in _parameters(frame.f_code)]
+                    fits = _windows_that_fit(value, part, loop[0], dim) if len(loop) == 1 else None
+                    if fits is None:
+                        return said
+                    return (f"{said}: at {loop[0]} = {names[loop[0]]} the window is past the "
+                            f"edge; it fits only while {loop[0]} stays below {fits}, so the "
+                            f"loop must stop there")
+                lower = ast.unparse(part.lower) if part.lower is not None else "0"
+                if part.upper is None:
+                    return (f"the slice {cut} runs to the end of its axis {axis}, so it gives "
+                            f"{count} entries where {other} are needed: give it an end, cut "
+                            f"`{lower}:{lower} + {size}`")
+                return (f"the slice {cut} gives {count} entries where {other} are needed: its "
+                        f"stop is {abs(other - count)} {'short' if other > count else 'too far'}"
+                        f"; cut `{lower}:{lower} + {size}`")
     return ""
 
 
@@ -657,8 +965,14 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
-            _odd_values(frame, line, str(err)) or \
-            _transpose_fix(frame, line, str(err)) or sided or \
+            _odd_values(frame, line, str(err))
+        if not odd:  # a fitted fix of the product explains it better than the shapes' hint
+            try:
+                sided = _transpose_fix(frame, line, str(err)) or sided or \
+                    _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
+            except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
+                pass
+        odd = odd or sided or \
             _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
@@ -1346,9 +1660,9 @@ def _places_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         if any(shape[a] > 1 for a in axes) and \
                 same(np.broadcast_to(expected.sum(axis=axes, keepdims=True), shape)):
             return (f"each of your values is the total of the right ones over axis "
-                    f"{_axes_text(axes)}, repeated along it: a whole slice is handled where one "
-                    "entry at a time belongs (an index with too few components, or a sum over "
-                    "the wrong axes)")
+                    f"{_axes_text(axes)}, repeated along it: every entry there gets what "
+                    "belongs to all of them; handle one entry at a time, each by its own index "
+                    "there, where a whole slice `:` (or a sum over it) takes them all")
     return _factors_relation(got, expected, close) or _terms_relation(got, expected, close) or \
         _slices_relation(got, expected, close)
 
@@ -1406,9 +1720,14 @@ def _shift_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, floa
     return ""
 
 
-def _unfilled(values: np.ndarray) -> bool:
-    """One constant throughout (0, or whatever the array was made with): never written."""
-    return values.size > 0 and bool(np.all(values == values.reshape(-1)[0]))
+def _unfilled(values: np.ndarray, cut: int | None = None) -> bool:
+    """One constant throughout (0, or whatever the array was made with): never written. With
+    `cut` (the axis the slices were cut along) on a 4-D array, one constant per channel
+    (axis 1) is enough: a bias added afterwards to what was never written."""
+    if values.size and bool(np.all(values == values.reshape(-1)[0])):
+        return True
+    return cut is not None and cut != 1 and values.ndim == 4 and values.size > 0 and \
+        bool(np.all(values == values[:1, :, :1, :1]))
 
 
 def _copied_from(got: np.ndarray, expected: np.ndarray, axis: int, bad: np.ndarray,
@@ -1461,6 +1780,12 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
         run = np.flatnonzero(bad)
         end_run = run.size > 1 and (run[0] == 0 and run[-1] == run.size - 1 or
                                     run[0] == n - run.size and run[-1] == n - 1)
+        step = int(np.flatnonzero(~bad)[1]) if (~bad).sum() > 1 else 0
+        if step > 1 and np.array_equal(np.flatnonzero(~bad), np.arange(0, n, step)) and \
+                _unfilled(np.compress(bad, got, axis=axis), axis):
+            return (f"only one {name} in {step} is computed (indices 0, {step}, {2 * step}, "
+                    f"... along axis {axis}) and the others hold nothing: the loop over axis "
+                    f"{axis} steps by {step} (range(0, n, {step})); visit every index, range(n)")
         if not at_border and not end_run and not _unfilled(np.compress(bad, got, axis=axis)):
             where = ", ".join(map(str, np.flatnonzero(bad)[:4])) + (", ..." if bad.sum() > 4 else "")
             return (f"your values are right except at {name} index {where} (axis {axis}), whose "
@@ -1475,9 +1800,16 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
                     "stops after one pass, or [0] is used where every "
                     "index is needed")
+        if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and \
+                _unfilled(np.compress(bad, got, axis=axis)):
+            return (f"only the last {name} (index {n - 1} along axis {axis}) is right and the "
+                    f"earlier {_plural(name)} hold nothing: every pass of the loop over axis "
+                    f"{axis} loses what the passes before it wrote; create the result once, "
+                    "before that loop, and add each pass into it")
         if list(np.flatnonzero(bad)) == [0]:
             return (f"everything is right except the first {name} (index 0 along axis {axis}), "
-                    "never written: a loop starts at 1, or the first pass is lost")
+                    f"which holds nothing: the pass for index 0 never reaches the result; run "
+                    f"the loop over axis {axis} from 0, into a result created once before it")
         if run.size > 1 and run[0] == 0 and run[-1] == run.size - 1:
             return (f"everything is right except the first {run.size} {_plural(name)} "
                     f"(indices 0 to {run[-1]} along axis {axis}): a loop starts late or skips "

@@ -109,6 +109,9 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the stride is used as the window size: your sizes follow (H + 2*padding - stride) // "
      "stride + 1; windows are kernel_size wide, stride apart",
      lambda h, k, s, p: (h + 2 * p - s) // s + 1),
+    ("the stride is applied twice (every stride-th window of windows already taken stride "
+     "apart): your sizes follow ((H + 2*padding - k) // stride) // stride + 1; step by the "
+     "stride once", lambda h, k, s, p: (h + 2 * p - k) // s // s + 1),
 )
 
 
@@ -423,6 +426,33 @@ def weight_variants(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
             out.append((f"the weight matrix is built from weight.transpose(1, 0, 2, 3), whose "
                         f"memory order does not match the reshape: use weight.reshape({first}, -1) "
                         "directly", w.transpose(1, 0, 2, 3).reshape(w.shape)))
+    return out + axis_orders(w, first)
+
+
+def axis_orders(w: np.ndarray, first: str) -> list[tuple[str, np.ndarray]]:
+    """The weight (A, B, kh, kw) as code reads it when it takes the axes in another order:
+    reordered before a reshape (weight.transpose(order).reshape(...)), or its memory read as
+    if laid out in that order (a reshape to the reordered shape, or indices in that order).
+    Readings that leave the weight unchanged are left out."""
+    names = (first, "C" if first == "O" else "O", "kh", "kw")
+    out, seen = [], [w]
+    for order in itertools.permutations(range(4)):
+        if order == (0, 1, 2, 3):
+            continue
+        laid = ", ".join(names[k] for k in order)
+        shape = tuple(w.shape[k] for k in order)
+        for text, wrong in (
+                (f"the weight's axes are reordered to ({laid}) (weight.transpose{order}) before "
+                 "the reshape, so each row of the matrix holds the wrong entries: reshape the "
+                 f"weight as it is, weight.reshape({first}, -1)",
+                 w.transpose(order).reshape(w.shape)),
+                (f"the weight is read as if it were laid out ({laid}), shape {shape}; it is "
+                 f"({', '.join(names)}), shape {w.shape}: read it in that order, "
+                 f"weight.reshape({first}, -1) or weight[{first.lower()}] for one kernel",
+                 w.reshape(shape).transpose(np.argsort(order)))):
+            if not any(np.array_equal(wrong, known) for known in seen):
+                seen.append(wrong)
+                out.append((text, wrong))
     return out
 
 
@@ -848,6 +878,15 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
         if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
             return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
                     "take the windows of x as it is")
+    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
+    if n > 1 and got == (ho * wo, n * cols):
+        return ("the samples sit side by side in each row (the batch folded into the columns, "
+                f"(Ho*Wo, N*C*kh*kw) = {got}): one row per output pixel (n, i, j) of each "
+                "sample, so the batch goes with the rows, (N*Ho*Wo, C*kh*kw)")
+    for text, rule in CONV_SIZE_MISTAKES:
+        if got == (n * rule(h, kh, sh, 0) * rule(w, kw, sw, 0), cols) and \
+                (rule(h, kh, sh, 0), rule(w, kw, sw, 0)) != (ho, wo):
+            return f"your window counts are wrong: {text}"
     dims = [(h, kh, sh, 0), (w, kw, sw, 0)]
     slips = [(f"your window counts follow the size rule with {text}", slip)
              for text, slip in geometry_slips(4)]
@@ -898,6 +937,22 @@ def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
     return out
 
 
+def col2im_combined(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                    sw: int, combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """col2im whose windows are joined by `combine` (np.maximum, ...) with the zeros it starts
+    from, instead of added."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for i in range(ho):
+        for j in range(wo):
+            where = (slice(None), slice(None), slice(sh * i, sh * i + kh),
+                     slice(sw * j, sw * j + kw))
+            out[where] = combine(out[where], cols[:, i, j])
+    return out
+
+
 def col2im_by_windows(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                       sw: int, assign: bool = False, stride: bool = True) -> np.ndarray:
     """col2im window by window: `assign` writes each window with = instead of +=; with
@@ -945,6 +1000,11 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
             "one output pixel (n, i, j) and its columns run over (c, a, b), so reshape to "
             "(N, Ho, Wo, C, kh, kw) and move C next to N",
             convolution.col2im(unordered, shape, kh, kw, sh, sw))]
+    for combine, text in ((np.maximum, "the largest (np.maximum)"),
+                          (np.minimum, "the smallest (np.minimum)")):
+        out.append((f"where windows overlap you keep {text} of their values; col2im SUMS them "
+                    "(+=): a pixel in two windows gets both gradients",
+                    col2im_combined(cols, shape, kh, kw, sh, sw, combine)))
     count = convolution.col2im(np.ones_like(cols), shape, kh, kw, sh, sw)
     out.append(("where windows overlap you average their values (divided by the count); col2im "
                 "SUMS them: a pixel in two windows gets both gradients",
@@ -1159,6 +1219,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         elif g[:2] == shape[:2] and tuple(g[2:]) in crops and tuple(g[2:]) != tuple(shape[2:]):
             note = (f": {crops[tuple(g[2:])]}; cut padding[0] rows and padding[1] columns off "
                     "each side")
+        elif padding is not None and len(g) == len(shape) == 4 and g[:2] == shape[:2] and \
+                any(diffs[2:]) and all(d <= 0 and d % 2 == 0 for d in diffs[2:]):
+            q, r = (p - d // 2 for p, d in zip(padding, diffs[2:]))
+            note = (f": {q} rows and {r} columns are cut off each side of the padded gradient, "
+                    f"where the padding is {tuple(int(p) for p in padding)}: cut padding[0] = "
+                    f"{padding[0]} rows and padding[1] = {padding[1]} columns, [p:H + p]")
         elif len(g) == len(shape) == 4 and g[1:] == (1,) + tuple(shape[2:]) and \
                 g[0] == shape[0] * shape[1]:
             note = (": that is the folded (N*C, 1, H, W) image; reshape it back to "
@@ -1281,6 +1347,14 @@ def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
         ho, wo = case["grad_out"].shape[2:]
         out.append(("grad_bias is the mean of grad_out instead of its sum over batch and pixels",
                     expected / (n * ho * wo)))
+        g = case["grad_out"].astype(np.float64)
+        for text, reduced in (("the largest entry (max)", g.max(axis=(0, 2, 3))),
+                              ("the smallest entry (min)", g.min(axis=(0, 2, 3))),
+                              ("the sum of |grad_out|", np.abs(g).sum(axis=(0, 2, 3))),
+                              ("the sum of squares", (g * g).sum(axis=(0, 2, 3)))):
+            out.append((f"grad_bias[o] is {text} of channel o of grad_out; bias[o] is added to "
+                        "every pixel of every sample, so its gradient is their plain sum, "
+                        "grad.sum(axis=(0, 2, 3))", reduced))
         if n > 1:
             out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
                         "batch too, axis=(0, 2, 3)",

@@ -47,7 +47,7 @@ def pool_windows(x: np.ndarray, case: Case, fill: float) -> np.ndarray:
 
 def route(case: Case, rule: str = "first", write: str = "add", swap: bool = False,
           stride: bool = True, ones: bool = False, origin: bool = True,
-          unravel_by_kh: bool = False) -> np.ndarray:
+          unravel_by_kh: bool = False, steps: tuple[int, int] | None = None) -> np.ndarray:
     """grad_out sent back into the input window by window, as a learner's loop does it.
 
     rule: which inputs of a window get its gradient: the 'first' or 'last' maximum, 'all'
@@ -56,7 +56,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     unravelled with rows and columns swapped. stride False: window (i, j) starts at (i, j).
     ones: 1 is routed instead of grad_out (the chain rule forgotten). origin False: every
     window is put back at the top-left corner. unravel_by_kh: flat index f lands at
-    divmod(f, kh) instead of divmod(f, kw).
+    divmod(f, kh) instead of divmod(f, kw). steps: window (i, j) starts at (steps[0] * i,
+    steps[1] * j) instead of (sh * i, sw * j).
     """
     (kh, kw), (sh, sw), (ph, pw) = geometry(case)
     x, g = case["input"], case["grad_out"].astype(np.float64)
@@ -78,7 +79,8 @@ def route(case: Case, rule: str = "first", write: str = "add", swap: bool = Fals
     gx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
     for i in range(g.shape[2]):
         for j in range(g.shape[3]):
-            top, left = ((sh * i, sw * j) if stride else (i, j)) if origin else (0, 0)
+            th, tw = steps or (sh, sw)
+            top, left = ((th * i, tw * j) if stride else (i, j)) if origin else (0, 0)
             share = np.zeros((n, c, rows, columns))
             for f, (a, b) in enumerate(where):
                 share[:, :, a, b] += picks[:, :, i, j, f]
@@ -240,10 +242,79 @@ def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             ("every window's gradient is put back at the top-left corner: the window of output "
              "(i, j) starts at (sh * i, sw * j) of the padded input, add that offset",
              route(case, origin=False)),
+            *window_starts(case),
             ("the argmax was unravelled with divmod(f, kh); a (kh, kw) window has rows of kw "
              "entries, so flat index f is row f // kw, column f % kw", route(case, unravel_by_kh=True)),
             ("the maximum gets 1 instead of grad_out's value: multiply by the gradient arriving "
              "from above (chain rule)", route(case, ones=True))] + flattening_mistakes(case)
+
+
+def window_map(case: Case, got: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The gradient sent to another offset of each window than its maximum's, by one rule
+    f -> m(f) on the flat window index, fitted from `got` (every f seen at a maximum, each
+    sent whole to one offset): the rule, named, and the gradient it gives; [] when no such
+    rule is pinned down by this case or it is the right one."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    if got.shape != (n, c, h, w) or not np.isfinite(got).all():
+        return []
+    k = kh * kw
+    win = pool_windows(case["input"], case, -np.inf)
+    best = win.argmax(-1)
+    g = case["grad_out"].astype(np.float64)
+    seen = sorted(set(best.ravel().tolist()))
+    columns = np.zeros((n, c, h + 2 * ph, w + 2 * pw, len(seen), k))
+    for i, j in np.ndindex(*best.shape[2:]):
+        for f_index, f in enumerate(seen):
+            chosen = (best[:, :, i, j] == f) * g[:, :, i, j]
+            for m in range(k):
+                columns[:, :, sh * i + m // kw, sw * j + m % kw, f_index, m] += chosen
+    a = columns[:, :, ph:ph + h, pw:pw + w].reshape(got.size, -1)
+    if np.linalg.matrix_rank(a) < a.shape[1]:
+        return []
+    fit = np.linalg.lstsq(a, got.ravel().astype(np.float64), rcond=None)[0].reshape(len(seen), k)
+    rule = np.rint(fit)
+    if not np.allclose(fit, rule, atol=1e-6) or not ((rule == 0) | (rule == 1)).all() or \
+            not (rule.sum(axis=1) == 1).all():
+        return []
+    to = {f: int(rule[f_index].argmax()) for f_index, f in enumerate(seen)}
+    if all(m == f for f, m in to.items()):
+        return []
+    moves = {f: (divmod(f, kw), divmod(m, kw)) for f, m in to.items()}
+    rules = (("the window index is counted from the other end (kh*kw - 1 - argmax, the window "
+              "turned by 180 degrees)", lambda a_, b_: (kh - 1 - a_, kw - 1 - b_)),
+             ("the window's rows are counted from the bottom (row kh - 1 - a for row a)",
+              lambda a_, b_: (kh - 1 - a_, b_)),
+             ("the window's columns are counted from the right (column kw - 1 - b for column b)",
+              lambda a_, b_: (a_, kw - 1 - b_)),
+             ("the window's rows and columns are swapped (offset (b, a) for (a, b))",
+              lambda a_, b_: (b_, a_)))
+    said = next((text for text, move in rules
+                 if all(move(*frm) == dst for frm, dst in moves.values())), "")
+    if not said:
+        shown = [f"{frm} to {dst}" for frm, dst in moves.values() if frm != dst][:3]
+        said = ("a window whose maximum sits at offset (a, b) sends its gradient to another "
+                f"offset of the window ({', '.join(shown)})")
+    text = (f"{said}: send each window's gradient to its maximum itself, row argmax // kw, "
+            "column argmax % kw of the window")
+    return [(text, (a @ rule.ravel()).reshape(got.shape))]
+
+
+def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The gradient routed to windows that start at another step than (sh*i, sw*j): one
+    stride for both directions, the two swapped, or the kernel."""
+    (kh, kw), (sh, sw), _ = geometry(case)
+    out, seen = [], {(sh, sw), (1, 1)}
+    for step, text in (((sw, sw), "the rows step by sw, the width's stride"),
+                       ((sh, sh), "the columns step by sh, the height's stride"),
+                       ((sw, sh), "the strides are swapped"),
+                       ((kh, kw), "the windows step by the kernel size")):
+        if step not in seen:
+            seen.add(step)
+            out.append((f"the gradient goes back to windows placed with another step: {text}; "
+                        "window (i, j) starts at (sh * i, sw * j) of the padded input",
+                        route(case, steps=step)))
+    return out
 
 
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
@@ -309,8 +380,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
                                    rows=(case["out"].size, int(np.prod(geometry(case)[0]))))
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
-        diagnose_values(label, outputs[f"{name}/grad_input"], case["grad_input"],
-                        lambda: backward_mistakes(case), layer_sizes(case))
+        got = outputs[f"{name}/grad_input"]
+        diagnose_values(label, got, case["grad_input"],
+                        lambda: backward_mistakes(case) + window_map(case, np.asarray(got)),
+                        layer_sizes(case))
 
 
 ENGINE_OPS = ("minitorch_unet.functional.max_pool2d", "minitorch_unet.pooling.MaxPool2d",

@@ -121,6 +121,9 @@ def _verdict_size(outputs: Outputs) -> None:
     for text, rule in SIZE_MISTAKES:
         if all(rule(*a) == g for a, g in zip(arguments, got)):
             raise CheckFailed(f"{head}: {text}. The rule is {RULE}")
+    swapped = swapped_size_arguments(arguments, got)
+    if swapped:
+        raise CheckFailed(f"{head}: {swapped}. The rule is {RULE}")
     offsets = set((got - expected).tolist())
     if len(offsets) == 1:
         off = offsets.pop()
@@ -131,6 +134,27 @@ def _verdict_size(outputs: Outputs) -> None:
     if fitted:
         raise CheckFailed(f"{head}: your sizes follow {fitted}. The rule is {RULE}")
     raise CheckFailed(f"{head}. The rule is {RULE}")
+
+
+def right_size(h: int, k: int, s: int, p: int, op: int) -> int:
+    return (h - 1) * s - 2 * p + k + op
+
+
+def swapped_size_arguments(arguments: list[tuple[int, int, int, int, int]], got: np.ndarray) -> str:
+    """'the kernel and the stride are swapped in your rule' when the right rule with its
+    arguments in another order gives every size returned; "" otherwise."""
+    names = ("H", "kernel", "stride", "padding", "output_padding")
+    for order in itertools.permutations(range(5)):
+        if order == tuple(range(5)) or not all(
+                right_size(*(args[k] for k in order)) == g for args, g in zip(arguments, got)):
+            continue
+        moved = [(names[slot], names[k]) for slot, k in enumerate(order) if slot != k]
+        if len(moved) == 2:
+            return (f"{moved[0][0]} and {moved[0][1]} are swapped in your rule: each stands where "
+                    "the other belongs")
+        return ("your rule takes its arguments in another order: "
+                + ", ".join(f"{b} where {a} belongs" for a, b in moved))
+    return ""
 
 
 # Terms a size rule may be built from: (how it reads, its value for (H, k, s, p, op)).
@@ -199,19 +223,8 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "zero-stuffed input needs the kernel flipped, weight[:, :, ::-1, ::-1], "
                     "with in/out swapped", conv_transpose2d_numpy(x, w[:, :, ::-1, ::-1], b, *geo)))
     n, c, h, wd = x.shape
-    unordered = x.reshape(n * h * wd, c).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
-    if c > 1:
-        out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
-                    "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
-                    conv_transpose2d_numpy(unordered, w, b, *geo)))
-    for order in itertools.permutations(range(4)):
-        if order in ((0, 2, 3, 1), (0, 1, 2, 3)) or x.shape[order[3]] != c:
-            continue  # the right layout, the plain reshape (above), or not C columns
-        rows = x.transpose(order).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
-        out.append((f"x's rows were laid out with x.transpose{order}.reshape(-1, C), which puts "
-                    "the pixels in another order: the rows run over (n, i, j), so "
-                    "x.transpose(0, 2, 3, 1).reshape(-1, C)",
-                    conv_transpose2d_numpy(rows, w, b, *geo)))
+    out += [(text, conv_transpose2d_numpy(rows.reshape(n, h, wd, c).transpose(0, 3, 1, 2), w, b,
+                                          *geo)) for text, rows in x_layouts(x)]
     if b is not None:
         out.append(("the bias is missing: add bias[o] to every pixel of output channel o",
                     conv_transpose2d_numpy(x, w, None, *geo)))
@@ -248,6 +261,23 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def x_layouts(x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """x (N, C, H, W) laid out as the (N*H*W, C) rows in a wrong order, each with what it did."""
+    n, c, h, wd = x.shape
+    out = []
+    if c > 1:
+        out.append(("x was reshaped straight to (N*H*W, C), which mixes channels and pixels: "
+                    "its channels are axis 1, so x.transpose(0, 2, 3, 1).reshape(-1, C) first",
+                    x.reshape(n * h * wd, c)))
+    for order in itertools.permutations(range(4)):
+        if order in ((0, 2, 3, 1), (0, 1, 2, 3)) or x.shape[order[3]] != c:
+            continue  # the right layout, the plain reshape (above), or not C columns
+        out.append((f"x's rows were laid out with x.transpose{order}.reshape(-1, C), which puts "
+                    "the pixels in another order: the rows run over (n, i, j), so "
+                    "x.transpose(0, 2, 3, 1).reshape(-1, C)", x.transpose(order).reshape(-1, c)))
+    return out
+
+
 def unstrided_scatter(case: Case) -> np.ndarray:
     """The forward with every kernel copy placed at (i, j) instead of (s*i, s*j) on the
     full-size output, then cropped as usual."""
@@ -279,17 +309,23 @@ def grad_without_offset(case: Case) -> dict[str, np.ndarray]:
             "grad_weight": (rows.T @ cols).reshape(w.shape)}
 
 
-def grad_input_with(case: Case, w: np.ndarray) -> np.ndarray:
-    """The input's gradient computed with the weight `w` in place of the case's."""
-    g = case["grad_out"].astype(np.float64)
+def grad_columns(case: Case) -> np.ndarray:
+    """im2col of grad_out put back on the full-size output: (N*H*W, O*kh*kw)."""
+    g, w = case["grad_out"].astype(np.float64), case["weight"]
     (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k]) for k in
                                       ("stride", "padding", "output_padding"))
-    n, c, h, wd = case["input"].shape
+    n, _, h, wd = case["input"].shape
     kh, kw = w.shape[2:]
     full = np.zeros((n, w.shape[1], (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
     full[:, :, ph:ph + g.shape[2], pw:pw + g.shape[3]] = g
-    cols = convolution.im2col(full, kh, kw, sh, sw)
-    return (cols @ w.astype(np.float64).reshape(c, -1).T).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+    return convolution.im2col(full, kh, kw, sh, sw)
+
+
+def grad_input_with(case: Case, w: np.ndarray) -> np.ndarray:
+    """The input's gradient computed with the weight `w` in place of the case's."""
+    n, c, h, wd = case["input"].shape
+    return (grad_columns(case) @ w.astype(np.float64).reshape(c, -1).T).reshape(n, h, wd, c) \
+        .transpose(0, 3, 1, 2)
 
 
 def grad_weight_of_first_sample(case: Case) -> np.ndarray:
@@ -317,6 +353,8 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
         out.append(("grad_weight was reshaped from the (O*kh*kw, C) product grad_cols.T @ x2; "
                     "the weight's layout needs the (C, O*kh*kw) one, x2.T @ grad_cols",
                     expected.reshape(c, -1).T.reshape(expected.shape)))
+        out += [(f"in the weight's gradient, {text}", (rows.T @ grad_columns(case)).reshape(
+            expected.shape)) for text, rows in x_layouts(case["input"].astype(np.float64))]
         if case["input"].shape[0] > 1:
             out.append(("grad_weight is summed over the first sample only: the weight serves "
                         "every sample of the batch, so sum over all of them",

@@ -353,6 +353,20 @@ def _im2col_rows(got: np.ndarray) -> str:
         return ""
     rows = np.array([r for r, _ in pairs], dtype=np.float64)
     places = np.array([np.unravel_index(k, (n, ho, wo)) for _, k in pairs], dtype=np.float64)
+    own = np.array([np.unravel_index(r, (n, ho, wo)) for r, _ in pairs if r < n * ho * wo])
+    shift = places[:len(own)] - own
+    empty = np.array([np.unravel_index(r, (n, ho, wo)) for r in range(len(got))
+                      if r < n * ho * wo and not got[r].any()]).reshape(-1, 3)
+    outside = ((empty + shift[0] < 0) | (empty + shift[0] >= (n, ho, wo))).any(axis=1) \
+        if len(own) else np.zeros(0, dtype=bool)
+    if len(own) == len(pairs) and len(got) == n * ho * wo and (shift == shift[0]).all() and \
+            shift[0, 0] == 0 and shift[0].any() and outside.all():
+        dn, di, dj = (int(v) for v in shift[0])
+        moved = ", ".join(f"{name} {'+' if d > 0 else '-'} {abs(d)}" if d else name
+                          for name, d in (("n", dn), ("i", di), ("j", dj)))
+        return (f"the row of output pixel (n, i, j) holds the window of pixel ({moved}): "
+                "each window starts that many strides off; window (n, i, j) starts at row "
+                "sh*i, column sw*j of sample n")
     rule = _row_rule(places, rows)
     return f"the window of output pixel (n, i, j) is written to row {rule}" if rule else ""
 
@@ -439,8 +453,8 @@ def _col2im_rows(values: np.ndarray) -> str:
             return ""
         places.append((b, i, j))
         rows.append(row)
-    if len(set(rows)) == n * ho * wo:
-        return ""  # every row read once, in another order: the landing rules tell that
+    if len(set(rows)) == n * ho * wo or len(places) < n * ho * wo:
+        return ""  # every row read once (the landing rules tell where), or windows left empty
     return _row_rule(np.array(places, dtype=np.float64), np.array(rows, dtype=np.float64))
 
 
