@@ -467,6 +467,9 @@ def main(argv: list[str] | None = None) -> None:
         results = [run_config(args.batch or 8, args.channels, args.size, args.device, args.tf32,
                               args.repeats, args.steps, not args.no_layers, roofline,
                               args.cpu_time and args.device == "cpu")]
+    if args.device == "cpu":
+        for result in results:
+            result.update(threads=torch.get_num_threads(), blas=blas_kernel())
     if args.json:
         from minitorch_unet.checkpoint import atomic_write_text
         atomic_write_text(args.json, json.dumps(results, indent=2))
