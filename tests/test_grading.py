@@ -874,6 +874,31 @@ def _receive(tmp_path: Path, data: bytes) -> Any:
     return receiver
 
 
+def test_the_channel_reads_on_while_bytes_arrive_then_stops(tmp_path: Path) -> None:
+    """finish(): messages still arriving after the process ended are read (a loaded machine);
+    a pipe held open without a byte is given up after the quiet time."""
+    import threading
+    import time
+    from minitorch_unet.grading.channel import Receiver
+    read_end, write_end = os.pipe()
+    receiver = Receiver(read_end, tmp_path)
+    receiver.start()
+
+    def slow_writer() -> None:  # one message every 0.2 s, each sooner than the quiet time
+        for cell in range(1, 6):
+            os.write(write_end, json.dumps({"cell": cell, "size": 0}).encode() + b"\n")
+            time.sleep(0.2)
+        os.write(write_end, b'{"finished": true, "size": 0}\n')
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    start = time.monotonic()
+    receiver.finish(quiet_s=0.5, limit_s=20)  # the pipe stays open: only quiet ends it
+    writer.join()
+    os.close(write_end)
+    assert receiver.status["cell"] == 5 and receiver.status["finished"] is True
+    assert not receiver.is_alive() and 1.0 < time.monotonic() - start < 10
+
+
 def test_the_channel_keeps_well_formed_messages_only(tmp_path: Path) -> None:
     from minitorch_unet.grading.channel import MAX_HEADER
     payload = b"PK-not-really-npz"

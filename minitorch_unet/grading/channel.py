@@ -15,6 +15,7 @@ import json
 import os
 import select
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,20 @@ class Receiver(threading.Thread):
 
     def stop(self) -> None:
         self._stop_reading.set()
+
+    def finish(self, quiet_s: float = 5.0, limit_s: float = 60.0) -> None:
+        """Once the learner's process has ended: read on while bytes still arrive (a loaded
+        machine may leave its last messages unread for seconds), then stop. Stops after
+        `quiet_s` seconds without a byte, or `limit_s` in all (a process that escaped the
+        kill still holds the pipe and could write slowly forever)."""
+        deadline = time.monotonic() + limit_s
+        while self.is_alive() and time.monotonic() < deadline:
+            before = self._total
+            self.join(timeout=quiet_s)
+            if self._total == before:
+                break
+        self.stop()
+        self.join()
 
     def run(self) -> None:
         try:

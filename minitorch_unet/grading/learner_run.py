@@ -113,9 +113,7 @@ def run_notebook(notebook: bytes, name: str, cells: list[Cell], exercises: list[
         code = process.wait()
     killed = reap(account.uid) if account is not None else 0
     _kill_group(process.pid)  # without an account of its own: what stayed in its group
-    receiver.join(timeout=5)
-    receiver.stop()  # a process that escaped the kill still holds the pipe
-    receiver.join()
+    receiver.finish()  # a process that escaped the kill still holds the pipe
     seconds = time.monotonic() - start
     status = receiver.status
     ended, detail = _ending(code, timed_out, status, limits, run_dir / "log")
