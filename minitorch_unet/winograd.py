@@ -19,6 +19,8 @@ and subtract before multiplying); the tests measure it against the plain kernel.
 """
 from __future__ import annotations
 
+import sys
+from types import ModuleType
 from typing import Any
 
 from . import backend, parallel
@@ -195,35 +197,47 @@ def transform_output_adjoint(g: Any, th: int, tw: int) -> Any:
     return gm.reshape(16, o, n * th * tw)
 
 
+def conv_forward(ctx: Context, transforms: ModuleType, x: Any, weight: Any, bias: tuple,
+                 padding: tuple[int, int]) -> Any:
+    """The forward of a Winograd convolution whose transforms are the functions of the module
+    `transforms` (this one, or winograd43's larger tiles): Y = A^T [U @ V] A."""
+    n, c, h, w = x.shape
+    th, tw = transforms.tile_counts(h, w, padding)
+    v = transforms.transform_input(x, padding)
+    y = transforms.transform_output(transforms.transform_weight(weight) @ v, n, th, tw,
+                                    h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
+    if bias:
+        y += bias[0][:, None, None, None]
+    # V (4 or 2.25 times the input's size) is kept for the weight's gradient: transforming
+    # the input again would cost a pass over it; U (a few times the weight) is cheap to redo.
+    ctx.transforms, ctx.v, ctx.xshape, ctx.weight = transforms, v, x.shape, weight
+    ctx.padding, ctx.has_bias = padding, bool(bias)
+    return y.transpose(1, 0, 2, 3)  # reads as (N, O, Ho, Wo), stays channel first in memory
+
+
+def conv_backward(ctx: Context, g: Any) -> tuple:
+    """conv_forward's adjoint, step by step in reverse order."""
+    t, xshape, padding = ctx.transforms, ctx.xshape, ctx.padding
+    th, tw = t.tile_counts(*xshape[2:], padding)
+    gm = t.transform_output_adjoint(g, th, tw)
+    gx = gw = None
+    if ctx.needs_input_grad[0]:
+        u = t.transform_weight(ctx.weight)
+        gx = t.transform_input_adjoint(u.transpose(0, 2, 1) @ gm, xshape, padding)
+    if ctx.needs_input_grad[1]:
+        gw = t.transform_weight_adjoint(gm @ ctx.v.transpose(0, 2, 1))
+    if ctx.has_bias:
+        return gx, gw, g.sum(axis=(0, 2, 3))
+    return gx, gw
+
+
 class Conv2dWinograd(Function):
     """Stride-1 3x3 conv2d. x: (N, C, H, W), weight: (O, C, 3, 3), bias: (O,) -> (N, O, Ho, Wo)."""
 
     @staticmethod
     def forward(ctx: Context, x, weight, *bias, padding: tuple[int, int]):
-        n, c, h, w = x.shape
-        th, tw = tile_counts(h, w, padding)
-        u = transform_weight(weight)
-        v = transform_input(x, padding)
-        y = transform_output(u @ v, n, th, tw, h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
-        if bias:
-            y += bias[0][:, None, None, None]
-        # V (4 times the input's size) is kept for the weight's gradient: transforming the
-        # input again would cost a pass over it; U (16/9 of the weight) is cheap to redo.
-        ctx.v, ctx.xshape, ctx.weight = v, x.shape, weight
-        ctx.padding, ctx.has_bias = padding, bool(bias)
-        return y.transpose(1, 0, 2, 3)  # reads as (N, O, Ho, Wo), stays channel first in memory
+        return conv_forward(ctx, sys.modules[__name__], x, weight, bias, padding)
 
     @staticmethod
     def backward(ctx: Context, g):
-        xshape, padding = ctx.xshape, ctx.padding
-        th, tw = tile_counts(*xshape[2:], padding)
-        gm = transform_output_adjoint(g, th, tw)
-        gx = gw = None
-        if ctx.needs_input_grad[0]:
-            u = transform_weight(ctx.weight)
-            gx = transform_input_adjoint(u.transpose(0, 2, 1) @ gm, xshape, padding)
-        if ctx.needs_input_grad[1]:
-            gw = transform_weight_adjoint(gm @ ctx.v.transpose(0, 2, 1))
-        if ctx.has_bias:
-            return gx, gw, g.sum(axis=(0, 2, 3))
-        return gx, gw
+        return conv_backward(ctx, g)

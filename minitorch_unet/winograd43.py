@@ -15,14 +15,15 @@ columns, (36, tiles). That product runs in BLAS, on every core.
 The price is rounding: the transforms multiply by up to 8 and divide by 24, so a float32
 result is off by 2e-6 to 1e-5 of the output's largest value (F(2x2, 3x3): 2e-7 to 7e-7),
 which the tests measure against the plain kernel and PyTorch. The backward applies the adjoint of
-each step in reverse order.
+each step in reverse order (winograd.conv_forward and conv_backward).
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from . import backend
-from .autograd import Context, Function
+from . import backend, winograd
+from .autograd import Context
 
 # conv2d takes this kernel instead of F(2x2, 3x3) for the layers winograd.py's thresholds
 # give to Winograd whose images are at least MIN_SIDE pixels high and wide: with fewer tiles
@@ -128,34 +129,10 @@ def transform_output_adjoint(g: Any, th: int, tw: int) -> Any:
     return (_kron(A_T, g).T @ blocks.reshape(16, -1)).reshape(36, o, n * th * tw)
 
 
-class Conv2dWinograd43(Function):
-    """Stride-1 3x3 conv2d. x: (N, C, H, W), weight: (O, C, 3, 3), bias: (O,) -> (N, O, Ho, Wo)."""
+class Conv2dWinograd43(winograd.Conv2dWinograd):
+    """Stride-1 3x3 conv2d. x: (N, C, H, W), weight: (O, C, 3, 3), bias: (O,) -> (N, O, Ho, Wo).
+    The steps of winograd.Conv2dWinograd, with this module's transforms."""
 
     @staticmethod
     def forward(ctx: Context, x, weight, *bias, padding: tuple[int, int]):
-        n, c, h, w = x.shape
-        th, tw = tile_counts(h, w, padding)
-        v = transform_input(x, padding)
-        y = transform_output(transform_weight(weight) @ v, n, th, tw,
-                             h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
-        if bias:
-            y += bias[0][:, None, None, None]
-        # V (2.25 times the input's size) is kept for the weight's gradient; U is cheap to redo.
-        ctx.v, ctx.xshape, ctx.weight = v, x.shape, weight
-        ctx.padding, ctx.has_bias = padding, bool(bias)
-        return y.transpose(1, 0, 2, 3)  # reads as (N, O, Ho, Wo), stays channel first in memory
-
-    @staticmethod
-    def backward(ctx: Context, g):
-        xshape, padding = ctx.xshape, ctx.padding
-        th, tw = tile_counts(*xshape[2:], padding)
-        gm = transform_output_adjoint(g, th, tw)
-        gx = gw = None
-        if ctx.needs_input_grad[0]:
-            u = transform_weight(ctx.weight)
-            gx = transform_input_adjoint(u.transpose(0, 2, 1) @ gm, xshape, padding)
-        if ctx.needs_input_grad[1]:
-            gw = transform_weight_adjoint(gm @ ctx.v.transpose(0, 2, 1))
-        if ctx.has_bias:
-            return gx, gw, g.sum(axis=(0, 2, 3))
-        return gx, gw
+        return winograd.conv_forward(ctx, sys.modules[__name__], x, weight, bias, padding)
