@@ -472,6 +472,11 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             return (f"'{node.name}' appears {count} times: keep a set of visited nodes "
                     "and add each node once")
     position = {i: order.index(i) for i in range(len(names))}
+    early = [(node.name, parent.name) for i, node in enumerate(graph.nodes)
+             for parent in node._prev if position[graph.index(parent)] > position[i]]
+    why = breadth_first_relation(graph, order) if early else ""
+    if why:
+        return why.format(node=early[0][0], input=early[0][1])
     if len(names) > 1 and order[0] == len(names) - 1:
         return ("the output comes first: add a node to the list only after all its inputs "
                 "(_prev) have been added, so the output ends up last")
@@ -481,6 +486,38 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             if position[j] > position[i]:
                 return (f"'{node.name}' comes before its input '{parent.name}': add a node only "
                         "after all its inputs (_prev) are in the list")
+    return ""
+
+
+def breadth_first_relation(graph: Graph, order: list[int]) -> str:
+    """Name a breadth-first walk from the output (in one of the orders a learner may list it,
+    leaves apart or not) that gives `order` (node indices), when it is not a topological
+    order; or "". The text leaves {node} and {input} to fill with a pair out of order."""
+    walk: list[int] = []
+    queue, seen = [graph.root], {graph.index(graph.root)}
+    while queue:
+        node = queue.pop(0)
+        walk.append(graph.index(node))
+        for child in node._prev:
+            if graph.index(child) not in seen:
+                seen.add(graph.index(child))
+                queue.append(child)
+    leaves = [i for i in walk if not graph.nodes[i]._prev]
+    ops = [i for i in walk if graph.nodes[i]._prev]
+    orders = (("the breadth-first order from the output, reversed", walk[::-1]),
+              ("the leaves first, then the operations breadth-first from the output",
+               leaves + ops),
+              ("the leaves first, then the operations breadth-first from the output, reversed",
+               leaves + ops[::-1]),
+              ("the leaves first (reversed), then the operations breadth-first from the output, "
+               "reversed", leaves[::-1] + ops[::-1]))
+    for text, walked in orders:
+        if walked == order:
+            return (f"your list is {text}: a breadth-first walk visits a node by its distance "
+                    "from the output, not after everything it is made from, so '{node}' comes "
+                    "before its input '{input}' (on a longer path); append each node after a "
+                    "depth-first visit of its inputs (visit(child) for child in node._prev, "
+                    "then order.append(node))")
     return ""
 
 
