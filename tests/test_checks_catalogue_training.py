@@ -2519,6 +2519,13 @@ def patient_totals_carried_over(pred, target, patients, threshold=0.5):
     return out
 
 
+@mistake("check_unbroadcast", "unbroadcast", "summed twice", "shift the positions")
+def unbroadcast_axes_in_shape_frame(grad, shape):
+    extra = grad.ndim - len(shape)
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    return grad.sum(axis=tuple(range(extra)) + tuple(ones)).reshape(shape)
+
+
 @right("check_dice_per_slice", "dice_per_slice")
 def slice_dice_float_buffer(pred, target, threshold=0.5):
     out = np.zeros(len(pred))
