@@ -2404,6 +2404,160 @@ def dice_from_xor(pred, target):
     return 1.0 if total == 0 else float(1 - (p ^ t).sum() / total)
 
 
+# ---- classes missed by the ninth fresh set: means where sums belong, breadth-first orders,
+# radius and stride-power receptive fields, logits in the soft Dice, equal-count structures,
+# slice bounds swapped, truncated buffers, totals carried over ---------------------------------
+@mistake("check_dice", "dice", "times the number of pixels", "averaged")
+def dice_sizes_averaged(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).sum() / (p.mean() + t.mean()))
+
+
+@mistake("check_dice", "dice", "divided by the number of pixels", "averaged")
+def dice_overlap_averaged(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).mean() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "length of the first axis", "averaged")
+def dice_sizes_averaged_over_rows(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).sum() / (p.mean(axis=0).sum() + t.mean(axis=0).sum()))
+
+
+@mistake("check_topological_order", "topological_order", "leaves first, then the operations "
+         "breadth-first", "before its input")
+def topo_leaves_then_breadth_first(root):
+    seen, queue, ops, leaves = {root}, [root], [], []
+    while queue:
+        node = queue.pop(0)
+        (ops if node._prev else leaves).append(node)
+        for child in node._prev:
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return leaves + ops[::-1]
+
+
+@mistake("check_receptive_field", "receptive_field", "2 * (k // 2) * jump")
+def rf_twice_the_radius(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += 2 * (k // 2) * jump
+        jump *= s
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "to the power of the layer's index")
+def rf_stride_to_the_index(layers):
+    return 1 + sum((k - 1) * s ** i for i, (k, s) in enumerate(layers))
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "sum(logits)", "where sum(p) belongs")
+def soft_dice_logits_below(logits, target, smooth=1.0):
+    p = logits.sigmoid()
+    return 1 - (2 * (p * target).sum() + smooth) / (logits.sum() + target.sum() + smooth)
+
+
+@mistake("check_count_parameters", "count_parameters", "w_(i+1) + w_i = 3 w_i")
+def count_decoder_reads_the_width_below(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (widths[i + 1] + widths[i] + widths[i]) + 4 * widths[i]
+    return total
+
+
+@mistake("check_center_crop", "crop_backward", "bounds along axis 2 span", "swapped in the slice")
+def crop_backward_bounds_swapped(ctx, grad):
+    grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+    grad_x[..., ctx.top:ctx.top + grad.shape[-1], ctx.left:ctx.left + grad.shape[-2]] = grad
+    return grad_x
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "truncated", "integer array")
+def slice_dice_in_int_buffer(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    overlap, total = (p & t).sum(1), p.sum(1) + t.sum(1)
+    out = np.zeros_like(overlap)
+    for i in range(len(out)):
+        out[i] = 1.0 if total[i] == 0 else 2 * overlap[i] / total[i]
+    return out
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "slices 0 to i pooled", "not reset")
+def slice_dice_running_totals(pred, target, threshold=0.5):
+    out, overlap, total = [], 0, 0
+    for p, t in zip(pred > threshold, target > 0.5):
+        overlap += (p & t).sum()
+        total += p.sum() + t.sum()
+        out.append(1.0 if total == 0 else 2 * overlap / total)
+    return np.array(out)
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "not reset between patients")
+def patient_totals_carried_over(pred, target, patients, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    ids, out, overlap, total = np.asarray(patients), {}, 0, 0
+    for q in sorted(set(patients)):
+        rows = ids == q
+        overlap += (p[rows] & t[rows]).sum()
+        total += p[rows].sum() + t[rows].sum()
+        out[q] = 1.0 if total == 0 else float(2 * overlap / total)
+    return out
+
+
+@mistake("check_unbroadcast", "unbroadcast", "summed twice", "shift the positions")
+def unbroadcast_axes_in_shape_frame(grad, shape):
+    extra = grad.ndim - len(shape)
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    return grad.sum(axis=tuple(range(extra)) + tuple(ones)).reshape(shape)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "mean(P), a mean where the count belongs")
+def slice_dice_sizes_averaged(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.mean(1) + t.mean(1)
+    return np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.where(total == 0, 1, total))
+
+
+@right("check_dice_per_slice", "dice_per_slice")
+def slice_dice_float_buffer(pred, target, threshold=0.5):
+    out = np.zeros(len(pred))
+    for i in range(len(pred)):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[i] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
+@right("check_topological_order", "topological_order")
+def topo_iterative_postorder(root):
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev if child not in seen)
+    return order
+
+
 # ---- the tests -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("entry", TRAINING, ids=[m.name for m in TRAINING])
 def test_the_mistake_is_named(entry: Mistake) -> None:

@@ -1159,6 +1159,22 @@ def _missing_key(err: BaseException) -> str:
             "collections.defaultdict)")
 
 
+def _swapped_bounds(value: tuple[int, ...], place: tuple[int, ...],
+                    shapes: dict[str, tuple[int, ...]]) -> str:
+    """For `x[...] = y` where y is an array of the line as it is and the slice it fills has
+    y's sizes along two axes in the other order: the slice's bounds swap them; "" otherwise."""
+    named = [name for name, shape in shapes.items() if shape == value]
+    axes = [a for a, (m, n) in enumerate(zip(value, place)) if m != n]
+    if not named or len(value) != len(place) or len(axes) != 2 or \
+            (value[axes[0]], value[axes[1]]) != (place[axes[1]], place[axes[0]]):
+        return ""
+    i, j = axes
+    return (f"the slice you assign into has the shape {place} and `{named[0]}` {value}: its "
+            f"bounds along axis {i} span {place[i]}, the size of `{named[0]}` along axis {j}, and "
+            f"back (the height and width swapped in the slice): a slice along axis {i} runs "
+            f"start:start + {named[0]}.shape[{i}]")
+
+
 def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     """What a NumPy or engine error usually means, from its text alone."""
     if "could not be broadcast" in text:
@@ -1167,6 +1183,10 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     stored = re.search(r"could not broadcast input array from shape " + _SHAPE + " into shape "
                        + _SHAPE, text)
     if stored:
+        value, place = _parse_shape(stored.group(1)), _parse_shape(stored.group(2))
+        bounds = _swapped_bounds(value, place, shapes)
+        if bounds:
+            return bounds
         return ("an assignment puts an array of one shape into a place of another: "
                 + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
                                   shapes))

@@ -406,6 +406,9 @@ def whole_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
         if abs(factor - 1) > 1e-9 and np.allclose(values, factor * want, rtol=1e-9, atol=0):
             return (f"your values are {factor:g} times the right ones in every case (a "
                     f"percentage?): Dice is a fraction between 0 and 1")
+    why = averaged_relation(values, want, cases)
+    if why:
+        return why
     background = np.array([metrics.dice(_counts(~(p > 0), ~(t > 0))) for _, p, t in cases])
     if not np.allclose(background, want) and np.allclose(values, background, atol=1e-9):
         return ("this is the Dice of the background (of the masks' complements): Dice counts "
@@ -423,6 +426,36 @@ def whole_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
         if not np.allclose(wrapped, want) and np.allclose(values, wrapped, rtol=0, atol=1e-9):
             return (f"your counts wrap around at {2 ** bits} (a sum kept in uint{bits}, as "
                     "NumPy does for .sum(dtype=...) or a uint8 mask): count in int64 or float64")
+    return ""
+
+
+# Axes a mean may run over where Dice sums: (the number it divides by, from the mask's shape).
+_MEAN_AXES: tuple[tuple[str, Callable[[tuple[int, ...]], int]], ...] = (
+    ("the number of pixels (a mean over the whole mask)", lambda s: int(np.prod(s))),
+    ("the length of the last axis (a mean along it)", lambda s: s[-1]),
+    ("the length of the first axis (a mean along it)", lambda s: s[0]),
+    ("the pixels of one sample (a mean over every axis but the first)",
+     lambda s: int(np.prod(s[1:]))),
+)
+
+
+def averaged_relation(values: np.ndarray, want: np.ndarray, cases: tuple[Masks, ...]) -> str:
+    """Name a mean where Dice's sums belong (the sizes |P| + |T|, or the overlap, averaged over
+    some axes), when the learner's values are the right ones times (or over) the length of
+    those axes on every case with pixels in either mask; or ""."""
+    some = [i for i, (_, p, t) in enumerate(cases) if p.any() or t.any()]
+    if not some or not (want[some] > 0).any():
+        return ""
+    for where, length in _MEAN_AXES:
+        factors = np.array([length(cases[i][1].shape) for i in some], dtype=np.float64)
+        if (factors == 1).all():
+            continue
+        if np.allclose(values[some], want[some] * factors, rtol=1e-9, atol=1e-12):
+            return (f"your values are the right ones times {where}: the sizes in the denominator are averaged (mean) where Dice sums them; "
+                    "divide by |P| + |T| = p.sum() + t.sum()")
+        if np.allclose(values[some], want[some] / factors, rtol=1e-9, atol=1e-12):
+            return (f"your values are the right ones divided by {where}: the overlap in the numerator is averaged (mean) where Dice sums "
+                    "it; use 2|P∩T| = 2 (p & t).sum()")
     return ""
 
 

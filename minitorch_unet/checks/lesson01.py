@@ -472,6 +472,11 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             return (f"'{node.name}' appears {count} times: keep a set of visited nodes "
                     "and add each node once")
     position = {i: order.index(i) for i in range(len(names))}
+    early = [(node.name, parent.name) for i, node in enumerate(graph.nodes)
+             for parent in node._prev if position[graph.index(parent)] > position[i]]
+    why = traversal_relation(graph, order) if early else ""
+    if why:
+        return why.format(node=early[0][0], input=early[0][1])
     if len(names) > 1 and order[0] == len(names) - 1:
         return ("the output comes first: add a node to the list only after all its inputs "
                 "(_prev) have been added, so the output ends up last")
@@ -481,6 +486,52 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
             if position[j] > position[i]:
                 return (f"'{node.name}' comes before its input '{parent.name}': add a node only "
                         "after all its inputs (_prev) are in the list")
+    return ""
+
+
+def traversal_relation(graph: Graph, order: list[int]) -> str:
+    """Name a walk that gives `order` (node indices) when it is not a topological order: a
+    depth-first one with repeats kept at their last place, or a breadth-first one from the
+    output (in one of the orders a learner may list it, leaves apart or not); or "". The text leaves {node} and {input} to fill with a pair out of order."""
+    walk: list[int] = []
+    queue, seen = [graph.root], {graph.index(graph.root)}
+    while queue:
+        node = queue.pop(0)
+        walk.append(graph.index(node))
+        for child in node._prev:
+            if graph.index(child) not in seen:
+                seen.add(graph.index(child))
+                queue.append(child)
+    leaves = [i for i in walk if not graph.nodes[i]._prev]
+    ops = [i for i in walk if graph.nodes[i]._prev]
+    orders = (("the breadth-first order from the output, reversed", walk[::-1]),
+              ("the leaves first, then the operations breadth-first from the output",
+               leaves + ops),
+              ("the leaves first, then the operations breadth-first from the output, reversed",
+               leaves + ops[::-1]),
+              ("the leaves first (reversed), then the operations breadth-first from the output, "
+               "reversed", leaves[::-1] + ops[::-1]))
+    repeats: list[int] = []                      # a depth-first walk with no visited set
+
+    def visit(node: Any) -> None:
+        for child in node._prev:
+            if len(repeats) < 10_000:             # repeats grow fast on a deep shared graph
+                visit(child)
+        repeats.append(graph.index(node))
+    visit(graph.root)
+    final = {i: k for k, i in enumerate(repeats)}
+    if len(repeats) < 10_000 and sorted(final, key=final.__getitem__) == order:
+        return ("your list is a depth-first walk with no visited set, each repeated node kept "
+                "at its last place: a node reached again is moved after later nodes, so "
+                "'{node}' comes before its input '{input}'; keep each node at its first place "
+                "(a visited set checked before visiting: if node in visited: return)")
+    for text, walked in orders:
+        if walked == order:
+            return (f"your list is {text}: a breadth-first walk visits a node by its distance "
+                    "from the output, not after everything it is made from, so '{node}' comes "
+                    "before its input '{input}' (on a longer path); append each node after a "
+                    "depth-first visit of its inputs (visit(child) for child in node._prev, "
+                    "then order.append(node))")
     return ""
 
 
@@ -688,9 +739,19 @@ def _probe_unbroadcast_cases(unbroadcast: Callable[..., Any]) -> Outputs:
 
 def unsummed_hint(error: str, grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> str:
     """Which broadcast axes were not summed, read from the size of an array that a reshape to
-    `shape` refused (its size counts the copies left), or ""."""
-    found = re.search(r"cannot reshape array of size (\d+) into shape", error)
+    `shape` refused (its size counts the copies left), or the axes of `shape` left unshifted
+    when a sum got one axis twice; or ""."""
     extra = len(grad_shape) - len(shape)
+    if "duplicate value in 'axis'" in error:
+        unshifted = [i for i, n in enumerate(shape) if n == 1 and grad_shape[i + extra] != 1]
+        clash = sorted(set(range(extra)) & set(unshifted))
+        if clash:
+            return (f"axis {clash[0]} is summed twice: once as a leading axis, once as the "
+                    f"size-1 axis {clash[0]} of `shape`, numbered in shape's own frame; in grad "
+                    f"that axis is {clash[0] + extra}: shift the positions of shape's axes by "
+                    f"grad.ndim - len(shape) = {extra}")
+        return ""
+    found = re.search(r"cannot reshape array of size (\d+) into shape", error)
     if not found or extra < 0:
         return ""
     size, target = int(found.group(1)), int(np.prod(shape))

@@ -42,13 +42,15 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
                  width: Callable[[int, int], int] = lambda base, i: base * 2 ** i,
                  kernel: tuple[int, ...] = (3, 3), up_keeps: bool = False,
                  decoder_levels: int = 0, second_in: Callable[[str], bool] = lambda name: False,
-                 bottleneck_doubles: bool = True) -> list[tuple[str, tuple[int, ...]]]:
+                 bottleneck_doubles: bool = True,
+                 wide_upsampled: bool = False) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
     channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
     channels of level i; kernel: the 3x3 kernel's shape; up_keeps: transposed convolutions
     that keep their channel count; decoder_levels: decoder levels more (or fewer) than depth;
     second_in: blocks whose second convolution takes the block's input channels;
-    bottleneck_doubles: False for a bottleneck as wide as the deepest encoder level)."""
+    bottleneck_doubles: False for a bottleneck as wide as the deepest encoder level;
+    wide_upsampled: decoder first convolutions that read w_(i+1) + w_i channels)."""
     widths = [width(base, i) for i in range(depth + 2)]
     if not bottleneck_doubles:
         widths[depth] = widths[depth - 1]
@@ -73,7 +75,8 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
         tensors.append((f"up{i + 1}.weight", (widths[i + 1], up, 2, 2)))
         if up_bias:
             tensors.append((f"up{i + 1}.bias", (up,)))
-        double_conv(f"dec{i + 1}", up + widths[i] if skip else up, widths[i])
+        below = widths[i + 1] if wide_upsampled else up
+        double_conv(f"dec{i + 1}", below + widths[i] if skip else below, widths[i])
     if head:
         tensors += [("head.weight", (1, widths[0], 1, 1)), ("head.bias", (1,))]
     return tensors
@@ -209,6 +212,9 @@ STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
      "output, base_filters", {"second_in": lambda name: name == "enc1"}),
     ("the decoder's second convolutions take 2 w_i channels (the concatenation); only the "
      "first one does, the second takes w_i", {"second_in": lambda name: name.startswith("dec")}),
+    ("the decoder's first convolutions take w_(i+1) + w_i = 3 w_i channels (the upsampled "
+     "tensor read at the width below); the transposed convolution halves it to w_i, so they "
+     "take 2 w_i", {"wide_upsampled": True}),
     ("each 3x3 kernel counts 3 weights, not 3 * 3 = 9", {"kernel": (3,)}),
     ("the bottleneck is as wide as the deepest encoder level; it doubles it, "
      "base_filters * 2 ** depth", {"bottleneck_doubles": False}),
@@ -226,13 +232,18 @@ STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
 def structure_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
     """Name one or two changes to the network's structure (STRUCTURES) whose count is the
     learner's in every setting, or ""."""
-    for pair in itertools.chain(((s,) for s in STRUCTURES),
-                                itertools.combinations(STRUCTURES, 2)):
-        switches = {key: value for _, variant in pair for key, value in variant.items()}
-        if len(switches) < sum(len(v) for _, v in pair):
-            continue
-        if np.array_equal(got, [count_by_walk(*case, **switches) for case in settings]):
-            return "your count is the network's where " + "; and ".join(t for t, _ in pair)
+    for size in (1, 2):
+        found = []
+        for pair in itertools.combinations(STRUCTURES, size):
+            switches = {key: value for _, variant in pair for key, value in variant.items()}
+            if len(switches) < sum(len(v) for _, v in pair):
+                continue
+            if np.array_equal(got, [count_by_walk(*case, **switches) for case in settings]):
+                found.append("; and ".join(t for t, _ in pair))
+        if found:                          # structures with equal counts: name each of them
+            return ("your count is the network's where " + found[0] if len(found) == 1 else
+                    "your count is the network's where " + found[0] + " (or, the same count, "
+                    "where " + "; or where ".join(found[1:]) + ")")
     return ""
 
 
@@ -389,6 +400,14 @@ def _rf_mistakes() -> list[tuple[str, Callable[[Layers], int]]]:
         ("each layer's (k - 1) is multiplied by its own stride only; it is multiplied by the "
          "product of the strides of all the layers before it (the jump)",
          lambda ls: 1 + sum((k - 1) * s for k, s in ls)),
+        ("each layer's (k - 1) is multiplied by its own stride to the power of the layer's "
+         "index (s ** i, as if every stride were the same); it is multiplied by the product of "
+         "the strides of the layers before it (the jump)",
+         lambda ls: 1 + sum((k - 1) * s ** i for i, (k, s) in enumerate(ls))),
+        ("each layer's (k - 1) is multiplied by the first layer's stride to the power of the "
+         "layer's index (as if every stride were the same); it is multiplied by the product "
+         "of the strides of the layers before it (the jump)",
+         lambda ls: 1 + sum((k - 1) * ls[0][1] ** i for i, (k, _) in enumerate(ls))),
         ("your result is the product of the strides (the jump), not the field: return the "
          "field, 1 + the sum of each layer's (k - 1) times the jump before it",
          lambda ls: int(np.prod([s for _, s in ls]))),
@@ -410,6 +429,8 @@ _FIELD_STEPS = (("(k - 1) * jump", lambda k, s, j: (k - 1) * j),
                 ("k - 1 * jump (the brackets of (k - 1) * jump are missing)",
                  lambda k, s, j: k - j),
                 ("(k // 2) * jump, half a kernel (a radius)", lambda k, s, j: (k // 2) * j),
+                ("2 * (k // 2) * jump (twice the radius: k - 1 for an odd k, but k for an "
+                 "even one)", lambda k, s, j: 2 * (k // 2) * j),
                 ("(k - s) * jump", lambda k, s, j: (k - s) * j),
                 ("(k - 1) * jump + 1", lambda k, s, j: (k - 1) * j + 1),
                 ("(k - 2) * jump", lambda k, s, j: (k - 2) * j),

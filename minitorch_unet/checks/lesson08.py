@@ -496,7 +496,9 @@ _PREDICTED: tuple[_Part, ...] = (("sum(p)", lambda q, t: q.sum()),
                                  ("sum(t)", lambda q, t: t.sum()),
                                  ("sum(p t)", lambda q, t: (q * t).sum()),
                                  ("sum(p) - sum(p t), the soft Jaccard (IoU) denominator "
-                                  "P + T - I", lambda q, t: q.sum() - (q * t).sum()))
+                                  "P + T - I", lambda q, t: q.sum() - (q * t).sum()),
+                                 ("sum(logits) (the raw logits, before the sigmoid)",
+                                  lambda q, t: np.nan))
 _TRUE: tuple[_Part, ...] = (("sum(t)", lambda q, t: t.sum()), ("mean(t)", lambda q, t: t.mean()),
                             ("", lambda q, t: 0.0))
 # What a learner may return of the Dice ratio D: (text, loss); the first is the course's.
@@ -539,7 +541,8 @@ def _dice_grid_search(got: list[float], cases_: list, most: int) -> str:
             q = prob(x)
             i = (x * t).sum() if iname.startswith("sum(logits") else inter(q, t)
             with np.errstate(divide="ignore", invalid="ignore"):
-                den = pred(q, t) + true(q, t) + s * s_down
+                den = (x.sum() if qname.startswith("sum(logits") else pred(q, t)) + \
+                    true(q, t) + s * s_down
                 values.append((1 - two * i + s * s_up / den if unbracketed else
                                outer((two * i + s * s_up) / den)) + s * outside)
         if np.allclose(got, values, rtol=1e-6, atol=1e-9):

@@ -97,8 +97,13 @@ def scale_message(what: str, outputs: Outputs) -> str:
         return ""
     want = _dice(*_counts(SCALE * pred, target))
     got, same = outputs["scaled"], outputs["dice"]
+    flat = pred.reshape(len(pred), -1)
+    low, high = flat.min(1).reshape(-1, 1, 1, 1), flat.max(1).reshape(-1, 1, 1, 1)
+    rescaled = (pred / pred.max(), (pred - pred.min()) / np.ptp(pred),
+                pred / np.maximum(high, 1e-12), (pred - low) / np.maximum(high - low, 1e-12))
     if got.shape == same.shape and np.allclose(got, same) and not np.allclose(got, want) and \
-            not np.allclose(want, _dice(*_counts(pred, target))):
+            not np.allclose(want, _dice(*_counts(pred, target))) and \
+            any(np.allclose(same, _dice(*_counts(r, target))) for r in rescaled):
         return (f"{what}: your Dice does not change when pred is multiplied by {SCALE}, so pred "
                 "is rescaled before the threshold (divided by its maximum, or min-max "
                 "normalised?): compare the probabilities themselves, pred > threshold")
@@ -153,6 +158,14 @@ def _verdict_slice(outputs: Outputs) -> None:
         raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
                           f"(0/0), you gave {got[empty].tolist()}: the course scores them 1.0 "
                           "(a correct 'no tumour')")
+    if not np.allclose(expected, np.round(expected)):
+        for rule, text in ((np.trunc, "cut to whole numbers (truncated)"),
+                           (np.round, "rounded to whole numbers")):
+            if np.allclose(got, rule(expected)):
+                raise CheckFailed(f"{what}: your values are the right ones {text}, so they are "
+                                  "stored in an integer array (a buffer made like the int "
+                                  "counts, np.zeros_like(overlap), or an int dtype): make it "
+                                  "float, np.zeros(len(pred)) or np.zeros(..., dtype=float)")
     why = scale_message(what, outputs)
     if why:
         raise CheckFailed(why)
@@ -178,6 +191,10 @@ def _verdict_slice(outputs: Outputs) -> None:
     why = background_relation(got, tp, fp, fn, pred[0].size - tp - fp - fn)
     if why:
         raise CheckFailed(f"{what}: {why}, slice by slice")
+    if np.allclose(got, _dice(*(np.cumsum(c) for c in counts))):
+        raise CheckFailed(f"{what}: entry i is the Dice of slices 0 to i pooled: the counts "
+                          "run on from slice to slice (totals not reset); start each slice's "
+                          "overlap and sizes at 0")
     iou = np.where(tp + fp + fn == 0, 1.0, tp / np.maximum(tp + fp + fn, 1))
     if np.allclose(got, iou):
         raise CheckFailed(f"{what}: this is the IoU, tp / (tp + fp + fn); Dice is "
@@ -618,7 +635,21 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
     if np.allclose(np.sort(got), np.sort(expected)) and not np.allclose(got, expected):
         return ("the right values, each under another patient's id: key each Dice by the patient "
                 "it was computed for (are the ids and the values zipped in different orders?)")
+    def running(order: list[str]) -> np.ndarray:
+        """Each patient's Dice from the counts of every patient up to it in `order`."""
+        kept: list[int] = []
+        values = {}
+        for patient in order:
+            kept += [k for k, q in enumerate(PATIENTS) if q == patient]
+            values[patient] = float(_dice(*(c[kept].sum(keepdims=True) for c in (tp, fp, fn)))[0])
+        return np.array([values[p] for p in _ids()])
+
     found = [v for v in [
+        *[(f"each patient's Dice pools the counts of every patient before it too ({order}): "
+           "the running totals are not reset between patients; set overlap and total to 0 at "
+           "the start of each patient's loop", running(ids))
+          for order, ids in (("in the order the ids first appear", list(dict.fromkeys(PATIENTS))),
+                             ("in sorted order", _ids()))],
         ("every patient gets the Dice of all slices pooled together; pool only the slices of "
          "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
         ("each patient gets the Dice of the other patients' slices: the selection is "
