@@ -163,7 +163,7 @@ def im2col_pads_by_half_kernel(x, kh, kw, sh, sw):
     return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
 
 
-@entry("check_im2col", "im2col", "window axes")
+@entry("check_im2col", "im2col", "axes 4 and 5")
 def im2col_strided_windows(x, kh, kw, sh, sw):
     win = _windows(x, kh, kw)[..., ::sh, ::sw]
     n, c, ho, wo, a, b = win.shape
@@ -533,3 +533,76 @@ def conv2d_forward_pads_every_axis(ctx, x, weight, *bias, stride, padding):
     cols = i2c(xpad, kh, kw, sh, sw)
     out = cols @ weight.reshape(o, -1).T
     return out.reshape(x.shape[0], -1, o).transpose(0, 2, 1)
+
+
+# ---- paddings given to np.pad in another order, stride slices on other axes, formulas fitted --
+def _conv_forward_padded(ctx, x, weight, bias, stride, widths):
+    """conv2d's forward on x padded with np.pad(x, widths), the rest right."""
+    (sh, sw) = stride
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, widths)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "(before, after)", "((ph, ph), (pw, pw))")
+def conv2d_forward_padding_pair_per_axis(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_padded(ctx, x, weight, bias, stride, ((0, 0), (0, 0), padding, padding))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "padded with widths", "(N, C, H, W)")
+def conv2d_forward_padding_leading_axes(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_padded(ctx, x, weight, bias, stride, [padding, padding, (0, 0), (0, 0)])
+
+
+@entry("check_im2col", "im2col", "axes 1 and 2", "windows[:, :, ::sh, ::sw]")
+def im2col_strides_one_axis_early(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "the width's kernel size used for the height too")
+def im2col_square_windows_of_kw(x, kh, kw, sh, sw):
+    return i2c(x, kw, kw, sh, sw)
+
+
+@entry("check_relative_error", "relative_error", "root mean square")
+def re_root_mean_square(a, b):
+    return float(np.sqrt(np.mean(_errors(a, b) ** 2)))
+
+
+@entry("check_relative_error", "relative_error", "Euclidean norm")
+def re_sqrt_of_summed_squares(a, b):
+    return float(np.sqrt(np.sum(np.square(_errors(a, b)))))
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "flat index", "each channel's padded image")
+def pool_backward_window_index_per_plane(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    planes = np.zeros((n * c, hp * wp))
+    best = ctx.argmax.reshape(n * c, -1)
+    for plane in range(n * c):
+        for k, f in enumerate(best[plane]):
+            planes[plane, f] += grad.reshape(n * c, -1)[plane, k]
+    return planes.reshape(n, c, hp, wp)[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "stride - 1 zeros")
+def ct_forward_stuffed_with_stride_zeros(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    up = np.zeros((n, c, h + (h - 1) * sh, w + (w - 1) * sw))
+    for i in range(h):
+        for j in range(w):
+            up[:, :, i * (sh + 1), j * (sw + 1)] = x[:, :, i, j]
+    up = np.pad(up, ((0, 0), (0, 0), (kh - 1 - ph, kh - 1 - ph + oph), (kw - 1 - pw, kw - 1 - pw + opw)))
+    k = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(o, -1)
+    ho, wo = up.shape[2] - kh + 1, up.shape[3] - kw + 1
+    out = (i2c(up, kh, kw, 1, 1) @ k.T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out

@@ -444,19 +444,30 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
 
 
 def _padded_everywhere(frame: FrameType) -> str:
-    """A 4-D array of the learner's frame that is another one padded on every axis, the batch
-    and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
+    """A 4-D array of the learner's frame that is another one padded on the batch or channel
+    axis (np.pad(x, p) pads every axis; widths given in the wrong order pad N and C), named
+    with the widths its own values show; "" when there is none."""
     arrays = [(name, value) for name, value in frame.f_locals.items()
               if isinstance(value, np.ndarray) and value.ndim == 4]
     for (name, value), (other, base) in itertools.permutations(arrays, 2):
         grown = [a - b for a, b in zip(value.shape, base.shape)]
-        if grown[0] > 0 and len(set(grown)) == 1 and grown[0] % 2 == 0 and \
-                np.array_equal(value[tuple(slice(grown[0] // 2, grown[0] // 2 + n)
-                                           for n in base.shape)], base):
+        if min(grown) < 0 or not (grown[0] or grown[1]):
+            continue
+        for starts in itertools.product(*[dict.fromkeys((g // 2, 0, g)) for g in grown]):
+            if np.array_equal(value[tuple(slice(a, a + n) for a, n in zip(starts, base.shape))], base):
+                break
+        else:
+            continue
+        if len(set(grown)) == 1 and grown[0] % 2 == 0 and starts[0] * 2 == grown[0]:
             p = grown[0] // 2
             return (f"`{name}` {value.shape} is `{other}` {base.shape} padded by {p} on every "
                     "axis, the batch and channel axes too (np.pad(x, p) pads them all): pad "
                     "only H and W, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")
+        widths = tuple((a, g - a) for a, g in zip(starts, grown))
+        return (f"`{name}` {value.shape} is `{other}` {base.shape} padded with widths {widths}: "
+                "the batch or channel axis got padding; np.pad takes one (before, after) pair "
+                "per axis in the order (N, C, H, W), so pad with ((0, 0), (0, 0), (ph, ph), "
+                "(pw, pw))")
     return ""
 
 
@@ -972,8 +983,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
             except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
-        odd = odd or sided or \
-            _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
+        if not (odd or sided):  # an array padded on the wrong axes explains the error on its own
+            sided = _padded_everywhere(frame)
+        odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
     known = exercise.explain_error(err) if exercise.explain_error else ""

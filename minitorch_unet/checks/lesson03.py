@@ -251,6 +251,12 @@ def geometry_slips(count: int) -> list[tuple[str, Slip]]:
                 within(lambda d: d.__setitem__(slice(1, 3), d[2:0:-1]))))
     out.append(("the kernel size used as the stride (the stride given is ignored): windows "
                 "start `stride` apart", within(lambda d: d.__setitem__(2, d[1]))))
+    if count == 4:  # (size, k, s, p): the padded size is size + 2p
+        out.append(("the padding pair (ph, pw) given to np.pad as each axis's (before, after) "
+                    "widths, ((ph, pw), (ph, pw)), so H and W each grow by ph + pw; give each "
+                    "axis its own pair, ((ph, ph), (pw, pw))",
+                    lambda dims: [(dims[0][0] + dims[1][3] - dims[0][3],) + tuple(dims[0][1:]),
+                                  (dims[1][0] + dims[0][3] - dims[1][3],) + tuple(dims[1][1:])]))
     return out
 
 
@@ -769,6 +775,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
                               "stride is ignored, your windows start at every pixel; the window "
                               "of output pixel (i, j) starts at (sh * i, sw * j)")
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        sliced = sliced_axes(cols, xpad, (kh, kw), (sh, sw)) if cols.shape != expected_shape else ""
+        if sliced:
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: {sliced}")
         subsampled = convolution.im2col(xpad[:, :, ::sh, ::sw], kh, kw, 1, 1)
         if (sh, sw) != (1, 1) and cols.shape == subsampled.shape and np.allclose(cols, subsampled):
             raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
@@ -863,6 +872,33 @@ def _verdict_im2col(outputs: Outputs) -> None:
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
 
 
+WINDOW_AXES = ("samples", "channels", "window rows", "window columns", "rows inside each window",
+               "columns inside each window")
+
+
+def sliced_axes(cols: np.ndarray, xpad: np.ndarray, kernel: Pair, stride: Pair) -> str:
+    """'the stride slices went to axes a and b ...' when im2col's columns are, value for value,
+    the windows (N, C, Ho, Wo, kh, kw) of xpad with [::sh] and [::sw] on two other axes than
+    the window positions; "" otherwise."""
+    (kh, kw), (sh, sw) = kernel, stride
+    win = np.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))
+    for a, b in itertools.permutations(range(6), 2):
+        index = [slice(None)] * 6
+        index[a], index[b] = slice(None, None, sh), slice(None, None, sw)
+        if {a, b} == {2, 3} or min(sh, sw, win.shape[a], win.shape[b]) < 2:
+            continue  # the right slices, the strides swapped, or a slice that changes nothing
+        part = win[tuple(index)]
+        n, c, ho, wo, kh_, kw_ = part.shape
+        if part.shape != win[:, :, ::sh, ::sw].shape and \
+                cols.shape == (n * ho * wo, c * kh_ * kw_) and \
+                np.allclose(cols, part.transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)):
+            return (f"the stride slices went to axes {a} and {b} of the windows (N, C, Ho, Wo, "
+                    f"kh, kw), the {WINDOW_AXES[a]} and the {WINDOW_AXES[b]}, instead of the "
+                    "window positions (axes 2 and 3): take windows[:, :, ::sh, ::sw], each "
+                    "sample, channel and window whole")
+    return ""
+
+
 def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], kernel: Pair,
                       stride: Pair) -> str:
     """What makes im2col's columns of shape `got`, when one slip does: the input padded again,
@@ -870,15 +906,23 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
     n, c, h, w = padded
     (kh, kw), (sh, sw) = kernel, stride
     cols = c * kh * kw
-    if got == (n * conv_out_size(h, kh, 1, 0) * conv_out_size(w, kw, 1, 0),
-               c * -(-kh // sh) * -(-kw // sw)) and (sh, sw) != (1, 1):
-        return ("the stride slice [::sh, ::sw] went to the window axes (4 and 5) instead of the "
-                "window positions (2 and 3): take windows[:, :, ::sh, ::sw], each window whole")
+    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
+    ho1, wo1 = -(-conv_out_size(h, kh, 1, 0) // sh), -(-conv_out_size(w, kw, 1, 0) // sw)
+    whole = [n, c, conv_out_size(h, kh, 1, 0), conv_out_size(w, kw, 1, 0), kh, kw]
+    for a, b in itertools.permutations(range(6), 2):  # windows[..., ::sh at a, ::sw at b]
+        sizes = list(whole)
+        sizes[a], sizes[b] = -(-sizes[a] // sh), -(-sizes[b] // sw)
+        if {a, b} != {2, 3} and min(sh, sw, whole[a], whole[b]) > 1 and \
+                sizes != [whole[0], whole[1], ho1, wo1, kh, kw] and \
+                got == (sizes[0] * sizes[2] * sizes[3], sizes[1] * sizes[4] * sizes[5]):
+            return (f"the stride slices went to axes {a} and {b} of the windows (N, C, Ho, Wo, "
+                    f"kh, kw), the {WINDOW_AXES[a]} and the {WINDOW_AXES[b]}, instead of the "
+                    "window positions (axes 2 and 3): take windows[:, :, ::sh, ::sw], each "
+                    "sample, channel and window whole")
     for q in range(1, max(kh, kw) + 1):
         if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
             return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
                     "take the windows of x as it is")
-    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
     if n > 1 and got == (ho * wo, n * cols):
         return ("the samples sit side by side in each row (the batch folded into the columns, "
                 f"(Ho*Wo, N*C*kh*kw) = {got}): one row per output pixel (n, i, j) of each "
@@ -896,7 +940,8 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
                lambda d: [d[0], (d[0][0],) + d[1][1:]])]
     for text, slip in slips:
         moved = slip(dims)
-        if moved != dims and got == (n * conv_out_size(*moved[0]) * conv_out_size(*moved[1]), cols):
+        rows = n * conv_out_size(*moved[0]) * conv_out_size(*moved[1])
+        if moved != dims and got in ((rows, cols), (rows, c * moved[0][1] * moved[1][1])):
             return text
     return ""
 

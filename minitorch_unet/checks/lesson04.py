@@ -204,6 +204,7 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
                         "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
                         scattered(case, g.transpose(axes).reshape(-1))))
+    out += window_index_as_position(case)
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
                 scattered(case, np.full(g.size, g.sum()))))
@@ -214,6 +215,27 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                 "is 1 at the winning input, so pass grad_out on unchanged",
                 scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
     return out
+
+
+def window_index_as_position(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The saved argmax (an offset 0 .. kh*kw - 1 inside a window) used as a flat index into
+    the padded input, of the whole batch or of each (n, c) plane, with no window start added."""
+    (kh, kw), _, (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    best = pool_windows(case["input"], case, -np.inf).argmax(-1).reshape(n * c, -1)
+    g = case["grad_out"].astype(np.float64).reshape(n * c, -1)
+    whole, planes = np.zeros(n * c * hp * wp), np.zeros((n * c, hp * wp))
+    np.add.at(whole, best.ravel(), g.ravel())
+    np.add.at(planes, (np.arange(n * c)[:, None], best), g)
+    fix = ("; that index counts within the window: the input position is the window's start "
+           "(sh * i, sw * j) plus (argmax // kw, argmax % kw)")
+    return [(f"the window index saved by the forward (0 to {kh * kw - 1}) is used as a flat index "
+             f"into the whole padded input{fix}",
+             whole.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]),
+            (f"the window index saved by the forward (0 to {kh * kw - 1}) is used as a flat index "
+             f"into each channel's padded image{fix}",
+             planes.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w])]
 
 
 OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "

@@ -54,6 +54,9 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      lambda h, k, s, p, op: (h - 1) * s - 2 * p + k - op),
     ("the zero-stuffed input is padded by `padding`; as a convolution, the transposed one pads "
      "it by kernel - 1 - padding", lambda h, k, s, p, op: (h - 1) * s + 2 * p - k + 2 + op),
+    ("the zero-stuffing puts `stride` zeros between the input's pixels (a step of stride + 1); "
+     "it takes stride - 1 zeros, a step of stride (up[:, :, ::sh, ::sw] = x)",
+     lambda h, k, s, p, op: (h - 1) * (s + 1) - 2 * p + k + op),
 )
 
 CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
