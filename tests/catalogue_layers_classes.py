@@ -606,3 +606,16 @@ def ct_forward_stuffed_with_stride_zeros(ctx, x, weight, *bias, stride, padding,
     ho, wo = up.shape[2] - kh + 1, up.shape[3] - kw + 1
     out = (i2c(up, kh, kw, 1, 1) @ k.T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
     return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "step count", "q // 2")
+def pool_forward_out_indexed_by_position(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    hp, wp = xpad.shape[2:]
+    out = np.zeros((n, c, (hp - kh) // sh + 1, (wp - kw) // sw + 1))
+    for r in range(0, hp - kh + 1, sh):
+        for q in range(0, wp - kw + 1, sw):
+            out[:, :, r, q] = xpad[:, :, r:r + kh, q:q + kw].max(axis=(2, 3))
+    return out

@@ -376,6 +376,23 @@ def _stepped_loops(frame: FrameType) -> set[str]:
             len(node.iter.args) == 3}
 
 
+def _stepped_range(frame: FrameType, var: str, value: Callable[[ast.AST], Any]) -> range | None:
+    """The range(start, stop, step) of the frame's loop over `var`, evaluated with the frame's
+    values; None when it cannot be."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and \
+                node.target.id == var and isinstance(node.iter, ast.Call) and \
+                len(node.iter.args) == 3:
+            bounds = [_safe(value, arg) for arg in node.iter.args]
+            if all(_is_int(b) for b in bounds) and bounds[2] > 0:
+                return range(*(int(b) for b in bounds))
+    return None
+
+
 def _loop_past_the_edge(frame: FrameType, line: str) -> str:
     """'the loop `for j in range(ho)` reaches j = 4, where ... starts past the end ...: run it
     over range(wo)' when a slice on the line is empty because a loop variable in its start
@@ -720,7 +737,17 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
                       a < len(parts) and ast.unparse(parts[a]) in ranged and
                       _safe(value, ast.parse(ranged[ast.unparse(parts[a])], mode="eval").body)
                       == size]
-            if not _is_int(count) or count <= size or expr in _stepped_loops(frame):
+            if expr in _stepped_loops(frame):
+                steps = _stepped_range(frame, expr, value)
+                if steps is not None and len(steps) == size and steps.step > 1:
+                    count = f"({expr} - {steps.start})" if steps.start else expr
+                    return (f"{said}: it steps through the positions {steps.start}, "
+                            f"{steps.start + steps.step}, ... ({len(steps)} of them, one per entry "
+                            f"of that axis) but uses the position itself as the index; index by the "
+                            f"step count, {count} // {steps.step}, or loop over the "
+                            f"index and compute the position from it")
+                return said
+            if not _is_int(count) or count <= size:
                 return said
             if array.ndim > 1 and count == array.size:
                 return (f"{said}: it counts all {count} entries, a flat index, but indexes axis "
