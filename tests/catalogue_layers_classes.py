@@ -619,3 +619,28 @@ def pool_forward_out_indexed_by_position(ctx, x, kernel, stride, padding):
         for q in range(0, wp - kw + 1, sw):
             out[:, :, r, q] = xpad[:, :, r:r + kh, q:q + kw].max(axis=(2, 3))
     return out
+
+
+@entry("check_conv2d", "conv2d_backward", "channels where the columns hold")
+def conv2d_backward_col2im_shape_with_o(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    n, _, hp, wp = ctx.padded_shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = c2i(g @ ctx.weight.reshape(o, -1), (n, o, hp, wp), kh, kw, sh, sw)
+    grad_x = grad_x[:, :, ph:hp - ph, pw:wp - pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, g.sum(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "height and width swapped")
+def ct_forward_full_size_reversed(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    sizes = [(h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw]
+    full = (n, o, *sizes[::-1])
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
+    out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    return out + bias[0][:, None, None] if bias else out

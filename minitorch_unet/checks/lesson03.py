@@ -150,6 +150,51 @@ def reshape_size_slip(err: BaseException, geometries: list[Geometry],
             f"holds {right[0]} x {right[1]}: the output size is computed with a slip, {text}")
 
 
+def col2im_call_fit(err: BaseException) -> str:
+    """For an error inside the course's col2im(cols, shape, kh, kw, sh, sw): the one argument
+    slip (the shape's height and width swapped, its channel count, kh and kw or sh and sw
+    swapped) under which the columns fit the shape, in one clause; "" when none or several do."""
+    tb, frame, caller = err.__traceback__, None, None
+    while tb is not None:
+        if tb.tb_frame.f_code is convolution.col2im.__code__:
+            frame = tb.tb_frame
+            break
+        caller, tb = tb.tb_frame, tb.tb_next
+    if frame is None:
+        return ""
+    # a caller with its own kh, kw, sh, sw: a swap of those is named by argument_slips
+    own = {k: caller.f_locals.get(k) for k in ("kh", "kw", "sh", "sw")} if caller else {}
+    cols, shape = frame.f_locals.get("cols"), frame.f_locals.get("shape")
+    kh, kw, sh, sw = (frame.f_locals.get(k) for k in ("kh", "kw", "sh", "sw"))
+    if getattr(cols, "ndim", 0) != 2 or shape is None or len(shape) != 4:
+        return ""
+    n, c, h, w = (int(v) for v in shape)
+
+    def fits(n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> bool:
+        ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+        return ho > 0 and wo > 0 and cols.shape == (n * ho * wo, c * kh * kw)
+
+    given = {"kh": kh, "kw": kw, "sh": sh, "sw": sw}
+    if fits(n, c, h, w, kh, kw, sh, sw) or \
+            any(own.get(k) is not None and own[k] != v for k, v in given.items()):
+        return ""  # nothing to fit, or the caller's own values differ: argument_slips says so
+    channels = cols.shape[1] // (kh * kw) if cols.shape[1] % (kh * kw) == 0 else c
+    slips = [(f"the shape passed to col2im, {tuple(shape)}, has its height and width swapped: "
+              f"the columns fit {(n, c, w, h)}; the shape is (N, C, H, W)",
+              fits(n, c, w, h, kh, kw, sh, sw) and h != w),
+             (f"the shape passed to col2im, {tuple(shape)}, has {c} channels where the columns "
+              f"hold {channels} per window (their {cols.shape[1]} = channels * kh * kw); pass "
+              f"{(n, channels, h, w)}", channels != c and fits(n, channels, h, w, kh, kw, sh, sw)),
+             (f"col2im gets kh={kh}, kw={kw} swapped: the columns fit kh={kw}, kw={kh}",
+              kh != kw and own.get("kh") is None and
+              fits(n, c, h, w, kw, kh, sh, sw)),
+             (f"col2im gets sh={sh}, sw={sw} swapped: the columns fit sh={sw}, sw={sh}",
+              sh != sw and own.get("sh") is None and
+              fits(n, c, h, w, kh, kw, sw, sh))]
+    found = [text for text, ok in slips if ok]
+    return found[0] if len(found) == 1 else ""
+
+
 def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
     """(N, O, (H, kh, sh, ph), (W, kw, sw, pw)) of each conv2d case."""
     out = []
@@ -1537,7 +1582,8 @@ register(Exercise(
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
+    col2im_call_fit(err)))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1555,4 +1601,5 @@ register(Exercise(
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
+    col2im_call_fit(err)))

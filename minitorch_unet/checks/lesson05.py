@@ -20,6 +20,7 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
+                       col2im_call_fit,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -454,11 +455,13 @@ register(Exercise(
     verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
+    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
     probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
+    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
