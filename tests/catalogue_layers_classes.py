@@ -644,3 +644,21 @@ def ct_forward_full_size_reversed(ctx, x, weight, *bias, stride, padding, output
     out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
     out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
     return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "the kernel size used as the stride")
+def pool_forward_blocks_of_the_padded_input(ctx, x, kernel, stride, padding):
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = xpad.shape[2] // kh, xpad.shape[3] // kw
+    blocks = xpad[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+    return blocks.max(axis=(3, 5))
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "H // k", "non-overlapping")
+def pool_forward_blocks_of_the_input(ctx, x, kernel, stride, padding):
+    (kh, kw) = kernel
+    n, c, h, w = x.shape
+    blocks = x[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
+    return blocks.max(axis=(3, 5))

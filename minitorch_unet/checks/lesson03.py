@@ -112,6 +112,10 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the stride is applied twice (every stride-th window of windows already taken stride "
      "apart): your sizes follow ((H + 2*padding - k) // stride) // stride + 1; step by the "
      "stride once", lambda h, k, s, p: (h + 2 * p - k) // s // s + 1),
+    ("your sizes follow H // k: the input is cut into non-overlapping k x k blocks (a reshape "
+     "to (H // kh, kh, W // kw, kw)), which ignores the padding and the stride; take windows "
+     "kernel_size wide, stride apart, of the padded input",
+     lambda h, k, s, p: h // k),
 )
 
 
@@ -952,18 +956,10 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
     (kh, kw), (sh, sw) = kernel, stride
     cols = c * kh * kw
     ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
-    ho1, wo1 = -(-conv_out_size(h, kh, 1, 0) // sh), -(-conv_out_size(w, kw, 1, 0) // sw)
-    whole = [n, c, conv_out_size(h, kh, 1, 0), conv_out_size(w, kw, 1, 0), kh, kw]
-    for a, b in itertools.permutations(range(6), 2):  # windows[..., ::sh at a, ::sw at b]
-        sizes = list(whole)
-        sizes[a], sizes[b] = -(-sizes[a] // sh), -(-sizes[b] // sw)
-        if {a, b} != {2, 3} and min(sh, sw, whole[a], whole[b]) > 1 and \
-                sizes != [whole[0], whole[1], ho1, wo1, kh, kw] and \
-                got == (sizes[0] * sizes[2] * sizes[3], sizes[1] * sizes[4] * sizes[5]):
-            return (f"the stride slices went to axes {a} and {b} of the windows (N, C, Ho, Wo, "
-                    f"kh, kw), the {WINDOW_AXES[a]} and the {WINDOW_AXES[b]}, instead of the "
-                    "window positions (axes 2 and 3): take windows[:, :, ::sh, ::sw], each "
-                    "sample, channel and window whole")
+    if got == (n * conv_out_size(h, kh, 1, 0) * conv_out_size(w, kw, 1, 0),
+               c * -(-kh // sh) * -(-kw // sw)) and (sh, sw) != (1, 1):
+        return ("the stride slice [::sh, ::sw] went to the window axes (4 and 5) instead of the "
+                "window positions (2 and 3): take windows[:, :, ::sh, ::sw], each window whole")
     for q in range(1, max(kh, kw) + 1):
         if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
             return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
