@@ -468,8 +468,9 @@ def _padded_everywhere(frame: FrameType) -> str:
               if isinstance(value, np.ndarray) and value.ndim == 4]
     for (name, value), (other, base) in itertools.permutations(arrays, 2):
         grown = [a - b for a, b in zip(value.shape, base.shape)]
-        if min(grown) < 0 or not (grown[0] or grown[1]):
-            continue
+        if min(grown) < 0 or not (grown[0] or grown[1]) or not base.size or \
+                (base == base.flat[0]).all():
+            continue  # not grown on N or C, or a constant array (zeros) that fits anywhere
         for starts in itertools.product(*[dict.fromkeys((g // 2, 0, g)) for g in grown]):
             if np.array_equal(value[tuple(slice(a, a + n) for a, n in zip(starts, base.shape))], base):
                 break
