@@ -662,3 +662,18 @@ def pool_forward_blocks_of_the_input(ctx, x, kernel, stride, padding):
     n, c, h, w = x.shape
     blocks = x[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
     return blocks.max(axis=(3, 5))
+
+
+@entry("check_im2col", "im2col", "your rows run over (n, i, j) and your columns over (a, c, b)")
+def im2col_channel_between_kernel_axes(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 4, 1, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "your rows run over (i, n, j)")
+def im2col_rows_with_the_batch_second(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    rows = [win[b, :, i, j].ravel() for i in range(ho) for b in range(n) for j in range(wo)]
+    return np.array(rows)

@@ -808,6 +808,27 @@ IM2COL_ORDERS: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 
 
+def window_order(cols: np.ndarray, win: np.ndarray) -> str:
+    """'your rows run over (...) and your columns over (...)' when im2col's matrix is the
+    windows (N, C, Ho, Wo, kh, kw) with their axes in another order, reshaped to its shape;
+    "" when no order gives it."""
+    names = ("n", "c", "i", "j", "a", "b")
+    right = (0, 2, 3, 1, 4, 5)
+    for order in itertools.permutations(range(6)):
+        if order == right or any(win.shape[k] == 1 and order.index(k) != right.index(k)
+                                 for k in range(6)):
+            continue  # the right order, or one that differs from it only by an axis of size 1
+        sizes = [win.shape[k] for k in order]
+        split = next((k for k in range(7) if int(np.prod(sizes[:k])) == cols.shape[0]), None)
+        if split is None or not np.allclose(cols, win.transpose(order).reshape(cols.shape)):
+            continue
+        rows, columns = (", ".join(names[k] for k in part) for part in (order[:split], order[split:]))
+        return (f"your rows run over ({rows}) and your columns over ({columns}), the windows "
+                f"transposed {order}; they must run over (n, i, j) and (c, a, b): "
+                "windows.transpose(0, 2, 3, 1, 4, 5).reshape(N*Ho*Wo, C*kh*kw)")
+    return ""
+
+
 def _verdict_im2col(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -886,6 +907,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
+            order = window_order(cols, win)
+            if order:
+                raise CheckFailed(f"{what}: the right numbers in the wrong order: {order}")
             if (sh, sw) != (sw, sh) and cols.shape == convolution.im2col(
                     xpad, kh, kw, sw, sh).shape and np.allclose(cols, convolution.im2col(
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
