@@ -677,3 +677,21 @@ def im2col_rows_with_the_batch_second(x, kh, kw, sh, sw):
     n, c, ho, wo = win.shape[:4]
     rows = [win[b, :, i, j].ravel() for i in range(ho) for b in range(n) for j in range(wo)]
     return np.array(rows)
+
+
+@entry("check_col2im", "col2im", "you read cols as laid out (i, n, j, c, a, b)")
+def col2im_rows_read_with_the_batch_second(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for r, (i, b, j) in enumerate(np.ndindex(ho, n, wo)):
+        out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+    return out
+
+
+@entry("check_col2im", "col2im", "you read cols as laid out (n, i, j, a, c, b)")
+def col2im_row_read_with_the_channel_second(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, kh, c, kw).transpose(0, 1, 2, 4, 3, 5)
+    return c2i(blocks.reshape(n * ho * wo, c * kh * kw), shape, kh, kw, sh, sw)

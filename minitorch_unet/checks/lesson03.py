@@ -1163,6 +1163,31 @@ OVERWRITE = ("overlapping windows overwrite each other: col2im must ADD every wi
              "(+=), where windows overlap the sums pile up")
 
 
+def col2im_read_order(image: np.ndarray, cols: np.ndarray, shape: tuple[int, ...], kernel: Pair,
+                      stride: Pair) -> str:
+    """'you read the rows of cols as (...) and each row as (...)' when col2im's result is the
+    right one of cols laid out (N, Ho, Wo, C, kh, kw) but read with those axes in another
+    order; "" when no order gives it."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c, h, w = shape
+    sizes = (n, (h - kh) // sh + 1, (w - kw) // sw + 1, c, kh, kw)
+    names = ("n", "i", "j", "c", "a", "b")
+    for order in itertools.permutations(range(6)):
+        if order == tuple(range(6)) or any(sizes[k] == 1 and order.index(k) != k for k in range(6)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = cols.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        if np.allclose(image, convolution.col2im(read.reshape(cols.shape), shape, kh, kw, sh, sw)):
+            said = ", ".join(names[k] for k in order)
+            rows, row = (", ".join(names[k] for k in part) for part in (order[:3], order[3:]))
+            how = (" (a reshape to (N, C, Ho, Wo, kh, kw) without the transpose that moves C)"
+                   if order == (0, 3, 1, 2, 4, 5) else "")
+            return (f"you read cols as laid out ({said}){how}, its rows as ({rows}) and each row "
+                    f"as ({row}); its rows run over (n, i, j), the sample first, and each row "
+                    "over (c, a, b), the channel first: "
+                    "cols.reshape(N, Ho, Wo, C, kh, kw)")
+    return ""
+
+
 def _verdict_col2im(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -1178,15 +1203,22 @@ def _verdict_col2im(outputs: Outputs) -> None:
                               "n, c, h, w = shape and build the result with (n, c, h, w)")
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
         cut = np.asarray(image[:, :, ph:ph + h, pw:pw + w], dtype=np.float64)
+        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
+        modelled = col2im_mistakes(gcols, shape, kh, kw, sh, sw)
+        if not np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) and not any(
+                np.allclose(cut, wrong[:, :, ph:ph + h, pw:pw + w], rtol=1e-4, atol=1e-5)
+                for _, wrong in modelled):  # a modelled mistake is named below, in its words
+            order = col2im_read_order(np.asarray(image, dtype=np.float64), gcols, shape, (kh, kw),
+                                      (sh, sw))
+            if order:
+                raise CheckFailed(f"{what}: wrong windows: {order}")
         rows = "" if np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) else \
             col2im_row_finding(outputs)
         if rows:  # an exact rule for where the rows go says more than the values' pattern
             raise CheckFailed(f"{what}: wrong windows: {rows}")
-        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
                         case["grad_input"], lambda: [
-                            (text, wrong[:, :, ph:ph + h, pw:pw + w])
-                            for text, wrong in col2im_mistakes(gcols, shape, kh, kw, sh, sw)])
+                            (text, wrong[:, :, ph:ph + h, pw:pw + w]) for text, wrong in modelled])
 
 
 register(Exercise(
