@@ -695,3 +695,39 @@ def col2im_row_read_with_the_channel_second(cols, shape, kh, kw, sh, sw):
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
     blocks = cols.reshape(n, ho, wo, kh, c, kw).transpose(0, 1, 2, 4, 3, 5)
     return c2i(blocks.reshape(n * ho * wo, c * kh * kw), shape, kh, kw, sh, sw)
+
+
+def _conv_forward_read(ctx, x, weight, bias, stride, padding, layout):
+    """conv2d's forward whose product cols @ W is read as laid out `layout` (a string of n, i,
+    j, o) and then moved to (N, O, Ho, Wo)."""
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    sizes = dict(n=x.shape[0], i=(xpad.shape[2] - kh) // sh + 1, j=(xpad.shape[3] - kw) // sw + 1, o=o)
+    cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    out = (cols @ weight.reshape(o, -1).T).reshape([sizes[k] for k in layout])
+    out = out.transpose([layout.index(k) for k in "noij"])
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "you read the product's values as laid out (i, n, j, o)")
+def conv2d_forward_rows_read_with_the_batch_second(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_read(ctx, x, weight, bias, stride, padding, "injo")
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "you read the product's values as laid out (n, i, o, j)")
+def conv2d_forward_channels_read_before_columns(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_read(ctx, x, weight, bias, stride, padding, "nioj")
+
+
+@right("check_conv2d_forward", "conv2d_forward")
+def conv2d_forward_read_through_einsum(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    ctx.cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.weight, ctx.padded_shape = weight, xpad.shape
+    out = np.einsum("ncijab,ocab->noij", win, weight)
+    return out + bias[0][:, None, None] if bias else out

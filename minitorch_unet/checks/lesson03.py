@@ -332,8 +332,9 @@ def window_products(case: Case) -> np.ndarray:
     return products.reshape(n, ho, wo, o, -1).transpose(0, 3, 1, 2, 4)
 
 
-def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
-    """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong."""
+def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndarray]]:
+    """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong;
+    matrix: the answer computes a matrix product cols @ W, so its layout slips count too."""
     x, w, b = case["input"], case["weight"], case.get("bias")
     s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
     flipped = w[:, :, ::-1, ::-1]
@@ -452,6 +453,26 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the kernel is transposed (rows and columns swapped): weight[o, c, a, b] "
                     "multiplies x[.., s*i + a, s*j + b]",
                     conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
+    return out + (output_read_orders(conv2d_numpy(x, w, None, s, p), b) if matrix else [])
+
+
+def output_read_orders(bare: np.ndarray, bias: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """The output matrix (N*Ho*Wo, O) of cols @ W read with its axes (n, i, j, o) in every other
+    order (then moved to (N, O, Ho, Wo)), the bias added after, each with the order it read."""
+    n, o, ho, wo = bare.shape
+    matrix = bare.transpose(0, 2, 3, 1)
+    sizes, names, right = (n, ho, wo, o), ("n", "i", "j", "o"), (0, 1, 2, 3)
+    out = []
+    for order in itertools.permutations(range(4)):
+        if order == right or any(sizes[k] == 1 and order.index(k) != k for k in range(4)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = matrix.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        said = ", ".join(names[k] for k in order)
+        out.append((f"you read the product's values as laid out ({said}); cols @ W holds them as "
+                    "(n, i, j, o), one row per output pixel: reshape to (N, Ho, Wo, O), then "
+                    "transpose(0, 3, 1, 2)",
+                    read.transpose(0, 3, 1, 2) + (0 if bias is None else
+                                                  bias.astype(np.float64)[:, None, None])))
     return out
 
 
@@ -766,8 +787,8 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
             pad_value_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
-        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case),
-                        layer_sizes(case))
+        diagnose_values(what, outputs[f"{name}/out"], case["out"],
+                        lambda: conv2d_mistakes(case, matrix=op == "conv2d"), layer_sizes(case))
 
 
 register(Exercise(
