@@ -731,3 +731,25 @@ def conv2d_forward_read_through_einsum(ctx, x, weight, *bias, stride, padding):
     ctx.weight, ctx.padded_shape = weight, xpad.shape
     out = np.einsum("ncijab,ocab->noij", win, weight)
     return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "as laid out (n, i, c, j)")
+def pool_forward_maxima_read_channels_third(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, ho, c, wo).transpose(0, 2, 1, 3)
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "grad.transpose(0, 2, 1, 3).reshape(-1)")
+def pool_backward_grad_flattened_rows_before_channels(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.transpose(0, 2, 1, 3).reshape(-1)
+    grad_x = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]

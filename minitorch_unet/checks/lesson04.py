@@ -7,6 +7,7 @@ a maximum, a gradient spread over the window or overwritten where windows overla
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -111,7 +112,23 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
              largest_magnitude(case))] + window_picks(case) + window_steps(case) + \
-        across_channels(case)
+        across_channels(case) + read_orders(case)
+
+
+def read_orders(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The window maxima, one per row (n, c, i, j), read with those axes in another order and
+    moved to (N, C, Ho, Wo), each with the order it read."""
+    right = case["out"].astype(np.float64)
+    sizes, names = right.shape, ("n", "c", "i", "j")
+    out = []
+    for order in itertools.permutations(range(4)):
+        if order == (0, 1, 2, 3) or any(sizes[k] == 1 and order.index(k) != k for k in range(4)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = right.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        out.append((f"you read the maxima, one per window row (n, c, i, j), as laid out "
+                    f"({', '.join(names[k] for k in order)}); reshape them to (N, C, Ho, Wo) "
+                    "as they are", read))
+    return out
 
 
 def across_channels(case: Case) -> list[tuple[str, np.ndarray]]:
@@ -199,11 +216,12 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     out = [("col2im was given the shape (N, C, H, W); the rows are windows of the folded "
             "(N*C, 1, H, W) image (one channel each), so pass that shape and reshape back",
             scattered(case, unfolded=True))]
-    for axes in ((1, 0, 2, 3), (0, 1, 3, 2), (1, 0, 3, 2)):
-        if g.transpose(axes).shape != g.shape or not np.array_equal(axes, (0, 1, 2, 3)):
-            out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
-                        "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
-                        scattered(case, g.transpose(axes).reshape(-1))))
+    for axes in itertools.permutations(range(4)):
+        if axes == (0, 1, 2, 3) or any(g.shape[k] == 1 and axes.index(k) != k for k in range(4)):
+            continue  # the right order, or one that moves only an axis of size 1
+        out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
+                    "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
+                    scattered(case, g.transpose(axes).reshape(-1))))
     out += window_index_as_position(case)
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
