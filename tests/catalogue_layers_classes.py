@@ -753,3 +753,23 @@ def pool_backward_grad_flattened_rows_before_channels(ctx, grad):
     grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.transpose(0, 2, 1, 3).reshape(-1)
     grad_x = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
     return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_im2col", "im2col", "reshape it to that shape first", ".ravel()")
+def im2col_window_assigned_unflattened(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros((n * ho * wo, c * kh * kw))
+    for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
+        out[r] = x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+    return out
+
+
+@entry("check_col2im", "col2im", "holds the right number of entries", ".reshape(")
+def col2im_row_added_unreshaped(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
+        out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r]
+    return out

@@ -9,6 +9,7 @@ import importlib
 import inspect
 import itertools
 import linecache
+import math
 import pkgutil
 import re
 import sysconfig
@@ -1207,9 +1208,14 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
     stored = re.search(r"could not broadcast input array from shape " + _SHAPE + " into shape "
                        + _SHAPE, text)
     if stored:
+        value, place = _parse_shape(stored.group(1)), _parse_shape(stored.group(2))
+        if _same_count_other_shape(value, place):
+            return (f"the value assigned holds the right number of entries ({math.prod(value)}) "
+                    f"in the shape {value}, where the place it goes has the shape {place}: "
+                    f"reshape it to that shape first (`.reshape{place}`"
+                    + (", or .ravel()" if len(place) == 1 else "") + ")")
         return ("an assignment puts an array of one shape into a place of another: "
-                + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
-                                  shapes))
+                + _broadcast_hint([value, place], shapes))
     inplace = re.search(r"non-broadcastable output operand with shape " + _SHAPE +
                         " doesn't match the broadcast shape " + _SHAPE, text)
     if inplace:
@@ -1394,7 +1400,21 @@ def _cut_short(found: list[tuple[int, ...]], axes: list[int]) -> str:
             "past the edge of the array it cuts (windows come from the padded input)")
 
 
+def _same_count_other_shape(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Two shapes with as many entries, whose sizes other than 1 are not the same ones in
+    another order: one array reshaped (not transposed) would fit the other."""
+    return math.prod(a) == math.prod(b) and \
+        sorted(n for n in a if n != 1) != sorted(n for n in b if n != 1)
+
+
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
+    distinct = list(dict.fromkeys(found))
+    if len(distinct) == 2 and _same_count_other_shape(*distinct):
+        flat, full = sorted(distinct, key=len)
+        names = [k for k, v in shapes.items() if v == flat]
+        what = f"`{names[0]}` {flat}" if names else f"the array of shape {flat}"
+        return (f"{what} holds the right number of entries ({math.prod(flat)}) in another "
+                f"shape than {full}: reshape it first, `.reshape{full}`")
     if len(found) >= 2 and len({len(f) for f in found}) == 1:
         first, *others = found
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
