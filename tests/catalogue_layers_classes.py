@@ -773,3 +773,14 @@ def col2im_row_added_unreshaped(cols, shape, kh, kw, sh, sw):
     for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
         out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r]
     return out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "np.dot(a, b) pairs", "the second needs its .T")
+def conv2d_forward_dot_without_transpose(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = np.dot(cols, weight.reshape(o, -1)).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out

@@ -1344,7 +1344,28 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                     "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
                 "transpose one side" + _matmul_fix(shapes))
+    dot = re.search(r"shapes " + _SHAPE + " and " + _SHAPE + " not aligned", text)
+    if dot:
+        return _dot_fix(_parse_shape(dot.group(1)), _parse_shape(dot.group(2)), shapes)
     return ""
+
+
+def _dot_fix(a: tuple[int, ...], b: tuple[int, ...], shapes: dict[str, tuple[int, ...]]) -> str:
+    """For np.dot(a, b) of two matrices that do not pair up: the transpose or the swap of the
+    operands that makes them fit, named by the learner's arrays of those shapes."""
+    def name(shape: tuple[int, ...], fallback: str) -> str:
+        found = [k for k, v in shapes.items() if v == shape]
+        return f"`{found[0]}`" if len(found) == 1 else fallback
+
+    first, second = name(a, "the first"), name(b, "the second")
+    rule = f"np.dot(a, b) pairs a's last axis with b's first: here {a} and {b} do not"
+    if len(a) != 2 or len(b) != 2:
+        return rule
+    fits = [(a[1] == b[1], f"{second} needs its .T ({a} with {b[::-1]})"),
+            (a[0] == b[0], f"{first} needs its .T ({a[::-1]} with {b})"),
+            (b[1] == a[0], f"the operands go the other way round, np.dot(b, a) ({b} with {a})")]
+    found = [text for ok, text in fits if ok]
+    return f"{rule}; {found[0]}" if len(found) == 1 else rule
 
 
 def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
