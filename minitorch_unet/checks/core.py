@@ -461,6 +461,36 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
     return ""
 
 
+def _varargs_used_as_array(frame: FrameType, line: str, text: str) -> str:
+    """'`bias` is the tuple *bias packs ...' when the error comes from the line using the
+    function's *args tuple, holding one array, as if it were that array; "" otherwise."""
+    code = frame.f_code
+    if not code.co_flags & inspect.CO_VARARGS:
+        return ""
+    packed = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    value = frame.f_locals.get(packed)
+    if not isinstance(value, tuple) or len(value) != 1 or not isinstance(value[0], np.ndarray):
+        return ""
+    as_array = "(" + ",".join(str(n) for n in np.shape(value)) + ")"
+    if "tuple indices must be" not in text and as_array not in text.replace(" ", ""):
+        return ""  # the error is not about the tuple taken for an array
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    # uses as an array: not a test (`if bias`), not len(bias), not bias[0]
+    used = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == packed
+            and not isinstance(parents.get(node), (ast.IfExp, ast.If, ast.BoolOp, ast.UnaryOp,
+                                                   ast.Call))
+            and not (isinstance(parents.get(node), ast.Subscript) and
+                     ast.unparse(parents[node].slice) == "0")]
+    if not used:
+        return ""
+    return (f"`{packed}` is the tuple that `*{packed}` packs the optional arguments into, () or "
+            f"(array,), here ({packed}[0] {value[0].shape},): use the array itself, `{packed}[0]`")
+
+
 def _padded_everywhere(frame: FrameType) -> str:
     """A 4-D array of the learner's frame that is another one padded on the batch or channel
     axis (np.pad(x, p) pads every axis; widths given in the wrong order pad N and C), named
@@ -1012,8 +1042,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
             except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
-        if not (odd or sided):  # an array padded on the wrong axes explains the error on its own
-            sided = _padded_everywhere(frame)
+        if not (odd or sided):  # a packed *args tuple or an array padded on the wrong axes
+            sided = _varargs_used_as_array(frame, line, str(err)) or _padded_everywhere(frame)
         odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
