@@ -163,7 +163,7 @@ def im2col_pads_by_half_kernel(x, kh, kw, sh, sw):
     return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
 
 
-@entry("check_im2col", "im2col", "window axes")
+@entry("check_im2col", "im2col", "axes 4 and 5")
 def im2col_strided_windows(x, kh, kw, sh, sw):
     win = _windows(x, kh, kw)[..., ::sh, ::sw]
     n, c, ho, wo, a, b = win.shape
@@ -533,3 +533,275 @@ def conv2d_forward_pads_every_axis(ctx, x, weight, *bias, stride, padding):
     cols = i2c(xpad, kh, kw, sh, sw)
     out = cols @ weight.reshape(o, -1).T
     return out.reshape(x.shape[0], -1, o).transpose(0, 2, 1)
+
+
+# ---- paddings given to np.pad in another order, stride slices on other axes, formulas fitted --
+def _conv_forward_padded(ctx, x, weight, bias, stride, widths):
+    """conv2d's forward on x padded with np.pad(x, widths), the rest right."""
+    (sh, sw) = stride
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, widths)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "(before, after)", "((ph, ph), (pw, pw))")
+def conv2d_forward_padding_pair_per_axis(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_padded(ctx, x, weight, bias, stride, ((0, 0), (0, 0), padding, padding))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "padded with widths", "(N, C, H, W)")
+def conv2d_forward_padding_leading_axes(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_padded(ctx, x, weight, bias, stride, [padding, padding, (0, 0), (0, 0)])
+
+
+@entry("check_im2col", "im2col", "axes 1 and 2", "windows[:, :, ::sh, ::sw]")
+def im2col_strides_one_axis_early(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "the width's kernel size used for the height too")
+def im2col_square_windows_of_kw(x, kh, kw, sh, sw):
+    return i2c(x, kw, kw, sh, sw)
+
+
+@entry("check_relative_error", "relative_error", "root mean square")
+def re_root_mean_square(a, b):
+    return float(np.sqrt(np.mean(_errors(a, b) ** 2)))
+
+
+@entry("check_relative_error", "relative_error", "Euclidean norm")
+def re_sqrt_of_summed_squares(a, b):
+    return float(np.sqrt(np.sum(np.square(_errors(a, b)))))
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "flat index", "each channel's padded image")
+def pool_backward_window_index_per_plane(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    planes = np.zeros((n * c, hp * wp))
+    best = ctx.argmax.reshape(n * c, -1)
+    for plane in range(n * c):
+        for k, f in enumerate(best[plane]):
+            planes[plane, f] += grad.reshape(n * c, -1)[plane, k]
+    return planes.reshape(n, c, hp, wp)[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "stride - 1 zeros")
+def ct_forward_stuffed_with_stride_zeros(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    up = np.zeros((n, c, h + (h - 1) * sh, w + (w - 1) * sw))
+    for i in range(h):
+        for j in range(w):
+            up[:, :, i * (sh + 1), j * (sw + 1)] = x[:, :, i, j]
+    up = np.pad(up, ((0, 0), (0, 0), (kh - 1 - ph, kh - 1 - ph + oph), (kw - 1 - pw, kw - 1 - pw + opw)))
+    k = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(o, -1)
+    ho, wo = up.shape[2] - kh + 1, up.shape[3] - kw + 1
+    out = (i2c(up, kh, kw, 1, 1) @ k.T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "step count", "q // 2")
+def pool_forward_out_indexed_by_position(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    hp, wp = xpad.shape[2:]
+    out = np.zeros((n, c, (hp - kh) // sh + 1, (wp - kw) // sw + 1))
+    for r in range(0, hp - kh + 1, sh):
+        for q in range(0, wp - kw + 1, sw):
+            out[:, :, r, q] = xpad[:, :, r:r + kh, q:q + kw].max(axis=(2, 3))
+    return out
+
+
+@entry("check_conv2d", "conv2d_backward", "channels where the columns hold")
+def conv2d_backward_col2im_shape_with_o(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    n, _, hp, wp = ctx.padded_shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = c2i(g @ ctx.weight.reshape(o, -1), (n, o, hp, wp), kh, kw, sh, sw)
+    grad_x = grad_x[:, :, ph:hp - ph, pw:wp - pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, g.sum(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "height and width swapped")
+def ct_forward_full_size_reversed(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    sizes = [(h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw]
+    full = (n, o, *sizes[::-1])
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
+    out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "the kernel size used as the stride")
+def pool_forward_blocks_of_the_padded_input(ctx, x, kernel, stride, padding):
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = xpad.shape[2] // kh, xpad.shape[3] // kw
+    blocks = xpad[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+    return blocks.max(axis=(3, 5))
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "H // k", "non-overlapping")
+def pool_forward_blocks_of_the_input(ctx, x, kernel, stride, padding):
+    (kh, kw) = kernel
+    n, c, h, w = x.shape
+    blocks = x[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
+    return blocks.max(axis=(3, 5))
+
+
+@entry("check_im2col", "im2col", "your rows run over (n, i, j) and your columns over (a, c, b)")
+def im2col_channel_between_kernel_axes(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 4, 1, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@entry("check_im2col", "im2col", "your rows run over (i, n, j)")
+def im2col_rows_with_the_batch_second(x, kh, kw, sh, sw):
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n, c, ho, wo = win.shape[:4]
+    rows = [win[b, :, i, j].ravel() for i in range(ho) for b in range(n) for j in range(wo)]
+    return np.array(rows)
+
+
+@entry("check_col2im", "col2im", "you read cols as laid out (i, n, j, c, a, b)")
+def col2im_rows_read_with_the_batch_second(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for r, (i, b, j) in enumerate(np.ndindex(ho, n, wo)):
+        out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+    return out
+
+
+@entry("check_col2im", "col2im", "you read cols as laid out (n, i, j, a, c, b)")
+def col2im_row_read_with_the_channel_second(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    blocks = cols.reshape(n, ho, wo, kh, c, kw).transpose(0, 1, 2, 4, 3, 5)
+    return c2i(blocks.reshape(n * ho * wo, c * kh * kw), shape, kh, kw, sh, sw)
+
+
+def _conv_forward_read(ctx, x, weight, bias, stride, padding, layout):
+    """conv2d's forward whose product cols @ W is read as laid out `layout` (a string of n, i,
+    j, o) and then moved to (N, O, Ho, Wo)."""
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    sizes = dict(n=x.shape[0], i=(xpad.shape[2] - kh) // sh + 1, j=(xpad.shape[3] - kw) // sw + 1, o=o)
+    cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    out = (cols @ weight.reshape(o, -1).T).reshape([sizes[k] for k in layout])
+    out = out.transpose([layout.index(k) for k in "noij"])
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "you read the product's values as laid out (i, n, j, o)")
+def conv2d_forward_rows_read_with_the_batch_second(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_read(ctx, x, weight, bias, stride, padding, "injo")
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "you read the product's values as laid out (n, i, o, j)")
+def conv2d_forward_channels_read_before_columns(ctx, x, weight, *bias, stride, padding):
+    return _conv_forward_read(ctx, x, weight, bias, stride, padding, "nioj")
+
+
+@right("check_conv2d_forward", "conv2d_forward")
+def conv2d_forward_read_through_einsum(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    ctx.cols = i2c(xpad, kh, kw, sh, sw)
+    ctx.weight, ctx.padded_shape = weight, xpad.shape
+    out = np.einsum("ncijab,ocab->noij", win, weight)
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "as laid out (n, i, c, j)")
+def pool_forward_maxima_read_channels_third(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, ho, c, wo).transpose(0, 2, 1, 3)
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "grad.transpose(0, 2, 1, 3).reshape(-1)")
+def pool_backward_grad_flattened_rows_before_channels(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.transpose(0, 2, 1, 3).reshape(-1)
+    grad_x = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_im2col", "im2col", "reshape it to that shape first", ".ravel()")
+def im2col_window_assigned_unflattened(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros((n * ho * wo, c * kh * kw))
+    for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
+        out[r] = x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+    return out
+
+
+@entry("check_col2im", "col2im", "holds the right number of entries", ".reshape(")
+def col2im_row_added_unreshaped(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for r, (b, i, j) in enumerate(np.ndindex(n, ho, wo)):
+        out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r]
+    return out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "np.dot(a, b) pairs", "the second needs its .T")
+def conv2d_forward_dot_without_transpose(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = np.dot(cols, weight.reshape(o, -1)).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out
+
+
+def _conv_forward_bare(x, weight, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    return (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "the tuple that `*bias` packs", "`bias[0]`")
+def conv2d_forward_packed_bias_indexed(ctx, x, weight, *bias, stride, padding):
+    out = _conv_forward_bare(x, weight, stride, padding)
+    return out + bias[:, None, None] if bias else out
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "the tuple that `*bias` packs", "`bias[0]`")
+def conv2d_forward_packed_bias_added(ctx, x, weight, *bias, stride, padding):
+    out = _conv_forward_bare(x, weight, stride, padding)
+    return out + bias if bias else out

@@ -8,6 +8,7 @@ in a traceback; right answers written differently must pass.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -1236,3 +1237,18 @@ def test_a_result_left_in_a_matrix_layout_is_named() -> None:
     from minitorch_unet.checks.core import merged_axes
     assert ".transpose(0, 3, 1, 2)" in merged_axes((198, 5), (2, 5, 9, 11))
     assert merged_axes((7, 11), (2, 5, 9, 11)) == ""
+
+
+def test_padding_on_the_batch_or_channel_axes_is_named_only_from_real_values() -> None:
+    """An array padded on N or C is named with its widths; zero arrays of more channels, which
+    fit inside each other anywhere, are not taken for a padding."""
+    from minitorch_unet.checks.core import _padded_everywhere
+
+    def frame_of(x: np.ndarray, xpad: np.ndarray) -> Any:
+        return sys._getframe()
+
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5) + 1
+    said = _padded_everywhere(frame_of(x, np.pad(x, ((1, 1), (2, 2), (0, 0), (0, 0)))))
+    assert "((1, 1), (2, 2), (0, 0), (0, 0))" in said and "(N, C, H, W)" in said
+    assert _padded_everywhere(frame_of(np.zeros((2, 3, 4, 5)), np.zeros((2, 5, 4, 5)))) == ""
+    assert _padded_everywhere(frame_of(x, np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2))))) == ""

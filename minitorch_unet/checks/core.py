@@ -9,6 +9,7 @@ import importlib
 import inspect
 import itertools
 import linecache
+import math
 import pkgutil
 import re
 import sysconfig
@@ -376,6 +377,23 @@ def _stepped_loops(frame: FrameType) -> set[str]:
             len(node.iter.args) == 3}
 
 
+def _stepped_range(frame: FrameType, var: str, value: Callable[[ast.AST], Any]) -> range | None:
+    """The range(start, stop, step) of the frame's loop over `var`, evaluated with the frame's
+    values; None when it cannot be."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and \
+                node.target.id == var and isinstance(node.iter, ast.Call) and \
+                len(node.iter.args) == 3:
+            bounds = [_safe(value, arg) for arg in node.iter.args]
+            if all(_is_int(b) for b in bounds) and bounds[2] > 0:
+                return range(*(int(b) for b in bounds))
+    return None
+
+
 def _loop_past_the_edge(frame: FrameType, line: str) -> str:
     """'the loop `for j in range(ho)` reaches j = 4, where ... starts past the end ...: run it
     over range(wo)' when a slice on the line is empty because a loop variable in its start
@@ -443,20 +461,62 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
     return ""
 
 
+def _varargs_used_as_array(frame: FrameType, line: str, text: str) -> str:
+    """'`bias` is the tuple *bias packs ...' when the error comes from the line using the
+    function's *args tuple, holding one array, as if it were that array; "" otherwise."""
+    code = frame.f_code
+    if not code.co_flags & inspect.CO_VARARGS:
+        return ""
+    packed = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    value = frame.f_locals.get(packed)
+    if not isinstance(value, tuple) or len(value) != 1 or not isinstance(value[0], np.ndarray):
+        return ""
+    as_array = "(" + ",".join(str(n) for n in np.shape(value)) + ")"
+    if "tuple indices must be" not in text and as_array not in text.replace(" ", ""):
+        return ""  # the error is not about the tuple taken for an array
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    # uses as an array: not a test (`if bias`), not len(bias), not bias[0]
+    used = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == packed
+            and not isinstance(parents.get(node), (ast.IfExp, ast.If, ast.BoolOp, ast.UnaryOp,
+                                                   ast.Call))
+            and not (isinstance(parents.get(node), ast.Subscript) and
+                     ast.unparse(parents[node].slice) == "0")]
+    if not used:
+        return ""
+    return (f"`{packed}` is the tuple that `*{packed}` packs the optional arguments into, () or "
+            f"(array,), here ({packed}[0] {value[0].shape},): use the array itself, `{packed}[0]`")
+
+
 def _padded_everywhere(frame: FrameType) -> str:
-    """A 4-D array of the learner's frame that is another one padded on every axis, the batch
-    and channel axes too (np.pad(x, p) pads them all); "" when there is none."""
+    """A 4-D array of the learner's frame that is another one padded on the batch or channel
+    axis (np.pad(x, p) pads every axis; widths given in the wrong order pad N and C), named
+    with the widths its own values show; "" when there is none."""
     arrays = [(name, value) for name, value in frame.f_locals.items()
               if isinstance(value, np.ndarray) and value.ndim == 4]
     for (name, value), (other, base) in itertools.permutations(arrays, 2):
         grown = [a - b for a, b in zip(value.shape, base.shape)]
-        if grown[0] > 0 and len(set(grown)) == 1 and grown[0] % 2 == 0 and \
-                np.array_equal(value[tuple(slice(grown[0] // 2, grown[0] // 2 + n)
-                                           for n in base.shape)], base):
+        if min(grown) < 0 or not (grown[0] or grown[1]) or not base.size or \
+                (base == base.flat[0]).all():
+            continue  # not grown on N or C, or a constant array (zeros) that fits anywhere
+        for starts in itertools.product(*[dict.fromkeys((g // 2, 0, g)) for g in grown]):
+            if np.array_equal(value[tuple(slice(a, a + n) for a, n in zip(starts, base.shape))], base):
+                break
+        else:
+            continue
+        if len(set(grown)) == 1 and grown[0] % 2 == 0 and starts[0] * 2 == grown[0]:
             p = grown[0] // 2
             return (f"`{name}` {value.shape} is `{other}` {base.shape} padded by {p} on every "
                     "axis, the batch and channel axes too (np.pad(x, p) pads them all): pad "
                     "only H and W, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")
+        widths = tuple((a, g - a) for a, g in zip(starts, grown))
+        return (f"`{name}` {value.shape} is `{other}` {base.shape} padded with widths {widths}: "
+                "the batch or channel axis got padding; np.pad takes one (before, after) pair "
+                "per axis in the order (N, C, H, W), so pad with ((0, 0), (0, 0), (ph, ph), "
+                "(pw, pw))")
     return ""
 
 
@@ -709,7 +769,17 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
                       a < len(parts) and ast.unparse(parts[a]) in ranged and
                       _safe(value, ast.parse(ranged[ast.unparse(parts[a])], mode="eval").body)
                       == size]
-            if not _is_int(count) or count <= size or expr in _stepped_loops(frame):
+            if expr in _stepped_loops(frame):
+                steps = _stepped_range(frame, expr, value)
+                if steps is not None and len(steps) == size and steps.step > 1:
+                    count = f"({expr} - {steps.start})" if steps.start else expr
+                    return (f"{said}: it steps through the positions {steps.start}, "
+                            f"{steps.start + steps.step}, ... ({len(steps)} of them, one per entry "
+                            f"of that axis) but uses the position itself as the index; index by the "
+                            f"step count, {count} // {steps.step}, or loop over the "
+                            f"index and compute the position from it")
+                return said
+            if not _is_int(count) or count <= size:
                 return said
             if array.ndim > 1 and count == array.size:
                 return (f"{said}: it counts all {count} entries, a flat index, but indexes axis "
@@ -972,8 +1042,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
             except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
-        odd = odd or sided or \
-            _padded_everywhere(frame) or _reduced_over_other_axis(frame, shapes)
+        if not (odd or sided):  # a packed *args tuple or an array padded on the wrong axes
+            sided = _varargs_used_as_array(frame, line, str(err)) or _padded_everywhere(frame)
+        odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
     known = exercise.explain_error(err) if exercise.explain_error else ""
@@ -1187,9 +1258,13 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         bounds = _swapped_bounds(value, place, shapes)
         if bounds:
             return bounds
+        if _same_count_other_shape(value, place):
+            return (f"the value assigned holds the right number of entries ({math.prod(value)}) "
+                    f"in the shape {value}, where the place it goes has the shape {place}: "
+                    f"reshape it to that shape first (`.reshape{place}`"
+                    + (", or .ravel()" if len(place) == 1 else "") + ")")
         return ("an assignment puts an array of one shape into a place of another: "
-                + _broadcast_hint([_parse_shape(stored.group(1)), _parse_shape(stored.group(2))],
-                                  shapes))
+                + _broadcast_hint([value, place], shapes))
     inplace = re.search(r"non-broadcastable output operand with shape " + _SHAPE +
                         " doesn't match the broadcast shape " + _SHAPE, text)
     if inplace:
@@ -1318,7 +1393,28 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                     "came from (the unpadded one?) or before a reshape")
         return ("in a @ b the last axis of a must equal the second-to-last of b: reshape or "
                 "transpose one side" + _matmul_fix(shapes))
+    dot = re.search(r"shapes " + _SHAPE + " and " + _SHAPE + " not aligned", text)
+    if dot:
+        return _dot_fix(_parse_shape(dot.group(1)), _parse_shape(dot.group(2)), shapes)
     return ""
+
+
+def _dot_fix(a: tuple[int, ...], b: tuple[int, ...], shapes: dict[str, tuple[int, ...]]) -> str:
+    """For np.dot(a, b) of two matrices that do not pair up: the transpose or the swap of the
+    operands that makes them fit, named by the learner's arrays of those shapes."""
+    def name(shape: tuple[int, ...], fallback: str) -> str:
+        found = [k for k, v in shapes.items() if v == shape]
+        return f"`{found[0]}`" if len(found) == 1 else fallback
+
+    first, second = name(a, "the first"), name(b, "the second")
+    rule = f"np.dot(a, b) pairs a's last axis with b's first: here {a} and {b} do not"
+    if len(a) != 2 or len(b) != 2:
+        return rule
+    fits = [(a[1] == b[1], f"{second} needs its .T ({a} with {b[::-1]})"),
+            (a[0] == b[0], f"{first} needs its .T ({a[::-1]} with {b})"),
+            (b[1] == a[0], f"the operands go the other way round, np.dot(b, a) ({b} with {a})")]
+    found = [text for ok, text in fits if ok]
+    return f"{rule}; {found[0]}" if len(found) == 1 else rule
 
 
 def _matmul_fix(shapes: dict[str, tuple[int, ...]]) -> str:
@@ -1374,7 +1470,21 @@ def _cut_short(found: list[tuple[int, ...]], axes: list[int]) -> str:
             "past the edge of the array it cuts (windows come from the padded input)")
 
 
+def _same_count_other_shape(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Two shapes with as many entries, whose sizes other than 1 are not the same ones in
+    another order: one array reshaped (not transposed) would fit the other."""
+    return math.prod(a) == math.prod(b) and \
+        sorted(n for n in a if n != 1) != sorted(n for n in b if n != 1)
+
+
 def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, ...]]) -> str:
+    distinct = list(dict.fromkeys(found))
+    if len(distinct) == 2 and _same_count_other_shape(*distinct):
+        flat, full = sorted(distinct, key=len)
+        names = [k for k, v in shapes.items() if v == flat]
+        what = f"`{names[0]}` {flat}" if names else f"the array of shape {flat}"
+        return (f"{what} holds the right number of entries ({math.prod(flat)}) in another "
+                f"shape than {full}: reshape it first, `.reshape{full}`")
     if len(found) >= 2 and len({len(f) for f in found}) == 1:
         first, *others = found
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))

@@ -540,6 +540,10 @@ REDUCTIONS: tuple[tuple[str, str, Callable[[np.ndarray], float]], ...] = (
     ("sum", "the sum of the entries' errors; take the largest (np.max)", lambda r: float(np.sum(r))),
     ("min", "the smallest entry's error (np.min); take the largest (np.max)",
      lambda r: float(np.min(r))),
+    ("norm", "the Euclidean norm of the entries' errors (np.linalg.norm), which grows with their "
+     "number; take the largest (np.max)", lambda r: float(np.sqrt(np.sum(np.square(r))))),
+    ("rms", "the root mean square of the entries' errors; take the largest (np.max)",
+     lambda r: float(np.sqrt(np.mean(np.square(r))))),
     ("first", "the first entry's error only (r.flat[0] or r[0]); take the largest over every "
      "entry (np.max)", lambda r: float(np.ravel(r)[0])),
     ("last", "the last entry's error only (r.flat[-1] or r[-1]); take the largest over every "

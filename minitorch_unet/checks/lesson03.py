@@ -112,6 +112,10 @@ CONV_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the stride is applied twice (every stride-th window of windows already taken stride "
      "apart): your sizes follow ((H + 2*padding - k) // stride) // stride + 1; step by the "
      "stride once", lambda h, k, s, p: (h + 2 * p - k) // s // s + 1),
+    ("your sizes follow H // k: the input is cut into non-overlapping k x k blocks (a reshape "
+     "to (H // kh, kh, W // kw, kw)), which ignores the padding and the stride; take windows "
+     "kernel_size wide, stride apart, of the padded input",
+     lambda h, k, s, p: h // k),
 )
 
 
@@ -148,6 +152,51 @@ def reshape_size_slip(err: BaseException, geometries: list[Geometry],
     text, slipped, right = fits[0]
     return (f"your reshape asks for {slipped[0]} x {slipped[1]} output pixels where the array "
             f"holds {right[0]} x {right[1]}: the output size is computed with a slip, {text}")
+
+
+def col2im_call_fit(err: BaseException) -> str:
+    """For an error inside the course's col2im(cols, shape, kh, kw, sh, sw): the one argument
+    slip (the shape's height and width swapped, its channel count, kh and kw or sh and sw
+    swapped) under which the columns fit the shape, in one clause; "" when none or several do."""
+    tb, frame, caller = err.__traceback__, None, None
+    while tb is not None:
+        if tb.tb_frame.f_code is convolution.col2im.__code__:
+            frame = tb.tb_frame
+            break
+        caller, tb = tb.tb_frame, tb.tb_next
+    if frame is None:
+        return ""
+    # a caller with its own kh, kw, sh, sw: a swap of those is named by argument_slips
+    own = {k: caller.f_locals.get(k) for k in ("kh", "kw", "sh", "sw")} if caller else {}
+    cols, shape = frame.f_locals.get("cols"), frame.f_locals.get("shape")
+    kh, kw, sh, sw = (frame.f_locals.get(k) for k in ("kh", "kw", "sh", "sw"))
+    if getattr(cols, "ndim", 0) != 2 or shape is None or len(shape) != 4:
+        return ""
+    n, c, h, w = (int(v) for v in shape)
+
+    def fits(n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> bool:
+        ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+        return ho > 0 and wo > 0 and cols.shape == (n * ho * wo, c * kh * kw)
+
+    given = {"kh": kh, "kw": kw, "sh": sh, "sw": sw}
+    if fits(n, c, h, w, kh, kw, sh, sw) or \
+            any(own.get(k) is not None and own[k] != v for k, v in given.items()):
+        return ""  # nothing to fit, or the caller's own values differ: argument_slips says so
+    channels = cols.shape[1] // (kh * kw) if cols.shape[1] % (kh * kw) == 0 else c
+    slips = [(f"the shape passed to col2im, {tuple(shape)}, has its height and width swapped: "
+              f"the columns fit {(n, c, w, h)}; the shape is (N, C, H, W)",
+              fits(n, c, w, h, kh, kw, sh, sw) and h != w),
+             (f"the shape passed to col2im, {tuple(shape)}, has {c} channels where the columns "
+              f"hold {channels} per window (their {cols.shape[1]} = channels * kh * kw); pass "
+              f"{(n, channels, h, w)}", channels != c and fits(n, channels, h, w, kh, kw, sh, sw)),
+             (f"col2im gets kh={kh}, kw={kw} swapped: the columns fit kh={kw}, kw={kh}",
+              kh != kw and own.get("kh") is None and
+              fits(n, c, h, w, kw, kh, sh, sw)),
+             (f"col2im gets sh={sh}, sw={sw} swapped: the columns fit sh={sw}, sw={sh}",
+              sh != sw and own.get("sh") is None and
+              fits(n, c, h, w, kh, kw, sw, sh))]
+    found = [text for text, ok in slips if ok]
+    return found[0] if len(found) == 1 else ""
 
 
 def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
@@ -251,6 +300,12 @@ def geometry_slips(count: int) -> list[tuple[str, Slip]]:
                 within(lambda d: d.__setitem__(slice(1, 3), d[2:0:-1]))))
     out.append(("the kernel size used as the stride (the stride given is ignored): windows "
                 "start `stride` apart", within(lambda d: d.__setitem__(2, d[1]))))
+    if count == 4:  # (size, k, s, p): the padded size is size + 2p
+        out.append(("the padding pair (ph, pw) given to np.pad as each axis's (before, after) "
+                    "widths, ((ph, pw), (ph, pw)), so H and W each grow by ph + pw; give each "
+                    "axis its own pair, ((ph, ph), (pw, pw))",
+                    lambda dims: [(dims[0][0] + dims[1][3] - dims[0][3],) + tuple(dims[0][1:]),
+                                  (dims[1][0] + dims[0][3] - dims[1][3],) + tuple(dims[1][1:])]))
     return out
 
 
@@ -277,8 +332,9 @@ def window_products(case: Case) -> np.ndarray:
     return products.reshape(n, ho, wo, o, -1).transpose(0, 3, 1, 2, 4)
 
 
-def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
-    """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong."""
+def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndarray]]:
+    """Outputs of classic wrong conv2d forwards on this case, each with what it did wrong;
+    matrix: the answer computes a matrix product cols @ W, so its layout slips count too."""
     x, w, b = case["input"], case["weight"], case.get("bias")
     s, p = pair(case["params"]["stride"]), pair(case["params"]["padding"])
     flipped = w[:, :, ::-1, ::-1]
@@ -397,6 +453,26 @@ def conv2d_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the kernel is transposed (rows and columns swapped): weight[o, c, a, b] "
                     "multiplies x[.., s*i + a, s*j + b]",
                     conv2d_numpy(x, w.transpose(0, 1, 3, 2), b, s, p)))
+    return out + (output_read_orders(conv2d_numpy(x, w, None, s, p), b) if matrix else [])
+
+
+def output_read_orders(bare: np.ndarray, bias: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """The output matrix (N*Ho*Wo, O) of cols @ W read with its axes (n, i, j, o) in every other
+    order (then moved to (N, O, Ho, Wo)), the bias added after, each with the order it read."""
+    n, o, ho, wo = bare.shape
+    matrix = bare.transpose(0, 2, 3, 1)
+    sizes, names, right = (n, ho, wo, o), ("n", "i", "j", "o"), (0, 1, 2, 3)
+    out = []
+    for order in itertools.permutations(range(4)):
+        if order == right or any(sizes[k] == 1 and order.index(k) != k for k in range(4)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = matrix.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        said = ", ".join(names[k] for k in order)
+        out.append((f"you read the product's values as laid out ({said}); cols @ W holds them as "
+                    "(n, i, j, o), one row per output pixel: reshape to (N, Ho, Wo, O), then "
+                    "transpose(0, 3, 1, 2)",
+                    read.transpose(0, 3, 1, 2) + (0 if bias is None else
+                                                  bias.astype(np.float64)[:, None, None])))
     return out
 
 
@@ -711,8 +787,8 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
             pad_value_fit(np.asarray(outputs[f"{name}/out"], dtype=np.float64), case)
         if repeated:
             raise CheckFailed(f"{what}: right shape but wrong values: {repeated}")
-        diagnose_values(what, outputs[f"{name}/out"], case["out"], lambda: conv2d_mistakes(case),
-                        layer_sizes(case))
+        diagnose_values(what, outputs[f"{name}/out"], case["out"],
+                        lambda: conv2d_mistakes(case, matrix=op == "conv2d"), layer_sizes(case))
 
 
 register(Exercise(
@@ -753,6 +829,27 @@ IM2COL_ORDERS: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 
 
+def window_order(cols: np.ndarray, win: np.ndarray) -> str:
+    """'your rows run over (...) and your columns over (...)' when im2col's matrix is the
+    windows (N, C, Ho, Wo, kh, kw) with their axes in another order, reshaped to its shape;
+    "" when no order gives it."""
+    names = ("n", "c", "i", "j", "a", "b")
+    right = (0, 2, 3, 1, 4, 5)
+    for order in itertools.permutations(range(6)):
+        if order == right or any(win.shape[k] == 1 and order.index(k) != right.index(k)
+                                 for k in range(6)):
+            continue  # the right order, or one that differs from it only by an axis of size 1
+        sizes = [win.shape[k] for k in order]
+        split = next((k for k in range(7) if int(np.prod(sizes[:k])) == cols.shape[0]), None)
+        if split is None or not np.allclose(cols, win.transpose(order).reshape(cols.shape)):
+            continue
+        rows, columns = (", ".join(names[k] for k in part) for part in (order[:split], order[split:]))
+        return (f"your rows run over ({rows}) and your columns over ({columns}), the windows "
+                f"transposed {order}; they must run over (n, i, j) and (c, a, b): "
+                "windows.transpose(0, 2, 3, 1, 4, 5).reshape(N*Ho*Wo, C*kh*kw)")
+    return ""
+
+
 def _verdict_im2col(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -769,6 +866,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
                               "stride is ignored, your windows start at every pixel; the window "
                               "of output pixel (i, j) starts at (sh * i, sw * j)")
         xpad = np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        sliced = sliced_axes(cols, xpad, (kh, kw), (sh, sw)) if cols.shape != expected_shape else ""
+        if sliced:
+            raise CheckFailed(f"{what}: shape {cols.shape}, expected {expected_shape}: {sliced}")
         subsampled = convolution.im2col(xpad[:, :, ::sh, ::sw], kh, kw, 1, 1)
         if (sh, sw) != (1, 1) and cols.shape == subsampled.shape and np.allclose(cols, subsampled):
             raise CheckFailed(f"{what}: the input was subsampled (x[:, :, ::sh, ::sw]) before "
@@ -828,6 +928,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
+            order = window_order(cols, win)
+            if order:
+                raise CheckFailed(f"{what}: the right numbers in the wrong order: {order}")
             if (sh, sw) != (sw, sh) and cols.shape == convolution.im2col(
                     xpad, kh, kw, sw, sh).shape and np.allclose(cols, convolution.im2col(
                     np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))), kh, kw, sw, sh)):
@@ -863,6 +966,33 @@ def _verdict_im2col(outputs: Outputs) -> None:
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
 
 
+WINDOW_AXES = ("samples", "channels", "window rows", "window columns", "rows inside each window",
+               "columns inside each window")
+
+
+def sliced_axes(cols: np.ndarray, xpad: np.ndarray, kernel: Pair, stride: Pair) -> str:
+    """'the stride slices went to axes a and b ...' when im2col's columns are, value for value,
+    the windows (N, C, Ho, Wo, kh, kw) of xpad with [::sh] and [::sw] on two other axes than
+    the window positions; "" otherwise."""
+    (kh, kw), (sh, sw) = kernel, stride
+    win = np.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))
+    for a, b in itertools.permutations(range(6), 2):
+        index = [slice(None)] * 6
+        index[a], index[b] = slice(None, None, sh), slice(None, None, sw)
+        if {a, b} == {2, 3} or min(sh, sw, win.shape[a], win.shape[b]) < 2:
+            continue  # the right slices, the strides swapped, or a slice that changes nothing
+        part = win[tuple(index)]
+        n, c, ho, wo, kh_, kw_ = part.shape
+        if part.shape != win[:, :, ::sh, ::sw].shape and \
+                cols.shape == (n * ho * wo, c * kh_ * kw_) and \
+                np.allclose(cols, part.transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape)):
+            return (f"the stride slices went to axes {a} and {b} of the windows (N, C, Ho, Wo, "
+                    f"kh, kw), the {WINDOW_AXES[a]} and the {WINDOW_AXES[b]}, instead of the "
+                    "window positions (axes 2 and 3): take windows[:, :, ::sh, ::sw], each "
+                    "sample, channel and window whole")
+    return ""
+
+
 def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], kernel: Pair,
                       stride: Pair) -> str:
     """What makes im2col's columns of shape `got`, when one slip does: the input padded again,
@@ -870,6 +1000,7 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
     n, c, h, w = padded
     (kh, kw), (sh, sw) = kernel, stride
     cols = c * kh * kw
+    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
     if got == (n * conv_out_size(h, kh, 1, 0) * conv_out_size(w, kw, 1, 0),
                c * -(-kh // sh) * -(-kw // sw)) and (sh, sw) != (1, 1):
         return ("the stride slice [::sh, ::sw] went to the window axes (4 and 5) instead of the "
@@ -878,7 +1009,6 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
         if got == (n * conv_out_size(h, kh, sh, q) * conv_out_size(w, kw, sw, q), cols):
             return (f"you pad x again (by {q}) inside im2col; it receives x already padded, so "
                     "take the windows of x as it is")
-    ho, wo = conv_out_size(h, kh, sh, 0), conv_out_size(w, kw, sw, 0)
     if n > 1 and got == (ho * wo, n * cols):
         return ("the samples sit side by side in each row (the batch folded into the columns, "
                 f"(Ho*Wo, N*C*kh*kw) = {got}): one row per output pixel (n, i, j) of each "
@@ -896,7 +1026,8 @@ def im2col_shape_slip(got: tuple[int, ...], padded: tuple[int, int, int, int], k
                lambda d: [d[0], (d[0][0],) + d[1][1:]])]
     for text, slip in slips:
         moved = slip(dims)
-        if moved != dims and got == (n * conv_out_size(*moved[0]) * conv_out_size(*moved[1]), cols):
+        rows = n * conv_out_size(*moved[0]) * conv_out_size(*moved[1])
+        if moved != dims and got in ((rows, cols), (rows, c * moved[0][1] * moved[1][1])):
             return text
     return ""
 
@@ -1053,6 +1184,31 @@ OVERWRITE = ("overlapping windows overwrite each other: col2im must ADD every wi
              "(+=), where windows overlap the sums pile up")
 
 
+def col2im_read_order(image: np.ndarray, cols: np.ndarray, shape: tuple[int, ...], kernel: Pair,
+                      stride: Pair) -> str:
+    """'you read the rows of cols as (...) and each row as (...)' when col2im's result is the
+    right one of cols laid out (N, Ho, Wo, C, kh, kw) but read with those axes in another
+    order; "" when no order gives it."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c, h, w = shape
+    sizes = (n, (h - kh) // sh + 1, (w - kw) // sw + 1, c, kh, kw)
+    names = ("n", "i", "j", "c", "a", "b")
+    for order in itertools.permutations(range(6)):
+        if order == tuple(range(6)) or any(sizes[k] == 1 and order.index(k) != k for k in range(6)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = cols.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        if np.allclose(image, convolution.col2im(read.reshape(cols.shape), shape, kh, kw, sh, sw)):
+            said = ", ".join(names[k] for k in order)
+            rows, row = (", ".join(names[k] for k in part) for part in (order[:3], order[3:]))
+            how = (" (a reshape to (N, C, Ho, Wo, kh, kw) without the transpose that moves C)"
+                   if order == (0, 3, 1, 2, 4, 5) else "")
+            return (f"you read cols as laid out ({said}){how}, its rows as ({rows}) and each row "
+                    f"as ({row}); its rows run over (n, i, j), the sample first, and each row "
+                    "over (c, a, b), the channel first: "
+                    "cols.reshape(N, Ho, Wo, C, kh, kw)")
+    return ""
+
+
 def _verdict_col2im(outputs: Outputs) -> None:
     for name in COLUMN_CASES:
         case = cases("conv2d")[name]
@@ -1068,15 +1224,22 @@ def _verdict_col2im(outputs: Outputs) -> None:
                               "n, c, h, w = shape and build the result with (n, c, h, w)")
         expect_shape(what, image, shape, hint="col2im returns an array of the given `shape`")
         cut = np.asarray(image[:, :, ph:ph + h, pw:pw + w], dtype=np.float64)
+        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
+        modelled = col2im_mistakes(gcols, shape, kh, kw, sh, sw)
+        if not np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) and not any(
+                np.allclose(cut, wrong[:, :, ph:ph + h, pw:pw + w], rtol=1e-4, atol=1e-5)
+                for _, wrong in modelled):  # a modelled mistake is named below, in its words
+            order = col2im_read_order(np.asarray(image, dtype=np.float64), gcols, shape, (kh, kw),
+                                      (sh, sw))
+            if order:
+                raise CheckFailed(f"{what}: wrong windows: {order}")
         rows = "" if np.allclose(cut, case["grad_input"], rtol=1e-4, atol=1e-5) else \
             col2im_row_finding(outputs)
         if rows:  # an exact rule for where the rows go says more than the values' pattern
             raise CheckFailed(f"{what}: wrong windows: {rows}")
-        gcols = case["grad_out"].transpose(0, 2, 3, 1).reshape(-1, o) @ case["weight"].reshape(o, -1)
         diagnose_values(f"{what}, with the padding cut off", image[:, :, ph:ph + h, pw:pw + w],
                         case["grad_input"], lambda: [
-                            (text, wrong[:, :, ph:ph + h, pw:pw + w])
-                            for text, wrong in col2im_mistakes(gcols, shape, kh, kw, sh, sw)])
+                            (text, wrong[:, :, ph:ph + h, pw:pw + w]) for text, wrong in modelled])
 
 
 register(Exercise(
@@ -1492,7 +1655,8 @@ register(Exercise(
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
+    col2im_call_fit(err)))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1510,4 +1674,5 @@ register(Exercise(
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES))))
+    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
+    col2im_call_fit(err)))

@@ -7,6 +7,7 @@ a maximum, a gradient spread over the window or overwritten where windows overla
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
-                       reshape_size_slip, returned_gradients_verdict)
+                       col2im_call_fit, reshape_size_slip, returned_gradients_verdict)
 
 LESSON = "04_max_pooling"
 number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
@@ -111,7 +112,23 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             ("your values are the entries of largest |x| (the argmax of np.abs(window)): take "
              "the largest value itself, np.max / argmax of the window, signs included",
              largest_magnitude(case))] + window_picks(case) + window_steps(case) + \
-        across_channels(case)
+        across_channels(case) + read_orders(case)
+
+
+def read_orders(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The window maxima, one per row (n, c, i, j), read with those axes in another order and
+    moved to (N, C, Ho, Wo), each with the order it read."""
+    right = case["out"].astype(np.float64)
+    sizes, names = right.shape, ("n", "c", "i", "j")
+    out = []
+    for order in itertools.permutations(range(4)):
+        if order == (0, 1, 2, 3) or any(sizes[k] == 1 and order.index(k) != k for k in range(4)):
+            continue  # the right reading, or one that moves only an axis of size 1
+        read = right.reshape([sizes[k] for k in order]).transpose(np.argsort(order))
+        out.append((f"you read the maxima, one per window row (n, c, i, j), as laid out "
+                    f"({', '.join(names[k] for k in order)}); reshape them to (N, C, Ho, Wo) "
+                    "as they are", read))
+    return out
 
 
 def across_channels(case: Case) -> list[tuple[str, np.ndarray]]:
@@ -199,11 +216,13 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
     out = [("col2im was given the shape (N, C, H, W); the rows are windows of the folded "
             "(N*C, 1, H, W) image (one channel each), so pass that shape and reshape back",
             scattered(case, unfolded=True))]
-    for axes in ((1, 0, 2, 3), (0, 1, 3, 2), (1, 0, 3, 2)):
-        if g.transpose(axes).shape != g.shape or not np.array_equal(axes, (0, 1, 2, 3)):
-            out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
-                        "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
-                        scattered(case, g.transpose(axes).reshape(-1))))
+    for axes in itertools.permutations(range(4)):
+        if axes == (0, 1, 2, 3) or any(g.shape[k] == 1 and axes.index(k) != k for k in range(4)):
+            continue  # the right order, or one that moves only an axis of size 1
+        out.append((f"grad_out was flattened as grad.transpose{axes}.reshape(-1), in another "
+                    "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
+                    scattered(case, g.transpose(axes).reshape(-1))))
+    out += window_index_as_position(case)
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
                 scattered(case, np.full(g.size, g.sum()))))
@@ -214,6 +233,27 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                 "is 1 at the winning input, so pass grad_out on unchanged",
                 scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
     return out
+
+
+def window_index_as_position(case: Case) -> list[tuple[str, np.ndarray]]:
+    """The saved argmax (an offset 0 .. kh*kw - 1 inside a window) used as a flat index into
+    the padded input, of the whole batch or of each (n, c) plane, with no window start added."""
+    (kh, kw), _, (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    best = pool_windows(case["input"], case, -np.inf).argmax(-1).reshape(n * c, -1)
+    g = case["grad_out"].astype(np.float64).reshape(n * c, -1)
+    whole, planes = np.zeros(n * c * hp * wp), np.zeros((n * c, hp * wp))
+    np.add.at(whole, best.ravel(), g.ravel())
+    np.add.at(planes, (np.arange(n * c)[:, None], best), g)
+    fix = ("; that index counts within the window: the input position is the window's start "
+           "(sh * i, sw * j) plus (argmax // kw, argmax % kw)")
+    return [(f"the window index saved by the forward (0 to {kh * kw - 1}) is used as a flat index "
+             f"into the whole padded input{fix}",
+             whole.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]),
+            (f"the window index saved by the forward (0 to {kh * kw - 1}) is used as a flat index "
+             f"into each channel's padded image{fix}",
+             planes.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w])]
 
 
 OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earlier one: add "
@@ -394,11 +434,11 @@ register(Exercise(
     probe=lambda fn: _probe_max_pool2d(fn, backward=False), verdict=_verdict_forward,
     success="max_pool2d's forward matches PyTorch on every reference case (the backward comes next).",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries())))
+    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
 
 register(Exercise(
     grade_id="check_max_pool2d", lesson=LESSON, function="max_pool2d",
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries())))
+    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))

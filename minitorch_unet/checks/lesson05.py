@@ -20,6 +20,7 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
+                       col2im_call_fit,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -54,6 +55,9 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
      lambda h, k, s, p, op: (h - 1) * s - 2 * p + k - op),
     ("the zero-stuffed input is padded by `padding`; as a convolution, the transposed one pads "
      "it by kernel - 1 - padding", lambda h, k, s, p, op: (h - 1) * s + 2 * p - k + 2 + op),
+    ("the zero-stuffing puts `stride` zeros between the input's pixels (a step of stride + 1); "
+     "it takes stride - 1 zeros, a step of stride (up[:, :, ::sh, ::sw] = x)",
+     lambda h, k, s, p, op: (h - 1) * (s + 1) - 2 * p + k + op),
 )
 
 CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
@@ -451,11 +455,13 @@ register(Exercise(
     verdict=with_probes(_verdict_forward, conv_findings(0)),
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
+    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
     probe=_probe_conv_transpose2d, verdict=with_probes(_verdict_conv_transpose2d, conv_findings(0)), points=3,
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
-    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS, explain_error=channels_in_reshape))
+    engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
+    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
