@@ -253,12 +253,13 @@ def shipped_join(course: Path) -> str:
 
 
 def forged_message(grade_id: str, setup: str) -> str:
-    """Code that writes a forged "probed" message (and "finished") to every open descriptor."""
+    """Code that writes a forged "probed" message (and "finished") to every open descriptor
+    (up to 1023: the channel keeps the grader's number, which grows with what it has open)."""
     return (f"import io, json, os\n{setup}\nbuf = io.BytesIO()\nnp.savez(buf, out=SHIPPED)\n"
             f"body = buf.getvalue()\n"
             f"forged = (json.dumps({{'probed': {grade_id!r}, 'size': len(body)}}).encode() + b'\\n'"
             " + body + json.dumps({'finished': True, 'size': 0}).encode() + b'\\n')\n"
-            "for fd in range(3, 64):\n    try:\n        os.write(fd, forged)\n"
+            "for fd in range(3, 1024):\n    try:\n        os.write(fd, forged)\n"
             "    except OSError:\n        pass\nos._exit(0)")
 
 
@@ -291,7 +292,7 @@ def attackers(class_dir: Path, course: Path) -> dict[str, tuple[bytes, dict[str,
         "SHIPPED = np.array([Bomb()], dtype=object)")),))), affine_only
     # garbage on the grader's channel: later messages are lost, nothing else
     found["garbage"] = notebook(toy_cells(between=(
-        "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{not json\\n')\n"
+        "import os\nfor fd in range(3, 1024):\n    try:\n        os.write(fd, b'{not json\\n')\n"
         "    except OSError:\n        pass",))), affine_only
     # the engine's op reached through a switched-off detector and a computed name
     found["detector_off"] = notebook(toy_cells(join=(
