@@ -2341,18 +2341,6 @@ def tanh_factored(x, grad):
     return grad * (1 - t) * (1 + t)
 
 
-@right("check_topological_order", "topological_order")
-def topo_deduplicated_afterwards(root):
-    order = []
-
-    def visit(node):
-        for child in node._prev:
-            visit(child)
-        order.append(node)
-    visit(root)
-    return list({id(node): node for node in order}.values())
-
-
 @right("check_unbroadcast", "unbroadcast")
 def unbroadcast_loop(grad, shape):
     while grad.ndim > len(shape):
@@ -2556,6 +2544,135 @@ def topo_iterative_postorder(root):
             stack.append((node, True))
             stack.extend((child, False) for child in node._prev if child not in seen)
     return order
+
+
+# ---- classes missed by the tenth fresh set: shape-derived denominators, one value repeated for
+# every slice, other rules for the prediction mask, equal-count readings, orders that two walks
+# give, walks that revisit nodes ----------------------------------------------------------------
+@mistake("check_dice", "dice", "len(pred) + len(target)", "first axis")
+def dice_over_lengths(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).sum() / (len(p) + len(t)))
+
+
+@mistake("check_dice", "dice", "len(pred)", "first axis")
+def dice_over_one_length(pred, target):
+    p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+    if p.sum() + t.sum() == 0:
+        return 1.0
+    return float(2 * (p & t).sum() / len(p))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "all slices pooled", "repeated")
+def slice_pooled_for_each(pred, target, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    total = p.sum() + t.sum()
+    return np.full(len(pred), 1.0 if total == 0 else 2 * (p & t).sum() / total)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "the mean of the slices' Dice", "repeated")
+def slice_mean_for_each(pred, target, threshold=0.5):
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    total = p.sum(1) + t.sum(1)
+    each = np.where(total == 0, 1.0, 2 * (p & t).sum(1) / np.maximum(total, 1))
+    return np.full(len(pred), each.mean())
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
+def patient_pred_nonzero(pred, target, patients, threshold=0.5):
+    ids, result = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        p, t = pred[ids == patient] != 0, target[ids == patient] > 0.5
+        total = p.sum() + t.sum()
+        result[patient] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return result
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "pred == 1", "pred > threshold")
+def patient_pred_is_one(pred, target, patients, threshold=0.5):
+    ids, result = np.asarray(patients), {}
+    for patient in dict.fromkeys(patients):
+        p, t = pred[ids == patient] == 1, target[ids == patient] > 0.5
+        total = p.sum() + t.sum()
+        result[patient] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return result
+
+
+@mistake("check_topological_order", "topological_order", "preorder walk with a visited set",
+         "no visited set", "same list")
+def topo_preorder_stack_reversed(root):
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            order.append(node)
+            stack.extend(node._prev)
+    return order[::-1]
+
+
+@mistake("check_topological_order", "topological_order", "read node._prev more than", "once")
+def topo_deduplicated_afterwards(root):
+    """Right in value, but exponential in time: every path to a node walks it again."""
+    order = []
+
+    def visit(node):
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    return list({id(node): node for node in order}.values())
+
+
+@mistake("check_backward", "backward", "read node._prev more than", "visit each node once")
+def backward_revisits_every_path(root):
+    order = []
+
+    def visit(node):
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(list(dict.fromkeys(order))):
+        node._backward()
+
+
+@mistake("check_count_parameters", "count_parameters", "head reads the bottleneck's width",
+         "biases 2 times", "same count")
+def count_head_reads_bottleneck(depth, base_filters, in_channels=1):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[depth] + 1
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (2 * widths[i] + widths[i]) + 4 * widths[i]
+    return total
+
+
+@right("check_topological_order", "topological_order")
+def topo_kahn_reads_inputs_often(root):
+    nodes, stack = [], [root]                      # every node, reading _prev several times
+    while stack:
+        node = stack.pop()
+        if node not in nodes:
+            nodes.append(node)
+            stack.extend(node._prev)
+    users = {node: sum(node in other._prev for other in nodes) for node in nodes}
+    ready, order = [root], []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in node._prev:
+            users[child] -= 1
+            if users[child] == 0:
+                ready.append(child)
+    return order[::-1]
 
 
 # ---- the tests -----------------------------------------------------------------------------------

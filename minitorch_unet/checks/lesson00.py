@@ -361,31 +361,36 @@ def rounding_relation(got: list[float], want: list[float]) -> str:
 
 
 # Parts a Dice-like ratio may be built from: (how a learner's formula reads, its value).
-_NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
-    ("2|P∩T|", lambda c, n: 2 * c.tp), ("|P∩T|", lambda c, n: c.tp),
-    ("2 (|P∩T| + the background both leave empty)", lambda c, n: 2 * (c.tp + c.tn)))
-_DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int], float]], ...] = (
-    ("|P| + |T|", lambda c, n: 2 * c.tp + c.fp + c.fn),
-    ("|P∪T|", lambda c, n: c.tp + c.fp + c.fn),
-    ("the number of pixels", lambda c, n: n), ("twice the number of pixels", lambda c, n: 2 * n),
-    ("|P|", lambda c, n: c.tp + c.fp), ("|T|", lambda c, n: c.tp + c.fn),
-    ("max(|P|, |T|)", lambda c, n: max(c.tp + c.fp, c.tp + c.fn)),
-    ("min(|P|, |T|)", lambda c, n: min(c.tp + c.fp, c.tp + c.fn)),
-    ("2 min(|P|, |T|)", lambda c, n: 2 * min(c.tp + c.fp, c.tp + c.fn)),
-    ("|P| × |T|, a product where the sum belongs", lambda c, n: (c.tp + c.fp) * (c.tp + c.fn)))
+_NUMERATORS: tuple[tuple[str, Callable[[metrics.Counts, int, int], float]], ...] = (
+    ("2|P∩T|", lambda c, n, m: 2 * c.tp), ("|P∩T|", lambda c, n, m: c.tp),
+    ("2 (|P∩T| + the background both leave empty)", lambda c, n, m: 2 * (c.tp + c.tn)))
+_DENOMINATORS: tuple[tuple[str, Callable[[metrics.Counts, int, int], float]], ...] = (
+    ("|P| + |T|", lambda c, n, m: 2 * c.tp + c.fp + c.fn),
+    ("|P∪T|", lambda c, n, m: c.tp + c.fp + c.fn),
+    ("the number of pixels", lambda c, n, m: n), ("twice the number of pixels", lambda c, n, m: 2 * n),
+    ("|P|", lambda c, n, m: c.tp + c.fp), ("|T|", lambda c, n, m: c.tp + c.fn),
+    ("max(|P|, |T|)", lambda c, n, m: max(c.tp + c.fp, c.tp + c.fn)),
+    ("min(|P|, |T|)", lambda c, n, m: min(c.tp + c.fp, c.tp + c.fn)),
+    ("2 min(|P|, |T|)", lambda c, n, m: 2 * min(c.tp + c.fp, c.tp + c.fn)),
+    ("|P| × |T|, a product where the sum belongs", lambda c, n, m: (c.tp + c.fp) * (c.tp + c.fn)),
+    ("len(pred) + len(target), the lengths of the arrays' first axis (len counts rows, not "
+     "pixels that are 1; the mask sizes are pred.sum() + target.sum())", lambda c, n, m: 2 * m),
+    ("len(pred), the length of the array's first axis (len counts rows, not pixels that "
+     "are 1)", lambda c, n, m: m))
 
 
 def _formula(got: list[float], cases: tuple[Masks, ...]) -> str:
     """Name the ratio num / den (+ smoothing) that `got` follows on every case with tumour."""
-    rows = [(g, _counts(p, t), p.size) for g, (_, p, t) in zip(got, cases) if p.any() or t.any()]
+    rows = [(g, _counts(p, t), p.size, len(p)) for g, (_, p, t) in zip(got, cases)
+            if p.any() or t.any()]
     for smooth in (0.0, 1.0):
         for num_text, num in _NUMERATORS:
             for den_text, den in _DENOMINATORS:
                 if (num_text, den_text, smooth) == ("2|P∩T|", "|P| + |T|", 0.0):
                     continue
-                if all(abs(g - (num(c, n) + smooth) / (den(c, n) + smooth)) <= 1e-9
-                       if den(c, n) + smooth > 0 else num(c, n) + smooth == 0 and g == 0
-                       for g, c, n in rows):  # 0/0 guarded to 0 (e.g. max(den, 1)) fits too
+                if all(abs(g - (num(c, n, m) + smooth) / (den(c, n, m) + smooth)) <= 1e-9
+                       if den(c, n, m) + smooth > 0 else num(c, n, m) + smooth == 0 and g == 0
+                       for g, c, n, m in rows):  # 0/0 guarded to 0 (e.g. max(den, 1)) fits too
                     parts = [f"the numerator is {num_text}, not 2|P∩T|"] * \
                         (num_text != "2|P∩T|")
                     parts += [f"you divide by {den_text}, not by |P| + |T|"] * \

@@ -330,13 +330,53 @@ def function_swaps() -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
 
 
 # ---- graphs of scalar nodes ------------------------------------------------------------------
+class WalkTooLong(CheckFailed):
+    """A walk of a graph that read the nodes' inputs far more often than once per node."""
+
+    def __init__(self, title: str, limit: int) -> None:
+        super().__init__(title, limit)
+        self.title, self.limit = title, limit
+
+    def text(self, exercise: str) -> str:
+        return (f"{exercise} on the graph '{self.title}': your code read node._prev more than "
+                f"{self.limit} times, so it walks a node again each time it reaches it by "
+                "another path (this graph has 2^20 paths, a U-Net's graph far more): stopped "
+                "there; visit each node once (a visited set, checked and filled before "
+                "visiting a node's inputs)")
+
+
+class Meter:
+    """Counts the reads of the nodes' ``_prev`` in one graph; past `limit` (when set) a walk
+    is stopped with a message, so that a walk that revisits nodes cannot run for hours."""
+
+    def __init__(self) -> None:
+        self.reads, self.limit, self.title = 0, None, ""
+
+    def read(self) -> None:
+        self.reads += 1
+        if self.limit is not None and self.reads > self.limit:
+            raise WalkTooLong(self.title, self.limit)
+
+    def bounded(self, nodes: int) -> "Meter":
+        """Start counting, with a limit far above what a walk visiting each node once needs."""
+        self.reads, self.limit = 0, 200 * nodes + 1000
+        return self
+
+
 class Node:
     """A scalar made by an op (or a leaf): the attributes of the lesson's Value, plus a name
     and a log of the ``_backward`` calls."""
 
-    def __init__(self, name: str, data: float, prev: tuple["Node", ...], log: list[str]) -> None:
-        self.name, self.data, self.grad, self._prev, self._log = name, float(data), 0.0, prev, log
+    def __init__(self, name: str, data: float, prev: tuple["Node", ...], log: list[str],
+                 meter: Meter) -> None:
+        self.name, self.data, self.grad, self._inputs, self._log = name, float(data), 0.0, prev, log
+        self._meter = meter
         self._backward: Callable[[], None] = lambda: log.append(name)
+
+    @property
+    def _prev(self) -> tuple["Node", ...]:
+        self._meter.read()
+        return self._inputs
 
     def __repr__(self) -> str:
         return f"Value({self.name}={self.data:g})"
@@ -346,10 +386,11 @@ class Graph:
     """A small graph built with add, mul and tanh nodes; nodes are listed in creation order."""
 
     def __init__(self, title: str) -> None:
-        self.title, self.nodes, self.log = title, [], []
+        self.title, self.nodes, self.log, self.meter = title, [], [], Meter()
+        self.meter.title = title
 
     def leaf(self, name: str, data: float) -> Node:
-        node = Node(name, data, (), self.log)
+        node = Node(name, data, (), self.log, self.meter)
         self.nodes.append(node)
         return node
 
@@ -357,7 +398,7 @@ class Graph:
         data = {"+": lambda: inputs[0].data + inputs[1].data,
                 "*": lambda: inputs[0].data * inputs[1].data,
                 "tanh": lambda: math.tanh(inputs[0].data)}[kind]()
-        out = Node(name, data, inputs, self.log)
+        out = Node(name, data, inputs, self.log, self.meter)
 
         def backward() -> None:
             self.log.append(name)
@@ -490,9 +531,10 @@ def _bad_order(graph: Graph, order: list[int]) -> str:
 
 
 def traversal_relation(graph: Graph, order: list[int]) -> str:
-    """Name a walk that gives `order` (node indices) when it is not a topological order: a
-    depth-first one with repeats kept at their last place, or a breadth-first one from the
-    output (in one of the orders a learner may list it, leaves apart or not); or "". The text leaves {node} and {input} to fill with a pair out of order."""
+    """Name every walk that gives `order` (node indices) when it is not a topological order: a
+    depth-first one with repeats kept at their last place, a reversed preorder, or a
+    breadth-first one from the output (in one of the orders a learner may list it, leaves apart
+    or not); or "". The text leaves {node} and {input} to fill with a pair out of order."""
     walk: list[int] = []
     queue, seen = [graph.root], {graph.index(graph.root)}
     while queue:
@@ -520,19 +562,46 @@ def traversal_relation(graph: Graph, order: list[int]) -> str:
         repeats.append(graph.index(node))
     visit(graph.root)
     final = {i: k for k, i in enumerate(repeats)}
+    readings = [text for text, walked in orders if walked == order]
+    kinds = ["a breadth-first walk"] * bool(readings)
     if len(repeats) < 10_000 and sorted(final, key=final.__getitem__) == order:
-        return ("your list is a depth-first walk with no visited set, each repeated node kept "
-                "at its last place: a node reached again is moved after later nodes, so "
-                "'{node}' comes before its input '{input}'; keep each node at its first place "
-                "(a visited set checked before visiting: if node in visited: return)")
-    for text, walked in orders:
-        if walked == order:
-            return (f"your list is {text}: a breadth-first walk visits a node by its distance "
-                    "from the output, not after everything it is made from, so '{node}' comes "
-                    "before its input '{input}' (on a longer path); append each node after a "
-                    "depth-first visit of its inputs (visit(child) for child in node._prev, "
-                    "then order.append(node))")
-    return ""
+        readings.insert(0, "a depth-first walk with no visited set, each repeated node kept at "
+                        "its last place")
+        kinds.insert(0, "a walk that moves a node reached again after later nodes")
+    if any(walked == order for walked in preorders(graph)):
+        readings.append("a preorder walk with a visited set (each node appended before its "
+                        "inputs are visited), reversed")
+        kinds.append("a preorder walk")
+    if not readings:
+        return ""
+    also = " (on this graph these give the same list)" if len(readings) > 1 else ""
+    return (f"your list is {' or '.join(readings)}{also}: {' and '.join(dict.fromkeys(kinds))} "
+            "can put a node before everything it is made from: here '{node}' comes before its "
+            "input '{input}'; append each node once, after a depth-first visit of all its inputs "
+            "(if node in visited: return; visited.add(node); visit(child) for child in "
+            "node._prev; then order.append(node))")
+
+
+def preorders(graph: Graph) -> list[list[int]]:
+    """Reversed preorder walks from the output with a visited set, recursive and with a
+    stack (node indices)."""
+    recursive: list[int] = []
+
+    def visit(node: Any) -> None:
+        if graph.index(node) in recursive:
+            return
+        recursive.append(graph.index(node))
+        for child in node._prev:
+            visit(child)
+    visit(graph.root)
+    stacked: list[int] = []
+    stack = [graph.root]
+    while stack:
+        node = stack.pop()
+        if graph.index(node) not in stacked:
+            stacked.append(graph.index(node))
+            stack.extend(node._prev)
+    return [recursive[::-1], stacked[::-1]]
 
 
 def partial_traversal(graph: Graph, found: set[int]) -> str:
@@ -588,13 +657,28 @@ def _order_array(values: Any, graph: Graph, what: str) -> np.ndarray:
     return np.array([graph.index(v) for v in values], dtype=np.int64)
 
 
+def stopped(outputs: Outputs, i: int, graph: Graph, exercise: str) -> None:
+    """Fail with the walk's message if the probe stopped the learner's walk of graph i."""
+    if "stopped" in outputs and int(outputs["stopped"]) == i:
+        raise CheckFailed(WalkTooLong(graph.title, int(outputs["limit"])).text(exercise))
+
+
 def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
-    return {f"graph{i}": _order_array(topological_order(g.root), g, "topological_order")
-            for i, g in enumerate(graphs())}
+    out = {}
+    for i, graph in enumerate(graphs()):
+        graph.meter.bounded(len(graph.nodes))
+        try:
+            order = topological_order(graph.root)
+        except WalkTooLong as err:                 # the graphs before it are still judged
+            return {**out, "stopped": np.array(i), "limit": np.array(err.limit)}
+        graph.meter.limit = None
+        out[f"graph{i}"] = _order_array(order, graph, "topological_order")
+    return out
 
 
 def _verdict_topo(outputs: Outputs) -> None:
     for i, graph in enumerate(graphs()):
+        stopped(outputs, i, graph, "topological_order")
         why = _bad_order(graph, outputs[f"graph{i}"].tolist())
         if why:
             got = [graph.nodes[k].name if k >= 0 else "?" for k in outputs[f"graph{i}"].tolist()]
@@ -605,11 +689,17 @@ def _verdict_topo(outputs: Outputs) -> None:
 def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
     out = {}
     for i, graph in enumerate(graphs()):
-        backward(graph.root)
-        index = {n.name: k for k, n in enumerate(graph.nodes)}
-        out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
-        out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log], dtype=np.int64)
-        backward(graph.root)
+        graph.meter.bounded(len(graph.nodes))
+        try:
+            backward(graph.root)
+            index = {n.name: k for k, n in enumerate(graph.nodes)}
+            out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
+            out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log],
+                                              dtype=np.int64)
+            backward(graph.root)
+        except WalkTooLong as err:                 # the graphs before it are still judged
+            return {**out, "stopped": np.array(i), "limit": np.array(err.limit)}
+        graph.meter.limit = None
         out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
 
@@ -640,6 +730,7 @@ def reference_twice(graph: Graph) -> np.ndarray:
 
 def _verdict_backward(outputs: Outputs) -> None:
     for i, graph in enumerate(graphs()):
+        stopped(outputs, i, graph, "backward")
         got = outputs[f"graph{i}_grads"]
         calls = outputs[f"graph{i}_calls"].tolist()
         where = f"backward on the graph '{graph.title}'"

@@ -42,15 +42,16 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
                  width: Callable[[int, int], int] = lambda base, i: base * 2 ** i,
                  kernel: tuple[int, ...] = (3, 3), up_keeps: bool = False,
                  decoder_levels: int = 0, second_in: Callable[[str], bool] = lambda name: False,
-                 bottleneck_doubles: bool = True,
-                 wide_upsampled: bool = False) -> list[tuple[str, tuple[int, ...]]]:
+                 bottleneck_doubles: bool = True, wide_upsampled: bool = False,
+                 head_deep: bool = False) -> list[tuple[str, tuple[int, ...]]]:
     """Every trained tensor of the course U-Net ('same' padding, batch norm, one output
     channel) as (name, shape); the keyword switches rebuild classic miscounts (width: the
     channels of level i; kernel: the 3x3 kernel's shape; up_keeps: transposed convolutions
     that keep their channel count; decoder_levels: decoder levels more (or fewer) than depth;
     second_in: blocks whose second convolution takes the block's input channels;
     bottleneck_doubles: False for a bottleneck as wide as the deepest encoder level;
-    wide_upsampled: decoder first convolutions that read w_(i+1) + w_i channels)."""
+    wide_upsampled: decoder first convolutions that read w_(i+1) + w_i channels; head_deep:
+    a head that reads the bottleneck's width w_depth)."""
     widths = [width(base, i) for i in range(depth + 2)]
     if not bottleneck_doubles:
         widths[depth] = widths[depth - 1]
@@ -78,7 +79,8 @@ def unet_tensors(depth: int, base: int, in_channels: int, *, conv_bias: bool = F
         below = widths[i + 1] if wide_upsampled else up
         double_conv(f"dec{i + 1}", below + widths[i] if skip else below, widths[i])
     if head:
-        tensors += [("head.weight", (1, widths[0], 1, 1)), ("head.bias", (1,))]
+        tensors += [("head.weight", (1, widths[depth if head_deep else 0], 1, 1)),
+                    ("head.bias", (1,))]
     return tensors
 
 
@@ -137,9 +139,21 @@ TENSOR_GROUPS: tuple[tuple[str, Callable[[str, int], bool], int], ...] = (
 )
 
 
-def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
-    """Name a group of tensors whose size, times one factor, is what the count is off by in
-    every setting (left out, counted twice, or counted with the wrong kernel), or ""."""
+Table = dict[str, int]
+Reading = tuple[str, list[Table]]      # (what the count did, the sizes it gives each tensor)
+
+
+def table(tensors: list[tuple[str, tuple[int, ...]]], scale: Callable[[str], float] = lambda
+          name: 1.0) -> Table:
+    """{tensor name: its size (times scale(name))}, the tensors of size 0 left out."""
+    sizes = {name: float(np.prod(shape)) * scale(name) for name, shape in tensors}
+    return {name: size for name, size in sizes.items() if size}
+
+
+def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> list[Reading]:
+    """Every group of tensors whose size, times one factor, is what the count is off by in
+    every setting (left out, counted twice, or counted with the wrong kernel)."""
+    found: list[Reading] = []
     for what, member, kernel in TENSOR_GROUPS:
         sizes = np.array([sum(int(np.prod(shape)) for name, shape in unet_tensors(*case)
                               if member(name, case[0])) for case in settings], dtype=np.float64)
@@ -151,26 +165,47 @@ def count_relation(diff: np.ndarray, settings: tuple[tuple[int, int, int], ...])
         times = 1 + factor
         side = np.sqrt(max(times, 0.0)) * kernel
         if kernel and times > 0 and abs(side - round(side)) < 1e-9 and round(side) != kernel:
-            return (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
+            text = (f"your count gives {what} a {round(side)}x{round(side)} kernel; those layers "
                     f"have a {kernel}x{kernel} kernel")
-        if abs(factor + 1) < 1e-9:
+        elif abs(factor + 1) < 1e-9:
             short = "level" in what or "bottleneck" in what
-            loop = " (is a loop one level short?)" if short else ""
-            return f"your count leaves out {what}{loop}"
-        if any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
-            return f"your count holds {what} {round(times)} times instead of once"
-        if abs(times - 0.5) < 1e-9:
-            return f"your count holds half of {what}"
+            text = f"your count leaves out {what}{' (is a loop one level short?)' * short}"
+        elif any(abs(times - n) < 1e-9 for n in (2, 3, 4)):
+            text = f"your count holds {what} {round(times)} times instead of once"
+        elif abs(times - 0.5) < 1e-9:
+            text = f"your count holds half of {what}"
+        else:
+            continue
+        found.append((text, [table(unet_tensors(*case), lambda n, d=case[0]: times
+                                   if member(n, d) else 1.0) for case in settings]))
     depths = np.array([case[0] for case in settings], dtype=np.float64)
     for what, member, _ in TENSOR_GROUPS:             # counted once per level
         sizes = np.array([sum(int(np.prod(shape)) for name, shape in unet_tensors(*case)
                               if member(name, case[0])) for case in settings], dtype=np.float64)
-        for times, text in ((depths, "depth times, once per decoder level"),
-                            (depths + 1, "depth + 1 times, once per level")):
-            if sizes.any() and len(set(depths)) > 1 and np.allclose(diff, (times - 1) * sizes):
-                return (f"your count holds {what} {text}; the network has it once (is it "
-                        "inside a loop over the levels?)")
-    return ""
+        for shift, text in ((0, "depth times, once per decoder level"),
+                            (1, "depth + 1 times, once per level")):
+            if sizes.any() and len(set(depths)) > 1 and np.allclose(diff, (depths + shift - 1)
+                                                                    * sizes):
+                found.append((f"your count holds {what} {text}; the network has it once (is it "
+                              "inside a loop over the levels?)",
+                              [table(unet_tensors(*case), lambda n, d=case[0]: d + shift
+                                     if member(n, d) else 1.0) for case in settings]))
+    return found
+
+
+def same_count_readings(readings: list[Reading]) -> str:
+    """The readings that change different tensors, each once: the first, then the others as
+    readings with the same count in every setting; "" if there is none."""
+    kept: list[Reading] = []
+    for text, tables in readings:
+        if all(tables != other for _, other in kept) and all(text != t for t, _ in kept):
+            kept.append((text, tables))
+    if not kept:
+        return ""
+    if len(kept) == 1:
+        return kept[0][0]
+    return (kept[0][0] + " (or, with the same count in every setting tried: "
+            + "; or ".join(text for text, _ in kept[1:]) + ")")
 
 
 # Settings a count may be computed for instead of the one given: (what it did, the setting).
@@ -222,6 +257,8 @@ STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the skip connection is not concatenated (the decoder's first convolution takes w_i, "
      "not 2 w_i)", {"skip": False}),
     ("the head is missing", {"head": False}),
+    ("the 1x1 head reads the bottleneck's width w_depth; it reads the last decoder level's "
+     "output, w_0 channels", {"head_deep": True}),
     ("batch norm's running mean and variance are counted (buffers, not parameters)",
      {"buffers": True}),
     ("every 3x3 convolution has a bias (batch norm's beta replaces it: bias=False)",
@@ -229,39 +266,44 @@ STRUCTURES: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def structure_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
-    """Name one or two changes to the network's structure (STRUCTURES) whose count is the
-    learner's in every setting, or ""."""
+def structure_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]
+                       ) -> list[Reading]:
+    """Every change, or pair of changes, to the network's structure (STRUCTURES) whose count is
+    the learner's in every setting (pairs only when no single change fits)."""
     for size in (1, 2):
-        found = []
+        found: list[Reading] = []
         for pair in itertools.combinations(STRUCTURES, size):
             switches = {key: value for _, variant in pair for key, value in variant.items()}
             if len(switches) < sum(len(v) for _, v in pair):
                 continue
             if np.array_equal(got, [count_by_walk(*case, **switches) for case in settings]):
-                found.append("; and ".join(t for t, _ in pair))
-        if found:                          # structures with equal counts: name each of them
-            return ("your count is the network's where " + found[0] if len(found) == 1 else
-                    "your count is the network's where " + found[0] + " (or, the same count, "
-                    "where " + "; or where ".join(found[1:]) + ")")
-    return ""
+                found.append(("your count is the network's where "
+                              + "; and ".join(t for t, _ in pair),
+                              [table(unet_tensors(*case, **switches)) for case in settings]))
+        if found:
+            return found
+    return []
 
 
-def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]) -> str:
-    """Name a setting (depth, base_filters, in_channels) shifted the same way in every case
-    whose right count is the learner's, or a schedule of widths other than doubling; ""."""
+def setting_relation(got: np.ndarray, settings: tuple[tuple[int, int, int], ...]
+                     ) -> list[Reading]:
+    """Every setting (depth, base_filters, in_channels) shifted the same way in every case
+    whose right count is the learner's, and every schedule of widths other than doubling."""
+    found: list[Reading] = []
     for text, width in WIDTH_SCHEDULES:
         if all(width(case[1], i) > 0 for case in settings for i in range(case[0] + 1)) and \
                 np.array_equal(got, [count_by_walk(*case, width=width) for case in settings]):
-            return (f"your widths are {text} at level i; they double at each level: "
-                    "base_filters * 2 ** i")
+            found.append((f"your widths are {text} at level i; they double at each level: "
+                          "base_filters * 2 ** i",
+                          [table(unet_tensors(*case, width=width)) for case in settings]))
     for text, shift in SHIFTED_SETTINGS:
         shifted = [shift(*case) for case in settings]
         if any(min(case) < 1 for case in shifted):
             continue
         if np.array_equal(got, [count_by_walk(*case) for case in shifted]):
-            return f"your counts are the right ones for {text}"
-    return ""
+            found.append((f"your counts are the right ones for {text}",
+                          [table(unet_tensors(*case)) for case in shifted]))
+    return found
 
 
 def _probe_count(fn: Callable[..., Any]) -> Outputs:
@@ -297,13 +339,16 @@ def _verdict_count(outputs: Outputs) -> None:
     d, b, c = settings[first]
     head = (f"count_parameters(depth={d}, base_filters={b}, in_channels={c}): expected "
             f"{expected[first]:,}, got {got[first]:,} ({got[first] - expected[first]:+,})")
+    readings: list[Reading] = []
     for text, variant in COUNT_MISTAKES:
         wrong = [variant(*case) if callable(variant) else count_by_walk(*case, **variant)
                  for case in settings]
         if np.array_equal(got, wrong):
-            raise CheckFailed(f"{head}: {text}")
-    why = count_relation(got - expected, settings) or setting_relation(got, settings) or \
-        structure_relation(got, settings)
+            readings.append((text, [table(unet_tensors(d, b, 1) if callable(variant) else
+                                          unet_tensors(d, b, c, **variant))
+                                    for d, b, c in settings]))
+    why = same_count_readings(readings + count_relation(got - expected, settings)
+                              + setting_relation(got, settings) + structure_relation(got, settings))
     if why:
         raise CheckFailed(f"{head}: {why}")
     wrong_cases = int((got != expected).sum())

@@ -153,6 +153,14 @@ def _verdict_slice(outputs: Outputs) -> None:
                  if np.all(np.diff(got) <= 0) else "in another order")
         raise CheckFailed(f"{what}: the right values, {order}: entry i must be the Dice of "
                           "slice i, in the slices' own order (no sort, no set, no grouping)")
+    pooled = _dice(*(c.sum(keepdims=True) for c in counts))[0]
+    if got.size > 1 and np.allclose(got, got.flat[0]) and not np.allclose(expected, got.flat[0]):
+        for value, text in ((pooled, "the Dice of all slices pooled"),
+                            (expected.mean(), "the mean of the slices' Dice")):
+            if np.isclose(got.flat[0], value):
+                raise CheckFailed(f"{what}: every entry is {float(value):.4f}, {text}, repeated "
+                                  "for each slice: count the overlap and sizes of slice i alone "
+                                  "(sum over every axis but the first, e.g. axis=(1, 2, 3))")
     empty = np.flatnonzero((2 * counts[0] + counts[1] + counts[2]) == 0)
     if not np.isfinite(got).all() or np.allclose(got, _dice(*counts, empty=0.0)):
         raise CheckFailed(f"{what}: slices {empty.tolist()} have no tumour and no prediction "
@@ -445,6 +453,9 @@ def _verdict_patient(outputs: Outputs) -> None:
                           "slice were selected for any patient (a Python list compared with "
                           "an id, patients == patient, is one False, not a mask: compare "
                           "np.asarray(patients) == patient)")
+    why = mask_rule_relation(got, expected, pred, target)
+    if why:
+        raise CheckFailed(f"{what}: {why}")
     why = background_relation(got, *[np.array(_per_patient(lambda rows, c=c: float(c[rows].sum())))
                                      for c in (tp, fp, fn, pred[0].size - tp - fp - fn)])
     if why:
@@ -472,6 +483,28 @@ def _verdict_patient(outputs: Outputs) -> None:
             note = f"its slices {rows} hold tp={sums[0]:.0f}, fp={sums[1]:.0f}, fn={sums[2]:.0f}"
         raise CheckFailed(f"{what}: patient {patient!r}: expected {expected[i]:.4f}, got "
                           f"{got[i]:.4f}: {note}")
+
+
+# Other rules a learner may use to turn pred into a mask: (the rule as written, the mask).
+_MASK_RULES: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("pred > 0 (pred.astype(bool), or pred used as a mask as it is: every nonzero probability "
+     "counts)", lambda a: a > 0),
+    ("pred == 1", lambda a: a == 1), ("pred >= 1", lambda a: a >= 1))
+
+
+def mask_rule_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
+                       target: np.ndarray) -> str:
+    """Name the rule other than pred > threshold whose masks give the learner's volume Dice
+    for every patient, or ""."""
+    for text, rule in _MASK_RULES:
+        tp, fp, fn = _counts(rule(pred).astype(np.float64), target)
+        values = _per_patient(lambda rows: float(_dice(tp[rows].sum(keepdims=True),
+                                                       fp[rows].sum(keepdims=True),
+                                                       fn[rows].sum(keepdims=True))[0]))
+        if not np.allclose(values, expected) and np.allclose(got, values):
+            return (f"your prediction masks are {text}: threshold the probabilities, "
+                    "pred > threshold")
+    return ""
 
 
 # How a patient's numerator and denominator may be pooled from per-slice overlaps o and
