@@ -2581,6 +2581,25 @@ def slice_mean_for_each(pred, target, threshold=0.5):
     return np.full(len(pred), each.mean())
 
 
+@mistake("check_dice_per_slice", "dice_per_slice", "the last slice's Dice", "overwritten")
+def slice_last_for_each(pred, target, threshold=0.5):
+    out = np.zeros(len(pred))
+    for i in range(len(pred)):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[:] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "all slices pooled",
+         "each patient's own slices")
+def patient_all_slices_for_each(pred, target, patients, threshold=0.5):
+    p, t = pred > threshold, target > 0.5
+    total = p.sum() + t.sum()
+    return {patient: 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+            for patient in patients}
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

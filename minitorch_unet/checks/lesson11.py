@@ -156,7 +156,10 @@ def _verdict_slice(outputs: Outputs) -> None:
     pooled = _dice(*(c.sum(keepdims=True) for c in counts))[0]
     if got.size > 1 and np.allclose(got, got.flat[0]) and not np.allclose(expected, got.flat[0]):
         for value, text in ((pooled, "the Dice of all slices pooled"),
-                            (expected.mean(), "the mean of the slices' Dice")):
+                            (expected.mean(), "the mean of the slices' Dice"),
+                            (expected[-1], "the last slice's Dice (a value overwritten in "
+                                           "the loop, or out[:] = ...?)"),
+                            (expected[0], "the first slice's Dice")):
             if np.isclose(got.flat[0], value):
                 raise CheckFailed(f"{what}: every entry is {float(value):.4f}, {text}, repeated "
                                   "for each slice: count the overlap and sizes of slice i alone "
@@ -453,6 +456,14 @@ def _verdict_patient(outputs: Outputs) -> None:
                           "slice were selected for any patient (a Python list compared with "
                           "an id, patients == patient, is one False, not a mask: compare "
                           "np.asarray(patients) == patient)")
+    if len(got) > 1 and np.allclose(got, got[0]) and not np.allclose(expected, got[0]):
+        pooled = float(_dice(*(c.sum(keepdims=True) for c in (tp, fp, fn)))[0])
+        for value, text in ((pooled, "the Dice of all slices pooled, every patient's together"),
+                            (float(_dice(tp, fp, fn).mean()), "the mean Dice of all slices")):
+            if np.isclose(got[0], value):
+                raise CheckFailed(f"{what}: every patient gets {value:.4f}, {text}: select each "
+                                  "patient's own slices (rows = np.asarray(patients) == patient) "
+                                  "and pool their tp, fp and fn alone")
     why = mask_rule_relation(got, expected, pred, target)
     if why:
         raise CheckFailed(f"{what}: {why}")
