@@ -2600,6 +2600,13 @@ def patient_all_slices_for_each(pred, target, patients, threshold=0.5):
             for patient in patients}
 
 
+@mistake("check_sgd_momentum_step", "sgd_momentum_step", "returned None", "return")
+def sgd_in_place_without_return(param, grad, buf, lr, momentum):
+    buf *= momentum
+    buf += grad
+    param -= lr * buf
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

@@ -25,6 +25,9 @@ TRAJECTORY_STEPS = 10
 
 def _arrays(fn_name: str, result: Any, count: int, shape: tuple[int, ...]) -> list[np.ndarray]:
     """The learner's tuple of `count` arrays, each of `shape`, as float64."""
+    if result is None:
+        raise CheckFailed(f"{fn_name} returned None: did you forget `return`? Even when it "
+                          f"updates arrays in place, it returns the {count} new arrays")
     if not isinstance(result, (tuple, list)) or len(result) != count:
         raise CheckFailed(f"{fn_name} must return a tuple of {count} arrays, got "
                           f"{type(result).__name__}" + (f" of length {len(result)}"
