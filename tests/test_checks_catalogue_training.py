@@ -2607,6 +2607,11 @@ def sgd_in_place_without_return(param, grad, buf, lr, momentum):
     param -= lr * buf
 
 
+@mistake("check_unbroadcast", "unbroadcast", "reshape regroups the values", "memory order")
+def unbroadcast_by_reshape(grad, shape):
+    return grad.reshape(-1, *shape).sum(axis=0)
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

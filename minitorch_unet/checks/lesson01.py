@@ -917,6 +917,16 @@ def reduction_relation(got: np.ndarray, grad: np.ndarray, shape: tuple[int, ...]
         if not np.allclose(wrong, right) and np.allclose(got, wrong):
             return (f"your values are {name} over the broadcast axes; each copy of the input "
                     "passed its gradient on, so add them up: sum over those axes")
+    size = int(np.prod(shape))
+    for text, regroup in (("grad.reshape(-1, *shape).sum(axis=0)",
+                           lambda: grad.reshape(-1, *shape).sum(axis=0)),
+                          ("grad.reshape(*shape, -1).sum(axis=-1)",
+                           lambda: grad.reshape(*shape, -1).sum(axis=-1))):
+        wrong = regroup() if size and grad.size % size == 0 else None
+        if wrong is not None and not np.allclose(wrong, right) and np.allclose(got, wrong):
+            return (f"your values are {text}: a reshape regroups the values in memory order, "
+                    "which mixes entries of different positions; sum over the broadcast axes "
+                    "themselves (the leading ones, and keepdims=True where `shape` has 1)")
     return ""
 
 
