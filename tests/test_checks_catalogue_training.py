@@ -2612,6 +2612,32 @@ def unbroadcast_by_reshape(grad, shape):
     return grad.reshape(-1, *shape).sum(axis=0)
 
 
+@mistake("check_receptive_field", "receptive_field", "walk from the output back",
+         "r = s * r + k")
+def rf_walk_back_without_minus_one(layers):
+    r = 1
+    for k, s in reversed(layers):
+        r = s * r + k
+    return r
+
+
+@mistake("check_receptive_field", "receptive_field", "walk from the output back",
+         "r starts at 0", "s * r + k")
+def rf_walk_back_from_zero(layers):
+    r = 0
+    for k, s in reversed(layers):
+        r = s * r + k
+    return r
+
+
+@right("check_receptive_field", "receptive_field")
+def rf_walk_back_from_the_output(layers):
+    r = 1
+    for k, s in layers[::-1]:
+        r = (r - 1) * s + k
+    return r
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

@@ -539,6 +539,43 @@ def rf_loop_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
     return "your loop: " + "; ".join(parts)
 
 
+# The step of the walk from the output back, r <- s * (r - 1) + k, as a learner may write it:
+# (text, rule); the first is the right one.
+_BACK_STEPS = (("s * (r - 1) + k", lambda r, k, s: s * (r - 1) + k),
+               ("s * r + k", lambda r, k, s: s * r + k),
+               ("s * r + k - 1", lambda r, k, s: s * r + k - 1),
+               ("s * (r - 1) + k - 1", lambda r, k, s: s * (r - 1) + k - 1),
+               ("(r - 1) + s * k", lambda r, k, s: r - 1 + s * k),
+               ("s * (r + k - 1)", lambda r, k, s: s * (r + k - 1)),
+               ("r + (k - 1) * s", lambda r, k, s: r + (k - 1) * s),
+               ("k * (r - 1) + s, kernel and stride swapped", lambda r, k, s: k * (r - 1) + s))
+
+
+def rf_recursion_relation(got: np.ndarray, stacks: tuple[Layers, ...]) -> str:
+    """Name the parts of a walk from the output back to the input (the step, the start, the
+    order of the layers) that differ from r = 1, then r = s * (r - 1) + k for the layers last
+    to first, at most two of them, when they give the learner's values; or ""."""
+    for (text, step), start, forward in itertools.product(_BACK_STEPS, (1, 0), (False, True)):
+        differs = [text != _BACK_STEPS[0][0], start != 1, forward]
+        if not 0 < sum(differs) <= 2:
+            continue
+        values = []
+        for layers in stacks:
+            r = start
+            for k, s in (layers if forward else layers[::-1]):
+                r = step(r, k, s)
+            values.append(r)
+        if np.array_equal(got, values):
+            parts = [f"each layer's step is r = {text}, not r = s * (r - 1) + k (the windows of r "
+                     "neighbouring pixels start s * (r - 1) input pixels apart, and the last "
+                     "one adds k)"] * differs[0]
+            parts += ["r starts at 0; one output pixel is 1 pixel, so start at r = 1"] * differs[1]
+            parts += ["the layers are taken first to last; this walk goes from the output back "
+                      "to the input, last layer first (reversed(layers))"] * differs[2]
+            return "your walk from the output back: " + "; ".join(parts)
+    return ""
+
+
 def _probe_rf(fn: Callable[..., Any]) -> Outputs:
     stacks = rf_cases()
     values = []
@@ -566,9 +603,11 @@ def _verdict_rf(outputs: Outputs) -> None:
     for text, rule in _rf_mistakes():
         if np.array_equal(got, [rule(layers) for layers in stacks]):
             raise CheckFailed(f"{head}: {text}")
-    why = rf_loop_relation(got, stacks)
-    if why:
-        raise CheckFailed(f"{head}: {why}")
+    readings = [why for why in (rf_loop_relation(got, stacks), rf_recursion_relation(got, stacks))
+                if why]
+    if readings:                                  # both when a loop and a walk give the values
+        raise CheckFailed(f"{head}: {readings[0]}" + "".join(
+            f" (or, with the same values on every stack: {why})" for why in readings[1:]))
     if len(set(got.tolist())) == 1:
         raise CheckFailed(f"{head}: your result is {got[0]} for every stack, so nothing of the "
                           "layers reaches it: does the jump (the product of the strides so far) "
