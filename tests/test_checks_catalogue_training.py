@@ -2638,6 +2638,34 @@ def rf_walk_back_from_the_output(layers):
     return r
 
 
+@mistake("check_dice", "dice", "float32", "cast the masks to bool")
+def dice_sums_in_mask_dtype(pred, target):
+    p, t = np.asarray(pred), np.asarray(target)
+    inter = sum(1 for a, b in zip(p.ravel(), t.ravel()) if a and b)
+    total = p.sum() + t.sum()
+    return 1.0 if total == 0 else float(2 * inter / total)
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "the last slice (11) keeps", "stops short")
+def slice_loop_one_short(pred, target, threshold=0.5):
+    out = np.ones(len(pred))
+    for i in range(len(pred) - 1):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[i] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "the first slice (0) keeps", "starts late")
+def slice_loop_from_one(pred, target, threshold=0.5):
+    out = np.zeros(len(pred))
+    for i in range(1, len(pred)):
+        p, t = pred[i] > threshold, target[i] > 0.5
+        total = p.sum() + t.sum()
+        out[i] = 1.0 if total == 0 else 2 * (p & t).sum() / total
+    return out
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

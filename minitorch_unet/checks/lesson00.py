@@ -352,6 +352,13 @@ def rounding_relation(got: list[float], want: list[float]) -> str:
             return (f"your values are the right ones rounded to {k} decimal place"
                     f"{'s' * (k > 1)}: return the exact ratio (round only when printing)")
     values, right = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    off = ~np.isclose(values, right, rtol=0, atol=1e-12)
+    if off.any() and values.shape == right.shape and np.array_equal(
+            values[off], values[off].astype(np.float32).astype(np.float64)) and \
+            np.allclose(values[off], right[off], rtol=1e-6, atol=0):
+        return ("your values differ from the right ones in the 8th digit, and those are float32 "
+                "numbers: the sums and the ratio ran in float32 (the masks' own dtype); cast "
+                "the masks to bool (or float64) before summing")
     if np.array_equal(values, values.astype(np.float16).astype(np.float64)) and \
             not np.allclose(values, right, rtol=0, atol=1e-9) and \
             np.allclose(values, right, rtol=2e-3, atol=1e-4):

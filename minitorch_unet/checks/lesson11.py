@@ -212,6 +212,7 @@ def _verdict_slice(outputs: Outputs) -> None:
                           "2 tp / (2 tp + fp + fn)")
     why = (smoothing_relation(list(got), list(zip(*counts)))
            or scale_relation(got, expected) or slice_kind_relation(got, expected, counts)
+           or unfilled_relation(got, expected)
            or layout_relation(got, pred, target)
            or slice_parts_relation(got, expected, pred, target)
            or rounding_relation(list(got), list(expected))
@@ -221,6 +222,29 @@ def _verdict_slice(outputs: Outputs) -> None:
     if why:
         raise CheckFailed(f"{what}: {why}")
     expect_close(what, got, expected, 1e-9, 1e-12)
+
+
+def unfilled_relation(got: np.ndarray, expected: np.ndarray) -> str:
+    """Name the last (or first) entries left at a buffer's starting value (0 or 1) while all
+    others are right: a loop that stops short or starts late; or ""."""
+    if got.shape != expected.shape or got.ndim != 1:
+        return ""
+    wrong = np.flatnonzero(~np.isclose(got, expected))
+    if not 0 < len(wrong) < len(got) or not any(np.allclose(got[wrong], c) for c in (0.0, 1.0)):
+        return ""
+    n, start = len(got), float(got[wrong[0]])
+    if wrong.tolist() == list(range(n - len(wrong), n)):
+        where = (f"the last {len(wrong)} (slices {wrong.tolist()}) keep" if len(wrong) > 1
+                 else f"the last slice ({n - 1}) keeps")
+        how = f"the loop stops short (range(len(pred) - {len(wrong)})?)"
+    elif wrong.tolist() == list(range(len(wrong))):
+        where = (f"the first {len(wrong)} (slices {wrong.tolist()}) keep" if len(wrong) > 1
+                 else "the first slice (0) keeps")
+        how = f"the loop starts late (range({len(wrong)}, len(pred))?)"
+    else:
+        return ""
+    return (f"every entry is right but {where} the buffer's starting value {start:g}: {how}; "
+            "compute the Dice of every slice, i in range(len(pred))")
 
 
 # The parts of 2 |P ∧ T| / (|P| + |T|) per slice as a learner may write them, from the
