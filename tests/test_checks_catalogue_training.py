@@ -2666,6 +2666,19 @@ def slice_loop_from_one(pred, target, threshold=0.5):
     return out
 
 
+@mistake("check_topological_order", "topological_order", "only the leaves", "operations too")
+def topo_leaves_only(root):
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            if not node._prev:
+                order.append(node)
+            stack.extend(node._prev)
+    return order
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

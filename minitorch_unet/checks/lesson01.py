@@ -622,6 +622,9 @@ def partial_traversal(graph: Graph, found: set[int]) -> str:
             return (f"your traversal follows {text}: recurse into every node in _prev "
                     "(for child in node._prev: visit(child))")
     leaves = {i for i, n in enumerate(graph.nodes) if not n._prev}
+    if found == leaves and len(leaves) < len(graph.nodes):
+        return ("your list holds only the leaves (the nodes with no inputs): append every "
+                "visited node, the operations too, each after its inputs")
     if found == set(range(len(graph.nodes))) - leaves:
         return ("the leaves (nodes with no inputs) are missing: append every visited node, "
                 "also one whose _prev is empty")
