@@ -2679,6 +2679,23 @@ def topo_leaves_only(root):
     return order
 
 
+@mistake("check_adam_step", "adam_step", "eps squared inside the root")
+def adam_eps_squared_in_root(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad ** 2
+    return param - lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t) + eps ** 2), m, v
+
+
+@mistake("check_adam_step", "adam_step", "multiplied by 1 - beta1 ** t",
+         "multiplied by 1 - beta2 ** t")
+def adam_corrections_multiplied(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad ** 2
+    return param - lr * (m * (1 - b1 ** t)) / (np.sqrt(v * (1 - b2 ** t)) + eps), m, v
+
+
 @mistake("check_dice_per_patient", "dice_per_patient", "pred > 0", "pred > threshold")
 def patient_pred_nonzero(pred, target, patients, threshold=0.5):
     ids, result = np.asarray(patients), {}

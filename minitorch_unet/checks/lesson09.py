@@ -545,6 +545,7 @@ def correction_pair(p: np.ndarray, got: list[np.ndarray], t: int, lr: float,
                 (f"1 - {n} ** (t + 1)", 1 - b ** (t + 1)),
                 (f"1 - {n}", 1 - b), ("t", float(t)), (f"(1 - {n}) ** t", (1 - b) ** t),
                 (f"1 - {n} * t", 1 - b * t), (f"sqrt(1 - {n} ** t)", np.sqrt(1 - b ** t)),
+                (f"1 / (1 - {n} ** t) (it is multiplied by 1 - {n} ** t)", 1 / (1 - b ** t)),
                 (f"1 - {o} ** t", 1 - other ** t), (f"{n}", b), (f"1 + {n} ** t", 1 + b ** t)]
     right = ("1 - beta1 ** t", "1 - beta2 ** t")
     for (n1, c1), (n2, c2) in itertools.product(options(b1, "beta1", b2, "beta2"),
@@ -602,7 +603,9 @@ def adam_parts_relation(p: np.ndarray, g: np.ndarray, got: list[np.ndarray], t: 
         denominator = m_hat / step
     for name, value in (("|grad| + eps", np.abs(g) + eps), ("sqrt(v) + eps, without v's bias "
                         "correction", np.sqrt(v) + eps), ("v_hat + eps (no square root)",
-                        v / (1 - b2 ** t) + eps), ("sqrt((v + eps) / (1 - beta2 ** t)): eps "
+                        v / (1 - b2 ** t) + eps), ("sqrt(v_hat + eps ** 2), eps squared "
+                        "inside the root", np.sqrt(v / (1 - b2 ** t) + eps ** 2)),
+                        ("sqrt((v + eps) / (1 - beta2 ** t)): eps "
                         "is added to v before the correction, inside the root",
                         np.sqrt((v + eps) / (1 - b2 ** t))),
                         ("sqrt(v - beta2 ** t) + eps: v / 1 - beta2 ** t lacks the parentheses "
