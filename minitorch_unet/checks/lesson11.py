@@ -703,13 +703,18 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
     if np.allclose(np.sort(got), np.sort(expected)) and not np.allclose(got, expected):
         return ("the right values, each under another patient's id: key each Dice by the patient "
                 "it was computed for (are the ids and the values zipped in different orders?)")
-    def running(order: list[str]) -> np.ndarray:
-        """Each patient's Dice from the counts of every patient up to it in `order`."""
+    def running(order: list[str], carried: tuple[bool, bool] = (True, True)) -> np.ndarray:
+        """Each patient's Dice from the counts of every patient up to it in `order`, for the
+        overlap and the total (|P| + |T|) as `carried` says, else from its own slices."""
         kept: list[int] = []
         values = {}
         for patient in order:
-            kept += [k for k, q in enumerate(PATIENTS) if q == patient]
-            values[patient] = float(_dice(*(c[kept].sum(keepdims=True) for c in (tp, fp, fn)))[0])
+            own = [k for k, q in enumerate(PATIENTS) if q == patient]
+            kept += own
+            overlap = tp[kept if carried[0] else own].sum()
+            rows = kept if carried[1] else own
+            total = 2 * tp[rows].sum() + fp[rows].sum() + fn[rows].sum()
+            values[patient] = 1.0 if total == 0 else float(2 * overlap / total)
         return np.array([values[p] for p in _ids()])
 
     found = [v for v in [
@@ -718,6 +723,13 @@ def patient_relation(got: np.ndarray, expected: np.ndarray, pred: np.ndarray,
            "the start of each patient's loop", running(ids))
           for order, ids in (("in the order the ids first appear", list(dict.fromkeys(PATIENTS))),
                              ("in sorted order", _ids()))],
+        *[(f"each patient's {name} runs on from the patients before it ({order}) while the "
+           f"{other} is the patient's own: {name} is not reset between patients; set it to 0 at "
+           "the start of each patient's loop", running(ids, carried))
+          for order, ids in (("in the order the ids first appear", list(dict.fromkeys(PATIENTS))),
+                             ("in sorted order", _ids()))
+          for name, other, carried in (("total |P| + |T|", "overlap", (False, True)),
+                                       ("overlap", "total", (True, False)))],
         ("every patient gets the Dice of all slices pooled together; pool only the slices of "
          "that patient (the slices whose id is that patient's)", np.full(len(_ids()), everyone)),
         ("each patient gets the Dice of the other patients' slices: the selection is "
