@@ -365,6 +365,43 @@ def _loop_bounds(frame: FrameType) -> dict[str, str]:
             node.iter.args}
 
 
+def _range_loops(frame: FrameType) -> list[tuple[str, str]]:
+    """(loop variable, its range's stop) for every `for v in range(...)` loop of the frame's
+    function, in source order, repeats kept; [] when the source is not available."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return []
+    return [(node.target.id, ast.unparse(node.iter.args[-1 if len(node.iter.args) == 1 else 1]))
+            for node in ast.walk(tree) if isinstance(node, ast.For) and
+            isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
+            isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
+            node.iter.args]
+
+
+def _nested_reuse(frame: FrameType, name: str) -> tuple[str, str] | None:
+    """(outer stop, inner stop) of a `for name in range(...)` loop nested inside another loop
+    over the same name, read from the frame's function source; None when there is none."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+
+    def stop(node: ast.For) -> str | None:
+        if isinstance(node.target, ast.Name) and node.target.id == name and \
+                isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and \
+                node.iter.func.id == "range" and node.iter.args:
+            return ast.unparse(node.iter.args[-1 if len(node.iter.args) == 1 else 1])
+        return None
+
+    for outer in ast.walk(tree):
+        if isinstance(outer, ast.For) and stop(outer) is not None:
+            for inner in ast.walk(ast.Module(body=outer.body, type_ignores=[])):
+                if isinstance(inner, ast.For) and stop(inner) is not None:
+                    return stop(outer), stop(inner)
+    return None
+
+
 def _stepped_loops(frame: FrameType) -> set[str]:
     """The variables of the frame's `for v in range(start, stop, step)` loops."""
     try:
@@ -725,6 +762,22 @@ def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
     return out
 
 
+def _fits_elsewhere(tree: ast.AST, node: ast.Subscript, name: str, count: Any,
+                    value: Callable[[ast.AST], Any]) -> bool:
+    """Whether `name` alone indexes, elsewhere in `tree` (the line or its function), an axis of
+    `count` entries: then its loop's range is right there, and the index at `node` is wrong."""
+    for other in ast.walk(tree):
+        if not isinstance(other, ast.Subscript) or ast.unparse(other) == ast.unparse(node):
+            continue
+        parts = other.slice.elts if isinstance(other.slice, ast.Tuple) else [other.slice]
+        array = _safe(value, other.value)
+        if isinstance(array, np.ndarray) and any(
+                isinstance(p, ast.Name) and p.id == name and a < array.ndim and
+                array.shape[a] == count for a, p in enumerate(parts)):
+            return True
+    return False
+
+
 def _index_past_end(frame: FrameType, line: str, text: str) -> str:
     """For 'index K is out of bounds for axis A with size S': the index expression on the line
     that is K, with the values of the loop variables in it; "" when none is found."""
@@ -790,6 +843,28 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
                 return (f"{said}: it runs over {count} values, the size of axis {others[0]}, "
                         f"where {other} (over {size}) stands: the two indices are swapped, "
                         f"{expr} belongs at axis {others[0]} and {other} at axis {axis}")
+            loops_all = _range_loops(frame)
+            reused = _nested_reuse(frame, expr)
+            if reused:
+                return (f"`{expr}` is the variable of two nested loops, `for {expr} in "
+                        f"range({reused[0]})` and inside it `for {expr} in range({reused[1]})`: "
+                        f"the inner one overwrites the outer, so axis {axis} of "
+                        f"`{ast.unparse(node.value)}` gets the inner loop's value; give each loop "
+                        f"its own name")
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            owner = [(var, bound) for var, bound in loops_all if var != expr and
+                     var not in used and _safe(value, ast.parse(bound, mode="eval").body) == size]
+            try:
+                body = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+            except (OSError, TypeError, SyntaxError, IndentationError):
+                body = tree
+            if owner and not _fits_elsewhere(body, node, expr, count, value):
+                return said
+            if owner:
+                return (f"`{expr}` (the variable of `for {expr} in range({ranged[expr]})`) "
+                        f"indexes axis {axis} of `{ast.unparse(node.value)}`, whose {size} "
+                        f"entries the loop `for {owner[0][0]} in range({owner[0][1]})` already "
+                        f"runs over: index that axis with {owner[0][0]}, not {expr}")
             return f"{said}: run it over range({_size_name(size, names, ranged)})"
         loops = [v for v in loops if v in ranged] or loops
         at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
