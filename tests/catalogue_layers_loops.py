@@ -64,3 +64,43 @@ def im2col_two_sequential_loops_over_one_name(x, kh, kw, sh, sw):
             for j in range(wo):
                 rows.append(x[b, :, starts[i]:starts[i] + kh, j * sw:j * sw + kw].ravel())
     return np.array(rows)
+
+
+# ---- a stride pair used where one of its numbers belongs --------------------------------------
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "`stride` is (", "a tuple",
+       "`stride[0]` for the height")
+def ct_full_size_times_the_stride_pair(ctx, x, weight, *bias, stride, padding, output_padding):
+    from minitorch_unet.convolution import col2im
+    (ph, pw), (oph, opw) = padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * stride + kh + oph, (w - 1) * stride + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = col2im(x2 @ weight.reshape(c, -1), full, kh, kw, *stride)
+    out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "`stride` is (", "a tuple")
+def pool_size_over_the_stride_pair(ctx, x, kernel, stride, padding):
+    from minitorch_unet.convolution import im2col
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho = (xpad.shape[2] - kh) // stride + 1
+    wo = (xpad.shape[3] - kw) // stride + 1
+    cols = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, *stride)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=1).reshape(n, c, ho, wo)
+
+
+# ---- a max over one window axis only ----------------------------------------------------------
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "the max is taken over each window's rows only",
+       ".max(axis=(-2, -1))")
+def pool_max_over_window_rows_only(ctx, x, kernel, stride, padding):
+    from minitorch_unet.convolution import windows
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return windows(xpad, kh, kw, sh, sw).max(axis=4)

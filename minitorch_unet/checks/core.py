@@ -319,6 +319,42 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
+    """For arithmetic between a tuple and a number: the operand on the line that is the tuple
+    (a stride pair where its height or width belongs); "" when none is found."""
+    if not re.search(r"unsupported operand type\(s\) for .*'(tuple|list)'|"
+                     r"can't multiply sequence by non-int|can only concatenate (tuple|list)", text):
+        return ""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.BinOp):
+            continue
+        left, right = _safe(value, node.left), _safe(value, node.right)
+        for operand, mine, other in ((node.left, left, right), (node.right, right, left)):
+            if isinstance(mine, (tuple, list)) and 0 < len(mine) <= 4 and \
+                    isinstance(other, (int, float, np.integer, np.floating)) and \
+                    not isinstance(other, bool):
+                found.append((not isinstance(operand, (ast.Name, ast.Attribute)), node,
+                              operand, mine))
+    if not found:
+        return ""
+    _, node, operand, mine = min(found, key=lambda f: f[0])
+    name = ast.unparse(operand)
+    return (f"`{name}` is {_plain(tuple(mine))}, a tuple, in `{ast.unparse(node)}`, where one "
+            f"number belongs (Python does no arithmetic on a tuple entry by entry): use the "
+            f"entry for this axis, `{name}[0]` for the height or `{name}[1]` for the width")
+
+
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
     """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
     reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
@@ -1100,7 +1136,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     if frames:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
-        sided = _one_sided_product(frame, line, str(err))
+        sided = _one_sided_product(frame, line, str(err)) or _tuple_operand(frame, line, str(err))
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
         for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)
                                   if line else _frame_arrays(frame, str(err))):
@@ -1109,7 +1145,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
+        odd = sided if sided.startswith("`") and "a tuple" in sided else \
+            _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
