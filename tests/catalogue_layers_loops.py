@@ -104,3 +104,21 @@ def pool_max_over_window_rows_only(ctx, x, kernel, stride, padding):
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
     return windows(xpad, kh, kw, sh, sw).max(axis=4)
+
+
+# ---- zero-stuffing one block per pixel (H * stride long) --------------------------------------
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "H * stride long",
+       "(H - 1) * stride + 1 entries")
+def ct_stuffed_by_kron_blocks(ctx, x, weight, *bias, stride, padding, output_padding):
+    from minitorch_unet.convolution import im2col
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    block = np.zeros((sh, sw))
+    block[0, 0] = 1
+    up = np.kron(x, block)  # each pixel followed by stride - 1 zeros, the last one too
+    up = np.pad(up, ((0, 0), (0, 0), (kh - 1 - ph, kh - 1 - ph + oph), (kw - 1 - pw, kw - 1 - pw + opw)))
+    k = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    ho, wo = up.shape[2] - kh + 1, up.shape[3] - kw + 1
+    out = (im2col(up, kh, kw, 1, 1) @ k.reshape(o, -1).T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    return out + bias[0][:, None, None] if bias else out

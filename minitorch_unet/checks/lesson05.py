@@ -58,6 +58,9 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the zero-stuffing puts `stride` zeros between the input's pixels (a step of stride + 1); "
      "it takes stride - 1 zeros, a step of stride (up[:, :, ::sh, ::sw] = x)",
      lambda h, k, s, p, op: (h - 1) * (s + 1) - 2 * p + k + op),
+    ("the zero-stuffed input is made H * stride long, with stride - 1 zeros after the last "
+     "pixel too; it holds (H - 1) * stride + 1 entries, zeros only between the pixels",
+     lambda h, k, s, p, op: h * s - 2 * p + k - 1 + op),
 )
 
 CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
