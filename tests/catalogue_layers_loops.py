@@ -122,3 +122,31 @@ def ct_stuffed_by_kron_blocks(ctx, x, weight, *bias, stride, padding, output_pad
     ho, wo = up.shape[2] - kh + 1, up.shape[3] - kw + 1
     out = (im2col(up, kh, kw, 1, 1) @ k.reshape(o, -1).T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
     return out + bias[0][:, None, None] if bias else out
+
+
+# ---- values that a loop slip leaves --------------------------------------------------------------
+@entry("check_conv2d_naive", "conv2d_naive", "only the last input channel counts")
+def naive_channel_products_assigned(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for cin in range(c):
+        win = np.lib.stride_tricks.sliding_window_view(xp[:, cin], (kh, kw), axis=(1, 2))
+        out[:] = np.einsum("nijab,oab->noij", win[:, ::stride, ::stride], weight[:, cin])
+    return out if bias is None else out + bias[:, None, None]
+
+
+@entry("check_im2col", "im2col", "every window is written into the same row")
+def im2col_row_index_computed_once(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = np.zeros((n * ho * wo, c * kh * kw))
+    row = 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                cols[row, :] = x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1)
+        row = b * ho * wo
+    return cols
