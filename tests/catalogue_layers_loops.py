@@ -150,3 +150,20 @@ def im2col_row_index_computed_once(x, kh, kw, sh, sw):
                 cols[row, :] = x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1)
         row = b * ho * wo
     return cols
+
+
+# ---- .T on an array of three axes -----------------------------------------------------------------
+@entry("check_conv2d_naive", "conv2d_naive", "reverses every axis of", "drop the .T")
+def naive_window_transposed(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for b in range(n):
+        for k in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    patch = xp[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[b, k, i, j] = (patch.T * weight[k]).sum()
+    return out if bias is None else out + bias[:, None, None]

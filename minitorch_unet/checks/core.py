@@ -619,6 +619,38 @@ def _toggled(node: ast.AST) -> ast.AST:
     return ast.Attribute(value=node, attr="T", ctx=ast.Load())
 
 
+def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
+    """For a broadcast between two shapes that are each other's reverse, (C, kh, kw) against
+    (kw, kh, C): the operand on the line that holds the reversed axes, a .T that reverses
+    every axis of an array of three or more; "" when none is found."""
+    found = re.search(r"broadcast together with shapes \(([\d,]+)\) \(([\d,]+)\)", text)
+    if not found:
+        return ""
+    a, b = (tuple(int(v) for v in g.split(",") if v) for g in found.groups())
+    if len(a) < 2 or a == b or a != b[::-1]:
+        return ""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            flipped, base = _safe(value, node), _safe(value, node.value)
+            if isinstance(flipped, np.ndarray) and isinstance(base, np.ndarray) and \
+                    flipped.ndim >= 3 and flipped.shape in (a, b) and base.shape in (a, b):
+                return (f"`{ast.unparse(node)}` reverses every axis of `{ast.unparse(node.value)}`"
+                        f" {_plain(base.shape)} into {_plain(flipped.shape)}, while the other "
+                        f"operand keeps the order {_plain(base.shape)}: drop the .T (it swaps two "
+                        f"axes only for a matrix)")
+    return ""
+
+
 def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
     """For a matmul that failed on the learner's line: the one or two operands whose .T added
     or removed makes the chain of products fit, re-evaluated in the learner's frame."""
@@ -1151,6 +1183,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
+                    _reversed_operand(frame, line, str(err)) or \
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
             except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
@@ -2034,6 +2067,10 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     "values are written but wrong: the computation for those "
                     f"{_plural(name)} differs from the others' (an index, a bound or a term used "
                     "there only)")
+        if list(np.flatnonzero(bad)) == [n - 1] and n == 2:  # a short range or an early return
+            return (f"only the first {name} (index 0 along axis {axis}) is written and the last "
+                    f"(index 1) never is: the loop over axis {axis} ends after its first pass; "
+                    f"it must run over all {n}")
         if list(np.flatnonzero(bad)) == [n - 1]:
             return (f"everything is right except the last {name} (index {n - 1} along axis "
                     f"{axis}), never written: a loop stops one short there (range(n - 1) "

@@ -58,6 +58,9 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the zero-stuffing puts `stride` zeros between the input's pixels (a step of stride + 1); "
      "it takes stride - 1 zeros, a step of stride (up[:, :, ::sh, ::sw] = x)",
      lambda h, k, s, p, op: (h - 1) * (s + 1) - 2 * p + k + op),
+)
+# Output sizes that only an array built on the way gives (the layer's forward, not the formula).
+ARRAY_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the zero-stuffed input is made H * stride long, with stride - 1 zeros after the last "
      "pixel too; it holds (H - 1) * stride + 1 entries, zeros only between the pixels",
      lambda h, k, s, p, op: h * s - 2 * p + k - 1 + op),
@@ -423,7 +426,7 @@ def _verdict_forward(outputs: Outputs) -> None:
                               "is (in_channels, out_channels, kh, kw), the opposite of conv2d's, "
                               "so out_channels = weight.shape[1]")
         items.append((what, got.shape, case["out"].shape, size_arguments(case)))
-    diagnose_size("conv_transpose2d", items, SIZE_MISTAKES,
+    diagnose_size("conv_transpose2d", items, SIZE_MISTAKES + ARRAY_SIZE_MISTAKES,
                   f"out: (N, weight.shape[1], H_out, W_out), {RULE}",
                   size_rule=lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op)
     for (what, *_), name in zip(items, names):
