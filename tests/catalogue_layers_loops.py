@@ -1,4 +1,4 @@
-"""Wrong answers for lessons 03-05 whose loops are wrong in structure, not in their bounds: a
+"""Wrong answers for lessons 02-05 whose structure is wrong, not their bounds: a
 loop variable reused by a nested loop, an index taken from the loop of another axis, and
 the values such slips leave. Entries follow tests/test_checks_catalogue.py."""
 import numpy as np
@@ -167,3 +167,27 @@ def naive_window_transposed(x, weight, bias=None, stride=1, padding=0):
                     patch = xp[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
                     out[b, k, i, j] = (patch.T * weight[k]).sum()
     return out if bias is None else out + bias[:, None, None]
+
+
+# ---- 02: the absolute value after the maximum ---------------------------------------------------
+@entry("check_relative_error", "relative_error", "|min(a, b)|")
+def relative_error_abs_of_the_signed_minimum(a, b):
+    worst = 0.0
+    for x, y in zip(np.ravel(a), np.ravel(b)):
+        if x != y:
+            worst = max(worst, abs(x - y) / abs(min(x, y)))
+    return worst
+
+
+# ---- conv2d backward: the gradient's rows read as if O came first ---------------------------------
+@entry("check_conv2d", "conv2d_backward", "as if O came first")
+def conv_backward_rows_read_channel_first(ctx, grad):
+    from minitorch_unet.convolution import col2im
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    _, _, hp, wp = ctx.padded_shape
+    rows = np.reshape(grad, (o, -1)).T
+    grad_x = col2im(np.dot(rows, ctx.weight.reshape(o, -1)), ctx.padded_shape, kh, kw, sh, sw)
+    grad_w = (grad.transpose(1, 0, 2, 3).reshape(o, -1) @ ctx.cols).reshape(ctx.weight.shape)
+    out = (grad_x[:, :, ph:hp - ph, pw:wp - pw], grad_w)
+    return out + (grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else out

@@ -530,6 +530,11 @@ DENOMINATORS: tuple[tuple[str, str, Callable[[np.ndarray, np.ndarray], np.ndarra
      lambda a, b: np.abs(a) + np.abs(b)),
     ("1", "no denominator (an absolute error); divide by max(|a|, |b|)",
      lambda a, b: np.ones_like(a)),
+    ("|max(a, b)|", "the absolute value taken after the maximum, |max(a, b)|, which picks the "
+     "larger signed value; take the absolute values first, max(|a|, |b|)",
+     lambda a, b: np.abs(np.maximum(a, b))),
+    ("|min(a, b)|", "the absolute value of the smaller signed value, |min(a, b)|; divide by "
+     "max(|a|, |b|)", lambda a, b: np.abs(np.minimum(a, b))),
 )
 REDUCTIONS: tuple[tuple[str, str, Callable[[np.ndarray], float]], ...] = (
     ("max", "", lambda r: float(np.max(r))),

@@ -1582,8 +1582,11 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                         "grad.transpose(0, 2, 3, 1).reshape(-1, O) (or transpose(1, 0, 2, 3) "
                         "before reshape(O, -1))", (g.reshape(o, -1) @ cols).reshape(weight.shape)))
         return out + batch_grad_mistakes(case, field)
+    o_first = ("the rows of grad were read as grad.reshape(O, -1).T, as if O came first; grad is "
+               "(N, O, Ho, Wo), so lay it out as grad.transpose(0, 2, 3, 1).reshape(-1, O)")
     if field == "grad_bias":
-        return batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
+        out = batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
+        return out + ([(o_first, g.reshape(o, -1).sum(axis=1))] if n > 1 else [])
     padded = (n, c, h + 2 * ph, w + 2 * pw)
     gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
     flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
@@ -1606,6 +1609,10 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                                              kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(text, convolution.col2im(rows @ weight.reshape(o, -1), padded, kh, kw, sh, sw)
              [:, :, ph:ph + h, pw:pw + w]) for text, rows in grad_layouts(g)]
+    if n > 1:
+        out.append((f"in the input's gradient, {o_first}",
+                    convolution.col2im(g.reshape(o, -1).T @ weight.reshape(o, -1), padded, kh,
+                                       kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
                 "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                 convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,
