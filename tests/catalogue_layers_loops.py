@@ -191,3 +191,29 @@ def conv_backward_rows_read_channel_first(ctx, grad):
     grad_w = (grad.transpose(1, 0, 2, 3).reshape(o, -1) @ ctx.cols).reshape(ctx.weight.shape)
     out = (grad_x[:, :, ph:hp - ph, pw:wp - pw], grad_w)
     return out + (grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else out
+
+
+# ---- transposed convolution: kernel copies assigned where they overlap -----------------------------
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "written with = instead of added")
+def ct_scatter_by_kernel_offsets_assigns(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = np.zeros((n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw))
+    for a in range(kh):
+        for b in range(kw):
+            full[:, :, a:a + sh * h:sh, b:b + sw * w:sw] = np.einsum("nchw,co->nohw", x, weight[:, :, a, b])
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    return out + bias[0][:, None, None] if bias else out
+
+
+# ---- 02: nudged copies made once, so earlier entries stay nudged -----------------------------------
+@entry("check_numerical_gradient", "numerical_gradient", "the entries nudged before stay nudged")
+def numgrad_flat_copies_made_once(f, x, eps=1e-6):
+    up, down = x.astype(np.float64).ravel(), x.astype(np.float64).ravel()
+    grad = np.zeros(x.size)
+    for k in range(x.size):
+        up[k] += eps
+        down[k] -= eps
+        grad[k] = (f(up.reshape(x.shape)) - f(down.reshape(x.shape))) / (2 * eps)
+    return grad.reshape(x.shape)

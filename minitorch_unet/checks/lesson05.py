@@ -20,7 +20,7 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
-                       col2im_call_fit,
+                       col2im_by_windows, col2im_call_fit, col2im_overwriting,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -264,6 +264,21 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"all 2 * padding rows and columns are cut off the {side}; cut padding "
                         "off EACH side, out[:, :, p:H_full - p, p:W_full - p]", kept))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
+    (sh, sw), (oph, opw) = geo[0], geo[2]
+    if w.shape[2] > sh or w.shape[3] > sw:  # neighbouring copies overlap
+        o, kh, kw = w.shape[1:]
+        core = (n, o, (h - 1) * sh + kh, (wd - 1) * sw + kw)
+        cols = x.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, c) @ \
+            w.astype(np.float64).reshape(c, -1)
+        for scatter in (col2im_by_windows, col2im_overwriting):
+            full = np.zeros(core[:2] + (core[2] + oph, core[3] + opw))
+            full[:, :, :core[2], :core[3]] = scatter(cols, core, kh, kw, sh, sw, **(
+                {"assign": True} if scatter is col2im_by_windows else {}))
+            kept = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+            out.append(("the kernel copies are written with = instead of added with +=: where "
+                        "the copies of neighbouring input pixels overlap, the later one "
+                        "overwrites the earlier; add every copy into the full output",
+                        kept if b is None else kept + b.astype(np.float64)[:, None, None]))
     if geo[0] != (1, 1):
         out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
                     "scatters to rows s*i .. s*i + kh - 1 and columns s*j .. s*j + kw - 1 of the "
