@@ -217,3 +217,17 @@ def numgrad_flat_copies_made_once(f, x, eps=1e-6):
         down[k] -= eps
         grad[k] = (f(up.reshape(x.shape)) - f(down.reshape(x.shape))) / (2 * eps)
     return grad.reshape(x.shape)
+
+
+# ---- an array made with the shape of another, too small for the positions written into it ----------
+@entry("check_max_pool2d", "max_pool2d_backward", "was made with `g`'s shape", "make it that array's shape")
+def pool_backward_gradient_made_like_grad_out(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    g = np.asarray(grad)
+    gx = np.zeros(g.shape, dtype=np.float64)
+    ho, wo = g.shape[2:]
+    flat = ctx.argmax.reshape(g.shape)
+    for b, ch, i, j in np.ndindex(*g.shape):
+        a = int(flat[b, ch, i, j])
+        gx[b, ch, i * sh + a // kw, j * sw + a % kw] += g[b, ch, i, j]
+    return gx[:, :, ph:gx.shape[2] - ph, pw:gx.shape[3] - pw]

@@ -846,6 +846,24 @@ def _fits_elsewhere(tree: ast.AST, node: ast.Subscript, name: str, count: Any,
     return False
 
 
+def _made_like(frame: FrameType, name: str, array: np.ndarray) -> str:
+    """'was made as np.zeros_like(grad), grad's shape (2, 3, 4, 4)' when the frame's function
+    creates `name` with the shape of another of its arrays; "" otherwise."""
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
+        found = re.match(rf"\s*{re.escape(name)}\s*=\s*(np\.(?:zeros|empty|ones)_like\((\w+)"
+                         rf"[,)]|np\.(?:zeros|empty|ones)\((\w+)\.shape\b)", lines[number - 1])
+        if not found:
+            continue
+        other = found.group(2) or found.group(3)
+        value = frame.f_locals.get(other)
+        if isinstance(value, np.ndarray) and value.shape == array.shape and other != name:
+            return (f"was made with `{other}`'s shape {_plain(value.shape)} (line {number}: "
+                    f"`{lines[number - 1].strip()}`)")
+        return ""
+    return ""
+
+
 def _index_past_end(frame: FrameType, line: str, text: str) -> str:
     """For 'index K is out of bounds for axis A with size S': the index expression on the line
     that is K, with the values of the loop variables in it; "" when none is found."""
@@ -936,6 +954,12 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
             return f"{said}: run it over range({_size_name(size, names, ranged)})"
         loops = [v for v in loops if v in ranged] or loops
         at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
+        made = _made_like(frame, ast.unparse(node.value), array)
+        if made:
+            return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the "
+                    f"last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`, "
+                    f"which {made}: the positions written into it belong to a larger array, so "
+                    f"make it that array's shape")
         return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the last "
                 f"index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: it overshoots by "
                 f"{k - size + 1}, and must stay below {size}")

@@ -171,7 +171,8 @@ def leftover_rule(nudges: np.ndarray) -> str:
     first = [int(np.argmax(moved[:, k])) if moved[:, k].any() else -1
              for k in range(nudges.shape[1])]
     turns = sorted((t, k) for k, t in enumerate(first) if t >= 0)
-    if len(turns) < 3 or [k for _, k in turns] != sorted(k for _, k in turns):
+    if len(turns) < 3 or len({t for t, _ in turns}) < len(turns) or \
+            [k for _, k in turns] != sorted(k for _, k in turns):
         return ""
     for row in range(turns[1][0], len(nudges)):  # from the second entry's turn on
         current = max(k for t, k in turns if t <= row)
