@@ -231,3 +231,17 @@ def pool_backward_gradient_made_like_grad_out(ctx, grad):
         a = int(flat[b, ch, i, j])
         gx[b, ch, i * sh + a // kw, j * sw + a % kw] += g[b, ch, i, j]
     return gx[:, :, ph:gx.shape[2] - ph, pw:gx.shape[3] - pw]
+
+
+# ---- transposed convolution backward: the gradient cropped where it must be padded back -----------
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "is `grad` cropped by the padding again")
+def ct_backward_gradient_cropped_again(ctx, grad):
+    from minitorch_unet.convolution import im2col
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    g = grad[:, :, ph:grad.shape[2] - ph, pw:grad.shape[3] - pw]
+    rows = im2col(g, kh, kw, sh, sw)
+    grad_x = (rows @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ rows).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())

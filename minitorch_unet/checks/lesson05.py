@@ -411,6 +411,29 @@ def channels_in_reshape(err: BaseException) -> str:
     return ""
 
 
+def cropped_gradient(err: BaseException) -> str:
+    """For an error in a backward whose frame holds the incoming `grad` (N, O, Ho, Wo) and an
+    array that is `grad` cropped by the padding again (Ho - 2 ph, Wo - 2 pw): that array named,
+    in one clause; "" otherwise."""
+    tb = err.__traceback__
+    while tb is not None:
+        names = tb.tb_frame.f_locals
+        grad, ctx = names.get("grad"), names.get("ctx")
+        padding = getattr(ctx, "padding", None)
+        if isinstance(grad, np.ndarray) and grad.ndim == 4 and padding is not None:
+            (ph, pw) = pair(padding)
+            cut = grad.shape[:2] + (grad.shape[2] - 2 * ph, grad.shape[3] - 2 * pw)
+            for name, value in names.items():
+                if (ph or pw) and name != "grad" and isinstance(value, np.ndarray) and \
+                        value.shape == cut and np.array_equal(
+                            value, grad[:, :, ph:grad.shape[2] - ph, pw:grad.shape[3] - pw]):
+                    return (f"`{name}` {tuple(value.shape)} is `grad` cropped by the padding "
+                            f"again; the backward undoes the forward's crop, so put grad into "
+                            f"zeros of the full size, at [{ph}:{ph} + Ho, {pw}:{pw} + Wo]")
+        tb = tb.tb_next
+    return ""
+
+
 def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name, case in cases("conv_transpose2d").items():
@@ -477,7 +500,8 @@ register(Exercise(
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
-    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
+    explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
+                               or col2im_call_fit(err))))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
@@ -485,4 +509,5 @@ register(Exercise(
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
-    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
+    explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
+                               or col2im_call_fit(err))))
