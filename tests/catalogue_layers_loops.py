@@ -245,3 +245,19 @@ def ct_backward_gradient_cropped_again(ctx, grad):
     grad_x = (rows @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
     grad_weight = (ctx.x2.T @ rows).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "hold the same axes in reverse order")
+def naive_window_read_channel_last(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))).transpose(0, 3, 2, 1)
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for b in range(n):
+        for k in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    patch = xp[b, j * stride:j * stride + kw, i * stride:i * stride + kh]
+                    out[b, k, i, j] = np.sum(patch * weight[k])
+    return out if bias is None else out + bias[:, None, None]

@@ -648,6 +648,17 @@ def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
                         f" {_plain(base.shape)} into {_plain(flipped.shape)}, while the other "
                         f"operand keeps the order {_plain(base.shape)}: drop the .T (it swaps two "
                         f"axes only for a matrix)")
+    if len(a) < 3:
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            left, right = _safe(value, node.left), _safe(value, node.right)
+            if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and \
+                    {left.shape, right.shape} == {a, b}:
+                return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
+                        f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same axes "
+                        f"in reverse order (one of them has its axes reversed): give both the "
+                        f"same axis order")
     return ""
 
 
