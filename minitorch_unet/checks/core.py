@@ -320,8 +320,8 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
 
 
 def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
-    """For arithmetic between a tuple and a number: the operand on the line that is the tuple
-    (a stride pair where its height or width belongs); "" when none is found."""
+    """For arithmetic between a tuple and a number: the variable on the line that holds a pair
+    of ints (a stride pair where its height or width belongs); "" when none is found."""
     if not re.search(r"unsupported operand type\(s\) for .*'(tuple|list)'|"
                      r"can't multiply sequence by non-int|can only concatenate (tuple|list)", text):
         return ""
@@ -341,14 +341,14 @@ def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
             continue
         left, right = _safe(value, node.left), _safe(value, node.right)
         for operand, mine, other in ((node.left, left, right), (node.right, right, left)):
-            if isinstance(mine, (tuple, list)) and 0 < len(mine) <= 4 and \
+            if isinstance(operand, (ast.Name, ast.Attribute)) and \
+                    isinstance(mine, tuple) and len(mine) == 2 and all(map(_is_int, mine)) and \
                     isinstance(other, (int, float, np.integer, np.floating)) and \
                     not isinstance(other, bool):
-                found.append((not isinstance(operand, (ast.Name, ast.Attribute)), node,
-                              operand, mine))
+                found.append((node, operand, mine))
     if not found:
         return ""
-    _, node, operand, mine = min(found, key=lambda f: f[0])
+    node, operand, mine = found[0]
     name = ast.unparse(operand)
     return (f"`{name}` is {_plain(tuple(mine))}, a tuple, in `{ast.unparse(node)}`, where one "
             f"number belongs (Python does no arithmetic on a tuple entry by entry): use the "
