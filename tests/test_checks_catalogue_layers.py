@@ -33,6 +33,8 @@ from catalogue_layers_seen import RIGHT as SEEN_RIGHT
 from catalogue_layers_seen import SEEN
 from catalogue_layers_orders import ORDERS
 from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
+from catalogue_layers_loops import LOOPS
+from catalogue_layers_loops import RIGHT as LOOPS_RIGHT
 from test_checks_catalogue import Mistake, run
 
 LAYERS: list[Mistake] = []
@@ -1039,8 +1041,8 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS
-RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS
+RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT + LOOPS_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 

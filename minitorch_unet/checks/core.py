@@ -319,6 +319,42 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
+    """For arithmetic between a tuple and a number: the variable on the line that holds a pair
+    of ints (a stride pair where its height or width belongs); "" when none is found."""
+    if not re.search(r"unsupported operand type\(s\) for .*'(tuple|list)'|"
+                     r"can't multiply sequence by non-int|can only concatenate (tuple|list)", text):
+        return ""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.BinOp):
+            continue
+        left, right = _safe(value, node.left), _safe(value, node.right)
+        for operand, mine, other in ((node.left, left, right), (node.right, right, left)):
+            if isinstance(operand, (ast.Name, ast.Attribute)) and \
+                    isinstance(mine, tuple) and len(mine) == 2 and all(map(_is_int, mine)) and \
+                    isinstance(other, (int, float, np.integer, np.floating)) and \
+                    not isinstance(other, bool):
+                found.append((node, operand, mine))
+    if not found:
+        return ""
+    node, operand, mine = found[0]
+    name = ast.unparse(operand)
+    return (f"`{name}` is {_plain(tuple(mine))}, a tuple, in `{ast.unparse(node)}`, where one "
+            f"number belongs (Python does no arithmetic on a tuple entry by entry): use the "
+            f"entry for this axis, `{name}[0]` for the height or `{name}[1]` for the width")
+
+
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
     """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
     reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
@@ -363,6 +399,43 @@ def _loop_bounds(frame: FrameType) -> dict[str, str]:
             isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
             isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
             node.iter.args}
+
+
+def _range_loops(frame: FrameType) -> list[tuple[str, str]]:
+    """(loop variable, its range's stop) for every `for v in range(...)` loop of the frame's
+    function, in source order, repeats kept; [] when the source is not available."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return []
+    return [(node.target.id, ast.unparse(node.iter.args[-1 if len(node.iter.args) == 1 else 1]))
+            for node in ast.walk(tree) if isinstance(node, ast.For) and
+            isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) and
+            isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and
+            node.iter.args]
+
+
+def _nested_reuse(frame: FrameType, name: str) -> tuple[str, str] | None:
+    """(outer stop, inner stop) of a `for name in range(...)` loop nested inside another loop
+    over the same name, read from the frame's function source; None when there is none."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+
+    def stop(node: ast.For) -> str | None:
+        if isinstance(node.target, ast.Name) and node.target.id == name and \
+                isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and \
+                node.iter.func.id == "range" and node.iter.args:
+            return ast.unparse(node.iter.args[-1 if len(node.iter.args) == 1 else 1])
+        return None
+
+    for outer in ast.walk(tree):
+        if isinstance(outer, ast.For) and stop(outer) is not None:
+            for inner in ast.walk(ast.Module(body=outer.body, type_ignores=[])):
+                if isinstance(inner, ast.For) and stop(inner) is not None:
+                    return stop(outer), stop(inner)
+    return None
 
 
 def _stepped_loops(frame: FrameType) -> set[str]:
@@ -546,6 +619,49 @@ def _toggled(node: ast.AST) -> ast.AST:
     return ast.Attribute(value=node, attr="T", ctx=ast.Load())
 
 
+def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
+    """For a broadcast between two shapes that are each other's reverse, (C, kh, kw) against
+    (kw, kh, C): the operand on the line that holds the reversed axes, a .T that reverses
+    every axis of an array of three or more; "" when none is found."""
+    found = re.search(r"broadcast together with shapes \(([\d,]+)\) \(([\d,]+)\)", text)
+    if not found:
+        return ""
+    a, b = (tuple(int(v) for v in g.split(",") if v) for g in found.groups())
+    if len(a) < 2 or a == b or a != b[::-1]:
+        return ""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            flipped, base = _safe(value, node), _safe(value, node.value)
+            if isinstance(flipped, np.ndarray) and isinstance(base, np.ndarray) and \
+                    flipped.ndim >= 3 and flipped.shape in (a, b) and base.shape in (a, b):
+                return (f"`{ast.unparse(node)}` reverses every axis of `{ast.unparse(node.value)}`"
+                        f" {_plain(base.shape)} into {_plain(flipped.shape)}, while the other "
+                        f"operand keeps the order {_plain(base.shape)}: drop the .T (it swaps two "
+                        f"axes only for a matrix)")
+    if len(a) < 3:
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            left, right = _safe(value, node.left), _safe(value, node.right)
+            if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and \
+                    {left.shape, right.shape} == {a, b}:
+                return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
+                        f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same axes "
+                        f"in reverse order (one of them has its axes reversed): give both the "
+                        f"same axis order")
+    return ""
+
+
 def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
     """For a matmul that failed on the learner's line: the one or two operands whose .T added
     or removed makes the chain of products fit, re-evaluated in the learner's frame."""
@@ -725,6 +841,40 @@ def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
     return out
 
 
+def _fits_elsewhere(tree: ast.AST, node: ast.Subscript, name: str, count: Any,
+                    value: Callable[[ast.AST], Any]) -> bool:
+    """Whether `name` alone indexes, elsewhere in `tree` (the line or its function), an axis of
+    `count` entries: then its loop's range is right there, and the index at `node` is wrong."""
+    for other in ast.walk(tree):
+        if not isinstance(other, ast.Subscript) or ast.unparse(other) == ast.unparse(node):
+            continue
+        parts = other.slice.elts if isinstance(other.slice, ast.Tuple) else [other.slice]
+        array = _safe(value, other.value)
+        if isinstance(array, np.ndarray) and any(
+                isinstance(p, ast.Name) and p.id == name and a < array.ndim and
+                array.shape[a] == count for a, p in enumerate(parts)):
+            return True
+    return False
+
+
+def _made_like(frame: FrameType, name: str, array: np.ndarray) -> str:
+    """'was made as np.zeros_like(grad), grad's shape (2, 3, 4, 4)' when the frame's function
+    creates `name` with the shape of another of its arrays; "" otherwise."""
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
+        found = re.match(rf"\s*{re.escape(name)}\s*=\s*(np\.(?:zeros|empty|ones)_like\((\w+)"
+                         rf"[,)]|np\.(?:zeros|empty|ones)\((\w+)\.shape\b)", lines[number - 1])
+        if not found:
+            continue
+        other = found.group(2) or found.group(3)
+        value = frame.f_locals.get(other)
+        if isinstance(value, np.ndarray) and value.shape == array.shape and other != name:
+            return (f"was made with `{other}`'s shape {_plain(value.shape)} (line {number}: "
+                    f"`{lines[number - 1].strip()}`)")
+        return ""
+    return ""
+
+
 def _index_past_end(frame: FrameType, line: str, text: str) -> str:
     """For 'index K is out of bounds for axis A with size S': the index expression on the line
     that is K, with the values of the loop variables in it; "" when none is found."""
@@ -790,9 +940,37 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
                 return (f"{said}: it runs over {count} values, the size of axis {others[0]}, "
                         f"where {other} (over {size}) stands: the two indices are swapped, "
                         f"{expr} belongs at axis {others[0]} and {other} at axis {axis}")
+            loops_all = _range_loops(frame)
+            reused = _nested_reuse(frame, expr)
+            if reused:
+                return (f"`{expr}` is the variable of two nested loops, `for {expr} in "
+                        f"range({reused[0]})` and inside it `for {expr} in range({reused[1]})`: "
+                        f"the inner one overwrites the outer, so axis {axis} of "
+                        f"`{ast.unparse(node.value)}` gets the inner loop's value; give each loop "
+                        f"its own name")
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            owner = [(var, bound) for var, bound in loops_all if var != expr and
+                     var not in used and _safe(value, ast.parse(bound, mode="eval").body) == size]
+            try:
+                body = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+            except (OSError, TypeError, SyntaxError, IndentationError):
+                body = tree
+            if owner and not _fits_elsewhere(body, node, expr, count, value):
+                return said
+            if owner:
+                return (f"`{expr}` (the variable of `for {expr} in range({ranged[expr]})`) "
+                        f"indexes axis {axis} of `{ast.unparse(node.value)}`, whose {size} "
+                        f"entries the loop `for {owner[0][0]} in range({owner[0][1]})` already "
+                        f"runs over: index that axis with {owner[0][0]}, not {expr}")
             return f"{said}: run it over range({_size_name(size, names, ranged)})"
         loops = [v for v in loops if v in ranged] or loops
         at = ", ".join(f"{v} = {frame.f_locals[v]}" for v in dict.fromkeys(loops))
+        made = _made_like(frame, ast.unparse(node.value), array)
+        if made:
+            return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the "
+                    f"last index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`, "
+                    f"which {made}: the positions written into it belong to a larger array, so "
+                    f"make it that array's shape")
         return (f"`{ast.unparse(parts[axis])}` is {k}{f' at {at}' if at else ''}, past the last "
                 f"index {size - 1} of axis {axis} of `{ast.unparse(node.value)}`: it overshoots by "
                 f"{k - size + 1}, and must stay below {size}")
@@ -1025,7 +1203,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     if frames:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
-        sided = _one_sided_product(frame, line, str(err))
+        sided = _one_sided_product(frame, line, str(err)) or _tuple_operand(frame, line, str(err))
         message += f" (line {lineno}" + (f": `{line}`)" if line else ")")
         for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line)
                                   if line else _frame_arrays(frame, str(err))):
@@ -1034,11 +1212,13 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
+        odd = sided if sided.startswith("`") and "a tuple" in sided else \
+            _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
+                    _reversed_operand(frame, line, str(err)) or \
                     _slice_fit(frame, line, str(err)) or _index_past_end(frame, line, str(err))
             except Exception:  # noqa: BLE001 - a fit tripped by the learner's values adds nothing
                 pass
@@ -1922,6 +2102,10 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
                     "values are written but wrong: the computation for those "
                     f"{_plural(name)} differs from the others' (an index, a bound or a term used "
                     "there only)")
+        if list(np.flatnonzero(bad)) == [n - 1] and n == 2:  # a short range or an early return
+            return (f"only the first {name} (index 0 along axis {axis}) is written and the last "
+                    f"(index 1) never is: the loop over axis {axis} ends after its first pass; "
+                    f"it must run over all {n}")
         if list(np.flatnonzero(bad)) == [n - 1]:
             return (f"everything is right except the last {name} (index {n - 1} along axis "
                     f"{axis}), never written: a loop stops one short there (range(n - 1) "

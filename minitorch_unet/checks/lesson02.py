@@ -161,6 +161,30 @@ def nudge_rule(nudges: np.ndarray) -> str:
             "f(x - eps) by 2 * eps")
 
 
+def leftover_rule(nudges: np.ndarray) -> str:
+    """'the entries nudged before stay nudged' when, in the calls to f, every entry moved
+    before the one being nudged is still moved (never put back, or copies made once); ""
+    otherwise."""
+    moved = nudges != 0
+    if moved.sum(axis=1).max(initial=0) <= 1:
+        return ""
+    first = [int(np.argmax(moved[:, k])) if moved[:, k].any() else -1
+             for k in range(nudges.shape[1])]
+    turns = sorted((t, k) for k, t in enumerate(first) if t >= 0)
+    if len(turns) < 3 or len({t for t, _ in turns}) < len(turns) or \
+            [k for _, k in turns] != sorted(k for _, k in turns):
+        return ""
+    for row in range(turns[1][0], len(nudges)):  # from the second entry's turn on
+        current = max(k for t, k in turns if t <= row)
+        if not all(moved[row, k] for t, k in turns if k < current) or \
+                any(moved[row, k] for t, k in turns if k > current):
+            return ""
+    return ("the entries nudged before stay nudged: when f is called for entry i, the "
+            "entries before it are still moved by eps (the nudged copies are made once, before "
+            "the loop, or x[i] is never put back); each call must move entry i alone, so put "
+            "it back to its saved value (or copy x afresh) for every entry")
+
+
 def _whole_answer_relation(outputs: Outputs) -> str:
     """A relation that holds in every case at once: a constant term or a constant factor
     (a grad that starts from ones, a wrong denominator); "" when none does."""
@@ -282,6 +306,11 @@ def _verdict_gradient(outputs: Outputs) -> None:
         whole = _whole_answer_relation(outputs) if i == 0 else ""
         if whole:
             raise CheckFailed(f"{call}: {whole}")
+        left = leftover_rule(outputs["nudges"]) if "nudges" in outputs and \
+            outputs["nudges"] is not None and not np.allclose(got, expected, rtol=1e-4, atol=1e-4) \
+            else ""
+        if left:
+            raise CheckFailed(f"{call}: {left}")
         if eps is not None:
             forward = 3 * x ** 2 + 3 * x * eps + eps ** 2
             if np.allclose(got, forward, rtol=0, atol=1e-8):
@@ -530,6 +559,11 @@ DENOMINATORS: tuple[tuple[str, str, Callable[[np.ndarray, np.ndarray], np.ndarra
      lambda a, b: np.abs(a) + np.abs(b)),
     ("1", "no denominator (an absolute error); divide by max(|a|, |b|)",
      lambda a, b: np.ones_like(a)),
+    ("|max(a, b)|", "the absolute value taken after the maximum, |max(a, b)|, which picks the "
+     "larger signed value; take the absolute values first, max(|a|, |b|)",
+     lambda a, b: np.abs(np.maximum(a, b))),
+    ("|min(a, b)|", "the absolute value of the smaller signed value, |min(a, b)|; divide by "
+     "max(|a|, |b|)", lambda a, b: np.abs(np.minimum(a, b))),
 )
 REDUCTIONS: tuple[tuple[str, str, Callable[[np.ndarray], float]], ...] = (
     ("max", "", lambda r: float(np.max(r))),

@@ -412,6 +412,10 @@ def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndar
         out.append(("only the first input channel is summed: a window spans all C input "
                     "channels, so sum x[n, c, ...] * weight[o, c, ...] over c too",
                     conv2d_numpy(x[:, :1], w[:, :1], b, s, p)))
+        out.append(("only the last input channel counts: a loop over the input channels "
+                    "assigns with = where += belongs, so each channel overwrites the one "
+                    "before; add each channel's products, or sum over c at once",
+                    conv2d_numpy(x[:, -1:], w[:, -1:], b, s, p)))
     if s != (1, 1) and w.shape[2] * w.shape[3] > 1:
         out.append(("the stride is applied inside the window (its taps are `stride` apart, a "
                     "dilation) instead of between windows: the window of output (i, j) is "
@@ -925,6 +929,9 @@ def _verdict_im2col(outputs: Outputs) -> None:
                                         kh, kw, sh, sw)
             win = convolution.windows(np.pad(case["input"], ((0, 0), (0, 0), (ph, ph), (pw, pw))),
                                       kh, kw, sh, sw)
+            one_row = same_row_for_every_window(cols, engine)
+            if one_row:
+                raise CheckFailed(f"{what}: {one_row}")
             for text, order in IM2COL_ORDERS:
                 if np.allclose(cols, win.transpose(order).reshape(expected_shape)):
                     raise CheckFailed(f"{what}: the right numbers in the wrong order: {text}")
@@ -964,6 +971,20 @@ def _verdict_im2col(outputs: Outputs) -> None:
             raise CheckFailed(f"{what}: cols @ weight.reshape(O, -1).T does not give PyTorch's "
                               "conv2d: a row must hold the (C, kh, kw) window of one output pixel"
                               + (f"; in that convolution's output, {pattern}" if pattern else ""))
+
+
+def same_row_for_every_window(cols: np.ndarray, engine: np.ndarray) -> str:
+    """'every window is written into row k ...' when cols holds one non-zero row, the last
+    window, where the right columns hold more; "" otherwise."""
+    filled = np.flatnonzero(np.abs(cols).sum(axis=1))
+    if len(filled) != 1 or np.count_nonzero(np.abs(engine).sum(axis=1)) < 2:
+        return ""
+    k = int(filled[0])
+    if not np.allclose(cols[k], engine[-1]) or np.allclose(engine[k], engine[-1]):
+        return ""
+    return (f"every window is written into the same row {k}, so the last window overwrites the "
+            f"others there and every other row stays 0: window (n, i, j) belongs in its own row, "
+            f"n*Ho*Wo + i*Wo + j (a row counter stepped once per window)")
 
 
 WINDOW_AXES = ("samples", "channels", "window rows", "window columns", "rows inside each window",
@@ -1561,8 +1582,11 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                         "grad.transpose(0, 2, 3, 1).reshape(-1, O) (or transpose(1, 0, 2, 3) "
                         "before reshape(O, -1))", (g.reshape(o, -1) @ cols).reshape(weight.shape)))
         return out + batch_grad_mistakes(case, field)
+    o_first = ("the rows of grad were read as grad.reshape(O, -1).T, as if O came first; grad is "
+               "(N, O, Ho, Wo), so lay it out as grad.transpose(0, 2, 3, 1).reshape(-1, O)")
     if field == "grad_bias":
-        return batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
+        out = batch_grad_mistakes(case, field) + [(laid_out, g.reshape(-1, o).sum(axis=0))]
+        return out + ([(o_first, g.reshape(o, -1).sum(axis=1))] if n > 1 else [])
     padded = (n, c, h + 2 * ph, w + 2 * pw)
     gcols = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(o, -1)
     flipped = g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight[:, :, ::-1, ::-1].reshape(o, -1)
@@ -1585,6 +1609,10 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
                                              kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(text, convolution.col2im(rows @ weight.reshape(o, -1), padded, kh, kw, sh, sw)
              [:, :, ph:ph + h, pw:pw + w]) for text, rows in grad_layouts(g)]
+    if n > 1:
+        out.append((f"in the input's gradient, {o_first}",
+                    convolution.col2im(g.reshape(o, -1).T @ weight.reshape(o, -1), padded, kh,
+                                       kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out.append(("grad_input used weight.reshape(-1, O).T, which does not put (c, a, b) along "
                 "its columns: grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                 convolution.col2im(g.transpose(0, 2, 3, 1).reshape(-1, o) @ weight.reshape(-1, o).T,

@@ -381,6 +381,25 @@ def call(case: Case) -> str:
     return describe("max_pool2d", case, ("input",), **pool_params(case))
 
 
+def one_axis_max(case: Case, got: Any) -> None:
+    """Raise when `got` (N, C, Ho, Wo, k) holds the maxima over one window axis only, the
+    other window axis left over (a max over axis -1 or -2 of the (kh, kw) windows)."""
+    got = np.asarray(got)
+    expected = case["out"].shape
+    if got.ndim != 5 or got.shape[:4] != tuple(expected):
+        return
+    (kh, kw), _, _ = geometry(case)
+    win = pool_windows(case["input"], case, -np.inf).reshape(*expected, kh, kw)
+    for axis, over, left in ((-1, "columns", "rows"), (-2, "rows", "columns")):
+        model = win.max(axis=axis)
+        if model.shape == got.shape and np.allclose(got, model, rtol=1e-4, atol=1e-5):
+            raise CheckFailed(
+                f"{call(case)}: wrong shape {tuple(got.shape)}, expected {tuple(expected)}: the "
+                f"max is taken over each window's {over} only (axis={axis}), so its {left} are "
+                f"left as an extra last axis; take it over both window axes, "
+                f".max(axis=(-2, -1))")
+
+
 def _verdict_forward(outputs: Outputs) -> None:
     """Output shapes (the size rule, the default stride), then values."""
     names = tuple(cases("max_pool2d"))
@@ -399,6 +418,8 @@ def _verdict_forward(outputs: Outputs) -> None:
     if any(defaults) and all(got_stride_one) and any(g != e for _, g, e, _ in items):
         raise CheckFailed("max_pool2d: wrong output shape where stride=None: the stride "
                           "defaults to kernel_size (non-overlapping windows), not 1")
+    for name in names:
+        one_axis_max(cases("max_pool2d")[name], outputs[f"{name}/out"])
     diagnose_size("max_pool2d", items, CONV_SIZE_MISTAKES,
                   "out: (N, C, H_out, W_out), H_out = (H + 2*padding - kernel) // stride + 1, "
                   "stride = kernel_size when None")

@@ -20,7 +20,7 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
-                       col2im_call_fit,
+                       col2im_by_windows, col2im_call_fit, col2im_overwriting,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -58,6 +58,12 @@ SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
     ("the zero-stuffing puts `stride` zeros between the input's pixels (a step of stride + 1); "
      "it takes stride - 1 zeros, a step of stride (up[:, :, ::sh, ::sw] = x)",
      lambda h, k, s, p, op: (h - 1) * (s + 1) - 2 * p + k + op),
+)
+# Output sizes that only an array built on the way gives (the layer's forward, not the formula).
+ARRAY_SIZE_MISTAKES: tuple[tuple[str, SizeRule], ...] = (
+    ("the zero-stuffed input is made H * stride long, with stride - 1 zeros after the last "
+     "pixel too; it holds (H - 1) * stride + 1 entries, zeros only between the pixels",
+     lambda h, k, s, p, op: h * s - 2 * p + k - 1 + op),
 )
 
 CONV_TRANSPOSE2D_ENGINE_OPS = ("minitorch_unet.functional.conv_transpose2d",
@@ -258,6 +264,21 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
             out.append((f"all 2 * padding rows and columns are cut off the {side}; cut padding "
                         "off EACH side, out[:, :, p:H_full - p, p:W_full - p]", kept))
     out += [(text, conv_transpose2d_numpy(x, wrong, b, *geo)) for text, wrong in weight_variants(w, "C")]
+    (sh, sw), (oph, opw) = geo[0], geo[2]
+    if w.shape[2] > sh or w.shape[3] > sw:  # neighbouring copies overlap
+        o, kh, kw = w.shape[1:]
+        core = (n, o, (h - 1) * sh + kh, (wd - 1) * sw + kw)
+        cols = x.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, c) @ \
+            w.astype(np.float64).reshape(c, -1)
+        for scatter in (col2im_by_windows, col2im_overwriting):
+            full = np.zeros(core[:2] + (core[2] + oph, core[3] + opw))
+            full[:, :, :core[2], :core[3]] = scatter(cols, core, kh, kw, sh, sw, **(
+                {"assign": True} if scatter is col2im_by_windows else {}))
+            kept = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+            out.append(("the kernel copies are written with = instead of added with +=: where "
+                        "the copies of neighbouring input pixels overlap, the later one "
+                        "overwrites the earlier; add every copy into the full output",
+                        kept if b is None else kept + b.astype(np.float64)[:, None, None]))
     if geo[0] != (1, 1):
         out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
                     "scatters to rows s*i .. s*i + kh - 1 and columns s*j .. s*j + kw - 1 of the "
@@ -390,6 +411,29 @@ def channels_in_reshape(err: BaseException) -> str:
     return ""
 
 
+def cropped_gradient(err: BaseException) -> str:
+    """For an error in a backward whose frame holds the incoming `grad` (N, O, Ho, Wo) and an
+    array that is `grad` cropped by the padding again (Ho - 2 ph, Wo - 2 pw): that array named,
+    in one clause; "" otherwise."""
+    tb = err.__traceback__
+    while tb is not None:
+        names = tb.tb_frame.f_locals
+        grad, ctx = names.get("grad"), names.get("ctx")
+        padding = getattr(ctx, "padding", None)
+        if isinstance(grad, np.ndarray) and grad.ndim == 4 and padding is not None:
+            (ph, pw) = pair(padding)
+            cut = grad.shape[:2] + (grad.shape[2] - 2 * ph, grad.shape[3] - 2 * pw)
+            for name, value in names.items():
+                if (ph or pw) and name != "grad" and isinstance(value, np.ndarray) and \
+                        value.shape == cut and np.array_equal(
+                            value, grad[:, :, ph:grad.shape[2] - ph, pw:grad.shape[3] - pw]):
+                    return (f"`{name}` {tuple(value.shape)} is `grad` cropped by the padding "
+                            f"again; the backward undoes the forward's crop, so put grad into "
+                            f"zeros of the full size, at [{ph}:{ph} + Ho, {pw}:{pw} + Wo]")
+        tb = tb.tb_next
+    return ""
+
+
 def _probe_conv_transpose2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     for name, case in cases("conv_transpose2d").items():
@@ -420,7 +464,7 @@ def _verdict_forward(outputs: Outputs) -> None:
                               "is (in_channels, out_channels, kh, kw), the opposite of conv2d's, "
                               "so out_channels = weight.shape[1]")
         items.append((what, got.shape, case["out"].shape, size_arguments(case)))
-    diagnose_size("conv_transpose2d", items, SIZE_MISTAKES,
+    diagnose_size("conv_transpose2d", items, SIZE_MISTAKES + ARRAY_SIZE_MISTAKES,
                   f"out: (N, weight.shape[1], H_out, W_out), {RULE}",
                   size_rule=lambda h, k, s, p, op: (h - 1) * s - 2 * p + k + op)
     for (what, *_), name in zip(items, names):
@@ -456,7 +500,8 @@ register(Exercise(
     success="conv_transpose2d's forward matches PyTorch on every reference case (the backward "
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
-    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
+    explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
+                               or col2im_call_fit(err))))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
@@ -464,4 +509,5 @@ register(Exercise(
     success="conv_transpose2d matches PyTorch (output and the gradients of input, weight and "
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
-    explain_error=lambda err: channels_in_reshape(err) or col2im_call_fit(err)))
+    explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
+                               or col2im_call_fit(err))))
