@@ -575,7 +575,7 @@ def naive_window_end_without_stride(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, window_end=True)
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "kernel is transposed")
+@mistake("check_conv2d_naive", "conv2d_naive", "axes 1 and 2 swapped", "is transposed")
 def naive_kernel_transposed(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, kernel=lambda k: k.transpose(0, 2, 1))
 

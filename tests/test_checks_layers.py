@@ -300,3 +300,27 @@ def test_center_crop_off_by_one_offset_is_named() -> None:
         return input[..., top:top + h, left:left + w]
     message = failure("check_center_crop", rounded_up)
     assert "wrong place" in message and "off by one" in message
+
+
+def test_a_naive_conv_that_cuts_the_window_width_with_kh_fails() -> None:
+    """check_conv2d_naive has a case with kh != kw (a reference case with a 2x4 kernel), so a
+    window cut kh wide, with the weight cut to match, fails on it; it passed without it."""
+    from test_checks_catalogue import run
+
+    def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
+        n, c, h, w = x.shape
+        o, _, kh, kw = weight.shape
+        xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+        out = np.zeros((n, o, ho, wo))
+        for b in range(n):
+            for q in range(o):
+                for i in range(ho):
+                    for j in range(wo):
+                        win = xpad[b, :, i * stride:i * stride + kh, j * stride:j * stride + kh]
+                        out[b, q, i, j] = np.sum(win * weight[q, :, :, :kh])
+                        out[b, q, i, j] += 0 if bias is None else bias[q]
+        return out
+    result = run("check_conv2d_naive", conv2d_naive=conv2d_naive)
+    assert result.status == "failed", result.message
+    assert "weight (3, 2, 2, 4)" in result.message, result.message

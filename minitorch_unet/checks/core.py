@@ -627,8 +627,10 @@ def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
     if not found:
         return ""
     a, b = (tuple(int(v) for v in g.split(",") if v) for g in found.groups())
-    if len(a) < 2 or a == b or a != b[::-1]:
+    if len(a) < 2 or a == b or sorted(a) != sorted(b):
         return ""
+    if a != b[::-1]:  # the same sizes, two axes swapped: (C, kh, kw) against (C, kw, kh)
+        return _swapped_operands(frame, line, a, b)
     try:
         tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
     except SyntaxError:
@@ -659,6 +661,33 @@ def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
                         f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same axes "
                         f"in reverse order (one of them has its axes reversed): give both the "
                         f"same axis order")
+    return ""
+
+
+def _swapped_operands(frame: FrameType, line: str, a: tuple[int, ...],
+                      b: tuple[int, ...]) -> str:
+    """For a product of two arrays on the line whose shapes a and b differ by exactly two
+    axes swapped: name both operands and the two axes; "" otherwise."""
+    axes = [k for k, (m, n) in enumerate(zip(a, b)) if m != n]
+    if len(axes) != 2 or (a[axes[0]], a[axes[1]]) != (b[axes[1]], b[axes[0]]):
+        return ""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            left, right = (_safe(lambda n: eval(compile(ast.Expression(n), "<line>", "eval"),
+                                                {"__builtins__": __builtins__}, dict(names)), side)
+                           for side in (node.left, node.right))
+            if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and \
+                    {left.shape, right.shape} == {a, b}:
+                i, j = axes
+                return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
+                        f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same sizes "
+                        f"with axes {i} and {j} swapped: one of them is transposed; give both "
+                        f"the same axis order")
     return ""
 
 

@@ -40,7 +40,8 @@ CONV2D_CASES = (
 )
 # The loops are slow: small cases with int stride and padding only.
 NAIVE_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s2_p1_n2_c2x4_9x10", "k3_s3_p2_n1_c2x3_11x8",
-               "k2_s2_p0_n2_c3x2_8x7", "k1_s1_p0_n1_c4x3_6x5_nobias", "k5_s1_p2_n1_c2x2_5x5")
+               "k2_s2_p0_n2_c3x2_8x7", "k1_s1_p0_n1_c4x3_6x5_nobias", "k5_s1_p2_n1_c2x2_5x5",
+               "k2x4_s2_p1_n1_c2x3_7x8")  # the last: kh != kw, so the two cannot be mixed up
 COLUMN_CASES = ("k3_s1_p0_n1_c1x1_7x7", "k3_s1_p1_n2_c3x5_9x11", "k3_s2_p1_n2_c2x4_9x10",
                 "k2_s2_p0_n2_c3x2_8x7", "k3x5_s2x1_p1x2_n1_c2x3_8x9",
                 "k2x3_s1x3_p0x1_n2_c3x2_9x7", "k3_s3_p2_n1_c2x3_11x8")
@@ -240,8 +241,10 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
                 raise CheckFailed(f"{head}: the {name}s are wrong, the other side right: in the "
                                   f"{name}, {text}. The rule is {formula}")
     for axis, other, name in ((2, 3, "height"), (3, 2, "width")):
+        def mixed(e: tuple, dims: list) -> tuple:  # the other side's size, or its input size
+            return e[axis], e[other], size_rule(dims[other - 2][0], *dims[axis - 2][1:])
         if sorted(got) != sorted(expected) and \
-                all(len(g) == 4 and g[axis] in (e[axis], e[other]) for _, g, e, _ in bad) and \
+                all(len(g) == 4 and g[axis] in mixed(e, dims) for _, g, e, dims in bad) and \
                 any(g[axis] != e[axis] for _, g, e, _ in bad):
             raise CheckFailed(f"{head}: your output {name} is the right "
                               f"{'width' if axis == 2 else 'height'} where they differ: height and "
@@ -800,7 +803,8 @@ register(Exercise(
     probe=_probe_naive,
     verdict=with_probes(lambda outputs: _forward_verdict("conv2d_naive", NAIVE_CASES, outputs),
                         conv_findings(1)),
-    success="conv2d_naive matches PyTorch's conv2d on 6 cases (strides 1-3, paddings 0-2).",
+    success="conv2d_naive matches PyTorch's conv2d on 7 cases (strides 1-3, paddings 0-2, "
+            "a non-square kernel).",
     engine_ops=CONV2D_ENGINE_OPS))
 
 
