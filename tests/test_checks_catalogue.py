@@ -62,26 +62,33 @@ class Mistake:
     words: tuple[str, ...]
 
 
+Answers = dict[str, Callable[..., Any]]
+
+
+def registrars(mistakes: list[Mistake], rights: list[tuple[str, str, Answers]]
+               ) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The two decorators of a catalogue file, filling its lists: ``mistake(grade, function,
+    *words, also=None)`` marks a wrong `function` for check `grade`, whose message must hold
+    every one of `words`; ``right(grade, function, also=None)`` marks a right one written
+    differently. `also`: the learner's other functions, right ones, in place too."""
+    def mistake(grade: str, function: str, *words: str,
+                also: Answers | None = None) -> Callable[..., Any]:
+        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+            mistakes.append(Mistake(fn.__name__, grade, {function: fn, **(also or {})}, words))
+            return fn
+        return add
+
+    def right(grade: str, function: str, also: Answers | None = None) -> Callable[..., Any]:
+        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+            rights.append((fn.__name__, grade, {function: fn, **(also or {})}))
+            return fn
+        return add
+    return mistake, right
+
+
 CATALOGUE: list[Mistake] = []
-RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
-
-
-def mistake(grade: str, function: str, *words: str,
-            also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
-    """Decorator: the decorated function is a wrong `function` for check `grade` (with the
-    learner's other functions `also`, right ones, in place too)."""
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        CATALOGUE.append(Mistake(fn.__name__, grade, {function: fn, **(also or {})}, words))
-        return fn
-    return add
-
-
-def right(grade: str, function: str,
-          also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        RIGHT.append((fn.__name__, grade, {function: fn, **(also or {})}))
-        return fn
-    return add
+RIGHT: list[tuple[str, str, Answers]] = []
+mistake, right = registrars(CATALOGUE, RIGHT)
 
 
 # ---- 00: dice ----------------------------------------------------------------------------------

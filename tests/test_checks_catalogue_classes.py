@@ -17,25 +17,12 @@ import numpy as np
 import pytest
 
 from minitorch_unet.checks.core import FAILED, PASSED
-from test_checks_catalogue import Mistake, run, solution
+from test_checks_catalogue import Mistake, registrars, run, solution
 
 CLASSES: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
 
-
-def mistake(grade: str, function: str, *words: str) -> Callable[..., Any]:
-    """Decorator: a wrong `function` for check `grade`, whose message must hold `words`."""
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        CLASSES.append(Mistake(fn.__name__, grade, {function: fn}, words))
-        return fn
-    return add
-
-
-def right(grade: str, function: str) -> Callable[..., Any]:
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        RIGHT.append((fn.__name__, grade, {function: fn}))
-        return fn
-    return add
+mistake, right = registrars(CLASSES, RIGHT)
 
 
 def _order(root: Any) -> list[Any]:

@@ -16,25 +16,12 @@ import numpy as np
 import pytest
 
 from minitorch_unet.checks.core import FAILED, PASSED
-from test_checks_catalogue import Mistake, run, solution
+from test_checks_catalogue import Mistake, registrars, run, solution
 
 FAMILIES: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
 
-
-def mistake(grade: str, function: str, *words: str) -> Callable[..., Any]:
-    """Decorator: a wrong `function` for check `grade`, whose message must hold `words`."""
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        FAMILIES.append(Mistake(fn.__name__, grade, {function: fn}, words))
-        return fn
-    return add
-
-
-def right(grade: str, function: str) -> Callable[..., Any]:
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        RIGHT.append((fn.__name__, grade, {function: fn}))
-        return fn
-    return add
+mistake, right = registrars(FAMILIES, RIGHT)
 
 
 def _dice(p: np.ndarray, t: np.ndarray) -> float:

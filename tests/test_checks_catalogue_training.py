@@ -17,27 +17,12 @@ import pytest
 from minitorch_unet.checks.core import FAILED, NOT_WRITTEN, PASSED
 from catalogue_training_fresh import (FRESH_D6, FRESH_D7, FRESH_D8, FRESH_D9, GAPS_D6, GAPS_D7,
                                       GAPS_D8, GAPS_D9, STILL_UNNAMED)
-from test_checks_catalogue import Mistake, run, solution
+from test_checks_catalogue import Mistake, registrars, run, solution
 
 TRAINING: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
 
-
-def mistake(grade: str, function: str, *words: str,
-            also: dict[str, Callable[..., Any]] | None = None) -> Callable[..., Any]:
-    """Decorator: the decorated function is a wrong `function` for check `grade`, whose
-    message must hold every one of `words`."""
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        TRAINING.append(Mistake(fn.__name__, grade, {function: fn, **(also or {})}, words))
-        return fn
-    return add
-
-
-def right(grade: str, function: str) -> Callable[..., Any]:
-    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-        RIGHT.append((fn.__name__, grade, {function: fn}))
-        return fn
-    return add
+mistake, right = registrars(TRAINING, RIGHT)
 
 
 # ---- 00: dice
