@@ -202,6 +202,16 @@ def pool_backward_crop_by_width_padding(ctx, grad):
     return grad_x[:, :, pw:hp - pw, pw:wp - pw]
 
 
+@entry("check_max_pool2d", "max_pool2d_backward", "argmax alone", "np.arange(len(argmax)), argmax")
+def pool_backward_columns_indexed_alone(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[:, ctx.argmax] = grad.ravel()
+    grad_x = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
 # ---- right answers written differently ----------------------------------------------------------
 @right("check_col2im", "col2im")
 def col2im_entry_by_entry(cols, shape, kh, kw, sh, sw):
