@@ -438,6 +438,21 @@ def _nested_reuse(frame: FrameType, name: str) -> tuple[str, str] | None:
     return None
 
 
+def _for_targets(frame: FrameType) -> set[str]:
+    """The names that change from one pass of the frame's function's `for` loops to the next:
+    the loops' variables and the names assigned inside a loop (r = i * stride); empty when the
+    source is not available (then no bound is blamed on a loop)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    loops = [node for node in ast.walk(tree) if isinstance(node, ast.For)]
+    assigned = [target for loop in loops for node in ast.walk(loop)
+                for target in (node.targets if isinstance(node, ast.Assign) else
+                               [node.target] if isinstance(node, (ast.For, ast.AugAssign)) else [])]
+    return {n.id for target in assigned for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
 def _stepped_loops(frame: FrameType) -> set[str]:
     """The variables of the frame's `for v in range(start, stop, step)` loops."""
     try:
@@ -1120,8 +1135,7 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
                                 f"`{twin}` {names[twin].shape} is it padded; cut the windows "
                                 f"from `{twin}`")
                     loop = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name)
-                            and _is_int(names.get(n.id)) and n.id in frame.f_locals
-                            and n.id not in _parameters(frame.f_code)]
+                            and _is_int(names.get(n.id)) and n.id in _for_targets(frame)]
                     fits = _windows_that_fit(value, part, loop[0], dim) if len(loop) == 1 else None
                     if fits is None:
                         return said
