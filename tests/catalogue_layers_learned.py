@@ -226,6 +226,24 @@ def col2im_windows_counted_without_plus_one(cols, shape, kh, kw, sh, sw):
     return out
 
 
+@entry("check_conv2d_naive", "conv2d_naive", "`axis=(-2, -1)` leaves axes of sizes", "drop axis=")
+def naive_window_summed_over_its_rows_and_columns_only(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for s in range(n):
+        for k in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    patch = xpad[s, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[s, k, i, j] = (patch * weight[k]).sum(axis=(-2, -1))
+            if bias is not None:
+                out[s, k] += bias[k]
+    return out
+
+
 # ---- right answers written differently ----------------------------------------------------------
 @right("check_col2im", "col2im")
 def col2im_entry_by_entry(cols, shape, kh, kw, sh, sw):
