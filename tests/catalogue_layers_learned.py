@@ -202,6 +202,48 @@ def pool_backward_crop_by_width_padding(ctx, grad):
     return grad_x[:, :, pw:hp - pw, pw:wp - pw]
 
 
+@entry("check_max_pool2d", "max_pool2d_backward", "argmax alone", "np.arange(len(argmax)), argmax")
+def pool_backward_columns_indexed_alone(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[:, ctx.argmax] = grad.ravel()
+    grad_x = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_col2im", "col2im", "without the + 1", "(H - kh) // sh + 1")
+def col2im_windows_counted_without_plus_one(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh, (w - kw) // sw
+    out = np.zeros(shape)
+    k = 0
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[s, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[k].reshape(c, kh, kw)
+                k += 1
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "`axis=(-2, -1)` leaves axes of sizes", "drop axis=")
+def naive_window_summed_over_its_rows_and_columns_only(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for s in range(n):
+        for k in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    patch = xpad[s, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[s, k, i, j] = (patch * weight[k]).sum(axis=(-2, -1))
+            if bias is not None:
+                out[s, k] += bias[k]
+    return out
+
+
 # ---- right answers written differently ----------------------------------------------------------
 @right("check_col2im", "col2im")
 def col2im_entry_by_entry(cols, shape, kh, kw, sh, sw):

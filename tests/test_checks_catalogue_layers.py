@@ -1117,6 +1117,22 @@ def test_an_index_past_the_end_prescribes_no_range_for_a_stepped_loop() -> None:
     assert "run it over" not in result.message, result.message
 
 
+def test_a_slice_past_the_end_blames_no_loop_when_its_start_is_no_loop_variable() -> None:
+    """A slice that starts at the padding (no loop owns it) and runs past an array made the
+    input's size: the overshoot is stated, no loop is told to stop."""
+    def conv_transpose2d_backward(ctx, grad):
+        (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+        n, c, h, w = ctx.xshape
+        kh, kw = ctx.weight.shape[2:]
+        grad_full = np.zeros(ctx.xshape)
+        grad_full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+        grad_cols = im2col(grad_full, kh, kw, sh, sw)
+        return grad_cols @ ctx.weight.reshape(c, -1).T, ctx.x2.T @ grad_cols
+    result = run("check_conv_transpose2d", conv_transpose2d_backward=conv_transpose2d_backward)
+    assert result.status == FAILED and "past the end of its axis" in result.message, result.message
+    assert "loop" not in result.message, result.message
+
+
 # ---- value_pattern, relation by relation ------------------------------------------------------------
 RNG = np.random.default_rng(12)
 RIGHT_VALUES = RNG.normal(size=(2, 3, 5, 5))

@@ -355,6 +355,37 @@ def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
             f"entry for this axis, `{name}[0]` for the height or `{name}[1]` for the width")
 
 
+def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
+    """An array assigned to a single entry (`out[b, o, i, j] = ...`): the right side's shape,
+    and for a sum over some axes only, the axes it leaves; "" for any other error or line."""
+    if "setting an array element with a sequence" not in text:
+        return ""
+    try:
+        tree = ast.parse(line.strip())
+    except SyntaxError:
+        return ""
+    if not tree.body or not isinstance(tree.body[0], ast.Assign):
+        return ""
+    right = tree.body[0].value
+    scope = dict(frame.f_locals)
+    try:
+        got = np.asarray(eval(compile(ast.Expression(right), "<line>", "eval"),
+                              frame.f_globals, scope))
+    except Exception:  # noqa: BLE001 - the learner's expression; anything may fail
+        return ""
+    if got.ndim == 0:
+        return ""
+    said = (f"the right side `{ast.unparse(right)}` is an array of shape {got.shape}, but "
+            "one entry takes one number")
+    axis = next((k.value for k in getattr(right, "keywords", []) if k.arg == "axis"), None)
+    name = right.func.attr if isinstance(right, ast.Call) and \
+        isinstance(right.func, ast.Attribute) else ""
+    if axis is not None and name == "sum":
+        return (f"{said}: `axis={ast.unparse(axis)}` leaves axes of sizes {got.shape} "
+                "unsummed; sum over every axis (drop axis=) to get one number")
+    return said
+
+
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
     """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
     reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
@@ -436,6 +467,21 @@ def _nested_reuse(frame: FrameType, name: str) -> tuple[str, str] | None:
                 if isinstance(inner, ast.For) and stop(inner) is not None:
                     return stop(outer), stop(inner)
     return None
+
+
+def _for_targets(frame: FrameType) -> set[str]:
+    """The names that change from one pass of the frame's function's `for` loops to the next:
+    the loops' variables and the names assigned inside a loop (r = i * stride); empty when the
+    source is not available (then no bound is blamed on a loop)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    loops = [node for node in ast.walk(tree) if isinstance(node, ast.For)]
+    assigned = [target for loop in loops for node in ast.walk(loop)
+                for target in (node.targets if isinstance(node, ast.Assign) else
+                               [node.target] if isinstance(node, (ast.For, ast.AugAssign)) else [])]
+    return {n.id for target in assigned for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 def _stepped_loops(frame: FrameType) -> set[str]:
@@ -1120,8 +1166,7 @@ def _slice_fit(frame: FrameType, line: str, text: str) -> str:
                                 f"`{twin}` {names[twin].shape} is it padded; cut the windows "
                                 f"from `{twin}`")
                     loop = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name)
-                            and _is_int(names.get(n.id)) and n.id in frame.f_locals
-                            and n.id not in _parameters(frame.f_code)]
+                            and _is_int(names.get(n.id)) and n.id in _for_targets(frame)]
                     fits = _windows_that_fit(value, part, loop[0], dim) if len(loop) == 1 else None
                     if fits is None:
                         return said
@@ -1243,7 +1288,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         odd = sided if sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
-            _odd_values(frame, line, str(err))
+            _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \

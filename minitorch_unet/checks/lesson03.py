@@ -1144,6 +1144,38 @@ def col2im_by_offsets(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int
     return out
 
 
+def col2im_counted(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                   sw: int, ho: int, wo: int) -> np.ndarray:
+    """col2im over ho x wo windows per sample, the rows of cols read one after another."""
+    n, c = shape[:2]
+    out, r = np.zeros(shape), 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, sh * i:sh * i + kh, sw * j:sw * j + kw] += cols[r].reshape(c, kh, kw)
+                r += 1
+    return out
+
+
+def window_count_slips(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                       sw: int) -> list[tuple[str, np.ndarray]]:
+    """col2im counting the windows without the + 1 of the output-size rule, on either axis."""
+    h, w = shape[2:]
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = []
+    for rows, columns in ((ho - 1, wo - 1), (ho - 1, wo), (ho, wo - 1)):
+        if rows < 1 or columns < 1:
+            continue
+        axes = " and ".join(k for k, short in (("(H - kh) // sh", rows < ho),
+                                              ("(W - kw) // sw", columns < wo)) if short)
+        out.append((f"the windows were counted as {rows} x {columns}, not {ho} x {wo}: {axes} "
+                    "without the + 1 (a window fits at offset 0 too), so the last windows are "
+                    "never added back and the rows are read out of step; count "
+                    "(H - kh) // sh + 1 down and (W - kw) // sw + 1 across",
+                    col2im_counted(cols, shape, kh, kw, sh, sw, rows, columns)))
+    return out
+
+
 def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                     sw: int) -> list[tuple[str, np.ndarray]]:
     """Classic wrong col2im results (padded, as col2im returns them)."""
@@ -1202,7 +1234,7 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
                     col2im_by_windows(cols, shape, kh, kw, sh, sw, stride=False)))
-    return out
+    return out + window_count_slips(cols, shape, kh, kw, sh, sw)
 
 
 OVERWRITE = ("overlapping windows overwrite each other: col2im must ADD every window's values "

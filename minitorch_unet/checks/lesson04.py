@@ -223,6 +223,7 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     "order than the windows' rows (n, c, i, j): use grad.reshape(-1)",
                     scattered(case, g.transpose(axes).reshape(-1))))
     out += window_index_as_position(case)
+    out.append(columns_only(case))
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
                 scattered(case, np.full(g.size, g.sum()))))
@@ -233,6 +234,23 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                 "is 1 at the winning input, so pass grad_out on unchanged",
                 scattered(case, (g * case["out"].astype(np.float64)).reshape(-1))))
     return out
+
+
+def columns_only(case: Case) -> tuple[str, np.ndarray]:
+    """rows[:, argmax] = grad.reshape(-1): one index array on the column axis alone writes every
+    window's gradient into every row, at all the maxima's offsets (the last write winning)."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    best = pool_windows(case["input"], case, -np.inf).reshape(-1, kh * kw).argmax(-1)
+    row = np.zeros(kh * kw)
+    row[best] = case["grad_out"].astype(np.float64).reshape(-1)
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    out = convolution.col2im(np.tile(row, (len(best), 1)), (n * c, 1) + padded[2:],
+                             kh, kw, sh, sw).reshape(padded)
+    return ("the rows were indexed with the argmax alone (rows[:, argmax] = ...), which writes "
+            "into every row at once; pair it with the row numbers: "
+            "rows[np.arange(len(argmax)), argmax] = grad.reshape(-1)",
+            out[:, :, ph:ph + h, pw:pw + w])
 
 
 def window_index_as_position(case: Case) -> list[tuple[str, np.ndarray]]:
