@@ -101,25 +101,25 @@ def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
     return -(-(h + 2 * padding[0] - 2) // 2), -(-(w + 2 * padding[1] - 2) // 2)
 
 
-def _weight_transform_matrix(xp: Any, dtype: Any) -> Any:
-    """G (x) G, (16, 9): row 4a + b, column 3i + j holds G[a, i] * G[b, j], so that this
-    matrix times a flattened 3x3 kernel g is G g G^T flattened."""
-    g = xp.asarray(G, dtype=dtype)
-    return xp.kron(g, g)
+def kron_square(matrix: tuple, like: Any) -> Any:
+    """matrix (x) matrix, in `like`'s array library and dtype: row (a, b), column (i, j) holds
+    matrix[a][i] * matrix[b][j], so that it times a flattened tile d is matrix d matrix^T."""
+    xp = backend.xp_of(like)
+    m = xp.asarray(matrix, dtype=like.dtype)
+    return xp.kron(m, m)
 
 
-def transform_weight(w: Any) -> Any:
-    """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C), one product for all the kernels."""
-    xp = backend.xp_of(w)
+def transform_weight(w: Any, g: tuple = G) -> Any:
+    """w: (O, C, 3, 3) -> U = G w G^T: (16, O, C) (len(g)**2 for another G), one product
+    for all the kernels."""
     o, c = w.shape[:2]
-    return (_weight_transform_matrix(xp, w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c)
+    return (kron_square(g, w) @ w.reshape(o * c, 9).T).reshape(len(g) ** 2, o, c)
 
 
-def transform_weight_adjoint(gu: Any) -> Any:
+def transform_weight_adjoint(gu: Any, g: tuple = G) -> Any:
     """Adjoint of transform_weight: gU (16, O, C) -> G^T gU G: (O, C, 3, 3)."""
-    xp = backend.xp_of(gu)
     o, c = gu.shape[1:]
-    return (gu.reshape(16, o * c).T @ _weight_transform_matrix(xp, gu.dtype)).reshape(o, c, 3, 3)
+    return (gu.reshape(len(g) ** 2, o * c).T @ kron_square(g, gu)).reshape(o, c, 3, 3)
 
 
 def transform_input(x: Any, padding: tuple[int, int]) -> Any:

@@ -40,14 +40,6 @@ G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
 A_T = ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1))
 
 
-def _kron(matrix: tuple, like: Any) -> Any:
-    """matrix (x) matrix, in `like`'s array library and dtype: row (a, b), column (i, j) holds
-    matrix[a][i] * matrix[b][j], so that it times a flattened tile d is matrix d matrix^T."""
-    xp = backend.xp_of(like)
-    m = xp.asarray(matrix, dtype=like.dtype)
-    return xp.kron(m, m)
-
-
 def tile_counts(h: int, w: int, padding: tuple[int, int]) -> tuple[int, int]:
     """Tiles down and across for an (h, w) input: each gives 4x4 output pixels."""
     return -(-(h + 2 * padding[0] - 2) // 4), -(-(w + 2 * padding[1] - 2) // 4)
@@ -73,14 +65,12 @@ def _tiles(xpad: Any, th: int, tw: int) -> Any:
 
 def transform_weight(w: Any) -> Any:
     """w: (O, C, 3, 3) -> U = G w G^T: (36, O, C)."""
-    o, c = w.shape[:2]
-    return (_kron(G, w) @ w.reshape(o * c, 9).T).reshape(36, o, c)
+    return winograd.transform_weight(w, G)
 
 
 def transform_weight_adjoint(gu: Any) -> Any:
     """Adjoint of transform_weight: gU (36, O, C) -> G^T gU G: (O, C, 3, 3)."""
-    o, c = gu.shape[1:]
-    return (gu.reshape(36, o * c).T @ _kron(G, gu)).reshape(o, c, 3, 3)
+    return winograd.transform_weight_adjoint(gu, G)
 
 
 def transform_input(x: Any, padding: tuple[int, int]) -> Any:
@@ -89,7 +79,7 @@ def transform_input(x: Any, padding: tuple[int, int]) -> Any:
     n, c, h, w = x.shape
     th, tw = tile_counts(h, w, padding)
     tiles = xp.ascontiguousarray(_tiles(_padded(x, padding, th, tw), th, tw)).reshape(36, -1)
-    return (_kron(B_T, x) @ tiles).reshape(36, c, n * th * tw)
+    return (winograd.kron_square(B_T, x) @ tiles).reshape(36, c, n * th * tw)
 
 
 def transform_input_adjoint(gv: Any, shape: tuple[int, int, int, int],
@@ -100,7 +90,7 @@ def transform_input_adjoint(gv: Any, shape: tuple[int, int, int, int],
     n, c, h, w = shape
     th, tw = tile_counts(h, w, padding)
     ph, pw = padding
-    gd = (_kron(B_T, gv).T @ gv.reshape(36, -1)).reshape(6, 6, c, n, th, tw)
+    gd = (winograd.kron_square(B_T, gv).T @ gv.reshape(36, -1)).reshape(6, 6, c, n, th, tw)
     gpad = xp.zeros((c, n, 4 * th + 2, 4 * tw + 2), dtype=gv.dtype)
     for a in range(6):
         for b in range(6):
@@ -112,7 +102,7 @@ def transform_output(m: Any, n: int, th: int, tw: int, ho: int, wo: int) -> Any:
     """M (36, O, N*th*tw) -> Y = A^T M A for every tile, assembled channel first: (O, N, ho, wo)."""
     xp = backend.xp_of(m)
     o = m.shape[1]
-    blocks = (_kron(A_T, m) @ m.reshape(36, -1)).reshape(4, 4, o, n, th, tw)
+    blocks = (winograd.kron_square(A_T, m) @ m.reshape(36, -1)).reshape(4, 4, o, n, th, tw)
     y = xp.ascontiguousarray(blocks.transpose(2, 3, 4, 0, 5, 1)).reshape(o, n, 4 * th, 4 * tw)
     return y[:, :, :ho, :wo]
 
@@ -126,7 +116,7 @@ def transform_output_adjoint(g: Any, th: int, tw: int) -> Any:
         gy = xp.zeros((o, n, 4 * th, 4 * tw), dtype=g.dtype)
         gy[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
     blocks = xp.ascontiguousarray(gy.reshape(o, n, th, 4, tw, 4).transpose(3, 5, 0, 1, 2, 4))
-    return (_kron(A_T, g).T @ blocks.reshape(16, -1)).reshape(36, o, n * th * tw)
+    return (winograd.kron_square(A_T, g).T @ blocks.reshape(16, -1)).reshape(36, o, n * th * tw)
 
 
 class Conv2dWinograd43(winograd.Conv2dWinograd):
