@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.device == "cpu":
             use_threads(1 if args.cpu_time else args.threads or torch.get_num_threads())
             threads = torch.get_num_threads()
-            print(f"CPU: {os.cpu_count()} cores, both sides on {threads} thread{'s' * (threads > 1)}; "
+            print(f"CPU: {os.cpu_count()} cores, both sides on {threads} "
+                  f"thread{'s' * (threads > 1)}; "
                   f"PyTorch {torch.__version__}; NumPy's BLAS: {blas_kernel()}")
         else:
             print(f"GPU: {torch.cuda.get_device_name()}, PyTorch {torch.__version__}, "
