@@ -86,6 +86,24 @@ def registrars(mistakes: list[Mistake], rights: list[tuple[str, str, Answers]]
     return mistake, right
 
 
+def catalogue_tests(mistakes: list[Mistake], rights: list[tuple[str, str, Answers]]
+                    ) -> tuple[Callable[..., None], Callable[..., None]]:
+    """A catalogue file's two tests, for its lists: every mistake fails with a message that
+    holds its words; every right answer written differently passes. Assign them to
+    ``test_the_mistake_is_named`` and ``test_a_right_answer_written_differently_passes``."""
+    @pytest.mark.parametrize("entry", mistakes, ids=[m.name for m in mistakes])
+    def named(entry: Mistake) -> None:
+        result = run(entry.grade, **entry.answers)
+        assert result.status == FAILED, result
+        assert all(word in result.message for word in entry.words), result.message
+
+    @pytest.mark.parametrize("name, grade, answers", rights, ids=[r[0] for r in rights])
+    def passes(name: str, grade: str, answers: Answers) -> None:
+        result = run(grade, **answers)
+        assert result.status == PASSED, result.message
+    return named, passes
+
+
 CATALOGUE: list[Mistake] = []
 RIGHT: list[tuple[str, str, Answers]] = []
 mistake, right = registrars(CATALOGUE, RIGHT)
@@ -1761,18 +1779,8 @@ def im2col_last_window_missing(x, kh, kw, sh, sw):
 
 
 # ---- the tests ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("entry", CATALOGUE, ids=[m.name for m in CATALOGUE])
-def test_the_mistake_is_named(entry: Mistake) -> None:
-    result = run(entry.grade, **entry.answers)
-    assert result.status == FAILED, result
-    assert all(word in result.message for word in entry.words), result.message
-
-
-@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
-def test_a_right_answer_written_differently_passes(name: str, grade: str,
-                                                   answers: dict[str, Callable[..., Any]]) -> None:
-    result = run(grade, **answers)
-    assert result.status == PASSED, result.message
+test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
+    catalogue_tests(CATALOGUE, RIGHT)
 
 
 def test_the_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:

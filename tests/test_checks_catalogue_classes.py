@@ -14,10 +14,9 @@ import math
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 
-from minitorch_unet.checks.core import FAILED, PASSED
-from test_checks_catalogue import Mistake, registrars, run, solution
+from minitorch_unet.checks.core import PASSED
+from test_checks_catalogue import Mistake, catalogue_tests, registrars, run, solution
 
 CLASSES: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
@@ -470,17 +469,8 @@ def slice_smoothed_by_epsilon(pred, target, threshold=0.5):
     return _smoothed_slices(pred, target, threshold, 1e-6, 1e-6)
 
 
-@pytest.mark.parametrize("entry", CLASSES, ids=[m.name for m in CLASSES])
-def test_the_mistake_is_named(entry: Mistake) -> None:
-    result = run(entry.grade, **entry.answers)
-    assert result.status == FAILED, result
-    assert all(word in result.message for word in entry.words), result.message
-
-
-@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
-def test_a_right_answer_written_differently_passes(name: str, grade: str,
-                                                  answers: dict[str, Callable[..., Any]]) -> None:
-    assert run(grade, **answers).status == PASSED, name
+test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
+    catalogue_tests(CLASSES, RIGHT)
 
 
 def test_two_digits_off_is_not_called_float16() -> None:

@@ -13,10 +13,8 @@ import math
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 
-from minitorch_unet.checks.core import FAILED, PASSED
-from test_checks_catalogue import Mistake, registrars, run, solution
+from test_checks_catalogue import Mistake, catalogue_tests, registrars, run, solution
 
 FAMILIES: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
@@ -516,14 +514,5 @@ def patient_dice_by_inverse_index(pred, target, patients, threshold=0.5):
     return {str(q): 1.0 if n == 0 else float(2 * o / n) for q, o, n in zip(ids, overlap, total)}
 
 
-@pytest.mark.parametrize("entry", FAMILIES, ids=[m.name for m in FAMILIES])
-def test_the_mistake_is_named(entry: Mistake) -> None:
-    result = run(entry.grade, **entry.answers)
-    assert result.status == FAILED, result
-    assert all(word in result.message for word in entry.words), result.message
-
-
-@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
-def test_a_right_answer_written_differently_passes(name: str, grade: str,
-                                                  answers: dict[str, Callable[..., Any]]) -> None:
-    assert run(grade, **answers).status == PASSED, name
+test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
+    catalogue_tests(FAMILIES, RIGHT)

@@ -35,7 +35,7 @@ from catalogue_layers_orders import ORDERS
 from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
 from catalogue_layers_loops import LOOPS
 from catalogue_layers_loops import RIGHT as LOOPS_RIGHT
-from test_checks_catalogue import Mistake, run
+from test_checks_catalogue import Mistake, catalogue_tests, run
 
 LAYERS: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
@@ -1048,18 +1048,8 @@ assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
 
 # ---- the tests ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("entry", LAYERS, ids=[m.name for m in LAYERS])
-def test_the_mistake_is_named(entry: Mistake) -> None:
-    result = run(entry.grade, **entry.answers)
-    assert result.status == FAILED, result
-    assert all(word in result.message for word in entry.words), result.message
-
-
-@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
-def test_a_right_answer_written_differently_passes(name: str, grade: str,
-                                                   answers: dict[str, Callable[..., Any]]) -> None:
-    result = run(grade, **answers)
-    assert result.status == PASSED, result.message
+test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
+    catalogue_tests(LAYERS, RIGHT)
 
 
 @pytest.mark.xfail(strict=True, reason="known gaps: the message does not name these yet")

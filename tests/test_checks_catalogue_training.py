@@ -17,7 +17,7 @@ import pytest
 from minitorch_unet.checks.core import FAILED, NOT_WRITTEN, PASSED
 from catalogue_training_fresh import (FRESH_D6, FRESH_D7, FRESH_D8, FRESH_D9, GAPS_D6, GAPS_D7,
                                       GAPS_D8, GAPS_D9, STILL_UNNAMED)
-from test_checks_catalogue import Mistake, registrars, run, solution
+from test_checks_catalogue import Mistake, catalogue_tests, registrars, run, solution
 
 TRAINING: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict[str, Callable[..., Any]]]] = []
@@ -2517,20 +2517,6 @@ def slice_dice_float_buffer(pred, target, threshold=0.5):
     return out
 
 
-@right("check_topological_order", "topological_order")
-def topo_iterative_postorder(root):
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((child, False) for child in node._prev if child not in seen)
-    return order
-
-
 # ---- classes missed by the tenth fresh set: shape-derived denominators, one value repeated for
 # every slice, other rules for the prediction mask, equal-count readings, orders that two walks
 # give, walks that revisit nodes ----------------------------------------------------------------
@@ -2788,18 +2774,8 @@ def topo_kahn_reads_inputs_often(root):
 
 
 # ---- the tests -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("entry", TRAINING, ids=[m.name for m in TRAINING])
-def test_the_mistake_is_named(entry: Mistake) -> None:
-    result = run(entry.grade, **entry.answers)
-    assert result.status == FAILED, result
-    assert all(word in result.message for word in entry.words), result.message
-
-
-@pytest.mark.parametrize("name, grade, answers", RIGHT, ids=[r[0] for r in RIGHT])
-def test_a_right_answer_written_differently_passes(name: str, grade: str,
-                                                   answers: dict[str, Callable[..., Any]]) -> None:
-    result = run(grade, **answers)
-    assert result.status == PASSED, result.message
+test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
+    catalogue_tests(TRAINING, RIGHT)
 
 
 def test_a_backward_that_raises_in_every_case_is_reported_with_its_line() -> None:
