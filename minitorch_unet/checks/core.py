@@ -319,21 +319,31 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _parsed_line(frame: FrameType, line: str) -> tuple[ast.AST, Callable[[ast.AST], Any]] | None:
+    """The learner's line parsed, and a function that evaluates one of its nodes with the
+    frame's names; None where the line does not parse."""
+    try:
+        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
+    except SyntaxError:
+        return None
+    names = {**frame.f_globals, **frame.f_locals}
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"),
+                    {"__builtins__": __builtins__}, dict(names))
+    return tree, value
+
+
 def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
     """For arithmetic between a tuple and a number: the variable on the line that holds a pair
     of ints (a stride pair where its height or width belongs); "" when none is found."""
     if not re.search(r"unsupported operand type\(s\) for .*'(tuple|list)'|"
                      r"can't multiply sequence by non-int|can only concatenate (tuple|list)", text):
         return ""
-    try:
-        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
-    except SyntaxError:
+    parsed = _parsed_line(frame, line)
+    if parsed is None:
         return ""
-    names = {**frame.f_globals, **frame.f_locals}
-
-    def value(node: ast.AST) -> Any:
-        return eval(compile(ast.Expression(node), "<line>", "eval"),
-                    {"__builtins__": __builtins__}, dict(names))
+    tree, value = parsed
 
     found = []
     for node in ast.walk(tree):
@@ -677,15 +687,10 @@ def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
         return ""
     if a != b[::-1]:  # the same sizes, two axes swapped: (C, kh, kw) against (C, kw, kh)
         return _swapped_operands(frame, line, a, b)
-    try:
-        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
-    except SyntaxError:
+    parsed = _parsed_line(frame, line)
+    if parsed is None:
         return ""
-    names = {**frame.f_globals, **frame.f_locals}
-
-    def value(node: ast.AST) -> Any:
-        return eval(compile(ast.Expression(node), "<line>", "eval"),
-                    {"__builtins__": __builtins__}, dict(names))
+    tree, value = parsed
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr == "T":
@@ -698,16 +703,27 @@ def _reversed_operand(frame: FrameType, line: str, text: str) -> str:
                         f"axes only for a matrix)")
     if len(a) < 3:
         return ""
+    found = _operands_with_shapes(tree, value, {a, b})
+    if not found:
+        return ""
+    node, left, right = found
+    return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
+            f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same axes "
+            f"in reverse order (one of them has its axes reversed): give both the "
+            f"same axis order")
+
+
+def _operands_with_shapes(tree: ast.AST, value: Callable[[ast.AST], Any],
+                          shapes: set[tuple[int, ...]]) -> tuple[ast.BinOp, Any, Any] | None:
+    """The first binary operation on the line whose two operands are arrays of the `shapes`,
+    with their values; None where there is none."""
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp):
             left, right = _safe(value, node.left), _safe(value, node.right)
             if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and \
-                    {left.shape, right.shape} == {a, b}:
-                return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
-                        f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same axes "
-                        f"in reverse order (one of them has its axes reversed): give both the "
-                        f"same axis order")
-    return ""
+                    {left.shape, right.shape} == shapes:
+                return node, left, right
+    return None
 
 
 def _swapped_operands(frame: FrameType, line: str, a: tuple[int, ...],
@@ -717,24 +733,16 @@ def _swapped_operands(frame: FrameType, line: str, a: tuple[int, ...],
     axes = [k for k, (m, n) in enumerate(zip(a, b)) if m != n]
     if len(axes) != 2 or (a[axes[0]], a[axes[1]]) != (b[axes[1]], b[axes[0]]):
         return ""
-    try:
-        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
-    except SyntaxError:
+    parsed = _parsed_line(frame, line)
+    found = parsed and _operands_with_shapes(*parsed, {a, b})
+    if not found:
         return ""
-    names = {**frame.f_globals, **frame.f_locals}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp):
-            left, right = (_safe(lambda n: eval(compile(ast.Expression(n), "<line>", "eval"),
-                                                {"__builtins__": __builtins__}, dict(names)), side)
-                           for side in (node.left, node.right))
-            if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and \
-                    {left.shape, right.shape} == {a, b}:
-                i, j = axes
-                return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
-                        f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same sizes "
-                        f"with axes {i} and {j} swapped: one of them is transposed; give both "
-                        f"the same axis order")
-    return ""
+    node, left, right = found
+    i, j = axes
+    return (f"`{ast.unparse(node.left)}` {_plain(left.shape)} and "
+            f"`{ast.unparse(node.right)}` {_plain(right.shape)} hold the same sizes "
+            f"with axes {i} and {j} swapped: one of them is transposed; give both "
+            f"the same axis order")
 
 
 def _transpose_fix(frame: FrameType, line: str, text: str) -> str:
@@ -957,16 +965,11 @@ def _index_past_end(frame: FrameType, line: str, text: str) -> str:
     if not found:
         return ""
     k, axis, size = (int(v) for v in found.groups())
-    names = {**frame.f_globals, **frame.f_locals}
-
-    def value(node: ast.AST) -> Any:
-        return eval(compile(ast.Expression(node), "<line>", "eval"),
-                    {"__builtins__": __builtins__}, dict(names))
-
-    try:
-        tree = ast.parse(_expression_of(line) or line.strip().rstrip(":"))
-    except SyntaxError:
+    parsed = _parsed_line(frame, line)
+    if parsed is None:
         return ""
+    tree, value = parsed
+    names = {**frame.f_globals, **frame.f_locals}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Subscript):
             continue
