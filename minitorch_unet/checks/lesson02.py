@@ -42,11 +42,57 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
         grad = numerical_gradient(f, given) if eps is None else numerical_gradient(f, given, eps)
         out[f"grad{i}"] = returned(grad, "numerical_gradient")
         out[f"x{i}"] = given
+        out["low"] = np.array(bool(out.get("low", False)) or _low_precision(grad))
     nudges = _trace_nudges(numerical_gradient)
     if nudges is not None:
         out["nudges"] = nudges
     out.update(_trace_values(numerical_gradient))
+    out.update(_trace_step(numerical_gradient))
     return out
+
+
+def _low_precision(value: Any) -> bool:
+    """Whether `value` is an array of a dtype with fewer digits than float64 (float32, float16)."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and np.issubdtype(dtype, np.floating) and dtype.itemsize < 8
+
+
+def _trace_step(numerical_gradient: Callable[..., Any]) -> Outputs:
+    """The size of the nudges f sees (one size for every entry, or nan) and whether f is given
+    a low-precision array; empty when the learner's function fails here."""
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    sizes: list[float] = []
+    low = [False]
+
+    def f(moved: np.ndarray) -> float:
+        low[0] = low[0] or _low_precision(moved)
+        moved = np.asarray(moved, dtype=np.float64)
+        if moved.size == x.size:
+            delta = np.abs(moved.reshape(-1) - x.reshape(-1)).max()
+            if delta > 0:
+                sizes.append(float(delta))
+        return float(np.sum(moved))
+
+    try:
+        numerical_gradient(f, x.copy(), TRACE_EPS)
+    except Exception:  # the cases' runs report it, with the learner's line
+        return {}
+    sizes_ = np.array(sizes)
+    one = sizes_.size and np.allclose(sizes_, np.median(sizes_), rtol=1e-2)
+    return {"trace/step": np.array(float(np.median(sizes_)) if one else np.nan),
+            "trace/low": np.array(low[0])}
+
+
+def step_rule(outputs: Outputs) -> str:
+    """'f is called with x nudged by 1e-12, not the eps given' when every nudge f saw in the
+    traced run has one size other than the eps passed; "" otherwise."""
+    step = float(outputs.get("trace/step", np.nan))
+    if np.isnan(step) or np.isclose(step, TRACE_EPS, rtol=1e-2):
+        return ""
+    small = (": a step that small leaves f(x + eps) - f(x - eps) to rounding noise"
+             if step < 1e-7 else "")
+    return (f"f is called with x nudged by {step:.3g}, not the eps given ({TRACE_EPS:g} in a "
+            f"traced run){small}; nudge x by the eps argument")
 
 
 def _trace_values(numerical_gradient: Callable[..., Any]) -> Outputs:
@@ -396,12 +442,16 @@ def _verdict_gradient(outputs: Outputs) -> None:
             not np.allclose(got, expected, rtol=tolerance, atol=tolerance) else ""
         if nudged:
             raise CheckFailed(f"{call}: {nudged}")
-        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
-                np.allclose(got, expected, rtol=1e-3, atol=1e-3):
+        off = not np.allclose(got, expected, rtol=tolerance, atol=tolerance)
+        step = step_rule(outputs) if off else ""
+        if step:
+            raise CheckFailed(f"{call}: {step}")
+        low = bool(outputs.get("low", False)) or bool(outputs.get("trace/low", False))
+        if off and low and np.allclose(got, expected, rtol=1e-3, atol=1e-3):
             raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "
-                              f"to {np.abs(got - expected).max():.2g}): finite differences "
-                              "subtract nearly equal numbers, so keep x and the arithmetic in "
-                              "float64")
+                              f"to {np.abs(got - expected).max():.2g}), and your arrays are "
+                              "float32: finite differences subtract nearly equal numbers, so "
+                              "keep x and the arithmetic in float64")
         expect_close(call, got, expected, rtol=tolerance, atol=tolerance)
 
 

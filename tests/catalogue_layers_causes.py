@@ -1,0 +1,270 @@
+"""Wrong answers for lessons 02-05 whose symptom has more than one cause (a step too small or a
+float32 result, a stride left out on one axis or a loop stopped short, a window count from the
+other axis's rule or a wrong start, a forward that saved another value in ctx or an int
+argument), each class in a few forms, and right answers written differently; entries follow
+tests/test_checks_catalogue.py."""
+import numpy as np
+from minitorch_unet.convolution import col2im as c2i, im2col as i2c
+from test_checks_catalogue import Mistake
+
+CAUSES: list[Mistake] = []
+RIGHT: list[tuple[str, str, dict]] = []
+
+
+def entry(grade, function, *words, also=None):
+    def add(fn):
+        CAUSES.append(Mistake(f"causes_{fn.__name__}", grade, {function: fn, **(also or {})}, words))
+        return fn
+    return add
+
+
+def right(grade, function, also=None):
+    def add(fn):
+        RIGHT.append((f"causes_{fn.__name__}", grade, {function: fn, **(also or {})}))
+        return fn
+    return add
+
+
+# ---- 02: numerical_gradient, a step of its own ---------------------------------------------------
+def _central(f, x, step):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        s = x[i]
+        x[i] = s + step; fp = f(x)
+        x[i] = s - step; fm = f(x)
+        x[i] = s
+        grad[i] = (fp - fm) / (2 * step)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "1e-12", "not the eps given")
+def ng_step_fixed_at_1e_12(f, x, eps=1e-6):
+    eps = 1e-12
+    return _central(f, x, eps)
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "1e-10", "not the eps given")
+def ng_flat_step_fixed_at_1e_10(f, x, eps=1e-6):
+    h = 1e-10
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat, out = x.reshape(-1), grad.reshape(-1)
+    for k in range(flat.size):
+        v = flat[k]
+        flat[k] = v + h; up = f(x)
+        flat[k] = v - h; down = f(x)
+        flat[k] = v
+        out[k] = (up - down) / (2 * h)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "0.01", "not the eps given")
+def ng_step_fixed_at_1e_2(f, x, eps=1e-6):
+    return _central(f, x, 1e-2)
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def ng_nditer_float64(f, x, eps=1e-6):
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"])
+    while not it.finished:
+        i = it.multi_index
+        old = float(x[i])
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2.0 * eps)
+        it.iternext()
+    return grad
+
+
+# ---- 02: relative_error, a floor at another value, on another denominator --------------------------
+def _f64(a, b):
+    return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+
+
+@entry("check_relative_error", "relative_error", "floored", "at 1")
+def re_floor_at_one(a, b):
+    a, b = _f64(a, b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)))
+
+
+@entry("check_relative_error", "relative_error", "|a| + |b|", "floored", "at 1")
+def re_sum_floored_at_one(a, b):
+    a, b = _f64(a, b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1.0)))
+
+
+@entry("check_relative_error", "relative_error", "|b| alone", "floored", "at 0.1")
+def re_b_floored_at_a_tenth(a, b):
+    a, b = _f64(a, b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 0.1)))
+
+
+@entry("check_relative_error", "relative_error", "floored", "at 1")
+def re_clip_at_one(a, b):
+    a, b = _f64(a, b)
+    return float((np.abs(a - b) / np.clip(np.maximum(np.abs(a), np.abs(b)), 1, None)).max())
+
+
+# ---- 03: conv2d_naive -----------------------------------------------------------------------------
+def _naive(x, weight, bias, stride, padding, bug=""):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho = (h + 2 * padding - kh) // stride + 1
+    wo = (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for b in range(n):
+        for oc in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    r = i if bug == "rows_unstrided" else i * stride
+                    q = j if bug == "columns_unstrided" else j * stride
+                    win = xpad[b, :, r:r + kh, q:q + kw]
+                    if bug == "whole_bias" and bias is not None:
+                        out[b, oc, i, j] = np.sum(win * weight[oc]) + bias
+                    else:
+                        out[b, oc, i, j] = np.sum(win * weight[oc]) + (0 if bias is None else bias[oc])
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "columns", "stride")
+def naive_columns_unstrided(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, "columns_unstrided")
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "rows", "stride")
+def naive_rows_unstrided(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, "rows_unstrided")
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "bias[oc]")
+def naive_whole_bias_vector(x, weight, bias=None, stride=1, padding=0):
+    return _naive(x, weight, bias, stride, padding, "whole_bias")
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "bias[k]")
+def naive_whole_bias_in_a_sum(x, weight, bias=None, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1
+    y = np.zeros((n, o, ho, wo))
+    for m in range(n):
+        for k in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    t = xp[m, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    y[m, k, i, j] = (t * weight[k]).sum() + (bias if bias is not None else 0)
+    return y
+
+
+# ---- 03: im2col / col2im, a window count from the other axis's rule --------------------------------
+def _im2col(x, kh, kw, sh, sw, ho, wo):
+    rows = []
+    for b in range(x.shape[0]):
+        for i in range(ho):
+            for j in range(wo):
+                rows.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1))
+    return np.array(rows)
+
+
+@entry("check_im2col", "im2col", "(W - kw) // sh + 1", "sw")
+def im2col_width_count_with_sh(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    return _im2col(x, kh, kw, sh, sw, (h - kh) // sh + 1, (w - kw) // sh + 1)
+
+
+@entry("check_im2col", "im2col", "(H - kh) // sw + 1", "sh")
+def im2col_height_count_with_sw(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    return _im2col(x, kh, kw, sh, sw, (h - kh) // sw + 1, (w - kw) // sw + 1)
+
+
+@entry("check_im2col", "im2col", "(W - kh) // sw + 1", "kw")
+def im2col_width_count_with_kh(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    return _im2col(x, kh, kw, sh, sw, (h - kh) // sh + 1, (w - kh) // sw + 1)
+
+
+def _col2im(cols, shape, kh, kw, sh, sw, ho, wo):
+    n, c, h, w = shape
+    out = np.zeros(shape)
+    r = 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+                r += 1
+    return out
+
+
+@entry("check_col2im", "col2im", "wo", "(W - kw) // sw + 1")
+def col2im_width_count_is_the_heights(cols, shape, kh, kw, sh, sw):
+    ho = (shape[2] - kh) // sh + 1
+    wo = ho
+    return _col2im(cols, shape, kh, kw, sh, sw, ho, wo)
+
+
+@entry("check_col2im", "col2im", "(H - kh) // sw + 1", "sh")
+def col2im_height_count_with_sw(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    return _col2im(cols, shape, kh, kw, sh, sw, (h - kh) // sw + 1, (w - kw) // sw + 1)
+
+
+# ---- 03: conv2d forward / backward, what the forward saved in ctx ----------------------------------
+def _forward(ctx, x, weight, bias, stride, padding, bug=""):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride = {"one_stride": stride[0], "kernel_as_stride": (kh, kw),
+                  "padding_as_stride": padding}.get(bug, stride)
+    ctx.padding = stride if bug == "stride_as_padding" else padding
+    ctx.has_bias = bool(bias)
+    if bias:
+        out = out + bias[0].reshape(1, -1, 1, 1)
+    return out
+
+
+def _backward(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    n, _, hp, wp = ctx.padded_shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_cols = ctx.weight.reshape(o, -1).T @ g.T if bug == "no_final_T" else g @ ctx.weight.reshape(o, -1)
+    grad_x = c2i(grad_cols, ctx.padded_shape, kh, kw, sh, sw)[:, :, ph:hp - ph, pw:wp - pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    grad_bias = {"bias_total": np.full(o, g.sum()), "bias_mean": g.mean(axis=0)}.get(bug, g.sum(axis=0))
+    return (grad_x, grad_weight, grad_bias) if ctx.has_bias else (grad_x, grad_weight)
+
+
+def forward_saving(bug):
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        return _forward(ctx, x, weight, bias, stride, padding, bug)
+    return conv2d_forward
+
+
+def backward_with(bug):
+    def conv2d_backward(ctx, grad):
+        return _backward(ctx, grad, bug)
+    return conv2d_backward
+
+
+CAUSES += [
+    Mistake("causes_conv2d_forward_saves_one_stride", "check_conv2d",
+            {"conv2d_forward": forward_saving("one_stride")}, ("ctx.stride", "stride[0]")),
+    Mistake("causes_conv2d_forward_saves_the_kernel_as_stride", "check_conv2d",
+            {"conv2d_forward": forward_saving("kernel_as_stride")}, ("ctx.stride", "kernel")),
+    Mistake("causes_conv2d_forward_saves_the_stride_as_padding", "check_conv2d",
+            {"conv2d_forward": forward_saving("stride_as_padding")}, ("ctx.padding", "stride")),
+    Mistake("causes_conv2d_backward_bias_total", "check_conv2d",
+            {"conv2d_backward": backward_with("bias_total")}, ("every channel", "total")),
+    Mistake("causes_conv2d_backward_bias_mean", "check_conv2d",
+            {"conv2d_backward": backward_with("bias_mean")}, ("mean",)),
+]
