@@ -749,28 +749,54 @@ def _error_transform(got: np.ndarray, expected: np.ndarray,
     return ""
 
 
+FLOORED_DENOMINATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("max(|a|, |b|)", lambda a, b: np.maximum(np.abs(a), np.abs(b))),
+    ("|a| + |b|", lambda a, b: np.abs(a) + np.abs(b)),
+    ("(|a| + |b|) / 2", lambda a, b: (np.abs(a) + np.abs(b)) / 2),
+    ("|b| alone", lambda a, b: np.abs(b)),
+    ("|a| alone", lambda a, b: np.abs(a)),
+)
+
+
 def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
-    """'your denominator never drops below 0.001 ...' when a floor (max(scale, F), clip) or
-    a term (scale + F) fitted on one case explains every case; "" otherwise."""
-    for guard, how in ((_floored, "is floored (an epsilon as its lower bound) at"),
-                       (_shifted, "has a small term (an epsilon) added,")):
-        for (a, b), value in zip(arrays, got):
-            diff, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
-            k = int(np.argmax(np.ravel(diff)))
-            if not value > 0 or not np.ravel(diff)[k] > 0:
-                continue
-            floor = float(np.ravel(diff)[k] / value) - (float(np.ravel(scale)[k])
-                                                       if guard is _shifted else 0.0)
-            if not 1e-14 < floor < 1:
-                continue
-            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y),
-                                                          np.maximum(np.abs(x), np.abs(y)))))
-                               for x, y in arrays])
-            if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
-                return (f"your denominator {how} about {floor:.3g}: entries smaller than that get "
-                        "an absolute error instead of a relative one (the tiny numbers here); "
-                        "divide by max(|a|, |b|) itself and treat 0/0 alone, as 0")
+    """'your denominator max(|a|, |b|) is floored at 1 ...' when a floor (max(scale, F),
+    clip) or a term (scale + F), fitted on one entry, explains every case, for the right
+    denominator or a usual other one; "" otherwise."""
+    for name, bottom in FLOORED_DENOMINATORS:
+        for guard in (_floored, _shifted):
+            for floor in _floor_candidates(got, arrays, bottom, shifted=guard is _shifted):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fitted = np.array([float(np.max(guard(floor)(np.abs(x - y), bottom(x, y))))
+                                       for x, y in arrays])
+                    plain = np.array([float(np.max(_ratio(np.abs(x - y), bottom(x, y))))
+                                      for x, y in arrays])
+                if np.allclose(fitted, got, rtol=1e-6, atol=1e-15) and \
+                        not np.allclose(plain, got, rtol=1e-6, atol=1e-15):
+                    tiny = ", an epsilon" if floor < 1e-3 else ""
+                    said = (f"{name} floored at {floor:.3g} (max(..., {floor:.3g}){tiny})"
+                            if guard is _floored else f"{name} + {floor:.3g}{tiny and ' (an epsilon)'}")
+                    return (f"your denominator is {said}, so entries below {floor:.3g} get an "
+                            "absolute error, not a relative one; divide by max(|a|, |b|) itself "
+                            "and count 0/0 as 0")
     return ""
+
+
+def _floor_candidates(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]],
+                      bottom: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      shifted: bool) -> list[float]:
+    """The floors (or added terms) that make one entry's ratio the answer's value for its
+    case, each entry of each case tried once, rounded to 3 digits when that fits as well."""
+    found: list[float] = []
+    for (a, b), value in zip(arrays, got):
+        diff, scale = np.ravel(np.abs(a - b)), np.ravel(bottom(a, b))
+        if not value > 0:
+            continue
+        for d, sc in zip(diff, scale):
+            floor = float(d / value) - (float(sc) if shifted else 0.0)
+            if d > 0 and 1e-14 < floor < 1e3 and (shifted or floor > sc):
+                found.append(float(f"{floor:.3g}"))
+                found.append(floor)
+    return list(dict.fromkeys(found))
 
 
 def _float32_error(a: np.ndarray, b: np.ndarray) -> float:
