@@ -162,35 +162,51 @@ def naive_whole_bias_in_a_sum(x, weight, bias=None, stride=1, padding=0):
 
 
 # ---- 03: im2col / col2im, a window count from the other axis's rule --------------------------------
-def _im2col(x, kh, kw, sh, sw, ho, wo):
+@entry("check_im2col", "im2col", "(w - kw) // sw + 1", "`sh`")
+def im2col_width_count_with_sh(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sh + 1
     rows = []
-    for b in range(x.shape[0]):
+    for b in range(n):
         for i in range(ho):
             for j in range(wo):
                 rows.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1))
     return np.array(rows)
 
 
-@entry("check_im2col", "im2col", "(W - kw) // sh + 1", "sw")
-def im2col_width_count_with_sh(x, kh, kw, sh, sw):
-    n, c, h, w = x.shape
-    return _im2col(x, kh, kw, sh, sw, (h - kh) // sh + 1, (w - kw) // sh + 1)
-
-
-@entry("check_im2col", "im2col", "(H - kh) // sw + 1", "sh")
+@entry("check_im2col", "im2col", "(H - kh) // sh + 1", "`sw`")
 def im2col_height_count_with_sw(x, kh, kw, sh, sw):
-    n, c, h, w = x.shape
-    return _im2col(x, kh, kw, sh, sw, (h - kh) // sw + 1, (w - kw) // sw + 1)
+    N, C, H, W = x.shape
+    Ho = (H - kh) // sw + 1
+    Wo = (W - kw) // sw + 1
+    cols = np.zeros((N * Ho * Wo, C * kh * kw))
+    r = 0
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                cols[r] = x[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+                r += 1
+    return cols
 
 
-@entry("check_im2col", "im2col", "(W - kh) // sw + 1", "kw")
+@entry("check_im2col", "im2col", "(w - kw) // sw + 1", "`kh`")
 def im2col_width_count_with_kh(x, kh, kw, sh, sw):
     n, c, h, w = x.shape
-    return _im2col(x, kh, kw, sh, sw, (h - kh) // sh + 1, (w - kh) // sw + 1)
+    out_h = (h - kh) // sh + 1
+    out_w = (w - kh) // sw + 1
+    rows = []
+    for b in range(n):
+        for i in range(out_h):
+            for j in range(out_w):
+                rows.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].flatten())
+    return np.stack(rows)
 
 
-def _col2im(cols, shape, kh, kw, sh, sw, ho, wo):
+@entry("check_col2im", "col2im", "`wo` is set to `ho`")
+def col2im_width_count_is_the_heights(cols, shape, kh, kw, sh, sw):
     n, c, h, w = shape
+    ho = (h - kh) // sh + 1
+    wo = ho
     out = np.zeros(shape)
     r = 0
     for b in range(n):
@@ -201,17 +217,17 @@ def _col2im(cols, shape, kh, kw, sh, sw, ho, wo):
     return out
 
 
-@entry("check_col2im", "col2im", "wo", "(W - kw) // sw + 1")
-def col2im_width_count_is_the_heights(cols, shape, kh, kw, sh, sw):
-    ho = (shape[2] - kh) // sh + 1
-    wo = ho
-    return _col2im(cols, shape, kh, kw, sh, sw, ho, wo)
-
-
-@entry("check_col2im", "col2im", "(H - kh) // sw + 1", "sh")
+@entry("check_col2im", "col2im", "(h - kh) // sh + 1", "`sw`")
 def col2im_height_count_with_sw(cols, shape, kh, kw, sh, sw):
     n, c, h, w = shape
-    return _col2im(cols, shape, kh, kw, sh, sw, (h - kh) // sw + 1, (w - kw) // sw + 1)
+    ho, wo = (h - kh) // sw + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                r = (b * ho + i) * wo + j
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+    return out
 
 
 # ---- 03: conv2d forward / backward, what the forward saved in ctx ----------------------------------
@@ -268,3 +284,13 @@ CAUSES += [
     Mistake("causes_conv2d_backward_bias_mean", "check_conv2d",
             {"conv2d_backward": backward_with("bias_mean")}, ("mean",)),
 ]
+
+
+@right("check_im2col", "im2col")
+def im2col_counts_in_a_helper(x, kh, kw, sh, sw):
+    def count(size, k, s):
+        return (size - k) // s + 1
+    n, c, h, w = x.shape
+    ho, wo = count(h, kh, sh), count(w, kw, sw)
+    return np.array([x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+                     for b in range(n) for i in range(ho) for j in range(wo)])

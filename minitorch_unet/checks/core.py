@@ -590,6 +590,106 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
     return ""
 
 
+def _window_count_rule(frame: FrameType, line: str) -> str:
+    """'`wo` is (w - kw) // sh + 1 ... with `sw` in place of `sh` it is the 3 windows that
+    fit' when a window slice on the line (or a line that fed it) runs past the edge at the
+    loop's value, and the loop's count, read from its assignment in the source, gives the
+    windows that fit once one name in it is replaced by another of the function's (the other
+    axis's stride, size or count); "" otherwise."""
+    try:
+        source = textwrap.dedent(inspect.getsource(frame.f_code))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    loops, names = _loop_bounds(frame), dict(frame.f_locals)
+    assigned: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Name):
+                assigned.setdefault(target.id, value)
+            elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and \
+                    len(target.elts) == len(value.elts):
+                for t, v in zip(target.elts, value.elts):
+                    if isinstance(t, ast.Name):
+                        assigned.setdefault(t.id, v)
+
+    def value(node: ast.AST, **extra: Any) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    {**names, **extra})
+
+    ints = [k for k, v in names.items() if _is_int(v) and k not in loops]
+    for text in [line] + source.splitlines():
+        try:
+            parsed = ast.parse(text.strip())
+        except SyntaxError:
+            continue
+        for node in ast.walk(parsed):
+            if not isinstance(node, ast.Subscript):
+                continue
+            array = _safe(value, node.value)
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if not isinstance(array, np.ndarray) or len(parts) > array.ndim:
+                continue
+            for axis, part in enumerate(parts):
+                if not isinstance(part, ast.Slice) or part.lower is None or part.upper is None:
+                    continue
+                used = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name) and
+                        n.id in loops and _is_int(names.get(n.id))]
+                upper = _safe(value, part.upper)
+                if len(used) != 1 or not _is_int(upper) or upper <= array.shape[axis]:
+                    continue
+                var, size = used[0], array.shape[axis]
+                count = assigned.get(loops[var]) if re.fullmatch(r"\w+", loops[var]) else None
+                if count is None:
+                    continue
+                fits = 0
+                while fits <= names[var] and _safe(lambda n: value(n, **{var: fits}),
+                                                   part.upper) is not None and \
+                        value(part.upper, **{var: fits}) <= size:
+                    fits += 1
+                others = {n.id for p in parts if p is not part for n in ast.walk(p)
+                          if isinstance(n, ast.Name)}
+                said = _count_fix(count, loops[var], fits, ints, part, value, others)
+                if said:
+                    return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
+                            f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
+                            f"{fits} windows fit: {said}")
+    return ""
+
+
+def _count_fix(count: ast.AST, name: str, fits: int, ints: list[str], part: ast.Slice,
+               value: Callable[..., Any], others: set[str]) -> str:
+    """What in the count's expression makes it other than `fits`: another loop's count copied,
+    or one name where another of the function's belongs (the one the slice uses first; never
+    one that the other axes' slices use too, where the slice itself may be the slip)."""
+    got = _safe(value, count)
+    if not _is_int(got) or got == fits:
+        return ""
+    if isinstance(count, ast.Name):
+        return (f"`{name}` is set to `{count.id}` ({got}), a count of another axis; count "
+                "this axis's windows with its own size, kernel and stride, (size - k) // "
+                "stride + 1")
+    in_slice = [n.id for n in ast.walk(part) if isinstance(n, ast.Name)]
+    in_count = {n.id for n in ast.walk(count) if isinstance(n, ast.Name)}
+    fixes = []
+    for old in sorted(in_count):
+        for new in dict.fromkeys(in_slice + ints):
+            if new in in_count or new == old or new in others:
+                continue
+            swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+            try:
+                if value(ast.parse(swapped, mode="eval").body) == fits:
+                    fixes.append((new not in in_slice, old, new, swapped))
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+    if not fixes:
+        return ""
+    _, old, new, swapped = min(fixes)
+    return (f"`{name}` = {ast.unparse(count)} = {got} uses `{old}` where this axis's `{new}` "
+            f"belongs: count {swapped} = {fits}")
+
+
 def _varargs_used_as_array(frame: FrameType, line: str, text: str) -> str:
     """'`bias` is the tuple *bias packs ...' when the error comes from the line using the
     function's *args tuple, holding one array, as if it were that array; "" otherwise."""
@@ -1289,7 +1389,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = sided if sided.startswith("`") and "a tuple" in sided else \
+        counted = _window_count_rule(frame, line)
+        sided = counted or sided
+        odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
