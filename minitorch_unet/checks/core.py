@@ -387,6 +387,9 @@ def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
         return ""
     said = (f"the right side `{ast.unparse(right)}` is an array of shape {got.shape}, but "
             "one entry takes one number")
+    whole = _whole_vector_added(tree.body[0], scope, frame.f_globals, got.shape)
+    if whole:
+        return whole
     axis = next((k.value for k in getattr(right, "keywords", []) if k.arg == "axis"), None)
     name = right.func.attr if isinstance(right, ast.Call) and \
         isinstance(right.func, ast.Attribute) else ""
@@ -394,6 +397,36 @@ def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
         return (f"{said}: `axis={ast.unparse(axis)}` leaves axes of sizes {got.shape} "
                 "unsummed; sum over every axis (drop axis=) to get one number")
     return said
+
+
+def _whole_vector_added(assign: ast.Assign, scope: dict[str, Any], globals_: dict[str, Any],
+                        shape: tuple[int, ...]) -> str:
+    """'`bias` is the whole vector of shape (4,) added to one entry: take bias[o]' when a
+    1-D array of the right side's shape is used there unindexed, and an index of the entry
+    assigned also indexes another array of that length on the line; "" otherwise."""
+    if len(shape) != 1 or not isinstance(assign.targets[0], ast.Subscript):
+        return ""
+    parents = {child: node for node in ast.walk(assign.value) for child in ast.iter_child_nodes(node)}
+    vectors = [n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name) and
+               isinstance(scope.get(n.id), np.ndarray) and scope[n.id].shape == shape and
+               not isinstance(parents.get(n), ast.Subscript)]
+    target = assign.targets[0].slice
+    indices = [n.id for n in (target.elts if isinstance(target, ast.Tuple) else [target])
+               if isinstance(n, ast.Name)]
+    indexed = [(ast.unparse(n.value), n.slice.id) for n in ast.walk(assign.value)
+               if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Name) and
+               n.slice.id in indices]
+    for vector in dict.fromkeys(vectors):
+        for array, index in indexed:
+            try:
+                length = len(eval(array, globals_, scope))
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+            if length == shape[0]:
+                return (f"`{vector}` is the whole array of shape {shape} (one value per "
+                        f"{index} of `{array}[{index}]`), added where one number belongs: add "
+                        f"its entry for this pass, `{vector}[{index}]`")
+    return ""
 
 
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
@@ -603,9 +636,12 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
         return ""
     loops, names = _loop_bounds(frame), dict(frame.f_locals)
     assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []   # names unpacked together (n, c, h, w = x.shape): one per axis
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
             if isinstance(target, ast.Name):
                 assigned.setdefault(target.id, value)
             elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and \
@@ -618,7 +654,6 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
         return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
                     {**names, **extra})
 
-    ints = [k for k, v in names.items() if _is_int(v) and k not in loops]
     for text in [line] + source.splitlines():
         try:
             parsed = ast.parse(text.strip())
@@ -641,8 +676,8 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     continue
                 var, size = used[0], array.shape[axis]
                 count = assigned.get(loops[var]) if re.fullmatch(r"\w+", loops[var]) else None
-                if count is None:
-                    continue
+                if count is None or [stop for _, stop in _range_loops(frame)].count(loops[var]) > 1:
+                    continue  # one count bounding two loops: the loop's bound is the slip
                 fits = 0
                 while fits <= names[var] and _safe(lambda n: value(n, **{var: fits}),
                                                    part.upper) is not None and \
@@ -650,7 +685,7 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     fits += 1
                 others = {n.id for p in parts if p is not part for n in ast.walk(p)
                           if isinstance(n, ast.Name)}
-                said = _count_fix(count, loops[var], fits, ints, part, value, others)
+                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops))
                 if said:
                     return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
                             f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
@@ -658,11 +693,11 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
     return ""
 
 
-def _count_fix(count: ast.AST, name: str, fits: int, ints: list[str], part: ast.Slice,
+def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], part: ast.Slice,
                value: Callable[..., Any], others: set[str]) -> str:
     """What in the count's expression makes it other than `fits`: another loop's count copied,
-    or one name where another of the function's belongs (the one the slice uses first; never
-    one that the other axes' slices use too, where the slice itself may be the slip)."""
+    or one name where another belongs: one the slice uses (never one that the other axes'
+    slices use too, where the slice itself may be the slip), or one unpacked with it."""
     got = _safe(value, count)
     if not _is_int(got) or got == fits:
         return ""
@@ -674,7 +709,8 @@ def _count_fix(count: ast.AST, name: str, fits: int, ints: list[str], part: ast.
     in_count = {n.id for n in ast.walk(count) if isinstance(n, ast.Name)}
     fixes = []
     for old in sorted(in_count):
-        for new in dict.fromkeys(in_slice + ints):
+        kin = [k for group in groups if old in group for k in sorted(group)]
+        for new in dict.fromkeys(in_slice + kin):
             if new in in_count or new == old or new in others:
                 continue
             swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
@@ -2289,10 +2325,13 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return (f"everything is right except the last {name} (index {n - 1} along axis "
                     f"{axis}), never written: a loop stops one short there (range(n - 1) "
                     "instead of range(n)?)")
+        if list(np.flatnonzero(~bad)) == [0] and _unfilled(np.compress(bad, got, axis=axis), axis):
+            return (f"only the first {name} (index 0 along axis {axis}) is written, the others "
+                    f"hold nothing: the loop over axis {axis} stops after its first pass")
         if list(np.flatnonzero(~bad)) == [0]:
-            return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
-                    "stops after one pass, or [0] is used where every "
-                    "index is needed")
+            return (f"only the first {name} (index 0 along axis {axis}) is right and the others "
+                    f"are written but wrong: what depends on the index along axis {axis} is "
+                    "right at index 0 only (where, for example, j and j * stride agree)")
         if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and \
                 _unfilled(np.compress(bad, got, axis=axis)):
             return (f"only the last {name} (index {n - 1} along axis {axis}) is right and the "

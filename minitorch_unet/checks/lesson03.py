@@ -352,6 +352,15 @@ def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndar
         out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
                     "size is right but the stride is not applied when slicing the windows",
                     unstrided))
+        ho, wo = case["out"].shape[2:]
+        if s[1] != 1:
+            out.append(("the stride is not applied to the columns: window (i, j) starts at column "
+                        "j instead of stride * j (its rows are strided)",
+                        conv2d_numpy(x, w, b, (s[0], 1), p)[:, :, :ho, :wo]))
+        if s[0] != 1:
+            out.append(("the stride is not applied to the rows: window (i, j) starts at row i "
+                        "instead of stride * i (its columns are strided)",
+                        conv2d_numpy(x, w, b, (1, s[1]), p)[:, :, :ho, :wo]))
     if x.shape[1] < w.shape[0]:
         short = conv2d_numpy(x, w, b, s, p)
         short[:, x.shape[1]:] = 0
