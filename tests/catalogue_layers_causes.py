@@ -9,11 +9,19 @@ from test_checks_catalogue import Mistake
 
 CAUSES: list[Mistake] = []
 RIGHT: list[tuple[str, str, dict]] = []
+NOT_NAMED_YET: list[Mistake] = []
 
 
 def entry(grade, function, *words, also=None):
     def add(fn):
         CAUSES.append(Mistake(f"causes_{fn.__name__}", grade, {function: fn, **(also or {})}, words))
+        return fn
+    return add
+
+
+def gap(grade, function, *words):
+    def add(fn):
+        NOT_NAMED_YET.append(Mistake(f"causes_{fn.__name__}", grade, {function: fn}, words))
         return fn
     return add
 
@@ -260,12 +268,6 @@ def _backward(ctx, grad, bug=""):
     return (grad_x, grad_weight, grad_bias) if ctx.has_bias else (grad_x, grad_weight)
 
 
-def forward_saving(bug):
-    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
-        return _forward(ctx, x, weight, bias, stride, padding, bug)
-    return conv2d_forward
-
-
 def backward_with(bug):
     def conv2d_backward(ctx, grad):
         return _backward(ctx, grad, bug)
@@ -273,12 +275,6 @@ def backward_with(bug):
 
 
 CAUSES += [
-    Mistake("causes_conv2d_forward_saves_one_stride", "check_conv2d",
-            {"conv2d_forward": forward_saving("one_stride")}, ("ctx.stride", "stride[0]")),
-    Mistake("causes_conv2d_forward_saves_the_kernel_as_stride", "check_conv2d",
-            {"conv2d_forward": forward_saving("kernel_as_stride")}, ("ctx.stride", "kernel")),
-    Mistake("causes_conv2d_forward_saves_the_stride_as_padding", "check_conv2d",
-            {"conv2d_forward": forward_saving("stride_as_padding")}, ("ctx.padding", "stride")),
     Mistake("causes_conv2d_backward_bias_total", "check_conv2d",
             {"conv2d_backward": backward_with("bias_total")}, ("every channel", "total")),
     Mistake("causes_conv2d_backward_bias_mean", "check_conv2d",
@@ -286,24 +282,111 @@ CAUSES += [
 ]
 
 
-@right("check_im2col", "im2col")
-def im2col_counts_in_a_helper(x, kh, kw, sh, sw):
-    def count(size, k, s):
-        return (size - k) // s + 1
-    n, c, h, w = x.shape
-    ho, wo = count(h, kh, sh), count(w, kw, sw)
-    return np.array([x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
-                     for b in range(n) for i in range(ho) for j in range(wo)])
+@entry("check_conv2d", "conv2d_forward", "`ctx.stride = stride[0]`", "one entry")
+def conv2d_forward_saves_one_stride(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride = stride[0]
+    ctx.padding, ctx.has_bias = padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
 
 
-@entry("check_im2col", "im2col", "uses `h` where this axis's `w` belongs")
-def im2col_width_count_with_the_height(x, kh, kw, sh, sw):
+@entry("check_conv2d", "conv2d_forward", "`ctx.stride = (kh, kw)`", "weight")
+def conv2d_forward_saves_the_kernel_as_stride(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride = (kh, kw)
+    ctx.padding = padding
+    ctx.has_bias = bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+@gap("check_conv2d", "conv2d_forward", "`ctx.padding = stride`")
+def conv2d_forward_saves_the_stride_as_padding(ctx, x, weight, *bias, stride, padding):
+    sh, sw = stride
+    ph, pw = padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride = stride
+    ctx.padding = stride
+    ctx.has_bias = bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+@right("check_conv2d", "conv2d_forward")
+def conv2d_forward_saves_pairs_made_first(ctx, x, weight, *bias, stride, padding):
+    s = tuple(int(v) for v in stride)
+    p = tuple(padding)
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    ho, wo = (xpad.shape[2] - kh) // s[0] + 1, (xpad.shape[3] - kw) // s[1] + 1
+    cols = i2c(xpad, kh, kw, *s)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding = s, p
+    ctx.has_bias = bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+
+
+# ---- 05: conv_transpose2d, the bias gradient's axes and im2col's stride in the backward --------------
+def ct_forward(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
     n, c, h, w = x.shape
-    ho = (h - kh) // sh + 1
-    wo = (h - kw) // sw + 1
-    patches = []
-    for b in range(n):
-        for i in range(ho):
-            for j in range(wo):
-                patches.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel())
-    return np.array(patches)
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0][:, None, None] if bias else out
+
+
+def _ct_backward(ctx, grad, bug=""):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    grad_full = np.zeros(ctx.full)
+    grad_full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    grad_cols = i2c(grad_full, kh, kw, 1, 1) if bug == "i2c_stride_one" else i2c(grad_full, kh, kw, sh, sw)
+    grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    if not ctx.has_bias:
+        return grad_x, grad_weight
+    grad_bias = np.full(o, grad.sum()) if bug == "bias_total" else grad.sum(axis=(0, 2, 3))
+    return grad_x, grad_weight, grad_bias
+
+
+def ct_backward_with(bug):
+    def conv_transpose2d_backward(ctx, grad):
+        return _ct_backward(ctx, grad, bug)
+    return conv_transpose2d_backward
+
+
+CAUSES += [
+    Mistake("causes_ct_backward_bias_total", "check_conv_transpose2d",
+            {"conv_transpose2d_forward": ct_forward,
+             "conv_transpose2d_backward": ct_backward_with("bias_total")}, ("every channel", "total")),
+]
+RIGHT.append(("causes_ct_forward_and_backward", "check_conv_transpose2d",
+              {"conv_transpose2d_forward": ct_forward,
+               "conv_transpose2d_backward": ct_backward_with("")}))
+CAUSES.append(Mistake("causes_ct_backward_im2col_stride_one", "check_conv_transpose2d",
+                      {"conv_transpose2d_forward": ct_forward,
+                       "conv_transpose2d_backward": ct_backward_with("i2c_stride_one")},
+                      ("i2c(grad_full, kh, kw, 1, 1)", "sh=1, sw=1 while your own sh=2, sw=2")))

@@ -36,6 +36,7 @@ from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
 from catalogue_layers_loops import LOOPS
 from catalogue_layers_loops import RIGHT as LOOPS_RIGHT
 from catalogue_layers_causes import CAUSES
+from catalogue_layers_causes import NOT_NAMED_YET as CAUSES_NOT_NAMED_YET
 from catalogue_layers_causes import RIGHT as CAUSES_RIGHT
 from test_checks_catalogue import Mistake, catalogue_tests, run
 
@@ -1046,7 +1047,7 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS + CAUSES
 RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT + LOOPS_RIGHT + \
     CAUSES_RIGHT
-NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
+NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET + CAUSES_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
 

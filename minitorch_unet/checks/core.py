@@ -726,6 +726,67 @@ def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], par
             f"belongs: count {swapped} = {fits}")
 
 
+def _ctx_saved_otherwise(frame: FrameType) -> str:
+    """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
+    when a backward (a frame with `ctx`) reads a ctx attribute that the forward of the same
+    namespace saved from something other than its argument of that name: one entry of it, or
+    a value made from another argument only; "" otherwise."""
+    ctx = frame.f_locals.get("ctx")
+    if ctx is None:
+        return ""
+    try:
+        read = {n.attr for n in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(frame.f_code))))
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and
+                n.value.id == "ctx"}
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        read = set(getattr(ctx, "__dict__", {}))   # the backward's source is not at hand
+    for forward in frame.f_globals.values():
+        code = getattr(forward, "__code__", None)
+        if code is None or code is frame.f_code or not code.co_varnames[:1] == ("ctx",):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(forward)))
+        except (OSError, TypeError, SyntaxError, IndentationError):
+            continue
+        stored = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
+                  isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
+                  n.value.id == "ctx"}
+        if not set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"} <= stored:
+            continue  # another Function's forward: it did not save what this ctx holds
+        arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        sources: dict[str, set[str]] = {}   # a local name: the arguments it is made from
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                made = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                made = set().union(*[sources.get(m, {m} & arguments) for m in made]) if made else set()
+                for target in node.targets:
+                    for t in ast.walk(target):
+                        if isinstance(t, ast.Name):
+                            sources[t.id] = sources.get(t.id, set()) | made
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and
+                    isinstance(node.targets[0], ast.Attribute) and
+                    isinstance(node.targets[0].value, ast.Name) and
+                    node.targets[0].value.id == "ctx"):
+                continue
+            attr, saved = node.targets[0].attr, node.value
+            if attr not in read or attr not in arguments:
+                continue
+            now = _plain(getattr(ctx, attr, None))
+            said = f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`"
+            if isinstance(saved, ast.Subscript) and isinstance(saved.value, ast.Name) and \
+                    saved.value.id == attr:
+                return (f"{said}, one entry of its argument `{attr}` ({now} here), where the "
+                        f"backward reads the whole of it: save `ctx.{attr} = {attr}`")
+            names = {n.id for n in ast.walk(saved) if isinstance(n, ast.Name)}
+            made = set().union(*[sources.get(m, {m} & arguments) for m in names]) if names else set()
+            if made and attr not in made:
+                return (f"{said}, a value made from `{', '.join(sorted(made))}`, not from its "
+                        f"argument `{attr}`: the backward gets {now} as ctx.{attr}; save "
+                        f"`ctx.{attr} = {attr}`")
+    return ""
+
+
 def _varargs_used_as_array(frame: FrameType, line: str, text: str) -> str:
     """'`bias` is the tuple *bias packs ...' when the error comes from the line using the
     function's *args tuple, holding one array, as if it were that array; "" otherwise."""
@@ -1425,7 +1486,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        counted = _window_count_rule(frame, line)
+        counted = _window_count_rule(frame, line) or next(
+            (said for said in (_ctx_saved_otherwise(f) for f, _ in reversed(frames)) if said), "")
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
@@ -1559,6 +1621,15 @@ def swapped_arguments(frame: FrameType) -> str:
             return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
                     f"{listed} (`{ast.unparse(node.func)}` takes {', '.join(params)}): pass "
                     "each value under its own name")
+        literal = {params[k]: arg.value for k, arg in enumerate(node.args[:len(params)])
+                   if isinstance(arg, ast.Constant) and _is_int(arg.value)}
+        differ = [p for p, v in literal.items() if _is_int(own.get(p)) and own[p] != v]
+        if differ:
+            listed = ", ".join(f"{p}={literal[p]}" for p in differ)
+            mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"the number{'s' if len(differ) > 1 else ''} {listed} while your own {mine} "
+                    f"there: unless they are meant to differ, pass your {', '.join(differ)}")
     return ""
 
 

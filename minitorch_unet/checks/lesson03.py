@@ -1588,9 +1588,34 @@ def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
             out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
                         "batch too, axis=(0, 2, 3)",
                         case["grad_out"][0].astype(np.float64).sum(axis=(1, 2))))
+        out += bias_reductions(g)
     if n > 1:
         out.append((f"{field} is divided by the batch size (a mean over the batch): the {name} "
                     "serves every sample, so the samples' gradients add up", expected / n))
+    return out
+
+
+def bias_reductions(g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """grad_bias as grad_out (N, O, Ho, Wo) summed or averaged over other axes than (0, 2, 3),
+    wherever that leaves O numbers (the whole total repeated for every channel included)."""
+    o, out = g.shape[1], []
+    names = ("batch", "channel", "row", "column")
+    for size in (4, 3, 2, 1):
+        for axes in itertools.combinations(range(4), size):
+            if axes == (0, 2, 3):
+                continue
+            said = ", ".join(names[a] for a in axes)
+            for how, reduce in (("summed", np.sum), ("averaged", np.mean)):
+                reduced = reduce(g, axis=axes)
+                if size == 4:
+                    whole = "total" if how == "summed" else "mean"
+                    out.append((f"every channel's grad_bias is the {whole} of grad_out over every "
+                                "axis, the channels' included; bias[o] gets only channel o's "
+                                "gradients: grad.sum(axis=(0, 2, 3))", np.full(o, float(reduced))))
+                elif reduced.size == o:
+                    out.append((f"grad_bias is grad_out {how} over the {said} axes "
+                                f"(axis={axes}); bias[o] is added to every pixel of every sample "
+                                "in channel o, so sum over axis=(0, 2, 3)", reduced.reshape(o)))
     return out
 
 
