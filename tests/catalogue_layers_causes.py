@@ -390,3 +390,44 @@ CAUSES.append(Mistake("causes_ct_backward_im2col_stride_one", "check_conv_transp
                       {"conv_transpose2d_forward": ct_forward,
                        "conv_transpose2d_backward": ct_backward_with("i2c_stride_one")},
                       ("i2c(grad_full, kh, kw, 1, 1)", "sh=1, sw=1 while your own sh=2, sw=2")))
+CAUSES.append(Mistake("causes_conv2d_backward_grad_cols_without_the_final_T", "check_conv2d",
+                      {"conv2d_backward": backward_with("no_final_T")}, ("grad_cols is built transposed",)))
+
+
+# ---- 04: max-pool backward, a scatter with one index array ----------------------------------------
+def pool_forward(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=1)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+
+
+def pool_backward_with(scatter):
+    def max_pool2d_backward(ctx, grad):
+        (kh, kw), (sh, sw), (ph, pw) = ctx.params
+        n, c, hp, wp = ctx.padded_shape
+        grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+        scatter(grad_cols, ctx.argmax, grad.reshape(-1))
+        gx = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+        return gx[:, :, ph:hp - ph, pw:wp - pw]
+    return max_pool2d_backward
+
+
+def _every_row(cols, idx, g):
+    cols[:, idx] = g
+
+
+def _paired(cols, idx, g):
+    np.add.at(cols, (np.arange(len(idx)), idx), g)
+
+
+CAUSES.append(Mistake("causes_pool_backward_every_row_scatter", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward,
+                       "max_pool2d_backward": pool_backward_with(_every_row)},
+                      ("grad_cols[:, argmax] = grad", "np.arange")))
+RIGHT.append(("causes_pool_backward_add_at", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward, "max_pool2d_backward": pool_backward_with(_paired)}))

@@ -1669,6 +1669,13 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
         out.append(("grad_input was computed with the weight's first two axes swapped: "
                     "grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                     convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    if gcols.shape[0] != gcols.shape[1]:
+        out.append(("grad_cols is built transposed, as weight.reshape(O, -1).T @ grad_rows.T of "
+                    f"shape {gcols.shape[::-1]}: col2im reads it as ({gcols.shape[0]}, "
+                    f"{gcols.shape[1]}), one row per output pixel; take grad_rows @ "
+                    "weight.reshape(O, -1) (or add the final .T)",
+                    convolution.col2im(np.ascontiguousarray(gcols.T).reshape(gcols.shape), padded,
+                                       kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
     for text, wrong in weight_variants(weight, "O"):
