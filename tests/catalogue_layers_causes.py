@@ -428,6 +428,6 @@ def _paired(cols, idx, g):
 CAUSES.append(Mistake("causes_pool_backward_every_row_scatter", "check_max_pool2d",
                       {"max_pool2d_forward": pool_forward,
                        "max_pool2d_backward": pool_backward_with(_every_row)},
-                      ("grad_cols[:, argmax] = grad", "np.arange")))
+                      ("argmax alone", "np.arange(len(argmax)), argmax")))
 RIGHT.append(("causes_pool_backward_add_at", "check_max_pool2d",
               {"max_pool2d_forward": pool_forward, "max_pool2d_backward": pool_backward_with(_paired)}))

@@ -278,23 +278,8 @@ OVERWRITE = ("where windows overlap, a later window's gradient overwrote an earl
              "them (+=), an input that is the maximum of two windows gets both")
 
 
-def every_row_scatter(case: Case) -> np.ndarray:
-    """grad_cols[:, argmax] = grad: one index array for the columns and `:` for the rows sets
-    every window's row at every saved argmax, the last gradient written to a column kept."""
-    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
-    n, c, h, w = case["input"].shape
-    best = pool_windows(case["input"], case, -np.inf).argmax(-1).reshape(-1)
-    rows = np.zeros((best.size, kh * kw))
-    rows[:, best] = case["grad_out"].astype(np.float64).reshape(-1)
-    full = convolution.col2im(rows, (n * c, 1, h + 2 * ph, w + 2 * pw), kh, kw, sh, sw)
-    return full.reshape(n, c, h + 2 * ph, w + 2 * pw)[:, :, ph:ph + h, pw:pw + w]
-
-
 def backward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
-    return [("grad_cols[:, argmax] = grad sets EVERY row at every window's argmax column (`:` "
-             "takes all rows for each index): pair each row with its own argmax, "
-             "grad_cols[np.arange(len(argmax)), argmax] = grad", every_row_scatter(case)),
-            ("the gradient is spread evenly over each window (that is average pooling's "
+    return [("the gradient is spread evenly over each window (that is average pooling's "
              "backward); max pooling sends all of it to the window's maximum", route(case, "spread")),
             ("the gradient went to the whole window, every input of it; max pooling sends it to "
              "the window's maximum only", route(case, "window")),
