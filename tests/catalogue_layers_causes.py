@@ -311,7 +311,7 @@ def conv2d_forward_saves_the_kernel_as_stride(ctx, x, weight, *bias, stride, pad
     return out + bias[0].reshape(1, -1, 1, 1) if bias else out
 
 
-@gap("check_conv2d", "conv2d_forward", "`ctx.padding = stride`")
+@entry("check_conv2d", "conv2d_forward", "saves ctx.padding = (1, 1) (the stride's value)", "given is (0, 0)")
 def conv2d_forward_saves_the_stride_as_padding(ctx, x, weight, *bias, stride, padding):
     sh, sw = stride
     ph, pw = padding
@@ -431,3 +431,45 @@ CAUSES.append(Mistake("causes_pool_backward_every_row_scatter", "check_max_pool2
                       ("argmax alone", "np.arange(len(argmax)), argmax")))
 RIGHT.append(("causes_pool_backward_add_at", "check_max_pool2d",
               {"max_pool2d_forward": pool_forward, "max_pool2d_backward": pool_backward_with(_paired)}))
+
+
+def pool_forward_saving(stride_rule):
+    def max_pool2d_forward(ctx, x, kernel, stride, padding):
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        n, c = x.shape[:2]
+        xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+        cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+        ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+        ctx.kernel, ctx.stride, ctx.padding = kernel, stride_rule(kernel, stride, padding), padding
+        return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+    return max_pool2d_forward
+
+
+def pool_backward_from_ctx(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.kernel, ctx.stride, ctx.padding
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.reshape(-1)
+    gx = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+def pool_forward_saves_the_padding_as_stride(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.kernel, ctx.stride, ctx.padding = kernel, padding, padding
+    return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+
+
+CAUSES.append(Mistake("causes_pool_forward_saves_the_padding_as_stride", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward_saves_the_padding_as_stride,
+                       "max_pool2d_backward": pool_backward_from_ctx},
+                      ("your forward saves `ctx.stride = padding`", "save `ctx.stride = stride`")))
+RIGHT.append(("causes_pool_forward_saves_its_arguments", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward_saving(lambda k, s, p: s),
+               "max_pool2d_backward": pool_backward_from_ctx}))

@@ -763,13 +763,20 @@ def _ctx_saved_otherwise(frame: FrameType) -> str:
                     for t in ast.walk(target):
                         if isinstance(t, ast.Name):
                             sources[t.id] = sources.get(t.id, set()) | made
+        saves = []   # (attribute, the expression saved in it)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and
-                    isinstance(node.targets[0], ast.Attribute) and
-                    isinstance(node.targets[0].value, ast.Name) and
-                    node.targets[0].value.id == "ctx"):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, saved_value = node.targets[0], node.value
+                if isinstance(target, ast.Tuple) and isinstance(saved_value, ast.Tuple) and \
+                        len(target.elts) == len(saved_value.elts):
+                    saves += list(zip(target.elts, saved_value.elts))
+                else:
+                    saves.append((target, saved_value))
+        for target, saved in saves:
+            if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                    and target.value.id == "ctx"):
                 continue
-            attr, saved = node.targets[0].attr, node.value
+            attr = target.attr
             if attr not in read or attr not in arguments:
                 continue
             now = _plain(getattr(ctx, attr, None))
@@ -1504,7 +1511,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
-    known = exercise.explain_error(err) if exercise.explain_error else ""
+    try:
+        known = exercise.explain_error(err) if exercise.explain_error else ""
+    except Exception:  # noqa: BLE001 - a hint tripped by the learner's odd values adds nothing
+        known = ""
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""

@@ -176,6 +176,8 @@ def col2im_call_fit(err: BaseException) -> str:
     n, c, h, w = (int(v) for v in shape)
 
     def fits(n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> bool:
+        if sh <= 0 or sw <= 0:
+            return False
         ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
         return ho > 0 and wo > 0 and cols.shape == (n * ho * wo, c * kh * kw)
 
@@ -1329,6 +1331,7 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
                f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
+    outputs.update(saved_params(getattr(out, "_ctx", None), case, name))
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
         outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
@@ -1336,6 +1339,48 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
         if not np.array_equal(as_array(tensor), case[k]):
             outputs[f"{name}/changed_{k}"] = np.array(True)
     return outputs
+
+
+SIZE_PARAMS = ("kernel_size", "stride", "padding", "output_padding")
+
+
+def given_params(case: Case) -> dict[str, Pair]:
+    """The case's size parameters as pairs (a pooling stride of None is its kernel size)."""
+    params = {k: v for k, v in case["params"].items() if k in SIZE_PARAMS}
+    if params.get("stride", 0) is None and params.get("kernel_size") is not None:
+        params["stride"] = params["kernel_size"]
+    if params.get("kernel_size") is not None:
+        params["kernel"] = params["kernel_size"]   # the name a pooling forward may give it
+    return {k: pair(v) for k, v in params.items() if v is not None}
+
+
+def saved_params(ctx: Any, case: Case, name: str) -> Outputs:
+    """'<case>/ctx/<param>': what the forward saved in ctx under the name of one of the
+    case's parameters (stride, padding, ...), as a pair of ints, when it is an int or a pair."""
+    found: Outputs = {}
+    for attr, value in vars(ctx).items() if ctx is not None else ():
+        if attr in given_params(case) and \
+                (isinstance(value, (int, np.integer)) or isinstance(value, (tuple, list)) and
+                 len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value)):
+            found[f"{name}/ctx/{attr}"] = np.array(pair(value))
+    return found
+
+
+def saved_params_verdict(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """'your forward saves ctx.padding = (1, 1), where its padding is (0, 0) ...' when a
+    parameter saved under its own name differs from the one the forward was given."""
+    params = given_params(case)
+    for key, saved in outputs.items():
+        if not key.startswith(f"{name}/ctx/"):
+            continue
+        attr, saved = key.removeprefix(f"{name}/ctx/"), tuple(int(v) for v in saved)
+        if saved == params[attr]:
+            continue
+        alike = [k for k, v in params.items() if k != attr and v == saved]
+        source = f" (the {alike[0]}'s value)" if len(alike) == 1 else ""
+        raise CheckFailed(f"{what}: your forward saves ctx.{attr} = {saved}{source}, while the "
+                          f"{attr} it was given is {params[attr]}: save ctx.{attr} = {attr}, the "
+                          "argument itself")
 
 
 def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
@@ -1725,6 +1770,11 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                           "the inputs: build it with your Function's .apply(...) on the input "
                           "tensors, not with Tensor(...) from arrays or .data")
     present = [k for k in inputs if k in case]
+    if any(f"{name}/grad_{k}" not in outputs or outputs[f"{name}/grad_{k}"].shape !=
+           case[f"grad_{k}"].shape or not np.allclose(outputs[f"{name}/grad_{k}"],
+                                                       case[f"grad_{k}"], rtol=1e-4, atol=1e-5)
+           for k in present):
+        saved_params_verdict(what, name, outputs, case)
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
                                expected=[case[f"grad_{k}"] for k in present],
                                padding=pair(case["params"]["padding"]) if op == "conv2d" else None,

@@ -17,7 +17,8 @@ from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
-                       col2im_call_fit, reshape_size_slip, returned_gradients_verdict)
+                       col2im_call_fit, reshape_size_slip, returned_gradients_verdict,
+                       saved_params_verdict)
 
 LESSON = "04_max_pooling"
 number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
@@ -454,6 +455,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if not outputs.get(f"{name}/connected", True):
             raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
                               "cannot reach the input: build it with your Function's .apply(...)")
+        got = outputs.get(f"{name}/grad_input")
+        if got is None or got.shape != case["grad_input"].shape or \
+                not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
+            saved_params_verdict(call(case), name, outputs, case)
         returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)],
                                    padding=geometry(case)[2],
                                    rows=(case["out"].size, int(np.prod(geometry(case)[0]))))
