@@ -45,13 +45,13 @@ def _central(f, x, step):
     return grad
 
 
-@entry("check_numerical_gradient", "numerical_gradient", "1e-12", "not the eps given")
+@entry("check_numerical_gradient", "numerical_gradient", "1e-12", "ignore the eps argument")
 def ng_step_fixed_at_1e_12(f, x, eps=1e-6):
     eps = 1e-12
     return _central(f, x, eps)
 
 
-@entry("check_numerical_gradient", "numerical_gradient", "1e-10", "not the eps given")
+@entry("check_numerical_gradient", "numerical_gradient", "1e-10", "ignore the eps argument")
 def ng_flat_step_fixed_at_1e_10(f, x, eps=1e-6):
     h = 1e-10
     grad = np.zeros_like(x, dtype=np.float64)
@@ -473,3 +473,29 @@ CAUSES.append(Mistake("causes_pool_forward_saves_the_padding_as_stride", "check_
 RIGHT.append(("causes_pool_forward_saves_its_arguments", "check_max_pool2d",
               {"max_pool2d_forward": pool_forward_saving(lambda k, s, p: s),
                "max_pool2d_backward": pool_backward_from_ctx}))
+
+
+# ---- more forms: a stride left out on one axis, a precedence slip, a step from eps ---------------
+@entry("check_col2im", "col2im", "not applied to the columns")
+def col2im_columns_unstrided(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    r = 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j:j + kw] += cols[r].reshape(c, kh, kw)
+                r += 1
+    return out
+
+
+@entry("check_relative_error", "relative_error", "the division binds before the addition")
+def re_denominator_without_parentheses(a, b):
+    a, b = _f64(a, b)
+    return float(np.max(np.abs(a - b) / np.abs(b) + np.abs(a)))
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "nudged by eps**2", "not the eps given")
+def ng_step_eps_squared(f, x, eps=1e-6):
+    return _central(f, x, eps ** 2)

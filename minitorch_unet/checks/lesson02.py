@@ -58,41 +58,57 @@ def _low_precision(value: Any) -> bool:
 
 
 def _trace_step(numerical_gradient: Callable[..., Any]) -> Outputs:
-    """The size of the nudges f sees (one size for every entry, or nan) and whether f is given
-    a low-precision array; empty when the learner's function fails here."""
-    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
-    sizes: list[float] = []
-    low = [False]
+    """The size of the nudges f sees with eps = TRACE_EPS and with 10 * TRACE_EPS (one size
+    for every entry, or nan) and whether f is given a low-precision array; empty when the
+    learner's function fails here."""
+    steps, low = [], False
+    for eps in (TRACE_EPS, 10 * TRACE_EPS):
+        x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+        sizes: list[float] = []
+        seen_low = [False]
 
-    def f(moved: np.ndarray) -> float:
-        low[0] = low[0] or _low_precision(moved)
-        moved = np.asarray(moved, dtype=np.float64)
-        if moved.size == x.size:
-            delta = np.abs(moved.reshape(-1) - x.reshape(-1)).max()
-            if delta > 0:
-                sizes.append(float(delta))
-        return float(np.sum(moved))
+        def f(moved: np.ndarray) -> float:
+            seen_low[0] = seen_low[0] or _low_precision(moved)
+            moved = np.asarray(moved, dtype=np.float64)
+            if moved.size == x.size:
+                delta = np.abs(moved.reshape(-1) - x.reshape(-1)).max()
+                if delta > 0:
+                    sizes.append(float(delta))
+            return float(np.sum(moved))
 
-    try:
-        numerical_gradient(f, x.copy(), TRACE_EPS)
-    except Exception:  # the cases' runs report it, with the learner's line
-        return {}
-    sizes_ = np.array(sizes)
-    one = sizes_.size and np.allclose(sizes_, np.median(sizes_), rtol=1e-2)
-    return {"trace/step": np.array(float(np.median(sizes_)) if one else np.nan),
-            "trace/low": np.array(low[0])}
+        try:
+            numerical_gradient(f, x.copy(), eps)
+        except Exception:  # the cases' runs report it, with the learner's line
+            return {}
+        found = np.array(sizes)
+        one = found.size and np.allclose(found, np.median(found), rtol=1e-2)
+        steps.append(float(np.median(found)) if one else np.nan)
+        low = low or seen_low[0]
+    return {"trace/step": np.array(steps), "trace/low": np.array(low)}
 
 
 def step_rule(outputs: Outputs) -> str:
-    """'f is called with x nudged by 1e-12, not the eps given' when every nudge f saw in the
-    traced run has one size other than the eps passed; "" otherwise."""
-    step = float(outputs.get("trace/step", np.nan))
-    if np.isnan(step) or np.isclose(step, TRACE_EPS, rtol=1e-2):
+    """'f is called with x nudged by 1e-12 whatever eps is given' (or by eps**2, or by 10
+    eps) when every nudge f saw in the traced runs has one size other than the eps passed;
+    "" otherwise."""
+    if "trace/step" not in outputs:
         return ""
-    small = (": a step that small leaves f(x + eps) - f(x - eps) to rounding noise"
-             if step < 1e-7 else "")
-    return (f"f is called with x nudged by {step:.3g}, not the eps given ({TRACE_EPS:g} in a "
-            f"traced run){small}; nudge x by the eps argument")
+    small, large = (float(v) for v in outputs["trace/step"])
+    if np.isnan(small) or np.isnan(large) or np.isclose(small, TRACE_EPS, rtol=1e-2):
+        return ""
+    noise = (": a step that small leaves f(x + eps) - f(x - eps) to rounding noise"
+             if small < 1e-7 else "")
+    if np.isclose(small, large, rtol=1e-2):
+        return (f"your values ignore the eps argument: f is called with x nudged by "
+                f"{small:.3g} whatever eps is given{noise}; nudge x by eps itself")
+    for said, rule in (("eps**2", lambda e: e * e), ("eps / 2", lambda e: e / 2),
+                       ("2 * eps", lambda e: 2 * e), ("sqrt(eps)", np.sqrt)):
+        if np.isclose(small, rule(TRACE_EPS), rtol=1e-2) and \
+                np.isclose(large, rule(10 * TRACE_EPS), rtol=1e-2):
+            return (f"f is called with x nudged by {said} ({small:.3g} for eps={TRACE_EPS:g}), "
+                    f"not the eps given{noise}; nudge x by eps itself")
+    return (f"f is called with x nudged by {small:.3g} for eps={TRACE_EPS:g} and by {large:.3g} "
+            f"for eps={10 * TRACE_EPS:g}, not by the eps given{noise}; nudge x by eps itself")
 
 
 def _trace_values(numerical_gradient: Callable[..., Any]) -> Outputs:
@@ -381,6 +397,9 @@ def _verdict_gradient(outputs: Outputs) -> None:
                                   f"from entry to entry ({steps.min():.3g} to {steps.max():.3g}), "
                                   f"not the eps given ({eps:g}): nudge every entry by eps itself")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
+                step = step_rule(outputs)
+                if step:
+                    raise CheckFailed(f"{call}: {step}")
                 stencil = stencil_rule(outputs)
                 if stencil:
                     raise CheckFailed(f"{call}: {stencil}")
@@ -556,6 +575,12 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
      "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b, ratio: float(ratio(np.array(np.sum(np.abs(a - b))),
                                np.sum(np.abs(a)) + np.sum(np.abs(b))))),
+    ("the division binds before the addition: |a - b| / |a| + |b| divides by |a| alone and "
+     "then adds |b|; write |a - b| / max(|a|, |b|), with the denominator in parentheses",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(a)) + np.abs(b)))),
+    ("the division binds before the addition: |a - b| / |b| + |a| divides by |b| alone and "
+     "then adds |a|; write |a - b| / max(|a|, |b|), with the denominator in parentheses",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(b)) + np.abs(a)))),
     ("you return the largest absolute difference |a - b|, not divided by anything; divide "
      "each entry's difference by max(|a|, |b|)", lambda a, b, ratio: float(np.max(np.abs(a - b)))),
     ("you take the absolute values before the difference, ||a| - |b||, so a and -a count as "

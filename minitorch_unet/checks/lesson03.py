@@ -1245,6 +1245,12 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
                     col2im_by_windows(cols, shape, kh, kw, sh, sw, stride=False)))
+    for steps, text in (((sh, 1), "the stride is not applied to the columns: the window of "
+                                  "output pixel (i, j) goes back to column sw * j, not j"),
+                        ((1, sw), "the stride is not applied to the rows: the window of output "
+                                  "pixel (i, j) goes back to row sh * i, not i")):
+        if steps not in ((sh, sw), (1, 1)):
+            out.append((text, col2im_by_offsets(cols, shape, kh, kw, sh, sw, kh, kw, steps)))
     return out + window_count_slips(cols, shape, kh, kw, sh, sw)
 
 
