@@ -291,9 +291,8 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
                 (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
                  isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
         if zero:
-            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: a stride "
-                    "(or size) of 0 comes from the caller (a padding of 0 passed as the "
-                    "stride, arguments in the wrong order?)")
+            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: the caller "
+                    "passes a 0 where a stride (or a size) belongs")
     unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
     if unpacked:
         code = frame.f_code
@@ -654,9 +653,9 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
         return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
                     {**names, **extra})
 
-    for text in [line] + source.splitlines():
+    for text in (line, source):   # the line first, then every line of the function
         try:
-            parsed = ast.parse(text.strip())
+            parsed = ast.parse(text.strip() if text is line else text)
         except SyntaxError:
             continue
         for node in ast.walk(parsed):
@@ -685,11 +684,87 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     fits += 1
                 others = {n.id for p in parts if p is not part for n in ast.walk(p)
                           if isinstance(n, ast.Name)}
-                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops))
+                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops)) \
+                    or _step_fix(count, loops[var], var, part)
                 if said:
                     return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
                             f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
                             f"{fits} windows fit: {said}")
+    return ""
+
+
+def _divisor(count: ast.AST) -> str:
+    """The name a window count `(size - k) // s + 1` divides by ("" for another form)."""
+    if isinstance(count, ast.BinOp) and isinstance(count.op, ast.Add):
+        count = count.left if isinstance(count.left, ast.BinOp) else count.right
+    if isinstance(count, ast.BinOp) and isinstance(count.op, ast.FloorDiv) and \
+            isinstance(count.right, ast.Name):
+        return count.right.id
+    return ""
+
+
+def _step_of(lower: ast.AST, var: str) -> str:
+    """The name a slice start `var * s` (or `s * var`) steps by ("" for another form)."""
+    if isinstance(lower, ast.BinOp) and isinstance(lower.op, ast.Mult):
+        sides = (lower.left, lower.right)
+        names = [n.id for n in sides if isinstance(n, ast.Name)]
+        if len(names) == 2 and var in names:
+            return names[1 - names.index(var)]
+    return ""
+
+
+def _step_fix(count: ast.AST, name: str, var: str, part: ast.Slice) -> str:
+    """'window i starts at `i * kh`, a wrong step: ...' when the slice's start steps by
+    another name than the one the loop's count divides by."""
+    divisor, step = _divisor(count), _step_of(part.lower, var)
+    if not divisor or not step or divisor == step:
+        return ""
+    return (f"window {var} starts at `{ast.unparse(part.lower)}`, a wrong step: the count `{name}` "
+            f"= {ast.unparse(count)} steps by `{divisor}`, so start it at `{var} * {divisor}`")
+
+
+def _swapped_loop_variables(frame: FrameType) -> str:
+    """'axis 2 of `x` is cut with `j` (the loop over range(wo)) and axis 3 with `i` ...' when
+    two slices of one subscript step by each other's loop counts' strides, read from the
+    function's source (loops and comprehensions alike); "" otherwise."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    bounds: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name) \
+                and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and \
+                node.iter.func.id == "range" and len(node.iter.args) == 1 and \
+                isinstance(node.iter.args[0], ast.Name):
+            bounds[node.target.id] = node.iter.args[0].id
+    counts: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
+                else [(target, value)]
+            for t, v in pairs:
+                if isinstance(t, ast.Name):
+                    counts.setdefault(t.id, v)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Tuple):
+            continue
+        cuts = []
+        for axis, part in enumerate(node.slice.elts):
+            if isinstance(part, ast.Slice) and part.lower is not None:
+                for var in bounds:
+                    step = _step_of(part.lower, var)
+                    if step and bounds[var] in counts:
+                        cuts.append((axis, var, step, _divisor(counts[bounds[var]])))
+        for (a1, v1, s1, d1), (a2, v2, s2, d2) in itertools.combinations(cuts, 2):
+            if v1 != v2 and s1 != s2 and d1 == s2 and d2 == s1:
+                return (f"axis {a1} of `{ast.unparse(node.value)}` is cut with `{v1}`, the "
+                        f"variable of the loop over range({bounds[v1]}), and axis {a2} with "
+                        f"`{v2}`, of range({bounds[v2]}): the two loop variables are swapped "
+                        f"(rows and columns mixed up); cut axis {a1} with `{v2}` and axis {a2} "
+                        f"with `{v1}`")
     return ""
 
 
@@ -1493,7 +1568,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        counted = _window_count_rule(frame, line) or next(
+        counted = _window_count_rule(frame, line) or _swapped_loop_variables(frame) or next(
             (said for said in (_ctx_saved_otherwise(f) for f, _ in reversed(frames)) if said), "")
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
@@ -1750,8 +1825,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         if short:
             sizes = ", ".join(f"{place[k]} instead of {value[k]} along axis {k}" for k in short)
             return (f"an in-place update (+=) writes into a slice cut short ({sizes}): the slice "
-                    "runs past the edge of the array it cuts, so its start is too far (a window "
-                    "start with the wrong step or stride?)")
+                    "runs past the edge of the array it cuts (its start or its stop lies beyond "
+                    "that axis's size)")
         return ("an in-place update (+=, *=) writes into a place of another shape than its "
                 "value: " + _broadcast_hint([place, value], shapes))
     saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
@@ -1764,8 +1839,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
                 "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
                 "window starts at (H_out - 1) * stride)")
     if "zero-size array to reduction operation" in text:
-        return ("a slice came out empty before the max/min over it: it starts past the array's "
-                "edge (a start computed with the wrong step or stride, or x[p:-p] with p = 0)")
+        return ("a slice came out empty before the max/min over it: it starts at or past the "
+                "array's edge, or stops where it starts (note that x[p:-p] is empty when p = 0)")
     if "too many indices for array" in text:
         return ("an array has fewer axes than the index gives: check which array is indexed and "
                 "its shape (is it the 2-D matrix where you meant the 4-D image?)")
@@ -1826,12 +1901,11 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
     if "inhomogeneous shape" in text:
-        return ("the pieces put into one array have different shapes: some are cut short, a "
-                "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
-                "stride wrong?); every window must have the same size")
+        return ("the pieces put into one array have different shapes: some are cut short by "
+                "a slice that runs past the array's edge; every window must have the same size")
     if "cannot unpack non-iterable int" in text:
-        return ("an int is unpacked as if it were a pair: turn an int argument into (v, v) "
-                "first (kernel_size, stride and padding may come as one int or as a pair)")
+        return ("an int is unpacked as if it were a pair: the value on the right of the line "
+                "is one number where a pair (or a longer sequence) belongs")
     unpack = re.search(r"(?:not enough|too many) values to unpack \(expected (\d+)", text)
     if unpack:
         return (f"the value unpacked does not have {unpack.group(1)} entries: a shape with "
