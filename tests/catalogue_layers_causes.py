@@ -499,3 +499,63 @@ def re_denominator_without_parentheses(a, b):
 @entry("check_numerical_gradient", "numerical_gradient", "nudged by eps**2", "not the eps given")
 def ng_step_eps_squared(f, x, eps=1e-6):
     return _central(f, x, eps ** 2)
+
+
+@entry("check_im2col", "im2col", "the column j + b", "5*j + b")
+def im2col_columns_unstrided(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    rows = []
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                rows.append(x[b, :, i * sh:i * sh + kh, j:j + kw].reshape(-1))
+    return np.array(rows)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "not applied to the columns")
+def pool_forward_columns_unstrided(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    n, c, hp, wp = xpad.shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = xpad[:, :, i * sh:i * sh + kh, j:j + kw].max(axis=(2, 3))
+    cols = i2c(xpad.reshape(n * c, 1, hp, wp), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, stride, padding)
+    return out
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "not applied to the rows")
+def ct_forward_rows_unstrided(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    out = np.zeros((n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw))
+    for i in range(h):
+        for j in range(w):
+            out[:, :, i:i + kh, j * sw:j * sw + kw] += np.einsum("nc,cokl->nokl", x[:, :, i, j], weight)
+    out = out[:, :, ph:out.shape[2] - ph, pw:out.shape[3] - pw]
+    return out + bias[0][:, None, None] if bias else out
+
+
+_B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
+_A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+
+
+@entry("check_winograd_tile", "winograd_tile", "sum over axis -1; over axis 0 it is (4, 4)")
+def wino_channels_summed_on_the_last_axis(d, g):
+    m = ((_G @ g @ _G.T) * (_B_T @ d @ _B_T.T)).sum(axis=-1)
+    return _A_T @ m @ _A_T.T
+
+
+@right("check_winograd_tile", "winograd_tile")
+def wino_channel_loop(d, g):
+    m = np.zeros((4, 4))
+    for ch in range(d.shape[0]):
+        m += (_G @ g[ch] @ _G.T) * (_B_T @ d[ch] @ _B_T.T)
+    return _A_T @ m @ _A_T.T

@@ -801,6 +801,51 @@ def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], par
             f"belongs: count {swapped} = {fits}")
 
 
+REDUCTIONS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")
+
+
+def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
+    """'`m` (1, 4) is `(...).sum(axis=-1)`; with axis=0 it is (4, 4) and the line runs' when
+    an array on the failing line was made by a reduction over one axis (read from the
+    function's source) and exactly one other axis makes the line run; "" otherwise."""
+    expression = _expression_of(line) or line.strip()
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+        ast.parse(expression, mode="eval")
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+    on_line = set(re.findall(r"[A-Za-z_]\w*", expression))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and
+                isinstance(node.targets[0], ast.Name) and node.targets[0].id in on_line and
+                isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr in REDUCTIONS):
+            continue
+        call, name = node.value, node.targets[0].id
+        axis = next((k for k in call.keywords if k.arg == "axis"), None)
+        if axis is None or not isinstance(names.get(name), np.ndarray):
+            continue
+        inner = call.func.value
+        if isinstance(call.func.value, ast.Name) and call.func.value.id == "np" and call.args:
+            inner = call.args[0]
+        try:
+            before = np.asarray(eval(compile(ast.Expression(inner), "<line>", "eval"),
+                                     frame.f_globals, dict(frame.f_locals)))
+        except Exception:  # noqa: BLE001 - the learner's expression; anything may fail
+            continue
+        reduce = getattr(np, call.func.attr)
+        fits = [k for k in range(before.ndim) if _evaluates(
+            expression, {**names, name: reduce(before, axis=k)})]
+        if len(fits) == 1:
+            fixed = reduce(before, axis=fits[0])
+            return (f"`{name}` {names[name].shape} is `{ast.unparse(node.value)}`, "
+                    f"{call.func.attr} over axis {ast.unparse(axis.value)}; over axis "
+                    f"{fits[0]} it is {fixed.shape} and this line runs: reduce over the axis "
+                    "that must disappear")
+    return ""
+
+
 def _ctx_saved_otherwise(frame: FrameType) -> str:
     """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
     when a backward (a frame with `ctx`) reads a ctx attribute that the forward of the same
@@ -1568,7 +1613,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        counted = _window_count_rule(frame, line) or _swapped_loop_variables(frame) or next(
+        counted = _window_count_rule(frame, line) or _swapped_loop_variables(frame) or \
+            _reduced_on_another_axis(frame, line) or next(
             (said for said in (_ctx_saved_otherwise(f) for f, _ in reversed(frames)) if said), "")
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \

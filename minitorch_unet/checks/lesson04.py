@@ -172,6 +172,10 @@ def window_steps(case: Case) -> list[tuple[str, np.ndarray]]:
                        ((sw, sh), "the strides are swapped: window (i, j) starts at (sh*i, sw*j)"),
                        ((1, 1), "the windows step by 1: window (i, j) starts at (sh*i, sw*j), "
                                 "not (i, j)"),
+                       ((sh, 1), "the stride is not applied to the columns: window (i, j) "
+                                 "starts at column sw*j, not j"),
+                       ((1, sw), "the stride is not applied to the rows: window (i, j) starts "
+                                 "at row sh*i, not i"),
                        ((kh, kw), "the windows step by the kernel size: window (i, j) starts "
                                   "at (sh*i, sw*j)")):
         steps[step] = f"{steps[step]} (or else {text}: both give the same windows here)" \
