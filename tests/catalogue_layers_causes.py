@@ -559,3 +559,41 @@ def wino_channel_loop(d, g):
     for ch in range(d.shape[0]):
         m += (_G @ g[ch] @ _G.T) * (_B_T @ d[ch] @ _B_T.T)
     return _A_T @ m @ _A_T.T
+
+
+@entry("check_conv2d", "conv2d_forward", "`ctx.padded_shape = x.shape`", "unpadded argument `x`")
+def conv2d_forward_saves_the_unpadded_shape(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight = cols, weight
+    ctx.padded_shape = x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+@entry("check_relative_error", "relative_error", "max |a - b| by max(|a| + |b|)")
+def re_largest_difference_over_largest_sum(a, b):
+    a, b = _f64(a, b)
+    scale = np.max(np.abs(a) + np.abs(b))
+    return float(np.max(np.abs(a - b)) / scale) if scale else 0.0
+
+
+@entry("check_relative_error", "relative_error", "sum |a - b| by max(sum |a|, sum |b|)")
+def re_total_difference_over_larger_total(a, b):
+    a, b = _f64(a, b)
+    scale = max(np.abs(a).sum(), np.abs(b).sum())
+    return float(np.abs(a - b).sum() / scale) if scale else 0.0
+
+
+@right("check_relative_error", "relative_error")
+def re_entry_loop(a, b):
+    worst = 0.0
+    for x, y in zip(np.ravel(a), np.ravel(b)):
+        scale = max(abs(float(x)), abs(float(y)))
+        if scale:
+            worst = max(worst, abs(float(x) - float(y)) / scale)
+    return worst

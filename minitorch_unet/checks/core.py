@@ -897,10 +897,18 @@ def _ctx_saved_otherwise(frame: FrameType) -> str:
                     and target.value.id == "ctx"):
                 continue
             attr = target.attr
-            if attr not in read or attr not in arguments:
+            if attr not in read:
                 continue
             now = _plain(getattr(ctx, attr, None))
             said = f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`"
+            if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
+                    isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
+                    "pad" not in saved.value.id:
+                return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
+                        f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
+                        "padded one: save the padded array's shape")
+            if attr not in arguments:
+                continue
             if isinstance(saved, ast.Subscript) and isinstance(saved.value, ast.Name) and \
                     saved.value.id == attr:
                 return (f"{said}, one entry of its argument `{attr}` ({now} here), where the "

@@ -684,6 +684,40 @@ def _formula_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -
     return ""
 
 
+# A number of the whole arrays in place of the per-entry parts: (how it reads, its value).
+WHOLE_TOPS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("max |a - b|", lambda a, b: float(np.max(np.abs(a - b)))),
+    ("sum |a - b|", lambda a, b: float(np.sum(np.abs(a - b)))),
+    ("mean |a - b|", lambda a, b: float(np.mean(np.abs(a - b)))),
+    ("||a - b||", lambda a, b: _norm(a - b)),
+)
+WHOLE_BOTTOMS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("max(|a| + |b|)", lambda a, b: float(np.max(np.abs(a) + np.abs(b)))),
+    ("max(max |a|, max |b|)", lambda a, b: float(max(np.max(np.abs(a)), np.max(np.abs(b))))),
+    ("sum |a| + sum |b|", lambda a, b: float(np.sum(np.abs(a)) + np.sum(np.abs(b)))),
+    ("max(sum |a|, sum |b|)", lambda a, b: float(max(np.sum(np.abs(a)), np.sum(np.abs(b))))),
+    ("mean(|a| + |b|)", lambda a, b: float(np.mean(np.abs(a) + np.abs(b)))),
+    ("mean max(|a|, |b|)", lambda a, b: float(np.mean(np.maximum(np.abs(a), np.abs(b))))),
+    ("||a|| + ||b||", lambda a, b: _norm(a) + _norm(b)),
+    ("max(||a||, ||b||)", lambda a, b: max(_norm(a), _norm(b))),
+    ("max |b|", lambda a, b: float(np.max(np.abs(b)))),
+    ("max |a|", lambda a, b: float(np.max(np.abs(a)))),
+)
+
+
+def _whole_array_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'you divide max |a - b| by max(|a| + |b|), numbers of the whole arrays ...' when one
+    such ratio of whole-array numbers (0/0 counted as 0) fits every case; "" otherwise."""
+    known = ~np.isnan(got)
+    for (top_name, top), (bottom_name, bottom) in itertools.product(WHOLE_TOPS, WHOLE_BOTTOMS):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrong = np.array([float(_ratio(np.array(top(a, b)), bottom(a, b))) for a, b in arrays])
+        if np.allclose(got[known], wrong[known], rtol=1e-6, atol=1e-12, equal_nan=True):
+            return (f"you divide {top_name} by {bottom_name}, numbers of the whole arrays; the "
+                    "error is per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)")
+    return ""
+
+
 def _verdict_error(outputs: Outputs) -> None:
     cases = error_cases()
     for i, (what, a, b) in enumerate(cases):
@@ -718,7 +752,7 @@ def _verdict_error(outputs: Outputs) -> None:
                 wrong = np.array([formula(a, b, ratio) for a, b in arrays])
             if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
                 raise CheckFailed(f"{message}: {text}")
-    parts = _formula_fit(got, arrays)
+    parts = _formula_fit(got, arrays) or _whole_array_fit(got, arrays)
     if parts:
         raise CheckFailed(f"{message}: {parts}")
     whole = _error_transform(got, expected, arrays)
