@@ -597,3 +597,29 @@ def re_entry_loop(a, b):
         if scale:
             worst = max(worst, abs(float(x) - float(y)) / scale)
     return worst
+
+
+def pool_backward_from_params(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw))
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.reshape(-1)
+    gx = c2i(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+def pool_forward_saves_the_kernel_twice(ctx, x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax, ctx.padded_shape = cols.argmax(axis=1), xpad.shape
+    ctx.params = (kernel, kernel, padding)
+    return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+
+
+CAUSES.append(Mistake("causes_pool_forward_saves_the_kernel_twice", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward_saves_the_kernel_twice,
+                       "max_pool2d_backward": pool_backward_from_params},
+                      ("`kernel` twice and `stride` not at all",)))

@@ -622,17 +622,32 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
     return ""
 
 
+def _own_source(code: Any) -> str:
+    """The dedented source of a function (a code object or a function), "" when it is not at
+    hand or what the file holds at its lines is not that function's definition."""
+    try:
+        source = textwrap.dedent(inspect.getsource(code))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    name = getattr(code, "co_name", None) or getattr(code, "__name__", "")
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.ClassDef):   # a staticmethod's source may start at its class
+        return ""
+    return source if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+        first.name == name else ""
+
+
 def _window_count_rule(frame: FrameType, line: str) -> str:
     """'`wo` is (w - kw) // sh + 1 ... with `sw` in place of `sh` it is the 3 windows that
     fit' when a window slice on the line (or a line that fed it) runs past the edge at the
     loop's value, and the loop's count, read from its assignment in the source, gives the
     windows that fit once one name in it is replaced by another of the function's (the other
     axis's stride, size or count); "" otherwise."""
-    try:
-        source = textwrap.dedent(inspect.getsource(frame.f_code))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError, IndentationError):
+    source = _own_source(frame.f_code)
+    if not source:
         return ""
+    tree = ast.parse(source)
     loops, names = _loop_bounds(frame), dict(frame.f_locals)
     assigned: dict[str, ast.AST] = {}
     groups: list[set[str]] = []   # names unpacked together (n, c, h, w = x.shape): one per axis
@@ -675,6 +690,9 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     continue
                 var, size = used[0], array.shape[axis]
                 count = assigned.get(loops[var]) if re.fullmatch(r"\w+", loops[var]) else None
+                while isinstance(count, ast.IfExp):   # the branch the frame's values take
+                    test = _safe(value, count.test)
+                    count = None if test is None else count.body if test else count.orelse
                 if count is None or [stop for _, stop in _range_loops(frame)].count(loops[var]) > 1:
                     continue  # one count bounding two loops: the loop's bound is the slip
                 fits = 0
@@ -727,10 +745,10 @@ def _swapped_loop_variables(frame: FrameType) -> str:
     """'axis 2 of `x` is cut with `j` (the loop over range(wo)) and axis 3 with `i` ...' when
     two slices of one subscript step by each other's loop counts' strides, read from the
     function's source (loops and comprehensions alike); "" otherwise."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
+    source = _own_source(frame.f_code)
+    if not source:
         return ""
+    tree = ast.parse(source)
     bounds: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name) \
@@ -809,10 +827,11 @@ def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
     an array on the failing line was made by a reduction over one axis (read from the
     function's source) and exactly one other axis makes the line run; "" otherwise."""
     expression = _expression_of(line) or line.strip()
+    source = _own_source(frame.f_code)
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(frame.f_code)))
+        tree = ast.parse(source)
         ast.parse(expression, mode="eval")
-    except (OSError, TypeError, SyntaxError, IndentationError):
+    except SyntaxError:
         return ""
     names = {**frame.f_globals, **frame.f_locals}
     on_line = set(re.findall(r"[A-Za-z_]\w*", expression))
@@ -846,28 +865,45 @@ def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
     return ""
 
 
-def _ctx_saved_otherwise(frame: FrameType) -> str:
+def _forwards_of(tb: TracebackType | None) -> list[Callable[..., Any]]:
+    """The forward of the op whose backward is on the traceback (the engine's `node._op`),
+    with the functions taking ctx that it calls, and those they call; [] when no backward
+    of the engine is on it."""
+    op = None
+    while tb is not None:
+        node = tb.tb_frame.f_locals.get("node")
+        op = getattr(node, "_op", None) or op
+        tb = tb.tb_next
+    found: list[Callable[..., Any]] = []
+    todo = [getattr(op, "forward", None)]
+    while todo and len(found) < 8:
+        fn = todo.pop(0)
+        code = getattr(fn, "__code__", None)
+        if code is None or code.co_varnames[:1] != ("ctx",) or any(f is fn for f in found):
+            continue
+        found.append(fn)
+        todo += [getattr(fn, "__globals__", {}).get(name) for name in code.co_names]
+    return found
+
+
+def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -> str:
     """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
-    when a backward (a frame with `ctx`) reads a ctx attribute that the forward of the same
-    namespace saved from something other than its argument of that name: one entry of it, or
-    a value made from another argument only; "" otherwise."""
+    when a backward (a frame with `ctx`) reads a ctx attribute that its op's forward (or a
+    helper of it, `forwards`) saved from something other than its argument of that name: one
+    entry of it, or a value made from other arguments only; "" otherwise."""
     ctx = frame.f_locals.get("ctx")
     if ctx is None:
         return ""
-    try:
-        read = {n.attr for n in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(frame.f_code))))
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and
-                n.value.id == "ctx"}
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        read = set(getattr(ctx, "__dict__", {}))   # the backward's source is not at hand
-    for forward in frame.f_globals.values():
-        code = getattr(forward, "__code__", None)
-        if code is None or code is frame.f_code or not code.co_varnames[:1] == ("ctx",):
+    source = _own_source(frame.f_code)
+    read = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute) and
+            isinstance(n.value, ast.Name) and n.value.id == "ctx"} if source else \
+        set(getattr(ctx, "__dict__", {}))   # the backward's source is not at hand
+    for forward in forwards:
+        code = forward.__code__
+        source = _own_source(forward)
+        if not source:
             continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(forward)))
-        except (OSError, TypeError, SyntaxError, IndentationError):
-            continue
+        tree = ast.parse(source)
         stored = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
                   isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
                   n.value.id == "ctx"}
@@ -899,7 +935,11 @@ def _ctx_saved_otherwise(frame: FrameType) -> str:
             attr = target.attr
             if attr not in read:
                 continue
-            now = _plain(getattr(ctx, attr, None))
+            value_now = getattr(ctx, attr, None)
+            now = _plain(value_now)
+            while isinstance(saved, ast.IfExp):  # `a if cond else b`: the branch whose kind
+                one = isinstance(saved.body, ast.Subscript) == _is_int(value_now)  # fits the value
+                saved = saved.body if one else saved.orelse
             said = f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`"
             if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
                     isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
@@ -907,6 +947,19 @@ def _ctx_saved_otherwise(frame: FrameType) -> str:
                 return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
                         f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
                         "padded one: save the padded array's shape")
+            elements = [e.id for e in saved.elts if isinstance(e, ast.Name)] \
+                if isinstance(saved, ast.Tuple) else []
+            if len(elements) == len(getattr(saved, "elts", ())) > 1 and \
+                    set(elements) <= arguments and len(set(elements)) < len(elements):
+                twice = next(e for e in elements if elements.count(e) > 1)
+                order = [a for a in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+                         if a in arguments]
+                left = [a for a in order[order.index(min(elements, key=order.index)):]
+                        if a not in elements]
+                if left:
+                    return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, with "
+                            f"`{twice}` twice and `{left[0]}` not at all: save each argument "
+                            "once, in the order the backward unpacks them")
             if attr not in arguments:
                 continue
             if isinstance(saved, ast.Subscript) and isinstance(saved.value, ast.Name) and \
@@ -1597,6 +1650,19 @@ def _source_line(frame: FrameType, lineno: int) -> str:
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
 
+def _first_said(readings: list[Callable[[], str]]) -> str:
+    """The first non-empty reading of the learner's source and values; one that trips on
+    odd values says nothing."""
+    for reading in readings:
+        try:
+            said = reading()
+        except Exception:  # noqa: BLE001 - the learner's values; anything may fail
+            continue
+        if said:
+            return said
+    return ""
+
+
 def describe_error(exercise: Exercise, err: BaseException) -> str:
     """'exercise 4 (`conv2d_forward`) raised ValueError: ... (line 12: `out = out + b`); shapes
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
@@ -1621,9 +1687,12 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        counted = _window_count_rule(frame, line) or _swapped_loop_variables(frame) or \
-            _reduced_on_another_axis(frame, line) or next(
-            (said for said in (_ctx_saved_otherwise(f) for f, _ in reversed(frames)) if said), "")
+        forwards = _forwards_of(err.__traceback__)
+        counted = _first_said([lambda: _window_count_rule(frame, line),
+                               lambda: _swapped_loop_variables(frame),
+                               lambda: _reduced_on_another_axis(frame, line)] +
+                              [lambda f=f: _ctx_saved_otherwise(f, forwards)
+                               for f, _ in reversed(frames)])
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
