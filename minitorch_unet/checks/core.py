@@ -685,6 +685,15 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     continue
                 used = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name) and
                         n.id in loops and _is_int(names.get(n.id))]
+                if part.step is not None:   # a stepped slice is no plain window
+                    step = _step_of(part.lower, used[0]) if len(used) == 1 else ""
+                    if step and isinstance(part.step, ast.Name) and part.step.id == step and \
+                            _safe(value, part.step) not in (None, 1):
+                        return (f"the window `{ast.unparse(part)}` takes every {step}-th pixel "
+                                f"(a step of `{step}` inside the window, a dilation): the "
+                                f"stride only moves the windows; a window is consecutive "
+                                f"pixels, without the `:{step}`")
+                    continue
                 upper = _safe(value, part.upper)
                 if len(used) != 1 or not _is_int(upper) or upper <= array.shape[axis]:
                     continue
@@ -702,8 +711,9 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                     fits += 1
                 others = {n.id for p in parts if p is not part for n in ast.walk(p)
                           if isinstance(n, ast.Name)}
-                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops)) \
-                    or _step_fix(count, loops[var], var, part)
+                stops = [stop for v, stop in _range_loops(frame) if v != var]
+                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops),
+                                  stops) or _step_fix(count, loops[var], var, part)
                 if said:
                     return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
                             f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
@@ -787,7 +797,7 @@ def _swapped_loop_variables(frame: FrameType) -> str:
 
 
 def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], part: ast.Slice,
-               value: Callable[..., Any], others: set[str]) -> str:
+               value: Callable[..., Any], others: set[str], stops: list[str]) -> str:
     """What in the count's expression makes it other than `fits`: another loop's count copied,
     or one name where another belongs: one the slice uses (never one that the other axes'
     slices use too, where the slice itself may be the slip), or one unpacked with it."""
@@ -795,6 +805,8 @@ def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], par
     if not _is_int(got) or got == fits:
         return ""
     if isinstance(count, ast.Name):
+        if count.id not in stops:   # not another loop's count: nothing shows it is wrong
+            return ""
         return (f"`{name}` is set to `{count.id}` ({got}), a count of another axis; count "
                 "this axis's windows with its own size, kernel and stride, (size - k) // "
                 "stride + 1")
