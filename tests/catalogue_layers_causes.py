@@ -623,3 +623,32 @@ CAUSES.append(Mistake("causes_pool_forward_saves_the_kernel_twice", "check_max_p
                       {"max_pool2d_forward": pool_forward_saves_the_kernel_twice,
                        "max_pool2d_backward": pool_backward_from_params},
                       ("`kernel` twice and `stride` not at all",)))
+
+
+# ---- 03: the bias vector used whole, or indexed by another loop's variable ------------------------
+def _naive_bias(x, weight, bias, stride, padding, how):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for b in range(n):
+        for oc in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    win = xp[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[b, oc, i, j] = np.sum(win * weight[oc]) + \
+                        (bias[b] if how == "by_sample" and bias is not None else 0)
+            if bias is not None and how == "plane":
+                out[b, oc] += bias
+    return out
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "`bias[oc]`", "whole vector")
+def naive_whole_bias_added_to_a_plane(x, weight, bias=None, stride=1, padding=0):
+    return _naive_bias(x, weight, bias, stride, padding, "plane")
+
+
+@entry("check_conv2d_naive", "conv2d_naive", "indexed by the sample loop's variable")
+def naive_bias_indexed_by_the_sample(x, weight, bias=None, stride=1, padding=0):
+    return _naive_bias(x, weight, bias, stride, padding, "by_sample")

@@ -568,7 +568,7 @@ def _naive2(x, weight, bias, stride, padding, bias_index=None, window_end=None, 
     return out
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "wrong index")
+@mistake("check_conv2d_naive", "conv2d_naive", "indexed by the sample loop's variable")
 def naive_bias_by_sample(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, bias_index=lambda b_, ch: b_)
 

@@ -428,6 +428,41 @@ def _whole_vector_added(assign: ast.Assign, scope: dict[str, Any], globals_: dic
     return ""
 
 
+def _whole_vector_into_slice(frame: FrameType, line: str, text: str) -> str:
+    """'`bias` (4,) is the whole vector, added to `out[b, oc]` ...: add `bias[oc]`' when a
+    broadcast fails on an assignment into a subscript whose index variable runs along an
+    axis as long as a 1-D array used whole on the right side; "" otherwise."""
+    if "broadcast" not in text:
+        return ""
+    try:
+        statement = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return ""
+    if not isinstance(statement, (ast.Assign, ast.AugAssign)):
+        return ""
+    target = statement.target if isinstance(statement, ast.AugAssign) else statement.targets[0]
+    if not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+        return ""
+    array = frame.f_locals.get(target.value.id)
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    if not isinstance(array, np.ndarray) or len(parts) > array.ndim:
+        return ""
+    parents = {child: node for node in ast.walk(statement.value)
+               for child in ast.iter_child_nodes(node)}
+    vectors = [n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name) and
+               isinstance(frame.f_locals.get(n.id), np.ndarray) and
+               frame.f_locals[n.id].ndim == 1 and not isinstance(parents.get(n), ast.Subscript)]
+    for vector in dict.fromkeys(vectors):
+        length = frame.f_locals[vector].shape[0]
+        for axis, part in enumerate(parts):
+            if isinstance(part, ast.Name) and _is_int(frame.f_locals.get(part.id)) and \
+                    array.shape[axis] == length:
+                return (f"`{vector}` ({length},) is the whole vector, added to "
+                        f"`{ast.unparse(target)}`, which is one {part.id} of `{target.value.id}`"
+                        f": add its entry for this {part.id}, `{vector}[{part.id}]`")
+    return ""
+
+
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
     """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
     reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
@@ -673,8 +708,9 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
             parsed = ast.parse(text.strip() if text is line else text)
         except SyntaxError:
             continue
+        parents = {child: node for node in ast.walk(parsed) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(parsed):
-            if not isinstance(node, ast.Subscript):
+            if not isinstance(node, ast.Subscript) or not _on_taken_path(node, parents, value):
                 continue
             array = _safe(value, node.value)
             parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
@@ -794,6 +830,22 @@ def _swapped_loop_variables(frame: FrameType) -> str:
                         f"(rows and columns mixed up); cut axis {a1} with `{v2}` and axis {a2} "
                         f"with `{v1}`")
     return ""
+
+
+def _on_taken_path(node: ast.AST, parents: dict[ast.AST, ast.AST],
+                   value: Callable[[ast.AST], Any]) -> bool:
+    """False when `node` lies in a branch (of an `if` or of `a if c else b`) that the
+    frame's values do not take; True when they do or cannot tell."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, (ast.If, ast.IfExp)) and child is not parent.test:
+            test = _safe(value, parent.test)
+            in_body = child is parent.body or (isinstance(parent.body, list) and
+                                               child in parent.body)
+            if test is not None and bool(test) != in_body:
+                return False
+        child, parent = parent, parents.get(parent)
+    return True
 
 
 def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], part: ast.Slice,
@@ -1702,7 +1754,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         forwards = _forwards_of(err.__traceback__)
         counted = _first_said([lambda: _window_count_rule(frame, line),
                                lambda: _swapped_loop_variables(frame),
-                               lambda: _reduced_on_another_axis(frame, line)] +
+                               lambda: _reduced_on_another_axis(frame, line),
+                               lambda: _whole_vector_into_slice(frame, line, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
                                for f, _ in reversed(frames)])
         sided = counted or sided
@@ -2175,9 +2228,8 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
                        if m != n and 1 not in (m, n)})
         if axes and any(0 in f for f in found):
-            return ("a slice came out empty (size 0 along an axis): its start lies past the end "
-                    "of the array; check the index arithmetic (rows and columns mixed up, a "
-                    "stride applied twice?)")
+            return ("a slice came out empty (size 0 along an axis): its start lies at or past "
+                    "the end of the array it cuts")
         if axes and all(sorted(f) == sorted(first) for f in others):
             listed = " vs ".join(map(str, dict.fromkeys(found)))
             return (f"the arrays have the same sizes in another order ({listed}): "
@@ -2193,6 +2245,7 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
                     f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
                     "intended, a slice with the wrong bounds (start:start + size, with a step "
                     "start:start + step * count) or an index taken on the wrong axis")
+    found = list(dict.fromkeys(found))   # an in-place update names the place twice
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
     small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))

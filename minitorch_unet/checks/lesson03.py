@@ -378,6 +378,15 @@ def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndar
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
         out.append(("the bias is added twice", conv2d_numpy(x, w, 2 * b, s, p)))
+        bare = conv2d_numpy(x, w, None, s, p)
+        for axis, loop, index in ((0, "sample", "n"), (2, "row", "i"), (3, "column", "j")):
+            size = case["out"].shape[axis]
+            if 1 < size <= b.shape[0]:   # bias[n], bias[i] or bias[j] in a loop: no IndexError
+                along = [1, 1, 1, 1]
+                along[axis] = size
+                out.append((f"the bias is indexed by the {loop} loop's variable, bias[{index}]; "
+                            "bias[o] belongs to output channel o",
+                            bare + b.astype(np.float64)[:size].reshape(along)))
         for axis in (0, 2, 3):  # where broadcasting lets a bias of O values land
             if case["out"].shape[axis] == b.shape[0]:
                 along = [1, 1, 1, 1]
