@@ -311,7 +311,7 @@ def conv2d_forward_saves_the_kernel_as_stride(ctx, x, weight, *bias, stride, pad
     return out + bias[0].reshape(1, -1, 1, 1) if bias else out
 
 
-@entry("check_conv2d", "conv2d_forward", "saves ctx.padding = (1, 1) (the stride's value)", "given is (0, 0)")
+@entry("check_conv2d", "conv2d_forward", "ctx.padding holds (1, 1) (the stride's value)", "given is (0, 0)")
 def conv2d_forward_saves_the_stride_as_padding(ctx, x, weight, *bias, stride, padding):
     sh, sw = stride
     ph, pw = padding

@@ -1393,9 +1393,9 @@ def saved_params_verdict(what: str, name: str, outputs: Outputs, case: Case) -> 
             continue
         alike = [k for k, v in params.items() if k != attr and v == saved]
         source = f" (the {alike[0]}'s value)" if len(alike) == 1 else ""
-        raise CheckFailed(f"{what}: your forward saves ctx.{attr} = {saved}{source}, while the "
-                          f"{attr} it was given is {params[attr]}: save ctx.{attr} = {attr}, the "
-                          "argument itself")
+        raise CheckFailed(f"{what}: after the forward, ctx.{attr} holds {saved}{source}, while "
+                          f"the {attr} given is {params[attr]}: the forward must receive the "
+                          f"{attr} and save it as it is, ctx.{attr} = {attr}")
 
 
 def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
