@@ -652,3 +652,19 @@ def naive_whole_bias_added_to_a_plane(x, weight, bias=None, stride=1, padding=0)
 @entry("check_conv2d_naive", "conv2d_naive", "indexed by the sample loop's variable")
 def naive_bias_indexed_by_the_sample(x, weight, bias=None, stride=1, padding=0):
     return _naive_bias(x, weight, bias, stride, padding, "by_sample")
+
+
+@entry("check_im2col", "im2col", "uses `kh` where `kw` belongs", "the reshape fits")
+def im2col_windows_view_width_count_with_kh(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kh) // sw + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return win[:, :, :ho, :wo].transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)
+
+
+@right("check_im2col", "im2col")
+def im2col_windows_view(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return win[:, :, :ho, :wo].transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)

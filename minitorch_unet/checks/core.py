@@ -832,6 +832,92 @@ def _swapped_loop_variables(frame: FrameType) -> str:
     return ""
 
 
+def _sibling_names(code: Any, groups: list[set[str]]) -> list[set[str]]:
+    """Names that stand for the two axes of one thing: unpacked together (n, c, h, w =
+    x.shape), or parameters that differ in h / w only (kh and kw, sh and sw)."""
+    params = _parameters(code)
+    pairs = [{p, q} for p, q in itertools.combinations(params, 2)
+             if len(p) == len(q) and sum(a != b for a, b in zip(p, q)) == 1 and
+             {a for a, b in zip(p, q) if a != b} | {b for a, b in zip(p, q) if a != b} <= set("hwHW")]
+    return groups + pairs
+
+
+def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
+    """'`wo` = (w - kh) // sw + 1 = 11 uses `kh` where `kw` belongs: ...' when a reshape on
+    the line fails for its size, and replacing one name of a count it is given by its other
+    axis's twin makes the sizes agree; "" otherwise."""
+    failed = re.search(r"cannot reshape array of size (\d+) into shape", text)
+    source = _own_source(frame.f_code)
+    if not failed or not source:
+        return ""
+    size = int(failed.group(1))
+    tree = ast.parse(source)
+    assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
+            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
+                else [(target, value)]
+            for t, v in pairs:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, v)
+    siblings = _sibling_names(frame.f_code, groups)
+    names = {**frame.f_globals, **frame.f_locals}
+    try:
+        calls = [n for n in ast.walk(ast.parse(_expression_of(line) or line.strip()))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                 n.func.attr == "reshape"]
+    except SyntaxError:
+        return ""
+
+    def fits(args: list[ast.AST], extra: dict[str, Any], shape: tuple[int, ...]) -> bool:
+        """The sizes agree; with a -1, the sizes before it merge leading axes of the array
+        and those after it trailing ones (divisibility alone fits too easily)."""
+        try:
+            dims = [eval(compile(ast.Expression(a), "<line>", "eval"), frame.f_globals,
+                         {**frame.f_locals, **extra}) for a in args]
+        except Exception:  # noqa: BLE001
+            return False
+        dims = [d for a in dims for d in (a if isinstance(a, tuple) else (a,))]
+        if -1 not in dims:
+            return math.prod(dims) == size
+        k = dims.index(-1)
+        head, tail = math.prod(dims[:k]), math.prod(dims[k + 1:])
+        prefixes = {math.prod(shape[:i]) for i in range(len(shape) + 1)}
+        suffixes = {math.prod(shape[i:]) for i in range(len(shape) + 1)}
+        return head in prefixes and tail in suffixes and size % (head * tail) == 0
+
+    for call in calls:
+        receiver = _safe(lambda n: eval(compile(ast.Expression(n), "<line>", "eval"),
+                                        frame.f_globals, dict(frame.f_locals)), call.func.value)
+        shape = tuple(getattr(receiver, "shape", ()))
+        if math.prod(shape) != size:
+            continue
+        used = [n.id for a in call.args for n in ast.walk(a) if isinstance(n, ast.Name)]
+        for name in dict.fromkeys(used):
+            count = assigned.get(name)
+            if count is None or not _is_int(names.get(name)):
+                continue
+            for old in dict.fromkeys(n.id for n in ast.walk(count) if isinstance(n, ast.Name)):
+                for new in sorted({k for g in siblings if old in g for k in g} - {old}):
+                    swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+                    try:
+                        fixed = eval(compile(swapped, "<fix>", "eval"), frame.f_globals,
+                                     dict(frame.f_locals))
+                    except Exception:  # noqa: BLE001
+                        continue
+                    if _is_int(fixed) and fixed != names[name] and \
+                            fits(call.args, {name: fixed}, shape):
+                        return (f"`{name}` = {ast.unparse(count)} = {names[name]} uses `{old}` "
+                                f"where `{new}` belongs: with {swapped} = {fixed} the reshape "
+                                f"fits the {size} values")
+    return ""
+
+
 def _on_taken_path(node: ast.AST, parents: dict[ast.AST, ast.AST],
                    value: Callable[[ast.AST], Any]) -> bool:
     """False when `node` lies in a branch (of an `if` or of `a if c else b`) that the
@@ -1755,7 +1841,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         counted = _first_said([lambda: _window_count_rule(frame, line),
                                lambda: _swapped_loop_variables(frame),
                                lambda: _reduced_on_another_axis(frame, line),
-                               lambda: _whole_vector_into_slice(frame, line, str(err))] +
+                               lambda: _whole_vector_into_slice(frame, line, str(err)),
+                               lambda: _reshape_count_fix(frame, line, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
                                for f, _ in reversed(frames)])
         sided = counted or sided
