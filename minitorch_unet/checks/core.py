@@ -832,6 +832,19 @@ def _swapped_loop_variables(frame: FrameType) -> str:
     return ""
 
 
+def _axes_named(expression: str) -> set[str]:
+    """The axes ('h', 'w') that the names of an expression speak of by their last letter
+    (h, kh, sh, ph, H; w, kw, sw, pw, W); other names (n, stride) speak of none."""
+    return {name[-1].lower() for name in re.findall(r"[A-Za-z_]\w*", expression)
+            if name[-1] in "hwHW"}
+
+
+def _one_axis_fix(before: str, after: str) -> bool:
+    """Whether a fix turns a count whose names mix the two axes into one whose names speak of
+    a single axis (the check that the other axis's name was the slip, not the rule)."""
+    return len(_axes_named(before)) > 1 and len(_axes_named(after)) == 1
+
+
 def _sibling_names(code: Any, groups: list[set[str]]) -> list[set[str]]:
     """Names that stand for the two axes of one thing: unpacked together (n, c, h, w =
     x.shape), or parameters that differ in h / w only (kh and kw, sh and sw)."""
@@ -911,6 +924,7 @@ def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
                     except Exception:  # noqa: BLE001
                         continue
                     if _is_int(fixed) and fixed != names[name] and \
+                            _one_axis_fix(ast.unparse(count), swapped) and \
                             fits(call.args, {name: fixed}, shape):
                         return (f"`{name}` = {ast.unparse(count)} = {names[name]} uses `{old}` "
                                 f"where `{new}` belongs: with {swapped} = {fixed} the reshape "
@@ -957,6 +971,8 @@ def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], par
             if new in in_count or new == old or new in others:
                 continue
             swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+            if not _one_axis_fix(ast.unparse(count), swapped):
+                continue
             try:
                 if value(ast.parse(swapped, mode="eval").body) == fits:
                     fixes.append((new not in in_slice, old, new, swapped))
