@@ -668,3 +668,13 @@ def im2col_windows_view(x, kh, kw, sh, sw):
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     return win[:, :, :ho, :wo].transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)
+
+
+def _flat_first_row(cols, idx, g):
+    cols.flat[idx] = g
+
+
+CAUSES.append(Mistake("causes_pool_backward_flat_index_without_row_offset", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward,
+                       "max_pool2d_backward": pool_backward_with(_flat_first_row)},
+                      ("rows.flat[argmax]", "offset each by its row")))

@@ -229,6 +229,7 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     scattered(case, g.transpose(axes).reshape(-1))))
     out += window_index_as_position(case)
     out.append(columns_only(case))
+    out.append(flat_rows(case))
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
                 scattered(case, np.full(g.size, g.sum()))))
@@ -256,6 +257,22 @@ def columns_only(case: Case) -> tuple[str, np.ndarray]:
             "into every row at once; pair it with the row numbers: "
             "rows[np.arange(len(argmax)), argmax] = grad.reshape(-1)",
             out[:, :, ph:ph + h, pw:pw + w])
+
+
+def flat_rows(case: Case) -> tuple[str, np.ndarray]:
+    """rows.flat[argmax] = grad.reshape(-1): the window index used as a flat index into the
+    whole (windows, kh*kw) matrix lands in its first row (the last write winning)."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    best = pool_windows(case["input"], case, -np.inf).reshape(-1, kh * kw).argmax(-1)
+    rows = np.zeros((len(best), kh * kw))
+    rows.flat[best] = case["grad_out"].astype(np.float64).reshape(-1)
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    out = convolution.col2im(rows, (n * c, 1) + padded[2:], kh, kw, sh, sw).reshape(padded)
+    return ("the argmax was used as a flat index into the whole matrix (rows.flat[argmax] = "
+            "...), so every gradient lands in its first row; offset each by its row, "
+            "rows.flat[np.arange(len(argmax)) * kh * kw + argmax], or index "
+            "rows[np.arange(len(argmax)), argmax]", out[:, :, ph:ph + h, pw:pw + w])
 
 
 def window_index_as_position(case: Case) -> list[tuple[str, np.ndarray]]:
