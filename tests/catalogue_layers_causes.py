@@ -678,3 +678,57 @@ CAUSES.append(Mistake("causes_pool_backward_flat_index_without_row_offset", "che
                       {"max_pool2d_forward": pool_forward,
                        "max_pool2d_backward": pool_backward_with(_flat_first_row)},
                       ("rows.flat[argmax]", "offset each by its row")))
+
+
+# ---- the same classes written through a helper with a switch (`a if bug else b`) --------------------
+def _im2col_switched(x, kh, kw, sh, sw, bug):
+    n, c, h, w = x.shape
+    ho = (h - kh) // sh + 1
+    wo = (w - kw) // sh + 1 if bug == "wo_sh" else (w - kw) // sw + 1
+    rows = []
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                if bug == "ij_swapped":
+                    rows.append(x[b, :, j * sh:j * sh + kh, i * sw:i * sw + kw].reshape(-1))
+                else:
+                    rows.append(x[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1))
+    return np.array(rows)
+
+
+def im2col_switched(bug, *words):
+    def im2col(x, kh, kw, sh, sw):
+        return _im2col_switched(x, kh, kw, sh, sw, bug)
+    CAUSES.append(Mistake(f"causes_im2col_switched_{bug}", "check_im2col", {"im2col": im2col}, words))
+
+
+im2col_switched("wo_sh", "uses `sh` where this axis's `sw` belongs")
+im2col_switched("ij_swapped", "the two loop variables are swapped")
+
+
+def _forward_switched(ctx, x, weight, bias, stride, padding, bug):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride = stride if bug != "kernel_as_stride" else (kh, kw)
+    ctx.padding, ctx.has_bias = padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+def conv2d_forward_switched(bug):
+    def conv2d_forward(ctx, x, weight, *bias, stride, padding):
+        return _forward_switched(ctx, x, weight, bias, stride, padding, bug)
+    return conv2d_forward
+
+
+CAUSES.append(Mistake("causes_conv2d_forward_switched_kernel_as_stride", "check_conv2d",
+                      {"conv2d_forward": conv2d_forward_switched("kernel_as_stride")},
+                      ("`ctx.stride = (kh, kw)`",)))
+RIGHT.append(("causes_conv2d_forward_switched_right", "check_conv2d",
+              {"conv2d_forward": conv2d_forward_switched("")}))
+RIGHT.append(("causes_im2col_switched_right", "check_im2col",
+              {"im2col": lambda x, kh, kw, sh, sw: _im2col_switched(x, kh, kw, sh, sw, "")}))

@@ -748,8 +748,11 @@ def _window_count_rule(frame: FrameType, line: str) -> str:
                 others = {n.id for p in parts if p is not part for n in ast.walk(p)
                           if isinstance(n, ast.Name)}
                 stops = [stop for v, stop in _range_loops(frame) if v != var]
+                crossed = any(_divisor(assigned.get(loops.get(u, ""), ast.Pass())) ==
+                              _step_of(part.lower, var) for u in others & set(loops) if u != var)
                 said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops),
-                                  stops) or _step_fix(count, loops[var], var, part)
+                                  stops) or ("" if crossed else
+                                             _step_fix(count, loops[var], var, part))
                 if said:
                     return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
                             f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
@@ -802,18 +805,27 @@ def _swapped_loop_variables(frame: FrameType) -> str:
                 node.iter.func.id == "range" and len(node.iter.args) == 1 and \
                 isinstance(node.iter.args[0], ast.Name):
             bounds[node.target.id] = node.iter.args[0].id
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    dict(frame.f_locals))
+
     counts: dict[str, ast.AST] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
-                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
-                else [(target, value)]
+            target, assigned = node.targets[0], node.value
+            pairs = zip(target.elts, assigned.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(assigned, ast.Tuple) and len(target.elts) == len(assigned.elts) \
+                else [(target, assigned)]
             for t, v in pairs:
-                if isinstance(t, ast.Name):
+                while isinstance(v, ast.IfExp):   # the branch the frame's values take
+                    test = _safe(value, v.test)
+                    v = None if test is None else v.body if test else v.orelse
+                if isinstance(t, ast.Name) and v is not None:
                     counts.setdefault(t.id, v)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Tuple):
+        if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Tuple) or \
+                not _on_taken_path(node, parents, value):
             continue
         cuts = []
         for axis, part in enumerate(node.slice.elts):
@@ -1064,6 +1076,9 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
     read = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute) and
             isinstance(n.value, ast.Name) and n.value.id == "ctx"} if source else \
         set(getattr(ctx, "__dict__", {}))   # the backward's source is not at hand
+    closed = {name: cell.cell_contents for f in forwards
+              for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ())
+              if name not in ("ctx",)}
     for forward in forwards:
         code = forward.__code__
         source = _own_source(forward)
@@ -1103,9 +1118,13 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
                 continue
             value_now = getattr(ctx, attr, None)
             now = _plain(value_now)
-            while isinstance(saved, ast.IfExp):  # `a if cond else b`: the branch whose kind
-                one = isinstance(saved.body, ast.Subscript) == _is_int(value_now)  # fits the value
-                saved = saved.body if one else saved.orelse
+            while isinstance(saved, ast.IfExp):  # `a if cond else b`: the branch taken, from
+                try:                              # the values the forwards' closures hold
+                    taken = bool(eval(compile(ast.Expression(saved.test), "<test>", "eval"),
+                                      dict(forward.__globals__), closed))
+                except Exception:  # noqa: BLE001 - else the branch whose kind fits the value
+                    taken = isinstance(saved.body, ast.Subscript) == _is_int(value_now)
+                saved = saved.body if taken else saved.orelse
             said = f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`"
             if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
                     isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
@@ -1854,8 +1873,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
         forwards = _forwards_of(err.__traceback__)
-        counted = _first_said([lambda: _window_count_rule(frame, line),
-                               lambda: _swapped_loop_variables(frame),
+        counted = _first_said([lambda: _swapped_loop_variables(frame),
+                               lambda: _window_count_rule(frame, line),
                                lambda: _reduced_on_another_axis(frame, line),
                                lambda: _whole_vector_into_slice(frame, line, str(err)),
                                lambda: _reshape_count_fix(frame, line, str(err))] +
