@@ -732,3 +732,15 @@ RIGHT.append(("causes_conv2d_forward_switched_right", "check_conv2d",
               {"conv2d_forward": conv2d_forward_switched("")}))
 RIGHT.append(("causes_im2col_switched_right", "check_im2col",
               {"im2col": lambda x, kh, kw, sh, sw: _im2col_switched(x, kh, kw, sh, sw, "")}))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "does not fit the columns",
+       "(4 - 1) * 2 + 2 = 8 makes the 4 it needs")
+def ct_forward_full_size_without_the_minus_one(ctx, x, weight, *bias, stride, padding, output_padding):
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, h * sh + kh + oph, w * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    return out + bias[0][:, None, None] if bias else out

@@ -199,7 +199,34 @@ def col2im_call_fit(err: BaseException) -> str:
               sh != sw and own.get("sh") is None and
               fits(n, c, h, w, kh, kw, sw, sh))]
     found = [text for text, ok in slips if ok]
-    return found[0] if len(found) == 1 else ""
+    return found[0] if len(found) == 1 else \
+        one_size_off(cols, tuple(shape), kh, kw, sh, sw, caller)
+
+
+def one_size_off(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                 sw: int, caller: Any) -> str:
+    """'the shape passed to col2im has height 10, which makes 5 windows down, where the columns
+    hold 4 (one row per pixel of the 4 x 5 of `x`) ...' when one 4-D array of the caller has
+    as many pixels per sample as the columns have rows, and the shape's sizes give another
+    count on an axis; "" otherwise."""
+    n, c, h, w = (int(v) for v in shape)
+    if c * kh * kw != cols.shape[1] or cols.shape[0] % n or sh <= 0 or sw <= 0 or caller is None:
+        return ""
+    per_sample = cols.shape[0] // n
+    grids = {(name, value.shape[2], value.shape[3]) for name, value in caller.f_locals.items()
+             if isinstance(value, np.ndarray) and value.ndim == 4 and value.shape[0] == n and
+             value.shape[2] * value.shape[3] == per_sample}
+    if len({g[1:] for g in grids}) != 1:
+        return ""
+    name, down, across = sorted(grids)[0]
+    said = []
+    for axis, size, k, s, need in (("height", h, kh, sh, down), ("width", w, kw, sw, across)):
+        mine = (size - k) // s + 1
+        if mine != need:
+            said.append(f"{axis} {size} makes {mine} windows (({size} - {k}) // {s} + 1), where "
+                        f"({need} - 1) * {s} + {k} = {(need - 1) * s + k} makes the {need} it needs")
+    return (f"the shape passed to col2im does not fit the columns, one row per pixel of the "
+            f"{down} x {across} of `{name}`: " + "; ".join(said)) if said else ""
 
 
 def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
