@@ -744,3 +744,18 @@ def ct_forward_full_size_without_the_minus_one(ctx, x, weight, *bias, stride, pa
     x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
     out = c2i(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)[:, :, ph:full[2] - ph, pw:full[3] - pw]
     return out + bias[0][:, None, None] if bias else out
+
+
+@entry("check_max_pool2d", "max_pool2d_backward", "not applied to the columns",
+       also={"max_pool2d_forward": pool_forward})
+def pool_backward_columns_unstrided(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    gx = np.zeros((n * c, hp, wp))
+    g = grad.reshape(-1)
+    for r in range(len(ctx.argmax)):
+        b, i, j = r // (ho * wo), (r // wo) % ho, r % wo
+        di, dj = divmod(int(ctx.argmax[r]), kw)
+        gx[b, i * sh + di, j + dj] += g[r]
+    return gx.reshape(n, c, hp, wp)[:, :, ph:hp - ph, pw:wp - pw]

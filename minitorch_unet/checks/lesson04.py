@@ -388,7 +388,9 @@ def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
     for step, text in (((sw, sw), "the rows step by sw, the width's stride"),
                        ((sh, sh), "the columns step by sh, the height's stride"),
                        ((sw, sh), "the strides are swapped"),
-                       ((kh, kw), "the windows step by the kernel size")):
+                       ((kh, kw), "the windows step by the kernel size"),
+                       ((sh, 1), "the stride is not applied to the columns (they step by 1)"),
+                       ((1, sw), "the stride is not applied to the rows (they step by 1)")):
         if step not in seen:
             seen.add(step)
             out.append((f"the gradient goes back to windows placed with another step: {text}; "
