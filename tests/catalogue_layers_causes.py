@@ -759,3 +759,19 @@ def pool_backward_columns_unstrided(ctx, grad):
         di, dj = divmod(int(ctx.argmax[r]), kw)
         gx[b, i * sh + di, j + dj] += g[r]
     return gx.reshape(n, c, hp, wp)[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "op_flags=['readwrite']")
+def ng_nditer_read_only(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        it[0] = old + eps
+        fp = f(x)
+        x[i] = old - eps
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * eps)
+    return grad

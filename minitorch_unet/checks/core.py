@@ -2148,6 +2148,10 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
                 "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
                 "window starts at (H_out - 1) * stride)")
+    if "Iterator operand" in text and "not writeable" in text:
+        return ("np.nditer hands out read-only entries unless asked: iterate with "
+                "np.nditer(x, flags=['multi_index'], op_flags=['readwrite']), or assign to "
+                "x[it.multi_index] itself")
     if "zero-size array to reduction operation" in text:
         return ("a slice came out empty before the max/min over it: it starts at or past the "
                 "array's edge, or stops where it starts (note that x[p:-p] is empty when p = 0)")
