@@ -425,6 +425,19 @@ def _whole_vector_added(assign: ast.Assign, scope: dict[str, Any], globals_: dic
                 return (f"`{vector}` is the whole array of shape {shape} (one value per "
                         f"{index} of `{array}[{index}]`), added where one number belongs: add "
                         f"its entry for this pass, `{vector}[{index}]`")
+    target = assign.targets[0]
+    placed = scope.get(target.value.id) if isinstance(target.value, ast.Name) else None
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    for vector in dict.fromkeys(vectors):   # else the index of the entry's own axis that long
+        along = [p.id for axis, p in enumerate(parts) if isinstance(p, ast.Name) and
+                 isinstance(placed, np.ndarray) and axis < placed.ndim and
+                 placed.shape[axis] == shape[0]]
+        if len(along) > 1 and placed.ndim == 4 and len(parts) == 4 and \
+                isinstance(parts[1], ast.Name) and parts[1].id in along:
+            along = [parts[1].id]   # an (N, C, H, W) result: a vector of C values is per channel
+        if len(along) == 1:
+            return (f"`{vector}` is the whole array of shape {shape}, added where one number "
+                    f"belongs: add its entry for this {along[0]}, `{vector}[{along[0]}]`")
     return ""
 
 
