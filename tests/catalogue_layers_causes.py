@@ -792,3 +792,34 @@ def naive_whole_bias_after_a_sum_line(x, weight, bias=None, stride=1, padding=0)
                     total = np.sum(xp[p, :, i * stride:i * stride + kh, j * stride:j * stride + kw] * kernel)
                     out[p, q, i, j] = total + bias if bias is not None else total
     return out
+
+
+def col2im(cols, shape, kh, kw, sh, sw):
+    """A learner's col2im, window by window (the course's is imported as c2i)."""
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape)
+    r = 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+                r += 1
+    return out
+
+
+def conv2d_backward_transposed_into_own_col2im(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    n, _, hp, wp = ctx.padded_shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = col2im(ctx.weight.reshape(o, -1).T @ g.T, ctx.padded_shape, kh, kw, sh, sw)
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    grad_x = grad_x[:, :, ph:hp - ph, pw:wp - pw]
+    return (grad_x, grad_weight, g.sum(axis=0)) if ctx.has_bias else (grad_x, grad_weight)
+
+
+CAUSES.append(Mistake("causes_conv2d_backward_transposed_cols_into_own_col2im", "check_conv2d",
+                      {"conv2d_backward": conv2d_backward_transposed_into_own_col2im},
+                      ("the transpose of the (25, 9) it takes",)))
+RIGHT.append(("causes_conv2d_with_a_loop_col2im", "check_conv2d", {"col2im": col2im}))

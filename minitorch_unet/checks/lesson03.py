@@ -203,6 +203,29 @@ def col2im_call_fit(err: BaseException) -> str:
         one_size_off(cols, tuple(shape), kh, kw, sh, sw, caller)
 
 
+def cols_transposed(err: BaseException) -> str:
+    """'col2im gets cols of shape (9, 25), the transpose of the (25, 9) it takes ...' when a
+    col2im on the traceback (the learner's or the course's) received its matrix transposed."""
+    tb = err.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals
+        cols, shape = found.get("cols"), found.get("shape")
+        sizes = [found.get(k) for k in ("kh", "kw", "sh", "sw")]
+        if tb.tb_frame.f_code.co_name == "col2im" and isinstance(cols, np.ndarray) and \
+                cols.ndim == 2 and shape is not None and len(shape) == 4 and \
+                all(isinstance(v, (int, np.integer)) and v > 0 for v in sizes):
+            kh, kw, sh, sw = (int(v) for v in sizes)
+            n, c, h, w = (int(v) for v in shape)
+            rows = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1)
+            if cols.shape == (c * kh * kw, rows) and rows != c * kh * kw:
+                return (f"col2im gets cols of shape {cols.shape}, the transpose of the "
+                        f"({rows}, {c * kh * kw}) it takes, one row per output pixel "
+                        "(N*Ho*Wo, C*kh*kw): build it as grad_rows @ weight.reshape(O, -1), "
+                        "or add the .T")
+        tb = tb.tb_next
+    return ""
+
+
 def one_size_off(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
                  sw: int, caller: Any) -> str:
     """'the shape passed to col2im has height 10, which makes 5 windows down, where the columns
@@ -1852,8 +1875,8 @@ register(Exercise(
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
-    col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or
+    reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or col2im_call_fit(err)))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1871,5 +1894,5 @@ register(Exercise(
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
-    col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or
+    reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or col2im_call_fit(err)))

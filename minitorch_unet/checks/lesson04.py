@@ -17,8 +17,8 @@ from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
-                       col2im_call_fit, reshape_size_slip, returned_gradients_verdict,
-                       saved_params_verdict)
+                       col2im_call_fit, cols_transposed, reshape_size_slip,
+                       returned_gradients_verdict, saved_params_verdict)
 
 LESSON = "04_max_pooling"
 number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
@@ -501,11 +501,13 @@ register(Exercise(
     probe=lambda fn: _probe_max_pool2d(fn, backward=False), verdict=_verdict_forward,
     success="max_pool2d's forward matches PyTorch on every reference case (the backward comes next).",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
+    or col2im_call_fit(err)))
 
 register(Exercise(
     grade_id="check_max_pool2d", lesson=LESSON, function="max_pool2d",
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
+    or col2im_call_fit(err)))

@@ -20,7 +20,7 @@ from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
 from .lesson03 import (Pair, SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
-                       col2im_by_windows, col2im_call_fit, col2im_overwriting,
+                       col2im_by_windows, col2im_call_fit, col2im_overwriting, cols_transposed,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -509,7 +509,7 @@ register(Exercise(
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
     explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
-                               or col2im_call_fit(err))))
+                               or cols_transposed(err) or col2im_call_fit(err))))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
@@ -518,4 +518,4 @@ register(Exercise(
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
     explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
-                               or col2im_call_fit(err))))
+                               or cols_transposed(err) or col2im_call_fit(err))))
