@@ -823,3 +823,18 @@ CAUSES.append(Mistake("causes_conv2d_backward_transposed_cols_into_own_col2im", 
                       {"conv2d_backward": conv2d_backward_transposed_into_own_col2im},
                       ("the transpose of the (25, 9) it takes",)))
 RIGHT.append(("causes_conv2d_with_a_loop_col2im", "check_conv2d", {"col2im": col2im}))
+
+
+@entry("check_conv2d", "conv2d_forward", "`ctx.padding` holds 4 entries", "`(ph, pw)` unpacks 2",
+       also={"conv2d_backward": backward_with("")})
+def conv2d_forward_saves_the_pad_widths(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    widths = ((0, 0), (0, 0), (ph, ph), (pw, pw))
+    xpad = np.pad(x, widths)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, widths, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out

@@ -476,6 +476,45 @@ def _whole_vector_into_slice(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _unpacked_lengths(frame: FrameType, line: str, text: str) -> str:
+    """'`ctx.padding` holds 4 entries, ((0, 0), ...), where `(ph, pw)` unpacks 2' for an
+    unpacking that fails on the line: the value on the right whose length is not the number
+    of names it is unpacked into; "" otherwise."""
+    if "values to unpack" not in text and "cannot unpack" not in text:
+        return ""
+    try:
+        statement = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return ""
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return ""
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    dict(frame.f_locals))
+
+    target, right = statement.targets[0], statement.value
+    pairs = list(zip(target.elts, right.elts)) if isinstance(target, ast.Tuple) and \
+        isinstance(right, ast.Tuple) and len(target.elts) == len(right.elts) else [(target, right)]
+    for names, expression in pairs:
+        if not isinstance(names, (ast.Tuple, ast.List)):
+            continue
+        got = _safe(value, expression)
+        want = len(names.elts)
+        if got is None:
+            continue
+        if isinstance(got, np.ndarray):
+            kind = f"is an array of shape {got.shape}"
+        elif isinstance(got, (tuple, list)):
+            kind = f"holds {len(got)} entries, {_plain(got)}"
+        else:
+            kind = f"is one {type(got).__name__}, {_plain(got)}"
+        if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != want:
+            return (f"`{ast.unparse(expression)}` {kind}, where `{ast.unparse(names)}` unpacks "
+                    f"{want}")
+    return ""
+
+
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
     """A reduction called on two arrays, as if it compared them entry by entry: np.max(x, y)
     reads y as the axis, and Python's max(x, y) asks whether an array is true; "" when the
@@ -1892,7 +1931,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                                lambda: _whole_vector_into_slice(frame, line, str(err)),
                                lambda: _reshape_count_fix(frame, line, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
-                               for f, _ in reversed(frames)])
+                               for f, _ in reversed(frames)] +
+                              [lambda: _unpacked_lengths(frame, line, str(err))])
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
