@@ -1931,12 +1931,12 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                                lambda: _whole_vector_into_slice(frame, line, str(err)),
                                lambda: _reshape_count_fix(frame, line, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
-                               for f, _ in reversed(frames)] +
-                              [lambda: _unpacked_lengths(frame, line, str(err))])
+                               for f, _ in reversed(frames)])
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
-            _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
+            _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err)) or \
+            _first_said([lambda: _unpacked_lengths(frame, line, str(err))])
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
