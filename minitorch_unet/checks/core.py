@@ -497,8 +497,9 @@ def _unpacked_lengths(frame: FrameType, line: str, text: str) -> str:
     pairs = list(zip(target.elts, right.elts)) if isinstance(target, ast.Tuple) and \
         isinstance(right, ast.Tuple) and len(target.elts) == len(right.elts) else [(target, right)]
     for names, expression in pairs:
-        if not isinstance(names, (ast.Tuple, ast.List)):
-            continue
+        if not isinstance(names, (ast.Tuple, ast.List)) or \
+                isinstance(expression, ast.Attribute) and expression.attr == "shape":
+            continue   # a shape's axes: the shape hint says more
         got = _safe(value, expression)
         want = len(names.elts)
         if got is None:
@@ -1935,8 +1936,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         sided = counted or sided
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
-            _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err)) or \
-            _first_said([lambda: _unpacked_lengths(frame, line, str(err))])
+            _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
+        unpacked = "" if odd else _first_said([lambda: _unpacked_lengths(frame, line, str(err))])
+        if unpacked:   # a value of another length than its names: the shape hints would guess
+            odd = sided = unpacked
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
