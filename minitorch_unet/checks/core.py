@@ -997,6 +997,37 @@ def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _rows_reshaped_to_image(frame: FrameType, line: str, text: str) -> str:
+    """'the (25, 9) matrix holds one row of C*kh*kw window values per output pixel: scatter it
+    back with col2im, do not reshape it' when a reshape to a 4-D image fails on a 2-D matrix
+    whose columns are C*kh*kw by the frame's own kh and kw; "" otherwise."""
+    if "cannot reshape array" not in text:
+        return ""
+    try:
+        calls = [n for n in ast.walk(ast.parse(_expression_of(line) or line.strip()))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                 n.func.attr == "reshape"]
+    except SyntaxError:
+        return ""
+    kh, kw = frame.f_locals.get("kh"), frame.f_locals.get("kw")
+    if not (_is_int(kh) and _is_int(kw)):
+        return ""
+    for call in calls:
+        def value(node: ast.AST) -> Any:
+            return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                        dict(frame.f_locals))
+        matrix = _safe(value, call.func.value)
+        dims = [_safe(value, a) for a in call.args]
+        dims = list(dims[0]) if len(dims) == 1 and isinstance(dims[0], tuple) else dims
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2 and len(dims) == 4 and \
+                all(_is_int(d) for d in dims) and matrix.shape[1] == dims[1] * kh * kw:
+            return (f"`{ast.unparse(call.func.value)}` {matrix.shape} holds one row per window "
+                    f"with its C*kh*kw = {matrix.shape[1]} values, overlapping windows sharing "
+                    f"pixels: it goes back to the image {tuple(dims)} with col2im(..., "
+                    f"{tuple(dims)}, kh, kw, sh, sw), which adds the overlaps, not with reshape")
+    return ""
+
+
 def _on_taken_path(node: ast.AST, parents: dict[ast.AST, ast.AST],
                    value: Callable[[ast.AST], Any]) -> bool:
     """False when `node` lies in a branch (of an `if` or of `a if c else b`) that the
@@ -1930,7 +1961,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                                lambda: _window_count_rule(frame, line),
                                lambda: _reduced_on_another_axis(frame, line),
                                lambda: _whole_vector_into_slice(frame, line, str(err)),
-                               lambda: _reshape_count_fix(frame, line, str(err))] +
+                               lambda: _reshape_count_fix(frame, line, str(err)),
+                               lambda: _rows_reshaped_to_image(frame, line, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
                                for f, _ in reversed(frames)])
         sided = counted or sided
