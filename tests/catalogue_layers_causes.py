@@ -838,3 +838,21 @@ def conv2d_forward_saves_the_pad_widths(ctx, x, weight, *bias, stride, padding):
     ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, widths, bool(bias)
     return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+def ct_backward_literal_strides(ctx, grad):
+    ph, pw = ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    grad_full = np.zeros(ctx.full)
+    grad_full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    grad_cols = i2c(grad_full, kh, kw, 1, 1)
+    grad_x = (grad_cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    grad_weight = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight, grad.sum(axis=(0, 2, 3))) if ctx.has_bias else (grad_x, grad_weight)
+
+
+CAUSES.append(Mistake("causes_ct_backward_literal_strides_without_names", "check_conv_transpose2d",
+                      {"conv_transpose2d_forward": ct_forward,
+                       "conv_transpose2d_backward": ct_backward_literal_strides},
+                      ("passes the numbers sh=1, sw=1 while the stride here is (2, 2)",)))

@@ -2107,6 +2107,13 @@ def swapped_arguments(frame: FrameType) -> str:
         literal = {params[k]: arg.value for k, arg in enumerate(node.args[:len(params)])
                    if isinstance(arg, ast.Constant) and _is_int(arg.value)}
         differ = [p for p, v in literal.items() if _is_int(own.get(p)) and own[p] != v]
+        stride = _as_pair(own.get("stride", getattr(own.get("ctx"), "stride", None)))
+        strides = [p for p in ("sh", "sw") if p in literal and p not in own]
+        if not differ and stride and len(strides) == 2 and \
+                (literal["sh"], literal["sw"]) != stride:
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"the numbers sh={literal['sh']}, sw={literal['sw']} while the stride here "
+                    f"is {stride}: unless they are meant to differ, pass the stride")
         if differ:
             listed = ", ".join(f"{p}={literal[p]}" for p in differ)
             mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
