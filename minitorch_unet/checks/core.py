@@ -1268,8 +1268,10 @@ def _source_line(frame: FrameType, lineno: int) -> str:
 def describe_error(exercise: Exercise, err: BaseException) -> str:
     """'exercise 4 (`conv2d_forward`) raised ValueError: ... (line 12: `out = out + b`); shapes
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
+    from .crash_causes import called_as, crash_cause  # (it imports this module)
     frames = _learner_frames(err.__traceback__)
-    label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
+    label = exercise_label(called_as(err, EXERCISE_CELLS.get(exercise.lesson, ())) or
+                           _raiser(err, exercise.function), exercise.lesson)
     outer = [frame.f_code.co_name for frame, _ in frames
              if frame.f_code.co_name in EXERCISE_CELLS.get(exercise.lesson, ())]
     if outer and not label.startswith("exercise"):      # a helper defined inside the exercise
@@ -1304,7 +1306,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd:
             message += f"; {odd}"
-    known = exercise.explain_error(err) if exercise.explain_error else ""
+    known = crash_cause(exercise.function, err) or \
+        (exercise.explain_error(err) if exercise.explain_error else "")
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""
