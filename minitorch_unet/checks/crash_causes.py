@@ -185,8 +185,8 @@ def _im2col_input(frame: FrameType) -> tuple[str, Any, list[Any]] | None:
         return None
     value = _evaluator(frame)
     for node in ast.walk(found[0]):
-        if isinstance(node, ast.Call) and node.args and \
-                ast.unparse(node.func).split(".")[-1] == "im2col":
+        if isinstance(node, ast.Call) and node.args and "im2col" in (
+                ast.unparse(node.func).split(".")[-1], getattr(value(node.func), "__name__", "")):
             return ast.unparse(node.args[0]), value(node.args[0]), [value(a) for a in node.args[1:]]
     return None
 
@@ -259,8 +259,9 @@ def crash_cause(function: str, err: BaseException) -> str:
     found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame, line, err)
     if found:
         return found
-    if function in WEIGHT_LAYOUTS:
-        found = weight_unpacked_in_other_order(frame, function)
+    if function in WEIGHT_LAYOUTS:  # the unpacking may be in a caller that passed the sizes on
+        found = next((text for text in (weight_unpacked_in_other_order(f, function)
+                                        for f, _ in reversed(frames)) if text), "")
     if not found and function == "max_pool2d":
         found = channels_not_folded(frame, err)
     if not found and function == "conv_transpose2d":
@@ -268,18 +269,34 @@ def crash_cause(function: str, err: BaseException) -> str:
     return found
 
 
-def called_as(err: BaseException, functions: tuple[str, ...]) -> str:
-    """The name, one of `functions`, under which the learner's innermost function was called
-    by its caller (a function renamed in the learner's cell keeps its exercise's name there);
-    "" when the caller reaches it by no such name."""
+def _exercise_names(err: BaseException, functions: tuple[str, ...]) -> list[str]:
+    """For each learner frame of `err`'s traceback, outermost first, the exercise function it
+    runs: its own name if one of `functions`, else the name under which its caller called it
+    (a function renamed in the learner's cell keeps its exercise's name there), else ""."""
     frames = _traceback_frames(err.__traceback__)
-    learner = [i for i, (frame, _) in enumerate(frames) if _is_learner(frame)]
-    if not learner or learner[-1] == 0:
-        return ""
-    inner = frames[learner[-1]][0].f_code
-    caller = frames[learner[-1] - 1][0]
-    names = {**caller.f_globals, **caller.f_locals}
-    for name in caller.f_code.co_names + caller.f_code.co_varnames:
-        if name in functions and getattr(names.get(name), "__code__", None) is inner:
-            return name
-    return ""
+    names = []
+    for i, (frame, _) in enumerate(frames):
+        if not _is_learner(frame):
+            continue
+        found = frame.f_code.co_name if frame.f_code.co_name in functions else ""
+        if not found and i:
+            caller = frames[i - 1][0]
+            values = {**caller.f_globals, **caller.f_locals}
+            found = next((name for name in caller.f_code.co_names + caller.f_code.co_varnames
+                          if name in functions and
+                          getattr(values.get(name), "__code__", None) is frame.f_code), "")
+        names.append(found)
+    return names
+
+
+def called_as(err: BaseException, functions: tuple[str, ...]) -> str:
+    """The exercise function, one of `functions`, that the learner's innermost frame runs
+    (under its own name or the one its caller calls it by); "" for a helper of their own."""
+    names = _exercise_names(err, functions)
+    return names[-1] if names else ""
+
+
+def enclosing_exercise(err: BaseException, functions: tuple[str, ...]) -> str:
+    """The innermost exercise function, one of `functions`, that called the learner's
+    innermost frame (a helper of theirs); "" when none did."""
+    return next((name for name in reversed(_exercise_names(err, functions)[:-1]) if name), "")
