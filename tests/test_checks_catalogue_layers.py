@@ -727,7 +727,7 @@ def _pool_forward2(ctx, x, kernel, stride, padding, bug=""):
     return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
 
 
-@mistake("check_max_pool2d_forward", "max_pool2d_forward", "fewer values")
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "fold the channels into the batch")
 def pool_no_channel_fold(ctx, x, kernel, stride, padding):
     return _pool_forward2(ctx, x, kernel, stride, padding, "no_fold")
 
@@ -963,7 +963,7 @@ def conv2d_backward_bias_summed_over_channels(ctx, grad):
 
 LAYERS.append(Mistake("conv2d_backward_bias_summed_over_channels", "check_conv2d",
                       {"conv2d_backward": conv2d_backward_bias_summed_over_channels},
-                      ("over the wrong axis keeps the wrong one",)))
+                      ("summed over axis 1, its 5 channels", "sum that matrix over axis 0")))
 
 
 @mistake("check_max_pool2d_forward", "max_pool2d_forward", "+inf", "pad with -inf")

@@ -118,9 +118,11 @@ def stride_on_leading_axes(frame: FrameType, line: str, err: BaseException) -> s
             continue
         array, (sh, sw) = value(node.value), (value(steps[0]), value(steps[1]))
         if not isinstance(array, np.ndarray) or array.ndim < 4 or array.shape[:2] not in inputs \
-                or not all(isinstance(s, (int, np.integer)) for s in (sh, sw)):
+                or not all(isinstance(s, (int, np.integer)) and s > 0 for s in (sh, sw)):
             continue
-        if sh > 1 and array.shape[0] > 1 or sw > 1 and array.shape[1] > 1:
+        sliced = array[::sh, ::sw].shape
+        ran = any(isinstance(v, np.ndarray) and v.shape == sliced for v in frame.f_locals.values())
+        if ran and (sh > 1 and array.shape[0] > 1 or sw > 1 and array.shape[1] > 1):
             a, b = ast.unparse(steps[0]), ast.unparse(steps[1])
             return (f"`[::{a}, ::{b}]` (line {node.lineno + found[1]}) steps through axes 0 "
                     f"and 1 of an array of shape {_plain_shape(array.shape)}, the batch and "
@@ -179,15 +181,23 @@ def weight_unpacked_in_other_order(frame: FrameType, layer: str) -> str:
 
 def _im2col_input(frame: FrameType) -> tuple[str, Any, list[Any]] | None:
     """(source, value, other arguments' values) of the first argument of the frame's call of
-    im2col; None where the function calls no im2col."""
+    im2col that ran (a local array has the shape of its result); None where there is none."""
     found = _function_tree(frame)
     if found is None:
         return None
     value = _evaluator(frame)
+    results = {v.shape for v in frame.f_locals.values() if isinstance(v, np.ndarray)}
     for node in ast.walk(found[0]):
-        if isinstance(node, ast.Call) and node.args and "im2col" in (
-                ast.unparse(node.func).split(".")[-1], getattr(value(node.func), "__name__", "")):
-            return ast.unparse(node.args[0]), value(node.args[0]), [value(a) for a in node.args[1:]]
+        if not (isinstance(node, ast.Call) and len(node.args) == 5 and "im2col" in (
+                ast.unparse(node.func).split(".")[-1], getattr(value(node.func), "__name__", ""))):
+            continue
+        image, rest = value(node.args[0]), [value(a) for a in node.args[1:]]
+        if not isinstance(image, np.ndarray) or image.ndim != 4 or \
+                not all(isinstance(v, (int, np.integer)) and v > 0 for v in rest):
+            continue
+        (n, c, h, w), (kh, kw, sh, sw) = image.shape, rest
+        if (n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1), c * kh * kw) in results:
+            return ast.unparse(node.args[0]), image, rest
     return None
 
 
@@ -198,7 +208,7 @@ def channels_not_folded(frame: FrameType, err: BaseException) -> str:
     if call is None or sizes is None:
         return ""
     source, image, _ = call
-    if not isinstance(image, np.ndarray) or image.ndim != 4 or image.shape[1] < 2:
+    if image.shape[1] < 2:
         return ""
     n, c, h, w = (int(v) for v in image.shape)
     size, target = sizes
@@ -232,8 +242,7 @@ def grad_windowed_unembedded(frame: FrameType) -> str:
     if not isinstance(grad, np.ndarray) or grad.ndim != 4 or call is None:
         return ""
     source, image, rest = call
-    if not isinstance(image, np.ndarray) or image.shape != grad.shape or len(rest) != 4 or \
-            not all(isinstance(v, (int, np.integer)) for v in rest):
+    if image.shape != grad.shape:
         return ""
     if not any(_paddings(frame)):
         return ""  # without padding or output_padding, grad is the full size already
