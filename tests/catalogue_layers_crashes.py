@@ -159,6 +159,35 @@ def conv_forward_unpacks_transposed_layout(ctx, x, weight, *bias, stride, paddin
     return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
 
 
+@entry("check_conv2d", "conv2d_backward", "`c, o, kh, kw = ctx.weight.shape`", "`c` holds 5 (C_out)",
+       "`o, c, kh, kw = ctx.weight.shape`")
+def conv_backward_unpacks_transposed_layout(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    c, o, kh, kw = ctx.weight.shape
+    hp, wp = ctx.padded_shape[2:]
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = c2i(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    return (grad_x[:, :, ph:hp - ph, pw:wp - pw], grad_weight) + \
+        ((g.sum(axis=0),) if ctx.has_bias else ())
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "`kh, kw, o, c = weight.shape`",
+       "(C_out, C_in, kh, kw) = ", "`o, c, kh, kw = weight.shape`")
+def conv_forward_unpacks_kernel_first(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    kh, kw, o, c = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = cols @ weight.reshape(o, -1).T
+    if bias:
+        out = out + bias[0]
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+
+
 @right("check_conv_transpose2d_forward", "conv_transpose2d_forward")
 def transposed_forward_with_long_names(ctx, x, weight, *bias, stride, padding, output_padding):
     c_in, c_out, kh, kw = weight.shape

@@ -21,7 +21,7 @@ from .core import _is_learner
 # conv's (C_in, C_out, kh, kw).
 WEIGHT_LAYOUTS = {"conv2d": ("out", "in", "kernel", "kernel"),
                   "conv_transpose2d": ("in", "out", "kernel", "kernel")}
-AXIS_WORDS = {"out": "C_out", "in": "C_in", "kernel": "k"}
+AXIS_WORDS = {"out": "C_out", "in": "C_in"}
 _CHANNEL_NAMES = {"in": r"c|ci|cin|c_in|in_c|in_ch|in_channels|channels_in|n_in|c1",
                   "out": r"o|co|cout|c_out|out_c|out_ch|out_channels|channels_out|n_out|f|oc|c2"}
 
@@ -168,12 +168,12 @@ def weight_unpacked_in_other_order(frame: FrameType, layer: str) -> str:
         fixed = [next(n for n, k in zip(names, kinds) if k == kind) for kind in layout]
         kernel = iter(n for n, k in zip(names, kinds) if k == "kernel")
         fixed = [next(kernel) if kind == "kernel" else name for kind, name in zip(layout, fixed)]
-        held = " and ".join(f"`{names[a]}` holds {int(weight.shape[a])} ({AXIS_WORDS[layout[a]]})"
+        words = [AXIS_WORDS[kind] if kind != "kernel" else k for kind, k in
+                 zip(layout, ("", "", "kh", "kw"))]
+        held = " and ".join(f"`{names[a]}` holds {int(weight.shape[a])} ({words[a]})"
                             for a in wrong if kinds[a] != "kernel")
-        words = ", ".join(AXIS_WORDS[kind] if kind != "kernel" else k for kind, k in
-                          zip(layout, ("", "", "kh", "kw")))
         return (f"`{', '.join(names)} = {owner}.shape` (line {node.lineno + found[1]}) reads "
-                f"the weight in another axis order: {layer}'s weight is ({words}) = "
+                f"the weight in another axis order: {layer}'s weight is ({', '.join(words)}) = "
                 f"{_plain_shape(weight.shape)}, so {held or 'the kernel sizes are misplaced'}; "
                 f"write `{', '.join(fixed)} = {owner}.shape`")
     return ""
