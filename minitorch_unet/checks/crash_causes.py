@@ -103,7 +103,7 @@ def _stepped_pair(node: ast.Subscript) -> tuple[ast.AST, ast.AST] | None:
     return parts[0].step, parts[1].step
 
 
-def stride_on_leading_axes(frame: FrameType, line: str, err: BaseException) -> str:
+def stride_on_leading_axes(frame: FrameType) -> str:
     """`windows[::sh, ::sw]` in the frame's function where `windows` has the input's batch and
     channels on axes 0 and 1 and a step above 1 cuts one of them; "" otherwise."""
     found = _function_tree(frame)
@@ -165,9 +165,8 @@ def weight_unpacked_in_other_order(frame: FrameType, layer: str) -> str:
             continue  # the line did not run (another branch), or its names were reassigned
         if len({weight.shape[a] for a in wrong}) == 1:
             continue  # the sizes so swapped are equal: not what made this error
-        fixed = [next(n for n, k in zip(names, kinds) if k == kind) for kind in layout]
-        kernel = iter(n for n, k in zip(names, kinds) if k == "kernel")
-        fixed = [next(kernel) if kind == "kernel" else name for kind, name in zip(layout, fixed)]
+        by_kind = {kind: [n for n, k in zip(names, kinds) if k == kind] for kind in layout}
+        fixed = [by_kind[kind].pop(0) for kind in layout]
         words = [AXIS_WORDS[kind] if kind != "kernel" else k for kind, k in
                  zip(layout, ("", "", "kh", "kw"))]
         held = " and ".join(f"`{names[a]}` holds {int(weight.shape[a])} ({words[a]})"
@@ -265,10 +264,8 @@ def crash_cause(function: str, err: BaseException) -> str:
         return ""
     frame, lineno = frames[-1]
     line = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
-    found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame, line, err)
-    if found:
-        return found
-    if function in WEIGHT_LAYOUTS:  # the unpacking may be in a caller that passed the sizes on
+    found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame)
+    if not found and function in WEIGHT_LAYOUTS:  # the unpacking may be in a caller that passed the sizes on
         found = next((text for text in (weight_unpacked_in_other_order(f, function)
                                         for f, _ in reversed(frames)) if text), "")
     if not found and function == "max_pool2d":
