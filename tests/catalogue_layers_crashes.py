@@ -120,6 +120,7 @@ def _transposed_forward(ctx, x, weight, bias, stride, padding, output_padding, o
 
 
 @entry("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+       "`_transposed_forward` in exercise 2 (`conv_transpose2d_forward`)",
        "`out_channels, in_channels, kh, kw = weight.shape`", "(C_in, C_out, kh, kw)",
        "`in_channels, out_channels, kh, kw = weight.shape`")
 def transposed_forward_unpacks_conv_layout(ctx, x, weight, *bias, stride, padding, output_padding):
