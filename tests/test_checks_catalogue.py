@@ -283,6 +283,46 @@ def topo_inputs_of_root_only(root):
     return order
 
 
+def _postorder(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in _children(node):
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def _root_first_by_users(root):
+    """Every node once, the output first, each node as soon as all its users are listed."""
+    nodes, users = _postorder(root), {}
+    for node in nodes:
+        for child in _children(node):
+            users[child] = users.get(child, 0) + 1
+    order, ready = [], [root]
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for child in _children(node):
+            users[child] -= 1
+            if users[child] == 0:
+                ready.append(child)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "read backwards")
+def topo_root_first_by_users(root):
+    return _root_first_by_users(root)
+
+
+@right("check_topological_order", "topological_order")
+def topo_leaves_first_by_users(root):
+    return _root_first_by_users(root)[::-1]
+
+
 @right("check_topological_order", "topological_order")
 def topo_iterative(root):
     order, seen, stack = [], set(), [(root, False)]
@@ -301,9 +341,40 @@ def _order(root):
     return solution("01_autograd")["topological_order"](root)
 
 
-@mistake("check_backward", "backward", "root.grad = 1.0")
+@mistake("check_backward", "backward", "0 all along", "set root.grad = 1.0")
 def backward_without_seed(root):
     for node in reversed(_order(root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "a reset (node.grad = 0) runs after root.grad = 1.0")
+def backward_resets_after_seed(root):
+    root.grad = 1.0
+    for node in _order(root):
+        node.grad = 0.0
+    for node in reversed(_order(root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "calls a node's .backward()", "call node._backward()")
+def backward_calls_backward(root):
+    root.grad = 1.0
+    for node in reversed(_order(root)):
+        node.backward()
+
+
+@mistake("check_backward", "backward", "calls a node's .backward()", "call node._backward()")
+def backward_calls_root_backward(root):
+    root.grad = 1.0
+    root.backward()
+
+
+@right("check_backward", "backward")
+def backward_reversed_in_place(root):
+    order = list(_order(root))
+    order.reverse()
+    root.grad = 1.0
+    for node in order:
         node._backward()
 
 
