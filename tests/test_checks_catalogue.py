@@ -1153,6 +1153,71 @@ def cat_backward_equal_pieces(ctx, grad):
     return tuple(np.array_split(grad, len(ctx.sizes), axis=ctx.dim))
 
 
+@mistake("check_cat", "cat_backward", "n EQUAL pieces", "np.cumsum(sizes)[:-1]")
+def cat_backward_split_equal(ctx, grad):
+    return tuple(np.split(grad, len(ctx.sizes), axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "3 pieces of equal sizes [1, 1, 1]", "np.cumsum(sizes)[:-1]")
+def cat_backward_split_into_total(ctx, grad):
+    return tuple(np.split(grad, sum(ctx.sizes), axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "NumPy names the axis argument axis=")
+def cat_backward_split_dim_keyword(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], dim=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "the axis, got a list or array", "(array, positions of")
+def cat_backward_split_axis_and_cuts_swapped(ctx, grad):
+    return tuple(np.split(grad, ctx.dim, np.cumsum(ctx.sizes)[:-1]))
+
+
+@mistake("check_cat", "cat_backward", "runs past the end of axis", "[start:start + size]")
+def cat_backward_take_one_too_many(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, range(start, start + size + 1), axis=ctx.dim))
+        start += size
+    return tuple(pieces)
+
+
+def _cat_function():
+    return solution("06_concatenation_and_cropping")["CatFunction"]
+
+
+@mistake("check_cat", "cat", "received a list of Tensors as one input",
+         "CatFunction.apply(*tensors, dim=dim)")
+def cat_list_not_unpacked(tensors, dim=0):
+    return _cat_function().apply(tensors, dim=dim)
+
+
+@mistake("check_cat", "cat", "took 0 for an input Tensor", "CatFunction.apply(*tensors, dim=dim)")
+def cat_dim_by_position(tensors, dim=0):
+    return _cat_function().apply(*tensors, dim)
+
+
+@mistake("check_cat", "cat", "a Function is not called itself", "CatFunction.apply(")
+def cat_function_called(tensors, dim=0):
+    return _cat_function()(*tensors, dim=dim)
+
+
+@mistake("check_cat", "cat", "forward got ctx=None", ".apply(")
+def cat_forward_called_directly(tensors, dim=0):
+    return _cat_function().forward(None, *tensors, dim=dim)
+
+
+@right("check_cat", "cat")
+def cat_from_a_tuple(tensors, dim=0):
+    return _cat_function().apply(*tuple(tensors), dim=dim)
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_split_at_offsets_list(ctx, grad):
+    offsets = [int(c) for c in np.cumsum(ctx.sizes)[:-1]]
+    return list(np.split(grad, offsets, axis=ctx.dim))
+
+
 @right("check_cat", "cat_backward")
 def cat_backward_slices_list(ctx, grad):
     pieces, start = [], 0
@@ -1309,6 +1374,12 @@ def bce_no_relu(logits, target):
 def bce_naive(logits, target):
     p = logits.sigmoid()
     return -(target * p.log() + (1 - target) * (1 - p).log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "one of the course's Tensor operations",
+         "broadcasting")
+def bce_target_sliced(logits, target):
+    return (logits.relu() - logits * target[:, 0] + _softplus_neg_abs(logits)).mean()
 
 
 @right("check_bce_with_logits", "bce_with_logits")
