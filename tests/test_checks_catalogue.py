@@ -391,6 +391,19 @@ def backward_root_only(root):
     root._backward()
 
 
+def _summed_without_return(grad, axes):
+    grad.sum(axis=axes, keepdims=True)
+
+
+@mistake("check_unbroadcast", "unbroadcast", "a function that ends without `return`")
+def unbroadcast_helper_without_return(grad, shape):
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra)))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    grad = _summed_without_return(grad, ones) if ones else grad
+    return grad.reshape(shape)
+
+
 @mistake("check_unbroadcast", "unbroadcast", "unchanged")
 def unbroadcast_identity(grad, shape):
     return grad
@@ -1535,6 +1548,17 @@ def _slice_dice(pred, target, threshold=0.5, strict=True, empty=1.0, iou=False, 
     return np.where(total == 0, empty, 2 * overlap / np.where(total == 0, 1, total))
 
 
+@mistake("check_dice_per_slice", "dice_per_slice", "past the last index 11",
+         "(range(n) ends at n - 1)")
+def dice_per_slice_loop_one_past(pred, target, threshold=0.5):
+    p, t = np.asarray(pred) > threshold, np.asarray(target) > 0.5
+    scores = []
+    for i in range(len(p) + 1):
+        total = p[i].sum() + t[i].sum()
+        scores.append(1.0 if total == 0 else 2 * (p[i] & t[i]).sum() / total)
+    return np.array(scores)
+
+
 @mistake("check_dice_per_slice", "dice_per_slice", "scores them 1.0")
 def slice_dice_empty_zero(pred, target, threshold=0.5):
     return _slice_dice(pred, target, threshold, empty=0.0)
@@ -1923,6 +1947,17 @@ def im2col_last_window_missing(x, kh, kw, sh, sw):
 # ---- the tests ------------------------------------------------------------------------------------
 test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
     catalogue_tests(CATALOGUE, RIGHT)
+
+
+CONVOLUTION_WORDS = ("kernel sizes, strides", "(H_out - 1) * stride", "the optional bias")
+
+
+def test_no_convolution_hint_outside_the_convolution_lessons() -> None:
+    """The hints written for convolutions never reach an exercise of lessons 00, 01, 06-11."""
+    for entry in CATALOGUE:
+        if load_all()[entry.grade].lesson[:2] in ("00", "01", "06", "07", "08", "09", "11"):
+            message = run(entry.grade, **entry.answers).message
+            assert not any(word in message for word in CONVOLUTION_WORDS), message
 
 
 def test_the_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from ..reference import Case, load_cases
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    first_line, number_exercises, own_cases, register)
-from .lesson00 import returned
+from .lesson00 import plain_error_hint, returned
 
 LESSON = "01_autograd"
 number_exercises(LESSON, ("mul_backward", "tanh_backward", "topological_order",
@@ -1070,24 +1070,29 @@ def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
 register(Exercise(
     grade_id="check_mul_backward", lesson=LESSON, function="mul_backward",
     probe=_probe_mul, verdict=_verdict_mul,
-    success="mul_backward sends b*grad to a and a*grad to b"))
+    success="mul_backward sends b*grad to a and a*grad to b",
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_tanh_backward", lesson=LESSON, function="tanh_backward",
     probe=_probe_tanh, verdict=_verdict_tanh,
     success="tanh_backward matches PyTorch",
-    engine_ops=("minitorch_unet.basic_ops.Tanh",)))
+    engine_ops=("minitorch_unet.basic_ops.Tanh",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_topological_order", lesson=LESSON, function="topological_order",
     probe=_probe_topo, verdict=_verdict_topo,
     success="topological_order lists every node once, after its inputs", points=2,
-    engine_ops=("minitorch_unet.autograd._topological_order",)))
+    engine_ops=("minitorch_unet.autograd._topological_order",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_backward", lesson=LESSON, function="backward",
     probe=_probe_backward, verdict=_verdict_backward,
     success="backward gets every gradient of every graph right", points=2,
-    engine_ops=("minitorch_unet.autograd._topological_order",)))
+    engine_ops=("minitorch_unet.autograd._topological_order",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_unbroadcast", lesson=LESSON, function="unbroadcast",
     probe=_probe_unbroadcast, verdict=_verdict_unbroadcast,
     success="unbroadcast matches PyTorch's gradients for broadcast additions", points=2,
-    engine_ops=("minitorch_unet.autograd._unbroadcast", "minitorch_unet.basic_ops._sum_to")))
+    engine_ops=("minitorch_unet.autograd._unbroadcast", "minitorch_unet.basic_ops._sum_to"),
+    explain_error=plain_error_hint))

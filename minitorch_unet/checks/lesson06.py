@@ -19,6 +19,7 @@ from ..reference import Case
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_shape,
                    number_exercises, register)
+from .lesson00 import plain_error_hint
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
                        pair, probe_layer, returned_gradients_verdict)
 
@@ -572,7 +573,7 @@ def course_call_hint(err: BaseException, expects: str) -> str:
         return ""
     what = "one of the course's Tensor operations" if called in ("method", "<lambda>") or \
         called.startswith("_") else f"the course's `{called}`"
-    meaning = core.error_hint(str(err), line_shapes(err))
+    meaning = plain_error_hint(err) or core.error_hint(str(err), line_shapes(err))
     return (f"the error arose inside {what}, called on this line: {expects}"
             + (f"; {meaning}" if meaning else ""))
 
@@ -580,7 +581,7 @@ def course_call_hint(err: BaseException, expects: str) -> str:
 def cat_error(err: BaseException) -> str:
     """What an exception of a cat answer shows about the mistake, or ""."""
     return (apply_inputs_hint(err) or function_called_hint(err) or split_error_hint(err)
-            or forward_without_ctx(err) or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+            or forward_without_ctx(err) or plain_error_hint(err) or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CatFunction.apply(*tensors, dim=dim))"))
 
 
@@ -939,7 +940,7 @@ def negative_offsets(err: BaseException) -> str:
 def crop_error(err: BaseException) -> str:
     """What an exception of a center_crop answer shows about the mistake, or ""."""
     return (negative_offsets(err) or apply_inputs_hint(err) or forward_without_ctx(err)
-            or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+            or plain_error_hint(err) or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CropFunction.apply(x, top=top, left=left, "
                                      "height=height, width=width))"))
 

@@ -22,6 +22,7 @@ from ..autograd import Tensor
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    expect_shape, number_exercises, own_cases, register, value_pattern)
+from .lesson00 import plain_error_hint
 from .lesson03 import as_array, cases
 from .lesson06 import course_call_hint
 
@@ -95,7 +96,7 @@ def tensor_hints(grade_id: str, probe: Callable[[Callable[..., Any]], Outputs]
 def tensor_call_hint(err: BaseException) -> str:
     """For an error raised inside a Tensor operation of a loss: that, and what it means."""
     return course_call_hint(err, "the Tensors it combines, or the dim given, do not fit it "
-                                 "(compare the shapes on this line)")
+                                 "(compare the shapes on this line)") or plain_error_hint(err)
 
 
 def _probe_bce(fn: Callable[..., Any]) -> Outputs:
