@@ -1195,6 +1195,41 @@ def cat_backward_take_one_too_many(ctx, grad):
     return tuple(pieces)
 
 
+@mistake("check_cat", "cat_backward", "one cut only", "np.cumsum(sizes)[:-1]")
+def cat_backward_cut_after_first_only(ctx, grad):
+    return tuple(np.split(grad, [ctx.sizes[0]], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "return the pieces themselves, as a tuple or a list")
+def cat_backward_pieces_as_one_array(ctx, grad):
+    pieces = np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+    return np.array(pieces, dtype=float)
+
+
+@mistake("check_cat", "cat_backward", "return the pieces themselves, as a tuple or a list")
+def cat_backward_pieces_stacked(ctx, grad):
+    return np.stack(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_running_sum_of_the_first_sizes(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes[:-1]), axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_array_split_at_offsets(ctx, grad):
+    return tuple(np.array_split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_take_ranges(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, np.arange(start, start + size), axis=ctx.dim))
+        start += size
+    return pieces
+
+
 def _cat_function():
     return solution("06_concatenation_and_cropping")["CatFunction"]
 
@@ -1240,6 +1275,22 @@ def cat_backward_slices_list(ctx, grad):
         pieces.append(grad[tuple(index)])
         start += size
     return pieces
+
+
+@mistake("check_center_crop", "center_crop", "for input Tensors",
+         "by name (top, left, height, width)")
+def crop_offsets_by_position(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(input, top, left, h, w)
+
+
+@mistake("check_center_crop", "center_crop", "received a NumPy array where a Tensor belongs")
+def crop_applied_to_data(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input.data, top=top, left=left, height=h, width=w)
 
 
 @mistake("check_center_crop", "center_crop", "wrong place", "rounded up")

@@ -368,8 +368,8 @@ class WholeBackward(CheckFailed):
     ``_backward()`` (that node's share) belongs."""
 
     def __init__(self, title: str) -> None:
-        super().__init__(title)
         self.title = title
+        super().__init__(self.text("backward"))
 
     def text(self, exercise: str) -> str:
         return (f"{exercise} on the graph '{self.title}': your {exercise} calls a node's "

@@ -53,8 +53,22 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
             message = describe_error(EXERCISES[grade_id], err)
             if hint.startswith("an index built as a list"):   # replaces the general int hint
                 message = message.replace(". " + core.error_hint(str(err), {}), "")
+            reading = pair_reading(err) if grade_id == "check_cat" else ""
+            if reading:           # a cat's sizes and pieces are never a pair paired twice
+                message = message.replace(f"; {reading}", "")
             outputs[f"{name}/error"] = np.array(message + (f". {hint}" if hint else ""))
     return outputs
+
+
+def pair_reading(err: BaseException) -> str:
+    """The general reading of a list or tuple on the learner's line as a pair nested in a pair
+    (a kernel size or stride paired twice), when the error got it; or ""."""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    frame, lineno = frames[-1]
+    reading = core._odd_values(frame, core._source_line(frame, lineno), str(err))
+    return reading if "nests a pair inside a pair" in reading else ""
 
 
 def shape_error_hint(err: BaseException) -> str:
@@ -227,10 +241,10 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
     equal = np.array_split(grad_out, count, axis=axis)
     if count > 1 and all(p.shape == g.shape and np.allclose(p, g) for p, g in zip(equal, got)):
         raise CheckFailed(f"{what}: backward cut the gradient into {count} pieces of equal "
-                          f"sizes {[p.shape[axis] for p in equal]} along dim {dim}, not the inputs' "
-                          f"sizes {sizes}: "
-                          "np.split (or np.array_split) with a number n cuts n equal pieces; "
-                          "give np.split the positions of the cuts, np.cumsum(sizes)[:-1]")
+                          f"sizes {[p.shape[axis] for p in equal]} along dim {dim}, not the "
+                          f"inputs' sizes {sizes}: np.split (or np.array_split) with a number n "
+                          "cuts n equal pieces; give np.split the positions of the cuts, "
+                          "np.cumsum(sizes)[:-1]")
     for cuts, text in (
             (sizes[:-1], "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], "
                          "not the sizes"),
@@ -239,7 +253,9 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
                                      "an empty piece: cut at np.cumsum(sizes)[:-1]"),
             ([0] + list(np.cumsum(sizes)[:-1]), "the cuts start with 0, which adds an empty "
-                                                "first piece: cut at np.cumsum(sizes)[:-1]")):
+                                                "first piece: cut at np.cumsum(sizes)[:-1]"),
+            (sizes[:1], "there is one cut only, after the first piece, where np.split needs "
+                        "one between each two pieces: cut at np.cumsum(sizes)[:-1]")):
         pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
         if len(pieces) == count and all(p.shape == g.shape and np.allclose(p, g)
                                         for p, g in zip(pieces, got)):
@@ -482,18 +498,22 @@ def apply_inputs_hint(err: BaseException) -> str:
         return ""
     inputs, function = frame.f_locals.get("inputs", ()), frame.f_locals.get("cls")
     name = getattr(function, "__name__", "Function")
-    named = [p.name for p in list(inspect.signature(function.forward).parameters.values())[1:]
-             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)] if function else []
-    call = f"{name}.apply({'*tensors' if name == 'CatFunction' else 'x'}" + "".join(
-        f", {p}={p}" for p in named if p != "x") + ")"
+    params = list(inspect.signature(function.forward).parameters.values())[1:] if function else []
+    arrays = [p for p in params if p.kind is p.VAR_POSITIONAL
+              or "ndarray" in str(p.annotation)] or params[:1]
+    named = [p.name for p in params if p not in arrays]
+    call = f"{name}.apply(" + ", ".join(
+        ["*tensors" if p.kind is p.VAR_POSITIONAL else p.name for p in arrays]
+        + [f"{p}={p}" for p in named]) + ")"
     packed = [type(x).__name__ for x in inputs if isinstance(x, (list, tuple))]
     if packed:
         return (f"{name}.apply received a {packed[0]} of Tensors as one input: apply takes each "
-                f"input Tensor as its own argument, so unpack the {packed[0]} with *: {call}")
+                f"input Tensor as its own argument (a list unpacked with *): {call}")
     numbers = [core._plain(x) for x in inputs if isinstance(x, (int, float, np.number))]
     if numbers:
-        return (f"{name}.apply took {', '.join(numbers)} for an input Tensor: apply takes the "
-                "input Tensors by position and forward's other arguments by name "
+        return (f"{name}.apply took {', '.join(numbers)} for "
+                f"{'an input Tensor' if len(numbers) == 1 else 'input Tensors'}: apply takes "
+                f"the input Tensors by position and forward's other arguments by name "
                 f"({', '.join(named)}): {call}")
     if any(isinstance(x, np.ndarray) for x in inputs):
         return (f"{name}.apply received a NumPy array where a Tensor belongs: pass the Tensors "
@@ -519,8 +539,8 @@ def split_error_hint(err: BaseException) -> str:
     """What an error of np.split or of an index along the joining axis means in a cat
     backward, or ""."""
     text = str(err)
-    line = core._source_line(*frames[-1]) if (frames := core._learner_frames(
-        err.__traceback__)) else ""
+    frames = core._learner_frames(err.__traceback__)
+    line = core._source_line(*frames[-1]) if frames else ""
     cuts = "np.split(grad, np.cumsum(sizes)[:-1], axis=dim), sizes being the inputs' sizes " \
            "along dim"
     if "does not result in an equal division" in text:
@@ -534,6 +554,11 @@ def split_error_hint(err: BaseException) -> str:
             "split" in line:
         return ("np.split's third argument, the axis, got a list or array: the arguments come "
                 f"as (array, positions of the cuts, axis), the axis one int: {cuts}")
+    joined = "inhomogeneous shape" in text or "all input arrays must have the same shape" in text
+    if joined and frames and "grad" in frames[-1][0].f_locals:
+        return ("np.array (or np.stack) needs pieces of one shape, and the pieces of a cat differ "
+                "along dim: return the pieces themselves, as a tuple or a list "
+                "(tuple(np.split(...)))")
     beyond = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
     if beyond:
         return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}):"
@@ -581,7 +606,8 @@ def course_call_hint(err: BaseException, expects: str) -> str:
 def cat_error(err: BaseException) -> str:
     """What an exception of a cat answer shows about the mistake, or ""."""
     return (apply_inputs_hint(err) or function_called_hint(err) or split_error_hint(err)
-            or forward_without_ctx(err) or plain_error_hint(err) or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+            or forward_without_ctx(err) or plain_error_hint(err)
+            or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CatFunction.apply(*tensors, dim=dim))"))
 
 
@@ -940,7 +966,8 @@ def negative_offsets(err: BaseException) -> str:
 def crop_error(err: BaseException) -> str:
     """What an exception of a center_crop answer shows about the mistake, or ""."""
     return (negative_offsets(err) or apply_inputs_hint(err) or forward_without_ctx(err)
-            or plain_error_hint(err) or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+            or plain_error_hint(err)
+            or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CropFunction.apply(x, top=top, left=left, "
                                      "height=height, width=width))"))
 
