@@ -2000,7 +2000,8 @@ test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
     catalogue_tests(CATALOGUE, RIGHT)
 
 
-CONVOLUTION_WORDS = ("kernel sizes, strides", "(H_out - 1) * stride", "the optional bias")
+CONVOLUTION_WORDS = ("kernel sizes, strides", "(H_out - 1) * stride", "the optional bias",
+                     "kernel_size, stride and padding")
 
 
 def test_no_convolution_hint_outside_the_convolution_lessons() -> None:

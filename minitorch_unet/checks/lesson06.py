@@ -963,10 +963,18 @@ def negative_offsets(err: BaseException) -> str:
             "empty, and np.pad refuses a negative width)")
 
 
+def int_size(err: BaseException) -> str:
+    """Name an int size unpacked as a pair (h, w), or ""."""
+    if "cannot unpack non-iterable int" not in str(err):
+        return ""
+    return ("size may be an int or a pair (h, w): h, w = (size, size) if isinstance(size, int) "
+            "else size")
+
+
 def crop_error(err: BaseException) -> str:
     """What an exception of a center_crop answer shows about the mistake, or ""."""
     return (negative_offsets(err) or apply_inputs_hint(err) or forward_without_ctx(err)
-            or plain_error_hint(err)
+            or int_size(err) or plain_error_hint(err)
             or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CropFunction.apply(x, top=top, left=left, "
                                      "height=height, width=width))"))
