@@ -122,7 +122,8 @@ def breadth_first_order(root: Any) -> list[Any]:
 def test_topological_order_mistakes() -> None:
     right = solution_of("check_topological_order")
     fails("check_topological_order", order_without_visited_set, "appears", "times", "visited")
-    fails("check_topological_order", lambda root: right(root)[::-1], "output comes first")
+    fails("check_topological_order", lambda root: right(root)[::-1], "read backwards",
+          "not reversed")
     fails("check_topological_order", lambda root: [n for n in right(root) if n._prev] or [root],
           "missing")
     fails("check_topological_order", breadth_first_order, "comes before its input")

@@ -283,6 +283,46 @@ def topo_inputs_of_root_only(root):
     return order
 
 
+def _postorder(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in _children(node):
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def _root_first_by_users(root):
+    """Every node once, the output first, each node as soon as all its users are listed."""
+    nodes, users = _postorder(root), {}
+    for node in nodes:
+        for child in _children(node):
+            users[child] = users.get(child, 0) + 1
+    order, ready = [], [root]
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for child in _children(node):
+            users[child] -= 1
+            if users[child] == 0:
+                ready.append(child)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "read backwards")
+def topo_root_first_by_users(root):
+    return _root_first_by_users(root)
+
+
+@right("check_topological_order", "topological_order")
+def topo_leaves_first_by_users(root):
+    return _root_first_by_users(root)[::-1]
+
+
 @right("check_topological_order", "topological_order")
 def topo_iterative(root):
     order, seen, stack = [], set(), [(root, False)]
@@ -301,9 +341,40 @@ def _order(root):
     return solution("01_autograd")["topological_order"](root)
 
 
-@mistake("check_backward", "backward", "root.grad = 1.0")
+@mistake("check_backward", "backward", "0 all along", "set root.grad = 1.0")
 def backward_without_seed(root):
     for node in reversed(_order(root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "a reset (node.grad = 0) runs after root.grad = 1.0")
+def backward_resets_after_seed(root):
+    root.grad = 1.0
+    for node in _order(root):
+        node.grad = 0.0
+    for node in reversed(_order(root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "calls a node's .backward()", "call node._backward()")
+def backward_calls_backward(root):
+    root.grad = 1.0
+    for node in reversed(_order(root)):
+        node.backward()
+
+
+@mistake("check_backward", "backward", "calls a node's .backward()", "call node._backward()")
+def backward_calls_root_backward(root):
+    root.grad = 1.0
+    root.backward()
+
+
+@right("check_backward", "backward")
+def backward_reversed_in_place(root):
+    order = list(_order(root))
+    order.reverse()
+    root.grad = 1.0
+    for node in order:
         node._backward()
 
 
@@ -318,6 +389,19 @@ def backward_forward_order(root):
 def backward_root_only(root):
     root.grad = 1.0
     root._backward()
+
+
+def _summed_without_return(grad, axes):
+    grad.sum(axis=axes, keepdims=True)
+
+
+@mistake("check_unbroadcast", "unbroadcast", "a function that ends without `return`")
+def unbroadcast_helper_without_return(grad, shape):
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra)))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1)
+    grad = _summed_without_return(grad, ones) if ones else grad
+    return grad.reshape(shape)
 
 
 @mistake("check_unbroadcast", "unbroadcast", "unchanged")
@@ -1082,6 +1166,106 @@ def cat_backward_equal_pieces(ctx, grad):
     return tuple(np.array_split(grad, len(ctx.sizes), axis=ctx.dim))
 
 
+@mistake("check_cat", "cat_backward", "n EQUAL pieces", "np.cumsum(sizes)[:-1]")
+def cat_backward_split_equal(ctx, grad):
+    return tuple(np.split(grad, len(ctx.sizes), axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "3 pieces of equal sizes [1, 1, 1]", "np.cumsum(sizes)[:-1]")
+def cat_backward_split_into_total(ctx, grad):
+    return tuple(np.split(grad, sum(ctx.sizes), axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "NumPy names the axis argument axis=")
+def cat_backward_split_dim_keyword(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], dim=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "the axis, got a list or array", "(array, positions of")
+def cat_backward_split_axis_and_cuts_swapped(ctx, grad):
+    return tuple(np.split(grad, ctx.dim, np.cumsum(ctx.sizes)[:-1]))
+
+
+@mistake("check_cat", "cat_backward", "runs past the end of axis", "[start:start + size]")
+def cat_backward_take_one_too_many(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, range(start, start + size + 1), axis=ctx.dim))
+        start += size
+    return tuple(pieces)
+
+
+@mistake("check_cat", "cat_backward", "one cut only", "np.cumsum(sizes)[:-1]")
+def cat_backward_cut_after_first_only(ctx, grad):
+    return tuple(np.split(grad, [ctx.sizes[0]], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "return the pieces themselves, as a tuple or a list")
+def cat_backward_pieces_as_one_array(ctx, grad):
+    pieces = np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+    return np.array(pieces, dtype=float)
+
+
+@mistake("check_cat", "cat_backward", "return the pieces themselves, as a tuple or a list")
+def cat_backward_pieces_stacked(ctx, grad):
+    return np.stack(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_running_sum_of_the_first_sizes(ctx, grad):
+    return tuple(np.split(grad, np.cumsum(ctx.sizes[:-1]), axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_array_split_at_offsets(ctx, grad):
+    return tuple(np.array_split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_take_ranges(ctx, grad):
+    pieces, start = [], 0
+    for size in ctx.sizes:
+        pieces.append(np.take(grad, np.arange(start, start + size), axis=ctx.dim))
+        start += size
+    return pieces
+
+
+def _cat_function():
+    return solution("06_concatenation_and_cropping")["CatFunction"]
+
+
+@mistake("check_cat", "cat", "received a list of Tensors as one input",
+         "CatFunction.apply(*tensors, dim=dim)")
+def cat_list_not_unpacked(tensors, dim=0):
+    return _cat_function().apply(tensors, dim=dim)
+
+
+@mistake("check_cat", "cat", "took 0 for an input Tensor", "CatFunction.apply(*tensors, dim=dim)")
+def cat_dim_by_position(tensors, dim=0):
+    return _cat_function().apply(*tensors, dim)
+
+
+@mistake("check_cat", "cat", "a Function is not called itself", "CatFunction.apply(")
+def cat_function_called(tensors, dim=0):
+    return _cat_function()(*tensors, dim=dim)
+
+
+@mistake("check_cat", "cat", "forward got ctx=None", ".apply(")
+def cat_forward_called_directly(tensors, dim=0):
+    return _cat_function().forward(None, *tensors, dim=dim)
+
+
+@right("check_cat", "cat")
+def cat_from_a_tuple(tensors, dim=0):
+    return _cat_function().apply(*tuple(tensors), dim=dim)
+
+
+@right("check_cat", "cat_backward")
+def cat_backward_split_at_offsets_list(ctx, grad):
+    offsets = [int(c) for c in np.cumsum(ctx.sizes)[:-1]]
+    return list(np.split(grad, offsets, axis=ctx.dim))
+
+
 @right("check_cat", "cat_backward")
 def cat_backward_slices_list(ctx, grad):
     pieces, start = [], 0
@@ -1091,6 +1275,22 @@ def cat_backward_slices_list(ctx, grad):
         pieces.append(grad[tuple(index)])
         start += size
     return pieces
+
+
+@mistake("check_center_crop", "center_crop", "for input Tensors",
+         "by name (top, left, height, width)")
+def crop_offsets_by_position(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(input, top, left, h, w)
+
+
+@mistake("check_center_crop", "center_crop", "received a NumPy array where a Tensor belongs")
+def crop_applied_to_data(input, size):
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return solution("06_concatenation_and_cropping")["CropFunction"].apply(
+        input.data, top=top, left=left, height=h, width=w)
 
 
 @mistake("check_center_crop", "center_crop", "wrong place", "rounded up")
@@ -1238,6 +1438,12 @@ def bce_no_relu(logits, target):
 def bce_naive(logits, target):
     p = logits.sigmoid()
     return -(target * p.log() + (1 - target) * (1 - p).log()).mean()
+
+
+@mistake("check_bce_with_logits", "bce_with_logits", "one of the course's Tensor operations",
+         "broadcasting")
+def bce_target_sliced(logits, target):
+    return (logits.relu() - logits * target[:, 0] + _softplus_neg_abs(logits)).mean()
 
 
 @right("check_bce_with_logits", "bce_with_logits")
@@ -1391,6 +1597,17 @@ def _slice_dice(pred, target, threshold=0.5, strict=True, empty=1.0, iou=False, 
         union = total - overlap
         return np.where(union == 0, empty, overlap / np.maximum(union, 1))
     return np.where(total == 0, empty, 2 * overlap / np.where(total == 0, 1, total))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "past the last index 11",
+         "(range(n) ends at n - 1)")
+def dice_per_slice_loop_one_past(pred, target, threshold=0.5):
+    p, t = np.asarray(pred) > threshold, np.asarray(target) > 0.5
+    scores = []
+    for i in range(len(p) + 1):
+        total = p[i].sum() + t[i].sum()
+        scores.append(1.0 if total == 0 else 2 * (p[i] & t[i]).sum() / total)
+    return np.array(scores)
 
 
 @mistake("check_dice_per_slice", "dice_per_slice", "scores them 1.0")
@@ -1781,6 +1998,18 @@ def im2col_last_window_missing(x, kh, kw, sh, sw):
 # ---- the tests ------------------------------------------------------------------------------------
 test_the_mistake_is_named, test_a_right_answer_written_differently_passes = \
     catalogue_tests(CATALOGUE, RIGHT)
+
+
+CONVOLUTION_WORDS = ("kernel sizes, strides", "(H_out - 1) * stride", "the optional bias",
+                     "kernel_size, stride and padding")
+
+
+def test_no_convolution_hint_outside_the_convolution_lessons() -> None:
+    """The hints written for convolutions never reach an exercise of lessons 00, 01, 06-11."""
+    for entry in CATALOGUE:
+        if load_all()[entry.grade].lesson[:2] in ("00", "01", "06", "07", "08", "09", "11"):
+            message = run(entry.grade, **entry.answers).message
+            assert not any(word in message for word in CONVOLUTION_WORDS), message
 
 
 def test_the_catalogue_figure(capsys: pytest.CaptureFixture[str]) -> None:

@@ -412,7 +412,8 @@ def cost_flops_one_more(n, c_in, c_out, h, w, k, itemsize=4):
 
 # ---- an error raised in the learner's own code ------------------------------------------------
 @mistake("check_center_crop", "center_crop", "received size=4 where it unpacks a pair",
-         "an int stands for the pair (v, v)")
+         "an int stands for the pair (v, v)",
+         "h, w = (size, size) if isinstance(size, int) else size")
 def crop_unpacks_an_int_size(input, size):
     h, w = size
     return _crop(input, (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2, (h, w))

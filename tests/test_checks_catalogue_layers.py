@@ -38,6 +38,9 @@ from catalogue_layers_loops import RIGHT as LOOPS_RIGHT
 from catalogue_layers_causes import CAUSES
 from catalogue_layers_causes import NOT_NAMED_YET as CAUSES_NOT_NAMED_YET
 from catalogue_layers_causes import RIGHT as CAUSES_RIGHT
+from catalogue_layers_crashes import CRASHES
+from catalogue_layers_crashes import RIGHT as CRASHES_RIGHT
+from catalogue_layers_crashes import UNSAID
 from test_checks_catalogue import Mistake, catalogue_tests, run
 
 LAYERS: list[Mistake] = []
@@ -727,7 +730,7 @@ def _pool_forward2(ctx, x, kernel, stride, padding, bug=""):
     return cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
 
 
-@mistake("check_max_pool2d_forward", "max_pool2d_forward", "fewer values")
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "fold the channels into the batch")
 def pool_no_channel_fold(ctx, x, kernel, stride, padding):
     return _pool_forward2(ctx, x, kernel, stride, padding, "no_fold")
 
@@ -963,7 +966,7 @@ def conv2d_backward_bias_summed_over_channels(ctx, grad):
 
 LAYERS.append(Mistake("conv2d_backward_bias_summed_over_channels", "check_conv2d",
                       {"conv2d_backward": conv2d_backward_bias_summed_over_channels},
-                      ("over the wrong axis keeps the wrong one",)))
+                      ("summed over axis 1, its 5 channels", "sum that matrix over axis 0")))
 
 
 @mistake("check_max_pool2d_forward", "max_pool2d_forward", "+inf", "pad with -inf")
@@ -1044,9 +1047,9 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS + CAUSES
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS + CRASHES + CAUSES
 RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT + LOOPS_RIGHT + \
-    CAUSES_RIGHT
+    CRASHES_RIGHT + CAUSES_RIGHT
 NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET + CAUSES_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
@@ -1091,6 +1094,15 @@ def test_the_fresh_sets_figures(label: str, entries: list[Mistake],
         print(f"\n{label}: {named} of {len(entries)} wrong answers named "
               f"({100 * named / len(entries):.0f}%)")
     assert named >= 0.9 * len(entries) and all(r.status == FAILED for r, _ in results)
+
+
+@pytest.mark.parametrize("entry", [m for m in CRASHES if m.name in UNSAID],
+                         ids=[m.name for m in CRASHES if m.name in UNSAID])
+def test_a_named_cause_comes_without_a_generic_rule_or_another_fix(entry: Mistake) -> None:
+    """Where the cause is named, the message leaves out the size rule or the fix that the
+    shapes alone would suggest (a learner who padded is not told to pad)."""
+    result = run(entry.grade, **entry.answers)
+    assert result.status == FAILED and UNSAID[entry.name] not in result.message, result.message
 
 
 def test_an_index_past_the_end_prescribes_no_range_for_a_stepped_loop() -> None:

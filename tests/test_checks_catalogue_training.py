@@ -1252,7 +1252,7 @@ def tanh_divides(x, grad):
     return (1 - math.tanh(x) ** 2) / grad
 
 
-@mistake("check_topological_order", "topological_order", "output comes first")
+@mistake("check_topological_order", "topological_order", "read backwards", "not reversed")
 def topo_reversed(root):
     order, seen = [], set()
 

@@ -1935,13 +1935,15 @@ def _first_said(readings: list[Callable[[], str]]) -> str:
 def describe_error(exercise: Exercise, err: BaseException) -> str:
     """'exercise 4 (`conv2d_forward`) raised ValueError: ... (line 12: `out = out + b`); shapes
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
+    from .crash_causes import called_as, crash_cause, enclosing_exercise  # (imports this module)
     frames = _learner_frames(err.__traceback__)
-    label = exercise_label(_raiser(err, exercise.function), exercise.lesson)
-    outer = [frame.f_code.co_name for frame, _ in frames
-             if frame.f_code.co_name in EXERCISE_CELLS.get(exercise.lesson, ())]
+    label = exercise_label(called_as(err, EXERCISE_CELLS.get(exercise.lesson, ())) or
+                           _raiser(err, exercise.function), exercise.lesson)
+    outer = enclosing_exercise(err, EXERCISE_CELLS.get(exercise.lesson, ()))
     if outer and not label.startswith("exercise"):      # a helper defined inside the exercise
-        label += f" in {exercise_label(outer[0], exercise.lesson)}"
+        label += f" in {exercise_label(outer, exercise.lesson)}"
     message = f"{label} raised {type(err).__name__}: {first_line(err)}"
+    cause = crash_cause(exercise.function, err)
     shapes: dict[str, tuple[int, ...]] = {}
     sided = ""  # a one-sided product explains a broadcast error better than the shapes' hint
     if frames:
@@ -1982,12 +1984,12 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         if not (odd or sided):  # a packed *args tuple or an array padded on the wrong axes
             sided = _varargs_used_as_array(frame, line, str(err)) or _padded_everywhere(frame)
         odd = odd or sided or _reduced_over_other_axis(frame, shapes)
-        if odd:
+        if odd and not cause:  # the verified cause explains the error on its own
             message += f"; {odd}"
     try:
-        known = exercise.explain_error(err) if exercise.explain_error else ""
+        known = cause or (exercise.explain_error(err) if exercise.explain_error else "")
     except Exception:  # noqa: BLE001 - a hint tripped by the learner's odd values adds nothing
-        known = ""
+        known = cause
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""

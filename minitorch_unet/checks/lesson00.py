@@ -648,6 +648,32 @@ def layout_relation(got: list[float], cases: tuple[Masks, ...]) -> str:
     return ""
 
 
+# Errors whose general hint speaks of convolutions (windows, strides, a bias, an image's axes):
+# the same hint without them, for the exercises that have none.
+PLAIN_HINTS: tuple[tuple[str, str], ...] = (
+    ("'NoneType'", "a value is None: a function that ends without `return` (or returns only in "
+                   "some branches), or a variable never given a value"),
+    ("zero-size array to reduction operation", "a selection came out empty before the max/min "
+                                               "over it: its mask or slice selects nothing"),
+    ("too many indices for array", "an array has fewer axes than the index gives: check which "
+                                   "array is indexed and its shape"),
+    ("inhomogeneous shape", "the pieces put into one array have different shapes: make every "
+                            "piece the same shape before np.array / np.stack"),
+    ("cannot unpack non-iterable int", "an int is unpacked as if it held several values"),
+)
+
+
+def plain_error_hint(err: BaseException) -> str:
+    """The hint for an error whose general hint speaks of convolutions, in words that fit an
+    exercise with none; "" for any other error (the general hint then stands)."""
+    text = str(err)
+    beyond = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if beyond:
+        return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
+                "check the loop bounds and the index arithmetic (range(n) ends at n - 1)")
+    return next((hint for part, hint in PLAIN_HINTS if part in text), "")
+
+
 register(Exercise(
     grade_id="check_dice", lesson=LESSON, function="dice",
     probe=_probe_dice, verdict=_verdict_dice,
@@ -656,4 +682,5 @@ register(Exercise(
     engine_ops=("minitorch_unet.metrics.dice", "minitorch_unet.metrics.confusion",
                 "minitorch_unet.metrics.confusion_per_slice", "minitorch_unet.metrics.dice_overall",
                 "minitorch_unet.metrics.dice_per_slice", "minitorch_unet.metrics.metric_overall"),
+    explain_error=plain_error_hint,
 ))

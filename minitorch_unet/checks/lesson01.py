@@ -20,7 +20,7 @@ from ..reference import Case, load_cases
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    first_line, number_exercises, own_cases, register)
-from .lesson00 import returned
+from .lesson00 import plain_error_hint, returned
 
 LESSON = "01_autograd"
 number_exercises(LESSON, ("mul_backward", "tanh_backward", "topological_order",
@@ -363,20 +363,50 @@ class Meter:
         return self
 
 
+class WholeBackward(CheckFailed):
+    """A walk that called a node's ``backward()`` (the whole walk again) where its
+    ``_backward()`` (that node's share) belongs."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        super().__init__(self.text("backward"))
+
+    def text(self, exercise: str) -> str:
+        return (f"{exercise} on the graph '{self.title}': your {exercise} calls a node's "
+                ".backward(), which is the whole backward again from that node (in the notebook "
+                "Value.backward() calls your backward, which calls it again, without end): call "
+                "node._backward() of each node of the walk, which sends only that node's grad "
+                "to its inputs")
+
+
 class Node:
-    """A scalar made by an op (or a leaf): the attributes of the lesson's Value, plus a name
-    and a log of the ``_backward`` calls."""
+    """A scalar made by an op (or a leaf): the attributes of the lesson's Value, plus a name,
+    a log of the ``_backward`` calls and whether its grad was ever set to a number other
+    than 0."""
 
     def __init__(self, name: str, data: float, prev: tuple["Node", ...], log: list[str],
-                 meter: Meter) -> None:
-        self.name, self.data, self.grad, self._inputs, self._log = name, float(data), 0.0, prev, log
-        self._meter = meter
+                 meter: Meter, title: str = "") -> None:
+        self.name, self.data, self._inputs, self._log = name, float(data), prev, log
+        self._grad, self.held_grad, self._meter, self._title = 0.0, False, meter, title
         self._backward: Callable[[], None] = lambda: log.append(name)
+
+    @property
+    def grad(self) -> float:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: float) -> None:
+        self._grad = value
+        self.held_grad = self.held_grad or not (np.ndim(value) == 0 and value == 0)
 
     @property
     def _prev(self) -> tuple["Node", ...]:
         self._meter.read()
         return self._inputs
+
+    def backward(self) -> None:
+        """The lesson's Value.backward() runs the whole walk; inside a walk it is a mistake."""
+        raise WholeBackward(self._title)
 
     def __repr__(self) -> str:
         return f"Value({self.name}={self.data:g})"
@@ -390,7 +420,7 @@ class Graph:
         self.meter.title = title
 
     def leaf(self, name: str, data: float) -> Node:
-        node = Node(name, data, (), self.log, self.meter)
+        node = Node(name, data, (), self.log, self.meter, self.title)
         self.nodes.append(node)
         return node
 
@@ -398,7 +428,7 @@ class Graph:
         data = {"+": lambda: inputs[0].data + inputs[1].data,
                 "*": lambda: inputs[0].data * inputs[1].data,
                 "tanh": lambda: math.tanh(inputs[0].data)}[kind]()
-        out = Node(name, data, inputs, self.log, self.meter)
+        out = Node(name, data, inputs, self.log, self.meter, self.title)
 
         def backward() -> None:
             self.log.append(name)
@@ -664,6 +694,8 @@ def stopped(outputs: Outputs, i: int, graph: Graph, exercise: str) -> None:
     """Fail with the walk's message if the probe stopped the learner's walk of graph i."""
     if "stopped" in outputs and int(outputs["stopped"]) == i:
         raise CheckFailed(WalkTooLong(graph.title, int(outputs["limit"])).text(exercise))
+    if "whole_backward" in outputs and int(outputs["whole_backward"]) == i:
+        raise CheckFailed(WholeBackward(graph.title).text(exercise))
 
 
 def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
@@ -679,10 +711,33 @@ def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
     return out
 
 
+def topological(graph: Graph, order: list[int]) -> bool:
+    """Whether `order` (node indices) holds every node of `graph` once, each after its inputs."""
+    if sorted(order) != list(range(len(graph.nodes))):
+        return False
+    position = {k: place for place, k in enumerate(order)}
+    return all(position[graph.index(parent)] < position[k]
+               for k, node in enumerate(graph.nodes) for parent in node._prev)
+
+
+def backwards_relation(outputs: Outputs) -> str:
+    """Name a list that, read backwards, is a topological order on every graph walked; or ""."""
+    walked = [(graph, outputs[f"graph{i}"].tolist()) for i, graph in enumerate(graphs())
+              if f"graph{i}" in outputs]
+    if walked and all(topological(graph, order[::-1]) for graph, order in walked):
+        return ("your list is a topological order read backwards (the output first, each node "
+                "before its inputs) on every graph: the order asked for runs the other way, "
+                "each node after its inputs and the output last, since backward() reverses it "
+                "itself: return the order as built, not reversed (or reverse your list once "
+                "more)")
+    return ""
+
+
 def _verdict_topo(outputs: Outputs) -> None:
     for i, graph in enumerate(graphs()):
         stopped(outputs, i, graph, "topological_order")
         why = _bad_order(graph, outputs[f"graph{i}"].tolist())
+        why = why and (backwards_relation(outputs) or why)
         if why:
             got = [graph.nodes[k].name if k >= 0 else "?" for k in outputs[f"graph{i}"].tolist()]
             raise CheckFailed(f"topological_order on the graph '{graph.title}': {why}. "
@@ -699,9 +754,12 @@ def _probe_backward(backward: Callable[[Any], None]) -> Outputs:
             out[f"graph{i}_grads"] = np.array([n.grad for n in graph.nodes])
             out[f"graph{i}_calls"] = np.array([index[name] for name in graph.log],
                                               dtype=np.int64)
+            out[f"graph{i}_seeded"] = np.array(graph.root.held_grad)
             backward(graph.root)
         except WalkTooLong as err:                 # the graphs before it are still judged
             return {**out, "stopped": np.array(i), "limit": np.array(err.limit)}
+        except WholeBackward:
+            return {**out, "whole_backward": np.array(i)}
         graph.meter.limit = None
         out[f"graph{i}_again"] = np.array([n.grad for n in graph.nodes])
     return out
@@ -725,6 +783,19 @@ def seeding_relation(i: int, got: np.ndarray) -> str:
     return ""
 
 
+def unseeded_walk(seeded: bool) -> str:
+    """Why a walk in which every node sent its gradient back left every grad at 0: the
+    output's grad was set and then reset, or never given a value other than 0."""
+    if seeded:
+        return ("every grad is 0 after backward, the output's too, though every node sent its "
+                "gradient back: a reset (node.grad = 0) runs after root.grad = 1.0 was set, "
+                "before or during the walk back; zero the grads first, then set root.grad = "
+                "1.0, and never zero during the walk")
+    return ("every grad is 0 after backward, the output's too: every node sent its gradient "
+            "back, but the output's grad was 0 all along (never set to 1.0), so the walk carried "
+            "zeros; set root.grad = 1.0 (dL/dL) before walking back")
+
+
 def reference_twice(graph: Graph) -> np.ndarray:
     """The graph's gradients after two calls of backward (the second adds to the first)."""
     reference_backward(graph)
@@ -740,11 +811,7 @@ def _verdict_backward(outputs: Outputs) -> None:
         names = [n.name for n in graph.nodes]
         if not got.any() and len(got) > 1 and all(k in calls for k, n in enumerate(graph.nodes)
                                                   if n._prev):
-            raise CheckFailed(f"{where}: every grad is 0 after backward, the output's too, though "
-                              "every node sent its gradient back: a reset (node.grad = 0) runs "
-                              "after root.grad = 1.0 was set, before or during the walk back; "
-                              "zero the grads first, then set root.grad = 1.0, and never zero "
-                              "during the walk")
+            raise CheckFailed(f"{where}: {unseeded_walk(bool(outputs[f'graph{i}_seeded']))}")
         if got[-1] != 1.0:
             raise CheckFailed(f"{where}: the output's grad is {got[-1]:g}, expected 1.0: set "
                               "root.grad = 1.0 (dL/dL) before walking back")
@@ -1003,24 +1070,29 @@ def grad_shape_size(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
 register(Exercise(
     grade_id="check_mul_backward", lesson=LESSON, function="mul_backward",
     probe=_probe_mul, verdict=_verdict_mul,
-    success="mul_backward sends b*grad to a and a*grad to b"))
+    success="mul_backward sends b*grad to a and a*grad to b",
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_tanh_backward", lesson=LESSON, function="tanh_backward",
     probe=_probe_tanh, verdict=_verdict_tanh,
     success="tanh_backward matches PyTorch",
-    engine_ops=("minitorch_unet.basic_ops.Tanh",)))
+    engine_ops=("minitorch_unet.basic_ops.Tanh",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_topological_order", lesson=LESSON, function="topological_order",
     probe=_probe_topo, verdict=_verdict_topo,
     success="topological_order lists every node once, after its inputs", points=2,
-    engine_ops=("minitorch_unet.autograd._topological_order",)))
+    engine_ops=("minitorch_unet.autograd._topological_order",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_backward", lesson=LESSON, function="backward",
     probe=_probe_backward, verdict=_verdict_backward,
     success="backward gets every gradient of every graph right", points=2,
-    engine_ops=("minitorch_unet.autograd._topological_order",)))
+    engine_ops=("minitorch_unet.autograd._topological_order",),
+    explain_error=plain_error_hint))
 register(Exercise(
     grade_id="check_unbroadcast", lesson=LESSON, function="unbroadcast",
     probe=_probe_unbroadcast, verdict=_verdict_unbroadcast,
     success="unbroadcast matches PyTorch's gradients for broadcast additions", points=2,
-    engine_ops=("minitorch_unet.autograd._unbroadcast", "minitorch_unet.basic_ops._sum_to")))
+    engine_ops=("minitorch_unet.autograd._unbroadcast", "minitorch_unet.basic_ops._sum_to"),
+    explain_error=plain_error_hint))

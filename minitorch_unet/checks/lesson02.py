@@ -223,6 +223,28 @@ def nudge_rule(nudges: np.ndarray) -> str:
             "f(x - eps) by 2 * eps")
 
 
+def block_nudge_rule(nudges: np.ndarray) -> str:
+    """'each call to f moves a whole row ...' when every call that moves x moves a run of
+    more than one entry in memory order, the runs (rows, or all of x) cutting x into equal
+    parts; "" otherwise."""
+    moved = [np.flatnonzero(row) for row in nudges != 0]
+    runs = {(int(k[0]), len(k)) for k in moved if len(k)}
+    sizes = {n for _, n in runs}
+    if not runs or len(sizes) != 1 or min(sizes) < 2 or \
+            any(len(k) and not np.array_equal(k, np.arange(k[0], k[0] + len(k))) for k in moved):
+        return ""
+    size = sizes.pop()
+    if size == nudges.shape[1]:
+        return ("each call to f moves every entry of x at once (f(x + eps)), so every partial "
+                "derivative gets the change of f from all of them: nudge one entry at a time, "
+                "x[i] for i in np.ndindex(x.shape)")
+    if nudges.shape[1] % size or {start % size for start, _ in runs} != {0}:
+        return ""
+    return (f"each call to f moves {size} entries of x at once, a whole row (for a 2-D x, "
+            "x[i] is a row, and range(len(x)) runs over the rows): nudge one entry at a time, "
+            "x[i] for i in np.ndindex(x.shape)")
+
+
 def leftover_rule(nudges: np.ndarray) -> str:
     """'the entries nudged before stay nudged' when, in the calls to f, every entry moved
     before the one being nudged is still moved (never put back, or copies made once); ""
@@ -368,7 +390,8 @@ def _verdict_gradient(outputs: Outputs) -> None:
         whole = _whole_answer_relation(outputs) if i == 0 else ""
         if whole:
             raise CheckFailed(f"{call}: {whole}")
-        left = leftover_rule(outputs["nudges"]) if "nudges" in outputs and \
+        left = (leftover_rule(outputs["nudges"]) or block_nudge_rule(outputs["nudges"])) \
+            if "nudges" in outputs and \
             outputs["nudges"] is not None and not np.allclose(got, expected, rtol=1e-4, atol=1e-4) \
             else ""
         if left:

@@ -321,6 +321,29 @@ def diagnose_size(op: str, items: list[tuple[str, tuple[int, ...], tuple[int, ..
     raise CheckFailed(shape_message(what, got, expected, hint=f"The rule is {formula}"))
 
 
+def sized_without_padding(items: list[tuple[str, tuple[int, ...], tuple[int, ...], list]],
+                          got: list[np.ndarray], expected: list[np.ndarray]) -> str:
+    """The message for output sizes that follow (H - k) // stride + 1 while the values are the
+    right output's first rows and columns (the input was padded, only the size rule left the
+    padding out); "" otherwise. items as diagnose_size's, got and expected their outputs."""
+    bad = [i for i, (_, g, e, _) in enumerate(items) if tuple(g) != tuple(e)]
+    if not bad or any(len(g) != 4 or tuple(g[2:]) != tuple((h - k) // s + 1 for h, k, s, _ in dims)
+                      for _, g, _, dims in items):
+        return ""
+    for i in bad:
+        ho, wo = got[i].shape[2:]
+        if got[i].shape[:2] != expected[i].shape[:2] or ho > expected[i].shape[2] or \
+                wo > expected[i].shape[3] or not np.allclose(
+                    got[i], expected[i][:, :, :ho, :wo], rtol=1e-4, atol=1e-5):
+            return ""
+    what, g, e, _ = items[bad[0]]
+    return (f"{what}: wrong output shape: expected {tuple(e)}, got {tuple(g)}"
+            f"{off_by_note(tuple(g), tuple(e))}: your sizes follow (H - k) // stride + 1, the "
+            "input's size without its padding, though your values are the right output's first "
+            "rows and columns (the windows of the padded input are right): count the windows of "
+            "the padded input, H_out = (H + 2*padding - kh) // stride + 1")
+
+
 SIZE_ARGUMENTS = ("size", "kernel size", "stride", "padding", "output_padding")
 Slip = Callable[[list], list]
 
@@ -854,6 +877,10 @@ def _forward_verdict(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
                               "own shape: the output array is made like x (np.zeros_like(x) or "
                               "x.shape); make it (N, O, Ho, Wo), O = weight.shape[0], with the "
                               "output-size rule for Ho and Wo")
+    unpadded = sized_without_padding(items, [outputs[f"{name}/out"] for name in names],
+                                     [cases("conv2d")[name]["out"] for name in names])
+    if unpadded:
+        raise CheckFailed(unpadded)
     diagnose_size(op, items, CONV_SIZE_MISTAKES,
                   "out: (N, out_channels, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1")
     for (what, *_), name in zip(items, names):
@@ -1536,6 +1563,12 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
         if kept is None and label == "bias" and len(shape) == 1:
             kept = summed_axes(outputs[f"{name}/raw_grad_{inputs.index((label, shape))}"],
                                outputs.get(f"{name}/raw_grad_out"))
+        matrix_sum = bias_matrix_sum(outputs[f"{name}/raw_grad_{inputs.index((label, shape))}"],
+                                     outputs.get(f"{name}/raw_grad_out")) \
+            if label == "bias" and len(shape) == 1 else ""
+        if matrix_sum:
+            raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for bias, which "
+                              f"has shape {shape}: {matrix_sum}")
         if kept and kept != (1,):
             summed = tuple(a for a in range(4) if a not in kept)
             raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for bias, which "
@@ -1551,7 +1584,10 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                                   "padding"),
                                  ((padding[1], padding[1]), "the height is cut by the width's "
                                   "padding"))}
-        if rows is not None and label == inputs[0][0] and g in (rows, rows[::-1]):
+        if 0 in g and 0 not in shape:
+            note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
+                    "when p = 0; write x[p:size - p])")
+        elif rows is not None and label == inputs[0][0] and g in (rows, rows[::-1]):
             note = (f": that is the {'transposed ' * (g != rows)}matrix of window rows "
                     f"{rows}, one row per window; col2im(rows, padded shape, kh, kw, sh, sw) "
                     "adds them back into the image, then cut the padding off")
@@ -1575,9 +1611,6 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
                 not any(diffs[:2]) and all(d >= 0 for d in diffs):
             note = (f": it is larger by {diffs}, so part of the padding is still on (cut off one "
                     "side only?): cut `padding` off EACH side, [p:H + p] of the padded gradient")
-        elif 0 in g and 0 not in shape:
-            note = (f": axis {g.index(0)} is empty, so a slice came out empty (x[p:-p] is empty "
-                    "when p = 0; write x[p:size - p])")
         elif join_dim is not None and list(g) == joined:
             note = (": that is the whole output's gradient; each input gets only its own slice "
                     f"of it along dim {join_dim}")
@@ -1601,6 +1634,22 @@ def returned_gradients_verdict(what: str, name: str, outputs: Outputs,
             note = ": the right number of values in the wrong shape (a missing reshape or transpose)"
         raise CheckFailed(f"{what}: backward returned a gradient of shape {g} for {label}, "
                           f"which has shape {shape}{note}")
+
+
+def bias_matrix_sum(got: np.ndarray, grad_out: np.ndarray | None) -> str:
+    """'summed over axis 1 of the (N*Ho*Wo, O) matrix ...' when the bias gradient `got` is the
+    sum over the channels of grad's matrix of one row per output pixel; "" otherwise."""
+    if grad_out is None or grad_out.ndim != 4 or got.ndim != 1:
+        return ""
+    n, o, ho, wo = grad_out.shape
+    matrix = grad_out.transpose(0, 2, 3, 1).reshape(-1, o)
+    for axis, total in ((1, matrix.sum(axis=1)), (None, grad_out.reshape(-1, o).sum(axis=1))):
+        if total.shape == got.shape and np.allclose(got, total, rtol=1e-4, atol=1e-6):
+            rows = "" if axis else " (grad reshaped without its transpose)"
+            return (f"that is grad's matrix ({n * ho * wo}, {o}){rows}, one row per output pixel, "
+                    f"summed over axis 1, its {o} channels, which keeps one value per pixel; "
+                    f"bias[o] gathers column o, so sum that matrix over axis 0, its rows")
+    return ""
 
 
 def window_rows(case: Case) -> tuple[int, int]:

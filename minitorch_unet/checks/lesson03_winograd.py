@@ -217,7 +217,27 @@ def _output_transforms(a_t: np.ndarray, m: np.ndarray) -> list[tuple[str, np.nda
              (a_t @ m @ a_t.T).T)]
 
 
+def missing_channel_sum(outputs: Outputs) -> str:
+    """'... the sum over the channels is missing ...' when, on a tile of more than one channel,
+    the answer is one (2, 2) block per channel, shape (C, 2, 2), that adds up to the right
+    block; "" otherwise (one channel alone cannot tell a missing sum from an extra axis)."""
+    for name in TILE_CASES:
+        for (n, o, i, j), d, g, expected in tiles(name):
+            got, c = outputs[f"{name}/{n}/{o}/{i}/{j}"], d.shape[0]
+            if c > 1 and got.shape == (c, 2, 2) and \
+                    np.allclose(got.sum(axis=0), expected, rtol=1e-4, atol=1e-5):
+                return (f"winograd_tile(d (C={c}, 4, 4), g ({g.shape[0]}, 3, 3)) for output "
+                        f"block [{n}, {o}, {i}:{i + 2}, {j}:{j + 2}] of {name}: wrong shape: "
+                        f"expected (2, 2), got {got.shape}, one block per channel that add up "
+                        "to the right one: the sum over the channels is missing; it is "
+                        "(U * V).sum(axis=0) before A_T @ . @ A_T.T")
+    return ""
+
+
 def _verdict(outputs: Outputs) -> None:
+    missing = missing_channel_sum(outputs)
+    if missing:
+        raise CheckFailed(missing)
     for name in TILE_CASES:
         for (n, o, i, j), d, g, expected in tiles(name):
             got = outputs[f"{name}/{n}/{o}/{i}/{j}"]

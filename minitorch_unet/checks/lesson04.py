@@ -19,6 +19,7 @@ from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_t
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        col2im_call_fit, cols_transposed, reshape_size_slip,
                        returned_gradients_verdict, saved_params_verdict)
+from .lesson03 import sized_without_padding
 
 LESSON = "04_max_pooling"
 number_exercises(LESSON, ("max_pool2d_forward", "max_pool2d", "max_pool2d_backward"))
@@ -462,6 +463,10 @@ def _verdict_forward(outputs: Outputs) -> None:
                           "defaults to kernel_size (non-overlapping windows), not 1")
     for name in names:
         one_axis_max(cases("max_pool2d")[name], outputs[f"{name}/out"])
+    unpadded = sized_without_padding(items, [outputs[f"{name}/out"] for name in names],
+                                     [cases("max_pool2d")[name]["out"] for name in names])
+    if unpadded:
+        raise CheckFailed(unpadded)
     diagnose_size("max_pool2d", items, CONV_SIZE_MISTAKES,
                   "out: (N, C, H_out, W_out), H_out = (H + 2*padding - kernel) // stride + 1, "
                   "stride = kernel_size when None")

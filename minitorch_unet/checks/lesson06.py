@@ -6,18 +6,20 @@ compares that with top = (H - h) // 2, left = (W - w) // 2, so an off-by-one off
 """
 from __future__ import annotations
 
+import inspect
 import itertools
-
 import re
+from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Function, Tensor
 from ..reference import Case
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_shape,
                    number_exercises, register)
+from .lesson00 import plain_error_hint
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
                        pair, probe_layer, returned_gradients_verdict)
 
@@ -51,8 +53,22 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
             message = describe_error(EXERCISES[grade_id], err)
             if hint.startswith("an index built as a list"):   # replaces the general int hint
                 message = message.replace(". " + core.error_hint(str(err), {}), "")
+            reading = pair_reading(err) if grade_id == "check_cat" else ""
+            if reading:           # a cat's sizes and pieces are never a pair paired twice
+                message = message.replace(f"; {reading}", "")
             outputs[f"{name}/error"] = np.array(message + (f". {hint}" if hint else ""))
     return outputs
+
+
+def pair_reading(err: BaseException) -> str:
+    """The general reading of a list or tuple on the learner's line as a pair nested in a pair
+    (a kernel size or stride paired twice), when the error got it; or ""."""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return ""
+    frame, lineno = frames[-1]
+    reading = core._odd_values(frame, core._source_line(frame, lineno), str(err))
+    return reading if "nests a pair inside a pair" in reading else ""
 
 
 def shape_error_hint(err: BaseException) -> str:
@@ -222,6 +238,13 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
         return
     axis = dim % grad_out.ndim
     sizes = [case[k].shape[axis] for k in keys]
+    equal = np.array_split(grad_out, count, axis=axis)
+    if count > 1 and all(p.shape == g.shape and np.allclose(p, g) for p, g in zip(equal, got)):
+        raise CheckFailed(f"{what}: backward cut the gradient into {count} pieces of equal "
+                          f"sizes {[p.shape[axis] for p in equal]} along dim {dim}, not the "
+                          f"inputs' sizes {sizes}: np.split (or np.array_split) with a number n "
+                          "cuts n equal pieces; give np.split the positions of the cuts, "
+                          "np.cumsum(sizes)[:-1]")
     for cuts, text in (
             (sizes[:-1], "np.split takes the positions of the cuts, np.cumsum(sizes)[:-1], "
                          "not the sizes"),
@@ -230,7 +253,9 @@ def split_relation(what: str, name: str, outputs: Outputs, case: Case) -> None:
             (list(np.cumsum(sizes)), "the cuts include the end of the last piece, which adds "
                                      "an empty piece: cut at np.cumsum(sizes)[:-1]"),
             ([0] + list(np.cumsum(sizes)[:-1]), "the cuts start with 0, which adds an empty "
-                                                "first piece: cut at np.cumsum(sizes)[:-1]")):
+                                                "first piece: cut at np.cumsum(sizes)[:-1]"),
+            (sizes[:1], "there is one cut only, after the first piece, where np.split needs "
+                        "one between each two pieces: cut at np.cumsum(sizes)[:-1]")):
         pieces = np.split(grad_out, [int(c) for c in cuts], axis=axis)
         if len(pieces) == count and all(p.shape == g.shape and np.allclose(p, g)
                                         for p, g in zip(pieces, got)):
@@ -453,12 +478,145 @@ def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
                 *piece_offsets(case, i)])
 
 
+# ---- exceptions of a cat or crop answer -----------------------------------------------------
+def _apply_frame(err: BaseException) -> FrameType | None:
+    """The frame of the engine's Function.apply that raised `err`, if one did."""
+    tb, found = err.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "apply" and code.co_filename == Function.apply.__code__.co_filename:
+            found = tb.tb_frame
+        tb = tb.tb_next
+    return found
+
+
+def apply_inputs_hint(err: BaseException) -> str:
+    """What the inputs a Function's apply failed on show: a list handed over as one input, a
+    parameter passed by position, arrays where Tensors belong; or ""."""
+    frame = _apply_frame(err)
+    if frame is None:
+        return ""
+    inputs, function = frame.f_locals.get("inputs", ()), frame.f_locals.get("cls")
+    name = getattr(function, "__name__", "Function")
+    params = list(inspect.signature(function.forward).parameters.values())[1:] if function else []
+    arrays = [p for p in params if p.kind is p.VAR_POSITIONAL
+              or "ndarray" in str(p.annotation)] or params[:1]
+    named = [p.name for p in params if p not in arrays]
+    call = f"{name}.apply(" + ", ".join(
+        ["*tensors" if p.kind is p.VAR_POSITIONAL else p.name for p in arrays]
+        + [f"{p}={p}" for p in named]) + ")"
+    packed = [type(x).__name__ for x in inputs if isinstance(x, (list, tuple))]
+    if packed:
+        return (f"{name}.apply received a {packed[0]} of Tensors as one input: apply takes each "
+                f"input Tensor as its own argument (a list unpacked with *): {call}")
+    numbers = [core._plain(x) for x in inputs if isinstance(x, (int, float, np.number))]
+    if numbers:
+        return (f"{name}.apply took {', '.join(numbers)} for "
+                f"{'an input Tensor' if len(numbers) == 1 else 'input Tensors'}: apply takes "
+                f"the input Tensors by position and forward's other arguments by name "
+                f"({', '.join(named)}): {call}")
+    if any(isinstance(x, np.ndarray) for x in inputs):
+        return (f"{name}.apply received a NumPy array where a Tensor belongs: pass the Tensors "
+                "themselves (not their .data); apply hands their arrays to forward")
+    return ""
+
+
+def function_called_hint(err: BaseException) -> str:
+    """Name a Function subclass called like a function (CatFunction(...)), or ""."""
+    called = re.match(r"(\w+)\(\) takes no arguments", str(err))
+    kinds, names = [Function], set()
+    while kinds:
+        kind = kinds.pop()
+        names.add(kind.__name__)
+        kinds.extend(kind.__subclasses__())
+    if not (called and called.group(1) in names):
+        return ""
+    return (f"a Function is not called itself: call its .apply, which runs forward and "
+            f"connects the output to its inputs: {called.group(1)}.apply(*tensors, dim=dim)")
+
+
+def split_error_hint(err: BaseException) -> str:
+    """What an error of np.split or of an index along the joining axis means in a cat
+    backward, or ""."""
+    text = str(err)
+    frames = core._learner_frames(err.__traceback__)
+    line = core._source_line(*frames[-1]) if frames else ""
+    cuts = "np.split(grad, np.cumsum(sizes)[:-1], axis=dim), sizes being the inputs' sizes " \
+           "along dim"
+    if "does not result in an equal division" in text:
+        return ("np.split with a number n as its second argument cuts n EQUAL pieces, and "
+                "fails when the axis does not divide by n; the inputs' sizes along dim differ, "
+                f"so give it the positions of the cuts: {cuts}")
+    if "unexpected keyword argument 'dim'" in text and "np." in line:
+        return ("NumPy names the axis argument axis=, not dim= (dim= is the course Tensor's "
+                f"and PyTorch's name): {cuts}")
+    if "only integer scalar arrays can be converted to a scalar index" in text and \
+            "split" in line:
+        return ("np.split's third argument, the axis, got a list or array: the arguments come "
+                f"as (array, positions of the cuts, axis), the axis one int: {cuts}")
+    joined = "inhomogeneous shape" in text or "all input arrays must have the same shape" in text
+    if joined and frames and "grad" in frames[-1][0].f_locals:
+        return ("np.array (or np.stack) needs pieces of one shape, and the pieces of a cat differ "
+                "along dim: return the pieces themselves, as a tuple or a list "
+                "(tuple(np.split(...)))")
+    beyond = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if beyond:
+        return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}):"
+                " the pieces of the gradient along dim end at its size, the sum of the inputs' "
+                "sizes; piece i spans [start:start + size] (range(start, start + size), whose "
+                "stop is excluded), start being the sum of the sizes before it")
+    return ""
+
+
+def forward_without_ctx(err: BaseException) -> str:
+    """Name a Function's forward called directly (ctx None) rather than through apply, or ""."""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames or "'NoneType'" not in str(err) or "ctx" not in frames[-1][0].f_locals or \
+            frames[-1][0].f_locals["ctx"] is not None:
+        return ""
+    return ("forward got ctx=None: it was called directly; call the Function's .apply(...), "
+            "which makes the ctx, calls forward and connects the output to its inputs")
+
+
+def line_shapes(err: BaseException) -> dict[str, tuple[int, ...]]:
+    """The shapes of the arrays and Tensors named on the learner's line that raised `err`."""
+    frames = core._learner_frames(err.__traceback__)
+    if not frames:
+        return {}
+    frame, lineno = frames[-1]
+    names = re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", core._source_line(frame, lineno))
+    shapes = {name: core._shape_of(core._lookup(frame, name)) for name in dict.fromkeys(names)}
+    return {name: shape for name, shape in shapes.items() if shape is not None}
+
+
+def course_call_hint(err: BaseException, expects: str) -> str:
+    """For an error raised inside the course's code that the learner's line called: that, with
+    what the call `expects` in this exercise (not the convolutions' kernel sizes and strides)
+    and what the error's text means; "" when the error arose elsewhere."""
+    called = core._course_function_below(err.__traceback__)
+    if not called:
+        return ""
+    what = "one of the course's Tensor operations" if called in ("method", "<lambda>") or \
+        called.startswith("_") else f"the course's `{called}`"
+    meaning = plain_error_hint(err) or core.error_hint(str(err), line_shapes(err))
+    return (f"the error arose inside {what}, called on this line: {expects}"
+            + (f"; {meaning}" if meaning else ""))
+
+
+def cat_error(err: BaseException) -> str:
+    """What an exception of a cat answer shows about the mistake, or ""."""
+    return (apply_inputs_hint(err) or function_called_hint(err) or split_error_hint(err)
+            or forward_without_ctx(err) or plain_error_hint(err)
+            or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+                                     "with CatFunction.apply(*tensors, dim=dim))"))
+
+
 register(Exercise(
     grade_id="check_cat", lesson=LESSON, function="cat",
     probe=_probe_cat, verdict=_verdict_cat,
     success="cat matches PyTorch's torch.cat (output and every input's gradient) on every case.",
     engine_ops=("minitorch_unet.functional.cat", "minitorch_unet.cat",
-                "minitorch_unet.basic_ops.Cat")))
+                "minitorch_unet.basic_ops.Cat"), explain_error=cat_error))
 
 
 # ---- center_crop -------------------------------------------------------------------------------
@@ -805,8 +963,25 @@ def negative_offsets(err: BaseException) -> str:
             "empty, and np.pad refuses a negative width)")
 
 
+def int_size(err: BaseException) -> str:
+    """Name an int size unpacked as a pair (h, w), or ""."""
+    if "cannot unpack non-iterable int" not in str(err):
+        return ""
+    return ("size may be an int or a pair (h, w): h, w = (size, size) if isinstance(size, int) "
+            "else size")
+
+
+def crop_error(err: BaseException) -> str:
+    """What an exception of a center_crop answer shows about the mistake, or ""."""
+    return (negative_offsets(err) or apply_inputs_hint(err) or forward_without_ctx(err)
+            or int_size(err) or plain_error_hint(err)
+            or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
+                                     "with CropFunction.apply(x, top=top, left=left, "
+                                     "height=height, width=width))"))
+
+
 register(Exercise(
     grade_id="check_center_crop", lesson=LESSON, function="center_crop",
     probe=_probe_center_crop, verdict=_verdict_center_crop,
     success="center_crop matches PyTorch (the crop and its gradient) on every case.",
-    engine_ops=("minitorch_unet.functional.center_crop",), explain_error=negative_offsets))
+    engine_ops=("minitorch_unet.functional.center_crop",), explain_error=crop_error))

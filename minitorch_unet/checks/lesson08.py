@@ -22,7 +22,9 @@ from ..autograd import Tensor
 from . import core
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    expect_shape, number_exercises, own_cases, register, value_pattern)
+from .lesson00 import plain_error_hint
 from .lesson03 import as_array, cases
+from .lesson06 import course_call_hint
 
 LESSON = "08_losses"
 number_exercises(LESSON, ("bce_with_logits", "soft_dice_loss"))
@@ -89,6 +91,12 @@ def tensor_hints(grade_id: str, probe: Callable[[Callable[..., Any]], Outputs]
             raise CheckFailed(f"{describe_error(EXERCISES[grade_id], err).split('. ')[0]}. "
                               f"{hint}") from None
     return guarded
+
+
+def tensor_call_hint(err: BaseException) -> str:
+    """For an error raised inside a Tensor operation of a loss: that, and what it means."""
+    return course_call_hint(err, "the Tensors it combines, or the dim given, do not fit it "
+                                 "(compare the shapes on this line)") or plain_error_hint(err)
 
 
 def _probe_bce(fn: Callable[..., Any]) -> Outputs:
@@ -334,7 +342,7 @@ register(Exercise(
     success="bce_with_logits matches PyTorch (value and gradient), even for logits of ±60.",
     engine_ops=("minitorch_unet.functional.binary_cross_entropy_with_logits",
                 "minitorch_unet.losses.BCEWithLogits", "minitorch_unet.losses.bce_loss",
-                "minitorch_unet.losses.bce_dice_loss")))
+                "minitorch_unet.losses.bce_dice_loss"), explain_error=tensor_call_hint))
 
 
 # ---- soft Dice -------------------------------------------------------------------------------------
@@ -642,4 +650,5 @@ register(Exercise(
     probe=tensor_hints("check_soft_dice_loss", _probe_dice), verdict=_verdict_dice, points=2,
     success="soft_dice_loss is right: its value matches the closed form and its gradient "
             "passes the gradient check.",
-    engine_ops=("minitorch_unet.losses.soft_dice_loss", "minitorch_unet.losses.bce_dice_loss")))
+    engine_ops=("minitorch_unet.losses.soft_dice_loss", "minitorch_unet.losses.bce_dice_loss"),
+    explain_error=tensor_call_hint))

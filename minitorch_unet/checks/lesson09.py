@@ -15,6 +15,7 @@ import numpy as np
 
 from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, expect_close,
                    number_exercises, own_cases, register)
+from .lesson00 import plain_error_hint
 
 LESSON = "09_training"
 number_exercises(LESSON, ("sgd_momentum_step", "adam_step"))
@@ -334,7 +335,8 @@ register(Exercise(
     grade_id="check_sgd_momentum_step", lesson=LESSON, function="sgd_momentum_step",
     probe=array_hints("check_sgd_momentum_step", _probe_sgd), verdict=_verdict_sgd,
     success="sgd_momentum_step follows torch.optim.SGD's rule, step after step.",
-    engine_ops=("minitorch_unet.optim.SGD",)))
+    engine_ops=("minitorch_unet.optim.SGD",),
+    explain_error=plain_error_hint))
 
 
 # ---- Adam ------------------------------------------------------------------------------------------
@@ -757,4 +759,5 @@ register(Exercise(
     probe=array_hints("check_adam_step", _probe_adam), verdict=_verdict_adam, points=2,
     success="adam_step follows torch.optim.Adam's rule (bias correction included), "
             "step after step.",
-    engine_ops=("minitorch_unet.optim.Adam", "minitorch_unet.optim.AdamW")))
+    engine_ops=("minitorch_unet.optim.Adam", "minitorch_unet.optim.AdamW"),
+    explain_error=plain_error_hint))

@@ -15,8 +15,8 @@ import numpy as np
 
 from .core import (CheckFailed, Exercise, Outputs, expect_close, expect_shape, number_exercises,
                    own_cases, register)
-from .lesson00 import (background_relation, count_ratio, mask_hints, rounding_relation,
-                       smoothing_relation)
+from .lesson00 import (background_relation, count_ratio, mask_hints, plain_error_hint,
+                       rounding_relation, smoothing_relation)
 
 LESSON = "11_evaluation"
 number_exercises(LESSON, ("dice_per_slice", "dice_per_patient"))
@@ -435,7 +435,8 @@ register(Exercise(
     probe=_probe_slice, verdict=_verdict_slice_threshold,
     success="dice_per_slice is right, empty slices and the threshold included.",
     engine_ops=("minitorch_unet.metrics.dice_per_slice", "minitorch_unet.metrics.metric_per_slice",
-                "minitorch_unet.metrics.confusion_per_slice")))
+                "minitorch_unet.metrics.confusion_per_slice"),
+    explain_error=plain_error_hint))
 
 
 # ---- per patient ----------------------------------------------------------------------------------
@@ -785,4 +786,5 @@ register(Exercise(
     success="dice_per_patient gives every patient's volume Dice.",
     engine_ops=("minitorch_unet.metrics.dice_per_patient", "minitorch_unet.metrics.metric_per_patient",
                 "minitorch_unet.metrics.patient_counts", "minitorch_unet.metrics.segmentation_metrics",
-                "minitorch_unet.metrics.confusion_per_slice")))
+                "minitorch_unet.metrics.confusion_per_slice"),
+    explain_error=plain_error_hint))
