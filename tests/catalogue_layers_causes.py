@@ -856,3 +856,18 @@ CAUSES.append(Mistake("causes_ct_backward_literal_strides_without_names", "check
                       {"conv_transpose2d_forward": ct_forward,
                        "conv_transpose2d_backward": ct_backward_literal_strides},
                       ("passes the numbers sh=1, sw=1 while the stride here is (2, 2)",)))
+
+
+@entry("check_conv2d", "conv2d_forward", "`ctx.cols = i2c(x, kh, kw, sh, sw)`",
+       "`i2c(xpad, kh, kw, sh, sw)` from `xpad`")
+def conv2d_forward_saves_the_columns_of_the_unpadded_input(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols = i2c(x, kh, kw, sh, sw)
+    ctx.weight, ctx.padded_shape = weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out

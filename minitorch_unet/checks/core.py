@@ -1216,6 +1216,20 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
                 return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
                         f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
                         "padded one: save the padded array's shape")
+            if isinstance(saved, ast.Call):   # the same call made twice, on other inputs
+                for other in ast.walk(tree):
+                    if other is saved or not isinstance(other, ast.Call) or \
+                            ast.unparse(other.func) != ast.unparse(saved.func) or \
+                            len(other.args) != len(saved.args):
+                        continue
+                    differ = [(a, b) for a, b in zip(saved.args, other.args)
+                              if ast.unparse(a) != ast.unparse(b)]
+                    if len(differ) == 1 and all(isinstance(v, ast.Name) for v in differ[0]) and \
+                            differ[0][0].id in arguments and differ[0][1].id not in arguments:
+                        return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, made from "
+                                f"its argument `{differ[0][0].id}`, while it also computes "
+                                f"`{ast.unparse(other)}` from `{differ[0][1].id}`: save the "
+                                "array the output was computed from")
             elements = [e.id for e in saved.elts if isinstance(e, ast.Name)] \
                 if isinstance(saved, ast.Tuple) else []
             if len(elements) == len(getattr(saved, "elts", ())) > 1 and \
