@@ -1226,8 +1226,10 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
                               if ast.unparse(a) != ast.unparse(b)]
                     if len(differ) == 1 and all(isinstance(v, ast.Name) for v in differ[0]) and \
                             differ[0][0].id in arguments and differ[0][1].id not in arguments:
+                        raw = "unpadded " if "pad" in differ[0][1].id and \
+                            "pad" not in differ[0][0].id else ""
                         return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, made from "
-                                f"its argument `{differ[0][0].id}`, while it also computes "
+                                f"its {raw}argument `{differ[0][0].id}`, while it also computes "
                                 f"`{ast.unparse(other)}` from `{differ[0][1].id}`: save the "
                                 "array the output was computed from")
             elements = [e.id for e in saved.elts if isinstance(e, ast.Name)] \
