@@ -668,8 +668,8 @@ def conv_forward2(bug: str, *words: str, grade: str = "check_conv2d_forward",
 
 
 conv_forward2("hflip", "flipped left-right")
-# Not named yet: the saved columns come from the unpadded input, and the backward's matrix
-# product fails; the message shows the sizes but not their cause.
+# The saved columns come from the unpadded input and the backward's matrix product fails: the
+# forward's source shows im2col called on x for ctx and on xpad for the output.
 conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d")
 
 
