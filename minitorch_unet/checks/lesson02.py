@@ -821,7 +821,7 @@ def _error_transform(got: np.ndarray, expected: np.ndarray,
     if np.array_equal(got, worst) and np.any(got != expected):
         return ("you return the index of the worst entry (np.argmax); return the largest error "
                 "itself (np.max)")
-    floor = _floor_fit(got, arrays)
+    floor = _floor_fit(got, arrays) or _threshold_fit(got, arrays)
     if floor:
         return floor
     low = np.array([_float32_error(a, b) for a, b in arrays])
@@ -860,6 +860,25 @@ def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> 
                     return (f"your denominator is {said}, so entries below {floor:.3g} get an "
                             "absolute error, not a relative one; divide by max(|a|, |b|) itself "
                             "and count 0/0 as 0")
+    return ""
+
+
+def _threshold_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'entries whose max(|a|, |b|) is at most 0.001 count as no error ...' when zeroing the
+    ratio of every entry whose denominator is at most one of the cases' denominators explains
+    every case; "" otherwise."""
+    scales = sorted({float(v) for a, b in arrays for v in np.ravel(np.maximum(np.abs(a),
+                                                                             np.abs(b))) if v > 0})
+    for limit in scales:
+        fitted = []
+        for a, b in arrays:
+            scale = np.maximum(np.abs(a), np.abs(b))
+            ratio = _ratio(np.abs(a - b), scale)
+            fitted.append(float(np.max(np.where(scale <= limit, 0.0, ratio))))
+        if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
+            return (f"entries whose max(|a|, |b|) is at most {limit:.3g} count as no error (a "
+                    "threshold on the denominator), so small numbers go unchecked; only 0/0 "
+                    "counts as 0")
     return ""
 
 
