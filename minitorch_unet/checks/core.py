@@ -1081,7 +1081,7 @@ def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], par
             f"belongs: count {swapped} = {fits}")
 
 
-REDUCTIONS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")
+REDUCING_METHODS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")
 
 
 def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
@@ -1101,7 +1101,7 @@ def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and
                 isinstance(node.targets[0], ast.Name) and node.targets[0].id in on_line and
                 isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
-                and node.value.func.attr in REDUCTIONS):
+                and node.value.func.attr in REDUCING_METHODS):
             continue
         call, name = node.value, node.targets[0].id
         axis = next((k for k in call.keywords if k.arg == "axis"), None)
