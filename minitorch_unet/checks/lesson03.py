@@ -1270,6 +1270,22 @@ def window_count_slips(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
                     "never added back and the rows are read out of step; count "
                     "(H - kh) // sh + 1 down and (W - kw) // sw + 1 across",
                     col2im_counted(cols, shape, kh, kw, sh, sw, rows, columns)))
+    down = {"(H - kh) // sw + 1, with the width's stride": (h - kh) // sw + 1,
+            "(H - kw) // sh + 1, with the width's kernel size": (h - kw) // sh + 1,
+            "(W - kh) // sh + 1, from the width": (w - kh) // sh + 1}
+    across = {"(W - kw) // sh + 1, with the height's stride": (w - kw) // sh + 1,
+              "(W - kh) // sw + 1, with the height's kernel size": (w - kh) // sw + 1,
+              "(H - kw) // sw + 1, from the height": (h - kw) // sw + 1}
+    for (rule, rows), columns, axis, right in (
+            *(((r, v), wo, "down", "(H - kh) // sh + 1") for r, v in down.items()),
+            *(((r, v), ho, "across", "(W - kw) // sw + 1") for r, v in across.items())):
+        if axis == "across":
+            rows, columns = ho, rows
+        if 0 < rows <= ho and 0 < columns <= wo and (rows, columns) != (ho, wo):
+            out.append((f"the windows {axis} were counted as {rule} = "
+                        f"{rows if axis == 'down' else columns}, not {right} = "
+                        f"{ho if axis == 'down' else wo}: count each axis with its own size, kernel "
+                        "and stride", col2im_counted(cols, shape, kh, kw, sh, sw, rows, columns)))
     return out
 
 
