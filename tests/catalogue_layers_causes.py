@@ -878,3 +878,18 @@ def re_small_denominators_skipped(a, b):
     a, b = _f64(a, b)
     diff, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
     return float(np.max(np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 1e-3)))
+
+
+@entry("check_col2im", "col2im", "more than the 36 rows", "`ho` = (h - kh) // sw + 1 = 8 uses `sw`")
+def col2im_rows_stepped_and_counted_with_sw(cols, shape, kh, kw, sh, sw):
+    n, c, h, w = shape
+    ho = (h - kh) // sw + 1
+    wo = (w - kw) // sw + 1
+    out = np.zeros(shape)
+    r = 0
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, :, i * sw:i * sw + kh, j * sw:j * sw + kw] += cols[r].reshape(c, kh, kw)
+                r += 1
+    return out

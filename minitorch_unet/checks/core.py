@@ -997,6 +997,54 @@ def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
     return ""
 
 
+def _row_count_fix(frame: FrameType, text: str) -> str:
+    """'`ho` = (h - kh) // sw + 1 = 8 uses `sw` where `sh` belongs: ...' when an index runs
+    past the rows of a matrix (axis 0) and the loops' counts, one name of one count given
+    its other axis's twin, multiply to exactly that many rows; "" otherwise."""
+    past = re.search(r"index \d+ is out of bounds for axis 0 with size (\d+)", text)
+    source = _own_source(frame.f_code)
+    if not past or not source:
+        return ""
+    size = int(past.group(1))
+    tree = ast.parse(source)
+    assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
+            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
+                else [(target, value)]
+            for t, v in pairs:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, v)
+    stops = [stop for _, stop in _range_loops(frame) if re.fullmatch(r"\w+", stop)]
+    values = {stop: frame.f_locals.get(stop) for stop in stops}
+    if not stops or not all(_is_int(v) for v in values.values()) or \
+            math.prod(values.values()) <= size:
+        return ""
+    siblings = _sibling_names(frame.f_code, groups)
+    for name in stops:
+        count = assigned.get(name)
+        if count is None:
+            continue
+        for old in dict.fromkeys(n.id for n in ast.walk(count) if isinstance(n, ast.Name)):
+            for new in sorted({k for g in siblings if old in g for k in g} - {old}):
+                swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+                fixed = _safe(lambda n: eval(compile(ast.Expression(n), "<fix>", "eval"),
+                                             frame.f_globals, dict(frame.f_locals)),
+                              ast.parse(swapped, mode="eval").body)
+                if _is_int(fixed) and _one_axis_fix(ast.unparse(count), swapped) and \
+                        math.prod({**values, name: fixed}.values()) == size:
+                    return (f"the loops run over {' x '.join(f'{k}={v}' for k, v in values.items())} "
+                            f"windows, more than the {size} rows: `{name}` = {ast.unparse(count)} = "
+                            f"{values[name]} uses `{old}` where `{new}` belongs ({swapped} = "
+                            f"{fixed})")
+    return ""
+
+
 def _rows_reshaped_to_image(frame: FrameType, line: str, text: str) -> str:
     """'the (25, 9) matrix holds one row of C*kh*kw window values per output pixel: scatter it
     back with col2im, do not reshape it' when a reshape to a 4-D image fails on a 2-D matrix
@@ -1980,7 +2028,8 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                                lambda: _reduced_on_another_axis(frame, line),
                                lambda: _whole_vector_into_slice(frame, line, str(err)),
                                lambda: _reshape_count_fix(frame, line, str(err)),
-                               lambda: _rows_reshaped_to_image(frame, line, str(err))] +
+                               lambda: _rows_reshaped_to_image(frame, line, str(err)),
+                               lambda: _row_count_fix(frame, str(err))] +
                               [lambda f=f: _ctx_saved_otherwise(f, forwards)
                                for f, _ in reversed(frames)])
         sided = counted or sided
