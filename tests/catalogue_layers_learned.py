@@ -293,7 +293,7 @@ LEARNED.append(Mistake("learned_conv_transpose2d_stride_unpaired", "check_conv_t
 
 
 # ---- window steps: pooling windows and transposed-convolution copies placed without the stride --
-@entry("check_max_pool2d_forward", "max_pool2d_forward", "came out empty", "wrong step")
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "a wrong step", "start it at `j * sw`")
 def pool_forward_windows_kernel_apart(ctx, x, kernel, stride, padding):
     """Loops with the right output size, but window (i, j) starts at (kh*i, kw*j)."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -471,7 +471,7 @@ def wino_kernel_through_the_input_transform(d, g):
 
 
 # ---- col2im: windows placed a kernel apart (a slice cut short at the edge) ----------------------
-@entry("check_col2im", "col2im", "slice cut short", "wrong step or stride")
+@entry("check_col2im", "col2im", "a wrong step", "start it at `i * sh`")
 def col2im_windows_kernel_apart(cols, shape, kh, kw, sh, sw):
     n, c, h, w = shape
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1

@@ -10,7 +10,7 @@ from test_checks_catalogue import Mistake
 
 UNSEEN: list[Mistake] = []
 NOT_NAMED_YET: list[Mistake] = []
-GAPS = {"conv2d_backward_no_col2im"}
+GAPS: set[str] = set()
 
 
 def record(name, grade, answers, words):

@@ -35,6 +35,9 @@ from catalogue_layers_orders import ORDERS
 from catalogue_layers_orders import RIGHT as ORDERS_RIGHT
 from catalogue_layers_loops import LOOPS
 from catalogue_layers_loops import RIGHT as LOOPS_RIGHT
+from catalogue_layers_causes import CAUSES
+from catalogue_layers_causes import NOT_NAMED_YET as CAUSES_NOT_NAMED_YET
+from catalogue_layers_causes import RIGHT as CAUSES_RIGHT
 from catalogue_layers_crashes import CRASHES
 from catalogue_layers_crashes import RIGHT as CRASHES_RIGHT
 from catalogue_layers_crashes import UNSAID
@@ -568,7 +571,7 @@ def _naive2(x, weight, bias, stride, padding, bias_index=None, window_end=None, 
     return out
 
 
-@mistake("check_conv2d_naive", "conv2d_naive", "wrong index")
+@mistake("check_conv2d_naive", "conv2d_naive", "indexed by the sample loop's variable")
 def naive_bias_by_sample(x, weight, bias=None, stride=1, padding=0):
     return _naive2(x, weight, bias, stride, padding, bias_index=lambda b_, ch: b_)
 
@@ -665,8 +668,8 @@ def conv_forward2(bug: str, *words: str, grade: str = "check_conv2d_forward",
 
 
 conv_forward2("hflip", "flipped left-right")
-# Not named yet: the saved columns come from the unpadded input, and the backward's matrix
-# product fails; the message shows the sizes but not their cause.
+# The saved columns come from the unpadded input and the backward's matrix product fails: the
+# forward's source shows im2col called on x for ctx and on xpad for the output.
 conv_forward2("unpadded_cols", "unpadded", grade="check_conv2d")
 
 
@@ -1044,10 +1047,10 @@ def pool_forward_running_max_from_minus_inf(ctx, x, kernel, stride, padding):
 
 
 # ---- a third and a fourth fresh set (catalogue_layers_probed.py, catalogue_layers_unseen.py) ------
-LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS + CRASHES
+LAYERS += PROBED + UNSEEN + CLASSES + LEARNED + SEEN + FITTED + ORDERS + LOOPS + CRASHES + CAUSES
 RIGHT += CLASSES_RIGHT + LEARNED_RIGHT + SEEN_RIGHT + FITTED_RIGHT + ORDERS_RIGHT + LOOPS_RIGHT + \
-    CRASHES_RIGHT
-NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET
+    CRASHES_RIGHT + CAUSES_RIGHT
+NOT_NAMED_YET += PROBED_NOT_NAMED_YET + UNSEEN_NOT_NAMED_YET + CAUSES_NOT_NAMED_YET
 assert len({m.name for m in LAYERS}) == len(LAYERS), "two entries share a name"
 
 

@@ -291,9 +291,8 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
                 (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
                  isinstance(frame.f_locals[p], tuple) and 0 in frame.f_locals[p])]
         if zero:
-            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: a stride "
-                    "(or size) of 0 comes from the caller (a padding of 0 passed as the "
-                    "stride, arguments in the wrong order?)")
+            return (f"`{code.co_name}` received {', '.join(zero)} and divides by it: the caller "
+                    "passes a 0 where a stride (or a size) belongs")
     unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
     if unpacked:
         code = frame.f_code
@@ -387,6 +386,9 @@ def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
         return ""
     said = (f"the right side `{ast.unparse(right)}` is an array of shape {got.shape}, but "
             "one entry takes one number")
+    whole = _whole_vector_added(tree.body[0], scope, frame.f_globals, got.shape)
+    if whole:
+        return whole
     axis = next((k.value for k in getattr(right, "keywords", []) if k.arg == "axis"), None)
     name = right.func.attr if isinstance(right, ast.Call) and \
         isinstance(right.func, ast.Attribute) else ""
@@ -394,6 +396,124 @@ def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
         return (f"{said}: `axis={ast.unparse(axis)}` leaves axes of sizes {got.shape} "
                 "unsummed; sum over every axis (drop axis=) to get one number")
     return said
+
+
+def _whole_vector_added(assign: ast.Assign, scope: dict[str, Any], globals_: dict[str, Any],
+                        shape: tuple[int, ...]) -> str:
+    """'`bias` is the whole vector of shape (4,) added to one entry: take bias[o]' when a
+    1-D array of the right side's shape is used there unindexed, and an index of the entry
+    assigned also indexes another array of that length on the line; "" otherwise."""
+    if len(shape) != 1 or not isinstance(assign.targets[0], ast.Subscript):
+        return ""
+    parents = {child: node for node in ast.walk(assign.value) for child in ast.iter_child_nodes(node)}
+    vectors = [n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name) and
+               isinstance(scope.get(n.id), np.ndarray) and scope[n.id].shape == shape and
+               not isinstance(parents.get(n), ast.Subscript)]
+    target = assign.targets[0].slice
+    indices = [n.id for n in (target.elts if isinstance(target, ast.Tuple) else [target])
+               if isinstance(n, ast.Name)]
+    indexed = [(ast.unparse(n.value), n.slice.id) for n in ast.walk(assign.value)
+               if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Name) and
+               n.slice.id in indices]
+    for vector in dict.fromkeys(vectors):
+        for array, index in indexed:
+            try:
+                length = len(eval(array, globals_, scope))
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+            if length == shape[0]:
+                return (f"`{vector}` is the whole array of shape {shape} (one value per "
+                        f"{index} of `{array}[{index}]`), added where one number belongs: add "
+                        f"its entry for this pass, `{vector}[{index}]`")
+    target = assign.targets[0]
+    placed = scope.get(target.value.id) if isinstance(target.value, ast.Name) else None
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    for vector in dict.fromkeys(vectors):   # else the index of the entry's own axis that long
+        along = [p.id for axis, p in enumerate(parts) if isinstance(p, ast.Name) and
+                 isinstance(placed, np.ndarray) and axis < placed.ndim and
+                 placed.shape[axis] == shape[0]]
+        if len(along) > 1 and placed.ndim == 4 and len(parts) == 4 and \
+                isinstance(parts[1], ast.Name) and parts[1].id in along:
+            along = [parts[1].id]   # an (N, C, H, W) result: a vector of C values is per channel
+        if len(along) == 1:
+            return (f"`{vector}` is the whole array of shape {shape}, added where one number "
+                    f"belongs: add its entry for this {along[0]}, `{vector}[{along[0]}]`")
+    return ""
+
+
+def _whole_vector_into_slice(frame: FrameType, line: str, text: str) -> str:
+    """'`bias` (4,) is the whole vector, added to `out[b, oc]` ...: add `bias[oc]`' when a
+    broadcast fails on an assignment into a subscript whose index variable runs along an
+    axis as long as a 1-D array used whole on the right side; "" otherwise."""
+    if "broadcast" not in text:
+        return ""
+    try:
+        statement = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return ""
+    if not isinstance(statement, (ast.Assign, ast.AugAssign)):
+        return ""
+    target = statement.target if isinstance(statement, ast.AugAssign) else statement.targets[0]
+    if not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+        return ""
+    array = frame.f_locals.get(target.value.id)
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    if not isinstance(array, np.ndarray) or len(parts) > array.ndim:
+        return ""
+    parents = {child: node for node in ast.walk(statement.value)
+               for child in ast.iter_child_nodes(node)}
+    vectors = [n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name) and
+               isinstance(frame.f_locals.get(n.id), np.ndarray) and
+               frame.f_locals[n.id].ndim == 1 and not isinstance(parents.get(n), ast.Subscript)]
+    for vector in dict.fromkeys(vectors):
+        length = frame.f_locals[vector].shape[0]
+        for axis, part in enumerate(parts):
+            if isinstance(part, ast.Name) and _is_int(frame.f_locals.get(part.id)) and \
+                    array.shape[axis] == length:
+                return (f"`{vector}` ({length},) is the whole vector, added to "
+                        f"`{ast.unparse(target)}`, which is one {part.id} of `{target.value.id}`"
+                        f": add its entry for this {part.id}, `{vector}[{part.id}]`")
+    return ""
+
+
+def _unpacked_lengths(frame: FrameType, line: str, text: str) -> str:
+    """'`ctx.padding` holds 4 entries, ((0, 0), ...), where `(ph, pw)` unpacks 2' for an
+    unpacking that fails on the line: the value on the right whose length is not the number
+    of names it is unpacked into; "" otherwise."""
+    if "values to unpack" not in text and "cannot unpack" not in text:
+        return ""
+    try:
+        statement = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return ""
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return ""
+
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    dict(frame.f_locals))
+
+    target, right = statement.targets[0], statement.value
+    pairs = list(zip(target.elts, right.elts)) if isinstance(target, ast.Tuple) and \
+        isinstance(right, ast.Tuple) and len(target.elts) == len(right.elts) else [(target, right)]
+    for names, expression in pairs:
+        if not isinstance(names, (ast.Tuple, ast.List)) or \
+                isinstance(expression, ast.Attribute) and expression.attr == "shape":
+            continue   # a shape's axes: the shape hint says more
+        got = _safe(value, expression)
+        want = len(names.elts)
+        if got is None:
+            continue
+        if isinstance(got, np.ndarray):
+            kind = f"is an array of shape {got.shape}"
+        elif isinstance(got, (tuple, list)):
+            kind = f"holds {len(got)} entries, {_plain(got)}"
+        else:
+            kind = f"is one {type(got).__name__}, {_plain(got)}"
+        if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != want:
+            return (f"`{ast.unparse(expression)}` {kind}, where `{ast.unparse(names)}` unpacks "
+                    f"{want}")
+    return ""
 
 
 def _pairwise_reduction(frame: FrameType, line: str) -> str:
@@ -587,6 +707,604 @@ def _empty_slice_loop(frame: FrameType, tree: ast.AST) -> str:
                     f"where `{ast.unparse(part)}` starts past the end of axis {axis} of "
                     f"`{ast.unparse(node.value)}` (size {array.shape[axis]}); only {fits} "
                     f"windows fit along that axis, so run it over {fix}")
+    return ""
+
+
+def _own_source(code: Any) -> str:
+    """The dedented source of a function (a code object or a function), "" when it is not at
+    hand or what the file holds at its lines is not that function's definition."""
+    try:
+        source = textwrap.dedent(inspect.getsource(code))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ""
+    name = getattr(code, "co_name", None) or getattr(code, "__name__", "")
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.ClassDef):   # a staticmethod's source may start at its class
+        return ""
+    return source if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+        first.name == name else ""
+
+
+def _window_count_rule(frame: FrameType, line: str) -> str:
+    """'`wo` is (w - kw) // sh + 1 ... with `sw` in place of `sh` it is the 3 windows that
+    fit' when a window slice on the line (or a line that fed it) runs past the edge at the
+    loop's value, and the loop's count, read from its assignment in the source, gives the
+    windows that fit once one name in it is replaced by another of the function's (the other
+    axis's stride, size or count); "" otherwise."""
+    source = _own_source(frame.f_code)
+    if not source:
+        return ""
+    tree = ast.parse(source)
+    loops, names = _loop_bounds(frame), dict(frame.f_locals)
+    assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []   # names unpacked together (n, c, h, w = x.shape): one per axis
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
+            if isinstance(target, ast.Name):
+                assigned.setdefault(target.id, value)
+            elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and \
+                    len(target.elts) == len(value.elts):
+                for t, v in zip(target.elts, value.elts):
+                    if isinstance(t, ast.Name):
+                        assigned.setdefault(t.id, v)
+
+    def value(node: ast.AST, **extra: Any) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    {**names, **extra})
+
+    for text in (line, source):   # the line first, then every line of the function
+        try:
+            parsed = ast.parse(text.strip() if text is line else text)
+        except SyntaxError:
+            continue
+        parents = {child: node for node in ast.walk(parsed) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(parsed):
+            if not isinstance(node, ast.Subscript) or not _on_taken_path(node, parents, value):
+                continue
+            array = _safe(value, node.value)
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if not isinstance(array, np.ndarray) or len(parts) > array.ndim:
+                continue
+            for axis, part in enumerate(parts):
+                if not isinstance(part, ast.Slice) or part.lower is None or part.upper is None:
+                    continue
+                used = [n.id for n in ast.walk(part.lower) if isinstance(n, ast.Name) and
+                        n.id in loops and _is_int(names.get(n.id))]
+                if part.step is not None:   # a stepped slice is no plain window
+                    step = _step_of(part.lower, used[0]) if len(used) == 1 else ""
+                    if step and isinstance(part.step, ast.Name) and part.step.id == step and \
+                            _safe(value, part.step) not in (None, 1):
+                        return (f"the window `{ast.unparse(part)}` takes every {step}-th pixel "
+                                f"(a step of `{step}` inside the window, a dilation): the "
+                                f"stride only moves the windows; a window is consecutive "
+                                f"pixels, without the `:{step}`")
+                    continue
+                upper = _safe(value, part.upper)
+                if len(used) != 1 or not _is_int(upper) or upper <= array.shape[axis]:
+                    continue
+                var, size = used[0], array.shape[axis]
+                count = assigned.get(loops[var]) if re.fullmatch(r"\w+", loops[var]) else None
+                while isinstance(count, ast.IfExp):   # the branch the frame's values take
+                    test = _safe(value, count.test)
+                    count = None if test is None else count.body if test else count.orelse
+                if count is None or [stop for _, stop in _range_loops(frame)].count(loops[var]) > 1:
+                    continue  # one count bounding two loops: the loop's bound is the slip
+                fits = 0
+                while fits <= names[var] and _safe(lambda n: value(n, **{var: fits}),
+                                                   part.upper) is not None and \
+                        value(part.upper, **{var: fits}) <= size:
+                    fits += 1
+                others = {n.id for p in parts if p is not part for n in ast.walk(p)
+                          if isinstance(n, ast.Name)}
+                stops = [stop for v, stop in _range_loops(frame) if v != var]
+                crossed = any(_divisor(assigned.get(loops.get(u, ""), ast.Pass())) ==
+                              _step_of(part.lower, var) for u in others & set(loops) if u != var)
+                said = _count_fix(count, loops[var], fits, groups, part, value, others | set(loops),
+                                  stops) or ("" if crossed else
+                                             _step_fix(count, loops[var], var, part))
+                if said:
+                    return (f"the loop `for {var} in range({loops[var]})` runs past the edge of "
+                            f"axis {axis} of `{ast.unparse(node.value)}` (size {size}), where "
+                            f"{fits} windows fit: {said}")
+    return ""
+
+
+def _divisor(count: ast.AST) -> str:
+    """The name a window count `(size - k) // s + 1` divides by ("" for another form)."""
+    if isinstance(count, ast.BinOp) and isinstance(count.op, ast.Add):
+        count = count.left if isinstance(count.left, ast.BinOp) else count.right
+    if isinstance(count, ast.BinOp) and isinstance(count.op, ast.FloorDiv) and \
+            isinstance(count.right, ast.Name):
+        return count.right.id
+    return ""
+
+
+def _step_of(lower: ast.AST, var: str) -> str:
+    """The name a slice start `var * s` (or `s * var`) steps by ("" for another form)."""
+    if isinstance(lower, ast.BinOp) and isinstance(lower.op, ast.Mult):
+        sides = (lower.left, lower.right)
+        names = [n.id for n in sides if isinstance(n, ast.Name)]
+        if len(names) == 2 and var in names:
+            return names[1 - names.index(var)]
+    return ""
+
+
+def _step_fix(count: ast.AST, name: str, var: str, part: ast.Slice) -> str:
+    """'window i starts at `i * kh`, a wrong step: ...' when the slice's start steps by
+    another name than the one the loop's count divides by."""
+    divisor, step = _divisor(count), _step_of(part.lower, var)
+    if not divisor or not step or divisor == step:
+        return ""
+    return (f"window {var} starts at `{ast.unparse(part.lower)}`, a wrong step: the count `{name}` "
+            f"= {ast.unparse(count)} steps by `{divisor}`, so start it at `{var} * {divisor}`")
+
+
+def _swapped_loop_variables(frame: FrameType) -> str:
+    """'axis 2 of `x` is cut with `j` (the loop over range(wo)) and axis 3 with `i` ...' when
+    two slices of one subscript step by each other's loop counts' strides, read from the
+    function's source (loops and comprehensions alike); "" otherwise."""
+    source = _own_source(frame.f_code)
+    if not source:
+        return ""
+    tree = ast.parse(source)
+    bounds: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name) \
+                and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and \
+                node.iter.func.id == "range" and len(node.iter.args) == 1 and \
+                isinstance(node.iter.args[0], ast.Name):
+            bounds[node.target.id] = node.iter.args[0].id
+    def value(node: ast.AST) -> Any:
+        return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                    dict(frame.f_locals))
+
+    counts: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, assigned = node.targets[0], node.value
+            pairs = zip(target.elts, assigned.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(assigned, ast.Tuple) and len(target.elts) == len(assigned.elts) \
+                else [(target, assigned)]
+            for t, v in pairs:
+                while isinstance(v, ast.IfExp):   # the branch the frame's values take
+                    test = _safe(value, v.test)
+                    v = None if test is None else v.body if test else v.orelse
+                if isinstance(t, ast.Name) and v is not None:
+                    counts.setdefault(t.id, v)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Tuple) or \
+                not _on_taken_path(node, parents, value):
+            continue
+        cuts = []
+        for axis, part in enumerate(node.slice.elts):
+            if isinstance(part, ast.Slice) and part.lower is not None:
+                for var in bounds:
+                    step = _step_of(part.lower, var)
+                    if step and bounds[var] in counts:
+                        cuts.append((axis, var, step, _divisor(counts[bounds[var]])))
+        for (a1, v1, s1, d1), (a2, v2, s2, d2) in itertools.combinations(cuts, 2):
+            if v1 != v2 and s1 != s2 and d1 == s2 and d2 == s1:
+                return (f"axis {a1} of `{ast.unparse(node.value)}` is cut with `{v1}`, the "
+                        f"variable of the loop over range({bounds[v1]}), and axis {a2} with "
+                        f"`{v2}`, of range({bounds[v2]}): the two loop variables are swapped "
+                        f"(rows and columns mixed up); cut axis {a1} with `{v2}` and axis {a2} "
+                        f"with `{v1}`")
+    return ""
+
+
+def _axes_named(expression: str) -> set[str]:
+    """The axes ('h', 'w') that the names of an expression speak of by their last letter
+    (h, kh, sh, ph, H; w, kw, sw, pw, W); other names (n, stride) speak of none."""
+    return {name[-1].lower() for name in re.findall(r"[A-Za-z_]\w*", expression)
+            if name[-1] in "hwHW"}
+
+
+def _one_axis_fix(before: str, after: str) -> bool:
+    """Whether a fix turns a count whose names mix the two axes into one whose names speak of
+    a single axis (the check that the other axis's name was the slip, not the rule)."""
+    return len(_axes_named(before)) > 1 and len(_axes_named(after)) == 1
+
+
+def _sibling_names(code: Any, groups: list[set[str]]) -> list[set[str]]:
+    """Names that stand for the two axes of one thing: unpacked together (n, c, h, w =
+    x.shape), or parameters that differ in h / w only (kh and kw, sh and sw)."""
+    params = _parameters(code)
+    pairs = [{p, q} for p, q in itertools.combinations(params, 2)
+             if len(p) == len(q) and sum(a != b for a, b in zip(p, q)) == 1 and
+             {a for a, b in zip(p, q) if a != b} | {b for a, b in zip(p, q) if a != b} <= set("hwHW")]
+    return groups + pairs
+
+
+def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
+    """'`wo` = (w - kh) // sw + 1 = 11 uses `kh` where `kw` belongs: ...' when a reshape on
+    the line fails for its size, and replacing one name of a count it is given by its other
+    axis's twin makes the sizes agree; "" otherwise."""
+    failed = re.search(r"cannot reshape array of size (\d+) into shape", text)
+    source = _own_source(frame.f_code)
+    if not failed or not source:
+        return ""
+    size = int(failed.group(1))
+    tree = ast.parse(source)
+    assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
+            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
+                else [(target, value)]
+            for t, v in pairs:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, v)
+    siblings = _sibling_names(frame.f_code, groups)
+    names = {**frame.f_globals, **frame.f_locals}
+    try:
+        calls = [n for n in ast.walk(ast.parse(_expression_of(line) or line.strip()))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                 n.func.attr == "reshape"]
+    except SyntaxError:
+        return ""
+
+    def fits(args: list[ast.AST], extra: dict[str, Any], shape: tuple[int, ...]) -> bool:
+        """The sizes agree; with a -1, the sizes before it merge leading axes of the array
+        and those after it trailing ones (divisibility alone fits too easily)."""
+        try:
+            dims = [eval(compile(ast.Expression(a), "<line>", "eval"), frame.f_globals,
+                         {**frame.f_locals, **extra}) for a in args]
+        except Exception:  # noqa: BLE001
+            return False
+        dims = [d for a in dims for d in (a if isinstance(a, tuple) else (a,))]
+        if -1 not in dims:
+            return math.prod(dims) == size
+        k = dims.index(-1)
+        head, tail = math.prod(dims[:k]), math.prod(dims[k + 1:])
+        prefixes = {math.prod(shape[:i]) for i in range(len(shape) + 1)}
+        suffixes = {math.prod(shape[i:]) for i in range(len(shape) + 1)}
+        return head in prefixes and tail in suffixes and size % (head * tail) == 0
+
+    for call in calls:
+        receiver = _safe(lambda n: eval(compile(ast.Expression(n), "<line>", "eval"),
+                                        frame.f_globals, dict(frame.f_locals)), call.func.value)
+        shape = tuple(getattr(receiver, "shape", ()))
+        if math.prod(shape) != size:
+            continue
+        used = [n.id for a in call.args for n in ast.walk(a) if isinstance(n, ast.Name)]
+        for name in dict.fromkeys(used):
+            count = assigned.get(name)
+            if count is None or not _is_int(names.get(name)):
+                continue
+            for old in dict.fromkeys(n.id for n in ast.walk(count) if isinstance(n, ast.Name)):
+                for new in sorted({k for g in siblings if old in g for k in g} - {old}):
+                    swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+                    try:
+                        fixed = eval(compile(swapped, "<fix>", "eval"), frame.f_globals,
+                                     dict(frame.f_locals))
+                    except Exception:  # noqa: BLE001
+                        continue
+                    if _is_int(fixed) and fixed != names[name] and \
+                            _one_axis_fix(ast.unparse(count), swapped) and \
+                            fits(call.args, {name: fixed}, shape):
+                        return (f"`{name}` = {ast.unparse(count)} = {names[name]} uses `{old}` "
+                                f"where `{new}` belongs: with {swapped} = {fixed} the reshape "
+                                f"fits the {size} values")
+    return ""
+
+
+def _row_count_fix(frame: FrameType, text: str) -> str:
+    """'`ho` = (h - kh) // sw + 1 = 8 uses `sw` where `sh` belongs: ...' when an index runs
+    past the rows of a matrix (axis 0) and the loops' counts, one name of one count given
+    its other axis's twin, multiply to exactly that many rows; "" otherwise."""
+    past = re.search(r"index \d+ is out of bounds for axis 0 with size (\d+)", text)
+    source = _own_source(frame.f_code)
+    if not past or not source:
+        return ""
+    size = int(past.group(1))
+    tree = ast.parse(source)
+    assigned: dict[str, ast.AST] = {}
+    groups: list[set[str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Tuple):
+                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
+            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
+                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
+                else [(target, value)]
+            for t, v in pairs:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, v)
+    stops = [stop for _, stop in _range_loops(frame) if re.fullmatch(r"\w+", stop)]
+    values = {stop: frame.f_locals.get(stop) for stop in stops}
+    if not stops or not all(_is_int(v) for v in values.values()) or \
+            math.prod(values.values()) <= size:
+        return ""
+    siblings = _sibling_names(frame.f_code, groups)
+    for name in stops:
+        count = assigned.get(name)
+        if count is None:
+            continue
+        for old in dict.fromkeys(n.id for n in ast.walk(count) if isinstance(n, ast.Name)):
+            for new in sorted({k for g in siblings if old in g for k in g} - {old}):
+                swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+                fixed = _safe(lambda n: eval(compile(ast.Expression(n), "<fix>", "eval"),
+                                             frame.f_globals, dict(frame.f_locals)),
+                              ast.parse(swapped, mode="eval").body)
+                if _is_int(fixed) and _one_axis_fix(ast.unparse(count), swapped) and \
+                        math.prod({**values, name: fixed}.values()) == size:
+                    return (f"the loops run over {' x '.join(f'{k}={v}' for k, v in values.items())} "
+                            f"windows, more than the {size} rows: `{name}` = {ast.unparse(count)} = "
+                            f"{values[name]} uses `{old}` where `{new}` belongs ({swapped} = "
+                            f"{fixed})")
+    return ""
+
+
+def _rows_reshaped_to_image(frame: FrameType, line: str, text: str) -> str:
+    """'the (25, 9) matrix holds one row of C*kh*kw window values per output pixel: scatter it
+    back with col2im, do not reshape it' when a reshape to a 4-D image fails on a 2-D matrix
+    whose columns are C*kh*kw by the frame's own kh and kw; "" otherwise."""
+    if "cannot reshape array" not in text:
+        return ""
+    try:
+        calls = [n for n in ast.walk(ast.parse(_expression_of(line) or line.strip()))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                 n.func.attr == "reshape"]
+    except SyntaxError:
+        return ""
+    kh, kw = frame.f_locals.get("kh"), frame.f_locals.get("kw")
+    if not (_is_int(kh) and _is_int(kw)):
+        return ""
+    for call in calls:
+        def value(node: ast.AST) -> Any:
+            return eval(compile(ast.Expression(node), "<line>", "eval"), frame.f_globals,
+                        dict(frame.f_locals))
+        matrix = _safe(value, call.func.value)
+        dims = [_safe(value, a) for a in call.args]
+        dims = list(dims[0]) if len(dims) == 1 and isinstance(dims[0], tuple) else dims
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2 and len(dims) == 4 and \
+                all(_is_int(d) for d in dims) and matrix.shape[1] == dims[1] * kh * kw:
+            return (f"`{ast.unparse(call.func.value)}` {matrix.shape} holds one row per window "
+                    f"with its C*kh*kw = {matrix.shape[1]} values, overlapping windows sharing "
+                    f"pixels: it goes back to the image {tuple(dims)} with col2im(..., "
+                    f"{tuple(dims)}, kh, kw, sh, sw), which adds the overlaps, not with reshape")
+    return ""
+
+
+def _on_taken_path(node: ast.AST, parents: dict[ast.AST, ast.AST],
+                   value: Callable[[ast.AST], Any]) -> bool:
+    """False when `node` lies in a branch (of an `if` or of `a if c else b`) that the
+    frame's values do not take; True when they do or cannot tell."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, (ast.If, ast.IfExp)) and child is not parent.test:
+            test = _safe(value, parent.test)
+            in_body = child is parent.body or (isinstance(parent.body, list) and
+                                               child in parent.body)
+            if test is not None and bool(test) != in_body:
+                return False
+        child, parent = parent, parents.get(parent)
+    return True
+
+
+def _count_fix(count: ast.AST, name: str, fits: int, groups: list[set[str]], part: ast.Slice,
+               value: Callable[..., Any], others: set[str], stops: list[str]) -> str:
+    """What in the count's expression makes it other than `fits`: another loop's count copied,
+    or one name where another belongs: one the slice uses (never one that the other axes'
+    slices use too, where the slice itself may be the slip), or one unpacked with it."""
+    got = _safe(value, count)
+    if not _is_int(got) or got == fits:
+        return ""
+    if isinstance(count, ast.Name):
+        if count.id not in stops:   # not another loop's count: nothing shows it is wrong
+            return ""
+        return (f"`{name}` is set to `{count.id}` ({got}), a count of another axis; count "
+                "this axis's windows with its own size, kernel and stride, (size - k) // "
+                "stride + 1")
+    in_slice = [n.id for n in ast.walk(part) if isinstance(n, ast.Name)]
+    in_count = {n.id for n in ast.walk(count) if isinstance(n, ast.Name)}
+    fixes = []
+    for old in sorted(in_count):
+        kin = [k for group in groups if old in group for k in sorted(group)]
+        for new in dict.fromkeys(in_slice + kin):
+            if new in in_count or new == old or new in others:
+                continue
+            swapped = re.sub(rf"\b{old}\b", new, ast.unparse(count))
+            if not _one_axis_fix(ast.unparse(count), swapped):
+                continue
+            try:
+                if value(ast.parse(swapped, mode="eval").body) == fits:
+                    fixes.append((new not in in_slice, old, new, swapped))
+            except Exception:  # noqa: BLE001 - the learner's names; anything may fail
+                continue
+    if not fixes:
+        return ""
+    _, old, new, swapped = min(fixes)
+    return (f"`{name}` = {ast.unparse(count)} = {got} uses `{old}` where this axis's `{new}` "
+            f"belongs: count {swapped} = {fits}")
+
+
+REDUCING_METHODS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")
+
+
+def _reduced_on_another_axis(frame: FrameType, line: str) -> str:
+    """'`m` (1, 4) is `(...).sum(axis=-1)`; with axis=0 it is (4, 4) and the line runs' when
+    an array on the failing line was made by a reduction over one axis (read from the
+    function's source) and exactly one other axis makes the line run; "" otherwise."""
+    expression = _expression_of(line) or line.strip()
+    source = _own_source(frame.f_code)
+    try:
+        tree = ast.parse(source)
+        ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return ""
+    names = {**frame.f_globals, **frame.f_locals}
+    on_line = set(re.findall(r"[A-Za-z_]\w*", expression))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and
+                isinstance(node.targets[0], ast.Name) and node.targets[0].id in on_line and
+                isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr in REDUCING_METHODS):
+            continue
+        call, name = node.value, node.targets[0].id
+        axis = next((k for k in call.keywords if k.arg == "axis"), None)
+        if axis is None or not isinstance(names.get(name), np.ndarray):
+            continue
+        inner = call.func.value
+        if isinstance(call.func.value, ast.Name) and call.func.value.id == "np" and call.args:
+            inner = call.args[0]
+        try:
+            before = np.asarray(eval(compile(ast.Expression(inner), "<line>", "eval"),
+                                     frame.f_globals, dict(frame.f_locals)))
+        except Exception:  # noqa: BLE001 - the learner's expression; anything may fail
+            continue
+        reduce = getattr(np, call.func.attr)
+        fits = [k for k in range(before.ndim) if _evaluates(
+            expression, {**names, name: reduce(before, axis=k)})]
+        if len(fits) == 1:
+            fixed = reduce(before, axis=fits[0])
+            return (f"`{name}` {names[name].shape} is `{ast.unparse(node.value)}`, "
+                    f"{call.func.attr} over axis {ast.unparse(axis.value)}; over axis "
+                    f"{fits[0]} it is {fixed.shape} and this line runs: reduce over the axis "
+                    "that must disappear")
+    return ""
+
+
+def _forwards_of(tb: TracebackType | None) -> list[Callable[..., Any]]:
+    """The forward of the op whose backward is on the traceback (the engine's `node._op`),
+    with the functions taking ctx that it calls, and those they call; [] when no backward
+    of the engine is on it."""
+    op = None
+    while tb is not None:
+        node = tb.tb_frame.f_locals.get("node")
+        op = getattr(node, "_op", None) or op
+        tb = tb.tb_next
+    found: list[Callable[..., Any]] = []
+    todo = [getattr(op, "forward", None)]
+    while todo and len(found) < 8:
+        fn = todo.pop(0)
+        code = getattr(fn, "__code__", None)
+        if code is None or code.co_varnames[:1] != ("ctx",) or any(f is fn for f in found):
+            continue
+        found.append(fn)
+        todo += [getattr(fn, "__globals__", {}).get(name) for name in code.co_names]
+    return found
+
+
+def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -> str:
+    """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
+    when a backward (a frame with `ctx`) reads a ctx attribute that its op's forward (or a
+    helper of it, `forwards`) saved from something other than its argument of that name: one
+    entry of it, or a value made from other arguments only; "" otherwise."""
+    ctx = frame.f_locals.get("ctx")
+    if ctx is None:
+        return ""
+    source = _own_source(frame.f_code)
+    read = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute) and
+            isinstance(n.value, ast.Name) and n.value.id == "ctx"} if source else \
+        set(getattr(ctx, "__dict__", {}))   # the backward's source is not at hand
+    closed = {name: cell.cell_contents for f in forwards
+              for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ())
+              if name not in ("ctx",)}
+    for forward in forwards:
+        code = forward.__code__
+        source = _own_source(forward)
+        if not source:
+            continue
+        tree = ast.parse(source)
+        stored = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
+                  isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
+                  n.value.id == "ctx"}
+        if not set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"} <= stored:
+            continue  # another Function's forward: it did not save what this ctx holds
+        arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        sources: dict[str, set[str]] = {}   # a local name: the arguments it is made from
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                made = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                made = set().union(*[sources.get(m, {m} & arguments) for m in made]) if made else set()
+                for target in node.targets:
+                    for t in ast.walk(target):
+                        if isinstance(t, ast.Name):
+                            sources[t.id] = sources.get(t.id, set()) | made
+        saves = []   # (attribute, the expression saved in it)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, saved_value = node.targets[0], node.value
+                if isinstance(target, ast.Tuple) and isinstance(saved_value, ast.Tuple) and \
+                        len(target.elts) == len(saved_value.elts):
+                    saves += list(zip(target.elts, saved_value.elts))
+                else:
+                    saves.append((target, saved_value))
+        for target, saved in saves:
+            if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                    and target.value.id == "ctx"):
+                continue
+            attr = target.attr
+            if attr not in read:
+                continue
+            value_now = getattr(ctx, attr, None)
+            now = _plain(value_now)
+            while isinstance(saved, ast.IfExp):  # `a if cond else b`: the branch taken, from
+                try:                              # the values the forwards' closures hold
+                    taken = bool(eval(compile(ast.Expression(saved.test), "<test>", "eval"),
+                                      dict(forward.__globals__), closed))
+                except Exception:  # noqa: BLE001 - else the branch whose kind fits the value
+                    taken = isinstance(saved.body, ast.Subscript) == _is_int(value_now)
+                saved = saved.body if taken else saved.orelse
+            said = f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`"
+            if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
+                    isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
+                    "pad" not in saved.value.id:
+                return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
+                        f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
+                        "padded one: save the padded array's shape")
+            if isinstance(saved, ast.Call):   # the same call made twice, on other inputs
+                for other in ast.walk(tree):
+                    if other is saved or not isinstance(other, ast.Call) or \
+                            ast.unparse(other.func) != ast.unparse(saved.func) or \
+                            len(other.args) != len(saved.args):
+                        continue
+                    differ = [(a, b) for a, b in zip(saved.args, other.args)
+                              if ast.unparse(a) != ast.unparse(b)]
+                    if len(differ) == 1 and all(isinstance(v, ast.Name) for v in differ[0]) and \
+                            differ[0][0].id in arguments and differ[0][1].id not in arguments:
+                        raw = "unpadded " if "pad" in differ[0][1].id and \
+                            "pad" not in differ[0][0].id else ""
+                        return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, made from "
+                                f"its {raw}argument `{differ[0][0].id}`, while it also computes "
+                                f"`{ast.unparse(other)}` from `{differ[0][1].id}`: save the "
+                                "array the output was computed from")
+            elements = [e.id for e in saved.elts if isinstance(e, ast.Name)] \
+                if isinstance(saved, ast.Tuple) else []
+            if len(elements) == len(getattr(saved, "elts", ())) > 1 and \
+                    set(elements) <= arguments and len(set(elements)) < len(elements):
+                twice = next(e for e in elements if elements.count(e) > 1)
+                order = [a for a in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+                         if a in arguments]
+                left = [a for a in order[order.index(min(elements, key=order.index)):]
+                        if a not in elements]
+                if left:
+                    return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, with "
+                            f"`{twice}` twice and `{left[0]}` not at all: save each argument "
+                            "once, in the order the backward unpacks them")
+            if attr not in arguments:
+                continue
+            if isinstance(saved, ast.Subscript) and isinstance(saved.value, ast.Name) and \
+                    saved.value.id == attr:
+                return (f"{said}, one entry of its argument `{attr}` ({now} here), where the "
+                        f"backward reads the whole of it: save `ctx.{attr} = {attr}`")
+            names = {n.id for n in ast.walk(saved) if isinstance(n, ast.Name)}
+            made = set().union(*[sources.get(m, {m} & arguments) for m in names]) if names else set()
+            if made and attr not in made:
+                return (f"{said}, a value made from `{', '.join(sorted(made))}`, not from its "
+                        f"argument `{attr}`: the backward gets {now} as ctx.{attr}; save "
+                        f"`ctx.{attr} = {attr}`")
     return ""
 
 
@@ -1265,6 +1983,19 @@ def _source_line(frame: FrameType, lineno: int) -> str:
     return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
 
 
+def _first_said(readings: list[Callable[[], str]]) -> str:
+    """The first non-empty reading of the learner's source and values; one that trips on
+    odd values says nothing."""
+    for reading in readings:
+        try:
+            said = reading()
+        except Exception:  # noqa: BLE001 - the learner's values; anything may fail
+            continue
+        if said:
+            return said
+    return ""
+
+
 def describe_error(exercise: Exercise, err: BaseException) -> str:
     """'exercise 4 (`conv2d_forward`) raised ValueError: ... (line 12: `out = out + b`); shapes
     there: out (2, 5, 9, 11), b (5,). <what such an error usually means>'."""
@@ -1291,9 +2022,23 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
                 shapes[name] = shape
         if shapes:
             message += "; shapes there: " + ", ".join(f"{k} {v}" for k, v in shapes.items())
-        odd = sided if sided.startswith("`") and "a tuple" in sided else \
+        forwards = _forwards_of(err.__traceback__)
+        counted = _first_said([lambda: _swapped_loop_variables(frame),
+                               lambda: _window_count_rule(frame, line),
+                               lambda: _reduced_on_another_axis(frame, line),
+                               lambda: _whole_vector_into_slice(frame, line, str(err)),
+                               lambda: _reshape_count_fix(frame, line, str(err)),
+                               lambda: _rows_reshaped_to_image(frame, line, str(err)),
+                               lambda: _row_count_fix(frame, str(err))] +
+                              [lambda f=f: _ctx_saved_otherwise(f, forwards)
+                               for f, _ in reversed(frames)])
+        sided = counted or sided
+        odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
+        unpacked = "" if odd else _first_said([lambda: _unpacked_lengths(frame, line, str(err))])
+        if unpacked:   # a value of another length than its names: the shape hints would guess
+            odd = sided = unpacked
         if not odd:  # a fitted fix of the product explains it better than the shapes' hint
             try:
                 sided = _transpose_fix(frame, line, str(err)) or sided or \
@@ -1306,7 +2051,10 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = odd or sided or _reduced_over_other_axis(frame, shapes)
         if odd and not cause:  # the verified cause explains the error on its own
             message += f"; {odd}"
-    known = cause or (exercise.explain_error(err) if exercise.explain_error else "")
+    try:
+        known = cause or (exercise.explain_error(err) if exercise.explain_error else "")
+    except Exception:  # noqa: BLE001 - a hint tripped by the learner's odd values adds nothing
+        known = cause
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""
@@ -1423,6 +2171,22 @@ def swapped_arguments(frame: FrameType) -> str:
             return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
                     f"{listed} (`{ast.unparse(node.func)}` takes {', '.join(params)}): pass "
                     "each value under its own name")
+        literal = {params[k]: arg.value for k, arg in enumerate(node.args[:len(params)])
+                   if isinstance(arg, ast.Constant) and _is_int(arg.value)}
+        differ = [p for p, v in literal.items() if _is_int(own.get(p)) and own[p] != v]
+        stride = _as_pair(own.get("stride", getattr(own.get("ctx"), "stride", None)))
+        strides = [p for p in ("sh", "sw") if p in literal and p not in own]
+        if not differ and stride and len(strides) == 2 and \
+                (literal["sh"], literal["sw"]) != stride:
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"the numbers sh={literal['sh']}, sw={literal['sw']} while the stride here "
+                    f"is {stride}: unless they are meant to differ, pass the stride")
+        if differ:
+            listed = ", ".join(f"{p}={literal[p]}" for p in differ)
+            mine = ", ".join(f"{p}={int(own[p])}" for p in differ)
+            return (f"line {first + node.lineno - 1} calls `{ast.unparse(node)}`, which passes "
+                    f"the number{'s' if len(differ) > 1 else ''} {listed} while your own {mine} "
+                    f"there: unless they are meant to differ, pass your {', '.join(differ)}")
     return ""
 
 
@@ -1533,8 +2297,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         if short:
             sizes = ", ".join(f"{place[k]} instead of {value[k]} along axis {k}" for k in short)
             return (f"an in-place update (+=) writes into a slice cut short ({sizes}): the slice "
-                    "runs past the edge of the array it cuts, so its start is too far (a window "
-                    "start with the wrong step or stride?)")
+                    "runs past the edge of the array it cuts (its start or its stop lies beyond "
+                    "that axis's size)")
         return ("an in-place update (+=, *=) writes into a place of another shape than its "
                 "value: " + _broadcast_hint([place, value], shapes))
     saved = re.search(r"'Context' object has no attribute '(\w+)'", text)
@@ -1546,9 +2310,13 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return (f"an index runs past the end of axis {beyond.group(2)} (size {beyond.group(3)}): "
                 "check the loop bounds and the index arithmetic (range(n) ends at n - 1; the last "
                 "window starts at (H_out - 1) * stride)")
+    if "Iterator operand" in text and "not writeable" in text:
+        return ("np.nditer hands out read-only entries unless asked: iterate with "
+                "np.nditer(x, flags=['multi_index'], op_flags=['readwrite']), or assign to "
+                "x[it.multi_index] itself")
     if "zero-size array to reduction operation" in text:
-        return ("a slice came out empty before the max/min over it: it starts past the array's "
-                "edge (a start computed with the wrong step or stride, or x[p:-p] with p = 0)")
+        return ("a slice came out empty before the max/min over it: it starts at or past the "
+                "array's edge, or stops where it starts (note that x[p:-p] is empty when p = 0)")
     if "too many indices for array" in text:
         return ("an array has fewer axes than the index gives: check which array is indexed and "
                 "its shape (is it the 2-D matrix where you meant the 4-D image?)")
@@ -1609,12 +2377,11 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
     if "inhomogeneous shape" in text:
-        return ("the pieces put into one array have different shapes: some are cut short, a "
-                "slice that runs past the array's edge (rows and columns mixed up, a bound or a "
-                "stride wrong?); every window must have the same size")
+        return ("the pieces put into one array have different shapes: some are cut short by "
+                "a slice that runs past the array's edge; every window must have the same size")
     if "cannot unpack non-iterable int" in text:
-        return ("an int is unpacked as if it were a pair: turn an int argument into (v, v) "
-                "first (kernel_size, stride and padding may come as one int or as a pair)")
+        return ("an int is unpacked as if it were a pair: the value on the right of the line "
+                "is one number where a pair (or a longer sequence) belongs")
     unpack = re.search(r"(?:not enough|too many) values to unpack \(expected (\d+)", text)
     if unpack:
         return (f"the value unpacked does not have {unpack.group(1)} entries: a shape with "
@@ -1749,9 +2516,8 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
         axes = sorted({a for f in others for a, (m, n) in enumerate(zip(first, f))
                        if m != n and 1 not in (m, n)})
         if axes and any(0 in f for f in found):
-            return ("a slice came out empty (size 0 along an axis): its start lies past the end "
-                    "of the array; check the index arithmetic (rows and columns mixed up, a "
-                    "stride applied twice?)")
+            return ("a slice came out empty (size 0 along an axis): its start lies at or past "
+                    "the end of the array it cuts")
         if axes and all(sorted(f) == sorted(first) for f in others):
             listed = " vs ".join(map(str, dict.fromkeys(found)))
             return (f"the arrays have the same sizes in another order ({listed}): "
@@ -1767,6 +2533,7 @@ def _broadcast_hint(found: list[tuple[int, ...]], shapes: dict[str, tuple[int, .
                     f"{_axes_text(tuple(axes))} ({sizes}): one of them is not the piece "
                     "intended, a slice with the wrong bounds (start:start + size, with a step "
                     "start:start + step * count) or an index taken on the wrong axis")
+    found = list(dict.fromkeys(found))   # an in-place update names the place twice
     if len(found) != 2:
         return "shapes are matched from the right (the last axes first)"
     small, big = sorted(found, key=lambda shape: (sum(n != 1 for n in shape), len(shape)))
@@ -2189,10 +2956,13 @@ def _slices_relation(got: np.ndarray, expected: np.ndarray, close: dict[str, flo
             return (f"everything is right except the last {name} (index {n - 1} along axis "
                     f"{axis}), never written: a loop stops one short there (range(n - 1) "
                     "instead of range(n)?)")
+        if list(np.flatnonzero(~bad)) == [0] and _unfilled(np.compress(bad, got, axis=axis), axis):
+            return (f"only the first {name} (index 0 along axis {axis}) is written, the others "
+                    f"hold nothing: the loop over axis {axis} stops after its first pass")
         if list(np.flatnonzero(~bad)) == [0]:
-            return (f"only the first {name} (index 0 along axis {axis}) is right: a loop "
-                    "stops after one pass, or [0] is used where every "
-                    "index is needed")
+            return (f"only the first {name} (index 0 along axis {axis}) is right and the others "
+                    f"are written but wrong: what depends on the index along axis {axis} is "
+                    "right at index 0 only (where, for example, j and j * stride agree)")
         if n > 2 and list(np.flatnonzero(~bad)) == [n - 1] and \
                 _unfilled(np.compress(bad, got, axis=axis)):
             return (f"only the last {name} (index {n - 1} along axis {axis}) is right and the "

@@ -42,11 +42,73 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
         grad = numerical_gradient(f, given) if eps is None else numerical_gradient(f, given, eps)
         out[f"grad{i}"] = returned(grad, "numerical_gradient")
         out[f"x{i}"] = given
+        out["low"] = np.array(bool(out.get("low", False)) or _low_precision(grad))
     nudges = _trace_nudges(numerical_gradient)
     if nudges is not None:
         out["nudges"] = nudges
     out.update(_trace_values(numerical_gradient))
+    out.update(_trace_step(numerical_gradient))
     return out
+
+
+def _low_precision(value: Any) -> bool:
+    """Whether `value` is an array of a dtype with fewer digits than float64 (float32, float16)."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and np.issubdtype(dtype, np.floating) and dtype.itemsize < 8
+
+
+def _trace_step(numerical_gradient: Callable[..., Any]) -> Outputs:
+    """The size of the nudges f sees with eps = TRACE_EPS and with 10 * TRACE_EPS (one size
+    for every entry, or nan) and whether f is given a low-precision array; empty when the
+    learner's function fails here."""
+    steps, low = [], False
+    for eps in (TRACE_EPS, 10 * TRACE_EPS):
+        x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+        sizes: list[float] = []
+        seen_low = [False]
+
+        def f(moved: np.ndarray) -> float:
+            seen_low[0] = seen_low[0] or _low_precision(moved)
+            moved = np.asarray(moved, dtype=np.float64)
+            if moved.size == x.size:
+                delta = np.abs(moved.reshape(-1) - x.reshape(-1)).max()
+                if delta > 0:
+                    sizes.append(float(delta))
+            return float(np.sum(moved))
+
+        try:
+            numerical_gradient(f, x.copy(), eps)
+        except Exception:  # the cases' runs report it, with the learner's line
+            return {}
+        found = np.array(sizes)
+        one = found.size and np.allclose(found, np.median(found), rtol=1e-2)
+        steps.append(float(np.median(found)) if one else np.nan)
+        low = low or seen_low[0]
+    return {"trace/step": np.array(steps), "trace/low": np.array(low)}
+
+
+def step_rule(outputs: Outputs) -> str:
+    """'f is called with x nudged by 1e-12 whatever eps is given' (or by eps**2, or by 10
+    eps) when every nudge f saw in the traced runs has one size other than the eps passed;
+    "" otherwise."""
+    if "trace/step" not in outputs:
+        return ""
+    small, large = (float(v) for v in outputs["trace/step"])
+    if np.isnan(small) or np.isnan(large) or np.isclose(small, TRACE_EPS, rtol=1e-2):
+        return ""
+    noise = (": a step that small leaves f(x + eps) - f(x - eps) to rounding noise"
+             if small < 1e-7 else "")
+    if np.isclose(small, large, rtol=1e-2):
+        return (f"your values ignore the eps argument: f is called with x nudged by "
+                f"{small:.3g} whatever eps is given{noise}; nudge x by eps itself")
+    for said, rule in (("eps**2", lambda e: e * e), ("eps / 2", lambda e: e / 2),
+                       ("2 * eps", lambda e: 2 * e), ("sqrt(eps)", np.sqrt)):
+        if np.isclose(small, rule(TRACE_EPS), rtol=1e-2) and \
+                np.isclose(large, rule(10 * TRACE_EPS), rtol=1e-2):
+            return (f"f is called with x nudged by {said} ({small:.3g} for eps={TRACE_EPS:g}), "
+                    f"not the eps given{noise}; nudge x by eps itself")
+    return (f"f is called with x nudged by {small:.3g} for eps={TRACE_EPS:g} and by {large:.3g} "
+            f"for eps={10 * TRACE_EPS:g}, not by the eps given{noise}; nudge x by eps itself")
 
 
 def _trace_values(numerical_gradient: Callable[..., Any]) -> Outputs:
@@ -358,6 +420,9 @@ def _verdict_gradient(outputs: Outputs) -> None:
                                   f"from entry to entry ({steps.min():.3g} to {steps.max():.3g}), "
                                   f"not the eps given ({eps:g}): nudge every entry by eps itself")
             if np.allclose(got, 3 * x ** 2, rtol=0, atol=1e-9):
+                step = step_rule(outputs)
+                if step:
+                    raise CheckFailed(f"{call}: {step}")
                 stencil = stencil_rule(outputs)
                 if stencil:
                     raise CheckFailed(f"{call}: {stencil}")
@@ -419,12 +484,16 @@ def _verdict_gradient(outputs: Outputs) -> None:
             not np.allclose(got, expected, rtol=tolerance, atol=tolerance) else ""
         if nudged:
             raise CheckFailed(f"{call}: {nudged}")
-        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance) and \
-                np.allclose(got, expected, rtol=1e-3, atol=1e-3):
+        off = not np.allclose(got, expected, rtol=tolerance, atol=tolerance)
+        step = step_rule(outputs) if off else ""
+        if step:
+            raise CheckFailed(f"{call}: {step}")
+        low = bool(outputs.get("low", False)) or bool(outputs.get("trace/low", False))
+        if off and low and np.allclose(got, expected, rtol=1e-3, atol=1e-3):
             raise CheckFailed(f"{call}: close, but only to about float32 precision (off by up "
-                              f"to {np.abs(got - expected).max():.2g}): finite differences "
-                              "subtract nearly equal numbers, so keep x and the arithmetic in "
-                              "float64")
+                              f"to {np.abs(got - expected).max():.2g}), and your arrays are "
+                              "float32: finite differences subtract nearly equal numbers, so "
+                              "keep x and the arithmetic in float64")
         expect_close(call, got, expected, rtol=tolerance, atol=tolerance)
 
 
@@ -529,6 +598,12 @@ ERROR_MISTAKES: tuple[tuple[str, Callable[..., float]], ...] = (
      "take the largest of the per-entry ratios |a_i - b_i| / max(|a_i|, |b_i|)",
      lambda a, b, ratio: float(ratio(np.array(np.sum(np.abs(a - b))),
                                np.sum(np.abs(a)) + np.sum(np.abs(b))))),
+    ("the division binds before the addition: |a - b| / |a| + |b| divides by |a| alone and "
+     "then adds |b|; write |a - b| / max(|a|, |b|), with the denominator in parentheses",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(a)) + np.abs(b)))),
+    ("the division binds before the addition: |a - b| / |b| + |a| divides by |b| alone and "
+     "then adds |a|; write |a - b| / max(|a|, |b|), with the denominator in parentheses",
+     lambda a, b, ratio: float(np.max(ratio(np.abs(a - b), np.abs(b)) + np.abs(a)))),
     ("you return the largest absolute difference |a - b|, not divided by anything; divide "
      "each entry's difference by max(|a|, |b|)", lambda a, b, ratio: float(np.max(np.abs(a - b)))),
     ("you take the absolute values before the difference, ||a| - |b||, so a and -a count as "
@@ -632,6 +707,40 @@ def _formula_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -
     return ""
 
 
+# A number of the whole arrays in place of the per-entry parts: (how it reads, its value).
+WHOLE_TOPS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("max |a - b|", lambda a, b: float(np.max(np.abs(a - b)))),
+    ("sum |a - b|", lambda a, b: float(np.sum(np.abs(a - b)))),
+    ("mean |a - b|", lambda a, b: float(np.mean(np.abs(a - b)))),
+    ("||a - b||", lambda a, b: _norm(a - b)),
+)
+WHOLE_BOTTOMS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], float]], ...] = (
+    ("max(|a| + |b|)", lambda a, b: float(np.max(np.abs(a) + np.abs(b)))),
+    ("max(max |a|, max |b|)", lambda a, b: float(max(np.max(np.abs(a)), np.max(np.abs(b))))),
+    ("sum |a| + sum |b|", lambda a, b: float(np.sum(np.abs(a)) + np.sum(np.abs(b)))),
+    ("max(sum |a|, sum |b|)", lambda a, b: float(max(np.sum(np.abs(a)), np.sum(np.abs(b))))),
+    ("mean(|a| + |b|)", lambda a, b: float(np.mean(np.abs(a) + np.abs(b)))),
+    ("mean max(|a|, |b|)", lambda a, b: float(np.mean(np.maximum(np.abs(a), np.abs(b))))),
+    ("||a|| + ||b||", lambda a, b: _norm(a) + _norm(b)),
+    ("max(||a||, ||b||)", lambda a, b: max(_norm(a), _norm(b))),
+    ("max |b|", lambda a, b: float(np.max(np.abs(b)))),
+    ("max |a|", lambda a, b: float(np.max(np.abs(a)))),
+)
+
+
+def _whole_array_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'you divide max |a - b| by max(|a| + |b|), numbers of the whole arrays ...' when one
+    such ratio of whole-array numbers (0/0 counted as 0) fits every case; "" otherwise."""
+    known = ~np.isnan(got)
+    for (top_name, top), (bottom_name, bottom) in itertools.product(WHOLE_TOPS, WHOLE_BOTTOMS):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrong = np.array([float(_ratio(np.array(top(a, b)), bottom(a, b))) for a, b in arrays])
+        if np.allclose(got[known], wrong[known], rtol=1e-6, atol=1e-12, equal_nan=True):
+            return (f"you divide {top_name} by {bottom_name}, numbers of the whole arrays; the "
+                    "error is per entry: the largest |a_i - b_i| / max(|a_i|, |b_i|)")
+    return ""
+
+
 def _verdict_error(outputs: Outputs) -> None:
     cases = error_cases()
     for i, (what, a, b) in enumerate(cases):
@@ -666,7 +775,7 @@ def _verdict_error(outputs: Outputs) -> None:
                 wrong = np.array([formula(a, b, ratio) for a, b in arrays])
             if np.allclose(got[known], wrong[known], rtol=rtol, atol=1e-12, equal_nan=True):
                 raise CheckFailed(f"{message}: {text}")
-    parts = _formula_fit(got, arrays)
+    parts = _formula_fit(got, arrays) or _whole_array_fit(got, arrays)
     if parts:
         raise CheckFailed(f"{message}: {parts}")
     whole = _error_transform(got, expected, arrays)
@@ -712,7 +821,7 @@ def _error_transform(got: np.ndarray, expected: np.ndarray,
     if np.array_equal(got, worst) and np.any(got != expected):
         return ("you return the index of the worst entry (np.argmax); return the largest error "
                 "itself (np.max)")
-    floor = _floor_fit(got, arrays)
+    floor = _floor_fit(got, arrays) or _threshold_fit(got, arrays)
     if floor:
         return floor
     low = np.array([_float32_error(a, b) for a, b in arrays])
@@ -722,28 +831,73 @@ def _error_transform(got: np.ndarray, expected: np.ndarray,
     return ""
 
 
+FLOORED_DENOMINATORS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("max(|a|, |b|)", lambda a, b: np.maximum(np.abs(a), np.abs(b))),
+    ("|a| + |b|", lambda a, b: np.abs(a) + np.abs(b)),
+    ("(|a| + |b|) / 2", lambda a, b: (np.abs(a) + np.abs(b)) / 2),
+    ("|b| alone", lambda a, b: np.abs(b)),
+    ("|a| alone", lambda a, b: np.abs(a)),
+)
+
+
 def _floor_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
-    """'your denominator never drops below 0.001 ...' when a floor (max(scale, F), clip) or
-    a term (scale + F) fitted on one case explains every case; "" otherwise."""
-    for guard, how in ((_floored, "is floored (an epsilon as its lower bound) at"),
-                       (_shifted, "has a small term (an epsilon) added,")):
-        for (a, b), value in zip(arrays, got):
-            diff, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
-            k = int(np.argmax(np.ravel(diff)))
-            if not value > 0 or not np.ravel(diff)[k] > 0:
-                continue
-            floor = float(np.ravel(diff)[k] / value) - (float(np.ravel(scale)[k])
-                                                       if guard is _shifted else 0.0)
-            if not 1e-14 < floor < 1:
-                continue
-            fitted = np.array([float(np.max(guard(floor)(np.abs(x - y),
-                                                          np.maximum(np.abs(x), np.abs(y)))))
-                               for x, y in arrays])
-            if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
-                return (f"your denominator {how} about {floor:.3g}: entries smaller than that get "
-                        "an absolute error instead of a relative one (the tiny numbers here); "
-                        "divide by max(|a|, |b|) itself and treat 0/0 alone, as 0")
+    """'your denominator max(|a|, |b|) is floored at 1 ...' when a floor (max(scale, F),
+    clip) or a term (scale + F), fitted on one entry, explains every case, for the right
+    denominator or a usual other one; "" otherwise."""
+    for name, bottom in FLOORED_DENOMINATORS:
+        for guard in (_floored, _shifted):
+            for floor in _floor_candidates(got, arrays, bottom, shifted=guard is _shifted):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fitted = np.array([float(np.max(guard(floor)(np.abs(x - y), bottom(x, y))))
+                                       for x, y in arrays])
+                    plain = np.array([float(np.max(_ratio(np.abs(x - y), bottom(x, y))))
+                                      for x, y in arrays])
+                if np.allclose(fitted, got, rtol=1e-6, atol=1e-15) and \
+                        not np.allclose(plain, got, rtol=1e-6, atol=1e-15):
+                    tiny = ", an epsilon" if floor < 1e-3 else ""
+                    said = (f"{name} floored at {floor:.3g} (max(..., {floor:.3g}){tiny})"
+                            if guard is _floored else f"{name} + {floor:.3g}{tiny and ' (an epsilon)'}")
+                    return (f"your denominator is {said}, so entries below {floor:.3g} get an "
+                            "absolute error, not a relative one; divide by max(|a|, |b|) itself "
+                            "and count 0/0 as 0")
     return ""
+
+
+def _threshold_fit(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'entries whose max(|a|, |b|) is at most 0.001 count as no error ...' when zeroing the
+    ratio of every entry whose denominator is at most one of the cases' denominators explains
+    every case; "" otherwise."""
+    scales = sorted({float(v) for a, b in arrays for v in np.ravel(np.maximum(np.abs(a),
+                                                                             np.abs(b))) if v > 0})
+    for limit in scales:
+        fitted = []
+        for a, b in arrays:
+            scale = np.maximum(np.abs(a), np.abs(b))
+            ratio = _ratio(np.abs(a - b), scale)
+            fitted.append(float(np.max(np.where(scale <= limit, 0.0, ratio))))
+        if np.allclose(fitted, got, rtol=1e-6, atol=1e-15):
+            return (f"entries whose max(|a|, |b|) is at most {limit:.3g} count as no error (a "
+                    "threshold on the denominator), so small numbers go unchecked; only 0/0 "
+                    "counts as 0")
+    return ""
+
+
+def _floor_candidates(got: np.ndarray, arrays: list[tuple[np.ndarray, np.ndarray]],
+                      bottom: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      shifted: bool) -> list[float]:
+    """The floors (or added terms) that make one entry's ratio the answer's value for its
+    case, each entry of each case tried once, rounded to 3 digits when that fits as well."""
+    found: list[float] = []
+    for (a, b), value in zip(arrays, got):
+        diff, scale = np.ravel(np.abs(a - b)), np.ravel(bottom(a, b))
+        if not value > 0:
+            continue
+        for d, sc in zip(diff, scale):
+            floor = float(d / value) - (float(sc) if shifted else 0.0)
+            if d > 0 and 1e-14 < floor < 1e3 and (shifted or floor > sc):
+                found.append(float(f"{floor:.3g}"))
+                found.append(floor)
+    return list(dict.fromkeys(found))
 
 
 def _float32_error(a: np.ndarray, b: np.ndarray) -> float:

@@ -176,6 +176,8 @@ def col2im_call_fit(err: BaseException) -> str:
     n, c, h, w = (int(v) for v in shape)
 
     def fits(n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> bool:
+        if sh <= 0 or sw <= 0:
+            return False
         ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
         return ho > 0 and wo > 0 and cols.shape == (n * ho * wo, c * kh * kw)
 
@@ -197,7 +199,57 @@ def col2im_call_fit(err: BaseException) -> str:
               sh != sw and own.get("sh") is None and
               fits(n, c, h, w, kh, kw, sw, sh))]
     found = [text for text, ok in slips if ok]
-    return found[0] if len(found) == 1 else ""
+    return found[0] if len(found) == 1 else \
+        one_size_off(cols, tuple(shape), kh, kw, sh, sw, caller)
+
+
+def cols_transposed(err: BaseException) -> str:
+    """'col2im gets cols of shape (9, 25), the transpose of the (25, 9) it takes ...' when a
+    col2im on the traceback (the learner's or the course's) received its matrix transposed."""
+    tb = err.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals
+        cols, shape = found.get("cols"), found.get("shape")
+        sizes = [found.get(k) for k in ("kh", "kw", "sh", "sw")]
+        if tb.tb_frame.f_code.co_name == "col2im" and isinstance(cols, np.ndarray) and \
+                cols.ndim == 2 and shape is not None and len(shape) == 4 and \
+                all(isinstance(v, (int, np.integer)) and v > 0 for v in sizes):
+            kh, kw, sh, sw = (int(v) for v in sizes)
+            n, c, h, w = (int(v) for v in shape)
+            rows = n * ((h - kh) // sh + 1) * ((w - kw) // sw + 1)
+            if cols.shape == (c * kh * kw, rows) and rows != c * kh * kw:
+                return (f"col2im gets cols of shape {cols.shape}, the transpose of the "
+                        f"({rows}, {c * kh * kw}) it takes, one row per output pixel "
+                        "(N*Ho*Wo, C*kh*kw): build it as grad_rows @ weight.reshape(O, -1), "
+                        "or add the .T")
+        tb = tb.tb_next
+    return ""
+
+
+def one_size_off(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, sh: int,
+                 sw: int, caller: Any) -> str:
+    """'the shape passed to col2im has height 10, which makes 5 windows down, where the columns
+    hold 4 (one row per pixel of the 4 x 5 of `x`) ...' when one 4-D array of the caller has
+    as many pixels per sample as the columns have rows, and the shape's sizes give another
+    count on an axis; "" otherwise."""
+    n, c, h, w = (int(v) for v in shape)
+    if c * kh * kw != cols.shape[1] or cols.shape[0] % n or sh <= 0 or sw <= 0 or caller is None:
+        return ""
+    per_sample = cols.shape[0] // n
+    grids = {(name, value.shape[2], value.shape[3]) for name, value in caller.f_locals.items()
+             if isinstance(value, np.ndarray) and value.ndim == 4 and value.shape[0] == n and
+             value.shape[2] * value.shape[3] == per_sample}
+    if len({g[1:] for g in grids}) != 1:
+        return ""
+    name, down, across = sorted(grids)[0]
+    said = []
+    for axis, size, k, s, need in (("height", h, kh, sh, down), ("width", w, kw, sw, across)):
+        mine = (size - k) // s + 1
+        if mine != need:
+            said.append(f"{axis} {size} makes {mine} windows (({size} - {k}) // {s} + 1), where "
+                        f"({need} - 1) * {s} + {k} = {(need - 1) * s + k} makes the {need} it needs")
+    return (f"the shape passed to col2im does not fit the columns, one row per pixel of the "
+            f"{down} x {across} of `{name}`: " + "; ".join(said)) if said else ""
 
 
 def conv_geometries(names: tuple[str, ...]) -> list[Geometry]:
@@ -375,6 +427,15 @@ def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndar
         out.append(("the windows start at (i, j) instead of (stride * i, stride * j): the output "
                     "size is right but the stride is not applied when slicing the windows",
                     unstrided))
+        ho, wo = case["out"].shape[2:]
+        if s[1] != 1:
+            out.append(("the stride is not applied to the columns: window (i, j) starts at column "
+                        "j instead of stride * j (its rows are strided)",
+                        conv2d_numpy(x, w, b, (s[0], 1), p)[:, :, :ho, :wo]))
+        if s[0] != 1:
+            out.append(("the stride is not applied to the rows: window (i, j) starts at row i "
+                        "instead of stride * i (its columns are strided)",
+                        conv2d_numpy(x, w, b, (1, s[1]), p)[:, :, :ho, :wo]))
     if x.shape[1] < w.shape[0]:
         short = conv2d_numpy(x, w, b, s, p)
         short[:, x.shape[1]:] = 0
@@ -390,6 +451,15 @@ def conv2d_mistakes(case: Case, matrix: bool = False) -> list[tuple[str, np.ndar
         out.append(("the bias is missing: your output equals the convolution without it; add "
                     "bias[o] to every pixel of output channel o", conv2d_numpy(x, w, None, s, p)))
         out.append(("the bias is added twice", conv2d_numpy(x, w, 2 * b, s, p)))
+        bare = conv2d_numpy(x, w, None, s, p)
+        for axis, loop, index in ((0, "sample", "n"), (2, "row", "i"), (3, "column", "j")):
+            size = case["out"].shape[axis]
+            if 1 < size <= b.shape[0]:   # bias[n], bias[i] or bias[j] in a loop: no IndexError
+                along = [1, 1, 1, 1]
+                along[axis] = size
+                out.append((f"the bias is indexed by the {loop} loop's variable, bias[{index}]; "
+                            "bias[o] belongs to output channel o",
+                            bare + b.astype(np.float64)[:size].reshape(along)))
         for axis in (0, 2, 3):  # where broadcasting lets a bias of O values land
             if case["out"].shape[axis] == b.shape[0]:
                 along = [1, 1, 1, 1]
@@ -1200,6 +1270,22 @@ def window_count_slips(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: in
                     "never added back and the rows are read out of step; count "
                     "(H - kh) // sh + 1 down and (W - kw) // sw + 1 across",
                     col2im_counted(cols, shape, kh, kw, sh, sw, rows, columns)))
+    down = {"(H - kh) // sw + 1, with the width's stride": (h - kh) // sw + 1,
+            "(H - kw) // sh + 1, with the width's kernel size": (h - kw) // sh + 1,
+            "(W - kh) // sh + 1, from the width": (w - kh) // sh + 1}
+    across = {"(W - kw) // sh + 1, with the height's stride": (w - kw) // sh + 1,
+              "(W - kh) // sw + 1, with the height's kernel size": (w - kh) // sw + 1,
+              "(H - kw) // sw + 1, from the height": (h - kw) // sw + 1}
+    for (rule, rows), columns, axis, right in (
+            *(((r, v), wo, "down", "(H - kh) // sh + 1") for r, v in down.items()),
+            *(((r, v), ho, "across", "(W - kw) // sw + 1") for r, v in across.items())):
+        if axis == "across":
+            rows, columns = ho, rows
+        if 0 < rows <= ho and 0 < columns <= wo and (rows, columns) != (ho, wo):
+            out.append((f"the windows {axis} were counted as {rule} = "
+                        f"{rows if axis == 'down' else columns}, not {right} = "
+                        f"{ho if axis == 'down' else wo}: count each axis with its own size, kernel "
+                        "and stride", col2im_counted(cols, shape, kh, kw, sh, sw, rows, columns)))
     return out
 
 
@@ -1261,6 +1347,12 @@ def col2im_mistakes(cols: np.ndarray, shape: tuple[int, ...], kh: int, kw: int, 
         out.append(("the stride is ignored: the window of output pixel (i, j) goes back to "
                     "(sh * i, sw * j), not (i, j)",
                     col2im_by_windows(cols, shape, kh, kw, sh, sw, stride=False)))
+    for steps, text in (((sh, 1), "the stride is not applied to the columns: the window of "
+                                  "output pixel (i, j) goes back to column sw * j, not j"),
+                        ((1, sw), "the stride is not applied to the rows: the window of output "
+                                  "pixel (i, j) goes back to row sh * i, not i")):
+        if steps not in ((sh, sw), (1, 1)):
+            out.append((text, col2im_by_offsets(cols, shape, kh, kw, sh, sw, kh, kw, steps)))
     return out + window_count_slips(cols, shape, kh, kw, sh, sw)
 
 
@@ -1347,6 +1439,7 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
                f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
+    outputs.update(saved_params(getattr(out, "_ctx", None), case, name))
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:
         outputs.update(backward_outputs(out, case["grad_out"], name, tensors))
@@ -1354,6 +1447,48 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
         if not np.array_equal(as_array(tensor), case[k]):
             outputs[f"{name}/changed_{k}"] = np.array(True)
     return outputs
+
+
+SIZE_PARAMS = ("kernel_size", "stride", "padding", "output_padding")
+
+
+def given_params(case: Case) -> dict[str, Pair]:
+    """The case's size parameters as pairs (a pooling stride of None is its kernel size)."""
+    params = {k: v for k, v in case["params"].items() if k in SIZE_PARAMS}
+    if params.get("stride", 0) is None and params.get("kernel_size") is not None:
+        params["stride"] = params["kernel_size"]
+    if params.get("kernel_size") is not None:
+        params["kernel"] = params["kernel_size"]   # the name a pooling forward may give it
+    return {k: pair(v) for k, v in params.items() if v is not None}
+
+
+def saved_params(ctx: Any, case: Case, name: str) -> Outputs:
+    """'<case>/ctx/<param>': what the forward saved in ctx under the name of one of the
+    case's parameters (stride, padding, ...), as a pair of ints, when it is an int or a pair."""
+    found: Outputs = {}
+    for attr, value in vars(ctx).items() if ctx is not None else ():
+        if attr in given_params(case) and \
+                (isinstance(value, (int, np.integer)) or isinstance(value, (tuple, list)) and
+                 len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value)):
+            found[f"{name}/ctx/{attr}"] = np.array(pair(value))
+    return found
+
+
+def saved_params_verdict(what: str, name: str, outputs: Outputs, case: Case) -> None:
+    """'your forward saves ctx.padding = (1, 1), where its padding is (0, 0) ...' when a
+    parameter saved under its own name differs from the one the forward was given."""
+    params = given_params(case)
+    for key, saved in outputs.items():
+        if not key.startswith(f"{name}/ctx/"):
+            continue
+        attr, saved = key.removeprefix(f"{name}/ctx/"), tuple(int(v) for v in saved)
+        if saved == params[attr]:
+            continue
+        alike = [k for k, v in params.items() if k != attr and v == saved]
+        source = f" (the {alike[0]}'s value)" if len(alike) == 1 else ""
+        raise CheckFailed(f"{what}: after the forward, ctx.{attr} holds {saved}{source}, while "
+                          f"the {attr} given is {params[attr]}: the forward must receive the "
+                          f"{attr} and save it as it is, ctx.{attr} = {attr}")
 
 
 def backward_outputs(out: Tensor, grad_out: np.ndarray, name: str,
@@ -1628,9 +1763,34 @@ def batch_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
             out.append(("grad_bias is summed over the first sample only: sum grad_out over the "
                         "batch too, axis=(0, 2, 3)",
                         case["grad_out"][0].astype(np.float64).sum(axis=(1, 2))))
+        out += bias_reductions(g)
     if n > 1:
         out.append((f"{field} is divided by the batch size (a mean over the batch): the {name} "
                     "serves every sample, so the samples' gradients add up", expected / n))
+    return out
+
+
+def bias_reductions(g: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """grad_bias as grad_out (N, O, Ho, Wo) summed or averaged over other axes than (0, 2, 3),
+    wherever that leaves O numbers (the whole total repeated for every channel included)."""
+    o, out = g.shape[1], []
+    names = ("batch", "channel", "row", "column")
+    for size in (4, 3, 2, 1):
+        for axes in itertools.combinations(range(4), size):
+            if axes == (0, 2, 3):
+                continue
+            said = ", ".join(names[a] for a in axes)
+            for how, reduce in (("summed", np.sum), ("averaged", np.mean)):
+                reduced = reduce(g, axis=axes)
+                if size == 4:
+                    whole = "total" if how == "summed" else "mean"
+                    out.append((f"every channel's grad_bias is the {whole} of grad_out over every "
+                                "axis, the channels' included; bias[o] gets only channel o's "
+                                "gradients: grad.sum(axis=(0, 2, 3))", np.full(o, float(reduced))))
+                elif reduced.size == o:
+                    out.append((f"grad_bias is grad_out {how} over the {said} axes "
+                                f"(axis={axes}); bias[o] is added to every pixel of every sample "
+                                "in channel o, so sum over axis=(0, 2, 3)", reduced.reshape(o)))
     return out
 
 
@@ -1684,6 +1844,13 @@ def conv2d_grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]
         out.append(("grad_input was computed with the weight's first two axes swapped: "
                     "grad_cols = grad_out (N*Ho*Wo, O) @ weight.reshape(O, -1)",
                     convolution.col2im(swapped, padded, kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
+    if gcols.shape[0] != gcols.shape[1]:
+        out.append(("grad_cols is built transposed, as weight.reshape(O, -1).T @ grad_rows.T of "
+                    f"shape {gcols.shape[::-1]}: col2im reads it as ({gcols.shape[0]}, "
+                    f"{gcols.shape[1]}), one row per output pixel; take grad_rows @ "
+                    "weight.reshape(O, -1) (or add the final .T)",
+                    convolution.col2im(np.ascontiguousarray(gcols.T).reshape(gcols.shape), padded,
+                                       kh, kw, sh, sw)[:, :, ph:ph + h, pw:pw + w]))
     out += [(f"in the input's gradient, {text}", wrong[:, :, ph:ph + h, pw:pw + w])
             for text, wrong in col2im_mistakes(gcols, padded, kh, kw, sh, sw)]
     for text, wrong in weight_variants(weight, "O"):
@@ -1733,6 +1900,11 @@ def verdict_gradients(op: str, name: str, what: str, outputs: Outputs, inputs: t
                           "the inputs: build it with your Function's .apply(...) on the input "
                           "tensors, not with Tensor(...) from arrays or .data")
     present = [k for k in inputs if k in case]
+    if any(f"{name}/grad_{k}" not in outputs or outputs[f"{name}/grad_{k}"].shape !=
+           case[f"grad_{k}"].shape or not np.allclose(outputs[f"{name}/grad_{k}"],
+                                                       case[f"grad_{k}"], rtol=1e-4, atol=1e-5)
+           for k in present):
+        saved_params_verdict(what, name, outputs, case)
     returned_gradients_verdict(what, name, outputs, [(k, case[k].shape) for k in present],
                                expected=[case[f"grad_{k}"] for k in present],
                                padding=pair(case["params"]["padding"]) if op == "conv2d" else None,
@@ -1768,8 +1940,8 @@ register(Exercise(
     probe=lambda fn: _probe_conv2d(fn, backward=False), verdict=with_probes(_verdict_conv2d_forward, conv_findings(1)),
     success="conv2d's forward matches PyTorch on 16 cases (the backward comes next).",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
-    col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or
+    reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or col2im_call_fit(err)))
 
 
 def _verdict_conv2d(outputs: Outputs) -> None:
@@ -1787,5 +1959,5 @@ register(Exercise(
     probe=_probe_conv2d, verdict=with_probes(_verdict_conv2d, conv_findings(1)), points=3,
     success="conv2d matches PyTorch (output and the gradients of input, weight and bias) on 16 cases.",
     engine_ops=CONV2D_ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or
-    col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or
+    reshape_size_slip(err, conv_geometries(CONV2D_CASES)) or col2im_call_fit(err)))

@@ -17,7 +17,8 @@ from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
-                       col2im_call_fit, reshape_size_slip, returned_gradients_verdict)
+                       col2im_call_fit, cols_transposed, reshape_size_slip,
+                       returned_gradients_verdict, saved_params_verdict)
 from .lesson03 import sized_without_padding
 
 LESSON = "04_max_pooling"
@@ -172,6 +173,10 @@ def window_steps(case: Case) -> list[tuple[str, np.ndarray]]:
                        ((sw, sh), "the strides are swapped: window (i, j) starts at (sh*i, sw*j)"),
                        ((1, 1), "the windows step by 1: window (i, j) starts at (sh*i, sw*j), "
                                 "not (i, j)"),
+                       ((sh, 1), "the stride is not applied to the columns: window (i, j) "
+                                 "starts at column sw*j, not j"),
+                       ((1, sw), "the stride is not applied to the rows: window (i, j) starts "
+                                 "at row sh*i, not i"),
                        ((kh, kw), "the windows step by the kernel size: window (i, j) starts "
                                   "at (sh*i, sw*j)")):
         steps[step] = f"{steps[step]} (or else {text}: both give the same windows here)" \
@@ -225,6 +230,7 @@ def flattening_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
                     scattered(case, g.transpose(axes).reshape(-1))))
     out += window_index_as_position(case)
     out.append(columns_only(case))
+    out.append(flat_rows(case))
     out.append(("every maximum gets the sum of the whole output gradient (grad.sum()); each "
                 "window's maximum gets its own output pixel's gradient, grad.reshape(-1)",
                 scattered(case, np.full(g.size, g.sum()))))
@@ -252,6 +258,22 @@ def columns_only(case: Case) -> tuple[str, np.ndarray]:
             "into every row at once; pair it with the row numbers: "
             "rows[np.arange(len(argmax)), argmax] = grad.reshape(-1)",
             out[:, :, ph:ph + h, pw:pw + w])
+
+
+def flat_rows(case: Case) -> tuple[str, np.ndarray]:
+    """rows.flat[argmax] = grad.reshape(-1): the window index used as a flat index into the
+    whole (windows, kh*kw) matrix lands in its first row (the last write winning)."""
+    (kh, kw), (sh, sw), (ph, pw) = geometry(case)
+    n, c, h, w = case["input"].shape
+    best = pool_windows(case["input"], case, -np.inf).reshape(-1, kh * kw).argmax(-1)
+    rows = np.zeros((len(best), kh * kw))
+    rows.flat[best] = case["grad_out"].astype(np.float64).reshape(-1)
+    padded = (n, c, h + 2 * ph, w + 2 * pw)
+    out = convolution.col2im(rows, (n * c, 1) + padded[2:], kh, kw, sh, sw).reshape(padded)
+    return ("the argmax was used as a flat index into the whole matrix (rows.flat[argmax] = "
+            "...), so every gradient lands in its first row; offset each by its row, "
+            "rows.flat[np.arange(len(argmax)) * kh * kw + argmax], or index "
+            "rows[np.arange(len(argmax)), argmax]", out[:, :, ph:ph + h, pw:pw + w])
 
 
 def window_index_as_position(case: Case) -> list[tuple[str, np.ndarray]]:
@@ -367,7 +389,9 @@ def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
     for step, text in (((sw, sw), "the rows step by sw, the width's stride"),
                        ((sh, sh), "the columns step by sh, the height's stride"),
                        ((sw, sh), "the strides are swapped"),
-                       ((kh, kw), "the windows step by the kernel size")):
+                       ((kh, kw), "the windows step by the kernel size"),
+                       ((sh, 1), "the stride is not applied to the columns (they step by 1)"),
+                       ((1, sw), "the stride is not applied to the rows (they step by 1)")):
         if step not in seen:
             seen.add(step)
             out.append((f"the gradient goes back to windows placed with another step: {text}; "
@@ -459,6 +483,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if not outputs.get(f"{name}/connected", True):
             raise CheckFailed(f"{call(case)}: the output does not require grad, so backward "
                               "cannot reach the input: build it with your Function's .apply(...)")
+        got = outputs.get(f"{name}/grad_input")
+        if got is None or got.shape != case["grad_input"].shape or \
+                not np.allclose(got, case["grad_input"], rtol=1e-4, atol=1e-5):
+            saved_params_verdict(call(case), name, outputs, case)
         returned_gradients_verdict(call(case), name, outputs, [("input", case["input"].shape)],
                                    padding=geometry(case)[2],
                                    rows=(case["out"].size, int(np.prod(geometry(case)[0]))))
@@ -478,11 +506,13 @@ register(Exercise(
     probe=lambda fn: _probe_max_pool2d(fn, backward=False), verdict=_verdict_forward,
     success="max_pool2d's forward matches PyTorch on every reference case (the backward comes next).",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
+    or col2im_call_fit(err)))
 
 register(Exercise(
     grade_id="check_max_pool2d", lesson=LESSON, function="max_pool2d",
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
+    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
+    or col2im_call_fit(err)))

@@ -19,8 +19,8 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..reference import Case
 from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
-from .lesson03 import (SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
-                       col2im_by_windows, col2im_call_fit, col2im_overwriting,
+from .lesson03 import (Pair, SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
+                       col2im_by_windows, col2im_call_fit, col2im_overwriting, cols_transposed,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
                        probe_layer, verdict_gradients, weight_variants)
 from .probing import conv_findings, run_probes, with_probes
@@ -283,6 +283,14 @@ def forward_mistakes(case: Case) -> list[tuple[str, np.ndarray]]:
         out.append(("the stride is ignored where the kernel copies land: input pixel (i, j) "
                     "scatters to rows s*i .. s*i + kh - 1 and columns s*j .. s*j + kw - 1 of the "
                     "full output, not from (i, j)", unstrided_scatter(case)))
+        for steps, text in (((sh, 1), "the stride is not applied to the columns where the kernel "
+                                      "copies land: input pixel (i, j) scatters from column sw*j "
+                                      "of the full output, not j"),
+                            ((1, sw), "the stride is not applied to the rows where the kernel "
+                                      "copies land: input pixel (i, j) scatters from row sh*i of "
+                                      "the full output, not i")):
+            if steps not in ((sh, sw), (1, 1)):
+                out.append((text, unstrided_scatter(case, steps)))
     return out
 
 
@@ -303,9 +311,9 @@ def x_layouts(x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def unstrided_scatter(case: Case) -> np.ndarray:
+def unstrided_scatter(case: Case, steps: Pair = (1, 1)) -> np.ndarray:
     """The forward with every kernel copy placed at (i, j) instead of (s*i, s*j) on the
-    full-size output, then cropped as usual."""
+    full-size output (or at steps other than the stride), then cropped as usual."""
     x, w, b = (case[k].astype(np.float64) if k in case else None
                for k in ("input", "weight", "bias"))
     (sh, sw), (ph, pw), (oph, opw) = (pair(case["params"][k])
@@ -313,7 +321,7 @@ def unstrided_scatter(case: Case) -> np.ndarray:
     n, c, h, wd = x.shape
     o, kh, kw = w.shape[1:]
     full = np.zeros((n, o, (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
-    core = conv_transpose2d_numpy(x, w, None, (1, 1), (0, 0), (0, 0))
+    core = conv_transpose2d_numpy(x, w, None, steps, (0, 0), (0, 0))
     full[:, :, :core.shape[2], :core.shape[3]] = core
     out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
     return out if b is None else out + b[:, None, None]
@@ -501,7 +509,7 @@ register(Exercise(
             "comes next).",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
     explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
-                               or col2im_call_fit(err))))
+                               or cols_transposed(err) or col2im_call_fit(err))))
 
 register(Exercise(
     grade_id="check_conv_transpose2d", lesson=LESSON, function="conv_transpose2d",
@@ -510,4 +518,4 @@ register(Exercise(
             "bias) on every reference case.",
     engine_ops=CONV_TRANSPOSE2D_ENGINE_OPS,
     explain_error=lambda err: (channels_in_reshape(err) or cropped_gradient(err)
-                               or col2im_call_fit(err))))
+                               or cols_transposed(err) or col2im_call_fit(err))))

@@ -101,8 +101,8 @@ def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
     if field != "grad_weight" and batch is not None and batch.ndim == 4 and batch.shape[0] == 2 \
             and _nonzero(batch[1]):
         return (f"probing with only sample 0 of the input{grads} non-zero (no bias), your "
-                f"{what} for sample 1 is not 0: the batch leaks (a sum over the batch, or x[0] / "
-                "x[:] where x[n] belongs)")
+                f"{what} for sample 1 is not 0: the batch leaks, sample 1's result depends on "
+                "sample 0's values; each sample's result must come from that sample alone")
     channel = outputs.get(f"probe/channel/{field}")
     if channel is not None and channel.ndim == 4:
         must_be_zero = {"out": channel, "grad_input": channel[:, :1],
@@ -111,8 +111,7 @@ def finding(outputs: Outputs, in_axis: int, field: str = "out") -> str:
             pair = "weight[o, c]" if in_axis == 1 else "weight[c, o]"
             return ("probing with only input channel 0 non-zero and every weight from it set to "
                     f"0 (no bias), your {what} is not 0 where it must be: input channels meet "
-                    f"the wrong weights (input channel c meets {pair} only; channels summed "
-                    "before the product, or the weight indexed with its axes swapped?)")
+                    f"the wrong weights (input channel c meets {pair} only)")
     pixel = outputs.get(f"probe/pixel/{field}")
     grow = -1 if in_axis == 1 else 1  # a correlation shrinks the image, a scatter grows it
     shape = {"out": (1, 1, *(n + grow * (K - 1) for n in SIZE)), "grad_input": (1, 1, *SIZE),
@@ -218,8 +217,8 @@ def _landing_rule(places: dict[tuple[int, int, int], list[tuple[int, ...]]]) -> 
                 "belongs at one place")
     if lost:
         shown = ", ".join(map(str, lost[:3])) + (" ..." if len(lost) > 3 else "")
-        return (f"the columns (c, a, b) = {shown} land nowhere (a loop over the kernel offsets "
-                "or the channels stops short?)")
+        return (f"the columns (c, a, b) = {shown} land nowhere: each column of a row belongs "
+                "at one place of its window")
     moved = {key: where[0] for key, where in places.items()}
     offsets = {key: (r - i, q - j) for key, (_, _, r, q) in moved.items()}
     if all(s == b for s, *_ in moved.values()) and all(ch == key[0] for key, (_, ch, _, _) in
