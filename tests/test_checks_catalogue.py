@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,9 +36,13 @@ def solution(lesson: str) -> dict[str, Any]:
     os.chdir(SOLUTIONS / lesson)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            for cell in read_notebook(SOLUTIONS / lesson / f"{lesson}.ipynb").cells:
+            cells = read_notebook(SOLUTIONS / lesson / f"{lesson}.ipynb").cells
+            for index, cell in enumerate(cells):
                 if cell.cell_type == "code" and not is_check(cell) and not is_demo(cell):
-                    exec(compile(cell.source, lesson, "exec"), namespace)
+                    filename = f"<{lesson} cell {index}>"  # registered, as a notebook's cells are
+                    linecache.cache[filename] = (len(cell.source), None,
+                                                 cell.source.splitlines(True), filename)
+                    exec(compile(cell.source, filename, "exec"), namespace)
     finally:
         os.chdir(here)
     return namespace

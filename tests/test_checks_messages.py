@@ -163,3 +163,26 @@ def test_load_all_registers_every_lesson() -> None:
     assert {e.lesson for e in load_all().values()} == set(EXERCISE_CELLS)
     with pytest.raises(CheckFailed):
         check("check_relative_error", lambda a, b: 0.5)
+
+
+def _raising_frame(filename: str, register: bool):
+    """The frame of `f`, compiled under `filename` in a namespace named `__main__` (as a
+    script's), where it raises; the cell's source registered with the file cache or not."""
+    import linecache
+    source = "import sys\n\ndef f():\n    return sys._getframe()\n"
+    if register:
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "__main__", "__loader__": type("Loader", (), {
+        "get_source": staticmethod(lambda name: '"""a docstring"""\nx = 1\ny = 2\nz = 3\n')})()}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["f"]()
+
+
+def test_source_lines_of_another_module_are_not_shown():
+    """A name the file cache fills from `__main__`'s loader holds another file's lines: a
+    message must not quote them as the learner's; a registered cell's lines it quotes."""
+    from minitorch_unet.checks.core import _source_line, frame_lines
+    stray = _raising_frame("plain_cell_name", register=False)
+    assert frame_lines(stray) == [] and _source_line(stray, 4) == ""
+    cell = _raising_frame("<lesson cell 3>", register=True)
+    assert _source_line(cell, 4) == "return sys._getframe()"

@@ -10,6 +10,7 @@ import inspect
 import itertools
 import linecache
 import math
+import os
 import pkgutil
 import re
 import sysconfig
@@ -1600,7 +1601,7 @@ def _one_sided_product(frame: FrameType, line: str, text: str) -> str:
         return ""
     names = {**frame.f_globals, **frame.f_locals}
     sources = [("", whole)]
-    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    lines = frame_lines(frame)
     first, last = frame.f_code.co_firstlineno, frame.f_lineno
     for earlier in reversed(lines[first - 1:last - 1]):  # the latest assignment of a name wins
         found = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", earlier.rstrip())
@@ -1634,7 +1635,7 @@ def _feeding_lines(frame: FrameType, line: str) -> list[tuple[int, str, str]]:
     frame's function that assign a name the line uses (latest first); the frame's value of
     that name tells which of them ran."""
     out = [(frame.f_lineno, _expression_of(line) or line.strip().rstrip(":"), "")]
-    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    lines = frame_lines(frame)
     for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
         found = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", lines[number - 1].rstrip())
         if found and re.search(rf"\b{found.group(1)}\b", line):
@@ -1661,7 +1662,7 @@ def _fits_elsewhere(tree: ast.AST, node: ast.Subscript, name: str, count: Any,
 def _made_like(frame: FrameType, name: str, array: np.ndarray) -> str:
     """'was made as np.zeros_like(grad), grad's shape (2, 3, 4, 4)' when the frame's function
     creates `name` with the shape of another of its arrays; "" otherwise."""
-    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    lines = frame_lines(frame)
     for number in range(frame.f_lineno - 1, frame.f_code.co_firstlineno - 1, -1):
         found = re.match(rf"\s*{re.escape(name)}\s*=\s*(np\.(?:zeros|empty|ones)_like\((\w+)"
                          rf"[,)]|np\.(?:zeros|empty|ones)\((\w+)\.shape\b)", lines[number - 1])
@@ -1979,8 +1980,26 @@ def _substitution_fix(chains: list[ast.BinOp], names: dict[str, Any], whole: str
     return ""
 
 
+def frame_lines(frame: FrameType) -> list[str]:
+    """The lines of the file that holds the frame's code; [] when they cannot be trusted. A
+    file on disk and a registered `<cell 3>` are; any other name may have been filled by the
+    file cache from another module (code compiled under a plain name in `__main__` gets
+    `__main__`'s file), so a function's lines count only where its definition stands at its
+    first line, and module-level code's not at all."""
+    code = frame.f_code
+    lines = linecache.getlines(code.co_filename, frame.f_globals)
+    if code.co_filename.startswith("<") or os.path.isfile(code.co_filename):
+        return lines
+    for text in lines[code.co_firstlineno - 1:code.co_firstlineno + 19]:
+        found = re.match(r"\s*(?:async\s+)?def\s+(\w+)", text)  # past any decorators
+        if found:
+            return lines if found.group(1) == code.co_name else []
+    return []
+
+
 def _source_line(frame: FrameType, lineno: int) -> str:
-    return linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
+    lines = frame_lines(frame)
+    return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
 
 
 def _first_said(readings: list[Callable[[], str]]) -> str:

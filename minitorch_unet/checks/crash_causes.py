@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import linecache
 import re
 import textwrap
 from types import FrameType, TracebackType
@@ -15,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import _is_learner
+from .core import _is_learner, _source_line, frame_lines
 
 # What each axis of a weight holds, per layer: conv2d's is (C_out, C_in, kh, kw), a transposed
 # conv's (C_in, C_out, kh, kw).
@@ -37,7 +36,7 @@ def _traceback_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
 def _function_tree(frame: FrameType) -> tuple[ast.AST, int] | None:
     """The frame's function parsed, and the offset that turns its line numbers into the
     file's; None where its source is not available."""
-    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    lines = frame_lines(frame)
     first = frame.f_code.co_firstlineno
     try:
         block = inspect.getblock(lines[first - 1:])
@@ -265,7 +264,7 @@ def crash_cause(function: str, err: BaseException) -> str:
     if not frames:
         return ""
     frame, lineno = frames[-1]
-    line = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
+    line = _source_line(frame, lineno)
     try:
         found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame)
         if not found and function in WEIGHT_LAYOUTS:  # or in a caller that passed the sizes on
