@@ -212,7 +212,8 @@ def test_arrays_on_the_failing_line_are_named_by_their_shapes_not_as_a_pair(
         grade: str, function: str, answer, said: str) -> None:
     message = run(grade, **{function: answer}).message
     assert said in message, message
-    assert "array([" not in message and "dtype=" not in message and "pair" not in message, message
+    assert "array([" not in message and "dtype=" not in message, message
+    assert "pair" not in message, message
 
 
 def test_a_list_of_sizes_beside_the_failing_term_is_not_called_a_pair() -> None:
@@ -252,3 +253,12 @@ def test_a_long_value_is_cut_short_in_a_message() -> None:
     assert _brief(np.zeros((50, 50))) == "an array of shape (50, 50)"
     assert _brief(tuple(range(100))).endswith("...") and len(_brief(tuple(range(100)))) == 60
     assert _brief((np.int64(2), 3)) == "(2, 3)"
+
+
+def test_the_hint_for_pieces_of_other_shapes_claims_no_cause() -> None:
+    """From the error's text alone, the pieces' shapes are unknown: no slice is blamed."""
+    from minitorch_unet.checks.core import error_hint
+    hint = error_hint("setting an array element with a sequence. The requested array has an "
+                      "inhomogeneous shape after 1 dimensions.", {})
+    assert hint.startswith("the pieces put into one array have different shapes, and every "
+                           "piece must have the same") and "some are cut short" not in hint, hint

@@ -369,7 +369,8 @@ def _fails_until_replaced(frame: FrameType, line: str) -> Rerun | None:
 
     def runs(nodes: list[ast.AST], make: Callable[[Any], Any]) -> bool:
         swaps = {ast.unparse(node): f"_swap{k}" for k, node in enumerate(nodes)}
-        given = {**names, **{swap: make(_lookup(frame, spelled)) for spelled, swap in swaps.items()}}
+        given = {**names, **{swap: make(_lookup(frame, spelled))
+                             for spelled, swap in swaps.items()}}
 
         class Swap(ast.NodeTransformer):
             def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -2194,7 +2195,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     cause = crash_cause(exercise.function, err)
     shapes: dict[str, tuple[int, ...]] = {}
     sided = ""  # a one-sided product explains a broadcast error better than the shapes' hint
-    seen = ""  # a reading of the line's values (a misplaced pair) that the shapes' hint would guess
+    seen = ""  # a reading verified on the line's values, which the text's hint would only guess
     if frames:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
@@ -2565,8 +2566,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
     if "inhomogeneous shape" in text:
-        return ("the pieces put into one array have different shapes: some are cut short by "
-                "a slice that runs past the array's edge; every window must have the same size")
+        return ("the pieces put into one array have different shapes, and every piece must "
+                "have the same (a window sliced past the array's edge comes out shorter)")
     if "cannot unpack non-iterable int" in text:
         return ("an int is unpacked as if it were a pair: the value on the right of the line "
                 "is one number where a pair (or a longer sequence) belongs")
