@@ -447,10 +447,19 @@ def conv2d_bias_always_passed(input, weight, bias=None, stride=1, padding=0):
     return function.apply(input, weight, bias, stride=pair(stride), padding=pair(padding))
 
 
-@entry("check_conv2d_forward", "conv2d_forward", "a pair where one number belongs")
+@entry("check_conv2d_forward", "conv2d_forward", "a pair where one number belongs",
+       "`(padding, padding)` pairs `padding`")
 def conv2d_forward_pair_of_pairs(ctx, x, weight, *bias, stride, padding):
     ph, pw = (padding, padding)
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return _forward(ctx, xpad, weight, bias, stride, (0, 0))
+
+
+@entry("check_conv2d_forward", "conv2d_forward", "`ph` is 0 and `pw` is 0",
+       "one number where a pair belongs", "write (ph, ph), (pw, pw)")
+def conv2d_forward_pad_widths_unpaired(ctx, x, weight, *bias, stride, padding):
+    ph, pw = padding
+    xpad = np.pad(x, ((0, 0), (0, 0), ph, pw))
     return _forward(ctx, xpad, weight, bias, stride, (0, 0))
 
 

@@ -186,3 +186,79 @@ def test_source_lines_of_another_module_are_not_shown():
     assert frame_lines(stray) == [] and _source_line(stray, 4) == ""
     cell = _raising_frame("<lesson cell 3>", register=True)
     assert _source_line(cell, 4) == "return sys._getframe()"
+
+
+def conv2d_backward_as_one_array(ctx, grad):
+    """The three gradients, of three shapes, put into one array."""
+    grads = list(_backward(ctx, grad))
+    return np.array(grads)
+
+
+def cat_forward_as_one_array(ctx, *arrays, dim):
+    """The pieces, of sizes that differ along dim, put into one array before joining."""
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    pieces = np.array(arrays)
+    return np.concatenate(pieces, axis=dim)
+
+
+@pytest.mark.parametrize("grade, function, answer, said", [
+    ("check_conv2d", "conv2d_backward", conv2d_backward_as_one_array,
+     "`grads` holds arrays of shapes (1, 1, 7, 7), (1, 1, 3, 3), (1,), which `np.array` cannot "
+     "put into one array: return the gradients themselves, as a tuple"),
+    ("check_cat", "cat_forward", cat_forward_as_one_array,
+     "`arrays` holds arrays of shapes (2, 3, 4), (1, 3, 4), which `np.array` cannot put"),
+])
+def test_arrays_on_the_failing_line_are_named_by_their_shapes_not_as_a_pair(
+        grade: str, function: str, answer, said: str) -> None:
+    message = run(grade, **{function: answer}).message
+    assert said in message, message
+    assert "array([" not in message and "dtype=" not in message, message
+    assert "pair" not in message, message
+
+
+def test_a_list_of_sizes_beside_the_failing_term_is_not_called_a_pair() -> None:
+    """`ctx.sizes` is on the line, but the error comes from adding the tuple of arrays."""
+    def cat_forward(ctx, *arrays, dim):
+        ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+        return np.zeros(sum(ctx.sizes)) + arrays
+    message = run("check_cat", cat_forward=cat_forward).message
+    assert "raised ValueError" in message and "ctx.sizes` is" not in message and \
+        "pair" not in message, message
+
+
+def test_a_pair_that_is_not_per_axis_is_not_given_a_height_and_a_width() -> None:
+    def receptive_field(layers):
+        rf, jump = 1, 1
+        for layer in layers:
+            rf += (layer - 1) * jump
+            jump *= layer
+        return rf
+    message = run("check_receptive_field", receptive_field=receptive_field).message
+    assert "`layer` is (3, 1), a tuple, in `layer - 1`, where one number belongs" in message
+    assert "height" not in message and "or unpack it into names" in message, message
+
+
+def test_values_unpacked_from_a_list_of_arrays_are_shown_by_their_shapes() -> None:
+    def cat_backward(ctx, grad):
+        first, second = np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+        return first, second
+    message = run("check_cat", cat_backward=cat_backward).message
+    assert "holds 3 entries, arrays of shapes (2, 1, 4), (2, 3, 4), (2, 2, 4), where " \
+        "`(first, second)` unpacks 2" in message, message
+    assert "array([" not in message, message
+
+
+def test_a_long_value_is_cut_short_in_a_message() -> None:
+    from minitorch_unet.checks.core import _brief
+    assert _brief(np.zeros((50, 50))) == "an array of shape (50, 50)"
+    assert _brief(tuple(range(100))).endswith("...") and len(_brief(tuple(range(100)))) == 60
+    assert _brief((np.int64(2), 3)) == "(2, 3)"
+
+
+def test_the_hint_for_pieces_of_other_shapes_claims_no_cause() -> None:
+    """From the error's text alone, the pieces' shapes are unknown: no slice is blamed."""
+    from minitorch_unet.checks.core import error_hint
+    hint = error_hint("setting an array element with a sequence. The requested array has an "
+                      "inhomogeneous shape after 1 dimensions.", {})
+    assert hint.startswith("the pieces put into one array have different shapes, and every "
+                           "piece must have the same") and "some are cut short" not in hint, hint

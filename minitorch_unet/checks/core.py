@@ -274,9 +274,12 @@ def _parameters(code: CodeType) -> tuple[str, ...]:
     return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
 
 
+PER_AXIS_NAMES = r"^(stride|pad|padding|kernel|kernel_size|dilation|output_padding|size)$"
+
+
 def _odd_values(frame: FrameType, line: str, text: str) -> str:
     """Names on the line whose values explain the error by their kind: None passed on where
-    an array belongs, or a tuple (a pair) where one number belongs."""
+    an array belongs, a 0 where a stride belongs, an int where a pair is unpacked."""
     names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", line))
     values = {name: _lookup(frame, name) for name in names}
     if "'NoneType'" in text:
@@ -286,7 +289,7 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
                     f"argument not given?): leave it out when it is None")
     if "division or modulo by zero" in text or "division by zero" in text:
         code = frame.f_code
-        zero = [f"{p}={_plain(frame.f_locals[p])}" for p in _parameters(code)
+        zero = [f"{p}={_brief(frame.f_locals[p])}" for p in _parameters(code)
                 if p in frame.f_locals and
                 "pad" not in p and  # a padding of 0 is common and divides nothing
                 (_is_int(frame.f_locals[p]) and frame.f_locals[p] == 0 or
@@ -297,7 +300,7 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
     unpacked = re.search(r"cannot unpack non-iterable (\w+) object", text)
     if unpacked:
         code = frame.f_code
-        odd = [f"{p}={_plain(frame.f_locals[p])}" for p in _parameters(code)
+        odd = [f"{p}={_brief(frame.f_locals[p])}" for p in _parameters(code)
                if p in frame.f_locals and
                type(frame.f_locals[p]).__name__ == unpacked.group(1) and
                (not line or p in names)]
@@ -310,12 +313,169 @@ def _odd_values(frame: FrameType, line: str, text: str) -> str:
             return (f"`{code.co_name}` received {', '.join(odd)} where it unpacks a pair: the "
                     "caller passes the argument on unconverted (turn an int v into (v, v), and "
                     "stride=None into the kernel size, before passing them on)")
-    if "sequence" in text or "inhomogeneous" in text or "unsupported operand" in text:
-        pairs = [f"`{name}` is {tuple(values[name])}" for name in names
-                 if isinstance(values[name], (tuple, list)) and 0 < len(values[name]) <= 4]
-        if pairs:
-            return (f"{pairs[0]}, a pair where one number belongs, so it nests a pair inside a "
-                    "pair: a value that is already a pair was paired again ((v, v) of a tuple v)")
+    return ""
+
+
+def _brief(value: Any) -> str:
+    """A value as a message prints it: an array by its shape, a sequence holding arrays by
+    their shapes, anything else by its plain repr cut to 60 characters."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {_plain(value.shape)}"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
+        shapes = ", ".join(_plain(_shape_of(v)) if isinstance(v, np.ndarray) else "?"
+                           for v in value[:4])
+        return f"arrays of shapes {shapes}" + (", ..." if len(value) > 4 else "")
+    text = _plain(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _int_pair(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value))
+
+
+Rerun = Callable[[list[ast.AST], Callable[[Any], Any]], bool]
+
+
+def _calls_learner_code(frame: FrameType, tree: ast.AST) -> bool:
+    """Whether an expression calls a function of the learner's (or the engine's apply or
+    backward, which run the learner's): evaluating it again would run their code again."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, (ast.Name, ast.Attribute)):
+                return True
+            callee = _lookup(frame, ast.unparse(node.func))
+            code = getattr(callee, "__code__", None)
+            if getattr(callee, "__name__", "") in ("apply", "backward") or \
+                    code is not None and not str(Path(code.co_filename).resolve()).startswith(
+                        _NOT_LEARNER):
+                return True
+    return False
+
+
+def _fails_until_replaced(frame: FrameType, line: str) -> Rerun | None:
+    """For the expression the line returns, assigns or evaluates, when it fails on the frame's
+    values: a test of whether it runs once the given nodes of it are replaced by a value made
+    from each one's own; None for any other line, or one that calls the learner's code."""
+    try:
+        statement = ast.parse(line.strip().rstrip(":")).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(statement, (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)) or \
+            statement.value is None or _calls_learner_code(frame, statement.value):
+        return None
+    names = {**frame.f_globals, **frame.f_locals}
+    if _evaluates(ast.unparse(statement.value), names):
+        return None
+
+    def runs(nodes: list[ast.AST], make: Callable[[Any], Any]) -> bool:
+        swaps = {ast.unparse(node): f"_swap{k}" for k, node in enumerate(nodes)}
+        given = {**names, **{swap: make(_lookup(frame, spelled))
+                             for spelled, swap in swaps.items()}}
+
+        class Swap(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                return ast.Name(swaps.get(node.id, node.id), ast.Load())
+
+            def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+                swap = swaps.get(ast.unparse(node))
+                return ast.Name(swap, ast.Load()) if swap else self.generic_visit(node)
+        swapped = Swap().visit(copy.deepcopy(statement.value))
+        return _evaluates(ast.unparse(swapped), given)
+    return runs
+
+
+def _misplaced_pair(frame: FrameType, line: str, text: str) -> str:
+    """'`ph` is (1, 1), a pair where one number belongs' or '`ph` is 1, one number where a
+    pair belongs', for an error about a sequence, only when the line's expression, which
+    fails, runs once those values are replaced by one entry of each (by (v, v)); "" otherwise."""
+    if not ("sequence" in text or "inhomogeneous" in text or "unsupported operand" in text):
+        return ""
+    runs = _fails_until_replaced(frame, line)
+    if runs is None:
+        return ""
+    tree = ast.parse(line.strip().rstrip(":"))
+    nodes = {ast.unparse(n): n for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Attribute))
+             and isinstance(n.ctx, ast.Load)}
+    values = {name: _lookup(frame, name) for name in nodes}
+    pairs = [nodes[name] for name, v in values.items() if _int_pair(v)]
+    for chosen in [[node] for node in pairs] + ([pairs] if len(pairs) > 1 else []):
+        if runs(chosen, lambda v: v[0]):
+            name = ast.unparse(chosen[0])
+            said = " and ".join(f"`{ast.unparse(n)}` is {_plain(tuple(values[ast.unparse(n)]))}"
+                                for n in chosen)
+            again = _paired_again(frame, values[name])
+            fix = (f"take its entries instead, `{again}[0]` for the height and `{again}[1]` for "
+                   "the width" if again else f"take the entry for this axis, `{name}[0]` or "
+                   f"`{name}[1]`")
+            return (f"{said}, {'each ' if len(chosen) > 1 else ''}a pair where one number "
+                    f"belongs" + (f", so it nests a pair inside a pair: `({again}, {again})` "
+                                  f"pairs `{again}`, which is already a pair" if again else "")
+                    + f": {fix}")
+    ints = [nodes[name] for name, v in values.items() if _is_int(v) and name in frame.f_locals]
+    for chosen in [[node] for node in ints] + ([ints] if len(ints) > 1 else []):
+        if runs(chosen, lambda v: (v, v)):
+            said = " and ".join(f"`{ast.unparse(n)}` is {_plain(values[ast.unparse(n)])}"
+                                for n in chosen)
+            written = ", ".join(f"({ast.unparse(n)}, {ast.unparse(n)})" for n in chosen)
+            return (f"{said}, one number where a pair belongs (np.pad takes a (before, after) "
+                    f"pair per axis): write {written}" if "np.pad" in line else
+                    f"{said}, one number where a pair belongs: write {written}")
+    return ""
+
+
+STACKING = ("np.array", "np.asarray", "np.stack", "numpy.array", "numpy.asarray", "numpy.stack")
+
+
+def _pieces_of_other_shapes(frame: FrameType, line: str, text: str) -> str:
+    """'`grads` holds arrays of shapes (2, 3, 7, 7), (4, 3, 3, 3), (4,), which `np.array`
+    cannot put into one array' for an inhomogeneous array built on the line from arrays whose
+    shapes the frame's values show to differ (in a backward: return them as a tuple); ""
+    otherwise."""
+    if "inhomogeneous" not in text:
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    names = {"__builtins__": __builtins__, **frame.f_globals, **frame.f_locals}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) in STACKING and node.args) \
+                or _calls_learner_code(frame, node.args[0]):
+            continue
+        try:
+            pieces = eval(compile(ast.Expression(node.args[0]), "<line>", "eval"), dict(names))
+        except Exception:  # noqa: BLE001 - the learner's expression; anything may fail
+            continue
+        shapes = list(dict.fromkeys(_shape_of(v) for v in pieces)) \
+            if isinstance(pieces, (tuple, list)) and \
+            all(isinstance(v, np.ndarray) for v in pieces) else []
+        if len(shapes) < 2:
+            continue
+        said = (f"`{ast.unparse(node.args[0])}` holds arrays of shapes "
+                f"{', '.join(_plain(shape) for shape in shapes[:4])}"
+                + (", ..." if len(shapes) > 4 else "") +
+                f", which `{ast.unparse(node.func)}` cannot put into one array")
+        return (f"{said}: return the gradients themselves, as a tuple, one per input"
+                if "backward" in frame.f_code.co_name else said)
+    return ""
+
+
+def _paired_again(frame: FrameType, pair: Any) -> str:
+    """The per-axis parameter (a stride, a padding) that holds this very pair where the
+    function's source pairs it with itself, `(padding, padding)`; "" when there is none."""
+    try:
+        tree = ast.parse(textwrap.dedent("".join(inspect.getsourcelines(frame.f_code)[0])))
+    except (OSError, TypeError, SyntaxError):
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2 and \
+                all(isinstance(e, ast.Name) for e in node.elts) and \
+                node.elts[0].id == node.elts[1].id and \
+                node.elts[0].id in _parameters(frame.f_code) and \
+                re.search(PER_AXIS_NAMES, node.elts[0].id) and \
+                _int_pair(frame.f_locals.get(node.elts[0].id)) and \
+                tuple(frame.f_locals[node.elts[0].id]) == tuple(pair):
+            return node.elts[0].id
     return ""
 
 
@@ -336,7 +496,8 @@ def _parsed_line(frame: FrameType, line: str) -> tuple[ast.AST, Callable[[ast.AS
 
 def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
     """For arithmetic between a tuple and a number: the variable on the line that holds a pair
-    of ints (a stride pair where its height or width belongs); "" when none is found."""
+    of ints; its height or width is named only for a pair named as one per axis (a stride,
+    a padding), "" when none is found."""
     if not re.search(r"unsupported operand type\(s\) for .*'(tuple|list)'|"
                      r"can't multiply sequence by non-int|can only concatenate (tuple|list)", text):
         return ""
@@ -360,9 +521,14 @@ def _tuple_operand(frame: FrameType, line: str, text: str) -> str:
         return ""
     node, operand, mine = found[0]
     name = ast.unparse(operand)
-    return (f"`{name}` is {_plain(tuple(mine))}, a tuple, in `{ast.unparse(node)}`, where one "
-            f"number belongs (Python does no arithmetic on a tuple entry by entry): use the "
-            f"entry for this axis, `{name}[0]` for the height or `{name}[1]` for the width")
+    said = (f"`{name}` is {_plain(tuple(mine))}, a tuple, in `{ast.unparse(node)}`, where one "
+            "number belongs (Python does no arithmetic on a tuple entry by entry)")
+    if re.search(PER_AXIS_NAMES, name.rsplit(".", 1)[-1]):
+        return (f"{said}: use the entry for this axis, `{name}[0]` for the height or "
+                f"`{name}[1]` for the width")
+    if "shape" in name and "ndim" in ast.unparse(node):
+        return f"{said}: a shape's number of axes is its length, `len({name})`"
+    return f"{said}: use the entry you mean, `{name}[0]` or `{name}[1]`, or unpack it into names"
 
 
 def _sequence_into_entry(frame: FrameType, line: str, text: str) -> str:
@@ -508,9 +674,9 @@ def _unpacked_lengths(frame: FrameType, line: str, text: str) -> str:
         if isinstance(got, np.ndarray):
             kind = f"is an array of shape {got.shape}"
         elif isinstance(got, (tuple, list)):
-            kind = f"holds {len(got)} entries, {_plain(got)}"
+            kind = f"holds {len(got)} entries, {_brief(got)}"
         else:
-            kind = f"is one {type(got).__name__}, {_plain(got)}"
+            kind = f"is one {type(got).__name__}, {_brief(got)}"
         if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != want:
             return (f"`{ast.unparse(expression)}` {kind}, where `{ast.unparse(names)}` unpacks "
                     f"{want}")
@@ -2029,6 +2195,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     cause = crash_cause(exercise.function, err)
     shapes: dict[str, tuple[int, ...]] = {}
     sided = ""  # a one-sided product explains a broadcast error better than the shapes' hint
+    seen = ""  # a reading verified on the line's values, which the text's hint would only guess
     if frames:
         frame, lineno = frames[-1]
         line = _source_line(frame, lineno)
@@ -2055,6 +2222,9 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
         odd = sided if counted or sided.startswith("`") and "a tuple" in sided else \
             _pairwise_reduction(frame, line) or _loop_past_the_edge(frame, line) or \
             _sequence_into_entry(frame, line, str(err)) or _odd_values(frame, line, str(err))
+        seen = "" if odd else _first_said([lambda: _misplaced_pair(frame, line, str(err)),
+                                           lambda: _pieces_of_other_shapes(frame, line, str(err))])
+        odd = odd or seen
         unpacked = "" if odd else _first_said([lambda: _unpacked_lengths(frame, line, str(err))])
         if unpacked:   # a value of another length than its names: the shape hints would guess
             odd = sided = unpacked
@@ -2077,7 +2247,7 @@ def describe_error(exercise: Exercise, err: BaseException) -> str:
     if known:
         return f"{message}. {known}"
     line = _source_line(*frames[-1]) if frames else ""
-    hint = "" if sided else \
+    hint = "" if sided or seen else \
         _loop_unpack(line, str(err)) or _missing_key(err) or error_hint(str(err), shapes)
     called = _course_function_below(err.__traceback__)
     if called == "apply" and _forward_returned_none(err.__traceback__):
@@ -2396,8 +2566,8 @@ def error_hint(text: str, shapes: dict[str, tuple[int, ...]]) -> str:
         return ("an integer array cannot take the float results: create it with a float dtype "
                 "(np.zeros(shape), or dtype=x.dtype), not an int one")
     if "inhomogeneous shape" in text:
-        return ("the pieces put into one array have different shapes: some are cut short by "
-                "a slice that runs past the array's edge; every window must have the same size")
+        return ("the pieces put into one array have different shapes, and every piece must "
+                "have the same (a window sliced past the array's edge comes out shorter)")
     if "cannot unpack non-iterable int" in text:
         return ("an int is unpacked as if it were a pair: the value on the right of the line "
                 "is one number where a pair (or a longer sequence) belongs")

@@ -53,22 +53,8 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
             message = describe_error(EXERCISES[grade_id], err)
             if hint.startswith("an index built as a list"):   # replaces the general int hint
                 message = message.replace(". " + core.error_hint(str(err), {}), "")
-            reading = pair_reading(err) if grade_id == "check_cat" else ""
-            if reading:           # a cat's sizes and pieces are never a pair paired twice
-                message = message.replace(f"; {reading}", "")
             outputs[f"{name}/error"] = np.array(message + (f". {hint}" if hint else ""))
     return outputs
-
-
-def pair_reading(err: BaseException) -> str:
-    """The general reading of a list or tuple on the learner's line as a pair nested in a pair
-    (a kernel size or stride paired twice), when the error got it; or ""."""
-    frames = core._learner_frames(err.__traceback__)
-    if not frames:
-        return ""
-    frame, lineno = frames[-1]
-    reading = core._odd_values(frame, core._source_line(frame, lineno), str(err))
-    return reading if "nests a pair inside a pair" in reading else ""
 
 
 def shape_error_hint(err: BaseException) -> str:
