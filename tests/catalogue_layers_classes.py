@@ -78,6 +78,45 @@ def ng_through_a_flat_view(f, x, eps=1e-6):
     return _nudged(f, x, eps, lambda u, d, m: (u - d) / (2 * eps)).reshape(x.shape)
 
 
+@entry("check_numerical_gradient", "numerical_gradient", "= does not copy", "up and down are x itself",
+       "call f right after each nudge")
+def ng_both_nudges_on_aliases(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        up = x
+        down = x
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "= does not copy", "xp and xm are x itself")
+def ng_chained_alias(f, x, eps=1e-6):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        xp = xm = x
+        xp[i] += eps
+        xm[i] -= eps
+        grad[i] = (f(xp) - f(xm)) / (2 * eps)
+    return grad
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def ng_alias_evaluated_after_each_nudge(f, x, eps=1e-6):
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        moved = x
+        saved = x[i]
+        moved[i] += eps
+        high = f(moved)
+        moved[i] -= 2 * eps
+        low = f(moved)
+        moved[i] = saved
+        grad[i] = (high - low) / (2 * eps)
+    return grad
+
+
 def _errors(a, b):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.maximum(np.abs(a), np.abs(b))
