@@ -413,6 +413,41 @@ def pool_forward_divided_by_window_size(ctx, x, kernel, stride, padding):
     return pool_forward(ctx, x, kernel, stride, padding) / (kh * kw)
 
 
+def _pool_columns(ctx, x, kernel, stride, padding, fold=True):
+    """(the window rows of x, padded with -inf, its channels folded or not; the output size)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    image = xpad.reshape(n * c, 1, *xpad.shape[2:]) if fold else xpad
+    size = ((xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1)
+    return i2c(image, kh, kw, sh, sw), size
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "`np.max(windows, axis=0)` reduces across",
+       "reduce along axis=1")
+def pool_forward_max_across_windows(ctx, x, kernel, stride, padding):
+    windows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding)
+    ctx.argmax = np.argmax(windows, axis=1)
+    pooled = np.max(windows, axis=0)
+    return pooled.reshape(x.shape[0], x.shape[1], ho, wo)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "channel axis is gone",
+       "fold the channels into the batch")
+def pool_forward_channels_in_each_row(ctx, x, kernel, stride, padding):
+    rows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding, fold=False)
+    ctx.argmax = rows.argmax(axis=1)
+    return rows.max(axis=1).reshape(x.shape[0], ho, wo)
+
+
+@right("check_max_pool2d_forward", "max_pool2d_forward")
+def pool_forward_amax_last_axis(ctx, x, kernel, stride, padding):
+    windows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding)
+    ctx.argmax = np.argmax(windows, -1)
+    return np.amax(windows, axis=-1).reshape(x.shape[0], x.shape[1], ho, wo)
+
+
 @right("check_max_pool2d", "max_pool2d_backward", also=POOL)
 def pool_backward_add_at(ctx, grad):
     (kh, kw), (sh, sw), (ph, pw) = ctx.params

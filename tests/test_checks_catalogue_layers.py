@@ -981,7 +981,8 @@ def pool_padding_plus_inf(ctx, x, kernel, stride, padding):
     return cols.max(axis=1).reshape(n, c, ho, wo)
 
 
-@mistake("check_max_pool2d_forward", "max_pool2d_forward", "times fewer values", "reduced")
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "`cols.max(axis=0)` reduces across",
+          "reduce along axis=1")
 def pool_max_over_the_wrong_axis(ctx, x, kernel, stride, padding):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     n, c = x.shape[:2]

@@ -220,6 +220,56 @@ def channels_not_folded(frame: FrameType, err: BaseException) -> str:
             f"im2col({source}.reshape({n * c}, 1, {h}, {w}), ...), one channel per row")
 
 
+_REDUCTIONS = ("max", "min", "argmax", "argmin", "sum", "mean")
+
+
+def _axis_reductions(tree: ast.AST, value: Callable[[ast.AST], Any]
+                     ) -> list[tuple[str, str, np.ndarray, int]]:
+    """(call's source, receiver's source, receiver, axis) of each `a.max(axis=k)` or
+    `np.max(a, axis=k)` (a max, min, argmax, argmin, sum or mean) in `tree` whose receiver is
+    a matrix of the frame and whose axis is 0 or 1."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                node.func.attr in _REDUCTIONS):
+            continue
+        module = value(node.func.value) is np
+        args = node.args[1:] if module else node.args
+        receiver = node.args[0] if module and node.args else node.func.value
+        axis_node = next((k.value for k in node.keywords if k.arg == "axis"),
+                         args[0] if args else None)
+        matrix = value(receiver)
+        axis = value(axis_node) if axis_node is not None else None
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2 and \
+                isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and \
+                int(axis) in (0, 1, -1, -2):
+            found.append((ast.unparse(node), ast.unparse(receiver), matrix, int(axis) % 2))
+    return found
+
+
+def reduced_over_wrong_axis(frame: FrameType, line: str, err: BaseException) -> str:
+    """A reshape that finds the values of a matrix reduced over one axis where the count of
+    the other axis belongs (`cols.max(axis=0)` where each row is a window), the reductions on
+    the failing `line` tried first; "" otherwise."""
+    sizes, found = _reshape_sizes(err), _function_tree(frame)
+    if sizes is None or found is None or -1 in sizes[1]:
+        return ""
+    size, target = sizes
+    want = int(np.prod(target))
+    reductions = _axis_reductions(found[0], _evaluator(frame))
+    squeezed = line.replace(" ", "")
+    reductions.sort(key=lambda r: r[0].replace(" ", "") not in squeezed)
+    for call, source, matrix, axis in reductions:
+        kept, reduced = matrix.shape[1 - axis], matrix.shape[axis]
+        if kept == size and reduced == want and kept != reduced:
+            what = "rows" if axis == 0 else "columns"
+            return (f"`{call}` reduces across the {reduced} {what} of `{source}` "
+                    f"{_plain_shape(matrix.shape)}, leaving {kept} values where the reshape "
+                    f"needs {want}, one per {'row' if axis == 0 else 'column'}: reduce along "
+                    f"axis={1 - axis} instead")
+    return ""
+
+
 def _paddings(frame: FrameType) -> list[int]:
     """The ints of the frame's values named like a padding (its own or an attribute of one
     of them, e.g. ctx.padding, ctx.output_padding)."""
@@ -266,7 +316,8 @@ def crash_cause(function: str, err: BaseException) -> str:
     frame, lineno = frames[-1]
     line = _source_line(frame, lineno)
     try:
-        found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame)
+        found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame) or \
+            reduced_over_wrong_axis(frame, line, err)
         if not found and function in WEIGHT_LAYOUTS:  # or in a caller that passed the sizes on
             found = next((text for text in (weight_unpacked_in_other_order(f, function)
                                             for f, _ in reversed(frames)) if text), "")

@@ -468,7 +468,8 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 "in grad (or is stored in a copy of grad); set grad[i] = (f(x + eps) - "
                 "f(x - eps)) / (2 * eps)"))
         if not got.any() and len(outputs.get("aliases", ())):
-            raise CheckFailed(f"{call}: your values are all zero: {_alias_rule(outputs['aliases'])}")
+            raise CheckFailed(f"{call}: your values are all zero: "
+                              f"{_alias_rule(outputs['aliases'])}")
         if not got.any():
             raise CheckFailed(f"{call}: your values are all zero, so f never saw the nudges: "
                               "change x itself, not a copy of it (x.flatten(), x.astype(...) "
