@@ -780,6 +780,34 @@ def col2im_row_read_with_the_channel_second(cols, shape, kh, kw, sh, sw):
     return c2i(blocks.reshape(n * ho * wo, c * kh * kw), shape, kh, kw, sh, sw)
 
 
+def _col2im_counted(cols, shape, kh, kw, sh, sw, count):
+    """col2im with the window counts given by count(size, k, stride)."""
+    n, c, h, w = shape
+    ho, wo = count(h, kh, sh), count(w, kw, sw)
+    blocks = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += blocks[..., a, b].transpose(0, 3, 1, 2)
+    return out
+
+
+@entry("check_col2im", "col2im", "your reshape asks for", "the stride is ignored",
+       "Ho = (H - kh) // sh + 1")
+def col2im_count_without_stride(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: size - k + 1)
+
+
+@entry("check_col2im", "col2im", "your reshape asks for", "the + 1 is missing")
+def col2im_count_without_plus_one(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: (size - k) // s)
+
+
+@right("check_col2im", "col2im")
+def col2im_count_from_the_rows(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: len(range(0, size - k + 1, s)))
+
+
 def _conv_forward_read(ctx, x, weight, bias, stride, padding, layout):
     """conv2d's forward whose product cols @ W is read as laid out `layout` (a string of n, i,
     j, o) and then moved to (N, O, Ho, Wo)."""
