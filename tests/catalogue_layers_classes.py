@@ -506,6 +506,34 @@ ct_forward("bias_in_columns", "once per window")
 ct_forward("strides_swapped", "passes sh and sw swapped")
 
 
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "`shift` (",
+       "one value per channel", "`shift[:, None, None]`")
+def ct_forward_bias_renamed_on_the_width(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    if bias:
+        shift = bias[0]
+        out = out + shift
+    return out
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "`bias[0]` (",
+       "meets the width axis", "`bias[0][:, None, None]`")
+def ct_forward_bias_added_in_place(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    if bias:
+        out += bias[0]
+    return out
+
+
+@right("check_conv_transpose2d_forward", "conv_transpose2d_forward")
+def ct_forward_bias_reshaped(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    for b in bias:
+        out = out + np.reshape(b, (1, -1, 1, 1))
+    ctx.has_bias = bool(bias)
+    return out
+
+
 # ---- later classes: padding mode, values on the failing line, named factors, floors ----------
 @entry("check_conv2d_naive", "conv2d_naive", "mode='edge'")
 def naive_edge_padded(x, weight, bias=None, stride=1, padding=0):
@@ -591,6 +619,19 @@ def ct_backward_grad_x_channels_last(ctx, grad):
     full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
     cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
     grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c)
+    grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "grad_x was reshaped straight",
+       "reshape it to (N, H, W, C), then .transpose(0, 3, 1, 2)")
+def ct_backward_grad_x_rows_reshaped_straight(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
+    grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, c, h, w)
     grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
 

@@ -789,7 +789,8 @@ def forward_with(bug):
 for _bug, _words in (("flip", ("kernel is flipped",)), ("no_bias", ("bias is missing",)),
                      ("weight_reshape", ("weight.reshape(O, -1).T",)),
                      ("reshape_only", ("(N, Ho, Wo, O)",)),
-                     ("bias_last_axis", ("(5,) meets the last axes", "axis 1")),
+                     ("bias_last_axis", ("`bias[0]` (5,) holds one value per channel",
+                                         "bias[0][:, None, None]")),
                      ("bias_first_axis", ("axis 1",))):
     CATALOGUE.append(Mistake(f"conv2d_forward_{_bug}", "check_conv2d_forward",
                              {"conv2d_forward": forward_with(_bug)}, _words))

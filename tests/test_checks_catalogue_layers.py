@@ -815,7 +815,7 @@ def transpose_forward2(bug, *words):
 
 transpose_forward2("weight_o_first", "weight.reshape(C, -1)")
 transpose_forward2("crop_op_too", "output_padding is ignored")
-transpose_forward2("bias_last_axis", "axis 0 or 1")
+transpose_forward2("bias_last_axis", "holds one value per channel", "channel axis (axis 1)")
 
 
 def _transpose_backward2(ctx, grad, bug=""):

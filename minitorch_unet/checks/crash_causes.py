@@ -220,6 +220,54 @@ def channels_not_folded(frame: FrameType, err: BaseException) -> str:
             f"im2col({source}.reshape({n * c}, 1, {h}, {w}), ...), one channel per row")
 
 
+def _added_pairs(tree: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """The two operands of each `a + b` and `a += b` in `tree`."""
+    pairs = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            pairs.append((node.left, node.right))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            target = ast.parse(ast.unparse(node.target), mode="eval").body  # read, not stored
+            pairs.append((target, node.value))
+    return pairs
+
+
+def bias_on_last_axis(frame: FrameType, line: str, err: BaseException) -> str:
+    """The per-channel bias, a vector named like `bias`, added to an (N, C, H, W) array
+    whose axis 1 it fits, where broadcasting lines it up with the width; "" otherwise."""
+    if "broadcast" not in str(err):
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    value = _evaluator(frame)
+    biases = {(f"{name}[{i}]" if isinstance(held, (tuple, list)) else name): v
+              for name, held in frame.f_locals.items() if "bias" in name.lower()
+              for i, v in enumerate(held if isinstance(held, (tuple, list)) else [held])
+              if isinstance(v, np.ndarray) and v.ndim == 1}
+    for first, second in _added_pairs(tree):
+        for node, other in ((first, second), (second, first)):
+            vector, image = value(node), value(other)
+            if not (isinstance(vector, np.ndarray) and isinstance(image, np.ndarray) and
+                    vector.ndim == 1 and image.ndim == 4 and
+                    image.shape[1] == vector.size != image.shape[3]):
+                continue
+            held = next((name for name, b in biases.items()
+                         if b.shape == vector.shape and np.array_equal(b, vector)), "")
+            if "bias" not in ast.unparse(node).lower() and not held:
+                continue
+            plain = isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
+            source = ast.unparse(node) if plain else held or "bias"
+            named = f"`{source}`" if plain or held else "the bias"
+            fix = f"{source}[:, None, None]"
+            return (f"{named} {_plain_shape(vector.shape)} holds one value per channel, but "
+                    f"broadcasting lines shapes up from the right, so it meets the width axis "
+                    f"(axis 3) of `{ast.unparse(other)}` {_plain_shape(image.shape)}: give it "
+                    f"the channel axis (axis 1), `{fix}` or `.reshape(1, {vector.size}, 1, 1)`")
+    return ""
+
+
 _REDUCTIONS = ("max", "min", "argmax", "argmin", "sum", "mean")
 
 
@@ -317,7 +365,7 @@ def crash_cause(function: str, err: BaseException) -> str:
     line = _source_line(frame, lineno)
     try:
         found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame) or \
-            reduced_over_wrong_axis(frame, line, err)
+            reduced_over_wrong_axis(frame, line, err) or bias_on_last_axis(frame, line, err)
         if not found and function in WEIGHT_LAYOUTS:  # or in a caller that passed the sizes on
             found = next((text for text in (weight_unpacked_in_other_order(f, function)
                                             for f, _ in reversed(frames)) if text), "")
