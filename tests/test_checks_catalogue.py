@@ -1266,6 +1266,24 @@ def cat_from_a_tuple(tensors, dim=0):
     return _cat_function().apply(*tuple(tensors), dim=dim)
 
 
+@mistake("check_cat", "cat", "not connected to its inputs", "CatFunction.apply(*tensors, dim=dim)")
+def cat_of_the_data(tensors, dim=0):
+    from minitorch_unet.autograd import Tensor
+    return Tensor(np.concatenate([t.data for t in tensors], axis=dim), requires_grad=True)
+
+
+@mistake("check_cat", "cat", "not connected to its inputs")
+def cat_of_the_numpy_arrays(tensors, dim=0):
+    from minitorch_unet.autograd import Tensor
+    return Tensor(np.concatenate([np.asarray(t.data) for t in tensors], axis=dim))
+
+
+@right("check_cat", "cat")
+def cat_of_a_single_tensor_list(tensors, dim=0):
+    joined = _cat_function().apply(*list(tensors), dim=dim)
+    return joined
+
+
 @right("check_cat", "cat_backward")
 def cat_backward_split_at_offsets_list(ctx, grad):
     offsets = [int(c) for c in np.cumsum(ctx.sizes)[:-1]]

@@ -490,7 +490,8 @@ def transpose_backward_with(bug: str, *words: str) -> None:
                           {"conv_transpose2d_backward": conv_transpose2d_backward}, words))
 
 
-transpose_backward_with("x_reshaped_directly", "wrong places", "(0, 2, 3, 1)", "reshape")
+transpose_backward_with("x_reshaped_directly", "grad_x was reshaped straight", "(N, H, W, C)",
+                        ".transpose(0, 3, 1, 2)")
 transpose_backward_with("weight_product_transposed", "grad_cols.T @ x2")
 transpose_backward_with("bias_over_batch_only", "sum it over")
 transpose_backward_with("bias_first_sample", "first sample only")

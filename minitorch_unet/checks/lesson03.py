@@ -1464,6 +1464,13 @@ register(Exercise(
 
 
 # ---- conv2d (forward and backward) ---------------------------------------------------------
+def is_connected(out: Any, inputs: list[Tensor]) -> bool:
+    """Whether `out` is a Tensor that backward can follow to `inputs`: made by an op (not a
+    leaf built from arrays or .data), or one of the inputs itself."""
+    return isinstance(out, Tensor) and out.requires_grad and \
+        (not out.is_leaf or any(out is t for t in inputs))
+
+
 def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, ...],
                 args: tuple[Any, ...], backward: bool = True) -> Outputs:
     """Call fn(*tensors, *args) on a reference case and, if `backward`, backward from its
@@ -1476,7 +1483,7 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     tensors = {k: Tensor(case[k].copy(), requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
-               f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
+               f"{name}/connected": np.array(is_connected(out, list(tensors.values())))}
     outputs.update(saved_params(getattr(out, "_ctx", None), case, name))
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:

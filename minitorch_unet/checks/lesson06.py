@@ -21,19 +21,21 @@ from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, ex
                    number_exercises, register)
 from .lesson00 import plain_error_hint
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
-                       pair, probe_layer, returned_gradients_verdict)
+                       is_connected, pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
 number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
 
 
-def check_connected(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
-    """A Tensor that does not require grad was built outside the Function: name that."""
+def check_connected(op: str, names: tuple[str, ...], outputs: Outputs,
+                    build: str = "the Function's .apply(...)") -> None:
+    """A Tensor that backward cannot follow to the inputs was built outside the Function:
+    name that, and `build`, the call that makes it."""
     for name in names:
         if f"{name}/connected" in outputs and not outputs[f"{name}/connected"]:
             raise CheckFailed(f"{op} returned a Tensor that is not connected to its inputs (made "
                               "from .data or a NumPy array?), so backward cannot reach them: "
-                              "build it with the Function's .apply(...)")
+                              f"build it with {build}")
 
 
 # ---- cases that run apart -------------------------------------------------------------------
@@ -128,7 +130,8 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
         outputs = {f"{name}/out": answer(out, "cat"),
-                   f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
+                   f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
+                   f"{name}/connected": np.array(is_connected(out, tensors))}
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
             outputs.update(backward_outputs(out, case["grad_out"], name,
                                             dict(zip(input_names(case), tensors))))
@@ -415,6 +418,7 @@ def _verdict_cat(outputs: Outputs) -> None:
 
 def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("cat", names, outputs)
+    check_connected("cat", names, outputs, "CatFunction.apply(*tensors, dim=dim)")
     for name in names:
         case = cases("cat")[name]
         what, dim = describe_cat(case), case["params"]["dim"]
