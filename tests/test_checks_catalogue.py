@@ -342,6 +342,64 @@ def topo_iterative(root):
     return order
 
 
+def _visit_with_defaults(node, order=[], visited=set()):  # noqa: B006 - the mistake
+    if node not in visited:
+        visited.add(node)
+        for child in node._prev:
+            _visit_with_defaults(child, order, visited)
+        order.append(node)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls",
+         "the default argument order=[] of `_visit_with_defaults`")
+def topo_helper_with_mutable_defaults(root):
+    return _visit_with_defaults(root)
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls", "survives between calls")
+def topo_default_list_argument(root, order=[]):  # noqa: B006 - the mistake
+    seen = set(order)
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+TOPO_ORDER: list = []
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls",
+         "the module-level list `TOPO_ORDER`")
+def topo_module_level_list(root):
+    def visit(node):
+        if node not in TOPO_ORDER:
+            for child in node._prev:
+                visit(child)
+            TOPO_ORDER.append(node)
+    visit(root)
+    return TOPO_ORDER
+
+
+@right("check_topological_order", "topological_order")
+def topo_helper_with_fresh_state(root):
+    def visit(node, order=None, visited=None):
+        order = [] if order is None else order
+        visited = set() if visited is None else visited
+        if node not in visited:
+            visited.add(node)
+            for child in node._prev:
+                visit(child, order, visited)
+            order.append(node)
+        return order
+    return visit(root)
+
+
 def _order(root):
     return solution("01_autograd")["topological_order"](root)
 
