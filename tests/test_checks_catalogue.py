@@ -1398,7 +1398,8 @@ def crop_width_first(input, size):
         input, top=top, left=left, height=h, width=w)
 
 
-@mistake("check_center_crop", "crop_backward", "grad_out is put back", "wrong place")
+@mistake("check_center_crop", "crop_backward", "grad_out is put back", "wrong place",
+         "your offsets are 0, the corner; the window starts")   # no legend of n and k unused
 def crop_backward_at_corner(ctx, grad):
     grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
     grad_x[..., :grad.shape[-2], :grad.shape[-1]] = grad

@@ -683,8 +683,10 @@ def offset_relation(found: dict[str, tuple[int, int]], backward: bool = False) -
         wanted = {name: tuple(rule(n, k) for n, k in sides[name]) for name in found}
         if wanted == found and any(wanted[name] != tuple(right(n, k) for n, k in sides[name])
                                    for name in found):
-            return (f"your offsets are {text} (n the input's side, k the crop's); the window "
-                    "starts at top = (H - h) // 2, left = (W - w) // 2")
+            legend = " (n the input's side, k the crop's)" if re.search(r"\b[nk]\b", text) \
+                else ""
+            return (f"your offsets are {text}{legend}; the window starts at top = (H - h) // 2, "
+                    "left = (W - w) // 2")
     return ""
 
 
