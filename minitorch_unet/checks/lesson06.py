@@ -525,6 +525,19 @@ def function_called_hint(err: BaseException) -> str:
             f"connects the output to its inputs: {called.group(1)}.apply(*tensors, dim=dim)")
 
 
+def pieces_into_one_array(err: BaseException) -> str:
+    """np.array (or np.asarray) of the inputs in a cat forward, which fails on inputs of other
+    sizes along dim: the join is np.concatenate; "" otherwise."""
+    frames = core._learner_frames(err.__traceback__)
+    line = core._source_line(*frames[-1]) if frames else ""
+    if "inhomogeneous shape" not in str(err) or "grad" in frames[-1][0].f_locals or \
+            not re.search(r"\b(np|numpy)\.(array|asarray)\(", line):
+        return ""
+    return ("np.array makes a new array with one more axis and needs pieces of one shape, "
+            "while cat joins them along an existing axis, where their sizes may differ: "
+            "return np.concatenate(arrays, axis=dim)")
+
+
 def split_error_hint(err: BaseException) -> str:
     """What an error of np.split or of an index along the joining axis means in a cat
     backward, or ""."""
@@ -596,7 +609,7 @@ def course_call_hint(err: BaseException, expects: str) -> str:
 def cat_error(err: BaseException) -> str:
     """What an exception of a cat answer shows about the mistake, or ""."""
     return (apply_inputs_hint(err) or function_called_hint(err) or split_error_hint(err)
-            or forward_without_ctx(err) or plain_error_hint(err)
+            or pieces_into_one_array(err) or forward_without_ctx(err) or plain_error_hint(err)
             or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CatFunction.apply(*tensors, dim=dim))"))
 
