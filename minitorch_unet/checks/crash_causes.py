@@ -1,7 +1,8 @@
 """The usual reasons for an exception in the learner's own line of a layer exercise (lessons
 03-05), each one verified on the values of the learner's frame before it is named: an empty
-`*bias` tuple indexed, a stride slice on the batch and channel axes, a weight unpacked in
-another axis order, max-pool's channels left out of the batch, and a transposed conv's
+`*bias` tuple indexed, a stride slice on the batch and channel axes, a matrix reduced over the
+wrong axis before a reshape, a per-channel bias broadcast along the width, a weight unpacked
+in another axis order, max-pool's channels left out of the batch, and a transposed conv's
 gradient windowed without its full-size embedding."""
 from __future__ import annotations
 

@@ -530,7 +530,8 @@ def pieces_into_one_array(err: BaseException) -> str:
     sizes along dim: the join is np.concatenate; "" otherwise."""
     frames = core._learner_frames(err.__traceback__)
     line = core._source_line(*frames[-1]) if frames else ""
-    if "inhomogeneous shape" not in str(err) or "grad" in frames[-1][0].f_locals or \
+    if not frames or "inhomogeneous shape" not in str(err) or \
+            "grad" in frames[-1][0].f_locals or \
             not re.search(r"\b(np|numpy)\.(array|asarray)\(", line):
         return ""
     return ("np.array makes a new array with one more axis and needs pieces of one shape, "
