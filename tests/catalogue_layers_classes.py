@@ -78,6 +78,45 @@ def ng_through_a_flat_view(f, x, eps=1e-6):
     return _nudged(f, x, eps, lambda u, d, m: (u - d) / (2 * eps)).reshape(x.shape)
 
 
+@entry("check_numerical_gradient", "numerical_gradient", "= does not copy", "up and down are x itself",
+       "call f right after each nudge")
+def ng_both_nudges_on_aliases(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        up = x
+        down = x
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+@entry("check_numerical_gradient", "numerical_gradient", "= does not copy", "xp and xm are x itself")
+def ng_chained_alias(f, x, eps=1e-6):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        xp = xm = x
+        xp[i] += eps
+        xm[i] -= eps
+        grad[i] = (f(xp) - f(xm)) / (2 * eps)
+    return grad
+
+
+@right("check_numerical_gradient", "numerical_gradient")
+def ng_alias_evaluated_after_each_nudge(f, x, eps=1e-6):
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        moved = x
+        saved = x[i]
+        moved[i] += eps
+        high = f(moved)
+        moved[i] -= 2 * eps
+        low = f(moved)
+        moved[i] = saved
+        grad[i] = (high - low) / (2 * eps)
+    return grad
+
+
 def _errors(a, b):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.maximum(np.abs(a), np.abs(b))
@@ -374,6 +413,41 @@ def pool_forward_divided_by_window_size(ctx, x, kernel, stride, padding):
     return pool_forward(ctx, x, kernel, stride, padding) / (kh * kw)
 
 
+def _pool_columns(ctx, x, kernel, stride, padding, fold=True):
+    """(the window rows of x, padded with -inf, its channels folded or not; the output size)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    image = xpad.reshape(n * c, 1, *xpad.shape[2:]) if fold else xpad
+    size = ((xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1)
+    return i2c(image, kh, kw, sh, sw), size
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "`np.max(windows, axis=0)` reduces across",
+       "reduce along axis=1")
+def pool_forward_max_across_windows(ctx, x, kernel, stride, padding):
+    windows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding)
+    ctx.argmax = np.argmax(windows, axis=1)
+    pooled = np.max(windows, axis=0)
+    return pooled.reshape(x.shape[0], x.shape[1], ho, wo)
+
+
+@entry("check_max_pool2d_forward", "max_pool2d_forward", "channel axis is gone",
+       "fold the channels into the batch")
+def pool_forward_channels_in_each_row(ctx, x, kernel, stride, padding):
+    rows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding, fold=False)
+    ctx.argmax = rows.argmax(axis=1)
+    return rows.max(axis=1).reshape(x.shape[0], ho, wo)
+
+
+@right("check_max_pool2d_forward", "max_pool2d_forward")
+def pool_forward_amax_last_axis(ctx, x, kernel, stride, padding):
+    windows, (ho, wo) = _pool_columns(ctx, x, kernel, stride, padding)
+    ctx.argmax = np.argmax(windows, -1)
+    return np.amax(windows, axis=-1).reshape(x.shape[0], x.shape[1], ho, wo)
+
+
 @right("check_max_pool2d", "max_pool2d_backward", also=POOL)
 def pool_backward_add_at(ctx, grad):
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
@@ -430,6 +504,34 @@ def ct_forward(bug, *words):
 ct_forward("op_after", "zeros after the crop")
 ct_forward("bias_in_columns", "once per window")
 ct_forward("strides_swapped", "passes sh and sw swapped")
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "`shift` (",
+       "one value per channel", "`shift[:, None, None]`")
+def ct_forward_bias_renamed_on_the_width(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    if bias:
+        shift = bias[0]
+        out = out + shift
+    return out
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d_forward", "`bias[0]` (",
+       "meets the width axis", "`bias[0][:, None, None]`")
+def ct_forward_bias_added_in_place(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    if bias:
+        out += bias[0]
+    return out
+
+
+@right("check_conv_transpose2d_forward", "conv_transpose2d_forward")
+def ct_forward_bias_reshaped(ctx, x, weight, *bias, stride, padding, output_padding):
+    out = _ct_forward(ctx, x, weight, (), stride, padding, output_padding)
+    for b in bias:
+        out = out + np.reshape(b, (1, -1, 1, 1))
+    ctx.has_bias = bool(bias)
+    return out
 
 
 # ---- later classes: padding mode, values on the failing line, named factors, floors ----------
@@ -517,6 +619,19 @@ def ct_backward_grad_x_channels_last(ctx, grad):
     full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
     cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
     grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, h, w, c)
+    grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
+    return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
+
+
+@entry("check_conv_transpose2d", "conv_transpose2d_backward", "grad_x was reshaped straight",
+       "reshape it to (N, H, W, C), then .transpose(0, 3, 1, 2)")
+def ct_backward_grad_x_rows_reshaped_straight(ctx, grad):
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    full = np.zeros(ctx.full)
+    full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    cols = i2c(full, *ctx.weight.shape[2:], sh, sw)
+    grad_x = (cols @ ctx.weight.reshape(c, -1).T).reshape(n, c, h, w)
     grad_weight = (ctx.x2.T @ cols).reshape(ctx.weight.shape)
     return (grad_x, grad_weight) + ((grad.sum(axis=(0, 2, 3)),) if ctx.has_bias else ())
 
@@ -704,6 +819,34 @@ def col2im_row_read_with_the_channel_second(cols, shape, kh, kw, sh, sw):
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
     blocks = cols.reshape(n, ho, wo, kh, c, kw).transpose(0, 1, 2, 4, 3, 5)
     return c2i(blocks.reshape(n * ho * wo, c * kh * kw), shape, kh, kw, sh, sw)
+
+
+def _col2im_counted(cols, shape, kh, kw, sh, sw, count):
+    """col2im with the window counts given by count(size, k, stride)."""
+    n, c, h, w = shape
+    ho, wo = count(h, kh, sh), count(w, kw, sw)
+    blocks = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += blocks[..., a, b].transpose(0, 3, 1, 2)
+    return out
+
+
+@entry("check_col2im", "col2im", "your reshape asks for", "the stride is ignored",
+       "Ho = (H - kh) // sh + 1")
+def col2im_count_without_stride(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: size - k + 1)
+
+
+@entry("check_col2im", "col2im", "your reshape asks for", "the + 1 is missing")
+def col2im_count_without_plus_one(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: (size - k) // s)
+
+
+@right("check_col2im", "col2im")
+def col2im_count_from_the_rows(cols, shape, kh, kw, sh, sw):
+    return _col2im_counted(cols, shape, kh, kw, sh, sw, lambda size, k, s: len(range(0, size - k + 1, s)))
 
 
 def _conv_forward_read(ctx, x, weight, bias, stride, padding, layout):

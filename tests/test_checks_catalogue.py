@@ -342,6 +342,64 @@ def topo_iterative(root):
     return order
 
 
+def _visit_with_defaults(node, order=[], visited=set()):  # noqa: B006 - the mistake
+    if node not in visited:
+        visited.add(node)
+        for child in node._prev:
+            _visit_with_defaults(child, order, visited)
+        order.append(node)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls",
+         "the default argument order=[] of `_visit_with_defaults`")
+def topo_helper_with_mutable_defaults(root):
+    return _visit_with_defaults(root)
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls", "survives between calls")
+def topo_default_list_argument(root, order=[]):  # noqa: B006 - the mistake
+    seen = set(order)
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+TOPO_ORDER: list = []
+
+
+@mistake("check_topological_order", "topological_order", "earlier calls",
+         "the module-level list `TOPO_ORDER`")
+def topo_module_level_list(root):
+    def visit(node):
+        if node not in TOPO_ORDER:
+            for child in node._prev:
+                visit(child)
+            TOPO_ORDER.append(node)
+    visit(root)
+    return TOPO_ORDER
+
+
+@right("check_topological_order", "topological_order")
+def topo_helper_with_fresh_state(root):
+    def visit(node, order=None, visited=None):
+        order = [] if order is None else order
+        visited = set() if visited is None else visited
+        if node not in visited:
+            visited.add(node)
+            for child in node._prev:
+                visit(child, order, visited)
+            order.append(node)
+        return order
+    return visit(root)
+
+
 def _order(root):
     return solution("01_autograd")["topological_order"](root)
 
@@ -789,7 +847,8 @@ def forward_with(bug):
 for _bug, _words in (("flip", ("kernel is flipped",)), ("no_bias", ("bias is missing",)),
                      ("weight_reshape", ("weight.reshape(O, -1).T",)),
                      ("reshape_only", ("(N, Ho, Wo, O)",)),
-                     ("bias_last_axis", ("(5,) meets the last axes", "axis 1")),
+                     ("bias_last_axis", ("`bias[0]` (5,) holds one value per channel",
+                                         "bias[0][:, None, None]")),
                      ("bias_first_axis", ("axis 1",))):
     CATALOGUE.append(Mistake(f"conv2d_forward_{_bug}", "check_conv2d_forward",
                              {"conv2d_forward": forward_with(_bug)}, _words))
@@ -1135,6 +1194,19 @@ def cat_forward_reversed(ctx, *arrays, dim):
     return np.concatenate(arrays[::-1], axis=dim)
 
 
+@mistake("check_cat", "cat_forward", "np.array makes a new array with one more axis",
+         "np.concatenate(arrays, axis=dim)")
+def cat_forward_one_array_of_the_pieces(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.array(arrays)
+
+
+@right("check_cat", "cat_forward")
+def cat_forward_concatenate_a_list(ctx, *arrays, dim):
+    ctx.sizes, ctx.dim = [np.shape(a)[dim] for a in arrays], dim
+    return np.concatenate(list(arrays), dim)
+
+
 @mistake("check_cat", "cat_backward", "cut the gradient along dim")
 def cat_backward_axis_zero(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=0))
@@ -1265,6 +1337,24 @@ def cat_from_a_tuple(tensors, dim=0):
     return _cat_function().apply(*tuple(tensors), dim=dim)
 
 
+@mistake("check_cat", "cat", "not connected to its inputs", "CatFunction.apply(*tensors, dim=dim)")
+def cat_of_the_data(tensors, dim=0):
+    from minitorch_unet.autograd import Tensor
+    return Tensor(np.concatenate([t.data for t in tensors], axis=dim), requires_grad=True)
+
+
+@mistake("check_cat", "cat", "not connected to its inputs")
+def cat_of_the_numpy_arrays(tensors, dim=0):
+    from minitorch_unet.autograd import Tensor
+    return Tensor(np.concatenate([np.asarray(t.data) for t in tensors], axis=dim))
+
+
+@right("check_cat", "cat")
+def cat_of_a_single_tensor_list(tensors, dim=0):
+    joined = _cat_function().apply(*list(tensors), dim=dim)
+    return joined
+
+
 @right("check_cat", "cat_backward")
 def cat_backward_split_at_offsets_list(ctx, grad):
     offsets = [int(c) for c in np.cumsum(ctx.sizes)[:-1]]
@@ -1321,7 +1411,8 @@ def crop_width_first(input, size):
         input, top=top, left=left, height=h, width=w)
 
 
-@mistake("check_center_crop", "crop_backward", "grad_out is put back", "wrong place")
+@mistake("check_center_crop", "crop_backward", "grad_out is put back", "wrong place",
+         "your offsets are 0, the corner; the window starts")   # no legend of n and k unused
 def crop_backward_at_corner(ctx, grad):
     grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
     grad_x[..., :grad.shape[-2], :grad.shape[-1]] = grad

@@ -490,7 +490,8 @@ def transpose_backward_with(bug: str, *words: str) -> None:
                           {"conv_transpose2d_backward": conv_transpose2d_backward}, words))
 
 
-transpose_backward_with("x_reshaped_directly", "wrong places", "(0, 2, 3, 1)", "reshape")
+transpose_backward_with("x_reshaped_directly", "grad_x was reshaped straight", "(N, H, W, C)",
+                        ".transpose(0, 3, 1, 2)")
 transpose_backward_with("weight_product_transposed", "grad_cols.T @ x2")
 transpose_backward_with("bias_over_batch_only", "sum it over")
 transpose_backward_with("bias_first_sample", "first sample only")
@@ -815,7 +816,7 @@ def transpose_forward2(bug, *words):
 
 transpose_forward2("weight_o_first", "weight.reshape(C, -1)")
 transpose_forward2("crop_op_too", "output_padding is ignored")
-transpose_forward2("bias_last_axis", "axis 0 or 1")
+transpose_forward2("bias_last_axis", "holds one value per channel", "channel axis (axis 1)")
 
 
 def _transpose_backward2(ctx, grad, bug=""):
@@ -981,7 +982,8 @@ def pool_padding_plus_inf(ctx, x, kernel, stride, padding):
     return cols.max(axis=1).reshape(n, c, ho, wo)
 
 
-@mistake("check_max_pool2d_forward", "max_pool2d_forward", "times fewer values", "reduced")
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "`cols.max(axis=0)` reduces across",
+          "reduce along axis=1")
 def pool_max_over_the_wrong_axis(ctx, x, kernel, stride, padding):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     n, c = x.shape[:2]

@@ -1012,7 +1012,7 @@ def _topo_mutable(root, order=[]):  # noqa: B006
     return order
 
 
-@mistake("check_topological_order", "topological_order", "not a node")
+@mistake("check_topological_order", "topological_order", "earlier calls", "survives between calls")
 def topo_mutable_default(root):
     return _topo_mutable(root)
 

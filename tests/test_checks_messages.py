@@ -47,7 +47,8 @@ def test_an_exception_of_the_learner_names_the_exercise_the_line_and_the_shapes(
                                       "could not be broadcast together with shapes (2,5,9,11) (5,)")
     assert re.search(r"\(line \d+: `return out \+ bias\[0\] if bias else out`\)", result.message)
     assert "shapes there: out (2, 5, 9, 11)" in result.message
-    assert "it needs the shape (1, 5, 1, 1)" in result.message and "\n" not in result.message
+    assert "channel axis (axis 1), `bias[0][:, None, None]` or `.reshape(1, 5, 1, 1)`" in \
+        result.message and "\n" not in result.message
 
 
 def test_an_exception_in_a_helper_names_the_helper_and_its_exercise() -> None:

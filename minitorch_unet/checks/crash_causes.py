@@ -1,7 +1,8 @@
 """The usual reasons for an exception in the learner's own line of a layer exercise (lessons
 03-05), each one verified on the values of the learner's frame before it is named: an empty
-`*bias` tuple indexed, a stride slice on the batch and channel axes, a weight unpacked in
-another axis order, max-pool's channels left out of the batch, and a transposed conv's
+`*bias` tuple indexed, a stride slice on the batch and channel axes, a matrix reduced over the
+wrong axis before a reshape, a per-channel bias broadcast along the width, a weight unpacked
+in another axis order, max-pool's channels left out of the batch, and a transposed conv's
 gradient windowed without its full-size embedding."""
 from __future__ import annotations
 
@@ -220,6 +221,104 @@ def channels_not_folded(frame: FrameType, err: BaseException) -> str:
             f"im2col({source}.reshape({n * c}, 1, {h}, {w}), ...), one channel per row")
 
 
+def _added_pairs(tree: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """The two operands of each `a + b` and `a += b` in `tree`."""
+    pairs = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            pairs.append((node.left, node.right))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            target = ast.parse(ast.unparse(node.target), mode="eval").body  # read, not stored
+            pairs.append((target, node.value))
+    return pairs
+
+
+def bias_on_last_axis(frame: FrameType, line: str, err: BaseException) -> str:
+    """The per-channel bias, a vector named like `bias`, added to an (N, C, H, W) array
+    whose axis 1 it fits, where broadcasting lines it up with the width; "" otherwise."""
+    if "broadcast" not in str(err):
+        return ""
+    try:
+        tree = ast.parse(line.strip().rstrip(":"))
+    except SyntaxError:
+        return ""
+    value = _evaluator(frame)
+    biases = {(f"{name}[{i}]" if isinstance(held, (tuple, list)) else name): v
+              for name, held in frame.f_locals.items() if "bias" in name.lower()
+              for i, v in enumerate(held if isinstance(held, (tuple, list)) else [held])
+              if isinstance(v, np.ndarray) and v.ndim == 1}
+    for first, second in _added_pairs(tree):
+        for node, other in ((first, second), (second, first)):
+            vector, image = value(node), value(other)
+            if not (isinstance(vector, np.ndarray) and isinstance(image, np.ndarray) and
+                    vector.ndim == 1 and image.ndim == 4 and
+                    image.shape[1] == vector.size != image.shape[3]):
+                continue
+            held = next((name for name, b in biases.items()
+                         if b.shape == vector.shape and np.array_equal(b, vector)), "")
+            if "bias" not in ast.unparse(node).lower() and not held:
+                continue
+            plain = isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
+            source = ast.unparse(node) if plain else held or "bias"
+            named = f"`{source}`" if plain or held else "the bias"
+            fix = f"{source}[:, None, None]"
+            return (f"{named} {_plain_shape(vector.shape)} holds one value per channel, but "
+                    f"broadcasting lines shapes up from the right, so it meets the width axis "
+                    f"(axis 3) of `{ast.unparse(other)}` {_plain_shape(image.shape)}: give it "
+                    f"the channel axis (axis 1), `{fix}` or `.reshape(1, {vector.size}, 1, 1)`")
+    return ""
+
+
+_REDUCTIONS = ("max", "min", "argmax", "argmin", "sum", "mean")
+
+
+def _axis_reductions(tree: ast.AST, value: Callable[[ast.AST], Any]
+                     ) -> list[tuple[str, str, np.ndarray, int]]:
+    """(call's source, receiver's source, receiver, axis) of each `a.max(axis=k)` or
+    `np.max(a, axis=k)` (a max, min, argmax, argmin, sum or mean) in `tree` whose receiver is
+    a matrix of the frame and whose axis is 0 or 1."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                node.func.attr in _REDUCTIONS):
+            continue
+        module = value(node.func.value) is np
+        args = node.args[1:] if module else node.args
+        receiver = node.args[0] if module and node.args else node.func.value
+        axis_node = next((k.value for k in node.keywords if k.arg == "axis"),
+                         args[0] if args else None)
+        matrix = value(receiver)
+        axis = value(axis_node) if axis_node is not None else None
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2 and \
+                isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and \
+                int(axis) in (0, 1, -1, -2):
+            found.append((ast.unparse(node), ast.unparse(receiver), matrix, int(axis) % 2))
+    return found
+
+
+def reduced_over_wrong_axis(frame: FrameType, line: str, err: BaseException) -> str:
+    """A reshape that finds the values of a matrix reduced over one axis where the count of
+    the other axis belongs (`cols.max(axis=0)` where each row is a window), the reductions on
+    the failing `line` tried first; "" otherwise."""
+    sizes, found = _reshape_sizes(err), _function_tree(frame)
+    if sizes is None or found is None or -1 in sizes[1]:
+        return ""
+    size, target = sizes
+    want = int(np.prod(target))
+    reductions = _axis_reductions(found[0], _evaluator(frame))
+    squeezed = line.replace(" ", "")
+    reductions.sort(key=lambda r: r[0].replace(" ", "") not in squeezed)
+    for call, source, matrix, axis in reductions:
+        kept, reduced = matrix.shape[1 - axis], matrix.shape[axis]
+        if kept == size and reduced == want and kept != reduced:
+            what = "rows" if axis == 0 else "columns"
+            return (f"`{call}` reduces across the {reduced} {what} of `{source}` "
+                    f"{_plain_shape(matrix.shape)}, leaving {kept} values where the reshape "
+                    f"needs {want}, one per {'row' if axis == 0 else 'column'}: reduce along "
+                    f"axis={1 - axis} instead")
+    return ""
+
+
 def _paddings(frame: FrameType) -> list[int]:
     """The ints of the frame's values named like a padding (its own or an attribute of one
     of them, e.g. ctx.padding, ctx.output_padding)."""
@@ -266,7 +365,8 @@ def crash_cause(function: str, err: BaseException) -> str:
     frame, lineno = frames[-1]
     line = _source_line(frame, lineno)
     try:
-        found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame)
+        found = empty_varargs_indexed(frame, line, err) or stride_on_leading_axes(frame) or \
+            reduced_over_wrong_axis(frame, line, err) or bias_on_last_axis(frame, line, err)
         if not found and function in WEIGHT_LAYOUTS:  # or in a caller that passed the sizes on
             found = next((text for text in (weight_unpacked_in_other_order(f, function)
                                             for f, _ in reversed(frames)) if text), "")

@@ -8,9 +8,9 @@ and names the node where the order or a gradient goes wrong.
 """
 from __future__ import annotations
 
-import re
-
+import inspect
 import math
+import re
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -699,7 +699,7 @@ def stopped(outputs: Outputs, i: int, graph: Graph, exercise: str) -> None:
 
 
 def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
-    out = {}
+    out: Outputs = {}
     for i, graph in enumerate(graphs()):
         graph.meter.bounded(len(graph.nodes))
         try:
@@ -708,7 +708,32 @@ def _probe_topo(topological_order: Callable[[Any], Any]) -> Outputs:
             return {**out, "stopped": np.array(i), "limit": np.array(err.limit)}
         graph.meter.limit = None
         out[f"graph{i}"] = _order_array(order, graph, "topological_order")
+        out[f"graph{i}_earlier"] = np.array(sum(isinstance(v, Node) and
+                                                all(v is not n for n in graph.nodes) for v in order))
+    out["kept_in"] = np.array(state_holder(topological_order))
     return out
+
+
+def _holds_nodes(value: Any) -> bool:
+    return isinstance(value, (list, set, dict)) and any(isinstance(v, Node) for v in value)
+
+
+def state_holder(fn: Callable[..., Any]) -> str:
+    """'the default argument order=[] of `visit`' or 'the module-level list `order`': where
+    `fn` (or a function of its module that it calls) keeps nodes between calls; "" if nowhere."""
+    names = getattr(getattr(fn, "__code__", None), "co_names", ())
+    scope = getattr(fn, "__globals__", {})
+    for candidate in [fn] + [scope[n] for n in names if inspect.isfunction(scope.get(n))]:
+        code, defaults = candidate.__code__, candidate.__defaults__ or ()
+        params = code.co_varnames[code.co_argcount - len(defaults):code.co_argcount]
+        for param, value in zip(params, defaults):
+            if _holds_nodes(value):
+                empty = {list: "[]", set: "set()", dict: "{}"}[type(value)]
+                return f"the default argument {param}={empty} of `{candidate.__name__}`"
+    for name in names:
+        if _holds_nodes(scope.get(name)):
+            return f"the module-level {type(scope[name]).__name__} `{name}`"
+    return ""
 
 
 def topological(graph: Graph, order: list[int]) -> bool:
@@ -733,11 +758,27 @@ def backwards_relation(outputs: Outputs) -> str:
     return ""
 
 
+def kept_between_calls(outputs: Outputs, i: int) -> str:
+    """Name a list for graph i whose foreign entries are all nodes of the check's graphs walked
+    in earlier calls (or that a holder found by `state_holder` keeps): state kept between
+    calls; "" otherwise."""
+    order = outputs[f"graph{i}"].tolist()
+    foreign = order.count(-1)
+    if not foreign or (int(outputs.get(f"graph{i}_earlier", -1)) != foreign and
+                       not str(outputs.get("kept_in", ""))):
+        return ""
+    held = str(outputs.get("kept_in", "")) or "a mutable default argument (order=[], " \
+        "visited=set()) or a list made outside the function"
+    return (f"{foreign} of its entries are nodes of the graphs walked in earlier calls, so "
+            f"your list (or visited set) survives between calls, kept in {held}: create it "
+            "inside topological_order, anew on each call")
+
+
 def _verdict_topo(outputs: Outputs) -> None:
     for i, graph in enumerate(graphs()):
         stopped(outputs, i, graph, "topological_order")
         why = _bad_order(graph, outputs[f"graph{i}"].tolist())
-        why = why and (backwards_relation(outputs) or why)
+        why = why and (kept_between_calls(outputs, i) or backwards_relation(outputs) or why)
         if why:
             got = [graph.nodes[k].name if k >= 0 else "?" for k in outputs[f"graph{i}"].tolist()]
             raise CheckFailed(f"topological_order on the graph '{graph.title}': {why}. "

@@ -6,13 +6,14 @@ differences and shows whether ``eps`` is used). Inputs are float64 and seeded.
 """
 from __future__ import annotations
 
+import ast
 import itertools
 from typing import Any, Callable
 
 import numpy as np
 
-from .core import (CheckFailed, Exercise, Outputs, expect_close, number_exercises, own_cases,
-                   register, value_pattern)
+from .core import (CheckFailed, Exercise, Outputs, _own_source, expect_close, number_exercises,
+                   own_cases, register, value_pattern)
 from .lesson00 import returned
 
 LESSON = "02_gradient_checking"
@@ -48,7 +49,38 @@ def _probe_gradient(numerical_gradient: Callable[..., Any]) -> Outputs:
         out["nudges"] = nudges
     out.update(_trace_values(numerical_gradient))
     out.update(_trace_step(numerical_gradient))
+    out["aliases"] = np.array(aliases_nudged(numerical_gradient), dtype=str)
     return out
+
+
+def aliases_nudged(numerical_gradient: Callable[..., Any]) -> list[str]:
+    """The names the learner's source binds to x itself with a plain `name = x` and then
+    nudges in place (`name[...] += ...` or `-=`): aliases, not copies, of x."""
+    source = _own_source(numerical_gradient)
+    if not source:
+        return []
+    function = ast.parse(source).body[0]
+    arguments = [a.arg for a in function.args.args]
+    if len(arguments) < 2:
+        return []
+    x = arguments[1]
+    bound = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign) and
+             isinstance(node.value, ast.Name) and node.value.id == x
+             for target in node.targets if isinstance(target, ast.Name)}
+    nudged = [node.target.value.id for node in ast.walk(function)
+              if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)) and
+              isinstance(node.target, ast.Subscript) and isinstance(node.target.value, ast.Name)
+              and node.target.value.id in bound]
+    return list(dict.fromkeys(nudged))
+
+
+def _alias_rule(aliases: np.ndarray) -> str:
+    """'= does not copy: x_plus and x_minus are x itself ...' for the names of `aliases`."""
+    names = [str(name) for name in aliases]
+    said = " and ".join(names) if len(names) > 1 else names[0]
+    verb = "are" if len(names) > 1 else "is"
+    return (f"= does not copy: {said} {verb} x itself, so both nudges land on x before f is "
+            "called and cancel; call f right after each nudge (or nudge a copy, x.copy())")
 
 
 def _low_precision(value: Any) -> bool:
@@ -435,6 +467,9 @@ def _verdict_gradient(outputs: Outputs) -> None:
                 nudged if nudged else "the difference of the two f values is never stored "
                 "in grad (or is stored in a copy of grad); set grad[i] = (f(x + eps) - "
                 "f(x - eps)) / (2 * eps)"))
+        if not got.any() and len(outputs.get("aliases", ())):
+            raise CheckFailed(f"{call}: your values are all zero: "
+                              f"{_alias_rule(outputs['aliases'])}")
         if not got.any():
             raise CheckFailed(f"{call}: your values are all zero, so f never saw the nudges: "
                               "change x itself, not a copy of it (x.flatten(), x.astype(...) "

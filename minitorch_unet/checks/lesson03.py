@@ -16,8 +16,9 @@ import numpy as np
 from .. import backend, convolution
 from ..autograd import Tensor
 from ..reference import Case, load_cases
-from .core import (CheckFailed, Exercise, Outputs, axis_order_note, expect_close, expect_shape,
-                   number_exercises, off_by_note, register, shape_message, value_pattern)
+from .core import (CheckFailed, Exercise, Outputs, _is_int, _learner_frames, axis_order_note,
+                   expect_close, expect_shape, number_exercises, off_by_note, register,
+                   shape_message, value_pattern)
 from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, col2im_row_finding,
                       conv_findings, im2col_index_finding, im2col_index_probe, run_probes,
                       with_probes)
@@ -153,6 +154,42 @@ def reshape_size_slip(err: BaseException, geometries: list[Geometry],
     text, slipped, right = fits[0]
     return (f"your reshape asks for {slipped[0]} x {slipped[1]} output pixels where the array "
             f"holds {right[0]} x {right[1]}: the output size is computed with a slip, {text}")
+
+
+def col2im_count_slip(err: BaseException) -> str:
+    """For 'cannot reshape array of size S into shape (...)' in the learner's col2im(cols,
+    shape, kh, kw, sh, sw): the one slip of the window-count rule under which the reshape asks
+    for the sizes it does while `cols` holds the right count; "" when none or several fit."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([\d, ]*)\)", str(err))
+    frames = [frame for frame, _ in _learner_frames(err.__traceback__)
+              if frame.f_code.co_argcount == 6]
+    if not found or not frames:
+        return ""
+    values = [frames[-1].f_locals.get(name) for name in frames[-1].f_code.co_varnames[:6]]
+    shape, sizes = values[1], values[2:]
+    if not (isinstance(shape, (tuple, list)) and len(shape) == 4 and all(_is_int(v) for v in shape)
+            and all(_is_int(v) and v > 0 for v in sizes)):
+        return ""
+    (n, c, h, w), (kh, kw, sh, sw) = (int(v) for v in shape), (int(v) for v in sizes)
+    size, target = int(found.group(1)), [int(v) for v in found.group(2).split(",") if v.strip()]
+    right = ((h - kh) // sh + 1, (w - kw) // sw + 1)
+    if size != n * c * kh * kw * right[0] * right[1] or len(target) != 6:
+        return ""
+    fits = []
+    for text, rule in CONV_SIZE_MISTAKES:
+        slipped = (rule(h, kh, sh, 0), rule(w, kw, sw, 0))
+        rest = list(target)
+        for value in slipped:
+            if value in rest:
+                rest.remove(value)
+        if slipped != right and len(rest) == 4 and sorted(rest) == sorted((n, c, kh, kw)):
+            fits.append((text, slipped))
+    if len(fits) != 1:
+        return ""
+    text, slipped = fits[0]
+    said = text.replace("H + 2*padding", "H")   # `shape` is the padded one already
+    return (f"your reshape asks for {slipped[0]} x {slipped[1]} windows where cols holds "
+            f"{right[0]} x {right[1]}: {said} (Ho = (H - kh) // sh + 1 with `shape`'s H)")
 
 
 def col2im_call_fit(err: BaseException) -> str:
@@ -1422,10 +1459,18 @@ register(Exercise(
     grade_id="check_col2im", lesson=LESSON, function="col2im",
     probe=_probe_col2im, verdict=with_probes(_verdict_col2im, col2im_finding),
     success="col2im turns column gradients into PyTorch's input gradient on 7 cases.",
+    explain_error=col2im_count_slip,
     engine_ops=("minitorch_unet.convolution.col2im",)))
 
 
 # ---- conv2d (forward and backward) ---------------------------------------------------------
+def is_connected(out: Any, inputs: list[Tensor]) -> bool:
+    """Whether `out` is a Tensor that backward can follow to `inputs`: made by an op (not a
+    leaf built from arrays or .data), or one of the inputs itself."""
+    return isinstance(out, Tensor) and out.requires_grad and \
+        (not out.is_leaf or any(out is t for t in inputs))
+
+
 def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, ...],
                 args: tuple[Any, ...], backward: bool = True) -> Outputs:
     """Call fn(*tensors, *args) on a reference case and, if `backward`, backward from its
@@ -1438,7 +1483,7 @@ def probe_layer(fn: Callable[..., Any], op: str, name: str, inputs: tuple[str, .
     tensors = {k: Tensor(case[k].copy(), requires_grad=True) for k in inputs if k in case}
     out = fn(*(tensors.get(k) for k in inputs), *args)
     outputs = {f"{name}/out": answer(out, op), f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
-               f"{name}/connected": np.array(isinstance(out, Tensor) and out.requires_grad)}
+               f"{name}/connected": np.array(is_connected(out, list(tensors.values())))}
     outputs.update(saved_params(getattr(out, "_ctx", None), case, name))
     right_shape = isinstance(out, Tensor) and out.shape == case["grad_out"].shape
     if backward and right_shape and out.requires_grad:

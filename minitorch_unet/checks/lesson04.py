@@ -443,6 +443,23 @@ def one_axis_max(case: Case, got: Any) -> None:
                 f".max(axis=(-2, -1))")
 
 
+def channels_maxed_together(case: Case, got: Any) -> None:
+    """Raise when `got` is (N, Ho, Wo), the maxima over all channels' windows at once: im2col
+    run on (N, C, H, W) with the channels not folded into the batch."""
+    got, expected = np.asarray(got), case["out"]
+    n, c, ho, wo = expected.shape
+    if c < 2 or got.shape != (n, ho, wo) or \
+            not np.allclose(got, expected.max(axis=1), rtol=1e-4, atol=1e-5):
+        return
+    h, w = case["input"].shape[2:]
+    raise CheckFailed(
+        f"{call(case)}: wrong shape {tuple(got.shape)}, expected {tuple(expected.shape)}: the "
+        f"channel axis is gone and each value is the max over all {c} channels' windows, so "
+        f"im2col ran on the (N, C, H, W) input with the channels in each row: fold the "
+        f"channels into the batch first, x.reshape({n * c}, 1, {h}, {w}) (padded likewise), "
+        f"and reshape the maxima to (N, C, H_out, W_out)")
+
+
 def _verdict_forward(outputs: Outputs) -> None:
     """Output shapes (the size rule, the default stride), then values."""
     names = tuple(cases("max_pool2d"))
@@ -463,6 +480,7 @@ def _verdict_forward(outputs: Outputs) -> None:
                           "defaults to kernel_size (non-overlapping windows), not 1")
     for name in names:
         one_axis_max(cases("max_pool2d")[name], outputs[f"{name}/out"])
+        channels_maxed_together(cases("max_pool2d")[name], outputs[f"{name}/out"])
     unpadded = sized_without_padding(items, [outputs[f"{name}/out"] for name in names],
                                      [cases("max_pool2d")[name]["out"] for name in names])
     if unpadded:

@@ -361,6 +361,15 @@ def grad_input_with(case: Case, w: np.ndarray) -> np.ndarray:
         .transpose(0, 3, 1, 2)
 
 
+def grad_input_rows_reshaped_straight(case: Case) -> tuple[str, np.ndarray]:
+    """The input's gradient whose (N*H*W, C) rows are reshaped straight to (N, C, H, W)."""
+    n, c, h, wd = case["input"].shape
+    rows = grad_columns(case) @ case["weight"].astype(np.float64).reshape(c, -1).T
+    return (f"grad_x was reshaped straight to (N, C, H, W) from the ({n * h * wd}, {c}) product "
+            "grad_cols @ weight.reshape(C, -1).T, whose rows run over (n, h, w): reshape it to "
+            "(N, H, W, C), then .transpose(0, 3, 1, 2)", rows.reshape(n, c, h, wd))
+
+
 def grad_weight_of_first_sample(case: Case) -> np.ndarray:
     """The weight's gradient from the batch's first sample alone."""
     x, w, g = (case[k].astype(np.float64) for k in ("input", "weight", "grad_out"))
@@ -380,6 +389,7 @@ def grad_mistakes(case: Case, field: str) -> list[tuple[str, np.ndarray]]:
     if field == "grad_input":
         out += [(f"in the input's gradient, {text}", grad_input_with(case, wrong))
                 for text, wrong in weight_variants(case["weight"], "C")]
+        out.append(grad_input_rows_reshaped_straight(case))
     if field == "grad_weight":
         out.append(("grad_weight is flipped by 180 degrees", expected[:, :, ::-1, ::-1]))
         c = expected.shape[0]

@@ -21,19 +21,21 @@ from .core import (EXERCISES, CheckFailed, Exercise, Outputs, describe_error, ex
                    number_exercises, register)
 from .lesson00 import plain_error_hint
 from .lesson03 import (answer, arg, backward_outputs, cases, check_returns_tensor, diagnose_values,
-                       pair, probe_layer, returned_gradients_verdict)
+                       is_connected, pair, probe_layer, returned_gradients_verdict)
 
 LESSON = "06_concatenation_and_cropping"
 number_exercises(LESSON, ("cat_forward", "cat_backward", "cat", "crop_backward", "center_crop"))
 
 
-def check_connected(op: str, names: tuple[str, ...], outputs: Outputs) -> None:
-    """A Tensor that does not require grad was built outside the Function: name that."""
+def check_connected(op: str, names: tuple[str, ...], outputs: Outputs,
+                    build: str = "the Function's .apply(...)") -> None:
+    """A Tensor that backward cannot follow to the inputs was built outside the Function:
+    name that, and `build`, the call that makes it."""
     for name in names:
         if f"{name}/connected" in outputs and not outputs[f"{name}/connected"]:
             raise CheckFailed(f"{op} returned a Tensor that is not connected to its inputs (made "
                               "from .data or a NumPy array?), so backward cannot reach them: "
-                              "build it with the Function's .apply(...)")
+                              f"build it with {build}")
 
 
 # ---- cases that run apart -------------------------------------------------------------------
@@ -128,7 +130,8 @@ def _probe_cat(fn: Callable[..., Any]) -> Outputs:
         tensors = [Tensor(case[k], requires_grad=True) for k in input_names(case)]
         out = fn(tensors, case["params"]["dim"])
         outputs = {f"{name}/out": answer(out, "cat"),
-                   f"{name}/is_tensor": np.array(isinstance(out, Tensor))}
+                   f"{name}/is_tensor": np.array(isinstance(out, Tensor)),
+                   f"{name}/connected": np.array(is_connected(out, tensors))}
         if isinstance(out, Tensor) and out.requires_grad and out.shape == case["grad_out"].shape:
             outputs.update(backward_outputs(out, case["grad_out"], name,
                                             dict(zip(input_names(case), tensors))))
@@ -415,6 +418,7 @@ def _verdict_cat(outputs: Outputs) -> None:
 
 def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
     check_returns_tensor("cat", names, outputs)
+    check_connected("cat", names, outputs, "CatFunction.apply(*tensors, dim=dim)")
     for name in names:
         case = cases("cat")[name]
         what, dim = describe_cat(case), case["params"]["dim"]
@@ -521,6 +525,20 @@ def function_called_hint(err: BaseException) -> str:
             f"connects the output to its inputs: {called.group(1)}.apply(*tensors, dim=dim)")
 
 
+def pieces_into_one_array(err: BaseException) -> str:
+    """np.array (or np.asarray) of the inputs in a cat forward, which fails on inputs of other
+    sizes along dim: the join is np.concatenate; "" otherwise."""
+    frames = core._learner_frames(err.__traceback__)
+    line = core._source_line(*frames[-1]) if frames else ""
+    if not frames or "inhomogeneous shape" not in str(err) or \
+            "grad" in frames[-1][0].f_locals or \
+            not re.search(r"\b(np|numpy)\.(array|asarray)\(", line):
+        return ""
+    return ("np.array makes a new array with one more axis and needs pieces of one shape, "
+            "while cat joins them along an existing axis, where their sizes may differ: "
+            "return np.concatenate(arrays, axis=dim)")
+
+
 def split_error_hint(err: BaseException) -> str:
     """What an error of np.split or of an index along the joining axis means in a cat
     backward, or ""."""
@@ -592,7 +610,7 @@ def course_call_hint(err: BaseException, expects: str) -> str:
 def cat_error(err: BaseException) -> str:
     """What an exception of a cat answer shows about the mistake, or ""."""
     return (apply_inputs_hint(err) or function_called_hint(err) or split_error_hint(err)
-            or forward_without_ctx(err) or plain_error_hint(err)
+            or pieces_into_one_array(err) or forward_without_ctx(err) or plain_error_hint(err)
             or course_call_hint(err, "the arguments passed to it do not fit it (compare them "
                                      "with CatFunction.apply(*tensors, dim=dim))"))
 
@@ -679,8 +697,10 @@ def offset_relation(found: dict[str, tuple[int, int]], backward: bool = False) -
         wanted = {name: tuple(rule(n, k) for n, k in sides[name]) for name in found}
         if wanted == found and any(wanted[name] != tuple(right(n, k) for n, k in sides[name])
                                    for name in found):
-            return (f"your offsets are {text} (n the input's side, k the crop's); the window "
-                    "starts at top = (H - h) // 2, left = (W - w) // 2")
+            legend = " (n the input's side, k the crop's)" if re.search(r"\b[nk]\b", text) \
+                else ""
+            return (f"your offsets are {text}{legend}; the window starts at top = (H - h) // 2, "
+                    "left = (W - w) // 2")
     return ""
 
 
