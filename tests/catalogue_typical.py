@@ -339,7 +339,8 @@ def t14_dice_bitand_on_floats(pred, target):
 # t14_backward_root_only (backward_root_only), t14_unbroadcast_leading_only
 # (unbroadcast_ignores_ones).
 
-@mistake("check_tanh_backward", "tanh_backward", "you multiply by 1 - x**2", "not the input")
+@mistake("check_tanh_backward", "tanh_backward", "you multiply by 1 - x**2",
+         "square the output t = tanh(x), not the input")
 def t13_tanh_1_minus_x2(x, grad):
     """uses 1 - x**2 (forgets to take tanh of x)"""
     return (1.0 - x ** 2) * grad
