@@ -1087,19 +1087,12 @@ def _sibling_names(code: Any, groups: list[set[str]]) -> list[set[str]]:
     return groups + pairs
 
 
-def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
-    """'`wo` = (w - kh) // sw + 1 = 11 uses `kh` where `kw` belongs: ...' when a reshape on
-    the line fails for its size, and replacing one name of a count it is given by its other
-    axis's twin makes the sizes agree; "" otherwise."""
-    failed = re.search(r"cannot reshape array of size (\d+) into shape", text)
-    source = _own_source(frame.f_code)
-    if not failed or not source:
-        return ""
-    size = int(failed.group(1))
-    tree = ast.parse(source)
+def _first_assignments(source: str) -> tuple[dict[str, ast.AST], list[set[str]]]:
+    """Each name's first assigned expression in `source` (`a, b = x, y` gives a: x, b: y), and
+    the names unpacked together (`ho, wo = ...`), which are one quantity's two axes."""
     assigned: dict[str, ast.AST] = {}
     groups: list[set[str]] = []
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
             if isinstance(target, ast.Tuple):
@@ -1110,6 +1103,19 @@ def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
             for t, v in pairs:
                 if isinstance(t, ast.Name):
                     assigned.setdefault(t.id, v)
+    return assigned, groups
+
+
+def _reshape_count_fix(frame: FrameType, line: str, text: str) -> str:
+    """'`wo` = (w - kh) // sw + 1 = 11 uses `kh` where `kw` belongs: ...' when a reshape on
+    the line fails for its size, and replacing one name of a count it is given by its other
+    axis's twin makes the sizes agree; "" otherwise."""
+    failed = re.search(r"cannot reshape array of size (\d+) into shape", text)
+    source = _own_source(frame.f_code)
+    if not failed or not source:
+        return ""
+    size = int(failed.group(1))
+    assigned, groups = _first_assignments(source)
     siblings = _sibling_names(frame.f_code, groups)
     names = {**frame.f_globals, **frame.f_locals}
     try:
@@ -1173,20 +1179,7 @@ def _row_count_fix(frame: FrameType, text: str) -> str:
     if not past or not source:
         return ""
     size = int(past.group(1))
-    tree = ast.parse(source)
-    assigned: dict[str, ast.AST] = {}
-    groups: list[set[str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-            if isinstance(target, ast.Tuple):
-                groups.append({t.id for t in target.elts if isinstance(t, ast.Name)})
-            pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and \
-                isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) \
-                else [(target, value)]
-            for t, v in pairs:
-                if isinstance(t, ast.Name):
-                    assigned.setdefault(t.id, v)
+    assigned, groups = _first_assignments(source)
     stops = [stop for _, stop in _range_loops(frame) if re.fullmatch(r"\w+", stop)]
     values = {stop: frame.f_locals.get(stop) for stop in stops}
     if not stops or not all(_is_int(v) for v in values.values()) or \
