@@ -1,16 +1,18 @@
 """Typical mistakes, written blind: the mistakes a marker meets most often in each exercise,
-listed by frequency in two rounds by markers who had not read the checks, run through each
+listed by frequency in three rounds by markers who had not read the checks, run through each
 lesson's own check and judged by hand (named, generic, wrong cause). The blind figures of those
 judgements: first round, 64 of 70 named (lessons 02-05) and 75 of 79 (lessons 00, 01,
-06-11); second round, 68 of 72 (lessons 02-05) and 83 of 85 (the others). The misses were worked
-on afterwards, so the figure that test_checks_catalogue_typical.py prints is no longer blind.
+06-11); second round, 68 of 72 (lessons 02-05) and 83 of 85 (the others); third round, 61 of 65
+(lessons 02-05) and 61 of 63 (the others). The misses were worked on afterwards, so the figure
+that test_checks_catalogue_typical.py prints is no longer blind.
 
 Entries follow tests/test_checks_catalogue.py: each is a wrong answer with the exercise's
 signature, registered with the check it goes through and the words that name the mistake in
-its message; `t13_`/`t14_` tell the round, the docstring is the marker's description. 256 of
-the 306 are here: the other 50 are the same code as an entry of another catalogue for the
-same check, tested there (listed at the head of their lesson). NOT_NAMED_YET holds those
-whose message does not name them yet, with the words a naming message would hold.
+its message; `t13_`/`t14_`/`t15_` tell the round, the docstring is the marker's description.
+364 of the 434 are here: the other 70 are the same code as an entry of another catalogue (or of
+an earlier round) for the same check, tested there (listed at the head of their lesson).
+NOT_NAMED_YET holds those whose message does not name them yet, with the words a naming
+message would hold.
 """
 from __future__ import annotations
 
@@ -237,6 +239,177 @@ def _t14_visit(node, order=[], visited=set()):  # noqa: B006 (the mistake: mutab
     return order
 
 
+_T15_L3, _T15_L4, _T15_L5 = "03_convolution", "04_max_pooling", "05_transposed_convolution"
+
+
+def _t15_ns(lesson, name):
+    return solution(lesson)[name]
+
+
+def _t15_naive(x, weight, bias, stride, padding, flip=False, pad=True, use_stride=True, plus_one=1,
+           use_bias=True):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    p = padding if pad else 0
+    xpad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    ho = (h + 2 * padding - kh) // stride + plus_one
+    wo = (w + 2 * padding - kw) // stride + plus_one
+    if not pad:
+        ho, wo = (h - kh) // stride + 1, (w - kw) // stride + 1
+    wt = weight[:, :, ::-1, ::-1] if flip else weight
+    out = np.zeros((n, o, ho, wo), dtype=x.dtype)
+    s = stride if use_stride else 1
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    window = xpad[item, :, i * s:i * s + kh, j * s:j * s + kw]
+                    out[item, ch, i, j] = np.sum(window * wt[ch])
+            if bias is not None and use_bias:
+                out[item, ch] += bias[ch]
+    return out
+
+
+def _t15_windows(x, kh, kw, sh, sw, stride=True):
+    v = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return v[:, :, ::sh, ::sw] if stride else v
+
+
+def _t15_col2im(cols, shape, kh, kw, sh, sw, accumulate=True, stride=True, transpose=True):
+    n, c, h, w = shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros(shape, dtype=cols.dtype)
+    if transpose:
+        cols = cols.reshape(n, ho, wo, c, kh, kw)
+    else:
+        cols = cols.reshape(n, c, ho, wo, kh, kw).transpose(0, 2, 3, 1, 4, 5)
+    for a in range(kh):
+        for b in range(kw):
+            if stride:
+                sl = (slice(None), slice(None), slice(a, a + sh * ho, sh),
+                      slice(b, b + sw * wo, sw))
+            else:
+                sl = (slice(None), slice(None), slice(a, a + ho), slice(b, b + wo))
+            piece = cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+            if accumulate:
+                out[sl] += piece
+            else:
+                out[sl] = piece
+    return out
+
+
+def _t15_fwd(ctx, x, weight, *bias, stride, padding, use_bias=True, pad=True, out_transpose=True,
+             wlayout=True):
+    im2col = _t15_ns(_T15_L3, "im2col")
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if pad else x
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = im2col(xpad, kh, kw, sh, sw)
+    wmat = weight.reshape(o, -1).T if wlayout else weight.reshape(-1, o)
+    out = cols @ wmat
+    if bias and use_bias:
+        out = out + bias[0]
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    if out_transpose:
+        return out.reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    return out.reshape(x.shape[0], o, ho, wo)
+
+
+def _t15_bwd(ctx, grad, bias_axis=0, crop=True, gw_T=False, g_layout=True, bias_mean=False):
+    col2im = _t15_ns(_T15_L3, "col2im")
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o) if g_layout else grad.reshape(-1, o)
+    grad_x = col2im(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    if crop:
+        grad_x = grad_x[:, :, ph:ctx.padded_shape[2] - ph, pw:ctx.padded_shape[3] - pw]
+    if gw_T:
+        grad_weight = (ctx.cols.T @ g).reshape(ctx.weight.shape)
+    else:
+        grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    if ctx.has_bias:
+        gb = g.mean(axis=0) if bias_mean else g.sum(axis=0)
+        if bias_axis == 1:
+            gb = grad.sum(axis=(0, 1, 2))
+        return grad_x, grad_weight, gb
+    return grad_x, grad_weight
+
+
+def _t15_mp_fwd(ctx, x, kernel, stride, padding, fill=-np.inf, fold=True):
+    im2col = _t15_ns(_T15_L4, "im2col")
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    if fold:
+        cols = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+        ctx.argmax = cols.argmax(axis=1)
+        out = cols[np.arange(len(cols)), ctx.argmax].reshape(n, c, ho, wo)
+    else:
+        cols = im2col(xpad, kh, kw, sh, sw)  # (N*Ho*Wo, C*kh*kw)
+        m = cols.max(axis=1).reshape(n, ho, wo, 1)
+        out = np.repeat(m.transpose(0, 3, 1, 2), c, axis=1)
+        ctx.argmax = np.zeros(n * c * ho * wo, dtype=int)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return out
+
+
+def _t15_tfwd(ctx, x, weight, *bias, stride, padding, output_padding, use_op=True, crop=True,
+              bias_bcast=True, x_transpose=True):
+    col2im = _t15_ns(_T15_L5, "col2im")
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    if not use_op:
+        oph = opw = 0
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c) if x_transpose else x.reshape(n * h * w, c)
+    out = col2im(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
+    if crop:
+        out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    if bias:
+        out = out + (bias[0][:, None, None] if bias_bcast else bias[0])
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+def _t15_tbwd(ctx, grad, bias_axis=(0, 2, 3), offset=True, gw_T=False, gx_transpose=True):
+    im2col = _t15_ns(_T15_L5, "im2col")
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    n, c, h, w = ctx.xshape
+    o, kh, kw = ctx.weight.shape[1:]
+    grad_full = np.zeros(ctx.full, dtype=grad.dtype)
+    if offset:
+        grad_full[:, :, ph:ph + grad.shape[2], pw:pw + grad.shape[3]] = grad
+    else:
+        grad_full[:, :, :grad.shape[2], :grad.shape[3]] = grad
+    grad_cols = im2col(grad_full, kh, kw, sh, sw)
+    gx = grad_cols @ ctx.weight.reshape(c, -1).T
+    gx = gx.reshape(n, h, w, c).transpose(0, 3, 1, 2) if gx_transpose else gx.reshape(n, c, h, w)
+    if gw_T:
+        gw = (grad_cols.T @ ctx.x2).reshape(ctx.weight.shape)
+    else:
+        gw = (ctx.x2.T @ grad_cols).reshape(ctx.weight.shape)
+    if ctx.has_bias:
+        return gx, gw, grad.sum(axis=bias_axis)
+    return gx, gw
+
+
+def _t15_count(depth, base_filters, in_channels=1, dec_in=3, bn=4, head=True, conv_bias=0):
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1 if head else 0
+    for i in range(depth + 1):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + bn * widths[i] + conv_bias * 2 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (dec_in * widths[i]) + bn * widths[i] + conv_bias * 2 * widths[i]
+    return total
+
+
 # ---- 00_task_and_data ----------------------------------------------------------------------------
 
 @mistake("check_dice", "dice", "the factor 2 is missing", "Dice = 2|P∩T|")
@@ -331,13 +504,53 @@ def t14_dice_bitand_on_floats(pred, target):
     return float(2 * inter / total)
 
 
+@mistake("check_dice", "dice", "Both masks are empty: 0/0", "counts as a perfect match (1.0)")
+def t15_dice_no_empty_case(pred, target):
+    """no special case for two empty masks: 0/0 -> nan"""
+    p = np.asarray(pred).astype(bool); t = np.asarray(target).astype(bool)
+    return float(2 * np.logical_and(p, t).sum() / (p.sum() + t.sum()))
+
+
+@mistake("check_dice", "dice", "the factor 2 is missing", "Dice = 2|P∩T| / (|P| + |T|)")
+def t15_dice_forgot_2(pred, target):
+    """forgot the factor 2 in the numerator"""
+    p = np.asarray(pred).astype(bool); t = np.asarray(target).astype(bool)
+    total = p.sum() + t.sum()
+    if total == 0:
+        return 1.0
+    return float(np.logical_and(p, t).sum() / total)
+
+
+@mistake("check_dice", "dice", "your values are the IoU", "not Dice")
+def t15_dice_iou(pred, target):
+    """computed IoU (intersection over union) instead of Dice"""
+    p = np.asarray(pred).astype(bool); t = np.asarray(target).astype(bool)
+    union = np.logical_or(p, t).sum()
+    if union == 0:
+        return 1.0
+    return float(np.logical_and(p, t).sum() / union)
+
+
+@mistake("check_dice", "dice", "counts every pixel where the masks agree, background included",
+         "counts the pixels that are 1 in both")
+def t15_dice_pixel_agreement(pred, target):
+    """counts agreeing pixels (pred == target) as the overlap, background included"""
+    p = np.asarray(pred).astype(bool); t = np.asarray(target).astype(bool)
+    total = p.sum() + t.sum()
+    if total == 0:
+        return 1.0
+    return float(2 * (p == t).sum() / total)
+
+
+
 # ---- 01_autograd ---------------------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check: t13_mul_swapped
 # (mul_swapped), t13_mul_no_grad (mul_no_chain), t13_topo_no_visited (d6_topo_no_visited),
 # t13_backward_root_only (backward_root_only), t14_mul_swapped (mul_swapped), t14_mul_no_grad
 # (mul_no_chain), t14_mul_copy_paste (mul_b_twice), t14_topo_no_visited (d6_topo_no_visited),
 # t14_backward_root_only (backward_root_only), t14_unbroadcast_leading_only
-# (unbroadcast_ignores_ones).
+# (unbroadcast_ignores_ones), t15_mul_swapped (mul_swapped), t15_mul_no_grad (mul_no_chain),
+# t15_tanh_x_not_out (t13_tanh_1_minus_x2).
 
 @mistake("check_tanh_backward", "tanh_backward", "you multiply by 1 - x**2",
          "square the output t = tanh(x), not the input")
@@ -642,6 +855,126 @@ def t14_unbroadcast_axis0_once(grad, shape):
     return grad
 
 
+@mistake("check_tanh_backward", "tanh_backward", "you return the local derivative 1 - tanh(x)**2",
+         "without multiplying it by grad (chain rule)")
+def t15_tanh_no_grad(x, grad):
+    """forgot the chain-rule factor grad: returns 1 - tanh(x)^2"""
+    return 1.0 - math.tanh(x) ** 2
+
+
+@mistake("check_topological_order", "topological_order", "'a' appears 4 times",
+         "keep a set of visited nodes")
+def t15_topo_no_visited(root):
+    """no visited set: a node reached by two paths appears twice"""
+    order = []
+    def visit(node):
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    visit(root)
+    return order
+
+
+@mistake("check_topological_order", "topological_order", "the output comes first",
+         "add a node to the list only after all its inputs (_prev) have been added")
+def t15_topo_preorder(root):
+    """appends the node before visiting its inputs (pre-order): root comes first"""
+    order, visited = [], set()
+    def visit(node):
+        if node in visited:
+            return
+        visited.add(node)
+        order.append(node)
+        for child in node._prev:
+            visit(child)
+    visit(root)
+    return order
+
+
+@mistake("check_backward", "backward", "never set to 1.0", "set root.grad = 1.0")
+def t15_backward_no_seed(root):
+    """forgot root.grad = 1.0 before walking the graph"""
+    for node in reversed(NS01["topological_order"](root)):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "sent its gradient back before 's', which uses it",
+         "walk the topological order in reverse")
+def t15_backward_not_reversed(root):
+    """walks the topological order forwards (inputs first) instead of reversed"""
+    root.grad = 1.0
+    for node in NS01["topological_order"](root):
+        node._backward()
+
+
+@mistake("check_backward", "backward", "'x1*w1' never sent its gradient back",
+         "call _backward() of every node of topological_order(root)")
+def t15_backward_one_level(root):
+    """only calls root._backward() and its direct inputs', no full graph walk"""
+    root.grad = 1.0
+    root._backward()
+    for child in root._prev:
+        child._backward()
+
+
+@mistake("check_unbroadcast", "unbroadcast", "the axes where `shape` has a 1 are not summed",
+         "sum them with keepdims=True")
+def t15_unbroadcast_leading_only(grad, shape):
+    """sums only the extra leading axes, forgets the size-1 axes that were stretched"""
+    extra = grad.ndim - len(shape)
+    return grad.sum(axis=tuple(range(extra)))
+
+
+@mistake("check_unbroadcast", "unbroadcast", "you averaged",
+         "sum the gradient over the broadcast axes")
+def t15_unbroadcast_mean(grad, shape):
+    """mean instead of sum over the broadcast axes"""
+    extra = grad.ndim - len(shape)
+    grad = grad.mean(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.mean(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+@gap("check_unbroadcast", "unbroadcast", "only axis 0", "size-1 axes")
+def t15_unbroadcast_axis0_once(grad, shape):
+    """sums axis 0 once whenever the shapes differ (the bias-of-a-batch case only)"""
+    if grad.shape != tuple(shape):
+        grad = grad.sum(axis=0)
+    return grad
+
+
+@mistake("check_unbroadcast", "unbroadcast", "the values may be right",
+         "reshape the result to `shape`")
+def t15_unbroadcast_no_keepdims(grad, shape):
+    """sums the stretched size-1 axes without keepdims and returns (the 1s are dropped)"""
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched)
+    return grad
+
+
+@mistake("check_topological_order", "topological_order", "the output 'o' itself is missing",
+         "append the root too")
+def t15_topo_no_root(root):
+    """collects only the inputs (visits children of root) and forgets to add root itself"""
+    order, visited = [], set()
+    def visit(node):
+        if node in visited:
+            return
+        visited.add(node)
+        for child in node._prev:
+            visit(child)
+        order.append(node)
+    for child in root._prev:
+        visit(child)
+    return order
+
+
+
 # ---- 02_gradient_checking ------------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check:
 # t14_ng_nudge_all_at_once (ng_all_entries_at_once).
@@ -894,6 +1227,127 @@ def t14_re_norm_based(a, b):
     a, b = np.asarray(a, float), np.asarray(b, float)
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return float(np.linalg.norm(a - b) / scale) if scale else 0.0
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "your values are forward differences",
+         "use central ones")
+def t15_ng_forward_difference(f, x, eps=1e-6):
+    """forward difference (f(x+eps)-f(x))/eps instead of the central one"""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        f0 = f(x)
+        x[i] = saved + eps
+        f_plus = f(x)
+        x[i] = saved
+        grad[i] = (f_plus - f0) / eps
+    return grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "changed x", "put each entry back")
+def t15_ng_not_restored(f, x, eps=1e-6):
+    """entry left at x-eps: x not put back after the nudge"""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        f_plus = f(x)
+        x[i] -= 2 * eps
+        f_minus = f(x)
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "divided by eps (twice the gradient)",
+         "divide it by 2 * eps")
+def t15_ng_divide_by_eps(f, x, eps=1e-6):
+    """central difference divided by eps instead of 2*eps (gradient twice too big)"""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        f_plus = f(x)
+        x[i] = saved - eps
+        f_minus = f(x)
+        x[i] = saved
+        grad[i] = (f_plus - f_minus) / eps
+    return grad
+
+
+@mistake("check_numerical_gradient", "numerical_gradient",
+         "moves 3 entries of x at once, a whole row", "x[i] for i in np.ndindex(x.shape)")
+def t15_ng_range_len_rows(f, x, eps=1e-6):
+    """loops over range(len(x)): on a 2-D x nudges a whole row at once"""
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        saved = x[i].copy()
+        x[i] = saved + eps
+        f_plus = f(x)
+        x[i] = saved - eps
+        f_minus = f(x)
+        x[i] = saved
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+@mistake("check_relative_error", "relative_error", "you divide by |a| + |b|",
+         "divide by max(|a|, |b|)")
+def t15_re_sum_denominator(a, b):
+    """denominator |a|+|b| (CS231n's form) instead of max(|a|,|b|)"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    den = np.abs(a) + np.abs(b)
+    return float(np.max(np.abs(a - b) / np.where(den == 0, 1.0, den)))
+
+
+@mistake("check_relative_error", "relative_error", "that is the mean over the entries",
+         "take the largest")
+def t15_re_mean_not_max(a, b):
+    """mean of the relative errors instead of the largest"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.mean(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))
+
+
+@mistake("check_relative_error", "relative_error", "where both entries are 0 the error is 0",
+         "0/0 counts as no error")
+def t15_re_zero_over_zero_nan(a, b):
+    """no guard for 0/0: returns nan when both entries are 0"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))))
+
+
+@mistake("check_relative_error", "relative_error", "max(a, b) without absolute values",
+         "divide by max(|a|, |b|)")
+def t15_re_no_abs_in_scale(a, b):
+    """max(a, b) without abs in the denominator (negative entries)"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = np.maximum(a, b)
+    return float(np.max(np.abs(a - b) / np.where(scale == 0, 1.0, scale)))
+
+
+@mistake("check_numerical_gradient", "numerical_gradient", "the right values in x's memory order",
+         "np.reshape(grad, x.shape)")
+def t15_ng_flat_list(f, x, eps=1e-6):
+    """collects the entries in a list: returns a flat (size,) array, not x's shape"""
+    grad = []
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        f_plus = f(x)
+        x[i] = saved - eps
+        f_minus = f(x)
+        x[i] = saved
+        grad.append((f_plus - f_minus) / (2 * eps))
+    return np.array(grad)
+
+
+@mistake("check_relative_error", "relative_error",
+         "got an array of shape (3, 4): the errors of every entry", "return the largest")
+def t15_re_returns_array(a, b):
+    """returns the array of per-entry errors, never takes the max"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return np.abs(a - b) / np.where(scale == 0, 1.0, scale)
+
 
 
 # ---- 03_convolution ------------------------------------------------------------------------------
@@ -1919,6 +2373,287 @@ def t14_wino_output_transform_swapped(d, g):
     return A_T.T @ (u * v).sum(axis=0) @ A_T
 
 
+@mistake("check_conv2d_naive", "conv2d_naive", "the kernel is flipped", "no flip")
+def t15_naive_flip_kernel(x, weight, bias=None, stride=1, padding=0):
+    """flips the kernel (true convolution, not cross-correlation)"""
+    return _t15_naive(x, weight, bias, stride, padding, flip=True)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "the padding is not applied",
+         "pad the input by `padding` zeros")
+def t15_naive_no_padding(x, weight, bias=None, stride=1, padding=0):
+    """never pads the input (padding ignored)"""
+    return _t15_naive(x, weight, bias, stride, padding, pad=False)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive",
+         "the windows start at (i, j) instead of (stride * i, stride * j)",
+         "the stride is not applied when slicing the windows")
+def t15_naive_window_ignores_stride(x, weight, bias=None, stride=1, padding=0):
+    """window taken at [i:i+kh] instead of [i*stride:i*stride+kh] (size right, positions wrong)"""
+    return _t15_naive(x, weight, bias, stride, padding, use_stride=False)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "the + 1 is missing", "the first window counts too")
+def t15_naive_no_plus_one(x, weight, bias=None, stride=1, padding=0):
+    """output size (H+2p-k)//s without the +1"""
+    return _t15_naive(x, weight, bias, stride, padding, plus_one=0)
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "the bias is missing",
+         "add bias[o] to every pixel of output channel o")
+def t15_naive_no_bias(x, weight, bias=None, stride=1, padding=0):
+    """forgets to add the bias"""
+    return _t15_naive(x, weight, bias, stride, padding, use_bias=False)
+
+
+@mistake("check_im2col", "im2col", "your columns run over (a, b, c), the channel last",
+         "they must run over (c, a, b)")
+def t15_im2col_channel_last_columns(x, kh, kw, sh, sw):
+    """columns ordered (a, b, c) instead of (c, a, b): transpose(0,2,3,4,5,1)"""
+    win = _t15_windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 4, 5, 1).reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "were reshaped without the transpose",
+         "transpose(0, 2, 3, 1, 4, 5) first")
+def t15_im2col_reshape_without_transpose(x, kh, kw, sh, sw):
+    """reshapes the (N,C,Ho,Wo,kh,kw) view directly, no transpose"""
+    win = _t15_windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_im2col", "im2col", "the stride is ignored, your windows start at every pixel",
+         "starts at (sh * i, sw * j)")
+def t15_im2col_stride_ignored(x, kh, kw, sh, sw):
+    """forgets the [::sh, ::sw] slice (stride ignored)"""
+    win = _t15_windows(x, kh, kw, sh, sw, stride=False)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+
+
+@mistake("check_col2im", "col2im", "overlapping windows overwrite each other",
+         "col2im must ADD every window's values (+=)")
+def t15_col2im_assign_not_add(cols, shape, kh, kw, sh, sw):
+    """`=` instead of `+=`: overlapping windows overwrite instead of summing"""
+    return _t15_col2im(cols, shape, kh, kw, sh, sw, accumulate=False)
+
+
+@mistake("check_col2im", "col2im", "the stride is ignored",
+         "goes back to (sh * i, sw * j), not (i, j)")
+def t15_col2im_stride_ignored(cols, shape, kh, kw, sh, sw):
+    """slice a:a+Ho instead of a:a+sh*Ho:sh (stride ignored)"""
+    return _t15_col2im(cols, shape, kh, kw, sh, sw, stride=False)
+
+
+@mistake("check_col2im", "col2im",
+         "the rows were reshaped to (N, C, Ho, Wo, kh, kw) without the transpose",
+         "so reshape to (N, Ho, Wo, C, kh, kw)")
+def t15_col2im_rows_as_channel_first(cols, shape, kh, kw, sh, sw):
+    """reshapes cols as (N, C, Ho, Wo, kh, kw): rows/columns layout misread"""
+    return _t15_col2im(cols, shape, kh, kw, sh, sw, transpose=False)
+
+
+@mistake("check_conv2d_forward", "conv2d_forward", "the bias is missing",
+         "add bias[o] to every pixel of output channel o")
+def t15_fwd_no_bias(ctx, x, weight, *bias, stride, padding):
+    """conv2d_forward forgets to add the bias"""
+    return _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding, use_bias=False)
+
+
+@mistake("check_conv2d_forward", "conv2d_forward", "the padding is not applied",
+         "pad the input by `padding` zeros")
+def t15_fwd_no_padding(ctx, x, weight, *bias, stride, padding):
+    """conv2d_forward never pads x"""
+    return _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding, pad=False)
+
+
+@mistake("check_conv2d_forward", "conv2d_forward", "was reshaped straight to (N, O, Ho, Wo)",
+         "so reshape to (N, Ho, Wo, O) first, then transpose(0, 3, 1, 2)")
+def t15_fwd_reshape_no_transpose(ctx, x, weight, *bias, stride, padding):
+    """reshapes (N*Ho*Wo, O) straight to (N, O, Ho, Wo) without the transpose"""
+    return _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding, out_transpose=False)
+
+
+@mistake("check_conv2d_forward", "conv2d_forward", "weight.reshape(-1, O)",
+         "use weight.reshape(O, -1).T")
+def t15_fwd_weight_reshape_minus1_o(ctx, x, weight, *bias, stride, padding):
+    """weight.reshape(-1, O) instead of weight.reshape(O, -1).T"""
+    return _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding, wlayout=False)
+
+
+@mistake("check_conv2d_forward", "conv2d", "the caller passes the argument on unconverted",
+         "turn an int v into (v, v)")
+def t15_conv2d_int_not_paired(input, weight, bias=None, stride=1, padding=0):
+    """conv2d passes int stride/padding on without making pairs"""
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return _t15_ns(_T15_L3, "Conv2dFunction").apply(*tensors, stride=stride, padding=padding)
+
+
+@gap("check_conv2d_forward", "conv2d", "`conv2d` does not pass the bias on",
+     "Conv2dFunction.apply(input, weight, bias")
+def t15_conv2d_bias_not_passed(input, weight, bias=None, stride=1, padding=0):
+    """conv2d never passes the bias tensor to the Function"""
+    stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    return _t15_ns(_T15_L3, "Conv2dFunction").apply(input, weight, stride=stride, padding=padding)
+
+
+@mistake("check_conv2d", "conv2d_backward", "that is grad summed over axes (0, 1, 2) only",
+         "grad.sum(axis=(0, 2, 3))")
+def t15_bwd_bias_wrong_axes(ctx, grad):
+    """grad_bias = grad.sum(axis=(0, 1, 2)) (sums over O instead of over N, Ho, Wo)"""
+    return _t15_bwd(ctx, grad, bias_axis=1)
+
+
+@mistake("check_conv2d", "conv2d_backward", "grad_bias is the mean of grad_out",
+         "instead of its sum over batch and pixels")
+def t15_bwd_bias_mean(ctx, grad):
+    """grad_bias is the mean over rows instead of the sum"""
+    return _t15_bwd(ctx, grad, bias_mean=True)
+
+
+@mistake("check_conv2d", "conv2d_backward", "a border of [0, 0, 1, 1] on each side",
+         "cut the padding off before returning it")
+def t15_bwd_no_crop(ctx, grad):
+    """grad_x not cropped: returned with the padding still on"""
+    return _t15_bwd(ctx, grad, crop=False)
+
+
+@mistake("check_conv2d", "conv2d_backward",
+         "reshaped from a (C*kh*kw, O) matrix (cols.T @ grad_cols)",
+         "grad_cols.T @ cols, then reshape")
+def t15_bwd_weight_grad_transposed(ctx, grad):
+    """grad_weight = (cols.T @ g).reshape(...) : (Ckk, O) reshaped as (O, C, kh, kw)"""
+    return _t15_bwd(ctx, grad, gw_T=True)
+
+
+@mistake("check_conv2d", "conv2d_backward",
+         "computed from grad.reshape(-1, O), which mixes channels and pixels",
+         "grad.transpose(0, 2, 3, 1).reshape(-1, O) first")
+def t15_bwd_grad_reshape_no_transpose(ctx, grad):
+    """G = grad.reshape(-1, O) without moving O last first"""
+    return _t15_bwd(ctx, grad, g_layout=False)
+
+
+@mistake("check_winograd_tile", "winograd_tile", "U and V are multiplied as matrices (@)",
+         "(U * V).sum(axis=0)")
+def t15_wino_matmul_not_elementwise(d, g):
+    """u @ v (matrix product) instead of the elementwise u * v"""
+    G, B_T, A_T = _t15_ns(_T15_L3, "G"), _t15_ns(_T15_L3, "B_T"), _t15_ns(_T15_L3, "A_T")
+    u = G @ g @ G.T
+    v = B_T @ d @ B_T.T
+    return A_T @ (u @ v).sum(axis=0) @ A_T.T
+
+
+@mistake("check_winograd_tile", "winograd_tile", "B d B^T instead of B^T d B",
+         "V = B_T @ d @ B_T.T")
+def t15_wino_B_transposes_swapped(d, g):
+    """input transform B d B^T instead of B^T d B"""
+    G, B_T, A_T = _t15_ns(_T15_L3, "G"), _t15_ns(_T15_L3, "B_T"), _t15_ns(_T15_L3, "A_T")
+    u = G @ g @ G.T
+    v = B_T.T @ d @ B_T
+    return A_T @ (u * v).sum(axis=0) @ A_T.T
+
+
+@mistake("check_conv2d_naive", "conv2d_naive", "the window times EVERY output channel's kernel",
+         "output channel o uses weight[o] only")
+def t15_naive_whole_weight(x, weight, bias=None, stride=1, padding=0):
+    """np.sum(window * weight) instead of weight[channel]: sums over every output channel's kernel
+    """
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho = (h + 2 * padding - kh) // stride + 1
+    wo = (w + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo), dtype=x.dtype)
+    for item in range(n):
+        for ch in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    window = xpad[item, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[item, ch, i, j] = np.sum(window * weight)
+            if bias is not None:
+                out[item, ch] += bias[ch]
+    return out
+
+
+@mistake("check_im2col", "im2col", "shape (9, 25) is transposed", "one ROW per output pixel")
+def t15_im2col_cs231n_transposed(x, kh, kw, sh, sw):
+    """CS231n's layout: returns (C*kh*kw, N*Ho*Wo), the transpose"""
+    win = _t15_windows(x, kh, kw, sh, sw)
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)
+
+
+@mistake("check_col2im", "col2im", "your sizes follow H - k + 1", "take every stride-th window")
+def t15_col2im_count_without_stride(cols, shape, kh, kw, sh, sw):
+    """Ho = H - kh + 1 (stride left out of the window count)"""
+    n, c, h, w = shape
+    ho, wo = h - kh + 1, w - kw + 1
+    cols = cols.reshape(n, ho, wo, c, kh, kw)
+    out = np.zeros(shape, dtype=cols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            window = cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+            out[:, :, a:a + sh * ho:sh, b:b + sw * wo:sw] += window
+    return out
+
+
+@gap("check_conv2d", "conv2d_forward", "ctx.padded_shape", "the padded input's shape")
+def t15_fwd_saves_unpadded_shape(ctx, x, weight, *bias, stride, padding):
+    """conv2d_forward saves x.shape, not the padded shape, for col2im"""
+    out = _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding)
+    ctx.padded_shape = x.shape
+    return out
+
+
+@mistake("check_conv2d", "conv2d_backward", "backward returned 3 gradients for 2 tensor inputs",
+         "return one per input")
+def t15_bwd_always_returns_bias_grad(ctx, grad):
+    """returns three gradients even when there is no bias"""
+    out = _t15_bwd(ctx, grad)
+    if len(out) == 2:
+        o = ctx.weight.shape[0]
+        return out[0], out[1], grad.transpose(0, 2, 3, 1).reshape(-1, o).sum(axis=0)
+    return out
+
+
+@mistake("check_conv2d", "conv2d_backward", "returns the gradients in the wrong order",
+         "gradient 0 has the shape of weight")
+def t15_bwd_returns_weight_first(ctx, grad):
+    """returns (grad_weight, grad_x, ...) : order of the inputs swapped"""
+    out = _t15_bwd(ctx, grad)
+    return (out[1], out[0]) + tuple(out[2:])
+
+
+@mistake("check_conv2d_forward", "conv2d_forward",
+         "it meets the width axis (axis 3) of `out`", "give it the channel axis (axis 1)")
+def t15_fwd_bias_added_to_nchw(ctx, x, weight, *bias, stride, padding):
+    """adds bias (O,) to the (N, O, Ho, Wo) output: broadcasts along the width"""
+    out = _t15_fwd(ctx, x, weight, stride=stride, padding=padding)
+    ctx.has_bias = bool(bias)
+    return out + bias[0] if bias else out
+
+
+@mistake("check_conv2d", "conv2d_backward", "x[p:-p] is empty when p = 0", "write x[p:size - p]")
+def t15_bwd_crop_minus_p(ctx, grad):
+    """crops with [p:-p]: empty gradient when padding is 0"""
+    col2im = _t15_ns(_T15_L3, "col2im")
+    (sh, sw), (ph, pw) = ctx.stride, ctx.padding
+    o, c, kh, kw = ctx.weight.shape
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    grad_x = col2im(g @ ctx.weight.reshape(o, -1), ctx.padded_shape, kh, kw, sh, sw)
+    grad_x = grad_x[:, :, ph:-ph, pw:-pw]
+    grad_weight = (g.T @ ctx.cols).reshape(ctx.weight.shape)
+    if ctx.has_bias:
+        return grad_x, grad_weight, g.sum(axis=0)
+    return grad_x, grad_weight
+
+
+
 # ---- 04_max_pooling ------------------------------------------------------------------------------
 
 @mistake("check_max_pool2d_forward", "max_pool2d_forward", "the padding is filled with zeros",
@@ -2176,12 +2911,137 @@ def t14_mpb_not_unfolded(ctx, grad):
     return grad_x[:, :, ph:hp - ph, pw:wp - pw]
 
 
+@mistake("check_max_pool2d_forward", "max_pool2d_forward", "the padding is filled with zeros",
+         "pad with -inf")
+def t15_mp_pad_zeros(ctx, x, kernel, stride, padding):
+    """pads with zeros instead of -inf (negative windows at the border give 0)"""
+    return _t15_mp_fwd(ctx, x, kernel, stride, padding, fill=0.0)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward",
+         "your maximum is taken over all C channels of the window",
+         "im2col of x.reshape(N*C, 1, H, W)")
+def t15_mp_channels_not_folded(ctx, x, kernel, stride, padding):
+    """im2col on (N, C, H, W) directly: max taken across channels too"""
+    return _t15_mp_fwd(ctx, x, kernel, stride, padding, fold=False)
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d", "the stride defaults to kernel_size", "not 1")
+def t15_mp_stride_none_means_one(input, kernel_size, stride=None, padding=0):
+    """stride=None taken as 1 instead of kernel_size"""
+    def pair(v):
+        return (v, v) if isinstance(v, int) else tuple(v)
+    return _t15_ns(_T15_L4, "MaxPool2dFunction").apply(input, kernel=pair(kernel_size),
+                                             stride=(1, 1) if stride is None else pair(stride),
+                                             padding=pair(padding))
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "the gradient went to the whole window",
+         "sends it to the window's maximum only")
+def t15_mpb_gradient_to_every_entry(ctx, grad):
+    """copies each output's gradient to every entry of its window, not only the argmax"""
+    col2im = _t15_ns(_T15_L4, "col2im")
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.repeat(grad.reshape(-1, 1), kh * kw, axis=1).astype(grad.dtype)
+    grad_x = col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "a border of [0, 0, 1, 1] on each side",
+         "cut the padding off before returning it")
+def t15_mpb_no_crop(ctx, grad):
+    """returns the padded-size gradient: padding not cut off"""
+    col2im = _t15_ns(_T15_L4, "col2im")
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw), dtype=grad.dtype)
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.reshape(-1)
+    return col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "a later window's gradient overwrote",
+         "add them (+=)")
+def t15_mpb_overlap_assign(ctx, grad):
+    """loop writes `=` at the argmax: a max shared by two overlapping windows gets one gradient, not
+    the sum
+    """
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    ho, wo = grad.shape[2:]
+    am = ctx.argmax.reshape(n, c, ho, wo)
+    gx = np.zeros((n, c, hp, wp), dtype=grad.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(ho):
+                for j in range(wo):
+                    a, bb = divmod(int(am[b, ch, i, j]), kw)
+                    gx[b, ch, i * sh + a, j * sw + bb] = grad[b, ch, i, j]
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@mistake("check_max_pool2d_forward", "max_pool2d_forward",
+         "reduces across the 96 rows of `cols` (96, 4)",
+         "reduce along axis=1 instead")
+def t15_mp_max_over_axis0(ctx, x, kernel, stride, padding):
+    """cols.max(axis=0) / argmax(axis=0): over the windows instead of within each row"""
+    im2col = _t15_ns(_T15_L4, "im2col")
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+    ctx.argmax = cols.argmax(axis=0)
+    ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+    return cols.max(axis=0).reshape(n, c, ho, wo)
+
+
+@gap("check_max_pool2d", "max_pool2d_backward", "np.arange", "one entry per row")
+def t15_mpb_fancy_index_without_arange(ctx, grad):
+    """grad_cols[:, argmax] = ... instead of grad_cols[np.arange(M), argmax]"""
+    col2im = _t15_ns(_T15_L4, "col2im")
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw), dtype=grad.dtype)
+    grad_cols[:, ctx.argmax] = grad.reshape(-1, 1)
+    grad_x = col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:hp - ph, pw:wp - pw]
+
+
+@gap("check_max_pool2d", "max_pool2d_forward", "ctx.argmax", "axis=1")
+def t15_mp_argmax_wrong_axis(ctx, x, kernel, stride, padding):
+    """forward values right (max axis=1) but saves cols.argmax(axis=0) for backward"""
+    out = _t15_mp_fwd(ctx, x, kernel, stride, padding)
+    im2col = _t15_ns(_T15_L4, "im2col")
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.argmax = im2col(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw).argmax(axis=0)
+    return out
+
+
+@mistake("check_max_pool2d", "max_pool2d_backward", "x[p:-p] is empty when p = 0",
+         "write x[p:size - p]")
+def t15_mpb_crop_minus_p(ctx, grad):
+    """crops with [p:-p]: empty gradient when padding is 0"""
+    col2im = _t15_ns(_T15_L4, "col2im")
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    grad_cols = np.zeros((len(ctx.argmax), kh * kw), dtype=grad.dtype)
+    grad_cols[np.arange(len(ctx.argmax)), ctx.argmax] = grad.reshape(-1)
+    grad_x = col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return grad_x[:, :, ph:-ph, pw:-pw]
+
+
+
 # ---- 05_transposed_convolution -------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check:
 # t13_os_no_output_padding (size_without_output_padding), t13_os_single_padding
 # (ct_size_padding_once), t13_os_size_times_stride (size_h_times_s), t14_ts_no_output_padding
 # (size_without_output_padding), t14_ts_size_times_stride (size_h_times_s), t14_ts_padding_once
-# (ct_size_padding_once), t14_ts_conv_formula (size_of_convolution).
+# (ct_size_padding_once), t14_ts_conv_formula (size_of_convolution), t15_ts_single_padding
+# (ct_size_padding_once), t15_ts_no_output_padding (size_without_output_padding),
+# t15_ts_conv_formula (unseen_ct_size_conv_rule).
 
 @mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward",
          "x was reshaped straight to (N*H*W, C)", "x.transpose(0, 2, 3, 1).reshape(-1, C) first")
@@ -2371,6 +3231,106 @@ def t14_tb_im2col_on_grad_directly(ctx, grad):
     return grad_x, grad_weight
 
 
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward", "output_padding is ignored",
+         "adds rows/columns at the bottom/right")
+def t15_tf_output_padding_ignored(ctx, x, weight, *bias, stride, padding, output_padding):
+    """full size built without output_padding"""
+    return _t15_tfwd(ctx, x, weight, *bias, stride=stride, padding=padding,
+                     output_padding=output_padding, use_op=False)
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward", "the padding is ignored",
+         "padding REMOVES 2*padding rows")
+def t15_tf_no_crop(ctx, x, weight, *bias, stride, padding, output_padding):
+    """padding never cropped off the full output"""
+    return _t15_tfwd(ctx, x, weight, *bias, stride=stride, padding=padding,
+                     output_padding=output_padding, crop=False)
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+         "it meets the width axis (axis 3) of `out`", "give it the channel axis (axis 1)")
+def t15_tf_bias_not_broadcast(ctx, x, weight, *bias, stride, padding, output_padding):
+    """out + bias (O,) without [:, None, None]: added along the width"""
+    return _t15_tfwd(ctx, x, weight, *bias, stride=stride, padding=padding,
+                     output_padding=output_padding, bias_bcast=False)
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+         "x was reshaped straight to (N*H*W, C)", "x.transpose(0, 2, 3, 1).reshape(-1, C) first")
+def t15_tf_x_reshape_no_transpose(ctx, x, weight, *bias, stride, padding, output_padding):
+    """x.reshape(N*H*W, C) without moving C last"""
+    return _t15_tfwd(ctx, x, weight, *bias, stride=stride, padding=padding,
+                     output_padding=output_padding, x_transpose=False)
+
+
+@mistake("check_conv_transpose2d", "conv_transpose2d_backward",
+         "that is grad summed over axes (0,) only", "grad.sum(axis=(0, 2, 3))")
+def t15_tb_bias_sum_batch_only(ctx, grad):
+    """grad_bias = grad.sum(axis=0) (not summed over the pixels), returns (O, Ho, Wo)"""
+    return _t15_tbwd(ctx, grad, bias_axis=0)
+
+
+@mistake("check_conv_transpose2d", "conv_transpose2d_backward",
+         "grad_out put back at the top-left corner", "must offset grad_out by the padding")
+def t15_tb_grad_not_offset(ctx, grad):
+    """grad placed at the top-left of the full array instead of at offset (ph, pw)"""
+    return _t15_tbwd(ctx, grad, offset=False)
+
+
+@mistake("check_conv_transpose2d", "conv_transpose2d_backward", "grad_cols.T @ x2",
+         "x2.T @ grad_cols")
+def t15_tb_weight_grad_transposed(ctx, grad):
+    """grad_weight = (G_col.T @ X).reshape(...) instead of X.T @ G_col"""
+    return _t15_tbwd(ctx, grad, gw_T=True)
+
+
+@mistake("check_conv_transpose2d", "conv_transpose2d_backward",
+         "grad_x was reshaped straight to (N, C, H, W)",
+         "reshape it to (N, H, W, C), then .transpose(0, 3, 1, 2)")
+def t15_tb_grad_x_reshape_no_transpose(ctx, grad):
+    """grad_x reshaped (N, C, H, W) directly from (N*H*W, C)"""
+    return _t15_tbwd(ctx, grad, gx_transpose=False)
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward", "built with C",
+         "use O = weight.shape[1]")
+def t15_tf_weight_read_as_OC(ctx, x, weight, *bias, stride, padding, output_padding):
+    """reads weight as (O, C, kh, kw) like conv2d's; it is (C, O, kh, kw)"""
+    col2im = _t15_ns(_T15_L5, "col2im")
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape          # reads the weight as conv2d's (O, C, kh, kw)
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = col2im(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
+    out = out[:, :, ph:full[2] - ph, pw:full[3] - pw]
+    if bias:
+        out = out + bias[0][:, None, None]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+@mistake("check_conv_transpose2d_forward", "conv_transpose2d_forward",
+         "x[p:-p] is empty when p = 0", "write x[p:size - p]")
+def t15_tf_crop_minus_p(ctx, x, weight, *bias, stride, padding, output_padding):
+    """crops with [p:-p]: empty output when padding is 0"""
+    col2im = _t15_ns(_T15_L5, "col2im")
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    n, c, h, w = x.shape
+    o, kh, kw = weight.shape[1:]
+    full = (n, o, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    out = col2im(x2 @ weight.reshape(c, -1), full, kh, kw, sh, sw)
+    out = out[:, :, ph:-ph, pw:-pw]
+    if bias:
+        out = out + bias[0][:, None, None]
+    ctx.x2, ctx.weight, ctx.full, ctx.xshape = x2, weight, full, x.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out
+
+
+
 # ---- 06_concatenation_and_cropping ---------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check:
 # t13_cat_split_at_sizes (cat_backward_split_at_sizes), t13_cat_split_equal
@@ -2544,6 +3504,70 @@ def t14_center_crop_on_data(input, size):
     return Tensor(input.data[..., top:top + h, left:left + w])
 
 
+@mistake("check_cat", "cat_backward", "np.split takes the positions of the cuts",
+         "np.cumsum(sizes)[:-1], not the sizes")
+def t15_cat_split_at_sizes(ctx, grad):
+    """backward: np.split at the sizes themselves instead of their cumulative sums"""
+    return tuple(np.split(grad, ctx.sizes[:-1], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat_backward", "backward cut the gradient along dim 0 in every case",
+         "cut along ctx.dim")
+def t15_cat_backward_axis0(ctx, grad):
+    """backward splits along axis 0 whatever dim was"""
+    return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=0))
+
+
+@mistake("check_cat", "cat_forward", "np.stack", "NEW axis")
+def t15_cat_forward_stack(ctx, *arrays, dim):
+    """forward uses np.stack (new axis) instead of np.concatenate"""
+    ctx.sizes, ctx.dim = [a.shape[dim] for a in arrays], dim
+    return np.stack(arrays, axis=dim)
+
+
+@gap("check_cat", "cat", "`cat`", "dim=0", "pass dim on")
+def t15_cat_dim_not_passed(tensors, dim=0):
+    """cat forgets to pass dim on: CatFunction.apply(*tensors, dim=0)"""
+    return NS06["CatFunction"].apply(*tensors, dim=0)
+
+
+@mistake("check_center_crop", "center_crop", "your offsets are (n - k + 1) // 2, rounded up",
+         "the offset is rounded down")
+def t15_crop_round_up(input, size):
+    """rounds the offset up: top = (H - h + 1) // 2"""
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-2] - h + 1) // 2, (input.shape[-1] - w + 1) // 2
+    return NS06["CropFunction"].apply(input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "crop_backward", "grad_out is put back at the wrong place",
+         "your offsets are 0, the corner")
+def t15_crop_backward_no_offset(ctx, grad):
+    """backward writes grad at the top-left corner, forgetting the top/left offset"""
+    g = np.zeros(ctx.shape, dtype=grad.dtype)
+    g[..., :grad.shape[-2], :grad.shape[-1]] = grad
+    return g
+
+
+@mistake("check_center_crop", "center_crop", "the two offsets are swapped",
+         "the rows start at `top`, the columns at `left`")
+def t15_crop_hw_swapped(input, size):
+    """uses W for the top offset and H for the left one (axes swapped)"""
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    top, left = (input.shape[-1] - w) // 2, (input.shape[-2] - h) // 2
+    return NS06["CropFunction"].apply(input, top=top, left=left, height=h, width=w)
+
+
+@mistake("check_center_crop", "center_crop", "received size=4 where it unpacks a pair",
+         "h, w = (size, size) if isinstance(size, int)")
+def t15_crop_int_size_unpacked(input, size):
+    """h, w = size without handling an int size"""
+    h, w = size
+    top, left = (input.shape[-2] - h) // 2, (input.shape[-1] - w) // 2
+    return NS06["CropFunction"].apply(input, top=top, left=left, height=h, width=w)
+
+
+
 # ---- 07_modules_and_unet -------------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check:
 # t13_rf_jump_before_add (rf_own_stride), t13_rf_k_not_k_minus_1 (rf_sums_kernels), t13_rf_start_0
@@ -2645,12 +3669,91 @@ def t14_rf_ignores_strides(layers):
     return 1 + sum(kernel - 1 for kernel, _ in layers)
 
 
+@mistake("check_count_parameters", "count_parameters", "takes w_i input channels in your count",
+         "it takes 2 * w_i")
+def t15_count_no_concat(depth, base_filters, in_channels=1):
+    """decoder's first conv takes w_i input channels, forgetting the concatenation doubles it"""
+    return _t15_count(depth, base_filters, in_channels, dec_in=2)
+
+
+@mistake("check_count_parameters", "count_parameters",
+         "you also counted batch norm's running mean and variance",
+         "they are buffers (statistics), not trained parameters")
+def t15_count_bn_running_stats(depth, base_filters, in_channels=1):
+    """counts batch norm as 4C (running mean and var included)"""
+    return _t15_count(depth, base_filters, in_channels, bn=8)
+
+
+@mistake("check_count_parameters", "count_parameters",
+         "you counted a bias for every 3x3 convolution",
+         "a convolution followed by batch norm has none (bias=False)")
+def t15_count_conv_bias(depth, base_filters, in_channels=1):
+    """adds a bias to every 3x3 conv (C_out each)"""
+    return _t15_count(depth, base_filters, in_channels, conv_bias=1)
+
+
+@mistake("check_count_parameters", "count_parameters", "the 1x1 head",
+         "(w_0 weights + 1 bias) is missing")
+def t15_count_no_head(depth, base_filters, in_channels=1):
+    """forgot the 1x1 output head"""
+    return _t15_count(depth, base_filters, in_channels, head=False)
+
+
+@mistake("check_receptive_field", "receptive_field", "the strides are ignored",
+         "its (k - 1) counts s times")
+def t15_rf_no_stride(layers):
+    """ignores strides: 1 + sum(k - 1)"""
+    return 1 + sum(k - 1 for k, s in layers)
+
+
+@mistake("check_receptive_field", "receptive_field", "is multiplied by its own stride too",
+         "only the strides of the layers *before* it count")
+def t15_rf_jump_first(layers):
+    """multiplies the jump by the layer's own stride before adding its k - 1"""
+    field, jump = 1, 1
+    for k, s in layers:
+        jump *= s
+        field += (k - 1) * jump
+    return field
+
+
+@mistake("check_receptive_field", "receptive_field", "the + 1 is missing",
+         "an empty stack already sees 1 input pixel")
+def t15_rf_start_0(layers):
+    """starts the field at 0 instead of 1"""
+    field, jump = 0, 1
+    for k, s in layers:
+        field += (k - 1) * jump
+        jump *= s
+    return field
+
+
+@mistake("check_count_parameters", "count_parameters", "your count leaves out the bottleneck",
+         "the deepest double convolution")
+def t15_count_no_bottleneck(depth, base_filters, in_channels=1):
+    """encoder loop over range(depth): the bottleneck's double conv is left out"""
+    widths = [base_filters * 2 ** i for i in range(depth + 1)]
+    total = widths[0] + 1
+    for i in range(depth):
+        c_in = in_channels if i == 0 else widths[i - 1]
+        total += 9 * widths[i] * (c_in + widths[i]) + 4 * widths[i]
+    for i in range(depth):
+        total += 4 * widths[i + 1] * widths[i] + widths[i]
+        total += 9 * widths[i] * (3 * widths[i]) + 4 * widths[i]
+    return total
+
+
+
 # ---- 08_losses -----------------------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check: t13_bce_naive
 # (bce_naive), t13_bce_sum (d6_bce_summed), t13_bce_no_abs (bce_exp_minus_x), t13_bce_no_mean
 # (bce_no_reduction), t13_sdice_no_sigmoid (d7_soft_dice_on_logits), t13_sdice_returns_dice
 # (d6_soft_dice_returns_dice), t14_bce_naive (bce_naive), t14_bce_sum (d6_bce_summed),
-# t14_sdl_returns_dice (d6_soft_dice_returns_dice).
+# t14_sdl_returns_dice (d6_soft_dice_returns_dice), t15_bce_sum (d6_bce_summed), t15_bce_sign_xt
+# (t13_bce_sign_xt), t15_bce_exp_no_abs (d7_bce_no_abs), t15_dice_loss_no_sigmoid
+# (d7_soft_dice_on_logits), t15_dice_loss_returns_dice (d6_soft_dice_returns_dice),
+# t15_dice_loss_smooth_denominator_only (t13_sdice_smooth_denominator_only),
+# t15_dice_loss_no_factor_2 (t13_sdice_no_factor_2).
 
 @mistake("check_bce_with_logits", "bce_with_logits", "the target enters with the wrong sign",
          "the x * t term is subtracted")
@@ -2748,12 +3851,34 @@ def t14_sdl_no_factor_2(logits, target, smooth=1.0):
     return 1 - ((p * target).sum() + smooth) / (p.sum() + target.sum() + smooth)
 
 
+@mistake("check_bce_with_logits", "bce_with_logits", "log(sigmoid(x)) or exp(-x) overflows there",
+         "Use the stable form")
+def t15_bce_naive(logits, target):
+    """naive -(t log sigmoid + (1-t) log(1-sigmoid)): inf/nan for large logits"""
+    p = logits.sigmoid()
+    return (-(target * p.log() + (1 - target) * (1 - p).log())).mean()
+
+
+@mistake("check_soft_dice_loss", "soft_dice_loss", "the mean of one Dice loss per slice",
+         "pools every pixel of the batch")
+def t15_dice_loss_per_sample(logits, target, smooth=1.0):
+    """Dice per image then averaged over the batch, not over the whole batch"""
+    p = logits.sigmoid()
+    dims = tuple(range(1, len(logits.shape)))
+    inter = (p * target).sum(dim=dims)
+    d = (2 * inter + smooth) / (p.sum(dim=dims) + target.sum(dim=dims) + smooth)
+    return 1 - d.mean()
+
+
+
 # ---- 09_training ---------------------------------------------------------------------------------
 # Left out here, the same code as an entry of another catalogue for the same check:
 # t13_sgd_steps_with_grad (d9_sgd_param_uses_grad), t13_sgd_dampening (sgd_dampened),
 # t13_sgd_old_buffer (sgd_returns_old_buffer), t13_sgd_plus (sgd_uphill), t14_sgd_dampened
 # (sgd_dampened), t14_sgd_steps_with_grad (d9_sgd_param_uses_grad), t14_sgd_lr_in_buffer
-# (sgd_lr_in_buffer).
+# (sgd_lr_in_buffer), t15_sgd_dampening (d7_sgd_dampened), t15_sgd_step_with_grad
+# (d9_sgd_param_uses_grad), t15_sgd_lr_in_buffer (sgd_lr_in_buffer), t15_sgd_returns_old_buf
+# (d8_sgd_returns_old_buffer).
 
 @mistake("check_adam_step", "adam_step", "no bias correction", "divide m by (1 - beta1**t)")
 def t13_adam_no_bias_correction(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -2880,7 +4005,67 @@ def t14_adam_correction_no_power(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.99
     return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+@mistake("check_adam_step", "adam_step", "no bias correction",
+         "divide m by (1 - beta1**t) and v by (1 - beta2**t)")
+def t15_adam_no_bias_correction(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """no bias correction of m and v"""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    return param - lr * m / (np.sqrt(v) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "eps is inside the square root",
+         "lr * m_hat / (sqrt(v_hat) + eps)")
+def t15_adam_eps_inside_sqrt(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """eps inside the square root: sqrt(v_hat + eps)"""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / np.sqrt(v_hat + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step", "the second moment v averages the gradient",
+         "it averages grad**2")
+def t15_adam_v_not_squared(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """v accumulates grad instead of grad**2"""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / (np.sqrt(np.abs(v_hat)) + eps), m, v
+
+
+@mistake("check_adam_step", "adam_step",
+         "you return the bias-corrected m_hat and v_hat as the new moments",
+         "return m and v themselves")
+def t15_adam_returns_hats(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """returns the bias-corrected m_hat, v_hat as the new state"""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m_hat, v_hat
+
+
+@mistake("check_adam_step", "adam_step", "the bias correction uses t - 1 instead of t",
+         "t counts from 1 at the first step")
+def t15_adam_t_minus_1(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """bias correction with t - 1 (as if t started at 0): 0/0 at the first step"""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    with np.errstate(all="ignore"):
+        m_hat, v_hat = m / (1 - b1 ** (t - 1)), v / (1 - b2 ** (t - 1))
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+
 # ---- 10_gpu --------------------------------------------------------------------------------------
+# Left out here, the same code as an entry of another catalogue for the same check: t15_cost_macs
+# (t13_cost_macs_not_flops), t15_cost_no_weights (t13_cost_no_weights_bytes), t15_cost_no_itemsize
+# (t13_cost_no_itemsize).
 
 @mistake("check_conv2d_cost", "conv2d_cost", "count each multiply-add once",
          "a multiply-add is 2 floating-point operations")
@@ -2951,6 +4136,15 @@ def t14_cost_k_not_squared(n, c_in, c_out, h, w, k, itemsize=4):
     flops = 2 * n * c_out * h * w * c_in * k
     values = n * c_in * h * w + c_out * c_in * k * k + n * c_out * h * w
     return flops, itemsize * values
+
+
+@mistake("check_conv2d_cost", "conv2d_cost", "your FLOPs miss the factor k", "in every layer tried")
+def t15_cost_k_not_squared(n, c_in, c_out, h, w, k, itemsize=4):
+    """k instead of k*k (one kernel side) in FLOPs and weights"""
+    flops = 2 * n * c_out * h * w * c_in * k
+    values = n * c_in * h * w + c_out * c_in * k + n * c_out * h * w
+    return flops, itemsize * values
+
 
 
 # ---- 11_evaluation -------------------------------------------------------------------------------
@@ -3161,6 +4355,93 @@ def t14_patient_nan_on_empty(pred, target, patients, threshold=0.5):
             rows = ids == patient
             result[patient] = float(2 * (p[rows] & t[rows]).sum() / (p[rows].sum() + t[rows].sum()))
     return result
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "have no tumour and no prediction (0/0)",
+         "the course scores them 1.0")
+def t15_slice_no_empty_case(pred, target, threshold=0.5):
+    """empty slices give 0/0 = nan instead of 1"""
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    with np.errstate(all="ignore"):
+        return 2 * (p & t).sum(axis=1) / (p.sum(axis=1) + t.sum(axis=1))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice",
+         "no threshold: you used the probabilities themselves",
+         "a pixel is tumour when pred > threshold")
+def t15_slice_no_threshold(pred, target, threshold=0.5):
+    """uses the probabilities directly (soft Dice), no threshold"""
+    p = pred.reshape(len(pred), -1)
+    t = target.reshape(len(target), -1)
+    total = p.sum(axis=1) + t.sum(axis=1)
+    return np.where(total == 0, 1.0, 2 * (p * t).sum(axis=1) / np.maximum(total, 1e-12))
+
+
+@mistake("check_dice_per_slice", "dice_per_slice", "one Dice per slice",
+         "sum over every axis but the first")
+def t15_slice_wrong_axis(pred, target, threshold=0.5):
+    """sums over axis 0 (across slices) instead of per slice"""
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    overlap, total = (p & t).sum(axis=0), p.sum(axis=0) + t.sum(axis=0)
+    return np.where(total == 0, 1.0, 2 * overlap / np.maximum(total, 1))
+
+
+@mistake("check_dice_per_patient", "dice_per_patient",
+         "this is the mean of each patient's slice Dices",
+         "a volume Dice sums tp, fp and fn over the patient's slices first")
+def t15_patient_mean_of_slices(pred, target, patients, threshold=0.5):
+    """mean of per-slice Dice instead of the volume's Dice"""
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    overlap, total = (p & t).sum(axis=1), p.sum(axis=1) + t.sum(axis=1)
+    per = np.where(total == 0, 1.0, 2 * overlap / np.maximum(total, 1))
+    ids = np.asarray(patients)
+    return {q: float(per[ids == q].mean()) for q in dict.fromkeys(patients)}
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "it has no tumour and no prediction (0/0)",
+         "which the course scores 1.0")
+def t15_patient_no_empty_case(pred, target, patients, threshold=0.5):
+    """a patient with no tumour anywhere gets nan (0/0) instead of 1"""
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        r = ids == q
+        with np.errstate(all="ignore"):
+            out[q] = float(2 * (p[r] & t[r]).sum() / np.float64(p[r].sum() + t[r].sum()))
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "your values are the ones for 0.5",
+         "the threshold argument is ignored")
+def t15_patient_threshold_ignored(pred, target, patients, threshold=0.5):
+    """hard-codes 0.5 instead of using the threshold argument"""
+    p = (pred > 0.5).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    ids = np.asarray(patients)
+    out = {}
+    for q in dict.fromkeys(patients):
+        r = ids == q
+        total = p[r].sum() + t[r].sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p[r] & t[r]).sum() / total)
+    return out
+
+
+@mistake("check_dice_per_patient", "dice_per_patient", "the Dice of all slices pooled",
+         "select each patient's own slices")
+def t15_patient_global(pred, target, patients, threshold=0.5):
+    """forgets to select the patient's rows: every patient gets the Dice of all slices"""
+    p = (pred > threshold).reshape(len(pred), -1)
+    t = (target > 0.5).reshape(len(target), -1)
+    out = {}
+    for q in dict.fromkeys(patients):
+        total = p.sum() + t.sum()
+        out[q] = 1.0 if total == 0 else float(2 * (p & t).sum() / total)
+    return out
 
 
 assert len({m.name for m in TYPICAL + NOT_NAMED_YET}) == len(TYPICAL + NOT_NAMED_YET), \

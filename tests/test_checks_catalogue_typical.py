@@ -1,5 +1,5 @@
-"""The typical mistakes of tests/catalogue_typical.py (written blind in two rounds, judged by
-hand), each run through its lesson's own check: every one fails with a message that names it,
+"""The typical mistakes of tests/catalogue_typical.py (written blind in three rounds, judged
+by hand), each run through its lesson's own check: every one fails with a message that names it,
 the known gaps stay unnamed until their message names them, and the figure of the set (no
 longer blind: the misses of the blind judgements were worked on afterwards)."""
 from __future__ import annotations
@@ -32,4 +32,4 @@ def test_the_typical_mistakes_figure(capsys: pytest.CaptureFixture[str]) -> None
     with capsys.disabled():
         print(f"\ntypical mistakes: {named} of {len(entries)} named "
               f"({100 * named / len(entries):.0f}%), {accepted} accepted")
-    assert len(entries) >= 250 and accepted == 0 and named >= 0.9 * len(entries)
+    assert len(entries) >= 360 and accepted == 0 and named >= 0.9 * len(entries)
