@@ -575,6 +575,33 @@ def conv2d_forward_saves_the_unpadded_shape(ctx, x, weight, *bias, stride, paddi
     return out + bias[0].reshape(1, -1, 1, 1) if bias else out
 
 
+def _conv2d_forward_right(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+@entry("check_conv2d", "conv2d_forward", "`ctx.padded_shape = x.shape`", "unpadded argument `x`",
+       "save `ctx.padded_shape = xpad.shape`")
+def conv2d_forward_overwrites_the_padded_shape(ctx, x, weight, *bias, stride, padding):
+    out = _conv2d_forward_right(ctx, x, weight, *bias, stride=stride, padding=padding)
+    ctx.padded_shape = x.shape   # a helper saved the padded shape; this overwrites it
+    return out
+
+
+@right("check_conv2d", "conv2d_forward")
+def conv2d_forward_through_a_helper(ctx, x, weight, *bias, stride, padding):
+    out = _conv2d_forward_right(ctx, x, weight, *bias, stride=stride, padding=padding)
+    ctx.has_bias = len(bias) == 1
+    return out
+
+
 @entry("check_relative_error", "relative_error", "max |a - b| by max(|a| + |b|)")
 def re_largest_difference_over_largest_sum(a, b):
     a, b = _f64(a, b)

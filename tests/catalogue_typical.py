@@ -1851,7 +1851,7 @@ def t14_bwd_bias_mean(ctx, grad):
 
 
 @mistake("check_conv2d", "conv2d_forward", "your forward saves `ctx.padded_shape = x.shape`",
-         "save the padded array's shape")
+         "save `ctx.padded_shape = xpad.shape`")
 def t14_fwd_saves_unpadded_shape(ctx, x, weight, *bias, stride, padding):
     """forward saves ctx.padded_shape = x.shape (the unpadded one); backward is right"""
     (sh, sw), (ph, pw) = stride, padding

@@ -1356,6 +1356,18 @@ def _forwards_of(tb: TracebackType | None) -> list[Callable[..., Any]]:
     return found
 
 
+def _padded_name(trees: list[ast.AST], argument: str) -> str:
+    """The name the forwards give `argument` padded (`xpad = np.pad(x, ...)`), when exactly
+    one such name is assigned; "" otherwise."""
+    names = {node.targets[0].id for tree in trees for node in ast.walk(tree)
+             if isinstance(node, ast.Assign) and len(node.targets) == 1 and
+             isinstance(node.targets[0], ast.Name) and any(
+                 isinstance(call, ast.Call) and "pad" in ast.unparse(call.func).lower() and
+                 call.args and isinstance(call.args[0], ast.Name) and call.args[0].id == argument
+                 for call in ast.walk(node.value))}
+    return names.pop() if len(names) == 1 else ""
+
+
 def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -> str:
     """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
     when a backward (a frame with `ctx`) reads a ctx attribute that its op's forward (or a
@@ -1371,17 +1383,19 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
     closed = {name: cell.cell_contents for f in forwards
               for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ())
               if name not in ("ctx",)}
+    trees = {id(f): ast.parse(_own_source(f)) for f in forwards if _own_source(f)}
+    stored = {id(f): {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
+                      isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
+                      n.value.id == "ctx"} for f, tree in
+              ((f, trees[id(f)]) for f in forwards if id(f) in trees)}
+    held = set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"}
+    if not held <= set().union(*stored.values()):
+        return ""   # another Function's forwards: together they did not save what ctx holds
     for forward in forwards:
         code = forward.__code__
-        source = _own_source(forward)
-        if not source:
-            continue
-        tree = ast.parse(source)
-        stored = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
-                  isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
-                  n.value.id == "ctx"}
-        if not set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"} <= stored:
-            continue  # another Function's forward: it did not save what this ctx holds
+        if id(forward) not in trees or not held & stored[id(forward)]:
+            continue  # no source at hand, or a helper that saves nothing in this ctx
+        tree = trees[id(forward)]
         arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
         sources: dict[str, set[str]] = {}   # a local name: the arguments it is made from
         for node in ast.walk(tree):
@@ -1421,9 +1435,11 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
             if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
                     isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
                     "pad" not in saved.value.id:
+                padded = _padded_name(list(trees.values()), saved.value.id)
+                fix = f"`ctx.{attr} = {padded}.shape`" if padded else "the padded array's shape"
                 return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
                         f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
-                        "padded one: save the padded array's shape")
+                        f"padded one: save {fix}")
             if isinstance(saved, ast.Call):   # the same call made twice, on other inputs
                 for other in ast.walk(tree):
                     if other is saved or not isinstance(other, ast.Call) or \
