@@ -433,6 +433,35 @@ RIGHT.append(("causes_pool_backward_add_at", "check_max_pool2d",
               {"max_pool2d_forward": pool_forward, "max_pool2d_backward": pool_backward_with(_paired)}))
 
 
+def pool_backward_rows_with_every_index(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[:, ctx.argmax] += grad.reshape(-1, 1)   # every row at every saved offset
+    gx = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+def pool_backward_one_offset_at_a_time(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    for f in range(kh * kw):
+        rows[:, f] = np.where(ctx.argmax == f, grad.reshape(-1), 0.0)
+    gx = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+CAUSES.append(Mistake("causes_pool_backward_rows_with_every_index", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward,
+                       "max_pool2d_backward": pool_backward_rows_with_every_index},
+                      ("`rows[:, ctx.argmax] += ...` pairs every row with every saved index",
+                       "rows[np.arange(len(ctx.argmax)), ctx.argmax]")))
+RIGHT.append(("causes_pool_backward_one_offset_at_a_time", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward,
+               "max_pool2d_backward": pool_backward_one_offset_at_a_time}))
+
+
 def pool_forward_saving(stride_rule):
     def max_pool2d_forward(ctx, x, kernel, stride, padding):
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding

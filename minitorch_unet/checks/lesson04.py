@@ -7,6 +7,7 @@ a maximum, a gradient spread over the window or overwritten where windows overla
 """
 from __future__ import annotations
 
+import ast
 import itertools
 from typing import Any, Callable
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .core import CheckFailed, Exercise, Outputs, _own_source, number_exercises, register
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        col2im_call_fit, cols_transposed, reshape_size_slip,
@@ -400,8 +401,59 @@ def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def backwards_of(fn: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """The backward of each Function class `fn` names, with the functions taking ctx that it
+    calls, and those they call (a few at most)."""
+    scope = getattr(fn, "__globals__", {})
+    todo = [getattr(scope.get(name), "backward", None)
+            for name in getattr(getattr(fn, "__code__", None), "co_names", ())
+            if isinstance(scope.get(name), type)]
+    found: list[Callable[..., Any]] = []
+    while todo and len(found) < 8:
+        f = todo.pop(0)
+        code = getattr(f, "__code__", None)
+        if code is None or code.co_varnames[:1] != ("ctx",) or any(f is g for g in found):
+            continue
+        found.append(f)
+        todo += [getattr(f, "__globals__", {}).get(name) for name in code.co_names]
+    return found
+
+
+def rows_paired_with_every_index(backwards: list[Callable[..., Any]]) -> str:
+    """'`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index ...' when a
+    backward writes into `a[:, idx]` with an index array after the `:` (not a number, nor a
+    loop's variable, one column at a time); "" otherwise."""
+    for f in backwards:
+        source = _own_source(f)
+        tree = ast.parse(source) if source else ast.Module(body=[], type_ignores=[])
+        looped = {n.target.id for n in ast.walk(tree)
+                  if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign) else []
+            for t in targets:
+                if not isinstance(t, ast.Subscript) or not isinstance(t.slice, ast.Tuple) or \
+                        len(t.slice.elts) != 2:
+                    continue
+                rows, index = t.slice.elts
+                if isinstance(rows, ast.Slice) and rows.lower is None and rows.upper is None \
+                        and rows.step is None and not isinstance(index, (ast.Slice, ast.Constant)) and \
+                        not (isinstance(index, ast.Name) and index.id in looped):
+                    name, idx = ast.unparse(t.value), ast.unparse(index)
+                    sign = "+=" if isinstance(node, ast.AugAssign) else "="
+                    return (f"`{ast.unparse(t)} {sign} ...` pairs every row with every saved index "
+                            f"(the `:` takes all rows for each entry of {idx}), so each row gets "
+                            "its gradient at every offset that is some window's maximum: pair row "
+                            f"m with its own index, {name}[np.arange(len({idx})), {idx}]")
+    return ""
+
+
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
+    if backward:
+        fancy = rows_paired_with_every_index(backwards_of(fn))
+        if fancy:
+            outputs["max_pool2d/rows_paired_with_every_index"] = np.array(fancy)
     for name, case in cases("max_pool2d").items():
         p = pool_params(case)
         outputs.update(probe_layer(fn, "max_pool2d", name, ("input",),
@@ -511,6 +563,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         got = outputs[f"{name}/grad_input"]
+        fancy = outputs.get("max_pool2d/rows_paired_with_every_index")
+        if fancy is not None and not (got.shape == case["grad_input"].shape and np.allclose(
+                got, case["grad_input"], rtol=1e-4, atol=1e-5)):
+            raise CheckFailed(f"{label}: wrong values: {fancy}")
         diagnose_values(label, got, case["grad_input"],
                         lambda: backward_mistakes(case) + window_map(case, np.asarray(got)),
                         layer_sizes(case))
