@@ -2004,7 +2004,8 @@ def t13_mb_fancy_assign(ctx, grad):
 
 
 @mistake("check_max_pool2d", "max_pool2d_backward",
-         "indexed with the argmax alone (rows[:, argmax] =", "rows[np.arange(len(argmax)), argmax]")
+         "`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index",
+         "grad_cols[np.arange(len(ctx.argmax)), ctx.argmax]")
 def t13_mb_missing_arange(ctx, grad):
     """grad_cols[:, argmax] = grad (no np.arange row index): every row gets every value"""
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
@@ -2152,8 +2153,9 @@ def t14_mpb_no_crop(ctx, grad):
     return col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
 
 
-@mistake("check_max_pool2d", "max_pool2d_backward", "indexed with the argmax alone",
-         "rows[np.arange(len(argmax)), argmax]")
+@mistake("check_max_pool2d", "max_pool2d_backward",
+         "`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index",
+         "grad_cols[np.arange(len(ctx.argmax)), ctx.argmax]")
 def t14_mpb_fancy_index_no_arange(ctx, grad):
     """grad_cols[:, argmax] = grad (no np.arange for the rows): fills whole columns"""
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
