@@ -631,6 +631,40 @@ def conv2d_forward_through_a_helper(ctx, x, weight, *bias, stride, padding):
     return out
 
 
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _function(lesson, name):
+    from test_checks_catalogue import solution
+    return solution(lesson)[name]
+
+
+@entry("check_conv2d_forward", "conv2d", "`conv2d` never uses its argument `bias`",
+       "Conv2dFunction.apply never receives it", "pass bias on to Conv2dFunction.apply")
+def conv2d_wrapper_drops_the_bias(input, weight, bias=None, stride=1, padding=0):
+    Conv2dFunction = _function("03_convolution", "Conv2dFunction")
+    return Conv2dFunction.apply(input, weight, stride=_pair(stride), padding=_pair(padding))
+
+
+@right("check_conv2d_forward", "conv2d")
+def conv2d_wrapper_with_a_list_of_tensors(input, weight, bias=None, stride=1, padding=0):
+    Conv2dFunction = _function("03_convolution", "Conv2dFunction")
+    tensors = [input, weight] + ([bias] if bias is not None else [])
+    return Conv2dFunction.apply(*tensors, stride=_pair(stride), padding=_pair(padding))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d",
+       "passes output_padding=(0, 0) to ConvTranspose2dFunction.apply, not its own argument",
+       "pass output_padding=output_padding")
+def conv_transpose2d_wrapper_fixes_output_padding(input, weight, bias=None, stride=1, padding=0,
+                                                  output_padding=0):
+    ConvTranspose2dFunction = _function("05_transposed_convolution", "ConvTranspose2dFunction")
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2dFunction.apply(*tensors, stride=_pair(stride), padding=_pair(padding),
+                                         output_padding=(0, 0))
+
+
 @entry("check_relative_error", "relative_error", "max |a - b| by max(|a| + |b|)")
 def re_largest_difference_over_largest_sum(a, b):
     a, b = _f64(a, b)

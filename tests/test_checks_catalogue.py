@@ -1288,6 +1288,14 @@ def cat_backward_pieces_stacked(ctx, grad):
     return np.stack(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
 
 
+@mistake("check_cat", "cat", "`cat` passes dim=0 to CatFunction.apply, not its own argument `dim`",
+         "pass dim=dim")
+def cat(tensors, dim=0):
+    """The wrapper drops its dim: the forward always joins along axis 0."""
+    CatFunction = solution("06_concatenation_and_cropping")["CatFunction"]
+    return CatFunction.apply(*tensors, dim=0)
+
+
 @right("check_cat", "cat_backward")
 def cat_backward_running_sum_of_the_first_sizes(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes[:-1]), axis=ctx.dim))

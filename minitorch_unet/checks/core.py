@@ -160,11 +160,40 @@ def run_check(grade_id: str, fn: Callable[..., Any] | None) -> Result:
     except NotWritten as err:
         return Result(grade_id, NOT_WRITTEN, str(err))
     except CheckFailed as err:
-        return Result(grade_id, FAILED, str(err))
+        return Result(grade_id, FAILED, dropped_argument(fn, exercise.function) or str(err))
     except Exception as err:  # outputs of a kind the verdict cannot use: still the answer's fault
         return Result(grade_id, FAILED, f"the check could not use what `{exercise.function}` "
                       f"returned ({type(err).__name__}: {first_line(err)})")
     return Result(grade_id, PASSED, exercise.success)
+
+
+def dropped_argument(fn: Callable[..., Any], function: str) -> str:
+    """'`cat` passes dim=0 to CatFunction.apply, not its own argument `dim` ...' when the
+    wrapper `fn` (exercise `function`, making one `.apply(...)` call) never reads one of its
+    arguments, so the Function never receives it; "" otherwise (no such argument, or no
+    source at hand)."""
+    source = _own_source(fn)
+    func = ast.parse(source).body[0] if source else None
+    if not isinstance(func, ast.FunctionDef):
+        return ""
+    applies = [n for n in ast.walk(func) if isinstance(n, ast.Call) and
+               isinstance(n.func, ast.Attribute) and n.func.attr == "apply"]
+    if len(applies) != 1:
+        return ""
+    call, read = applies[0], {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and
+                              isinstance(n.ctx, ast.Load)}
+    op = f"{ast.unparse(call.func.value)}.apply"
+    for name in (a.arg for a in func.args.args + func.args.kwonlyargs):
+        if name in read:
+            continue
+        given = next((k.value for k in call.keywords if k.arg == name), None)
+        if given is not None:
+            return (f"`{function}` passes {name}={ast.unparse(given)} to {op}, not its own "
+                    f"argument `{name}`, so the forward never sees the {name} asked for: pass "
+                    f"{name}={name}")
+        return (f"`{function}` never uses its argument `{name}`, so {op} never receives it "
+                f"and the forward runs without it: pass {name} on to {op}")
+    return ""
 
 
 def check(grade_id: str, fn: Callable[..., Any]) -> None:
