@@ -462,6 +462,38 @@ RIGHT.append(("causes_pool_backward_one_offset_at_a_time", "check_max_pool2d",
                "max_pool2d_backward": pool_backward_one_offset_at_a_time}))
 
 
+def pool_forward_argmax_on(axis):
+    def max_pool2d_forward(ctx, x, kernel, stride, padding):
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        n, c = x.shape[:2]
+        xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+        cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+        ctx.argmax = np.argmax(cols, axis=axis)
+        ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+        return cols.max(axis=1).reshape(n, c, ho, wo)
+    return max_pool2d_forward
+
+
+def pool_forward_argmax_down_the_columns(ctx, x, kernel, stride, padding):
+    out = pool_forward_argmax_on(-1)(ctx, x, kernel, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.argmax = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw).argmax(axis=0)
+    return out
+
+
+CAUSES.append(Mistake("causes_pool_forward_argmax_down_the_columns", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward_argmax_down_the_columns,
+                       "max_pool2d_backward": pool_backward_with(_paired)},
+                      ("your forward saves `ctx.argmax = ", ".argmax(axis=0)`",
+                       "take the argmax within each row, axis=1")))
+RIGHT.append(("causes_pool_forward_argmax_on_the_last_axis", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward_argmax_on(-1),
+               "max_pool2d_backward": pool_backward_with(_paired)}))
+
+
 def pool_forward_saving(stride_rule):
     def max_pool2d_forward(ctx, x, kernel, stride, padding):
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, _own_source, number_exercises, register
+from .core import (CheckFailed, Exercise, Outputs, _forwards_of, _own_source, number_exercises,
+                   register)
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        col2im_call_fit, cols_transposed, reshape_size_slip,
@@ -448,6 +449,37 @@ def rows_paired_with_every_index(backwards: list[Callable[..., Any]]) -> str:
     return ""
 
 
+def argmax_axis_slip(err: BaseException) -> str:
+    """'your forward saves `ctx.argmax = cols.argmax(axis=0)`: 4 values, ...' when a backward
+    (a frame with ctx and grad) fails while the argmax its forward saved holds another number
+    of values than there are windows (grad's size), and the forward's source takes it over
+    axis 0; "" otherwise."""
+    tb, ctx, grad = err.__traceback__, None, None
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if hasattr(local.get("ctx"), "argmax") and hasattr(local.get("grad"), "size"):
+            ctx, grad = local["ctx"], local["grad"]
+        tb = tb.tb_next
+    saved = np.asarray(getattr(ctx, "argmax", None))
+    if ctx is None or saved.dtype.kind not in "iu" or saved.size == grad.size:
+        return ""
+    for forward in _forwards_of(err.__traceback__):
+        source = _own_source(forward)
+        for node in ast.walk(ast.parse(source)) if source else ():
+            if not (isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and t.attr == "argmax" for t in node.targets)):
+                continue
+            for call in ast.walk(node.value):
+                axis = [k.value for k in getattr(call, "keywords", []) if k.arg == "axis"]
+                if isinstance(call, ast.Call) and ast.unparse(call.func).endswith("argmax") and \
+                        len(axis) == 1 and isinstance(axis[0], ast.Constant) and axis[0].value == 0:
+                    return (f"your forward saves `ctx.argmax = {ast.unparse(node.value)}`, "
+                            f"{saved.size} values, one per window position, where the backward "
+                            f"needs one per window ({grad.size}, a row of cols each): axis=0 "
+                            "runs across the windows; take the argmax within each row, axis=1")
+    return ""
+
+
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
     if backward:
@@ -588,5 +620,5 @@ register(Exercise(
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
+    explain_error=lambda err: argmax_axis_slip(err) or cols_transposed(err) or reshape_size_slip(err, pool_geometries())
     or col2im_call_fit(err)))
