@@ -467,6 +467,23 @@ def unbroadcast_helper_without_return(grad, shape):
     return grad.reshape(shape)
 
 
+@mistake("check_unbroadcast", "unbroadcast", "you summed grad (3, 4, 5) over axis 0;",
+         "the axes to sum are axis 1 with keepdims=True")
+def unbroadcast_sums_axis_0_once(grad, shape):
+    """Sums axis 0 whenever the shapes differ: the bias-of-a-batch case only."""
+    return grad.sum(axis=0) if grad.shape != tuple(shape) else grad
+
+
+@right("check_unbroadcast", "unbroadcast")
+def unbroadcast_one_axis_at_a_time(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
 @mistake("check_unbroadcast", "unbroadcast", "unchanged")
 def unbroadcast_identity(grad, shape):
     return grad
