@@ -2389,8 +2389,8 @@ def t13_cat_split_axis0(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1]))
 
 
-@mistake("check_cat", "cat", "joined along an axis other than the one asked for",
-         "use the `dim` argument")
+@mistake("check_cat", "cat", "`cat` passes dim=1 to", "not its own argument `dim`",
+         "pass dim=dim")
 def t13_cat_dim_hardcoded(tensors, dim=0):
     """cat ignores dim and always joins along channels (dim=1)"""
     return NS06["CatFunction"].apply(*tensors, dim=1)
