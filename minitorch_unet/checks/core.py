@@ -184,7 +184,7 @@ def dropped_argument(fn: Callable[..., Any], function: str) -> str:
                               isinstance(n.ctx, ast.Load)}
     op = f"{ast.unparse(call.func.value)}.apply"
     for name in (a.arg for a in func.args.args + func.args.kwonlyargs):
-        if name in read:
+        if name in read or name in ("self", "cls") or name.startswith("_"):
             continue
         given = next((k.value for k in call.keywords if k.arg == name), None)
         if given is not None:

@@ -437,8 +437,9 @@ def rows_paired_with_every_index(backwards: list[Callable[..., Any]]) -> str:
                         len(t.slice.elts) != 2:
                     continue
                 rows, index = t.slice.elts
-                if isinstance(rows, ast.Slice) and rows.lower is None and rows.upper is None \
-                        and rows.step is None and not isinstance(index, (ast.Slice, ast.Constant)) and \
+                bare = isinstance(rows, ast.Slice) and \
+                    rows.lower is None and rows.upper is None and rows.step is None
+                if bare and not isinstance(index, (ast.Slice, ast.Constant)) and \
                         not (isinstance(index, ast.Name) and index.id in looped):
                     name, idx = ast.unparse(t.value), ast.unparse(index)
                     sign = "+=" if isinstance(node, ast.AugAssign) else "="
@@ -620,5 +621,5 @@ register(Exercise(
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: argmax_axis_slip(err) or cols_transposed(err) or reshape_size_slip(err, pool_geometries())
-    or col2im_call_fit(err)))
+    explain_error=lambda err: argmax_axis_slip(err) or cols_transposed(err) or
+    reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
