@@ -433,6 +433,67 @@ RIGHT.append(("causes_pool_backward_add_at", "check_max_pool2d",
               {"max_pool2d_forward": pool_forward, "max_pool2d_backward": pool_backward_with(_paired)}))
 
 
+def pool_backward_rows_with_every_index(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    rows[:, ctx.argmax] += grad.reshape(-1, 1)   # every row at every saved offset
+    gx = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+def pool_backward_one_offset_at_a_time(ctx, grad):
+    (kh, kw), (sh, sw), (ph, pw) = ctx.params
+    n, c, hp, wp = ctx.padded_shape
+    rows = np.zeros((len(ctx.argmax), kh * kw))
+    for f in range(kh * kw):
+        rows[:, f] = np.where(ctx.argmax == f, grad.reshape(-1), 0.0)
+    gx = c2i(rows, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
+    return gx[:, :, ph:hp - ph, pw:wp - pw]
+
+
+CAUSES.append(Mistake("causes_pool_backward_rows_with_every_index", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward,
+                       "max_pool2d_backward": pool_backward_rows_with_every_index},
+                      ("`rows[:, ctx.argmax] += ...` pairs every row with every saved index",
+                       "rows[np.arange(len(ctx.argmax)), ctx.argmax]")))
+RIGHT.append(("causes_pool_backward_one_offset_at_a_time", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward,
+               "max_pool2d_backward": pool_backward_one_offset_at_a_time}))
+
+
+def pool_forward_argmax_on(axis):
+    def max_pool2d_forward(ctx, x, kernel, stride, padding):
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        n, c = x.shape[:2]
+        xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+        cols = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw)
+        ctx.argmax = np.argmax(cols, axis=axis)
+        ctx.padded_shape, ctx.params = xpad.shape, (kernel, stride, padding)
+        return cols.max(axis=1).reshape(n, c, ho, wo)
+    return max_pool2d_forward
+
+
+def pool_forward_argmax_down_the_columns(ctx, x, kernel, stride, padding):
+    out = pool_forward_argmax_on(-1)(ctx, x, kernel, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c = x.shape[:2]
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    ctx.argmax = i2c(xpad.reshape(n * c, 1, *xpad.shape[2:]), kh, kw, sh, sw).argmax(axis=0)
+    return out
+
+
+CAUSES.append(Mistake("causes_pool_forward_argmax_down_the_columns", "check_max_pool2d",
+                      {"max_pool2d_forward": pool_forward_argmax_down_the_columns,
+                       "max_pool2d_backward": pool_backward_with(_paired)},
+                      ("your forward saves `ctx.argmax = ", ".argmax(axis=0)`",
+                       "take the argmax within each row, axis=1")))
+RIGHT.append(("causes_pool_forward_argmax_on_the_last_axis", "check_max_pool2d",
+              {"max_pool2d_forward": pool_forward_argmax_on(-1),
+               "max_pool2d_backward": pool_backward_with(_paired)}))
+
+
 def pool_forward_saving(stride_rule):
     def max_pool2d_forward(ctx, x, kernel, stride, padding):
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -573,6 +634,67 @@ def conv2d_forward_saves_the_unpadded_shape(ctx, x, weight, *bias, stride, paddi
     ctx.padded_shape = x.shape
     ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
     return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+def _conv2d_forward_right(ctx, x, weight, *bias, stride, padding):
+    (sh, sw), (ph, pw) = stride, padding
+    o, c, kh, kw = weight.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xpad.shape[2] - kh) // sh + 1, (xpad.shape[3] - kw) // sw + 1
+    cols = i2c(xpad, kh, kw, sh, sw)
+    out = (cols @ weight.reshape(o, -1).T).reshape(x.shape[0], ho, wo, o).transpose(0, 3, 1, 2)
+    ctx.cols, ctx.weight, ctx.padded_shape = cols, weight, xpad.shape
+    ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bool(bias)
+    return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+
+
+@entry("check_conv2d", "conv2d_forward", "`ctx.padded_shape = x.shape`", "unpadded argument `x`",
+       "save `ctx.padded_shape = xpad.shape`")
+def conv2d_forward_overwrites_the_padded_shape(ctx, x, weight, *bias, stride, padding):
+    out = _conv2d_forward_right(ctx, x, weight, *bias, stride=stride, padding=padding)
+    ctx.padded_shape = x.shape   # a helper saved the padded shape; this overwrites it
+    return out
+
+
+@right("check_conv2d", "conv2d_forward")
+def conv2d_forward_through_a_helper(ctx, x, weight, *bias, stride, padding):
+    out = _conv2d_forward_right(ctx, x, weight, *bias, stride=stride, padding=padding)
+    ctx.has_bias = len(bias) == 1
+    return out
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _function(lesson, name):
+    from test_checks_catalogue import solution
+    return solution(lesson)[name]
+
+
+@entry("check_conv2d_forward", "conv2d", "`conv2d` never uses its argument `bias`",
+       "Conv2dFunction.apply never receives it", "pass bias on to Conv2dFunction.apply")
+def conv2d_wrapper_drops_the_bias(input, weight, bias=None, stride=1, padding=0):
+    Conv2dFunction = _function("03_convolution", "Conv2dFunction")
+    return Conv2dFunction.apply(input, weight, stride=_pair(stride), padding=_pair(padding))
+
+
+@right("check_conv2d_forward", "conv2d")
+def conv2d_wrapper_with_a_list_of_tensors(input, weight, bias=None, stride=1, padding=0):
+    Conv2dFunction = _function("03_convolution", "Conv2dFunction")
+    tensors = [input, weight] + ([bias] if bias is not None else [])
+    return Conv2dFunction.apply(*tensors, stride=_pair(stride), padding=_pair(padding))
+
+
+@entry("check_conv_transpose2d_forward", "conv_transpose2d",
+       "passes output_padding=(0, 0) to ConvTranspose2dFunction.apply, not its own argument",
+       "pass output_padding=output_padding")
+def conv_transpose2d_wrapper_fixes_output_padding(input, weight, bias=None, stride=1, padding=0,
+                                                  output_padding=0):
+    ConvTranspose2dFunction = _function("05_transposed_convolution", "ConvTranspose2dFunction")
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2dFunction.apply(*tensors, stride=_pair(stride), padding=_pair(padding),
+                                         output_padding=(0, 0))
 
 
 @entry("check_relative_error", "relative_error", "max |a - b| by max(|a| + |b|)")

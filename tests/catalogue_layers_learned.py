@@ -202,7 +202,8 @@ def pool_backward_crop_by_width_padding(ctx, grad):
     return grad_x[:, :, pw:hp - pw, pw:wp - pw]
 
 
-@entry("check_max_pool2d", "max_pool2d_backward", "argmax alone", "np.arange(len(argmax)), argmax")
+@entry("check_max_pool2d", "max_pool2d_backward", "pairs every row with every saved index",
+       "grad_cols[np.arange(len(ctx.argmax)), ctx.argmax]")
 def pool_backward_columns_indexed_alone(ctx, grad):
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
     n, c, hp, wp = ctx.padded_shape

@@ -2305,7 +2305,7 @@ def t14_bwd_bias_mean(ctx, grad):
 
 
 @mistake("check_conv2d", "conv2d_forward", "your forward saves `ctx.padded_shape = x.shape`",
-         "save the padded array's shape")
+         "save `ctx.padded_shape = xpad.shape`")
 def t14_fwd_saves_unpadded_shape(ctx, x, weight, *bias, stride, padding):
     """forward saves ctx.padded_shape = x.shape (the unpadded one); backward is right"""
     (sh, sw), (ph, pw) = stride, padding
@@ -2739,7 +2739,8 @@ def t13_mb_fancy_assign(ctx, grad):
 
 
 @mistake("check_max_pool2d", "max_pool2d_backward",
-         "indexed with the argmax alone (rows[:, argmax] =", "rows[np.arange(len(argmax)), argmax]")
+         "`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index",
+         "grad_cols[np.arange(len(ctx.argmax)), ctx.argmax]")
 def t13_mb_missing_arange(ctx, grad):
     """grad_cols[:, argmax] = grad (no np.arange row index): every row gets every value"""
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
@@ -2887,8 +2888,9 @@ def t14_mpb_no_crop(ctx, grad):
     return col2im(grad_cols, (n * c, 1, hp, wp), kh, kw, sh, sw).reshape(n, c, hp, wp)
 
 
-@mistake("check_max_pool2d", "max_pool2d_backward", "indexed with the argmax alone",
-         "rows[np.arange(len(argmax)), argmax]")
+@mistake("check_max_pool2d", "max_pool2d_backward",
+         "`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index",
+         "grad_cols[np.arange(len(ctx.argmax)), ctx.argmax]")
 def t14_mpb_fancy_index_no_arange(ctx, grad):
     """grad_cols[:, argmax] = grad (no np.arange for the rows): fills whole columns"""
     (kh, kw), (sh, sw), (ph, pw) = ctx.params
@@ -3347,8 +3349,8 @@ def t13_cat_split_axis0(ctx, grad):
     return tuple(np.split(grad, np.cumsum(ctx.sizes)[:-1]))
 
 
-@mistake("check_cat", "cat", "joined along an axis other than the one asked for",
-         "use the `dim` argument")
+@mistake("check_cat", "cat", "`cat` passes dim=1 to", "not its own argument `dim`",
+         "pass dim=dim")
 def t13_cat_dim_hardcoded(tensors, dim=0):
     """cat ignores dim and always joins along channels (dim=1)"""
     return NS06["CatFunction"].apply(*tensors, dim=1)

@@ -467,6 +467,23 @@ def unbroadcast_helper_without_return(grad, shape):
     return grad.reshape(shape)
 
 
+@mistake("check_unbroadcast", "unbroadcast", "you summed grad (3, 4, 5) over axis 0;",
+         "the axes to sum are axis 1 with keepdims=True")
+def unbroadcast_sums_axis_0_once(grad, shape):
+    """Sums axis 0 whenever the shapes differ: the bias-of-a-batch case only."""
+    return grad.sum(axis=0) if grad.shape != tuple(shape) else grad
+
+
+@right("check_unbroadcast", "unbroadcast")
+def unbroadcast_one_axis_at_a_time(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
 @mistake("check_unbroadcast", "unbroadcast", "unchanged")
 def unbroadcast_identity(grad, shape):
     return grad
@@ -1286,6 +1303,14 @@ def cat_backward_pieces_as_one_array(ctx, grad):
 @mistake("check_cat", "cat_backward", "return the pieces themselves, as a tuple or a list")
 def cat_backward_pieces_stacked(ctx, grad):
     return np.stack(np.split(grad, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim))
+
+
+@mistake("check_cat", "cat", "`cat` passes dim=0 to CatFunction.apply, not its own argument `dim`",
+         "pass dim=dim")
+def cat(tensors, dim=0):
+    """The wrapper drops its dim: the forward always joins along axis 0."""
+    CatFunction = solution("06_concatenation_and_cropping")["CatFunction"]
+    return CatFunction.apply(*tensors, dim=0)
 
 
 @right("check_cat", "cat_backward")

@@ -160,11 +160,40 @@ def run_check(grade_id: str, fn: Callable[..., Any] | None) -> Result:
     except NotWritten as err:
         return Result(grade_id, NOT_WRITTEN, str(err))
     except CheckFailed as err:
-        return Result(grade_id, FAILED, str(err))
+        return Result(grade_id, FAILED, dropped_argument(fn, exercise.function) or str(err))
     except Exception as err:  # outputs of a kind the verdict cannot use: still the answer's fault
         return Result(grade_id, FAILED, f"the check could not use what `{exercise.function}` "
                       f"returned ({type(err).__name__}: {first_line(err)})")
     return Result(grade_id, PASSED, exercise.success)
+
+
+def dropped_argument(fn: Callable[..., Any], function: str) -> str:
+    """'`cat` passes dim=0 to CatFunction.apply, not its own argument `dim` ...' when the
+    wrapper `fn` (exercise `function`, making one `.apply(...)` call) never reads one of its
+    arguments, so the Function never receives it; "" otherwise (no such argument, or no
+    source at hand)."""
+    source = _own_source(fn)
+    func = ast.parse(source).body[0] if source else None
+    if not isinstance(func, ast.FunctionDef):
+        return ""
+    applies = [n for n in ast.walk(func) if isinstance(n, ast.Call) and
+               isinstance(n.func, ast.Attribute) and n.func.attr == "apply"]
+    if len(applies) != 1:
+        return ""
+    call, read = applies[0], {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and
+                              isinstance(n.ctx, ast.Load)}
+    op = f"{ast.unparse(call.func.value)}.apply"
+    for name in (a.arg for a in func.args.args + func.args.kwonlyargs):
+        if name in read or name in ("self", "cls") or name.startswith("_"):
+            continue
+        given = next((k.value for k in call.keywords if k.arg == name), None)
+        if given is not None:
+            return (f"`{function}` passes {name}={ast.unparse(given)} to {op}, not its own "
+                    f"argument `{name}`, so the forward never sees the {name} asked for: pass "
+                    f"{name}={name}")
+        return (f"`{function}` never uses its argument `{name}`, so {op} never receives it "
+                f"and the forward runs without it: pass {name} on to {op}")
+    return ""
 
 
 def check(grade_id: str, fn: Callable[..., Any]) -> None:
@@ -1356,6 +1385,18 @@ def _forwards_of(tb: TracebackType | None) -> list[Callable[..., Any]]:
     return found
 
 
+def _padded_name(trees: list[ast.AST], argument: str) -> str:
+    """The name the forwards give `argument` padded (`xpad = np.pad(x, ...)`), when exactly
+    one such name is assigned; "" otherwise."""
+    names = {node.targets[0].id for tree in trees for node in ast.walk(tree)
+             if isinstance(node, ast.Assign) and len(node.targets) == 1 and
+             isinstance(node.targets[0], ast.Name) and any(
+                 isinstance(call, ast.Call) and "pad" in ast.unparse(call.func).lower() and
+                 call.args and isinstance(call.args[0], ast.Name) and call.args[0].id == argument
+                 for call in ast.walk(node.value))}
+    return names.pop() if len(names) == 1 else ""
+
+
 def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -> str:
     """'your forward saves `ctx.stride = stride[0]`, one entry of its argument `stride` ...'
     when a backward (a frame with `ctx`) reads a ctx attribute that its op's forward (or a
@@ -1371,17 +1412,19 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
     closed = {name: cell.cell_contents for f in forwards
               for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ())
               if name not in ("ctx",)}
+    trees = {id(f): ast.parse(_own_source(f)) for f in forwards if _own_source(f)}
+    stored = {id(f): {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
+                      isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
+                      n.value.id == "ctx"} for f, tree in
+              ((f, trees[id(f)]) for f in forwards if id(f) in trees)}
+    held = set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"}
+    if not held <= set().union(*stored.values()):
+        return ""   # another Function's forwards: together they did not save what ctx holds
     for forward in forwards:
         code = forward.__code__
-        source = _own_source(forward)
-        if not source:
-            continue
-        tree = ast.parse(source)
-        stored = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and
-                  isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) and
-                  n.value.id == "ctx"}
-        if not set(getattr(ctx, "__dict__", {})) - {"needs_input_grad"} <= stored:
-            continue  # another Function's forward: it did not save what this ctx holds
+        if id(forward) not in trees or not held & stored[id(forward)]:
+            continue  # no source at hand, or a helper that saves nothing in this ctx
+        tree = trees[id(forward)]
         arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
         sources: dict[str, set[str]] = {}   # a local name: the arguments it is made from
         for node in ast.walk(tree):
@@ -1421,9 +1464,11 @@ def _ctx_saved_otherwise(frame: FrameType, forwards: list[Callable[..., Any]]) -
             if "pad" in attr and isinstance(saved, ast.Attribute) and saved.attr == "shape" and \
                     isinstance(saved.value, ast.Name) and saved.value.id in arguments and \
                     "pad" not in saved.value.id:
+                padded = _padded_name(list(trees.values()), saved.value.id)
+                fix = f"`ctx.{attr} = {padded}.shape`" if padded else "the padded array's shape"
                 return (f"your forward saves `ctx.{attr} = {ast.unparse(saved)}`, the shape of its "
                         f"unpadded argument `{saved.value.id}` ({now} here), under a name for the "
-                        "padded one: save the padded array's shape")
+                        f"padded one: save {fix}")
             if isinstance(saved, ast.Call):   # the same call made twice, on other inputs
                 for other in ast.walk(tree):
                     if other is saved or not isinstance(other, ast.Call) or \

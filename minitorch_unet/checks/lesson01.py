@@ -9,6 +9,7 @@ and names the node where the order or a gradient goes wrong.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import re
 from functools import lru_cache
@@ -991,7 +992,8 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
             grad_shape, shape = case["grad_out"].shape, expected.shape
             what = f"unbroadcast(grad of shape {grad_shape}, shape={shape})"
             if got.shape != shape:
-                hint = _unbroadcast_hint(got.shape, grad_shape, shape)
+                hint = _unbroadcast_hint(got.shape, grad_shape, shape) or \
+                    summed_axes(got, case["grad_out"], shape)
                 raise CheckFailed(f"{what}: wrong shape: expected {shape}, got {got.shape}"
                                   + (f"; {hint}" if hint else ""))
             one_copy = _one_copy(case["grad_out"], shape)
@@ -1011,6 +1013,31 @@ def _verdict_unbroadcast(outputs: Outputs) -> None:
                                   "are not: an integer dtype cut them (sum(dtype=int), "
                                   "astype(int), an int buffer); keep grad's float dtype")
             expect_close(what, got, expected)
+
+
+def summed_axes(got: np.ndarray, grad: np.ndarray, shape: tuple[int, ...]) -> str:
+    """'you summed grad over axis 0 ...; sum over axis 1 (keepdims=True)' when `got` is grad
+    summed over another set of its axes than the broadcast ones, or ""."""
+    extra = grad.ndim - len(shape)
+    lead = tuple(range(extra))
+    ones = tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    if extra < 0 or not lead + ones:
+        return ""
+    for count in range(1, grad.ndim + 1):
+        for axes in itertools.combinations(range(grad.ndim), count):
+            if axes == lead + ones:
+                continue
+            for keep in (False, True):
+                wrong = grad.sum(axis=axes, keepdims=keep)
+                if wrong.shape == got.shape and np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
+                    said = ", ".join(map(str, axes))
+                    parts = ([f"the {extra} leading ax{'i' if extra == 1 else 'e'}s"] * bool(lead)
+                             + [f"axis {', '.join(map(str, ones))} with keepdims=True "
+                                "(where `shape` has 1)"] * bool(ones))
+                    return (f"you summed grad {tuple(grad.shape)} over axis {said}"
+                            f"{' with keepdims=True' * keep}; the axes to sum are "
+                            f"{' and '.join(parts)}")
+    return ""
 
 
 def reduction_relation(got: np.ndarray, grad: np.ndarray, shape: tuple[int, ...]) -> str:

@@ -7,6 +7,7 @@ a maximum, a gradient spread over the window or overwritten where windows overla
 """
 from __future__ import annotations
 
+import ast
 import itertools
 from typing import Any, Callable
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from .. import convolution
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, number_exercises, register
+from .core import (CheckFailed, Exercise, Outputs, _forwards_of, _own_source, number_exercises,
+                   register)
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        col2im_call_fit, cols_transposed, reshape_size_slip,
@@ -400,8 +402,91 @@ def window_starts(case: Case) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def backwards_of(fn: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """The backward of each Function class `fn` names, with the functions taking ctx that it
+    calls, and those they call (a few at most)."""
+    scope = getattr(fn, "__globals__", {})
+    todo = [getattr(scope.get(name), "backward", None)
+            for name in getattr(getattr(fn, "__code__", None), "co_names", ())
+            if isinstance(scope.get(name), type)]
+    found: list[Callable[..., Any]] = []
+    while todo and len(found) < 8:
+        f = todo.pop(0)
+        code = getattr(f, "__code__", None)
+        if code is None or code.co_varnames[:1] != ("ctx",) or any(f is g for g in found):
+            continue
+        found.append(f)
+        todo += [getattr(f, "__globals__", {}).get(name) for name in code.co_names]
+    return found
+
+
+def rows_paired_with_every_index(backwards: list[Callable[..., Any]]) -> str:
+    """'`grad_cols[:, ctx.argmax] = ...` pairs every row with every saved index ...' when a
+    backward writes into `a[:, idx]` with an index array after the `:` (not a number, nor a
+    loop's variable, one column at a time); "" otherwise."""
+    for f in backwards:
+        source = _own_source(f)
+        tree = ast.parse(source) if source else ast.Module(body=[], type_ignores=[])
+        looped = {n.target.id for n in ast.walk(tree)
+                  if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign) else []
+            for t in targets:
+                if not isinstance(t, ast.Subscript) or not isinstance(t.slice, ast.Tuple) or \
+                        len(t.slice.elts) != 2:
+                    continue
+                rows, index = t.slice.elts
+                bare = isinstance(rows, ast.Slice) and \
+                    rows.lower is None and rows.upper is None and rows.step is None
+                if bare and not isinstance(index, (ast.Slice, ast.Constant)) and \
+                        not (isinstance(index, ast.Name) and index.id in looped):
+                    name, idx = ast.unparse(t.value), ast.unparse(index)
+                    sign = "+=" if isinstance(node, ast.AugAssign) else "="
+                    return (f"`{ast.unparse(t)} {sign} ...` pairs every row with every saved index "
+                            f"(the `:` takes all rows for each entry of {idx}), so each row gets "
+                            "its gradient at every offset that is some window's maximum: pair row "
+                            f"m with its own index, {name}[np.arange(len({idx})), {idx}]")
+    return ""
+
+
+def argmax_axis_slip(err: BaseException) -> str:
+    """'your forward saves `ctx.argmax = cols.argmax(axis=0)`: 4 values, ...' when a backward
+    (a frame with ctx and grad) fails while the argmax its forward saved holds another number
+    of values than there are windows (grad's size), and the forward's source takes it over
+    axis 0; "" otherwise."""
+    tb, ctx, grad = err.__traceback__, None, None
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if hasattr(local.get("ctx"), "argmax") and hasattr(local.get("grad"), "size"):
+            ctx, grad = local["ctx"], local["grad"]
+        tb = tb.tb_next
+    saved = np.asarray(getattr(ctx, "argmax", None))
+    if ctx is None or saved.dtype.kind not in "iu" or saved.size == grad.size:
+        return ""
+    for forward in _forwards_of(err.__traceback__):
+        source = _own_source(forward)
+        for node in ast.walk(ast.parse(source)) if source else ():
+            if not (isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and t.attr == "argmax" for t in node.targets)):
+                continue
+            for call in ast.walk(node.value):
+                axis = [k.value for k in getattr(call, "keywords", []) if k.arg == "axis"]
+                if isinstance(call, ast.Call) and ast.unparse(call.func).endswith("argmax") and \
+                        len(axis) == 1 and isinstance(axis[0], ast.Constant) and axis[0].value == 0:
+                    return (f"your forward saves `ctx.argmax = {ast.unparse(node.value)}`, "
+                            f"{saved.size} values, one per window position, where the backward "
+                            f"needs one per window ({grad.size}, a row of cols each): axis=0 "
+                            "runs across the windows; take the argmax within each row, axis=1")
+    return ""
+
+
 def _probe_max_pool2d(fn: Callable[..., Any], backward: bool = True) -> Outputs:
     outputs: Outputs = {}
+    if backward:
+        fancy = rows_paired_with_every_index(backwards_of(fn))
+        if fancy:
+            outputs["max_pool2d/rows_paired_with_every_index"] = np.array(fancy)
     for name, case in cases("max_pool2d").items():
         p = pool_params(case)
         outputs.update(probe_layer(fn, "max_pool2d", name, ("input",),
@@ -511,6 +596,10 @@ def _verdict_max_pool2d(outputs: Outputs) -> None:
         if f"{name}/grad_input" not in outputs:
             raise CheckFailed(f"{label} is None: backward must return the input's gradient")
         got = outputs[f"{name}/grad_input"]
+        fancy = outputs.get("max_pool2d/rows_paired_with_every_index")
+        if fancy is not None and not (got.shape == case["grad_input"].shape and np.allclose(
+                got, case["grad_input"], rtol=1e-4, atol=1e-5)):
+            raise CheckFailed(f"{label}: wrong values: {fancy}")
         diagnose_values(label, got, case["grad_input"],
                         lambda: backward_mistakes(case) + window_map(case, np.asarray(got)),
                         layer_sizes(case))
@@ -532,5 +621,5 @@ register(Exercise(
     probe=_probe_max_pool2d, verdict=_verdict_max_pool2d, points=2,
     success="max_pool2d matches PyTorch (output and gradient routing) on every reference case.",
     engine_ops=ENGINE_OPS,
-    explain_error=lambda err: cols_transposed(err) or reshape_size_slip(err, pool_geometries())
-    or col2im_call_fit(err)))
+    explain_error=lambda err: argmax_axis_slip(err) or cols_transposed(err) or
+    reshape_size_slip(err, pool_geometries()) or col2im_call_fit(err)))
