@@ -937,7 +937,8 @@ def t15_unbroadcast_mean(grad, shape):
     return grad.reshape(shape)
 
 
-@gap("check_unbroadcast", "unbroadcast", "only axis 0", "size-1 axes")
+@mistake("check_unbroadcast", "unbroadcast", "you summed grad (3, 4, 5) over axis 0",
+          "the axes to sum are axis 1")
 def t15_unbroadcast_axis0_once(grad, shape):
     """sums axis 0 once whenever the shapes differ (the bias-of-a-batch case only)"""
     if grad.shape != tuple(shape):
@@ -2492,8 +2493,7 @@ def t15_conv2d_int_not_paired(input, weight, bias=None, stride=1, padding=0):
     return _t15_ns(_T15_L3, "Conv2dFunction").apply(*tensors, stride=stride, padding=padding)
 
 
-@gap("check_conv2d_forward", "conv2d", "`conv2d` does not pass the bias on",
-     "Conv2dFunction.apply(input, weight, bias")
+@mistake("check_conv2d_forward", "conv2d", "never uses its argument `bias`", "pass bias on")
 def t15_conv2d_bias_not_passed(input, weight, bias=None, stride=1, padding=0):
     """conv2d never passes the bias tensor to the Function"""
     stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
@@ -2602,7 +2602,8 @@ def t15_col2im_count_without_stride(cols, shape, kh, kw, sh, sw):
     return out
 
 
-@gap("check_conv2d", "conv2d_forward", "ctx.padded_shape", "the padded input's shape")
+@mistake("check_conv2d", "conv2d_forward", "ctx.padded_shape = x.shape",
+          "save `ctx.padded_shape = xpad.shape`")
 def t15_fwd_saves_unpadded_shape(ctx, x, weight, *bias, stride, padding):
     """conv2d_forward saves x.shape, not the padded shape, for col2im"""
     out = _t15_fwd(ctx, x, weight, *bias, stride=stride, padding=padding)
@@ -2998,7 +2999,8 @@ def t15_mp_max_over_axis0(ctx, x, kernel, stride, padding):
     return cols.max(axis=0).reshape(n, c, ho, wo)
 
 
-@gap("check_max_pool2d", "max_pool2d_backward", "np.arange", "one entry per row")
+@mistake("check_max_pool2d", "max_pool2d_backward", "pairs every row with every saved index",
+          "np.arange(len(ctx.argmax))")
 def t15_mpb_fancy_index_without_arange(ctx, grad):
     """grad_cols[:, argmax] = ... instead of grad_cols[np.arange(M), argmax]"""
     col2im = _t15_ns(_T15_L4, "col2im")
@@ -3010,7 +3012,7 @@ def t15_mpb_fancy_index_without_arange(ctx, grad):
     return grad_x[:, :, ph:hp - ph, pw:wp - pw]
 
 
-@gap("check_max_pool2d", "max_pool2d_forward", "ctx.argmax", "axis=1")
+@mistake("check_max_pool2d", "max_pool2d_forward", "axis=0 runs across the windows", "axis=1")
 def t15_mp_argmax_wrong_axis(ctx, x, kernel, stride, padding):
     """forward values right (max axis=1) but saves cols.argmax(axis=0) for backward"""
     out = _t15_mp_fwd(ctx, x, kernel, stride, padding)
@@ -3527,7 +3529,7 @@ def t15_cat_forward_stack(ctx, *arrays, dim):
     return np.stack(arrays, axis=dim)
 
 
-@gap("check_cat", "cat", "`cat`", "dim=0", "pass dim on")
+@mistake("check_cat", "cat", "passes dim=0", "pass dim=dim")
 def t15_cat_dim_not_passed(tensors, dim=0):
     """cat forgets to pass dim on: CatFunction.apply(*tensors, dim=0)"""
     return NS06["CatFunction"].apply(*tensors, dim=0)
