@@ -239,13 +239,17 @@ def _is_learner(frame: FrameType) -> bool:
     return not str(Path(filename).resolve()).startswith(_NOT_LEARNER)
 
 
-def _learner_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
+def traceback_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
+    """(frame, line number) of every level of a traceback, outermost first."""
     frames = []
     while tb is not None:
-        if _is_learner(tb.tb_frame):
-            frames.append((tb.tb_frame, tb.tb_lineno))
+        frames.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
     return frames
+
+
+def _learner_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
+    return [(frame, lineno) for frame, lineno in traceback_frames(tb) if _is_learner(frame)]
 
 
 def _raiser(err: BaseException, default: str) -> str:
@@ -2322,10 +2326,7 @@ def argument_slips(tb: TracebackType | None) -> str:
     """A call in the learner's code whose int arguments differ from the caller's own variables
     of the same names (kh and kw swapped, a stride of 1 passed where the caller's sh is 2),
     in one clause; "" when no call on the traceback shows one."""
-    frames = []
-    while tb is not None:
-        frames.append((tb.tb_frame, tb.tb_lineno))
-        tb = tb.tb_next
+    frames = traceback_frames(tb)
     for j in reversed(range(1, len(frames))):
         callee, i = frames[j][0], j - 1
         while i > 0 and not _is_learner(frames[i][0]) and _is_learner(frames[i - 1][0]):

@@ -10,12 +10,12 @@ import ast
 import inspect
 import re
 import textwrap
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
 
-from .core import _is_learner, _source_line, frame_lines
+from .core import _is_learner, _learner_frames, _source_line, frame_lines, traceback_frames
 
 # What each axis of a weight holds, per layer: conv2d's is (C_out, C_in, kh, kw), a transposed
 # conv's (C_in, C_out, kh, kw).
@@ -24,14 +24,6 @@ WEIGHT_LAYOUTS = {"conv2d": ("out", "in", "kernel", "kernel"),
 AXIS_WORDS = {"out": "C_out", "in": "C_in"}
 _CHANNEL_NAMES = {"in": r"c|ci|cin|c_in|in_c|in_ch|in_channels|channels_in|n_in|c1",
                   "out": r"o|co|cout|c_out|out_c|out_ch|out_channels|channels_out|n_out|f|oc|c2"}
-
-
-def _traceback_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
-    frames = []
-    while tb is not None:
-        frames.append((tb.tb_frame, tb.tb_lineno))
-        tb = tb.tb_next
-    return frames
 
 
 def _function_tree(frame: FrameType) -> tuple[ast.AST, int] | None:
@@ -359,7 +351,7 @@ def crash_cause(function: str, err: BaseException) -> str:
     """The usual reason for `err` at the learner's innermost line during the check of the
     exercise `function` (conv2d, conv_transpose2d, max_pool2d, im2col, ...), verified on that
     frame's values; "" when no recogniser applies."""
-    frames = [(f, n) for f, n in _traceback_frames(err.__traceback__) if _is_learner(f)]
+    frames = _learner_frames(err.__traceback__)
     if not frames:
         return ""
     frame, lineno = frames[-1]
@@ -383,7 +375,7 @@ def _exercise_names(err: BaseException, functions: tuple[str, ...]) -> list[str]
     """For each learner frame of `err`'s traceback, outermost first, the exercise function it
     runs: its own name if one of `functions`, else the name under which its caller called it
     (a function renamed in the learner's cell keeps its exercise's name there), else ""."""
-    frames = _traceback_frames(err.__traceback__)
+    frames = traceback_frames(err.__traceback__)
     names = []
     for i, (frame, _) in enumerate(frames):
         if not _is_learner(frame):
