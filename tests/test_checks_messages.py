@@ -3,6 +3,7 @@ shapes and indices printed plainly, and the defects the catalogue of mistakes tu
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -263,3 +264,18 @@ def test_the_hint_for_pieces_of_other_shapes_claims_no_cause() -> None:
                       "inhomogeneous shape after 1 dimensions.", {})
     assert hint.startswith("the pieces put into one array have different shapes, and every "
                            "piece must have the same") and "some are cut short" not in hint, hint
+
+
+def test_numpy_warnings_of_a_wrong_answer_do_not_print_beside_the_message() -> None:
+    def bce_with_logits(logits, target):  # log(sigmoid(x)): log(0) and inf * 0 for large |x|
+        p = logits.sigmoid()
+        return (-(target * p.log() + (1 - target) * (1 - p).log())).mean()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run("check_bce_with_logits", bce_with_logits=bce_with_logits)
+    assert result.status == FAILED and "overflows" in result.message
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    with warnings.catch_warnings(record=True) as caught:  # the silence ends with the check
+        warnings.simplefilter("always")
+        np.log(np.zeros(1))
+    assert [w.category for w in caught] == [RuntimeWarning]

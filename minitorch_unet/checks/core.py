@@ -15,6 +15,7 @@ import pkgutil
 import re
 import sysconfig
 import textwrap
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,8 +156,12 @@ def run_check(grade_id: str, fn: Callable[..., Any] | None) -> Result:
         return Result(grade_id, NOT_WRITTEN,
                       f"{exercise_label(exercise.function, exercise.lesson)} is not defined yet")
     try:
-        outputs = probe_safely(exercise, fn)
-        exercise.verdict(outputs)
+        with warnings.catch_warnings():
+            # A wrong answer's overflow or 0/0 would print NumPy's RuntimeWarning beside the
+            # check's message, which already says what went wrong; the message alone speaks.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            outputs = probe_safely(exercise, fn)
+            exercise.verdict(outputs)
     except NotWritten as err:
         return Result(grade_id, NOT_WRITTEN, str(err))
     except CheckFailed as err:

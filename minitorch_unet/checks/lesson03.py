@@ -18,7 +18,7 @@ from ..autograd import Tensor
 from ..reference import Case, load_cases
 from .core import (CheckFailed, Exercise, Outputs, _is_int, _learner_frames, axis_order_note,
                    expect_close, expect_shape, number_exercises, off_by_note, register,
-                   shape_message, value_pattern)
+                   shape_message, traceback_frames, value_pattern)
 from .probing import (Run, col2im_finding, col2im_index_probe, col2im_probe, col2im_row_finding,
                       conv_findings, im2col_index_finding, im2col_index_probe, run_probes,
                       with_probes)
@@ -196,14 +196,11 @@ def col2im_call_fit(err: BaseException) -> str:
     """For an error inside the course's col2im(cols, shape, kh, kw, sh, sw): the one argument
     slip (the shape's height and width swapped, its channel count, kh and kw or sh and sw
     swapped) under which the columns fit the shape, in one clause; "" when none or several do."""
-    tb, frame, caller = err.__traceback__, None, None
-    while tb is not None:
-        if tb.tb_frame.f_code is convolution.col2im.__code__:
-            frame = tb.tb_frame
-            break
-        caller, tb = tb.tb_frame, tb.tb_next
-    if frame is None:
+    frames = [f for f, _ in traceback_frames(err.__traceback__)]
+    at = next((i for i, f in enumerate(frames) if f.f_code is convolution.col2im.__code__), None)
+    if at is None:
         return ""
+    frame, caller = frames[at], frames[at - 1] if at else None
     # a caller with its own kh, kw, sh, sw: a swap of those is named by argument_slips
     own = {k: caller.f_locals.get(k) for k in ("kh", "kw", "sh", "sw")} if caller else {}
     cols, shape = frame.f_locals.get("cols"), frame.f_locals.get("shape")
@@ -243,12 +240,11 @@ def col2im_call_fit(err: BaseException) -> str:
 def cols_transposed(err: BaseException) -> str:
     """'col2im gets cols of shape (9, 25), the transpose of the (25, 9) it takes ...' when a
     col2im on the traceback (the learner's or the course's) received its matrix transposed."""
-    tb = err.__traceback__
-    while tb is not None:
-        found = tb.tb_frame.f_locals
+    for frame, _ in traceback_frames(err.__traceback__):
+        found = frame.f_locals
         cols, shape = found.get("cols"), found.get("shape")
         sizes = [found.get(k) for k in ("kh", "kw", "sh", "sw")]
-        if tb.tb_frame.f_code.co_name == "col2im" and isinstance(cols, np.ndarray) and \
+        if frame.f_code.co_name == "col2im" and isinstance(cols, np.ndarray) and \
                 cols.ndim == 2 and shape is not None and len(shape) == 4 and \
                 all(isinstance(v, (int, np.integer)) and v > 0 for v in sizes):
             kh, kw, sh, sw = (int(v) for v in sizes)
@@ -259,7 +255,6 @@ def cols_transposed(err: BaseException) -> str:
                         f"({rows}, {c * kh * kw}) it takes, one row per output pixel "
                         "(N*Ho*Wo, C*kh*kw): build it as grad_rows @ weight.reshape(O, -1), "
                         "or add the .T")
-        tb = tb.tb_next
     return ""
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from .. import convolution
 from ..reference import Case
 from .core import (CheckFailed, Exercise, Outputs, _forwards_of, _own_source, number_exercises,
-                   register)
+                   register, traceback_frames)
 from .lesson03 import (CONV_SIZE_MISTAKES, Geometry, arg, cases, check_returns_tensor, describe,
                        diagnose_size, diagnose_values, layer_sizes, pair, probe_layer,
                        col2im_call_fit, cols_transposed, reshape_size_slip,
@@ -455,12 +455,11 @@ def argmax_axis_slip(err: BaseException) -> str:
     (a frame with ctx and grad) fails while the argmax its forward saved holds another number
     of values than there are windows (grad's size), and the forward's source takes it over
     axis 0; "" otherwise."""
-    tb, ctx, grad = err.__traceback__, None, None
-    while tb is not None:
-        local = tb.tb_frame.f_locals
+    ctx, grad = None, None
+    for frame, _ in traceback_frames(err.__traceback__):
+        local = frame.f_locals
         if hasattr(local.get("ctx"), "argmax") and hasattr(local.get("grad"), "size"):
             ctx, grad = local["ctx"], local["grad"]
-        tb = tb.tb_next
     saved = np.asarray(getattr(ctx, "argmax", None))
     if ctx is None or saved.dtype.kind not in "iu" or saved.size == grad.size:
         return ""

@@ -18,7 +18,8 @@ from .. import convolution
 from .. import functional as F
 from ..autograd import Tensor
 from ..reference import Case
-from .core import CheckFailed, Exercise, Outputs, number_exercises, own_cases, register
+from .core import (CheckFailed, Exercise, Outputs, number_exercises, own_cases, register,
+                   traceback_frames)
 from .lesson03 import (Pair, SizeRule, arg, batch_grad_mistakes, bias_fit, cases, check_returns_tensor,
                        col2im_by_windows, col2im_call_fit, col2im_overwriting, cols_transposed,
                        describe, diagnose_size, diagnose_values, layer_run, layer_sizes, pair,
@@ -433,9 +434,8 @@ def cropped_gradient(err: BaseException) -> str:
     """For an error in a backward whose frame holds the incoming `grad` (N, O, Ho, Wo) and an
     array that is `grad` cropped by the padding again (Ho - 2 ph, Wo - 2 pw): that array named,
     in one clause; "" otherwise."""
-    tb = err.__traceback__
-    while tb is not None:
-        names = tb.tb_frame.f_locals
+    for frame, _ in traceback_frames(err.__traceback__):
+        names = frame.f_locals
         grad, ctx = names.get("grad"), names.get("ctx")
         padding = getattr(ctx, "padding", None)
         if isinstance(grad, np.ndarray) and grad.ndim == 4 and padding is not None:
@@ -448,7 +448,6 @@ def cropped_gradient(err: BaseException) -> str:
                     return (f"`{name}` {tuple(value.shape)} is `grad` cropped by the padding "
                             f"again; the backward undoes the forward's crop, so put grad into "
                             f"zeros of the full size, at [{ph}:{ph} + Ho, {pw}:{pw} + Wo]")
-        tb = tb.tb_next
     return ""
 
 

@@ -62,13 +62,10 @@ def probe_cases(grade_id: str, names: tuple[str, ...],
 def shape_error_hint(err: BaseException) -> str:
     """What an error about shapes in a cat or crop answer usually means, from the learner's
     innermost frame: a fixed axis index, or a gradient buffer of the output's shape."""
-    frame, lineno, tb = None, 0, err.__traceback__
-    while tb is not None:
-        if core._is_learner(tb.tb_frame):
-            frame, lineno = tb.tb_frame, tb.tb_lineno
-        tb = tb.tb_next
-    if frame is None:
+    learner = core._learner_frames(err.__traceback__)
+    if not learner:
         return ""
+    frame, lineno = learner[-1]
     names = frame.f_locals
     if isinstance(err, IndexError) and "only integers, slices" in str(err) and any(
             isinstance(v, list) and any(isinstance(e, slice) for e in v) for v in names.values()):
@@ -471,13 +468,10 @@ def _verdict_cat_cases(names: tuple[str, ...], outputs: Outputs) -> None:
 # ---- exceptions of a cat or crop answer -----------------------------------------------------
 def _apply_frame(err: BaseException) -> FrameType | None:
     """The frame of the engine's Function.apply that raised `err`, if one did."""
-    tb, found = err.__traceback__, None
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_name == "apply" and code.co_filename == Function.apply.__code__.co_filename:
-            found = tb.tb_frame
-        tb = tb.tb_next
-    return found
+    own = Function.apply.__code__.co_filename
+    applies = [frame for frame, _ in core.traceback_frames(err.__traceback__)
+               if frame.f_code.co_name == "apply" and frame.f_code.co_filename == own]
+    return applies[-1] if applies else None
 
 
 def apply_inputs_hint(err: BaseException) -> str:
