@@ -18,6 +18,10 @@ patient:
 * every candidate's **test** Dice is reported (mean, median, each with a 95% bootstrap
   interval over patients), so the choice can be judged, and the chosen one per patient
   group (the contributing institution: the TCGA code after ``TCGA_``);
+* how the chosen candidate fails: for each test patient below a Dice of 0.5, whether it
+  **missed** tumour (marked less than half of it), raised **false alarms** (less than half
+  of what it marked is tumour), or both; each test patient's true, marked and overlapping
+  voxels are kept;
 * the Dice per epoch (threshold 0.5, nothing dropped) from the runs' histories, averaged over
   all patients, to judge the number of epochs;
 * with ``--paired-with EARLIER.json`` (another recipe's result on the same patients), the
@@ -41,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from matplotlib.figure import Figure  # noqa: E402
 
 from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
-from minitorch_unet.metrics import bootstrap_interval, confusion, dice  # noqa: E402
+from minitorch_unet.metrics import (Counts, bootstrap_interval, confusion, dice,  # noqa: E402
+                                    precision, recall)
 from minitorch_unet.postprocess import postprocess  # noqa: E402
 from minitorch_unet.pretrained import chosen_candidate  # noqa: E402
 from minitorch_unet.train import (center_crop_array, load_slices,  # noqa: E402
@@ -51,6 +56,7 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MIN_VOXELS = (0, 4, 16, 64)  # at the runs' image size
 CHECKPOINTS = ("best", "last")
 FLIPS = (False, True)  # averaging with the mirrored slice's prediction
+FAILED_BELOW = 0.5  # a test patient under this Dice counts as a failure
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,10 +80,31 @@ def group_of(patient: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "TCGA" else "other"
 
 
+def patient_counts(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
+                   min_voxels: int) -> Counts:
+    """One patient's 3-D confusion counts: probabilities, masks (S, H, W)."""
+    return confusion(postprocess(probabilities, threshold, min_voxels), masks > 0.5)
+
+
 def patient_dice(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
                  min_voxels: int) -> float:
     """One patient's 3-D Dice: probabilities, masks (S, H, W)."""
-    return float(dice(confusion(postprocess(probabilities, threshold, min_voxels), masks > 0.5)))
+    return float(dice(patient_counts(probabilities, masks, threshold, min_voxels)))
+
+
+def failures(counts: dict[str, Counts]) -> dict[str, Any]:
+    """The test patients below FAILED_BELOW, by kind: {"n", "missed", "false_alarms", "both",
+    "patients": {patient: kind}}. missed: recall < 0.5; false_alarms: precision < 0.5."""
+    kinds = {}
+    for patient, c in sorted(counts.items()):
+        if dice(c) >= FAILED_BELOW:
+            continue
+        # Dice is the harmonic mean of precision and recall: below 0.5, one of them is too.
+        missed, alarms = recall(c) < 0.5, precision(c) < 0.5
+        kinds[patient] = "both" if missed and alarms else "missed" if missed else "false_alarms"
+    return {"n": len(kinds), **{k: sum(v == k for v in kinds.values())
+                                for k in ("missed", "false_alarms", "both")},
+            "patients": kinds}
 
 
 def fold_probabilities(fold: Path, slices_cache: dict[str, Any],
@@ -162,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                                        "test": summary(list(scores["test"].values())),
                                        "test_per_patient": scores["test"]})
     chosen = max(candidates, key=lambda c: c["val"]["mean"])
+    counts = {p: patient_counts(*pair, chosen["threshold"], chosen["min_voxels"]) for f in folds
+              for p, pair in f["predictions"][chosen["checkpoint"], chosen["flip"]]["test"].items()}
     groups: dict[str, list[float]] = {}
     for patient, value in chosen["test_per_patient"].items():
         groups.setdefault(group_of(patient), []).append(value)
@@ -170,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
               "candidates": candidates,
               "chosen": {k: chosen[k] for k in ("checkpoint", "flip", "threshold", "min_voxels")},
               "chosen_test": chosen["test"], "chosen_val": chosen["val"],
+              "chosen_test_voxels": {p: {"true": c.tp + c.fn, "marked": c.tp + c.fp,
+                                         "overlap": c.tp} for p, c in counts.items()},
+              "failures": failures(counts),
               "groups": {g: summary(v) for g, v in sorted(groups.items())},
               "per_epoch": epochs}
     if earlier is not None:
@@ -210,6 +242,11 @@ def print_result(result: dict[str, Any]) -> None:
     for group, s in result["groups"].items():
         print(f"  {group:<6} {s['n']:>3} patients  mean {s['mean']:.4f} "
               f"({s['mean_95'][0]:.3f}..{s['mean_95'][1]:.3f})  median {s['median']:.4f}")
+    f = result["failures"]
+    print(f"\nchosen, test patients below a Dice of {FAILED_BELOW}: {f['n']} of "
+          f"{result['chosen_test']['n']}: {f['missed']} missed tumour (marked less than half "
+          f"of it), {f['false_alarms']} false alarms (less than half of what was marked is "
+          f"tumour), {f['both']} both")
     if "paired" in result:
         d = result["paired"]
         print(f"\nchosen minus the choice of {d['other']}, paired over {d['n']} patients: "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minitorch_unet.metrics import Counts
 from minitorch_unet.train import train
 from test_train import quiet, tiny_config, tiny_lgg  # noqa: F401  (fixture)
 
@@ -37,6 +38,13 @@ def test_cross_validation_scores_every_patient_once_and_chooses_on_validation(
         low, high = candidate["test"]["mean_95"]
         assert low <= candidate["test"]["mean"] <= high
     assert sum(g["n"] for g in result["groups"].values()) == 4
+    voxels = result["chosen_test_voxels"]
+    assert set(voxels) == set(best_on_val["test_per_patient"])
+    for patient, v in voxels.items():  # the kept counts give back the chosen Dice
+        total = v["true"] + v["marked"]
+        expected = 2 * v["overlap"] / total if total else 1.0
+        assert np.isclose(expected, best_on_val["test_per_patient"][patient])
+    assert result["failures"]["n"] == sum(d < 0.5 for d in best_on_val["test_per_patient"].values())
     assert [row["epoch"] for row in result["per_epoch"]] == [1, 2]
     assert "chosen on validation" in capsys.readouterr().out
 
@@ -85,3 +93,20 @@ def test_paired_with_a_bad_or_mismatched_result_stops_before_predicting(
                            "--paired-with", str(tmp_path / "other.json")]) == 2
     assert "tests other patients" in capsys.readouterr().err
     assert not (tmp_path / "cv.json").exists()
+
+
+def test_failures_are_sorted_into_missed_tumour_and_false_alarms():
+    counts = {
+        "good": Counts(tp=90, fp=10, fn=10, tn=0),          # Dice 0.9: not a failure
+        "missed": Counts(tp=10, fp=0, fn=90, tn=0),         # marked a tenth of the tumour
+        "nothing_marked": Counts(tp=0, fp=0, fn=50, tn=0),
+        "alarms": Counts(tp=20, fp=100, fn=5, tn=0),        # most of what it marked is not tumour
+        "both": Counts(tp=10, fp=40, fn=40, tn=0),
+        "no_tumour_marked": Counts(tp=0, fp=30, fn=0, tn=0),
+        "edge": Counts(tp=50, fp=50, fn=50, tn=0),          # Dice exactly 0.5: not a failure
+    }
+    result = cv_recipe.failures(counts)
+    assert result["patients"] == {"missed": "missed", "nothing_marked": "missed",
+                                  "alarms": "false_alarms", "both": "both",
+                                  "no_tumour_marked": "false_alarms"}
+    assert (result["n"], result["missed"], result["false_alarms"], result["both"]) == (5, 2, 2, 1)
