@@ -47,7 +47,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
 from minitorch_unet.metrics import (Counts, bootstrap_interval, confusion, dice,  # noqa: E402
                                     precision, recall)
-from minitorch_unet.postprocess import postprocess  # noqa: E402
+from minitorch_unet.postprocess import component_sizes, postprocess  # noqa: E402
 from minitorch_unet.pretrained import chosen_candidate  # noqa: E402
 from minitorch_unet.train import (center_crop_array, load_slices,  # noqa: E402
                                   predict_probabilities, read_checkpoint)
@@ -84,12 +84,6 @@ def patient_counts(probabilities: np.ndarray, masks: np.ndarray, threshold: floa
                    min_voxels: int) -> Counts:
     """One patient's 3-D confusion counts: probabilities, masks (S, H, W)."""
     return confusion(postprocess(probabilities, threshold, min_voxels), masks > 0.5)
-
-
-def patient_dice(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
-                 min_voxels: int) -> float:
-    """One patient's 3-D Dice: probabilities, masks (S, H, W)."""
-    return float(dice(patient_counts(probabilities, masks, threshold, min_voxels)))
 
 
 def failures(counts: dict[str, Counts]) -> dict[str, Any]:
@@ -179,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     for checkpoint in args.checkpoints:
         for flip in FLIPS:
             for threshold in THRESHOLDS:
+                # each voxel's component size, once per threshold for every min_voxels
+                sizes = {role: {p: (component_sizes(probabilities > threshold), masks > 0.5)
+                                for f in folds for p, (probabilities, masks)
+                                in f["predictions"][checkpoint, flip][role].items()}
+                         for role in ("val", "test")}
                 for min_voxels in MIN_VOXELS:
-                    scores = {role: {p: patient_dice(*pair, threshold, min_voxels) for f in folds
-                                     for p, pair in f["predictions"][checkpoint, flip][role].items()}
+                    scores = {role: {p: float(dice(confusion(size >= max(min_voxels, 1), truth)))
+                                     for p, (size, truth) in sizes[role].items()}
                               for role in ("val", "test")}
                     candidates.append({"checkpoint": checkpoint, "flip": flip,
                                        "threshold": threshold, "min_voxels": min_voxels,

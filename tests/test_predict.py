@@ -357,6 +357,18 @@ def test_connected_components_match_a_flood_fill(slices, height, width, density,
         assert flood_fill_sizes(kept) == [s for s in flood_fill_sizes(mask) if s >= min_voxels]
 
 
+def test_connected_components_follow_a_winding_path_and_keep_neighbours_apart():
+    mask = np.zeros((3, 21, 21), dtype=bool)
+    mask[0, ::2, :] = True  # a snake: rows joined at alternate ends, one path of 241 voxels
+    mask[0, 1::4, -1] = mask[0, 3::4, 0] = True
+    mask[2, 5:9, 5:9] = True  # a block one empty slice away: a component of its own
+    mask[2, 0, 0] = True
+    labels = connected_components(mask)
+    assert sorted(np.unique(labels[labels > 0], return_counts=True)[1].tolist()) == \
+        flood_fill_sizes(mask) == [1, 16, 241]
+    assert ((labels > 0) == mask).all()
+
+
 def test_export_refuses_bad_settings_and_writes_nothing(model_file, tmp_path):
     with pytest.raises(ValueError, match="threshold"):
         pretrained.export_model(model_file, tmp_path / "x.npz", threshold=1.5)
