@@ -47,7 +47,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from minitorch_unet.checkpoint import atomic_output, atomic_write_text  # noqa: E402
 from minitorch_unet.metrics import (Counts, bootstrap_interval, confusion, dice,  # noqa: E402
                                     precision, recall)
-from minitorch_unet.postprocess import component_sizes, postprocess  # noqa: E402
+from minitorch_unet.postprocess import component_sizes  # noqa: E402
 from minitorch_unet.pretrained import chosen_candidate  # noqa: E402
 from minitorch_unet.train import (center_crop_array, load_slices,  # noqa: E402
                                   predict_probabilities, read_checkpoint)
@@ -78,12 +78,6 @@ def group_of(patient: str) -> str:
     """The contributing institution: TCGA_<group>_<id>_<date> -> group."""
     parts = patient.split("_")
     return parts[1] if len(parts) > 2 and parts[0] == "TCGA" else "other"
-
-
-def patient_counts(probabilities: np.ndarray, masks: np.ndarray, threshold: float,
-                   min_voxels: int) -> Counts:
-    """One patient's 3-D confusion counts: probabilities, masks (S, H, W)."""
-    return confusion(postprocess(probabilities, threshold, min_voxels), masks > 0.5)
 
 
 def failures(counts: dict[str, Counts]) -> dict[str, Any]:
@@ -179,17 +173,21 @@ def main(argv: list[str] | None = None) -> int:
                                 in f["predictions"][checkpoint, flip][role].items()}
                          for role in ("val", "test")}
                 for min_voxels in MIN_VOXELS:
-                    scores = {role: {p: float(dice(confusion(size >= max(min_voxels, 1), truth)))
+                    counts = {role: {p: confusion(size >= max(min_voxels, 1), truth)
                                      for p, (size, truth) in sizes[role].items()}
+                              for role in ("val", "test")}
+                    scores = {role: {p: float(dice(c)) for p, c in counts[role].items()}
                               for role in ("val", "test")}
                     candidates.append({"checkpoint": checkpoint, "flip": flip,
                                        "threshold": threshold, "min_voxels": min_voxels,
                                        "val": summary(list(scores["val"].values())),
                                        "test": summary(list(scores["test"].values())),
-                                       "test_per_patient": scores["test"]})
+                                       "test_per_patient": scores["test"],
+                                       "test_counts": counts["test"]})
     chosen = max(candidates, key=lambda c: c["val"]["mean"])
-    counts = {p: patient_counts(*pair, chosen["threshold"], chosen["min_voxels"]) for f in folds
-              for p, pair in f["predictions"][chosen["checkpoint"], chosen["flip"]]["test"].items()}
+    counts = chosen["test_counts"]
+    for c in candidates:  # the counts serve the chosen one's report; the JSON keeps the Dice
+        del c["test_counts"]
     groups: dict[str, list[float]] = {}
     for patient, value in chosen["test_per_patient"].items():
         groups.setdefault(group_of(patient), []).append(value)
